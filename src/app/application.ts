@@ -1,0 +1,163 @@
+// Wires the exporter together from a validated Config. Data flows one way: the meter's zones
+// and the resource informer feed the PowerMonitor; its snapshots feed the exporters; the web
+// server only routes requests to them.
+
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Config, MetricsLevel } from '../config/config.js';
+import { selectMeter, type MeterChoice } from '../device/meterSelection.js';
+import type { Collector } from '../exporter/prometheus/collector.js';
+import { ContainerCollector } from '../exporter/prometheus/containerCollector.js';
+import { ExporterHealthCollector } from '../exporter/prometheus/exporterHealthCollector.js';
+import { BuildInfoCollector, CpuInfoCollector } from '../exporter/prometheus/infoCollectors.js';
+import { NodeCollector } from '../exporter/prometheus/nodeCollector.js';
+import { PodCollector } from '../exporter/prometheus/podCollector.js';
+import { ProcessCollector } from '../exporter/prometheus/processCollector.js';
+import { PrometheusExporter } from '../exporter/prometheus/prometheusExporter.js';
+import { RuntimeCollector } from '../exporter/prometheus/runtimeCollector.js';
+import { VmCollector } from '../exporter/prometheus/vmCollector.js';
+import { StdoutExporter } from '../exporter/stdout/stdoutExporter.js';
+import type { Logger } from '../logger/logger.js';
+import { PowerMonitor } from '../monitor/powerMonitor.js';
+import { parseCpuInfo } from '../resource/cpuInfo.js';
+import { ResourceInformer } from '../resource/resourceInformer.js';
+import { renderLandingPage } from '../server/landingPage.js';
+import { WebServer } from '../server/webServer.js';
+import { readBuildInfo } from './buildInfo.js';
+
+export class Application {
+  readonly nodeName: string;
+  readonly meter: MeterChoice;
+  readonly monitor: PowerMonitor;
+  readonly server: WebServer;
+  readonly prometheus: PrometheusExporter;
+
+  /** Builds every part; throws NoMeterError or ConfigError before anything starts. */
+  constructor(
+    private readonly config: Config,
+    private readonly logger: Logger,
+  ) {
+    this.nodeName = config.kube.nodeName || hostname();
+    this.meter = selectMeter(config);
+    this.logMeterChoice();
+    this.warnUnsupported();
+
+    const informer = new ResourceInformer({ procfs: config.host.procfs, sysfs: config.host.sysfs });
+    const layout = informer.cgroupLayout();
+    logger.info('cgroup accounting', { v2: layout.v2Root ?? 'none', v1_cpuacct: layout.v1CpuacctRoot ?? 'none' });
+    this.monitor = new PowerMonitor({
+      zones: this.meter.zones,
+      resources: informer,
+      intervalMs: config.monitor.intervalMs,
+      stalenessMs: config.monitor.stalenessMs,
+      maxTerminated: config.monitor.maxTerminated,
+      minTerminatedEnergyThresholdJ: config.monitor.minTerminatedEnergyThreshold,
+      logger: logger.with({ component: 'monitor' }),
+    });
+
+    this.prometheus = new PrometheusExporter(this.monitor, logger.with({ component: 'prometheus' }));
+    this.prometheus.register(...this.collectors());
+    if (config.exporter.stdout.enabled) this.monitor.onSnapshot(new StdoutExporter().onSnapshot);
+
+    this.server = new WebServer({ listenAddresses: config.web.listenAddresses, webConfigFile: config.web.configFile, logger: logger.with({ component: 'web' }) });
+    this.registerRoutes();
+  }
+
+  async start(): Promise<void> {
+    this.monitor.start();
+    await this.server.start();
+    this.logger.info('kepler-ts started', {
+      listen: this.server.addresses().map((a) => `${a.address}:${a.port}`).join(','),
+      node_name: this.nodeName,
+      interval: `${this.config.monitor.intervalMs}ms`,
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.monitor.stop();
+    await this.server.close(4000);
+  }
+
+  private collectors(): Collector[] {
+    const levels = new Set<MetricsLevel>(this.config.exporter.prometheus.metricsLevel);
+    const out: Collector[] = [];
+    const workloadLevels = (['process', 'container', 'vm', 'pod'] as const).filter((l) => levels.has(l));
+    if (levels.has('node')) out.push(new NodeCollector(this.nodeName, workloadLevels));
+    if (levels.has('process')) out.push(new ProcessCollector(this.nodeName));
+    if (levels.has('container')) out.push(new ContainerCollector(this.nodeName));
+    if (levels.has('vm')) out.push(new VmCollector(this.nodeName));
+    if (levels.has('pod')) out.push(new PodCollector(this.nodeName));
+    out.push(new CpuInfoCollector(readCpuInfo(this.config.host.procfs)));
+    out.push(new BuildInfoCollector(readBuildInfo()));
+    out.push(
+      new ExporterHealthCollector({ meter: this.meter.meter.name, zones: this.meter.zones.map((z) => z.name) }, () => this.prometheus.scrapeStats()),
+    );
+    const debug = this.config.exporter.prometheus.debugCollectors;
+    if (debug.includes('go') || debug.includes('process') || debug.includes('nodejs')) out.push(new RuntimeCollector());
+    return out;
+  }
+
+  private registerRoutes(): void {
+    const endpoints: { path: string; description: string }[] = [];
+    if (this.config.exporter.prometheus.enabled) {
+      this.server.route('/metrics', this.prometheus.handle);
+      endpoints.push({ path: '/metrics', description: 'Prometheus metrics (OpenMetrics when asked for)' });
+    }
+    this.server.route('/healthz', (_req, res) => {
+      const s = this.monitor.latest();
+      // Healthy while refreshes keep coming: a stuck loop is what a liveness probe should catch.
+      const maxAgeMs = Math.max(3 * this.config.monitor.intervalMs, 60_000);
+      const ok = s !== undefined && Date.now() - s.timestampMs < maxAgeMs || this.config.monitor.intervalMs === 0;
+      res.writeHead(ok ? 200 : 503, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ status: ok ? 'ok' : 'stale', meter: this.meter.meter.name, lastRefresh: s ? new Date(s.timestampMs).toISOString() : null }) + '\n');
+    });
+    endpoints.push({ path: '/healthz', description: 'health: 200 while refreshes run, 503 when they stall' });
+    if (this.config.debug.pprof.enabled) {
+      this.server.route('/debug/pprof/', (_req, res) => {
+        res.writeHead(501, { 'Content-Type': 'text/plain; charset=utf-8' });
+        res.end('Go pprof profiles do not exist in kepler-ts. Profile Node.js with `node --cpu-prof` or `node --heap-prof` instead.\n');
+      });
+      endpoints.push({ path: '/debug/pprof/', description: 'profiling: not available in kepler-ts (explains why)' });
+    }
+    const page = renderLandingPage({
+      version: readBuildInfo().version,
+      nodeName: this.nodeName,
+      meter: this.meter.meter.name,
+      zones: this.meter.zones.map((z) => ({ name: z.name, path: z.path })),
+      endpoints,
+    });
+    this.server.route('/', (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      res.end(page);
+    });
+  }
+
+  private logMeterChoice(): void {
+    const { meter, zones, rejected } = this.meter;
+    this.logger.info(`meter chosen: ${meter.name}`, {
+      meter: meter.name,
+      zones: zones.map((z) => `${z.name}(${z.path})`).join(','),
+      not_chosen: rejected.map((r) => `${r.meter}: ${r.reason}`).join('; ') || 'none',
+    });
+  }
+
+  private warnUnsupported(): void {
+    const c = this.config;
+    const unsupported: [boolean, string][] = [
+      [c.kube.enabled, 'kube.enabled: pod names and namespaces from Kubernetes are not implemented yet; pods are exported by UID (from the cgroup path) only'],
+      [c.experimental.platform.redfish.enabled, 'experimental.platform.redfish.enabled: Redfish platform power is not implemented; ignored'],
+      [c.experimental.gpu.enabled, 'experimental.gpu.enabled: GPU power is not implemented; ignored'],
+      [c.debug.pprof.enabled, 'debug.pprof.enabled: Go pprof does not exist in kepler-ts; /debug/pprof/ explains how to profile Node.js'],
+    ];
+    for (const [on, msg] of unsupported) if (on) this.logger.warn(msg);
+  }
+}
+
+function readCpuInfo(procfs: string) {
+  try {
+    return parseCpuInfo(readFileSync(join(procfs, 'cpuinfo'), 'utf8'));
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,62 @@
+// The validated, fully-defaulted configuration. Every key of Kepler's YAML (see
+// shared/spec/config.md) has a field here; durations are already converted to milliseconds.
+// Produced by loadConfig() (load.ts): defaults, then the YAML file, then command-line flags.
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type LogFormat = 'text' | 'json';
+export type MeterName = 'rapl' | 'hwmon' | 'fake' | 'estimator';
+export type MetricsLevel = 'node' | 'process' | 'container' | 'vm' | 'pod';
+export const METRICS_LEVELS: readonly MetricsLevel[] = ['node', 'process', 'container', 'vm', 'pod'];
+
+export interface Config {
+  log: { level: LogLevel; format: LogFormat };
+  host: { sysfs: string; procfs: string };
+  monitor: {
+    /** Refresh period in ms; 0 = refresh only when scraped. */
+    intervalMs: number;
+    /** A scrape finding the last snapshot older than this refreshes first. */
+    stalenessMs: number;
+    /** 0 off, -1 unlimited. */
+    maxTerminated: number;
+    /** Joules; terminated workloads below it are not kept. */
+    minTerminatedEnergyThreshold: number;
+  };
+  cpu: { preferredMeters: MeterName[] };
+  rapl: { zones: string[] };
+  exporter: {
+    stdout: { enabled: boolean };
+    prometheus: {
+      enabled: boolean;
+      debugCollectors: string[];
+      metricsLevel: MetricsLevel[];
+      /** (ours) Also export the legacy metric family of Kepler 0.7-0.9 (metrics.md); --exporter.prometheus.legacy-metrics. */
+      legacyMetrics: boolean;
+    };
+  };
+  debug: { pprof: { enabled: boolean } };
+  web: { configFile: string; listenAddresses: string[] };
+  kube: {
+    enabled: boolean;
+    config: string;
+    nodeName: string;
+    podInformer: { mode: 'kubelet' | 'apiserver'; pollIntervalMs: number };
+  };
+  experimental: {
+    platform: { redfish: { enabled: boolean; nodeName: string; configFile: string; httpTimeoutMs: number } };
+    hwmon: { forceEnabled: boolean; zones: string[] };
+    gpu: { enabled: boolean; idlePower: number };
+  };
+  dev: {
+    fakeCpuMeter: {
+      enabled: boolean;
+      zones: string[];
+      /** (ours) Watts per zone name; zones not listed use a built-in default. */
+      watts: Record<string, number>;
+    };
+  };
+}
+
+/** A configuration problem that stops start-up (exit code 2). `message` is the whole line. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}

@@ -1,0 +1,181 @@
+// Kepler's kingpin-style command line, parsed with node:util parseArgs. One table (FLAGS) drives
+// parsing, validation (through the YAML schema, at the flag's YAML key) and the help text.
+
+import { parseArgs } from 'node:util';
+import { ConfigError } from './config.js';
+import { defaultConfig } from './defaults.js';
+import { formatDuration } from './duration.js';
+import { checkValues, configPath } from './schema.js';
+
+/** `switch`: a plain boolean without value (--help); `bool`: true/false, also as --no-<flag>. */
+export type FlagType = 'string' | 'bool' | 'number' | 'duration' | 'switch';
+
+export interface FlagDef {
+  name: string;
+  type: FlagType;
+  /** Dotted YAML key the flag sets; absent for flags that are not configuration values. */
+  key?: string;
+  repeatable?: boolean;
+  short?: string;
+  help: string;
+  /** Shown in the help instead of the default taken from defaultConfig(). */
+  defaultText?: string;
+}
+
+export const FLAGS: readonly FlagDef[] = [
+  { name: 'help', short: 'h', type: 'switch', help: 'Show this help and exit' },
+  { name: 'version', type: 'switch', help: 'Print the version and exit' },
+  { name: 'config.file', type: 'string', help: 'Path to the YAML configuration file', defaultText: 'none' },
+  { name: 'log.level', type: 'string', key: 'log.level', help: 'Logging level: debug, info, warn, error' },
+  { name: 'log.format', type: 'string', key: 'log.format', help: 'Logging format: text or json' },
+  { name: 'host.sysfs', type: 'string', key: 'host.sysfs', help: 'Host sysfs path' },
+  { name: 'host.procfs', type: 'string', key: 'host.procfs', help: 'Host procfs path' },
+  { name: 'monitor.interval', type: 'duration', key: 'monitor.interval', help: 'Refresh interval (0 = refresh only when scraped)' },
+  { name: 'monitor.staleness', type: 'duration', key: 'monitor.staleness', help: '(ours) A scrape refreshes data older than this' },
+  { name: 'monitor.max-terminated', type: 'number', key: 'monitor.maxTerminated', help: 'Terminated workloads kept until exported (0 off, -1 unlimited)' },
+  { name: 'monitor.min-terminated-energy-threshold', type: 'number', key: 'monitor.minTerminatedEnergyThreshold', help: '(ours) Joules below which terminated workloads are not kept' },
+  { name: 'cpu.preferred-meters', type: 'string', key: 'cpu.preferredMeters', repeatable: true, help: '(ours) CPU meters to try, in order: rapl, hwmon, fake, estimator' },
+  { name: 'rapl.zones', type: 'string', key: 'rapl.zones', repeatable: true, help: '(ours) RAPL zones to keep (none = all)' },
+  { name: 'debug.pprof', type: 'bool', key: 'debug.pprof.enabled', help: 'Enable the /debug/pprof/ endpoints' },
+  { name: 'web.config-file', type: 'string', key: 'web.configFile', help: 'Path to an exporter-toolkit web config file (TLS, basic auth)' },
+  { name: 'web.listen-address', type: 'string', key: 'web.listenAddresses', repeatable: true, help: 'Address to listen on, [host]:port' },
+  { name: 'exporter.stdout', type: 'bool', key: 'exporter.stdout.enabled', help: 'Enable the stdout exporter' },
+  { name: 'exporter.prometheus', type: 'bool', key: 'exporter.prometheus.enabled', help: 'Enable the Prometheus exporter' },
+  { name: 'exporter.prometheus.legacy-metrics', type: 'bool', key: 'exporter.prometheus.legacyMetrics', help: '(ours) Also export Kepler 0.7-0.9 metric names' },
+  { name: 'metrics', type: 'string', key: 'exporter.prometheus.metricsLevel', repeatable: true, help: 'Metrics levels to export: node, process, container, vm, pod' },
+  { name: 'kube.enable', type: 'bool', key: 'kube.enabled', help: 'Monitor Kubernetes' },
+  { name: 'kube.config', type: 'string', key: 'kube.config', help: 'Path to a kubeconfig (none = in-cluster)' },
+  { name: 'kube.node-name', type: 'string', key: 'kube.nodeName', help: 'Name of the Kubernetes node this runs on', defaultText: '$NODE_NAME' },
+  { name: 'experimental.platform.redfish.enabled', type: 'bool', key: 'experimental.platform.redfish.enabled', help: 'Enable Redfish platform power monitoring' },
+  { name: 'experimental.platform.redfish.node-name', type: 'string', key: 'experimental.platform.redfish.nodeName', help: 'Node name for Redfish' },
+  { name: 'experimental.platform.redfish.config-file', type: 'string', key: 'experimental.platform.redfish.configFile', help: 'Path to the Redfish BMC configuration file' },
+  { name: 'experimental.hwmon.force-enabled', type: 'bool', key: 'experimental.hwmon.forceEnabled', help: 'Use hwmon even where RAPL is available' },
+  { name: 'experimental.hwmon.zones', type: 'string', key: 'experimental.hwmon.zones', repeatable: true, help: 'hwmon zones to keep (none = all)' },
+  { name: 'experimental.gpu.enabled', type: 'bool', key: 'experimental.gpu.enabled', help: 'Enable GPU power monitoring' },
+  { name: 'experimental.gpu.idle-power', type: 'number', key: 'experimental.gpu.idlePower', help: 'GPU idle power in watts (0 = auto-detect)' },
+];
+
+const BY_NAME = new Map(FLAGS.map((f) => [f.name, f]));
+// strconv.ParseBool's words, as kingpin accepts them.
+const BOOL_WORDS: Record<string, boolean> = { true: true, t: true, '1': true, false: false, f: false, '0': false };
+
+export interface ParsedFlags {
+  help: boolean;
+  version: boolean;
+  configFile?: string;
+  /** Validated values of the flags given, YAML-shaped (durations in ms), for merging over the file. */
+  values: Record<string, unknown>;
+}
+
+/** Parses and validates the command line. Throws ConfigError with a one-line message. */
+export function parseFlags(argv: string[]): ParsedFlags {
+  const options = Object.fromEntries(
+    FLAGS.map((f) => {
+      const type = f.type === 'switch' ? ('boolean' as const) : ('string' as const);
+      return [f.name, { type, multiple: !!f.repeatable, ...(f.short ? { short: f.short } : {}) }];
+    }),
+  );
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = parseArgs({ args: normalizeArgs(argv), options, strict: true, allowPositionals: false }).values;
+  } catch (e) {
+    throw parseArgsError(e as Error & { code?: string });
+  }
+  const raw: Record<string, unknown> = {};
+  for (const f of FLAGS) {
+    const v = parsed[f.name];
+    if (f.key === undefined || v === undefined) continue;
+    setAt(raw, f.key, Array.isArray(v) ? v.map((x) => convert(f, x)) : convert(f, v as string));
+  }
+  const { data, problems } = checkValues(raw);
+  if (problems.length > 0) {
+    const p = problems[0];
+    const flag = FLAGS.find((f) => f.key === p.key);
+    throw new ConfigError(`flag --${flag?.name ?? p.key}: invalid value ${JSON.stringify(String(p.value))}: ${p.expected}`);
+  }
+  const configFile = parsed['config.file'] as string | undefined;
+  return { help: !!parsed.help, version: !!parsed.version, ...(configFile ? { configFile } : {}), values: data };
+}
+
+/**
+ * Rewrites kingpin forms that parseArgs lacks: --x and --no-x become --x=true and --x=false for
+ * boolean flags, and "--x -1" becomes "--x=-1" for number flags (parseArgs takes "-1" for a flag).
+ */
+function normalizeArgs(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') return [...out, ...argv.slice(i)];
+    const m = /^--(no-)?([^=]+)$/.exec(arg);
+    const f = m ? BY_NAME.get(m[2]) : undefined;
+    if (f?.type === 'bool') out.push(`--${f.name}=${m?.[1] ? 'false' : 'true'}`);
+    else if (f?.type === 'number' && !m?.[1] && /^-[\d.]/.test(argv[i + 1] ?? '')) out.push(`${arg}=${argv[++i]}`);
+    else out.push(arg);
+  }
+  return out;
+}
+
+/** Turns a flag's text into the YAML value type; text that does not convert is kept for the error. */
+function convert(f: FlagDef, text: string): unknown {
+  if (f.type === 'bool') return BOOL_WORDS[text.toLowerCase()] ?? text;
+  if (f.type === 'number') return text.trim() !== '' && Number.isFinite(Number(text)) ? Number(text) : text;
+  return text;
+}
+
+function parseArgsError(e: Error & { code?: string }): Error {
+  const quoted = /'([^']*)'/.exec(e.message)?.[1] ?? '';
+  const flag = quoted.replace(/ <value>$/, '').replace(/^-\w, /, '');
+  switch (e.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return new ConfigError(`flag ${flag}: unknown flag (see --help)`);
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return new ConfigError(`unexpected argument ${JSON.stringify(quoted)}: this command takes only flags (see --help)`);
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return e.message.includes('does not take an argument')
+        ? new ConfigError(`flag ${flag}: takes no value`)
+        : new ConfigError(`flag ${flag}: missing value (write ${flag}=VALUE for a value starting with "-")`);
+    default:
+      return e; // not a command-line problem: a bug here
+  }
+}
+
+/** The --help text: every flag with a one-line description and its default. */
+export function helpText(): string {
+  const defaults = defaultConfig();
+  const rows = FLAGS.map((f) => {
+    const placeholder = { string: '=VALUE', number: '=NUMBER', duration: '=DURATION', bool: '', switch: '' }[f.type];
+    const value = f.repeatable ? `${placeholder}...` : placeholder;
+    const left = `${f.short ? `-${f.short}, ` : '    '}--${f.name}${value}`;
+    const dflt = f.defaultText ?? (f.key === undefined ? undefined : formatDefault(f, valueAt(defaults, configPath(f.key))));
+    return [left, dflt === undefined ? f.help : `${f.help} (default: ${dflt})`];
+  });
+  const width = Math.max(...rows.map(([left]) => left.length)) + 2;
+  return [
+    'usage: kepler-ts [<flags>]',
+    '',
+    'Power exporter for Prometheus, a drop-in replacement for Kepler.',
+    'Flags override the configuration file. Boolean flags also take --no-<flag> and --<flag>=false.',
+    '',
+    'Flags:',
+    ...rows.map(([left, right]) => `  ${left.padEnd(width)}${right}`),
+    '',
+  ].join('\n');
+}
+
+function formatDefault(f: FlagDef, v: unknown): string {
+  if (f.type === 'duration') return formatDuration(v as number);
+  if (Array.isArray(v)) return v.length ? v.join(', ') : 'none';
+  return v === '' ? 'none' : String(v);
+}
+
+function valueAt(obj: unknown, dotted: string): unknown {
+  return dotted.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)?.[k], obj);
+}
+
+function setAt(obj: Record<string, unknown>, dotted: string, value: unknown): void {
+  const keys = dotted.split('.');
+  const last = keys.pop() as string;
+  let o = obj;
+  for (const k of keys) o = (o[k] ??= {}) as Record<string, unknown>;
+  o[last] = value;
+}

@@ -1,0 +1,98 @@
+// loadConfig(): built-in defaults, then the YAML file (--config.file), then command-line flags.
+
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import { ConfigError, type Config } from './config.js';
+import { defaultConfig } from './defaults.js';
+import { helpText, parseFlags } from './flags.js';
+import { checkValues, configPath } from './schema.js';
+
+export type LoadResult =
+  | { kind: 'run'; config: Config; warnings: string[]; configFile?: string }
+  | { kind: 'help'; text: string }
+  | { kind: 'version' };
+
+/**
+ * Builds the configuration from the command line (argv without node and script), the environment
+ * (NODE_NAME) and the file named by --config.file. Throws ConfigError, whose message is one line.
+ */
+export function loadConfig(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+): LoadResult {
+  const flags = parseFlags(argv);
+  if (flags.help) return { kind: 'help', text: helpText() };
+  if (flags.version) return { kind: 'version' };
+
+  const config = defaultConfig();
+  const warnings: string[] = [];
+  if (flags.configFile !== undefined) merge(config, readYaml(flags.configFile, readFile, warnings));
+  merge(config, flags.values);
+  if (config.kube.nodeName === '') config.kube.nodeName = env.NODE_NAME ?? '';
+  checkCrossField(config);
+  return { kind: 'run', config, warnings, ...(flags.configFile !== undefined ? { configFile: flags.configFile } : {}) };
+}
+
+function readYaml(file: string, readFile: (path: string) => string, warnings: string[]): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFile(file);
+  } catch (e) {
+    // Node's "ENOENT: no such file or directory, open 'x.yaml'": the path is already named.
+    const reason = (e as Error).message.replace(/, \w+ '.*'$/, '');
+    throw new ConfigError(`flag --config.file: cannot read ${JSON.stringify(file)}: ${reason}`);
+  }
+  const doc = parseDocument(text);
+  const [error] = doc.errors;
+  if (error) {
+    const at = error.linePos ? ` line ${error.linePos[0].line}, column ${error.linePos[0].col}:` : '';
+    const reason = error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+    throw new ConfigError(`config: ${file}:${at} invalid YAML: ${reason}`);
+  }
+  for (const w of doc.warnings) warnings.push(`config: ${file}: ${w.message.split('\n')[0]}`);
+
+  const { data, unknownKeys, problems } = checkValues(doc.toJS() ?? {}); // empty or comments only: {}
+  if (problems.length > 0) {
+    const p = problems[0];
+    throw new ConfigError(`config: ${file}: ${p.path ? `${p.path}: ` : ''}invalid value ${show(p.value)}: ${p.expected}`);
+  }
+  for (const key of unknownKeys) warnings.push(`config: ${file}: unknown key ${JSON.stringify(key)} (ignored)`);
+  return data;
+}
+
+/** Copies the set values of a YAML-shaped object onto the config; lists replace, mappings merge. */
+function merge(target: object, source: Record<string, unknown>, prefix = ''): void {
+  const t = target as Record<string, unknown>;
+  for (const [key, value] of Object.entries(source)) {
+    if (value === undefined || value === null) continue;
+    const yamlKey = prefix ? `${prefix}.${key}` : key;
+    const name = configPath(yamlKey).split('.').pop() as string;
+    if (isMapping(value) && isMapping(t[name])) merge(t[name] as object, value, yamlKey);
+    else t[name] = value;
+  }
+}
+
+function isMapping(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function checkCrossField(c: Config): void {
+  if (c.kube.enabled && c.kube.nodeName === '') {
+    throw new ConfigError(
+      'config: kube.nodeName: invalid value "": required when kube.enabled is true; set kube.nodeName in the file, --kube.node-name or NODE_NAME',
+    );
+  }
+  const redfish = c.experimental.platform.redfish;
+  if (redfish.enabled && redfish.configFile === '') {
+    throw new ConfigError(
+      'config: experimental.platform.redfish.configFile: invalid value "": required when experimental.platform.redfish.enabled is true; set it in the file or with --experimental.platform.redfish.config-file',
+    );
+  }
+}
+
+/** A value for an error message: JSON, shortened so that the message stays one readable line. */
+function show(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}

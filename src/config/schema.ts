@@ -1,0 +1,171 @@
+// The YAML file's schema (shared/spec/config.md), in zod. Every value schema carries its own
+// "expected ..." message, so that users never see zod's wording. Every key is optional and may be
+// null (an empty section such as `rapl:`): missing keys keep their defaults.
+
+import { isIPv6 } from 'node:net';
+import { z } from 'zod';
+import { METRICS_LEVELS } from './config.js';
+import { parseDuration } from './duration.js';
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+const METERS = ['rapl', 'hwmon', 'fake', 'estimator'] as const;
+const LEVELS = METRICS_LEVELS as readonly ['node', 'process', 'container', 'vm', 'pod'];
+
+const oneOf = (values: readonly [string, ...string[]]) => z.enum(values, `expected one of ${values.join(', ')}`);
+const bool = z.boolean('expected true or false');
+const str = z.string('expected a string');
+const strings = z.array(str, 'expected a list of strings');
+const number = (expected: string, ok: (n: number) => boolean) => z.number(expected).refine(ok, expected);
+
+const DURATION = 'expected a duration like 5s, 500ms or 1m30s';
+/** A Go duration string, or a YAML number of seconds; the output is milliseconds. */
+const duration = (opts: { positive?: boolean } = {}) =>
+  z.unknown().transform((v, ctx) => {
+    let ms = NaN;
+    if (typeof v === 'number') ms = v * 1000;
+    else if (typeof v === 'string') {
+      try {
+        ms = parseDuration(v);
+      } catch {
+        // reported below
+      }
+    }
+    if (ms >= 0 && ms < Infinity && !(opts.positive && ms === 0)) return ms;
+    const message = !(ms < Infinity) ? DURATION : `${DURATION} (${opts.positive ? 'greater than 0' : 'not negative'})`;
+    ctx.issues.push({ code: 'custom', message, input: v });
+    return z.NEVER;
+  });
+
+const ADDRESS = 'expected [host]:port with port 0-65535, e.g. ":28282", "127.0.0.1:28282" or "[::1]:28282"';
+/** Go's listen address syntax: host optional, IPv6 hosts in brackets. Port 0 = any free port. */
+export function isListenAddress(s: string): boolean {
+  const m = /^(?:\[([^\]]+)\]|([A-Za-z0-9_.-]*)):(\d{1,5})$/.exec(s);
+  return m !== null && (m[1] === undefined || isIPv6(m[1])) && Number(m[3]) <= 65535;
+}
+
+/** A mapping whose keys are all optional and nullable; keys not listed are reported as unknown. */
+const section = (shape: Record<string, z.ZodType>) =>
+  z.strictObject(
+    Object.fromEntries(Object.entries(shape).map(([k, s]) => [k, s.nullish()])),
+    'expected a mapping of keys to values',
+  );
+
+export const fileSchema = section({
+  log: section({ level: oneOf(LOG_LEVELS), format: oneOf(['text', 'json']) }),
+  host: section({ sysfs: str, procfs: str }),
+  monitor: section({
+    interval: duration(),
+    staleness: duration(),
+    maxTerminated: number('expected an integer >= -1 (0 off, -1 unlimited)', (n) => Number.isInteger(n) && n >= -1),
+    minTerminatedEnergyThreshold: number('expected a number of joules >= 0', (n) => n >= 0),
+  }),
+  cpu: section({
+    preferredMeters: z
+      .array(oneOf(METERS), `expected a list of ${METERS.join(', ')}`)
+      .min(1, `expected at least one of ${METERS.join(', ')}`),
+  }),
+  rapl: section({ zones: strings }),
+  exporter: section({
+    stdout: section({ enabled: bool }),
+    prometheus: section({
+      enabled: bool,
+      debugCollectors: strings,
+      metricsLevel: z.array(oneOf(LEVELS), `expected a list of ${LEVELS.join(', ')}`),
+      legacyMetrics: bool,
+    }),
+  }),
+  debug: section({ pprof: section({ enabled: bool }) }),
+  web: section({
+    configFile: str,
+    listenAddresses: z
+      .array(z.string(ADDRESS).refine(isListenAddress, ADDRESS), 'expected a list of addresses like ":28282"')
+      .min(1, 'expected at least one address like ":28282"'),
+  }),
+  kube: section({
+    enabled: bool,
+    config: str,
+    nodeName: str,
+    podInformer: section({ mode: oneOf(['kubelet', 'apiserver']), pollInterval: duration({ positive: true }) }),
+  }),
+  experimental: section({
+    platform: section({
+      redfish: section({ enabled: bool, nodeName: str, configFile: str, httpTimeout: duration({ positive: true }) }),
+    }),
+    hwmon: section({ forceEnabled: bool, zones: strings }),
+    gpu: section({ enabled: bool, idlePower: number('expected a number of watts >= 0', (n) => n >= 0) }),
+  }),
+  dev: section({
+    'fake-cpu-meter': section({
+      enabled: bool,
+      zones: strings,
+      watts: z.record(z.string(), number('expected a number of watts >= 0', (n) => n >= 0), 'expected a mapping of zone name to watts'),
+    }),
+  }),
+});
+
+/** YAML keys whose Config field has another name (durations become milliseconds). */
+const RENAMED: Record<string, string> = {
+  'monitor.interval': 'intervalMs',
+  'monitor.staleness': 'stalenessMs',
+  'kube.podInformer.pollInterval': 'pollIntervalMs',
+  'experimental.platform.redfish.httpTimeout': 'httpTimeoutMs',
+  'dev.fake-cpu-meter': 'fakeCpuMeter',
+};
+
+/** Maps a dotted YAML key to the dotted path of its Config field: "monitor.interval" -> "monitor.intervalMs". */
+export function configPath(yamlKey: string): string {
+  const parts = yamlKey.split('.');
+  return parts.map((p, i) => RENAMED[parts.slice(0, i + 1).join('.')] ?? p).join('.');
+}
+
+/** One invalid value: `path` as users write it ("web.listenAddresses[1]"), `key` without indices. */
+export interface Problem {
+  path: string;
+  key: string;
+  value: unknown;
+  expected: string;
+}
+
+export interface Checked {
+  /** The valid values, YAML-shaped (durations in ms); only meaningful when `problems` is empty. */
+  data: Record<string, unknown>;
+  /** Full dotted paths of keys the schema does not know ("monitor.intervall"). */
+  unknownKeys: string[];
+  problems: Problem[];
+}
+
+/** Validates a parsed YAML document (or flag values in the same shape). Does not modify `input`. */
+export function checkValues(input: unknown): Checked {
+  const unknownKeys: string[] = [];
+  const problems: Problem[] = [];
+  const stripped = structuredClone(input);
+  const first = fileSchema.safeParse(stripped, { error: () => 'expected a valid value' });
+  if (first.success) return { data: first.data, unknownKeys, problems };
+  for (const issue of first.error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      const parent = valueAt(stripped, issue.path) as Record<string, unknown>;
+      for (const k of issue.keys) {
+        unknownKeys.push([...issue.path, k].join('.'));
+        delete parent[k];
+      }
+    } else {
+      problems.push({
+        path: formatPath(issue.path),
+        key: issue.path.filter((p) => typeof p === 'string').join('.'),
+        value: valueAt(input, issue.path),
+        expected: issue.message,
+      });
+    }
+  }
+  // Only unknown keys: validate again without them to get the values.
+  const data = problems.length === 0 ? fileSchema.parse(stripped) : {};
+  return { data, unknownKeys, problems };
+}
+
+function valueAt(obj: unknown, path: readonly PropertyKey[]): unknown {
+  return path.reduce<unknown>((o, k) => (o as Record<PropertyKey, unknown> | undefined)?.[k], obj);
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
+}

@@ -1,0 +1,47 @@
+// Zones of one name on several sockets (package-0, package-1) summed into one zone, as Kepler
+// does, so dashboards see one `package` series per node. Each socket's counter wraps on its own,
+// so the wrap is undone per socket and the sum is kept as a counter over the sum of the ranges.
+
+import { counterDelta, type EnergyZone } from './energyZone.js';
+
+/** Wrap point used for a sum whose members' ranges are unknown (2^50 µJ ≈ 1.1e9 J). */
+export const UNKNOWN_RANGE_WRAP = 2 ** 50;
+
+export class AggregatedZone implements EnergyZone {
+  readonly name: string;
+  readonly index = 0;
+  readonly path: string;
+  private readonly max: number;
+  private readonly last: (number | undefined)[];
+  private total = 0;
+
+  constructor(private readonly members: EnergyZone[]) {
+    this.name = members[0].name;
+    this.path = `aggregated-${this.name}`;
+    const maxes = members.map((z) => z.maxEnergy());
+    // The sum wraps at the sum of the ranges. Where a member's range is unknown the sum still
+    // needs one, or it would outgrow exact double arithmetic (2^53 µJ) on a long-lived node.
+    this.max = maxes.some((m) => m <= 0) ? UNKNOWN_RANGE_WRAP : maxes.reduce((a, b) => a + b, 0);
+    this.last = members.map(() => undefined);
+  }
+
+  energy(): number {
+    // Read every member before changing state, so a failed read leaves the zone as it was.
+    const readings = this.members.map((z) => z.energy());
+    readings.forEach((cur, i) => {
+      const prev = this.last[i];
+      if (prev !== undefined) {
+        // A member that went backwards with no known range contributes nothing this time.
+        const d = counterDelta(prev, cur, this.members[i].maxEnergy());
+        if (d !== null) this.total += d;
+      }
+      this.last[i] = cur;
+    });
+    this.total %= this.max;
+    return this.total;
+  }
+
+  maxEnergy(): number {
+    return this.max;
+  }
+}

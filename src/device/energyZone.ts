@@ -1,0 +1,41 @@
+// The meter abstraction, after Kepler's internal/device: a meter discovers zones, and a zone is
+// one energy counter. Counters are in microjoules and may wrap at maxEnergy(); the monitor turns
+// successive readings into deltas (see counterDelta), so a meter never has to.
+
+export interface EnergyZone {
+  /** Zone name as exported in the `zone` label: package, core, uncore, dram, psys, or a sensor label. */
+  readonly name: string;
+  /** Socket or instance index among zones of the same name. */
+  readonly index: number;
+  /** Where it is read from (the `path` label), or `aggregated-<name>`. */
+  readonly path: string;
+  /** Current counter value in µJ. Throws when the counter cannot be read. */
+  energy(): number;
+  /** The value at which the counter wraps to 0, in µJ; 0 when unknown. */
+  maxEnergy(): number;
+}
+
+export interface EnergyMeter {
+  /** The name used in `cpu.preferredMeters`. */
+  readonly name: string;
+  /**
+   * Discovers the meter's zones and checks each can be read once.
+   * Throws MeterUnavailableError with a reason a user can act on when there is none.
+   */
+  zones(): EnergyZone[];
+}
+
+export class MeterUnavailableError extends Error {
+  override readonly name = 'MeterUnavailableError';
+}
+
+/**
+ * Energy used between two readings of a counter that wraps at `max`.
+ * Returns null when the counter went down and its range is unknown: the interval is dropped
+ * (and counted as an error by the caller) rather than reported as negative or as a huge jump.
+ */
+export function counterDelta(previous: number, current: number, max: number): number | null {
+  if (current >= previous) return current - previous;
+  if (max > 0 && previous <= max) return max - previous + current;
+  return null;
+}

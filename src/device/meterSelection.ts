@@ -1,0 +1,63 @@
+// Chooses the node's meter: the first of cpu.preferredMeters that reports at least one readable
+// zone. Each meter is one entry in METER_FACTORIES, so a new meter is a new file plus one line.
+
+import type { Config } from '../config/config.js';
+import { MeterUnavailableError, type EnergyMeter, type EnergyZone } from './energyZone.js';
+import { FakeMeter } from './fakeMeter.js';
+import { HwmonMeter } from './hwmonMeter.js';
+import type { Clock } from './integratedPowerZone.js';
+import { RaplMeter } from './raplMeter.js';
+
+export type MeterFactory = (cfg: Config, clock?: Clock) => EnergyMeter;
+
+export const METER_FACTORIES: Record<string, MeterFactory> = {
+  rapl: (cfg) => new RaplMeter({ sysfs: cfg.host.sysfs, zoneFilter: cfg.rapl.zones }),
+  hwmon: (cfg, clock) =>
+    new HwmonMeter({
+      sysfs: cfg.host.sysfs,
+      zoneFilter: cfg.experimental.hwmon.zones,
+      forceEnabled: cfg.experimental.hwmon.forceEnabled,
+      clock,
+    }),
+  fake: (cfg, clock) => new FakeMeter({ zones: cfg.dev.fakeCpuMeter.zones, watts: cfg.dev.fakeCpuMeter.watts, clock }),
+};
+
+export interface MeterChoice {
+  meter: EnergyMeter;
+  zones: EnergyZone[];
+  /** Why each meter tried before it (or all, on failure) was not used. */
+  rejected: { meter: string; reason: string }[];
+}
+
+export class NoMeterError extends Error {
+  override readonly name = 'NoMeterError';
+  constructor(readonly rejected: { meter: string; reason: string }[]) {
+    super(`no power meter available: ${rejected.map((r) => `${r.meter}: ${r.reason}`).join('; ')}`);
+  }
+}
+
+/** The meters to try, in order: dev.fake-cpu-meter.enabled puts `fake` first, as in Kepler. */
+export function meterOrder(cfg: Config): string[] {
+  const order = [...cfg.cpu.preferredMeters] as string[];
+  if (cfg.dev.fakeCpuMeter.enabled && !order.includes('fake')) order.unshift('fake');
+  return order;
+}
+
+export function selectMeter(cfg: Config, factories: Record<string, MeterFactory> = METER_FACTORIES, clock?: Clock): MeterChoice {
+  const rejected: { meter: string; reason: string }[] = [];
+  for (const name of meterOrder(cfg)) {
+    const factory = factories[name];
+    if (!factory) {
+      rejected.push({ meter: name, reason: 'not available in this version' });
+      continue;
+    }
+    const meter = factory(cfg, clock);
+    try {
+      return { meter, zones: meter.zones(), rejected };
+    } catch (err) {
+      if (!(err instanceof MeterUnavailableError)) throw err;
+      rejected.push({ meter: name, reason: err.message });
+    }
+  }
+  throw new NoMeterError(rejected);
+}

@@ -1,0 +1,59 @@
+// Node level: energy and power per zone, split into active and idle, the usage ratio, and (ours)
+// the active energy each workload level leaves unattributed.
+
+import type { MetricsLevel } from '../../config/config.js';
+import { formatJoules } from '../../monitor/attribution.js';
+import { watts, type LevelSnapshot, type Snapshot, type ZoneSnapshot } from '../../monitor/snapshot.js';
+import { help, type Collector } from './collector.js';
+import { renderLabels, type ExpositionWriter } from './exposition.js';
+
+type ZoneValue = (z: ZoneSnapshot, elapsedSec: number) => number | string;
+
+const FAMILIES: { name: string; type: 'counter' | 'gauge'; help: string; value: ZoneValue }[] = [
+  { name: 'kepler_node_cpu_joules_total', type: 'counter', help: help.energy('cpu', 'node'), value: (z) => formatJoules(z.totalUj) },
+  { name: 'kepler_node_cpu_watts', type: 'gauge', help: help.power('cpu', 'node'), value: (z, t) => watts(z.deltaUj, t) },
+  { name: 'kepler_node_cpu_active_joules_total', type: 'counter', help: help.stateEnergy('cpu', 'active', 'node'), value: (z) => formatJoules(z.activeUj) },
+  { name: 'kepler_node_cpu_active_watts', type: 'gauge', help: help.statePower('cpu', 'active', 'node'), value: (z, t) => watts(z.activeDeltaUj, t) },
+  { name: 'kepler_node_cpu_idle_joules_total', type: 'counter', help: help.stateEnergy('cpu', 'idle', 'node'), value: (z) => formatJoules(z.idleUj) },
+  { name: 'kepler_node_cpu_idle_watts', type: 'gauge', help: help.statePower('cpu', 'idle', 'node'), value: (z, t) => watts(z.idleDeltaUj, t) },
+];
+
+const LEVEL_OF: Record<Exclude<MetricsLevel, 'node'>, (s: Snapshot) => LevelSnapshot<unknown>> = {
+  process: (s) => s.processes,
+  container: (s) => s.containers,
+  vm: (s) => s.vms,
+  pod: (s) => s.pods,
+};
+
+export class NodeCollector implements Collector {
+  private readonly nodeLabel: string;
+
+  constructor(
+    nodeName: string,
+    private readonly workloadLevels: Exclude<MetricsLevel, 'node'>[],
+  ) {
+    this.nodeLabel = renderLabels({ node_name: nodeName });
+  }
+
+  collect(s: Snapshot, out: ExpositionWriter): void {
+    const zoneLabels = s.zones.map((z) => `${this.nodeLabel},${renderLabels({ zone: z.name, path: z.path })}`);
+    for (const f of FAMILIES) {
+      out.family(f.name, f.type, f.help);
+      s.zones.forEach((z, i) => out.sample(f.name, zoneLabels[i], f.value(z, s.elapsedSec)));
+    }
+    out.family('kepler_node_cpu_usage_ratio', 'gauge', 'CPU usage ratio of a node (value between 0.0 and 1.0)');
+    out.sample('kepler_node_cpu_usage_ratio', this.nodeLabel, s.usageRatio);
+    if (this.workloadLevels.length === 0) return;
+    out.family(
+      'kepler_node_cpu_unattributed_joules_total',
+      'counter',
+      'Active energy of cpu at node level that no running workload of the level explains, in joules',
+    );
+    for (const level of this.workloadLevels) {
+      const u = LEVEL_OF[level](s).unattributedUj;
+      s.zones.forEach((z, i) =>
+        out.sample('kepler_node_cpu_unattributed_joules_total', `${this.nodeLabel},${renderLabels({ zone: z.name, level })}`, formatJoules(u[i])),
+      );
+    }
+  }
+}

@@ -1,0 +1,72 @@
+// Structured logger with Go slog's two output shapes, so log pipelines built for Kepler parse ours:
+//   text: time=2026-11-23T02:48:52.123Z level=INFO msg="meter chosen" meter=rapl zones=3
+//   json: {"time":"...","level":"INFO","msg":"meter chosen","meter":"rapl","zones":3}
+// Hand-written rather than pino: four levels and two formats are ~80 lines, and pino has no logfmt.
+
+import type { LogFormat, LogLevel } from '../config/config.js';
+
+export type LogFields = Record<string, unknown>;
+
+export interface Logger {
+  debug(msg: string, fields?: LogFields): void;
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  error(msg: string, fields?: LogFields): void;
+  /** A logger that adds `fields` to every line (e.g. {component: 'monitor'}). */
+  with(fields: LogFields): Logger;
+}
+
+const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+export interface LoggerOptions {
+  level: LogLevel;
+  format: LogFormat;
+  /** Where lines go; stderr by default so stdout stays free for the stdout exporter. */
+  write?: (line: string) => void;
+  now?: () => Date;
+}
+
+export function createLogger(opts: LoggerOptions, bound: LogFields = {}): Logger {
+  const write = opts.write ?? ((line: string) => process.stderr.write(line));
+  const now = opts.now ?? (() => new Date());
+  const min = RANK[opts.level];
+  const emit = (level: LogLevel, msg: string, fields?: LogFields): void => {
+    if (RANK[level] < min) return;
+    const all = { ...bound, ...fields };
+    const time = now().toISOString();
+    const upper = level.toUpperCase();
+    write(opts.format === 'json' ? jsonLine(time, upper, msg, all) : textLine(time, upper, msg, all));
+  };
+  return {
+    debug: (m, f) => emit('debug', m, f),
+    info: (m, f) => emit('info', m, f),
+    warn: (m, f) => emit('warn', m, f),
+    error: (m, f) => emit('error', m, f),
+    with: (fields) => createLogger(opts, { ...bound, ...fields }),
+  };
+}
+
+function jsonLine(time: string, level: string, msg: string, fields: LogFields): string {
+  const out: LogFields = { time, level, msg };
+  for (const [k, v] of Object.entries(fields)) out[k] = v instanceof Error ? v.message : v;
+  return JSON.stringify(out) + '\n';
+}
+
+function textLine(time: string, level: string, msg: string, fields: LogFields): string {
+  let line = `time=${time} level=${level} msg=${quote(msg)}`;
+  for (const [k, v] of Object.entries(fields)) line += ` ${k}=${quote(formatValue(v))}`;
+  return line + '\n';
+}
+
+function formatValue(v: unknown): string {
+  if (v instanceof Error) return v.message;
+  if (typeof v === 'string') return v;
+  if (v === undefined) return '';
+  if (typeof v === 'object' && v !== null) return JSON.stringify(v);
+  return String(v);
+}
+
+/** logfmt quoting: bare when the value has no space, quote, equals sign or control character. */
+function quote(s: string): string {
+  return s !== '' && !/[\s"=\\\x00-\x1f]/.test(s) ? s : JSON.stringify(s);
+}

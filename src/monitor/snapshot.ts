@@ -1,0 +1,70 @@
+// The immutable result of one refresh. Exporters read only snapshots; the monitor never changes
+// one after publishing it.
+
+import type { ContainerInfo, PodInfo, ProcessInfo, VmInfo } from '../resource/workloads.js';
+
+export type WorkloadState = 'running' | 'terminated';
+
+export interface ZoneSnapshot {
+  readonly name: string;
+  readonly index: number;
+  readonly path: string;
+  /** Totals since the exporter started, exact µJ (they pass 2^53 within days at 10 kW). */
+  readonly totalUj: bigint;
+  readonly activeUj: bigint;
+  readonly idleUj: bigint;
+  /** This interval's energy, µJ. */
+  readonly deltaUj: number;
+  readonly activeDeltaUj: number;
+  readonly idleDeltaUj: number;
+}
+
+export interface WorkloadEnergy<I> {
+  readonly info: I;
+  readonly state: WorkloadState;
+  readonly cpuTotalSec: number;
+  /** Per zone, in the order of Snapshot.zones. */
+  readonly energyUj: readonly bigint[];
+  readonly deltaUj: readonly number[];
+}
+
+export interface LevelSnapshot<I> {
+  /** Running workloads, then the terminated ones kept for one export. */
+  readonly workloads: readonly WorkloadEnergy<I>[];
+  /** Per zone: active energy no workload of this level explains (kepler_node_cpu_unattributed_joules_total). */
+  readonly unattributedUj: readonly bigint[];
+  readonly unattributedDeltaUj: readonly number[];
+}
+
+export interface RefreshHealth {
+  readonly refreshes: number;
+  /** Seconds the last refresh took. */
+  readonly lastDurationSec: number;
+  /** Cumulative histogram of refresh durations: counts per upper bound (seconds), plus sum. */
+  readonly durationBuckets: readonly { le: number; count: number }[];
+  readonly durationSumSec: number;
+  /** Problems since start, by kind (process_vanished, zone_read, cgroup_fallback, ...). */
+  readonly errors: Readonly<Record<string, number>>;
+}
+
+export interface Snapshot {
+  readonly seq: number;
+  /** Wall-clock time of the refresh, ms since the epoch. */
+  readonly timestampMs: number;
+  /** Monotonic time of the refresh, ms. */
+  readonly monotonicMs: number;
+  /** Length of the interval this snapshot's deltas cover, seconds; 0 for the first (baseline). */
+  readonly elapsedSec: number;
+  readonly usageRatio: number;
+  readonly zones: readonly ZoneSnapshot[];
+  readonly processes: LevelSnapshot<ProcessInfo>;
+  readonly containers: LevelSnapshot<ContainerInfo>;
+  readonly vms: LevelSnapshot<VmInfo>;
+  readonly pods: LevelSnapshot<PodInfo>;
+  readonly health: RefreshHealth;
+}
+
+/** Watts of an interval's energy; 0 for the baseline snapshot. */
+export function watts(deltaUj: number, elapsedSec: number): number {
+  return elapsedSec > 0 ? deltaUj / 1e6 / elapsedSec : 0;
+}

@@ -1,0 +1,40 @@
+// Workloads that ended, kept for one export with state="terminated" and their final totals
+// (attribution.md section 4): at most maxTerminated (0 none, -1 unlimited), the highest-energy
+// first, none under the energy threshold.
+
+import type { WorkloadEnergy } from './snapshot.js';
+
+/** A workload's energy for ranking: its largest zone (zones overlap, so they are not summed). */
+export function rankEnergyUj(w: WorkloadEnergy<unknown>): bigint {
+  let max = 0n;
+  for (const e of w.energyUj) if (e > max) max = e;
+  return max;
+}
+
+export class TerminatedTracker<I> {
+  private items: WorkloadEnergy<I>[] = [];
+
+  constructor(
+    private readonly maxTerminated: number,
+    private readonly minEnergyUj: bigint,
+  ) {}
+
+  add(w: WorkloadEnergy<I>): void {
+    if (this.maxTerminated === 0 || rankEnergyUj(w) < this.minEnergyUj) return;
+    this.items.push(w);
+    if (this.maxTerminated > 0 && this.items.length > this.maxTerminated) {
+      // Evict the lowest-energy one: rare enough that a sort per overflow is fine.
+      this.items.sort((a, b) => (rankEnergyUj(b) > rankEnergyUj(a) ? 1 : rankEnergyUj(b) < rankEnergyUj(a) ? -1 : 0));
+      this.items.length = this.maxTerminated;
+    }
+  }
+
+  list(): readonly WorkloadEnergy<I>[] {
+    return this.items;
+  }
+
+  /** Drops the ones an exporter has now shown. */
+  remove(exported: ReadonlySet<WorkloadEnergy<unknown>>): void {
+    if (exported.size) this.items = this.items.filter((w) => !exported.has(w));
+  }
+}

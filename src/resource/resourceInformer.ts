@@ -1,0 +1,363 @@
+// One pass over procfs and the container cgroups per refresh, producing the CPU time every
+// process, container, VM and pod used in the interval. Labels (exe, container, VM) are read once
+// per process, when it is first seen; afterwards only /proc/<pid>/stat is read, which keeps the
+// refresh close to the cost of reading those files at all.
+
+import { readdirSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { cgroupCpuSource, detectCgroupLayout, readCgroupCpuSeconds, type CgroupCpuSource, type CgroupLayout } from './cgroupCpu.js';
+import { containerOfProcess, parseProcCgroup, podUidFromCgroupPath, type CgroupLine, type ContainerRuntime } from './containerId.js';
+import { parsePidStat, PF_KTHREAD, type PidStat } from './pidStat.js';
+import { cpuInterval, parseProcStat, type CpuTimes } from './procStat.js';
+import { vmFromCmdline } from './vm.js';
+import type { ContainerInfo, PodInfo, ProcessInfo, ResourceSample, VmInfo, WorkloadCpu } from './workloads.js';
+import { errnoCode, FileReader } from '../util/fileReader.js';
+
+/** Clock ticks per second of /proc times (USER_HZ); 100 on every Linux architecture in use. */
+export const CLOCK_TICKS = 100;
+
+export interface ResourceInformerOptions {
+  procfs: string;
+  sysfs: string;
+}
+
+interface TrackedProcess {
+  info: ProcessInfo;
+  startTicks: number;
+  lastTicks: number;
+  totalSec: number;
+  seen: number; // refresh generation
+  /** Where its container id was found, kept to locate the container's cgroup on first sight. */
+  container?: { lines: CgroupLine[]; foundOn: CgroupLine; runtime: ContainerRuntime };
+}
+
+interface TrackedContainer {
+  info: ContainerInfo;
+  source?: CgroupCpuSource;
+  lastUsageSec?: number;
+  totalSec: number;
+}
+
+/** Errors of one refresh, by kind. */
+class ErrorCounts {
+  readonly byKind: Record<string, number> = {};
+  add(kind: string): void {
+    this.byKind[kind] = (this.byKind[kind] ?? 0) + 1;
+  }
+}
+
+export class ResourceInformer {
+  private readonly reader = new FileReader();
+  private readonly layout: CgroupLayout;
+  private readonly procs = new Map<number, TrackedProcess>();
+  private readonly containers = new Map<string, TrackedContainer>();
+  /** VMs with at least one live process, by id. */
+  private readonly vmInfos = new Map<string, VmInfo>();
+  private readonly vmTotals = new Map<string, number>();
+  private readonly podTotals = new Map<string, number>();
+  private prevCpu: CpuTimes | undefined;
+  /** Uptime (ticks) read before the previous refresh listed /proc: a process started at or after it is new. */
+  private prevUptimeTicks = -1;
+  private generation = 0;
+
+  constructor(private readonly opts: ResourceInformerOptions) {
+    this.layout = detectCgroupLayout(opts.sysfs);
+  }
+
+  cgroupLayout(): CgroupLayout {
+    return this.layout;
+  }
+
+  refresh(): ResourceSample {
+    const errors = new ErrorCounts();
+    const baseline = this.prevUptimeTicks < 0;
+    const gen = ++this.generation;
+    const uptimeTicks = this.readUptimeTicks(errors);
+
+    // Node CPU. When /proc/stat cannot be read, the usage ratio of the interval is unknown: report
+    // it as an error and bill nothing rather than guess.
+    let nodeActiveCpuSec = 0;
+    let nodeTotalCpuSec = 0;
+    let usageRatio = 0;
+    try {
+      const cur = parseProcStat(this.reader.readText(join(this.opts.procfs, 'stat')));
+      if (this.prevCpu) {
+        const iv = cpuInterval(this.prevCpu, cur);
+        nodeActiveCpuSec = iv.activeTicks / CLOCK_TICKS;
+        nodeTotalCpuSec = iv.totalTicks / CLOCK_TICKS;
+        usageRatio = iv.usageRatio;
+      }
+      this.prevCpu = cur;
+    } catch {
+      errors.add('proc_stat');
+    }
+
+    const processes = this.refreshProcesses(gen, baseline, errors);
+    const containers = this.refreshContainers(processes, baseline, errors);
+    const vms = this.aggregate(
+      processes.filter((p) => p.info.type === 'vm'),
+      (p) => this.vmInfos.get(p.info.vmId),
+      this.vmTotals,
+    );
+    for (const v of vms) if (v.ended) this.vmInfos.delete(v.info.key);
+    const pods = this.aggregate(
+      containers.filter((c) => c.info.podId !== ''),
+      (c) => ({ key: c.info.podId, id: c.info.podId, name: '', namespace: '' }) satisfies PodInfo,
+      this.podTotals,
+    );
+    this.prevUptimeTicks = uptimeTicks;
+    return { baseline, nodeActiveCpuSec, nodeTotalCpuSec, usageRatio, processes, containers, vms, pods, errors: errors.byKind };
+  }
+
+  private readUptimeTicks(errors: ErrorCounts): number {
+    try {
+      const text = this.reader.readText(join(this.opts.procfs, 'uptime'));
+      const sec = Number(text.slice(0, text.indexOf(' ')));
+      if (Number.isFinite(sec)) return Math.floor(sec * CLOCK_TICKS);
+    } catch {
+      // fall through
+    }
+    errors.add('proc_uptime');
+    // Unknown uptime: treat every new process as pre-existing (bills nothing) rather than guess.
+    return Number.MAX_SAFE_INTEGER;
+  }
+
+  private refreshProcesses(gen: number, baseline: boolean, errors: ErrorCounts): WorkloadCpu<ProcessInfo>[] {
+    const out: WorkloadCpu<ProcessInfo>[] = [];
+    let names: string[];
+    try {
+      names = readdirSync(this.opts.procfs);
+    } catch {
+      errors.add('proc_list');
+      names = [];
+    }
+    for (const name of names) {
+      const c0 = name.charCodeAt(0);
+      if (c0 < 48 || c0 > 57) continue; // not a pid
+      const pid = Number(name);
+      let st: PidStat | undefined;
+      try {
+        st = parsePidStat(this.reader.readText(join(this.opts.procfs, name, 'stat')));
+      } catch (err) {
+        // A process that exited between the listing and the read is normal; anything else is counted apart.
+        errors.add(errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ESRCH' ? 'process_vanished' : 'process_unreadable');
+        continue;
+      }
+      if (!st) {
+        errors.add('process_parse');
+        continue;
+      }
+      let tracked = this.procs.get(pid);
+      if (tracked && tracked.startTicks !== st.startTicks) {
+        // The pid was reused: the old process ended.
+        out.push({ info: tracked.info, cpuDeltaSec: 0, cpuTotalSec: tracked.totalSec, ended: true });
+        tracked = undefined;
+      }
+      let deltaTicks: number;
+      if (tracked) {
+        deltaTicks = Math.max(0, st.cpuTicks - tracked.lastTicks);
+        if (tracked.info.comm !== st.comm) tracked.info = { ...tracked.info, comm: st.comm };
+      } else {
+        tracked = this.track(pid, st, errors);
+        this.procs.set(pid, tracked);
+        // A process started since the previous refresh is billed all its CPU time; one that was
+        // already running when we first see it (the first refresh) is a baseline.
+        deltaTicks = !baseline && st.startTicks >= this.prevUptimeTicks ? st.cpuTicks : 0;
+      }
+      tracked.lastTicks = st.cpuTicks;
+      tracked.seen = gen;
+      const deltaSec = deltaTicks / CLOCK_TICKS;
+      tracked.totalSec += deltaSec;
+      out.push({ info: tracked.info, cpuDeltaSec: deltaSec, cpuTotalSec: tracked.totalSec, ended: false });
+    }
+    for (const [pid, t] of this.procs) {
+      if (t.seen !== gen) {
+        this.procs.delete(pid);
+        out.push({ info: t.info, cpuDeltaSec: 0, cpuTotalSec: t.totalSec, ended: true });
+      }
+    }
+    return out;
+  }
+
+  /** First sight of a process: read its labels once. */
+  private track(pid: number, st: PidStat, errors: ErrorCounts): TrackedProcess {
+    const kernelThread = (st.flags & PF_KTHREAD) !== 0;
+    const dir = join(this.opts.procfs, String(pid));
+    let exe = '';
+    let containerId = '';
+    let vm: VmInfo | undefined;
+    let container: TrackedProcess['container'];
+    if (!kernelThread) {
+      try {
+        exe = readlinkSync(join(dir, 'exe'));
+      } catch (err) {
+        // EACCES without CAP_SYS_PTRACE, ENOENT for zombies: keep the process, without its exe.
+        if (errnoCode(err) !== 'ENOENT') errors.add('process_exe');
+      }
+      try {
+        const lines = parseProcCgroup(this.reader.readText(join(dir, 'cgroup')));
+        const c = containerOfProcess(lines);
+        if (c) {
+          containerId = c.id;
+          container = { lines, foundOn: c.line, runtime: c.runtime };
+        }
+      } catch {
+        errors.add('process_cgroup');
+      }
+      if (!containerId) {
+        try {
+          const v = vmFromCmdline(splitNul(this.reader.readUtf8(join(dir, 'cmdline'))), pid);
+          if (v) {
+            vm = { key: v.id, ...v };
+            if (!this.vmInfos.has(vm.id)) this.vmInfos.set(vm.id, vm);
+          }
+        } catch {
+          errors.add('process_cmdline');
+        }
+      }
+    }
+    const info: ProcessInfo = {
+      key: `${pid}/${st.startTicks}`,
+      pid,
+      comm: st.comm,
+      exe,
+      type: containerId ? 'container' : vm ? 'vm' : 'regular',
+      containerId,
+      vmId: vm?.id ?? '',
+      kernelThread,
+    };
+    return { info, startTicks: st.startTicks, lastTicks: 0, totalSec: 0, seen: 0, container };
+  }
+
+  private refreshContainers(processes: WorkloadCpu<ProcessInfo>[], baseline: boolean, errors: ErrorCounts): WorkloadCpu<ContainerInfo>[] {
+    // Group the live processes of each container.
+    const members = new Map<string, WorkloadCpu<ProcessInfo>[]>();
+    for (const p of processes) {
+      if (p.ended || !p.info.containerId) continue;
+      const list = members.get(p.info.containerId);
+      if (list) list.push(p);
+      else members.set(p.info.containerId, [p]);
+    }
+    const out: WorkloadCpu<ContainerInfo>[] = [];
+    for (const [id, live] of members) {
+      let c = this.containers.get(id);
+      let isNew = false;
+      if (!c) {
+        c = this.discoverContainer(id, live[0].info.pid, errors);
+        this.containers.set(id, c);
+        isNew = true;
+      }
+      const processSum = live.reduce((s, p) => s + p.cpuDeltaSec, 0);
+      let delta: number;
+      const usage = this.readUsage(c, errors);
+      if (usage === undefined) {
+        // No cgroup accounting: the sum of its live processes is the best left (short-lived ones are missed).
+        errors.add('cgroup_fallback');
+        delta = processSum;
+      } else if (c.lastUsageSec === undefined) {
+        // First reading. A container whose processes all started since the previous refresh is new:
+        // its whole counter is this interval's. Otherwise it is a baseline (or, after a failed
+        // read, the live processes stand in for the interval).
+        const started = !baseline && live.every((p) => (this.procs.get(p.info.pid)?.startTicks ?? -1) >= this.prevUptimeTicks);
+        delta = isNew ? (started ? usage : 0) : processSum;
+      } else {
+        delta = Math.max(0, usage - c.lastUsageSec);
+      }
+      c.lastUsageSec = usage;
+      c.totalSec += delta;
+      out.push({ info: c.info, cpuDeltaSec: delta, cpuTotalSec: c.totalSec, ended: false });
+    }
+    // Containers with no live process: one last read of their cgroup (it often outlives them by a
+    // moment) bills the end of their life, then they are terminated.
+    for (const [id, c] of this.containers) {
+      if (members.has(id)) continue;
+      this.containers.delete(id);
+      let delta = 0;
+      if (c.source && c.lastUsageSec !== undefined) {
+        try {
+          delta = Math.max(0, readCgroupCpuSeconds(this.reader, c.source) - c.lastUsageSec);
+        } catch {
+          // cgroup already removed: its last interval is not recoverable
+        }
+      }
+      c.totalSec += delta;
+      out.push({ info: c.info, cpuDeltaSec: delta, cpuTotalSec: c.totalSec, ended: true });
+    }
+    return out;
+  }
+
+  private readUsage(c: TrackedContainer, errors: ErrorCounts): number | undefined {
+    if (!c.source) return undefined;
+    try {
+      return readCgroupCpuSeconds(this.reader, c.source);
+    } catch {
+      errors.add('cgroup_read');
+      c.lastUsageSec = undefined;
+      return undefined;
+    }
+  }
+
+  private discoverContainer(id: string, pid: number, errors: ErrorCounts): TrackedContainer {
+    const src = this.procs.get(pid)?.container;
+    const source = src ? cgroupCpuSource(this.layout, src.foundOn, src.lines, id) : undefined;
+    const podId = src ? podUidFromCgroupPath(src.foundOn.path) ?? '' : '';
+    const runtime = src?.runtime ?? 'unknown';
+    const info: ContainerInfo = { key: id, id, name: this.containerName(pid, errors), runtime, podId };
+    return { info, source, totalSec: 0 };
+  }
+
+  /** Outside Kubernetes: CONTAINER_NAME or HOSTNAME from its environment, else --name on its command line. */
+  private containerName(pid: number, errors: ErrorCounts): string {
+    const dir = join(this.opts.procfs, String(pid));
+    try {
+      const env = splitNul(this.reader.readUtf8(join(dir, 'environ')));
+      const get = (k: string) => env.find((e) => e.startsWith(`${k}=`))?.slice(k.length + 1);
+      const fromEnv = get('CONTAINER_NAME') || get('HOSTNAME');
+      if (fromEnv) return fromEnv;
+    } catch {
+      errors.add('process_environ');
+    }
+    try {
+      const argv = splitNul(this.reader.readUtf8(join(dir, 'cmdline')));
+      for (let i = 0; i < argv.length; i++) {
+        if (argv[i] === '--name' && i + 1 < argv.length) return argv[i + 1];
+        if (argv[i].startsWith('--name=')) return argv[i].slice('--name='.length);
+      }
+    } catch {
+      // no name then
+    }
+    return '';
+  }
+
+  /** Sums member workloads into a parent level (VMs from processes, pods from containers). */
+  private aggregate<M extends { key: string }, P extends { key: string }>(
+    members: WorkloadCpu<M>[],
+    parentOf: (m: WorkloadCpu<M>) => P | undefined,
+    totals: Map<string, number>,
+  ): WorkloadCpu<P>[] {
+    const acc = new Map<string, { info: P; delta: number; running: boolean }>();
+    for (const m of members) {
+      const parent = parentOf(m);
+      if (!parent) continue;
+      const a = acc.get(parent.key);
+      if (a) {
+        a.delta += m.cpuDeltaSec;
+        a.running ||= !m.ended;
+      } else acc.set(parent.key, { info: parent, delta: m.cpuDeltaSec, running: !m.ended });
+    }
+    const out: WorkloadCpu<P>[] = [];
+    for (const [key, a] of acc) {
+      const total = (totals.get(key) ?? 0) + a.delta;
+      if (a.running) totals.set(key, total);
+      else totals.delete(key);
+      out.push({ info: a.info, cpuDeltaSec: a.delta, cpuTotalSec: total, ended: !a.running });
+    }
+    return out;
+  }
+}
+
+function splitNul(s: string): string[] {
+  const parts = s.split('\0');
+  if (parts.length && parts[parts.length - 1] === '') parts.pop();
+  return parts;
+}

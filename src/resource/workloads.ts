@@ -1,0 +1,65 @@
+// What the resource layer knows about each workload: identity and labels, and its CPU time.
+
+import type { ContainerRuntime } from './containerId.js';
+
+export type ProcessType = 'regular' | 'container' | 'vm';
+
+export interface ProcessInfo {
+  /** Unique for the life of the exporter: pid plus start time, so a reused pid is a new process. */
+  readonly key: string;
+  readonly pid: number;
+  readonly comm: string;
+  readonly exe: string;
+  readonly type: ProcessType;
+  readonly containerId: string;
+  readonly vmId: string;
+  readonly kernelThread: boolean;
+}
+
+export interface ContainerInfo {
+  readonly key: string; // the container id
+  readonly id: string;
+  readonly name: string;
+  readonly runtime: ContainerRuntime;
+  readonly podId: string;
+}
+
+export interface VmInfo {
+  readonly key: string;
+  readonly id: string;
+  readonly name: string;
+  readonly hypervisor: string;
+}
+
+export interface PodInfo {
+  readonly key: string; // the pod UID
+  readonly id: string;
+  readonly name: string;
+  readonly namespace: string;
+}
+
+export interface WorkloadCpu<I> {
+  readonly info: I;
+  /** CPU seconds used in this interval (all CPUs). */
+  readonly cpuDeltaSec: number;
+  /** CPU seconds used since the exporter first saw it (or since it started, if later). */
+  readonly cpuTotalSec: number;
+  /** True when the workload ended in this interval; it is billed its last delta, then terminated. */
+  readonly ended: boolean;
+}
+
+export interface ResourceSample {
+  /** True on the first refresh: nothing is billed, only baselines are taken. */
+  readonly baseline: boolean;
+  /** Node CPU seconds of the interval, over all CPUs. */
+  readonly nodeActiveCpuSec: number;
+  readonly nodeTotalCpuSec: number;
+  /** active / total CPU time of the interval, in [0, 1]. */
+  readonly usageRatio: number;
+  readonly processes: WorkloadCpu<ProcessInfo>[];
+  readonly containers: WorkloadCpu<ContainerInfo>[];
+  readonly vms: WorkloadCpu<VmInfo>[];
+  readonly pods: WorkloadCpu<PodInfo>[];
+  /** Problems met during this refresh, by kind; none of them stops it. */
+  readonly errors: Record<string, number>;
+}

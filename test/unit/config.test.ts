@@ -1,0 +1,363 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, type Config } from '../../src/config/config.js';
+import { defaultConfig } from '../../src/config/defaults.js';
+import { formatDuration, parseDuration } from '../../src/config/duration.js';
+import { FLAGS } from '../../src/config/flags.js';
+import { loadConfig, type LoadResult } from '../../src/config/load.js';
+
+// Compiled to dist/test/unit/; the fixtures stay in the source tree.
+const FIXTURE = fileURLToPath(new URL('../../../test/fixtures/config/kepler.yaml', import.meta.url));
+
+/** Loads with an in-memory file "c.yaml" (when given) and an empty environment unless told. */
+function load(argv: string[], yaml?: string, env: NodeJS.ProcessEnv = {}): Extract<LoadResult, { kind: 'run' }> {
+  const r = loadConfig(argv, env, (path) => {
+    if (path === 'c.yaml' && yaml !== undefined) return yaml;
+    throw new Error(`ENOENT: no such file or directory, open '${path}'`);
+  });
+  assert.equal(r.kind, 'run');
+  return r as Extract<LoadResult, { kind: 'run' }>;
+}
+const run = (argv: string[], env: NodeJS.ProcessEnv = {}) => load(argv, undefined, env).config;
+const file = (yaml: string, ...flags: string[]) => load(['--config.file=c.yaml', ...flags], yaml);
+
+/** Asserts that loading fails with a one-line ConfigError containing every part. */
+function rejects(fn: () => unknown, ...parts: string[]): string {
+  let message = '';
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof ConfigError, `expected ConfigError, got ${String(e)}`);
+    message = e.message;
+    return true;
+  });
+  assert.ok(!message.includes('\n'), `not one line: ${message}`);
+  for (const part of parts) assert.ok(message.includes(part), `${JSON.stringify(message)} lacks ${JSON.stringify(part)}`);
+  return message;
+}
+
+test('defaults are those of config.md', () => {
+  const c = defaultConfig();
+  assert.deepEqual(c.log, { level: 'info', format: 'text' });
+  assert.deepEqual(c.host, { sysfs: '/sys', procfs: '/proc' });
+  assert.deepEqual(c.monitor, { intervalMs: 5000, stalenessMs: 500, maxTerminated: 500, minTerminatedEnergyThreshold: 10 });
+  assert.deepEqual(c.cpu.preferredMeters, ['rapl', 'hwmon']);
+  assert.deepEqual(c.rapl.zones, []);
+  assert.deepEqual(c.exporter, {
+    stdout: { enabled: false },
+    prometheus: { enabled: true, debugCollectors: ['go'], metricsLevel: ['node', 'process', 'container', 'vm', 'pod'], legacyMetrics: false },
+  });
+  assert.equal(c.debug.pprof.enabled, false);
+  assert.deepEqual(c.web, { configFile: '', listenAddresses: [':28282'] });
+  assert.deepEqual(c.kube, { enabled: false, config: '', nodeName: '', podInformer: { mode: 'kubelet', pollIntervalMs: 15000 } });
+  assert.deepEqual(c.experimental, {
+    platform: { redfish: { enabled: false, nodeName: '', configFile: '', httpTimeoutMs: 5000 } },
+    hwmon: { forceEnabled: false, zones: [] },
+    gpu: { enabled: false, idlePower: 0 },
+  });
+  assert.deepEqual(c.dev, { fakeCpuMeter: { enabled: false, zones: [], watts: {} } });
+  assert.notEqual(defaultConfig().cpu.preferredMeters, c.cpu.preferredMeters, 'a fresh object each call');
+});
+
+test('no flags and no file: the defaults, no warnings', () => {
+  const r = load([]);
+  assert.deepEqual(r.config, defaultConfig());
+  assert.deepEqual(r.warnings, []);
+  assert.equal(r.configFile, undefined);
+});
+
+test('a full Kepler-style YAML file sets every key', () => {
+  const r = loadConfig(['--config.file', FIXTURE], {});
+  assert.ok(r.kind === 'run');
+  assert.equal(r.configFile, FIXTURE);
+  assert.deepEqual(r.warnings, []);
+  const expected: Config = {
+    log: { level: 'debug', format: 'json' },
+    host: { sysfs: '/host/sys', procfs: '/host/proc' },
+    monitor: { intervalMs: 3000, stalenessMs: 1000, maxTerminated: -1, minTerminatedEnergyThreshold: 2.5 },
+    cpu: { preferredMeters: ['hwmon', 'rapl', 'estimator'] },
+    rapl: { zones: ['package', 'dram'] },
+    exporter: {
+      stdout: { enabled: true },
+      prometheus: { enabled: true, debugCollectors: ['go'], metricsLevel: ['node', 'pod', 'container'], legacyMetrics: true },
+    },
+    debug: { pprof: { enabled: true } },
+    web: { configFile: '/etc/kepler/web-config.yaml', listenAddresses: [':9102', '[::1]:28282'] },
+    kube: {
+      enabled: true,
+      config: '/etc/kubernetes/kubeconfig',
+      nodeName: 'worker-1',
+      podInformer: { mode: 'apiserver', pollIntervalMs: 90_000 },
+    },
+    experimental: {
+      platform: { redfish: { enabled: true, nodeName: 'worker-1-bmc', configFile: '/etc/kepler/redfish.yaml', httpTimeoutMs: 10_000 } },
+      hwmon: { forceEnabled: true, zones: ['power1'] },
+      gpu: { enabled: true, idlePower: 12.5 },
+    },
+    dev: { fakeCpuMeter: { enabled: true, zones: ['package', 'core'], watts: { package: 40, core: 25.5 } } },
+  };
+  assert.deepEqual(r.config, expected);
+});
+
+test('a partial file keeps the other defaults; null sections count as unset', () => {
+  const c = file('monitor:\n  interval: 10s\nrapl:\nkube:\n  podInformer:\n').config;
+  assert.deepEqual(c.monitor, { ...defaultConfig().monitor, intervalMs: 10_000 });
+  assert.deepEqual(c.rapl, { zones: [] });
+  assert.deepEqual(c.kube, defaultConfig().kube);
+});
+
+test('an empty file and a file of comments only are valid', () => {
+  for (const yaml of ['', '\n', '# all commented out\n# log:\n#   level: debug\n', '---\n']) {
+    const r = file(yaml);
+    assert.deepEqual(r.config, defaultConfig(), JSON.stringify(yaml));
+    assert.deepEqual(r.warnings, []);
+  }
+});
+
+test('flags override the file', () => {
+  const r = loadConfig(
+    [
+      `--config.file=${FIXTURE}`,
+      '--log.level=warn',
+      '--log.format', 'text',
+      '--monitor.interval=0',
+      '--monitor.staleness', '250ms',
+      '--monitor.max-terminated=0',
+      '--monitor.min-terminated-energy-threshold=0.5',
+      '--host.sysfs=/sys2',
+      '--host.procfs', '/proc2',
+      '--no-kube.enable',
+      '--kube.node-name=worker-2',
+      '--kube.config=/k',
+      '--exporter.stdout=false',
+      '--exporter.prometheus.legacy-metrics=false',
+      '--no-debug.pprof',
+      '--web.config-file=/w.yaml',
+      '--experimental.platform.redfish.enabled=false',
+      '--experimental.platform.redfish.node-name', 'bmc-2',
+      '--experimental.platform.redfish.config-file=/r.yaml',
+      '--experimental.hwmon.force-enabled=false',
+      '--experimental.gpu.enabled=false',
+      '--experimental.gpu.idle-power=7',
+    ],
+    {},
+  );
+  assert.ok(r.kind === 'run');
+  const c = r.config;
+  assert.deepEqual(c.log, { level: 'warn', format: 'text' });
+  assert.deepEqual(c.host, { sysfs: '/sys2', procfs: '/proc2' });
+  assert.deepEqual(c.monitor, { intervalMs: 0, stalenessMs: 250, maxTerminated: 0, minTerminatedEnergyThreshold: 0.5 });
+  assert.equal(c.kube.enabled, false);
+  assert.equal(c.kube.nodeName, 'worker-2');
+  assert.equal(c.kube.config, '/k');
+  assert.equal(c.kube.podInformer.mode, 'apiserver', 'file values without a flag stay');
+  assert.equal(c.exporter.stdout.enabled, false);
+  assert.equal(c.exporter.prometheus.legacyMetrics, false);
+  assert.equal(c.debug.pprof.enabled, false);
+  assert.equal(c.web.configFile, '/w.yaml');
+  assert.deepEqual(c.experimental.platform.redfish, { enabled: false, nodeName: 'bmc-2', configFile: '/r.yaml', httpTimeoutMs: 10_000 });
+  assert.equal(c.experimental.hwmon.forceEnabled, false);
+  assert.deepEqual(c.experimental.gpu, { enabled: false, idlePower: 7 });
+  assert.deepEqual(c.rapl.zones, ['package', 'dram'], 'lists without a flag stay');
+});
+
+test('repeatable flags: collected in order, and replace the file list', () => {
+  const yaml = 'web:\n  listenAddresses: [":1", ":2"]\nexporter:\n  prometheus:\n    metricsLevel: [node, pod]\n';
+  const c = file(
+    yaml,
+    '--web.listen-address=127.0.0.1:9102',
+    '--metrics', 'container',
+    '--metrics=vm',
+    '--cpu.preferred-meters=fake',
+    '--rapl.zones=package',
+    '--rapl.zones', 'core',
+    '--experimental.hwmon.zones=power1',
+  ).config;
+  assert.deepEqual(c.web.listenAddresses, ['127.0.0.1:9102']);
+  assert.deepEqual(c.exporter.prometheus.metricsLevel, ['container', 'vm']);
+  assert.deepEqual(c.cpu.preferredMeters, ['fake']);
+  assert.deepEqual(c.rapl.zones, ['package', 'core']);
+  assert.deepEqual(c.experimental.hwmon.zones, ['power1']);
+  assert.deepEqual(file(yaml).config.web.listenAddresses, [':1', ':2']);
+});
+
+test('boolean flags: --x, --x=true|false, --no-x, and the last one wins', () => {
+  assert.equal(run(['--exporter.stdout']).exporter.stdout.enabled, true);
+  assert.equal(run(['--exporter.stdout=true']).exporter.stdout.enabled, true);
+  assert.equal(run(['--exporter.stdout=FALSE']).exporter.stdout.enabled, false);
+  assert.equal(run(['--no-exporter.prometheus']).exporter.prometheus.enabled, false);
+  assert.equal(run(['--exporter.prometheus=false', '--exporter.prometheus']).exporter.prometheus.enabled, true);
+  assert.equal(run(['--kube.enable', '--no-kube.enable']).kube.enabled, false);
+  assert.equal(run(['--experimental.hwmon.force-enabled']).experimental.hwmon.forceEnabled, true);
+  assert.equal(run(['--exporter.prometheus.legacy-metrics']).exporter.prometheus.legacyMetrics, true);
+  // A boolean flag does not swallow the next argument.
+  assert.equal(run(['--debug.pprof', '--log.level', 'debug']).log.level, 'debug');
+  assert.equal(file('exporter: {stdout: {enabled: true}}\n', '--no-exporter.stdout').config.exporter.stdout.enabled, false);
+  rejects(() => run(['--exporter.stdout=yes']), 'flag --exporter.stdout', '"yes"', 'expected true or false');
+  rejects(() => run(['--no-log.level']), 'flag --no-log.level', 'unknown flag');
+  rejects(() => run(['--no-bogus']), 'flag --no-bogus', 'unknown flag');
+});
+
+test('value flags: --flag value and --flag=value', () => {
+  assert.equal(run(['--log.level', 'error']).log.level, 'error');
+  assert.equal(run(['--log.level=error']).log.level, 'error');
+  assert.equal(run(['--monitor.max-terminated', '-1']).monitor.maxTerminated, -1);
+  assert.equal(run(['--monitor.max-terminated=-1']).monitor.maxTerminated, -1);
+  assert.equal(run(['--log.level=debug', '--log.level=warn']).log.level, 'warn', 'the last one wins');
+  assert.equal(run(['--web.config-file=']).web.configFile, '');
+  rejects(() => run(['--log.level']), 'flag --log.level', 'missing value');
+  rejects(() => run(['--kube.node-name', '--kube.enable']), 'flag --kube.node-name', 'missing value');
+  rejects(() => run(['stray']), '"stray"', 'unexpected argument');
+});
+
+test('NODE_NAME is the default of --kube.node-name', () => {
+  assert.equal(run([], { NODE_NAME: 'n1' }).kube.nodeName, 'n1');
+  assert.equal(run(['--kube.enable'], { NODE_NAME: 'n1' }).kube.enabled, true);
+  assert.equal(run(['--kube.node-name=n2'], { NODE_NAME: 'n1' }).kube.nodeName, 'n2');
+  assert.equal(load(['--config.file=c.yaml'], 'kube: {nodeName: n3}\n', { NODE_NAME: 'n1' }).config.kube.nodeName, 'n3');
+  assert.equal(run([]).kube.nodeName, '');
+});
+
+test('kube.enabled needs a node name', () => {
+  const parts = ['kube.nodeName', '--kube.node-name', 'NODE_NAME', 'kube.enabled'];
+  rejects(() => run(['--kube.enable']), ...parts);
+  rejects(() => file('kube:\n  enabled: true\n'), ...parts);
+  rejects(() => run(['--kube.enable', '--kube.node-name=']), ...parts);
+});
+
+test('redfish needs its config file', () => {
+  rejects(() => run(['--experimental.platform.redfish.enabled']), 'experimental.platform.redfish.configFile', '--experimental.platform.redfish.config-file');
+  assert.equal(run(['--experimental.platform.redfish.enabled', '--experimental.platform.redfish.config-file=/r']).experimental.platform.redfish.enabled, true);
+});
+
+test('parseDuration: Go syntax', () => {
+  const good: Array<[string, number]> = [
+    ['5s', 5000], ['500ms', 500], ['1m30s', 90_000], ['1h', 3_600_000], ['1.5s', 1500], ['0', 0], ['0s', 0],
+    ['250us', 0.25], ['250µs', 0.25], ['250μs', 0.25], ['1000000ns', 1], ['1.1s', 1100], ['.5m', 30_000],
+    ['1h2m3s4ms', 3_723_004], ['+2s', 2000], ['-2s', -2000], ['2.s', 2000],
+  ];
+  for (const [s, ms] of good) assert.equal(parseDuration(s), ms, s);
+  for (const s of ['', '5', '1.5', 's', '5 s', '5sec', '1d', '5S', ' 5s', '5s ', '.s', '--5s', '1m-30s', 'abc', '0x5s']) {
+    assert.throws(() => parseDuration(s), /invalid duration/, JSON.stringify(s));
+  }
+});
+
+test('formatDuration prints like Go', () => {
+  assert.equal(formatDuration(0), '0s');
+  assert.equal(formatDuration(500), '500ms');
+  assert.equal(formatDuration(5000), '5s');
+  assert.equal(formatDuration(1500), '1.5s');
+  assert.equal(formatDuration(90_000), '1m30s');
+  assert.equal(formatDuration(3_600_000), '1h0m0s');
+});
+
+test('durations in the file and in flags', () => {
+  assert.equal(file('monitor: {interval: 1m}\n').config.monitor.intervalMs, 60_000);
+  assert.equal(file('monitor: {interval: 2}\n').config.monitor.intervalMs, 2000, 'a YAML number is seconds');
+  assert.equal(file('monitor: {interval: 0}\n').config.monitor.intervalMs, 0);
+  assert.equal(run(['--monitor.staleness=1.5s']).monitor.stalenessMs, 1500);
+  rejects(() => run(['--monitor.interval=5 seconds']), 'flag --monitor.interval', '"5 seconds"', 'expected a duration like 5s, 500ms or 1m30s');
+  rejects(() => run(['--monitor.interval=5']), 'flag --monitor.interval', '"5"', 'expected a duration');
+  rejects(() => run(['--monitor.interval=-5s']), 'flag --monitor.interval', '"-5s"', 'not negative');
+  rejects(() => file('monitor: {staleness: fast}\n'), 'c.yaml', 'monitor.staleness', '"fast"', 'expected a duration');
+  rejects(() => file('monitor: {interval: true}\n'), 'monitor.interval', 'true', 'expected a duration');
+  rejects(() => file('kube: {podInformer: {pollInterval: 0s}}\n'), 'kube.podInformer.pollInterval', '"0s"', 'greater than 0');
+  rejects(() => file('experimental: {platform: {redfish: {httpTimeout: 1x}}}\n'), 'experimental.platform.redfish.httpTimeout', '"1x"');
+});
+
+test('invalid file values: one line with the file, key, value and what is allowed', () => {
+  const m = rejects(() => file('log:\n  level: verbose\n'), 'config: c.yaml: log.level: invalid value "verbose": expected one of debug, info, warn, error');
+  assert.equal(m, 'config: c.yaml: log.level: invalid value "verbose": expected one of debug, info, warn, error');
+  rejects(() => file('log: {format: xml}\n'), 'log.format', '"xml"', 'text, json');
+  rejects(() => file('cpu: {preferredMeters: [rapl, nvml]}\n'), 'cpu.preferredMeters[1]', '"nvml"', 'rapl, hwmon, fake, estimator');
+  rejects(() => file('cpu: {preferredMeters: []}\n'), 'cpu.preferredMeters', '[]', 'rapl, hwmon, fake, estimator');
+  rejects(() => file('exporter: {prometheus: {metricsLevel: [node, gpu]}}\n'), 'exporter.prometheus.metricsLevel[1]', '"gpu"', 'node, process, container, vm, pod');
+  rejects(() => file('exporter: {prometheus: {metricsLevel: node}}\n'), 'exporter.prometheus.metricsLevel', '"node"', 'expected a list');
+  rejects(() => file('monitor: {maxTerminated: -2}\n'), 'monitor.maxTerminated', '-2', 'integer >= -1');
+  rejects(() => file('monitor: {maxTerminated: 1.5}\n'), 'monitor.maxTerminated', '1.5', 'integer >= -1');
+  rejects(() => file('monitor: {minTerminatedEnergyThreshold: -1}\n'), 'monitor.minTerminatedEnergyThreshold', '-1', '>= 0');
+  rejects(() => file('kube: {enabled: "yes"}\n'), 'kube.enabled', '"yes"', 'expected true or false');
+  rejects(() => file('kube: {podInformer: {mode: watch}}\n'), 'kube.podInformer.mode', '"watch"', 'kubelet, apiserver');
+  rejects(() => file('host: {sysfs: 5}\n'), 'host.sysfs', '5', 'expected a string');
+  rejects(() => file('monitor: 5s\n'), 'monitor', '"5s"', 'expected a mapping');
+  rejects(() => file('- a\n- b\n'), 'c.yaml', '["a","b"]', 'expected a mapping');
+  rejects(() => file('experimental: {gpu: {idlePower: -3}}\n'), 'experimental.gpu.idlePower', '-3', '>= 0');
+  rejects(() => file('dev: {fake-cpu-meter: {watts: {package: -1}}}\n'), 'dev.fake-cpu-meter.watts.package', '-1', '>= 0');
+  rejects(() => file('dev: {fake-cpu-meter: {watts: [1]}}\n'), 'dev.fake-cpu-meter.watts', 'zone name to watts');
+  rejects(() => file('web: {listenAddresses: []}\n'), 'web.listenAddresses', '[]', 'at least one');
+});
+
+test('listen addresses: [host]:port, IPv6 in brackets', () => {
+  const ok = [':28282', '0.0.0.0:9102', 'localhost:80', '[::1]:28282', '[::]:1', 'my-node.example.com:65535', '127.0.0.1:0'];
+  assert.deepEqual(run(ok.map((a) => `--web.listen-address=${a}`)).web.listenAddresses, ok);
+  for (const bad of ['28282', '', ':', '::1:28282', '[::1]', '[zz]:80', 'host:65536', 'host:http', 'host:-1', 'a b:80', '[::1:80']) {
+    rejects(() => run([`--web.listen-address=${bad}`]), 'flag --web.listen-address', JSON.stringify(bad), '[host]:port');
+  }
+  rejects(() => file('web: {listenAddresses: [":1", "nope"]}\n'), 'web.listenAddresses[1]', '"nope"', '[host]:port');
+});
+
+test('invalid flag values name the flag', () => {
+  rejects(() => run(['--log.level=verbose']), 'flag --log.level: invalid value "verbose": expected one of debug, info, warn, error');
+  rejects(() => run(['--metrics=node', '--metrics=gpu']), 'flag --metrics', '"gpu"', 'node, process, container, vm, pod');
+  rejects(() => run(['--cpu.preferred-meters=nvml']), 'flag --cpu.preferred-meters', '"nvml"', 'rapl, hwmon, fake, estimator');
+  rejects(() => run(['--monitor.max-terminated=many']), 'flag --monitor.max-terminated', '"many"', 'integer >= -1');
+  rejects(() => run(['--monitor.max-terminated=-2']), 'flag --monitor.max-terminated', '"-2"', 'integer >= -1');
+  rejects(() => run(['--experimental.gpu.idle-power=']), 'flag --experimental.gpu.idle-power', '""', '>= 0');
+  rejects(() => run(['--bogus']), 'flag --bogus: unknown flag');
+  rejects(() => run(['--bogus=1']), 'flag --bogus', 'unknown flag');
+  rejects(() => run(['-x']), 'flag -x', 'unknown flag');
+  rejects(() => run(['--help=yes']), 'flag --help', 'takes no value');
+});
+
+test('a missing config file', () => {
+  rejects(() => run(['--config.file=x.yaml']), 'flag --config.file: cannot read "x.yaml": ENOENT: no such file or directory');
+  const m = rejects(() => loadConfig(['--config.file=/nonexistent/kepler.yaml'], {}), 'flag --config.file', '"/nonexistent/kepler.yaml"', 'ENOENT');
+  assert.ok(!m.endsWith("'"), m);
+});
+
+test('YAML syntax errors name the file, line and column', () => {
+  rejects(() => file('log:\n  level: info\n  format: [text\n'), 'config: c.yaml', 'line ', 'column ', 'invalid YAML');
+  rejects(() => file('monitor:\n  interval: 5s\n  interval: 6s\n'), 'c.yaml', 'line 3, column 3', 'unique');
+  rejects(() => file('log: {level: info\n'), 'c.yaml', 'line', 'invalid YAML');
+});
+
+test('unknown keys are warnings with their full dotted path', () => {
+  const r = file(
+    'monitor:\n  intervall: 5s\n  interval: 7s\nexporter:\n  prometheus:\n    metricLevel: [node]\nkube:\n  podInformer:\n    pollIntervall: 1s\nfoo: {bar: 1}\ndev:\n  fake_cpu_meter: {}\n',
+  );
+  assert.deepEqual([...r.warnings].sort(), [
+    'config: c.yaml: unknown key "dev.fake_cpu_meter" (ignored)',
+    'config: c.yaml: unknown key "exporter.prometheus.metricLevel" (ignored)',
+    'config: c.yaml: unknown key "foo" (ignored)',
+    'config: c.yaml: unknown key "kube.podInformer.pollIntervall" (ignored)',
+    'config: c.yaml: unknown key "monitor.intervall" (ignored)',
+  ]);
+  assert.equal(r.config.monitor.intervalMs, 7000, 'the known keys beside them still apply');
+  assert.deepEqual(r.config.exporter.prometheus.metricsLevel, defaultConfig().exporter.prometheus.metricsLevel);
+  // An invalid value next to an unknown key is still an error.
+  rejects(() => file('monitor: {intervall: 5s, interval: soon}\n'), 'monitor.interval', '"soon"');
+});
+
+test('--help lists every flag with its default; --version', () => {
+  const r = loadConfig(['--log.level=debug', '-h'], {});
+  assert.ok(r.kind === 'help');
+  const lines = r.text.split('\n');
+  for (const f of FLAGS) {
+    const line = lines.find((l) => l.includes(`--${f.name}`) && !l.includes(`--${f.name}.`) && !l.includes(`--${f.name}-`));
+    assert.ok(line, `--${f.name} missing from the help`);
+    assert.ok(line.includes(f.help), `--${f.name}: ${line}`);
+    if (f.key) assert.match(line, /\(default: [^)]+\)$/, line);
+  }
+  assert.match(r.text, /--monitor\.interval=DURATION\s+.*\(default: 5s\)/);
+  assert.match(r.text, /--web\.listen-address=VALUE\.\.\.\s+.*\(default: :28282\)/);
+  assert.match(r.text, /--kube\.node-name=VALUE\s+.*\(default: \$NODE_NAME\)/);
+  assert.equal(loadConfig(['--help'], {}).kind, 'help');
+  assert.deepEqual(loadConfig(['--version'], {}), { kind: 'version' });
+  const configFlags = FLAGS.filter((f) => f.key).map((f) => f.name);
+  for (const name of ['config.file', 'log.level', 'log.format', 'host.sysfs', 'host.procfs', 'monitor.interval', 'monitor.max-terminated',
+    'debug.pprof', 'web.config-file', 'web.listen-address', 'exporter.stdout', 'exporter.prometheus', 'metrics', 'kube.enable',
+    'kube.config', 'kube.node-name', 'experimental.platform.redfish.enabled', 'experimental.platform.redfish.node-name',
+    'experimental.platform.redfish.config-file', 'experimental.hwmon.force-enabled', 'experimental.hwmon.zones',
+    'experimental.gpu.enabled', 'experimental.gpu.idle-power']) {
+    assert.ok(name === 'config.file' || configFlags.includes(name), `Kepler flag --${name} is missing`);
+  }
+});

@@ -1,0 +1,501 @@
+// The web server: listen addresses, the exporter-toolkit web config, basic auth, and a real
+// HTTP(S) server on 127.0.0.1 with certificates made by the openssl CLI in a temp dir.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import http from 'node:http';
+import https from 'node:https';
+import bcrypt from 'bcryptjs';
+import { ConfigError } from '../../src/config/config.js';
+import type { LogFields, Logger } from '../../src/logger/logger.js';
+import { parseListenAddress } from '../../src/server/listenAddress.js';
+import { loadWebConfig } from '../../src/server/webConfig.js';
+import { BasicAuth, parseBasic } from '../../src/server/basicAuth.js';
+import { WebServer } from '../../src/server/webServer.js';
+
+// ---------- fixtures ----------
+
+const dir = mkdtempSync(join(tmpdir(), 'kepler-ts-server-'));
+const pem = (name: string): string => readFileSync(join(dir, name), 'utf8');
+
+/** A self-signed certificate and key: `<name>.crt`, `<name>.key`. */
+function selfSigned(name: string, cn: string, san: string): void {
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2',
+    '-subj', `/CN=${cn}`, '-addext', `subjectAltName=${san}`,
+    '-keyout', join(dir, `${name}.key`), '-out', join(dir, `${name}.crt`),
+  ], { stdio: 'pipe' });
+}
+
+before(() => {
+  selfSigned('server', 'localhost', 'DNS:localhost,IP:127.0.0.1');
+  selfSigned('client', 'scraper', 'DNS:scraper'); // doubles as its own client CA
+  selfSigned('stranger', 'stranger', 'DNS:stranger'); // a client cert no CA vouches for
+  writeFileSync(join(dir, 'garbage.pem'), 'not a certificate\n');
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Writes a web config into the temp dir; its relative paths then resolve against that dir. */
+function webConfig(name: string, yaml: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, yaml);
+  return path;
+}
+
+function testLogger(): { logger: Logger; lines: { level: string; msg: string; fields?: LogFields }[] } {
+  const lines: { level: string; msg: string; fields?: LogFields }[] = [];
+  const make = (): Logger => ({
+    debug: (msg, fields) => lines.push({ level: 'debug', msg, fields }),
+    info: (msg, fields) => lines.push({ level: 'info', msg, fields }),
+    warn: (msg, fields) => lines.push({ level: 'warn', msg, fields }),
+    error: (msg, fields) => lines.push({ level: 'error', msg, fields }),
+    with: () => make(),
+  });
+  return { logger: make(), lines };
+}
+
+interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/** One request on a fresh connection (agent: false) unless an agent is given. */
+function request(url: string, opts: https.RequestOptions = {}): Promise<Reply> {
+  const mod = url.startsWith('https:') ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = mod.request(url, { agent: false, ...opts }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function startServer(webConfigFile = '', setup?: (s: WebServer) => void) {
+  const log = testLogger();
+  const server = new WebServer({ listenAddresses: ['127.0.0.1:0'], webConfigFile, logger: log.logger });
+  server.route('/metrics', (_req, res) => {
+    res.setHeader('Content-Type', 'text/plain');
+    res.end('up 1\n');
+  });
+  setup?.(server);
+  await server.start();
+  const { port } = server.addresses()[0];
+  return { server, log, port, http: `http://127.0.0.1:${port}`, https: `https://localhost:${port}` };
+}
+
+const basic = (user: string, password: string) => ({
+  headers: { Authorization: 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64') },
+});
+
+// ---------- listen addresses ----------
+
+describe('parseListenAddress', () => {
+  test('accepts Go-style addresses', () => {
+    assert.deepEqual(parseListenAddress(':28282'), { port: 28282 });
+    assert.deepEqual(parseListenAddress('127.0.0.1:9100'), { host: '127.0.0.1', port: 9100 });
+    assert.deepEqual(parseListenAddress('[::1]:28282'), { host: '::1', port: 28282 });
+    assert.deepEqual(parseListenAddress('localhost:80'), { host: 'localhost', port: 80 });
+    assert.deepEqual(parseListenAddress('0.0.0.0:65535'), { host: '0.0.0.0', port: 65535 });
+    assert.deepEqual(parseListenAddress(':0'), { port: 0 }); // any free port, as in Go
+  });
+
+  test('rejects bad addresses, naming them', () => {
+    const bad = ['28282', 'localhost', ':', '', ':70000', ':abc', ':-1', '::1:80', '[::1]', '[::1]80', '[zz]:80', 'bad host:80', 'a:b:1'];
+    for (const s of bad) {
+      assert.throws(() => parseListenAddress(s), (err: Error) => {
+        assert.match(err.message, /^invalid listen address /);
+        assert.ok(err.message.includes(JSON.stringify(s)), err.message);
+        return true;
+      }, s);
+    }
+  });
+});
+
+// ---------- web config ----------
+
+describe('loadWebConfig', () => {
+  test('relative paths resolve against the config file directory; defaults as exporter-toolkit', () => {
+    const cfg = loadWebConfig(webConfig('ok.yml', 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n'));
+    assert.equal(cfg.tls?.cert, pem('server.crt'));
+    assert.equal(cfg.tls?.key, pem('server.key'));
+    assert.equal(cfg.tls?.minVersion, 'TLSv1.2');
+    assert.equal(cfg.tls?.maxVersion, 'TLSv1.3');
+    assert.equal(cfg.tls?.requestCert, false);
+    assert.equal(cfg.users.size, 0);
+    assert.deepEqual(cfg.warnings, []);
+  });
+
+  test('empty file and empty tls_server_config mean plain HTTP', () => {
+    assert.equal(loadWebConfig(webConfig('empty.yml', '')).tls, undefined);
+    assert.equal(loadWebConfig(webConfig('emptytls.yml', 'tls_server_config: {}\n')).tls, undefined);
+  });
+
+  test('client_auth_type maps onto Node options', () => {
+    const cfg = loadWebConfig(webConfig('mtls.yml', [
+      'tls_server_config:',
+      '  cert_file: server.crt',
+      '  key_file: server.key',
+      '  client_ca_file: client.crt',
+      '  client_auth_type: RequireAndVerifyClientCert',
+      '  min_version: TLS13',
+    ].join('\n')));
+    assert.equal(cfg.tls?.ca, pem('client.crt'));
+    assert.equal(cfg.tls?.requestCert, true);
+    assert.equal(cfg.tls?.rejectUnauthorized, true);
+    assert.equal(cfg.tls?.minVersion, 'TLSv1.3');
+  });
+
+  test('unknown keys and ignored TLS knobs come back as warnings naming the key', () => {
+    const cfg = loadWebConfig(webConfig('warn.yml', [
+      'foo: 1',
+      'tls_server_config:',
+      '  cert_file: server.crt',
+      '  key_file: server.key',
+      '  bar: 2',
+      '  cipher_suites: [TLS_AES_128_GCM_SHA256]',
+      'http_server_config:',
+      '  http2: false',
+      '  baz: 3',
+    ].join('\n')));
+    const w = cfg.warnings.join('\n');
+    assert.match(w, /unknown key "foo"/);
+    assert.match(w, /unknown key "tls_server_config\.bar"/);
+    assert.match(w, /unknown key "http_server_config\.baz"/);
+    assert.match(w, /tls_server_config\.cipher_suites ignored/);
+    assert.equal(cfg.warnings.length, 4);
+  });
+
+  // [file name, yaml, text the message must contain (file path is always checked)]
+  const cases: [string, string, string[]][] = [
+    ['yaml.yml', 'tls_server_config: [\n', ['invalid YAML']],
+    ['mapping.yml', 'tls_server_config: yes please\n', ['tls_server_config', '"yes please"', 'a mapping']],
+    ['nocert.yml', 'tls_server_config:\n  cert_file: missing.crt\n  key_file: server.key\n',
+      ['tls_server_config.cert_file', JSON.stringify(join(dir, 'missing.crt')), 'ENOENT']],
+    ['nokey.yml', 'tls_server_config:\n  cert_file: server.crt\n', ['tls_server_config.key_file', 'missing']],
+    ['nocertfile.yml', 'tls_server_config:\n  key_file: server.key\n', ['tls_server_config.cert_file', 'missing']],
+    ['numcert.yml', 'tls_server_config:\n  cert_file: 123\n  key_file: server.key\n', ['tls_server_config.cert_file', '123', 'a string']],
+    ['garbage.yml', 'tls_server_config:\n  cert_file: garbage.pem\n  key_file: server.key\n',
+      ['tls_server_config.cert_file', JSON.stringify(join(dir, 'garbage.pem')), 'not a PEM certificate']],
+    ['mismatch.yml', 'tls_server_config:\n  cert_file: server.crt\n  key_file: client.key\n',
+      ['tls_server_config.key_file', JSON.stringify(join(dir, 'client.key')), 'does not match']],
+    ['auth.yml', 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: Foo\n',
+      ['tls_server_config.client_auth_type', 'invalid value "Foo"', 'NoClientCert', 'RequireAndVerifyClientCert']],
+    ['capolicy.yml', 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_ca_file: client.crt\n',
+      ['tls_server_config.client_auth_type', 'invalid value ""', 'client_ca_file']],
+    ['minver.yml', 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  min_version: TLS14\n',
+      ['tls_server_config.min_version', '"TLS14"', 'TLS10, TLS11, TLS12, TLS13']],
+    ['minmax.yml', 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  min_version: TLS13\n  max_version: TLS12\n',
+      ['tls_server_config.min_version', '"TLS13"', 'max_version']],
+    ['sans.yml', 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_allowed_sans: [a]\n',
+      ['tls_server_config.client_allowed_sans', 'not supported']],
+    ['header.yml', 'http_server_config:\n  headers:\n    X-Foo: bar\n', ['http_server_config.headers.X-Foo', '"X-Foo"', 'Strict-Transport-Security']],
+    ['headerval.yml', 'http_server_config:\n  headers:\n    X-Frame-Options: allow\n',
+      ['http_server_config.headers.X-Frame-Options', '"allow"', 'deny, sameorigin']],
+    ['http2.yml', 'http_server_config:\n  http2: maybe\n', ['http_server_config.http2', '"maybe"', 'true or false']],
+  ];
+  for (const [name, yaml, expected] of cases) {
+    test(`error: ${name}`, () => {
+      const path = webConfig(name, yaml);
+      assert.throws(() => loadWebConfig(path), (err: Error) => {
+        assert.ok(err instanceof ConfigError, String(err));
+        assert.ok(err.message.startsWith(`web config ${path}: `), err.message);
+        assert.ok(!err.message.includes('\n'), `one line: ${err.message}`);
+        for (const e of expected) assert.ok(err.message.includes(e), `${JSON.stringify(e)} in: ${err.message}`);
+        return true;
+      });
+    });
+  }
+
+  test('error: missing file names the file', () => {
+    const path = join(dir, 'nope.yml');
+    assert.throws(() => loadWebConfig(path), (err: Error) =>
+      err instanceof ConfigError && err.message === `web config ${path}: cannot read file: no such file (ENOENT)`);
+  });
+
+  test('error: a non-bcrypt password names the user but never echoes the value', () => {
+    const path = webConfig('hash.yml', 'basic_auth_users:\n  alice: hunter2\n');
+    assert.throws(() => loadWebConfig(path), (err: Error) => {
+      assert.ok(err instanceof ConfigError);
+      assert.ok(err.message.startsWith(`web config ${path}: basic_auth_users.alice: `), err.message);
+      assert.match(err.message, /not a bcrypt hash/);
+      assert.ok(!err.message.includes('hunter2'), err.message);
+      return true;
+    });
+  });
+});
+
+// ---------- basic auth ----------
+
+describe('BasicAuth', () => {
+  test('parseBasic', () => {
+    const enc = (s: string) => Buffer.from(s).toString('base64');
+    assert.deepEqual(parseBasic(`Basic ${enc('a:b:c')}`), { user: 'a', password: 'b:c' });
+    assert.deepEqual(parseBasic(`basic ${enc('a:')}`), { user: 'a', password: '' });
+    assert.equal(parseBasic(`Basic ${enc('nocolon')}`), undefined);
+    assert.equal(parseBasic('Bearer abc'), undefined);
+    assert.equal(parseBasic(undefined), undefined);
+  });
+
+  test('caches successes only, and pays a compare for unknown users', async () => {
+    const hash = bcrypt.hashSync('secret', 4);
+    let compares = 0;
+    const auth = new BasicAuth(new Map([['alice', hash]]), async (p, h) => {
+      compares++;
+      return bcrypt.compare(p, h);
+    });
+    const hdr = (u: string, p: string) => basic(u, p).headers.Authorization;
+    assert.equal(await auth.check(hdr('alice', 'secret')), true);
+    assert.equal(await auth.check(hdr('alice', 'secret')), true);
+    assert.equal(compares, 1, 'second success served from the cache');
+    assert.equal(await auth.check(hdr('alice', 'wrong')), false);
+    assert.equal(await auth.check(hdr('alice', 'wrong')), false);
+    assert.equal(compares, 3, 'failures are not cached');
+    assert.equal(await auth.check(hdr('mallory', 'secret')), false, "another user's password");
+    assert.equal(compares, 4, 'unknown user still runs bcrypt');
+    assert.equal(await auth.check(undefined), false);
+  });
+
+  test('the cache is bounded', async () => {
+    let compares = 0;
+    const users = new Map(Array.from({ length: 150 }, (_, i) => [`u${i}`, 'h'] as [string, string]));
+    const auth = new BasicAuth(users, async () => (compares++, true));
+    for (const u of users.keys()) assert.equal(await auth.check(basic(u, 'p').headers.Authorization), true);
+    assert.equal(await auth.check(basic('u149', 'p').headers.Authorization), true);
+    assert.equal(compares, 150, 'recent entry cached');
+    assert.equal(await auth.check(basic('u0', 'p').headers.Authorization), true);
+    assert.equal(compares, 151, 'oldest entry evicted');
+  });
+});
+
+// ---------- the server ----------
+
+describe('WebServer over HTTP', () => {
+  test('routes, query strings, HEAD, 404 and 405', async () => {
+    const s = await startServer();
+    try {
+      const ok = await request(`${s.http}/metrics?debug=1`);
+      assert.equal(ok.status, 200);
+      assert.equal(ok.body, 'up 1\n');
+      const head = await request(`${s.http}/metrics`, { method: 'HEAD' });
+      assert.equal(head.status, 200);
+      assert.equal(head.body, '');
+      const missing = await request(`${s.http}/nope`);
+      assert.equal(missing.status, 404);
+      assert.equal((await request(`${s.http}/metrics/`)).status, 404, 'exact match only');
+      const post = await request(`${s.http}/metrics`, { method: 'POST' });
+      assert.equal(post.status, 405);
+      assert.equal(post.headers.allow, 'GET, HEAD');
+    } finally {
+      await s.server.close();
+    }
+  });
+
+  test('a throwing handler gives 500, is logged, and the server keeps serving', async () => {
+    const s = await startServer('', (srv) => {
+      srv.route('/throw', () => {
+        throw new Error('boom');
+      });
+      srv.route('/reject', async () => {
+        throw new Error('async boom');
+      });
+    });
+    try {
+      assert.equal((await request(`${s.http}/throw`)).status, 500);
+      assert.equal((await request(`${s.http}/reject`)).status, 500);
+      assert.equal((await request(`${s.http}/metrics`)).status, 200);
+      const errors = s.log.lines.filter((l) => l.level === 'error');
+      assert.equal(errors.length, 2);
+      assert.equal((errors[0].fields?.err as Error).message, 'boom');
+      assert.equal(errors[0].fields?.path, '/throw');
+    } finally {
+      await s.server.close();
+    }
+  });
+
+  test('configured headers go on every response', async () => {
+    const cfg = webConfig('headers.yml', [
+      'http_server_config:',
+      '  headers:',
+      '    X-Frame-Options: deny',
+      '    Strict-Transport-Security: max-age=31536000',
+    ].join('\n'));
+    const s = await startServer(cfg);
+    try {
+      for (const path of ['/metrics', '/nope']) {
+        const r = await request(`${s.http}${path}`);
+        assert.equal(r.headers['x-frame-options'], 'deny', path);
+        assert.equal(r.headers['strict-transport-security'], 'max-age=31536000', path);
+      }
+    } finally {
+      await s.server.close();
+    }
+  });
+
+  test('basic auth guards every route', async () => {
+    const hash = bcrypt.hashSync('s3cret:x', 4);
+    const cfg = webConfig('auth-ok.yml', `basic_auth_users:\n  alice: ${hash}\n`);
+    const s = await startServer(cfg);
+    try {
+      const none = await request(`${s.http}/metrics`);
+      assert.equal(none.status, 401);
+      assert.equal(none.headers['www-authenticate'], 'Basic realm="kepler-ts"');
+      assert.equal((await request(`${s.http}/nope`)).status, 401, 'no 404 before auth');
+      assert.equal((await request(`${s.http}/metrics`, basic('alice', 'wrong'))).status, 401);
+      assert.equal((await request(`${s.http}/metrics`, basic('bob', 's3cret:x'))).status, 401);
+      const ok = await request(`${s.http}/metrics`, basic('alice', 's3cret:x'));
+      assert.equal(ok.status, 200);
+      assert.equal(ok.body, 'up 1\n');
+    } finally {
+      await s.server.close();
+    }
+  });
+
+  test('listening on all interfaces with ":0"', async () => {
+    const server = new WebServer({ listenAddresses: [':0'], webConfigFile: '', logger: testLogger().logger });
+    server.route('/metrics', (_req, res) => {
+      res.end('ok');
+    });
+    await server.start();
+    try {
+      const { port } = server.addresses()[0];
+      assert.equal((await request(`http://127.0.0.1:${port}/metrics`)).body, 'ok');
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a taken port rejects naming the address, and nothing stays open', async () => {
+    const first = await startServer();
+    const addr = `127.0.0.1:${first.port}`;
+    const second = new WebServer({ listenAddresses: ['127.0.0.1:0', addr], webConfigFile: '', logger: testLogger().logger });
+    try {
+      await assert.rejects(second.start(), new RegExp(`cannot listen on "${addr}": address already in use \\(EADDRINUSE\\)`));
+      assert.deepEqual(second.addresses(), [], 'the address that did bind was closed again');
+    } finally {
+      await first.server.close();
+    }
+  });
+
+  test('bad listen addresses and web configs fail in the constructor', () => {
+    const logger = testLogger().logger;
+    assert.throws(() => new WebServer({ listenAddresses: ['nope'], webConfigFile: '', logger }),
+      (e: Error) => e instanceof ConfigError && /web\.listenAddresses: invalid listen address "nope"/.test(e.message));
+    assert.throws(() => new WebServer({ listenAddresses: [], webConfigFile: '', logger }), ConfigError);
+    assert.throws(() => new WebServer({ listenAddresses: [':0'], webConfigFile: join(dir, 'nope.yml'), logger }), ConfigError);
+  });
+});
+
+describe('WebServer over HTTPS', () => {
+  const tlsConfig = (name: string, extra: string[] = []) =>
+    webConfig(name, ['tls_server_config:', '  cert_file: server.crt', '  key_file: server.key', ...extra].join('\n'));
+
+  test('answers https.get from a client that trusts the certificate', async () => {
+    const s = await startServer(tlsConfig('tls.yml'));
+    try {
+      const body = await new Promise<string>((resolve, reject) => {
+        https.get(`${s.https}/metrics`, { ca: pem('server.crt'), agent: false }, (res) => {
+          assert.equal(res.statusCode, 200);
+          let b = '';
+          res.on('data', (c) => (b += c));
+          res.on('end', () => resolve(b));
+        }).on('error', reject);
+      });
+      assert.equal(body, 'up 1\n');
+      await assert.rejects(request(`${s.https}/metrics`), /self[- ]signed/i, 'untrusting client refuses');
+    } finally {
+      await s.server.close();
+    }
+  });
+
+  test('RequireAndVerifyClientCert rejects clients without a trusted certificate', async () => {
+    const s = await startServer(tlsConfig('mtls-verify.yml', ['  client_ca_file: client.crt', '  client_auth_type: RequireAndVerifyClientCert']));
+    const ca = pem('server.crt');
+    try {
+      await assert.rejects(request(`${s.https}/metrics`, { ca }));
+      await assert.rejects(request(`${s.https}/metrics`, { ca, cert: pem('stranger.crt'), key: pem('stranger.key') }));
+      const ok = await request(`${s.https}/metrics`, { ca, cert: pem('client.crt'), key: pem('client.key') });
+      assert.equal(ok.status, 200);
+    } finally {
+      await s.server.close();
+    }
+  });
+
+  test('RequireAnyClientCert and VerifyClientCertIfGiven, which Node cannot express alone', async () => {
+    const ca = pem('server.crt');
+    const stranger = { ca, cert: pem('stranger.crt'), key: pem('stranger.key') };
+    const any = await startServer(tlsConfig('mtls-any.yml', ['  client_auth_type: RequireAnyClientCert']));
+    try {
+      await assert.rejects(request(`${any.https}/metrics`, { ca }));
+      assert.equal((await request(`${any.https}/metrics`, stranger)).status, 200, 'any certificate will do');
+    } finally {
+      await any.server.close();
+    }
+    const ifGiven = await startServer(tlsConfig('mtls-ifgiven.yml', ['  client_ca_file: client.crt', '  client_auth_type: VerifyClientCertIfGiven']));
+    try {
+      assert.equal((await request(`${ifGiven.https}/metrics`, { ca })).status, 200, 'no certificate is fine');
+      await assert.rejects(request(`${ifGiven.https}/metrics`, stranger), 'an unverified one is not');
+      const ok = await request(`${ifGiven.https}/metrics`, { ca, cert: pem('client.crt'), key: pem('client.key') });
+      assert.equal(ok.status, 200);
+    } finally {
+      await ifGiven.server.close();
+    }
+  });
+});
+
+describe('WebServer.close', () => {
+  test('returns promptly with an idle keep-alive connection open', async () => {
+    const s = await startServer();
+    const agent = new http.Agent({ keepAlive: true });
+    try {
+      assert.equal((await request(`${s.http}/metrics`, { agent })).status, 200);
+      const t0 = Date.now();
+      await s.server.close(4000);
+      assert.ok(Date.now() - t0 < 500, `took ${Date.now() - t0} ms`);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  test('lets an in-flight request finish', async () => {
+    let entered!: () => void;
+    const inHandler = new Promise<void>((r) => (entered = r));
+    const s = await startServer('', (srv) =>
+      srv.route('/slow', async (_req, res) => {
+        entered();
+        await new Promise((r) => setTimeout(r, 300));
+        res.end('done');
+      }));
+    const agent = new http.Agent({ keepAlive: true });
+    try {
+      const reply = request(`${s.http}/slow`, { agent });
+      await inHandler;
+      const t0 = Date.now();
+      await s.server.close(4000);
+      const took = Date.now() - t0;
+      assert.equal((await reply).body, 'done');
+      assert.ok(took >= 200 && took < 1500, `took ${took} ms`);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  test('destroys a hung request at the deadline', async () => {
+    const s = await startServer('', (srv) => srv.route('/hang', () => new Promise<void>(() => {})));
+    const reply = request(`${s.http}/hang`);
+    await new Promise((r) => setTimeout(r, 50));
+    const t0 = Date.now();
+    await s.server.close(1000);
+    assert.ok(Date.now() - t0 < 1000, `took ${Date.now() - t0} ms`);
+    await assert.rejects(reply);
+  });
+});
