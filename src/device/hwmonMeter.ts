@@ -22,7 +22,7 @@ export interface HwmonMeterOptions {
 const GPU_CHIPS = new Set(['amdgpu', 'radeon', 'nouveau', 'i915', 'xe']);
 
 export interface HwmonSensor {
-  chipDir: string; // hwmon3
+  chipDir: string; // hwmon3, or hwmon3/device where the driver puts its sensors on the parent device
   chip: string; // name file of the chip
   kind: 'energy' | 'power';
   file: string; // energy1_input, power1_average
@@ -95,16 +95,11 @@ export class HwmonMeter implements EnergyMeter {
     }
     const sensors: HwmonSensor[] = [];
     const skippedGpu: string[] = [];
-    for (const chipDir of chips.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))) {
+    for (const hwmonDir of chips.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))) {
+      const found = this.readChip(base, hwmonDir);
+      if (!found) continue;
+      const { chipDir, chip, files } = found;
       const dir = join(base, chipDir);
-      let chip: string;
-      let files: string[];
-      try {
-        chip = this.reader.readText(join(dir, 'name')).trim();
-        files = readdirSync(dir);
-      } catch {
-        continue;
-      }
       if (GPU_CHIPS.has(chip) && !this.opts.forceEnabled) {
         skippedGpu.push(chip);
         continue;
@@ -144,6 +139,23 @@ export class HwmonMeter implements EnergyMeter {
     }
     if (zones.length === 0) throw new MeterUnavailableError(problems[0]);
     return zones;
+  }
+
+  /**
+   * The chip's name and files: in hwmonN/, or, for drivers on the old hwmon_device_register() API
+   * (ACPI power_meter among them), on the parent device hwmonN/device/, as libsensors looks.
+   */
+  private readChip(base: string, hwmonDir: string): { chipDir: string; chip: string; files: string[] } | undefined {
+    for (const chipDir of [hwmonDir, join(hwmonDir, 'device')]) {
+      const dir = join(base, chipDir);
+      try {
+        const chip = this.reader.readText(join(dir, 'name')).trim();
+        return { chipDir, chip, files: readdirSync(dir) };
+      } catch {
+        // no name here: try the parent device
+      }
+    }
+    return undefined;
   }
 
   private readPower(file: string): number {

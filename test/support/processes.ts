@@ -1,0 +1,129 @@
+// Test helper: real processes in real cgroups, named the way container runtimes name theirs, and
+// a kepler-ts child process.
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+export const CGROUP_ROOT = '/sys/fs/cgroup';
+
+/** The cgroup v2 mount: the root on unified hosts, unified/ on hybrid ones like the test machine. */
+export function cgroupV2Root(): string {
+  if (existsSync(join(CGROUP_ROOT, 'cgroup.controllers'))) return CGROUP_ROOT;
+  if (existsSync(join(CGROUP_ROOT, 'unified', 'cgroup.controllers'))) return join(CGROUP_ROOT, 'unified');
+  throw new Error(`no cgroup v2 hierarchy at ${CGROUP_ROOT} or ${CGROUP_ROOT}/unified`);
+}
+
+export function randomHex(n: number): string {
+  let s = '';
+  while (s.length < n) s += Math.floor(Math.random() * 2 ** 32).toString(16).padStart(8, '0');
+  return s.slice(0, n);
+}
+
+export function randomUid(): string {
+  const h = randomHex(32);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+export interface CgroupProcess {
+  /** The cgroup directory (absolute). */
+  dir: string;
+  child: ChildProcess;
+}
+
+/** Runs `script` (sh) inside a new cgroup `dir`, moving the shell in before it execs the work. */
+export function runInCgroup(dir: string, script: string, env: Record<string, string> = {}): CgroupProcess {
+  mkdirSync(dir, { recursive: true });
+  const child = spawn('sh', ['-c', `echo $$ > '${join(dir, 'cgroup.procs')}' && ${script}`], {
+    detached: true,
+    stdio: 'ignore',
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+  });
+  return { dir, child };
+}
+
+export function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+/** Removes cgroup directories, deepest first, once their processes are gone. */
+export async function removeCgroups(dirs: string[]): Promise<void> {
+  for (const dir of [...dirs].sort((a, b) => b.length - a.length)) {
+    for (let i = 0; i < 50 && existsSync(dir); i++) {
+      try {
+        rmdirSync(dir);
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  }
+}
+
+/** CPU seconds a cgroup has used: cpu.stat usage_usec (v2) or cpuacct.usage (v1). */
+export function cgroupCpuSeconds(dir: string): number {
+  if (existsSync(join(dir, 'cpu.stat'))) {
+    const m = /usage_usec (\d+)/.exec(readFileSync(join(dir, 'cpu.stat'), 'utf8'));
+    return Number(m![1]) / 1e6;
+  }
+  return Number(readFileSync(join(dir, 'cpuacct.usage'), 'utf8').trim()) / 1e9;
+}
+
+/** Active CPU seconds of the node from /proc/stat, as kepler-ts computes them. */
+export function nodeActiveCpuSeconds(): number {
+  const f = readFileSync('/proc/stat', 'latin1').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
+  return (f.reduce((a, b) => a + b, 0) - f[3] - f[4]) / 100;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      srv.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export function requireCommand(cmd: string): void {
+  if (spawnSync('sh', ['-c', `command -v ${cmd}`]).status !== 0) {
+    throw new Error(`${cmd} is not installed: run .ci/run (or apt-get install it) before the end-to-end tests`);
+  }
+}
+
+export const MAIN = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
+
+export interface Exporter {
+  child: ChildProcess;
+  url: string;
+  stderr: () => string;
+  /** Resolves with the exit code once it exits. */
+  exited: Promise<number | null>;
+}
+
+/** Starts kepler-ts and waits until /metrics answers. */
+export async function startExporter(args: string[], port: number): Promise<Exporter> {
+  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  child.stdout!.resume();
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    if (child.exitCode !== null) throw new Error(`kepler-ts exited with ${child.exitCode}: ${err}`);
+    try {
+      const r = await fetch(`${url}/healthz`);
+      if (r.ok) return { child, url, stderr: () => err, exited };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`kepler-ts did not answer on ${url}: ${err}`);
+}

@@ -1,0 +1,796 @@
+// The meter layer against sysfs trees laid out as the kernel does (class symlinks into
+// /sys/devices, nested RAPL sub-zones, legacy hwmon drivers with their sensors on the parent
+// device), built in temporary folders and driven through the real code.
+
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { defaultConfig } from '../../src/config/defaults.js';
+import { AggregatedZone, UNKNOWN_RANGE_WRAP } from '../../src/device/aggregatedZone.js';
+import { counterDelta, MeterUnavailableError, type EnergyZone } from '../../src/device/energyZone.js';
+import { FakeMeter } from '../../src/device/fakeMeter.js';
+import { HwmonMeter } from '../../src/device/hwmonMeter.js';
+import { IntegratedPowerZone } from '../../src/device/integratedPowerZone.js';
+import { NoMeterError, selectMeter } from '../../src/device/meterSelection.js';
+import { planRaplZones, RaplMeter } from '../../src/device/raplMeter.js';
+
+// ---------------------------------------------------------------------------------------------
+// Tree builders
+
+function tempSysfs(t: TestContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kepler-device-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function write(file: string, content: string | number): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, typeof content === 'number' ? `${content}\n` : content);
+}
+
+/** A relative symlink, as sysfs makes them (class/powercap/x -> ../../devices/...). */
+function link(target: string, at: string): void {
+  mkdirSync(dirname(at), { recursive: true });
+  symlinkSync(relative(dirname(at), target), at);
+}
+
+interface RaplSpec {
+  dir: string; // intel-rapl:0:1
+  name: string; // uncore
+  energy: number | string;
+  /** max_energy_range_uj content; null leaves the file out. */
+  max?: number | string | null;
+}
+
+/**
+ * Lays out powercap as the kernel does: zones under /sys/devices/virtual/powercap/<control>/,
+ * sub-zones nested in their parent, every one (and the control types, which have no name file)
+ * linked flat from /sys/class/powercap. Returns class/powercap.
+ */
+function raplTree(sysfs: string, zones: RaplSpec[]): string {
+  const devices = join(sysfs, 'devices', 'virtual', 'powercap');
+  const base = join(sysfs, 'class', 'powercap');
+  mkdirSync(base, { recursive: true });
+  const controls = new Set<string>();
+  for (const z of zones) {
+    const [control, ...ids] = z.dir.split(':');
+    if (!controls.has(control)) {
+      controls.add(control);
+      write(join(devices, control, 'enabled'), 1);
+      link(join(devices, control), join(base, control));
+    }
+    const nested = ids.map((_, i) => `${control}:${ids.slice(0, i + 1).join(':')}`);
+    const real = join(devices, control, ...nested);
+    write(join(real, 'name'), `${z.name}\n`);
+    write(join(real, 'energy_uj'), z.energy);
+    if (z.max !== null) write(join(real, 'max_energy_range_uj'), z.max ?? 262143328850);
+    write(join(real, 'enabled'), 1);
+    write(join(real, 'constraint_0_name'), 'long_term\n');
+    link(real, join(base, z.dir));
+  }
+  return base;
+}
+
+const SINGLE_SOCKET_INTEL: RaplSpec[] = [
+  { dir: 'intel-rapl:0', name: 'package-0', energy: 1_000_000, max: 262143328850 },
+  { dir: 'intel-rapl:0:0', name: 'core', energy: 400_000 },
+  { dir: 'intel-rapl:0:1', name: 'uncore', energy: 30_000 },
+  { dir: 'intel-rapl:0:2', name: 'dram', energy: 70_000, max: 65712999613 },
+  { dir: 'intel-rapl:1', name: 'psys', energy: 5_000_000 },
+  { dir: 'intel-rapl-mmio:0', name: 'package-0', energy: 999 },
+];
+
+const summary = (zones: EnergyZone[]) => zones.map((z) => ({ name: z.name, index: z.index, path: z.path }));
+
+function zoneNamed(zones: EnergyZone[], name: string, index = 0): EnergyZone {
+  const z = zones.find((x) => x.name === name && x.index === index);
+  assert.ok(z, `no zone ${name}/${index} in ${JSON.stringify(summary(zones))}`);
+  return z;
+}
+
+/** Asserts fn throws an Error (of the class when given) whose message contains every part. */
+function throwsWith(fn: () => unknown, parts: string[], cls: new (...a: never[]) => Error = Error): string {
+  let message = '';
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof cls, `expected ${cls.name}, got ${String(e)}`);
+    message = (e as Error).message;
+    return true;
+  });
+  for (const p of parts) assert.ok(message.includes(p), `${JSON.stringify(message)} lacks ${JSON.stringify(p)}`);
+  return message;
+}
+
+const rapl = (sysfs: string, zoneFilter: string[] = []) => new RaplMeter({ sysfs, zoneFilter });
+
+// ---------------------------------------------------------------------------------------------
+// counterDelta
+
+test('counterDelta: forward, equal, wrapped, and backwards without a range', () => {
+  assert.equal(counterDelta(100, 250, 1000), 150);
+  assert.equal(counterDelta(100, 250, 0), 150);
+  assert.equal(counterDelta(500, 500, 1000), 0);
+  assert.equal(counterDelta(500, 500, 0), 0);
+  // wrapped: (max - previous) + current
+  assert.equal(counterDelta(900, 100, 1000), 200);
+  assert.equal(counterDelta(262143328000, 500, 262143328850), 1350);
+  // went down with no known range: dropped, never negative
+  assert.equal(counterDelta(900, 100, 0), null);
+  // a previous reading above the claimed range is not a wrap of that range
+  assert.equal(counterDelta(5000, 100, 1000), null);
+});
+
+// ---------------------------------------------------------------------------------------------
+// RAPL
+
+test('rapl: single-socket Intel tree gives package/core/uncore/dram/psys, mmio duplicate dropped', (t) => {
+  const sysfs = tempSysfs(t);
+  const base = raplTree(sysfs, SINGLE_SOCKET_INTEL);
+  const zones = rapl(sysfs).zones();
+  assert.deepEqual(summary(zones), [
+    { name: 'package', index: 0, path: join(base, 'intel-rapl:0') },
+    { name: 'core', index: 0, path: join(base, 'intel-rapl:0:0') },
+    { name: 'uncore', index: 0, path: join(base, 'intel-rapl:0:1') },
+    { name: 'dram', index: 0, path: join(base, 'intel-rapl:0:2') },
+    { name: 'psys', index: 0, path: join(base, 'intel-rapl:1') },
+  ]);
+  // read from intel-rapl:0 (1e6 µJ), not from the mmio copy (999 µJ)
+  assert.equal(zoneNamed(zones, 'package').energy(), 1_000_000);
+  assert.equal(zoneNamed(zones, 'package').maxEnergy(), 262143328850);
+  assert.equal(zoneNamed(zones, 'dram').energy(), 70_000);
+  assert.equal(zoneNamed(zones, 'dram').maxEnergy(), 65712999613);
+  assert.equal(zoneNamed(zones, 'psys').energy(), 5_000_000);
+});
+
+test('rapl: an mmio-only package zone is still used', (t) => {
+  const sysfs = tempSysfs(t);
+  const base = raplTree(sysfs, [{ dir: 'intel-rapl-mmio:0', name: 'package-0', energy: 42 }]);
+  const zones = rapl(sysfs).zones();
+  assert.deepEqual(summary(zones), [{ name: 'package', index: 0, path: join(base, 'intel-rapl-mmio:0') }]);
+  assert.equal(zones[0].energy(), 42);
+});
+
+test('rapl: two sockets are summed into aggregated-<name> zones', (t) => {
+  const sysfs = tempSysfs(t);
+  const base = raplTree(sysfs, [
+    { dir: 'intel-rapl:0', name: 'package-0', energy: 1_000, max: 1_000_000 },
+    { dir: 'intel-rapl:0:0', name: 'dram', energy: 50, max: 300_000 },
+    { dir: 'intel-rapl:1', name: 'package-1', energy: 2_000, max: 2_000_000 },
+    { dir: 'intel-rapl:1:0', name: 'dram', energy: 60, max: 400_000 },
+    { dir: 'intel-rapl:2', name: 'psys', energy: 7_000 },
+  ]);
+  const zones = rapl(sysfs).zones();
+  assert.deepEqual(summary(zones), [
+    { name: 'package', index: 0, path: 'aggregated-package' },
+    { name: 'dram', index: 0, path: 'aggregated-dram' },
+    { name: 'psys', index: 0, path: join(base, 'intel-rapl:2') },
+  ]);
+  const pkg = zoneNamed(zones, 'package');
+  const dram = zoneNamed(zones, 'dram');
+  assert.equal(pkg.maxEnergy(), 3_000_000);
+  assert.equal(dram.maxEnergy(), 700_000);
+  const p0 = pkg.energy();
+  const d0 = dram.energy();
+  write(join(base, 'intel-rapl:0', 'energy_uj'), 1_000 + 300_000);
+  write(join(base, 'intel-rapl:1', 'energy_uj'), 2_000 + 450_000);
+  write(join(base, 'intel-rapl:0:0', 'energy_uj'), 50 + 11_000);
+  write(join(base, 'intel-rapl:1:0', 'energy_uj'), 60 + 22_000);
+  assert.equal(counterDelta(p0, pkg.energy(), pkg.maxEnergy()), 750_000);
+  assert.equal(counterDelta(d0, dram.energy(), dram.maxEnergy()), 33_000);
+});
+
+test('rapl: AMD-style tree (package-0 + core)', (t) => {
+  const sysfs = tempSysfs(t);
+  const base = raplTree(sysfs, [
+    { dir: 'intel-rapl:0', name: 'package-0', energy: 123_456_789, max: 4294967295 },
+    { dir: 'intel-rapl:0:0', name: 'core', energy: 98_765, max: 4294967295 },
+  ]);
+  const zones = rapl(sysfs).zones();
+  assert.deepEqual(summary(zones), [
+    { name: 'package', index: 0, path: join(base, 'intel-rapl:0') },
+    { name: 'core', index: 0, path: join(base, 'intel-rapl:0:0') },
+  ]);
+  assert.equal(zones[0].energy(), 123_456_789);
+  assert.equal(zones[1].energy(), 98_765);
+  assert.equal(zones[1].maxEnergy(), 4294967295);
+});
+
+test('rapl: rapl.zones filter is case-insensitive; a filter matching nothing says so', (t) => {
+  const sysfs = tempSysfs(t);
+  const base = raplTree(sysfs, SINGLE_SOCKET_INTEL);
+  assert.deepEqual(summary(rapl(sysfs, ['Package', 'DRAM']).zones()), [
+    { name: 'package', index: 0, path: join(base, 'intel-rapl:0') },
+    { name: 'dram', index: 0, path: join(base, 'intel-rapl:0:2') },
+  ]);
+  throwsWith(() => rapl(sysfs, ['gpu']).zones(), [base, 'no RAPL zones matching rapl.zones [gpu]'], MeterUnavailableError);
+});
+
+test('planRaplZones: natural order, per-name indexes, intel-rapl wins over mmio whatever the order', () => {
+  const planned = planRaplZones(
+    [
+      { dir: 'intel-rapl-mmio:0', name: 'package-0\n' },
+      { dir: 'intel-rapl:10', name: 'package-10\n' },
+      { dir: 'intel-rapl:1:0', name: 'dram\n' },
+      { dir: 'intel-rapl:2', name: 'package-2\n' },
+      { dir: 'intel-rapl:0:0', name: 'dram\n' },
+      { dir: 'intel-rapl:0', name: 'package-0\n' },
+      { dir: 'intel-rapl:1', name: 'package-1\n' },
+    ],
+    [],
+  );
+  assert.deepEqual(planned, [
+    { name: 'package', index: 0, dir: 'intel-rapl:0' },
+    { name: 'dram', index: 0, dir: 'intel-rapl:0:0' },
+    { name: 'package', index: 1, dir: 'intel-rapl:1' },
+    { name: 'dram', index: 1, dir: 'intel-rapl:1:0' },
+    { name: 'package', index: 2, dir: 'intel-rapl:2' },
+    { name: 'package', index: 10, dir: 'intel-rapl:10' },
+  ]);
+});
+
+test('rapl: a counter that passes max_energy_range_uj wraps to the right delta', (t) => {
+  const sysfs = tempSysfs(t);
+  const base = raplTree(sysfs, [{ dir: 'intel-rapl:0', name: 'package-0', energy: 9_000, max: 10_000 }]);
+  const [pkg] = rapl(sysfs).zones();
+  assert.equal(pkg.maxEnergy(), 10_000);
+  const before = pkg.energy();
+  write(join(base, 'intel-rapl:0', 'energy_uj'), 1_500); // advanced by 2_500 through the wrap
+  const after = pkg.energy();
+  assert.equal(after, 1_500);
+  assert.equal(counterDelta(before, after, pkg.maxEnergy()), 2_500);
+});
+
+test('rapl: aggregated zone undoes each socket wrap and its own wrap over several steps', (t) => {
+  const sysfs = tempSysfs(t);
+  const base = raplTree(sysfs, [
+    { dir: 'intel-rapl:0', name: 'package-0', energy: 0, max: 1_000 },
+    { dir: 'intel-rapl:1', name: 'package-1', energy: 500, max: 1_000 },
+  ]);
+  const [pkg] = rapl(sysfs).zones();
+  assert.equal(pkg.path, 'aggregated-package');
+  assert.equal(pkg.maxEnergy(), 2_000);
+  // socket 0 advances 700 µJ a step (wrapping at 1000 twice), socket 1 advances 100 µJ a step.
+  const socket0 = [700, 400, 100, 800, 500];
+  const socket1 = [600, 700, 800, 900, 0];
+  let prev = pkg.energy();
+  let total = 0;
+  let sawOwnWrap = false;
+  for (let i = 0; i < socket0.length; i++) {
+    write(join(base, 'intel-rapl:0', 'energy_uj'), socket0[i]);
+    write(join(base, 'intel-rapl:1', 'energy_uj'), socket1[i]);
+    const cur = pkg.energy();
+    assert.ok(cur >= 0 && cur < 2_000, `step ${i}: ${cur} outside the sum's range`);
+    if (cur < prev) sawOwnWrap = true;
+    const d = counterDelta(prev, cur, pkg.maxEnergy());
+    assert.equal(d, 800, `step ${i}`);
+    total += d!;
+    prev = cur;
+  }
+  assert.ok(sawOwnWrap, 'the aggregated counter never wrapped: the test does not cover it');
+  assert.equal(total, 4_000);
+});
+
+for (const [label, max] of [
+  ['missing', null],
+  ['garbage', 'n/a\n'],
+  ['empty', ''],
+] as const) {
+  test(`rapl: ${label} max_energy_range_uj -> a backwards counter's delta is dropped, not negative`, (t) => {
+    const sysfs = tempSysfs(t);
+    const base = raplTree(sysfs, [{ dir: 'intel-rapl:0', name: 'package-0', energy: 9_000, max }]);
+    const [pkg] = rapl(sysfs).zones();
+    assert.equal(pkg.maxEnergy(), 0);
+    const a = pkg.energy();
+    write(join(base, 'intel-rapl:0', 'energy_uj'), 9_400);
+    const b = pkg.energy();
+    assert.equal(counterDelta(a, b, pkg.maxEnergy()), 400);
+    write(join(base, 'intel-rapl:0', 'energy_uj'), 100);
+    assert.equal(counterDelta(b, pkg.energy(), pkg.maxEnergy()), null);
+  });
+}
+
+test('rapl: aggregated zone with one socket of unknown range drops that socket when it goes back', (t) => {
+  const sysfs = tempSysfs(t);
+  const base = raplTree(sysfs, [
+    { dir: 'intel-rapl:0', name: 'package-0', energy: 1_000, max: 1_000_000 },
+    { dir: 'intel-rapl:1', name: 'package-1', energy: 5_000, max: null },
+  ]);
+  const [pkg] = rapl(sysfs).zones();
+  assert.ok(pkg instanceof AggregatedZone);
+  assert.equal(pkg.maxEnergy(), UNKNOWN_RANGE_WRAP);
+  const a = pkg.energy();
+  write(join(base, 'intel-rapl:0', 'energy_uj'), 1_300); // +300
+  write(join(base, 'intel-rapl:1', 'energy_uj'), 200); // went back, range unknown: dropped
+  const b = pkg.energy();
+  assert.equal(counterDelta(a, b, pkg.maxEnergy()), 300);
+  write(join(base, 'intel-rapl:0', 'energy_uj'), 1_400); // +100
+  write(join(base, 'intel-rapl:1', 'energy_uj'), 250); // +50 from its new baseline
+  assert.equal(counterDelta(b, pkg.energy(), pkg.maxEnergy()), 150);
+});
+
+test('rapl: a zone that vanishes between reads throws naming its file; the others still read', (t) => {
+  const sysfs = tempSysfs(t);
+  const base = raplTree(sysfs, SINGLE_SOCKET_INTEL);
+  const zones = rapl(sysfs).zones();
+  rmSync(realpathSync(join(base, 'intel-rapl:0:2')), { recursive: true });
+  throwsWith(() => zoneNamed(zones, 'dram').energy(), [join(base, 'intel-rapl:0:2', 'energy_uj'), 'no such file']);
+  assert.equal(zoneNamed(zones, 'package').energy(), 1_000_000);
+});
+
+test('rapl: vanished socket makes its aggregated zone throw without losing state', (t) => {
+  const sysfs = tempSysfs(t);
+  const base = raplTree(sysfs, [
+    { dir: 'intel-rapl:0', name: 'package-0', energy: 100, max: 1_000_000 },
+    { dir: 'intel-rapl:1', name: 'package-1', energy: 200, max: 1_000_000 },
+  ]);
+  const [pkg] = rapl(sysfs).zones();
+  const a = pkg.energy();
+  const real1 = realpathSync(join(base, 'intel-rapl:1'));
+  rmSync(real1, { recursive: true });
+  throwsWith(() => pkg.energy(), [join(base, 'intel-rapl:1', 'energy_uj'), 'no such file']);
+  // comes back: the failed read changed nothing, so the delta spans both intervals
+  write(join(real1, 'energy_uj'), 260);
+  write(join(base, 'intel-rapl:0', 'energy_uj'), 140);
+  assert.equal(counterDelta(a, pkg.energy(), pkg.maxEnergy()), 100);
+});
+
+for (const [label, content] of [
+  ['empty', ''],
+  ['truncated', '12ab'],
+  ['negative', '-5\n'],
+] as const) {
+  test(`rapl: ${label} energy_uj throws naming the file`, (t) => {
+    const sysfs = tempSysfs(t);
+    const base = raplTree(sysfs, SINGLE_SOCKET_INTEL);
+    const zones = rapl(sysfs).zones();
+    const file = join(base, 'intel-rapl:0:0', 'energy_uj');
+    write(file, content);
+    throwsWith(() => zoneNamed(zones, 'core').energy(), [file, 'expected a non-negative integer']);
+    // at discovery, a meter whose only zone is unreadable is unavailable, with that reason
+    const only = tempSysfs(t);
+    const onlyBase = raplTree(only, [{ dir: 'intel-rapl:0', name: 'package-0', energy: content }]);
+    throwsWith(() => rapl(only).zones(), [join(onlyBase, 'intel-rapl:0', 'energy_uj')], MeterUnavailableError);
+  });
+}
+
+test('rapl: an unreadable zone is left out at discovery, the readable ones are kept', (t) => {
+  const sysfs = tempSysfs(t);
+  const base = raplTree(sysfs, SINGLE_SOCKET_INTEL);
+  write(join(base, 'intel-rapl:0:1', 'energy_uj'), 'garbage');
+  assert.deepEqual(
+    rapl(sysfs).zones().map((z) => z.name),
+    ['package', 'core', 'dram', 'psys'],
+  );
+});
+
+test('rapl: no powercap directory -> MeterUnavailableError naming the path, "not found"', (t) => {
+  const sysfs = tempSysfs(t);
+  mkdirSync(join(sysfs, 'class', 'hwmon'), { recursive: true });
+  throwsWith(() => rapl(sysfs).zones(), [`${join(sysfs, 'class', 'powercap')}: not found`], MeterUnavailableError);
+});
+
+test('rapl: powercap with only control types (no zones) -> MeterUnavailableError', (t) => {
+  const sysfs = tempSysfs(t);
+  const base = join(sysfs, 'class', 'powercap');
+  write(join(sysfs, 'devices', 'virtual', 'powercap', 'intel-rapl', 'enabled'), 0);
+  link(join(sysfs, 'devices', 'virtual', 'powercap', 'intel-rapl'), join(base, 'intel-rapl'));
+  throwsWith(() => rapl(sysfs).zones(), [`${base}: no RAPL zones`], MeterUnavailableError);
+});
+
+// ---------------------------------------------------------------------------------------------
+// RAPL permissions: root bypasses file modes, so the meter runs as nobody in a child process.
+
+const NOBODY = 65534;
+const RAPL_MODULE = new URL('../../src/device/raplMeter.js', import.meta.url).href;
+
+function chmodTree(root: string, dirMode: number): void {
+  const stack = [root];
+  while (stack.length) {
+    const d = stack.pop()!;
+    chmodSync(d, dirMode);
+    for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) stack.push(join(d, e.name));
+  }
+}
+
+function runAsNobody(script: string): { stdout: string; stderr: string; status: number | null } {
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    uid: NOBODY,
+    gid: NOBODY,
+    encoding: 'utf8',
+    cwd: '/',
+    timeout: 20_000,
+  });
+  return { stdout: r.stdout, stderr: r.stderr, status: r.status };
+}
+
+test('rapl: energy_uj readable by root only -> "permission denied (root only since CVE-2020-8694)"', (t) => {
+  if (process.getuid?.() !== 0) {
+    t.skip('needs root to run a child as an unprivileged user');
+    return;
+  }
+  const sysfs = tempSysfs(t);
+  const base = raplTree(sysfs, SINGLE_SOCKET_INTEL);
+  chmodTree(sysfs, 0o755);
+  // the kernel's modes: name and max_energy_range_uj 0444, energy_uj 0400 (CVE-2020-8694)
+  for (const z of SINGLE_SOCKET_INTEL) {
+    chmodSync(join(base, z.dir, 'name'), 0o444);
+    chmodSync(join(base, z.dir, 'max_energy_range_uj'), 0o444);
+    chmodSync(join(base, z.dir, 'energy_uj'), 0o400);
+  }
+  // a second tree whose zone is readable at discovery and turns unreadable afterwards
+  const later = join(sysfs, 'later');
+  const laterBase = raplTree(later, [{ dir: 'intel-rapl:0', name: 'package-0', energy: 77 }]);
+  chmodTree(later, 0o755);
+  const laterFile = join(laterBase, 'intel-rapl:0', 'energy_uj');
+  chownSync(realpathSync(laterFile), NOBODY, NOBODY);
+  chmodSync(laterFile, 0o600);
+
+  const script = `
+    import { chmodSync } from 'node:fs';
+    const { RaplMeter } = await import(${JSON.stringify(RAPL_MODULE)});
+    const out = {};
+    try {
+      new RaplMeter({ sysfs: ${JSON.stringify(sysfs)}, zoneFilter: [] }).zones();
+      out.discovery = { ok: true };
+    } catch (e) {
+      out.discovery = { name: e.name, message: e.message };
+    }
+    const [zone] = new RaplMeter({ sysfs: ${JSON.stringify(later)}, zoneFilter: [] }).zones();
+    out.first = zone.energy();
+    chmodSync(${JSON.stringify(laterFile)}, 0o000);
+    try {
+      out.second = zone.energy();
+    } catch (e) {
+      out.readError = e.message;
+    }
+    console.log(JSON.stringify(out));
+  `;
+  const r = runAsNobody(script);
+  assert.equal(r.status, 0, `child failed: ${r.stderr}`);
+  const out = JSON.parse(r.stdout);
+  assert.deepEqual(out.discovery, {
+    name: 'MeterUnavailableError',
+    message: `${join(base, 'intel-rapl:0', 'energy_uj')}: permission denied (root only since CVE-2020-8694)`,
+  });
+  assert.equal(out.first, 77);
+  assert.equal(out.readError, `${laterFile}: permission denied (root only since CVE-2020-8694)`);
+});
+
+// ---------------------------------------------------------------------------------------------
+// hwmon
+
+interface ChipSpec {
+  /** Parent device path under /sys/devices. */
+  device: string;
+  files: Record<string, string | number>;
+  /** Old hwmon_device_register() drivers (ACPI power_meter): name and sensors on the parent device. */
+  legacy?: boolean;
+}
+
+/** /sys/class/hwmon/hwmonN -> /sys/devices/<device>/hwmon/hwmonN, with its `device` link back. */
+function hwmonTree(sysfs: string, chips: ChipSpec[]): string {
+  const base = join(sysfs, 'class', 'hwmon');
+  mkdirSync(base, { recursive: true });
+  chips.forEach((c, n) => {
+    const parent = join(sysfs, 'devices', c.device);
+    const hw = join(parent, 'hwmon', `hwmon${n}`);
+    write(join(parent, 'uevent'), '');
+    write(join(hw, 'uevent'), '');
+    link(parent, join(hw, 'device'));
+    const at = c.legacy ? parent : hw;
+    for (const [f, v] of Object.entries(c.files)) write(join(at, f), v);
+    link(hw, join(base, `hwmon${n}`));
+  });
+  return base;
+}
+
+const ACPI_POWER_METER = (n: number, microwatts: number): ChipSpec => ({
+  device: `LNXSYSTM:00/LNXSYBUS:00/ACPI000D:0${n}`,
+  legacy: true,
+  files: {
+    name: 'power_meter\n',
+    power1_average: microwatts,
+    power1_average_interval: 1000,
+    power1_average_interval_min: 1000,
+    power1_average_interval_max: 1000,
+    power1_accuracy: '95.0%\n',
+    power1_is_battery: 0,
+    power1_model_number: '\n',
+    power1_oem_info: '\n',
+    power1_serial_number: '\n',
+  },
+});
+
+const HWMON_CHIPS: ChipSpec[] = [
+  ACPI_POWER_METER(0, 245_000_000),
+  { device: 'platform/coretemp.0', files: { name: 'coretemp\n', temp1_input: 45000, temp1_label: 'Package id 0\n' } },
+  {
+    device: 'platform/amd_energy.0',
+    files: {
+      name: 'amd_energy\n',
+      energy1_input: 123_456_789,
+      energy1_label: 'Esocket0\n',
+      energy2_input: 5_555,
+      energy2_label: 'Ecore000\n',
+    },
+  },
+  {
+    device: 'pci0000:00/0000:00:1f.4/i2c-1/1-0058',
+    files: {
+      name: 'pmbus\n',
+      power1_label: 'pin\n',
+      power1_input: 180_000_000,
+      power1_average: 200_000_000,
+      power1_average_interval: 500,
+      power2_label: 'pout1\n',
+      power2_input: 150_000_000,
+    },
+  },
+  {
+    device: 'pci0000:00/0000:00:03.1/0000:03:00.0',
+    files: { name: 'amdgpu\n', power1_average: 35_000_000, power1_cap: 150_000_000, power1_label: 'PPT\n' },
+  },
+  ACPI_POWER_METER(1, 100_000_000),
+];
+
+function clockAt(startMs: number): { clock: () => number; advance: (ms: number) => void } {
+  let now = startMs;
+  return { clock: () => now, advance: (ms) => (now += ms) };
+}
+
+test('hwmon: ACPI power_meter, labelled energy counters, power average over input, GPU skipped', (t) => {
+  const sysfs = tempSysfs(t);
+  const base = hwmonTree(sysfs, HWMON_CHIPS);
+  const { clock } = clockAt(1000);
+  const zones = new HwmonMeter({ sysfs, zoneFilter: [], forceEnabled: false, clock }).zones();
+  assert.deepEqual(summary(zones), [
+    { name: 'power_meter', index: 0, path: join(base, 'hwmon0', 'device', 'power1_average') },
+    { name: 'esocket0', index: 0, path: join(base, 'hwmon2', 'energy1_input') },
+    { name: 'ecore000', index: 0, path: join(base, 'hwmon2', 'energy2_input') },
+    { name: 'pin', index: 0, path: join(base, 'hwmon3', 'power1_average') },
+    { name: 'pout1', index: 0, path: join(base, 'hwmon3', 'power2_input') },
+    { name: 'power_meter', index: 1, path: join(base, 'hwmon5', 'device', 'power1_average') },
+  ]);
+});
+
+test('hwmon: power_meter with its files in hwmonN itself is found too', (t) => {
+  const sysfs = tempSysfs(t);
+  const base = hwmonTree(sysfs, [{ ...ACPI_POWER_METER(0, 80_000_000), legacy: false }]);
+  const { clock, advance } = clockAt(0);
+  const zones = new HwmonMeter({ sysfs, zoneFilter: [], forceEnabled: false, clock }).zones();
+  assert.deepEqual(summary(zones), [{ name: 'power_meter', index: 0, path: join(base, 'hwmon0', 'power1_average') }]);
+  advance(250);
+  assert.equal(zones[0].energy(), 20_000_000); // 80 W x 0.25 s
+});
+
+test('hwmon: power zones integrate µW x elapsed time on the injected clock; energy zones read the counter', (t) => {
+  const sysfs = tempSysfs(t);
+  const base = hwmonTree(sysfs, HWMON_CHIPS);
+  const { clock, advance } = clockAt(1000);
+  const zones = new HwmonMeter({ sysfs, zoneFilter: [], forceEnabled: false, clock }).zones();
+  const meter0 = zoneNamed(zones, 'power_meter', 0);
+  const meter1 = zoneNamed(zones, 'power_meter', 1);
+  const pin = zoneNamed(zones, 'pin');
+  const pout = zoneNamed(zones, 'pout1');
+  const esocket = zoneNamed(zones, 'esocket0');
+
+  advance(2000);
+  assert.equal(meter0.energy(), 490_000_000); // 245 W x 2 s
+  assert.equal(meter1.energy(), 200_000_000); // 100 W x 2 s
+  assert.equal(pin.energy(), 400_000_000); // power1_average 200 W, not power1_input 180 W
+  assert.equal(pout.energy(), 300_000_000); // power2_input 150 W (no average)
+  assert.equal(esocket.energy(), 123_456_789);
+
+  write(join(base, 'hwmon0', 'device', 'power1_average'), 100_000_000);
+  write(join(base, 'hwmon2', 'energy1_input'), 123_456_789 + 5_000_000);
+  advance(500);
+  assert.equal(meter0.energy(), 490_000_000 + 50_000_000); // + 100 W x 0.5 s
+  assert.equal(esocket.energy(), 128_456_789);
+  assert.equal(esocket.maxEnergy(), 0);
+});
+
+test('hwmon: GPU chips only with forceEnabled; zone filter is case-insensitive', (t) => {
+  const sysfs = tempSysfs(t);
+  const base = hwmonTree(sysfs, HWMON_CHIPS);
+  const { clock, advance } = clockAt(0);
+  const forced = new HwmonMeter({ sysfs, zoneFilter: [], forceEnabled: true, clock }).zones();
+  assert.deepEqual(
+    forced.map((z) => `${z.name}/${z.index}`),
+    ['power_meter/0', 'esocket0/0', 'ecore000/0', 'pin/0', 'pout1/0', 'ppt/0', 'power_meter/1'],
+  );
+  const ppt = zoneNamed(forced, 'ppt');
+  assert.equal(ppt.path, join(base, 'hwmon4', 'power1_average'));
+  advance(1000);
+  assert.equal(ppt.energy(), 35_000_000);
+
+  const filtered = new HwmonMeter({ sysfs, zoneFilter: ['Power_Meter'], forceEnabled: false, clock }).zones();
+  assert.deepEqual(
+    filtered.map((z) => `${z.name}/${z.index}`),
+    ['power_meter/0', 'power_meter/1'],
+  );
+});
+
+test('hwmon: only a GPU chip -> unavailable, saying it was skipped and how to enable it', (t) => {
+  const sysfs = tempSysfs(t);
+  const base = hwmonTree(sysfs, [HWMON_CHIPS[1], HWMON_CHIPS[4]]);
+  throwsWith(
+    () => new HwmonMeter({ sysfs, zoneFilter: [], forceEnabled: false }).zones(),
+    [`${base}: no energy or power sensors`, 'GPU chips amdgpu skipped', 'forceEnabled'],
+    MeterUnavailableError,
+  );
+});
+
+test('hwmon: no hwmon directory, or only an unreadable sensor -> MeterUnavailableError naming the path', (t) => {
+  const sysfs = tempSysfs(t);
+  throwsWith(
+    () => new HwmonMeter({ sysfs, zoneFilter: [], forceEnabled: false }).zones(),
+    [`${join(sysfs, 'class', 'hwmon')}: not found`],
+    MeterUnavailableError,
+  );
+  const bad = tempSysfs(t);
+  const base = hwmonTree(bad, [{ device: 'platform/x.0', files: { name: 'pmbus\n', power1_input: '' } }]);
+  throwsWith(
+    () => new HwmonMeter({ sysfs: bad, zoneFilter: [], forceEnabled: false }).zones(),
+    [join(base, 'hwmon0', 'power1_input'), 'expected a non-negative integer'],
+    MeterUnavailableError,
+  );
+});
+
+test('hwmon: a power sensor that vanishes after discovery throws naming its file', (t) => {
+  const sysfs = tempSysfs(t);
+  const base = hwmonTree(sysfs, HWMON_CHIPS);
+  const zones = new HwmonMeter({ sysfs, zoneFilter: [], forceEnabled: false, clock: () => 0 }).zones();
+  const file = join(base, 'hwmon3', 'power1_average');
+  rmSync(realpathSync(file));
+  throwsWith(() => zoneNamed(zones, 'pin').energy(), [file, 'no such file']);
+});
+
+test('IntegratedPowerZone: sub-µJ remainders carry over instead of being lost', () => {
+  const { clock, advance } = clockAt(0);
+  const z = new IntegratedPowerZone('x', 0, 'x', () => 1, clock); // 1 µW
+  assert.equal(z.energy(), 0);
+  const seen: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    advance(250); // 0.25 µJ per step
+    seen.push(z.energy());
+  }
+  assert.deepEqual(seen, [0, 0, 0, 1, 1, 1, 1, 2]);
+});
+
+// ---------------------------------------------------------------------------------------------
+// fake meter
+
+test('fake meter: default zones and watts; energy = watts x elapsed', () => {
+  const { clock, advance } = clockAt(5_000);
+  const zones = new FakeMeter({ zones: [], watts: {}, clock }).zones();
+  assert.deepEqual(summary(zones), [
+    { name: 'package', index: 0, path: 'fake-cpu-meter/package' },
+    { name: 'core', index: 0, path: 'fake-cpu-meter/core' },
+    { name: 'uncore', index: 0, path: 'fake-cpu-meter/uncore' },
+    { name: 'dram', index: 0, path: 'fake-cpu-meter/dram' },
+  ]);
+  const start = zones.map((z) => z.energy());
+  advance(2_000);
+  assert.deepEqual(
+    zones.map((z, i) => z.energy() - start[i]),
+    [80_000_000, 50_000_000, 10_000_000, 16_000_000], // 40, 25, 5, 8 W x 2 s
+  );
+});
+
+test('fake meter: configured zones and watts (names case-insensitive, unknown zones 10 W)', () => {
+  const { clock, advance } = clockAt(0);
+  const zones = new FakeMeter({ zones: ['Package', 'psys', 'gpu'], watts: { package: 12.5 }, clock }).zones();
+  assert.deepEqual(
+    zones.map((z) => z.name),
+    ['package', 'psys', 'gpu'],
+  );
+  zones.forEach((z) => z.energy());
+  advance(4_000);
+  assert.deepEqual(
+    zones.map((z) => z.energy()),
+    [50_000_000, 240_000_000, 40_000_000], // 12.5 W, psys default 60 W, fallback 10 W, x 4 s
+  );
+});
+
+// ---------------------------------------------------------------------------------------------
+// meter selection
+
+function configFor(sysfs: string) {
+  const cfg = defaultConfig();
+  cfg.host.sysfs = sysfs;
+  return cfg;
+}
+
+test('selectMeter: rapl first by default when present', (t) => {
+  const sysfs = tempSysfs(t);
+  raplTree(sysfs, SINGLE_SOCKET_INTEL);
+  hwmonTree(sysfs, HWMON_CHIPS);
+  const choice = selectMeter(configFor(sysfs));
+  assert.equal(choice.meter.name, 'rapl');
+  assert.deepEqual(
+    choice.zones.map((z) => z.name),
+    ['package', 'core', 'uncore', 'dram', 'psys'],
+  );
+  assert.deepEqual(choice.rejected, []);
+});
+
+test('selectMeter: rapl missing -> hwmon chosen, rapl listed as rejected with its reason', (t) => {
+  const sysfs = tempSysfs(t);
+  hwmonTree(sysfs, HWMON_CHIPS);
+  const { clock, advance } = clockAt(0);
+  const cfg = configFor(sysfs);
+  cfg.experimental.hwmon.zones = ['power_meter'];
+  const choice = selectMeter(cfg, undefined, clock);
+  assert.equal(choice.meter.name, 'hwmon');
+  assert.deepEqual(
+    choice.zones.map((z) => `${z.name}/${z.index}`),
+    ['power_meter/0', 'power_meter/1'],
+  );
+  assert.equal(choice.rejected.length, 1);
+  assert.equal(choice.rejected[0].meter, 'rapl');
+  assert.ok(choice.rejected[0].reason.startsWith(`${join(sysfs, 'class', 'powercap')}: not found`), choice.rejected[0].reason);
+  advance(1_000);
+  assert.equal(choice.zones[0].energy(), 245_000_000); // the clock reached the hwmon meter
+});
+
+test('selectMeter: nothing works -> NoMeterError listing every reason', (t) => {
+  const sysfs = tempSysfs(t);
+  let err: unknown;
+  assert.throws(
+    () => selectMeter(configFor(sysfs)),
+    (e: unknown) => {
+      err = e;
+      return e instanceof NoMeterError;
+    },
+  );
+  const e = err as NoMeterError;
+  const powercap = join(sysfs, 'class', 'powercap');
+  const hwmon = join(sysfs, 'class', 'hwmon');
+  assert.deepEqual(
+    e.rejected.map((r) => r.meter),
+    ['rapl', 'hwmon'],
+  );
+  assert.ok(e.message.startsWith('no power meter available: '), e.message);
+  assert.ok(e.message.includes(`rapl: ${powercap}: not found`), e.message);
+  assert.ok(e.message.includes(`hwmon: ${hwmon}: not found`), e.message);
+});
+
+test('selectMeter: an unknown meter name is rejected as not available, the next one is used', (t) => {
+  const sysfs = tempSysfs(t);
+  raplTree(sysfs, SINGLE_SOCKET_INTEL);
+  const cfg = configFor(sysfs);
+  cfg.cpu.preferredMeters = ['estimator', 'rapl'];
+  const choice = selectMeter(cfg);
+  assert.equal(choice.meter.name, 'rapl');
+  assert.equal(choice.rejected.length, 1);
+  assert.equal(choice.rejected[0].meter, 'estimator');
+  assert.match(choice.rejected[0].reason, /not available/);
+});
+
+test('selectMeter: dev.fakeCpuMeter.enabled puts fake first, ahead of a working rapl', (t) => {
+  const sysfs = tempSysfs(t);
+  raplTree(sysfs, SINGLE_SOCKET_INTEL);
+  const cfg = configFor(sysfs);
+  cfg.dev.fakeCpuMeter = { enabled: true, zones: ['package'], watts: { package: 3 } };
+  const { clock, advance } = clockAt(0);
+  const choice = selectMeter(cfg, undefined, clock);
+  assert.equal(choice.meter.name, 'fake');
+  assert.deepEqual(summary(choice.zones), [{ name: 'package', index: 0, path: 'fake-cpu-meter/package' }]);
+  assert.deepEqual(choice.rejected, []);
+  choice.zones[0].energy();
+  advance(1_000);
+  assert.equal(choice.zones[0].energy(), 3_000_000);
+});
+
+test('selectMeter: a meter failing with anything but MeterUnavailableError is not hidden', () => {
+  const cfg = defaultConfig();
+  const boom = () => ({
+    name: 'rapl',
+    zones: (): EnergyZone[] => {
+      throw new TypeError('bug in meter');
+    },
+  });
+  assert.throws(() => selectMeter(cfg, { rapl: boom }), { name: 'TypeError', message: 'bug in meter' });
+});
