@@ -156,7 +156,8 @@ export class ResourceInformer {
       let deltaTicks: number;
       if (tracked) {
         deltaTicks = Math.max(0, st.cpuTicks - tracked.lastTicks);
-        if (tracked.info.comm !== st.comm) tracked.info = { ...tracked.info, comm: st.comm };
+        // A new comm means the process exec'd another program: its exe changed too.
+        if (tracked.info.comm !== st.comm) tracked.info = { ...tracked.info, comm: st.comm, exe: this.readExe(pid, errors) };
       } else {
         tracked = this.track(pid, st, errors);
         this.procs.set(pid, tracked);
@@ -188,12 +189,7 @@ export class ResourceInformer {
     let vm: VmInfo | undefined;
     let container: TrackedProcess['container'];
     if (!kernelThread) {
-      try {
-        exe = readlinkSync(join(dir, 'exe'));
-      } catch (err) {
-        // EACCES without CAP_SYS_PTRACE, ENOENT for zombies: keep the process, without its exe.
-        if (errnoCode(err) !== 'ENOENT') errors.add('process_exe');
-      }
+      exe = this.readExe(pid, errors);
       try {
         const lines = parseProcCgroup(this.reader.readText(join(dir, 'cgroup')));
         const c = containerOfProcess(lines);
@@ -227,6 +223,16 @@ export class ResourceInformer {
       kernelThread,
     };
     return { info, startTicks: st.startTicks, lastTicks: 0, totalSec: 0, seen: 0, container };
+  }
+
+  private readExe(pid: number, errors: ErrorCounts): string {
+    try {
+      return readlinkSync(join(this.opts.procfs, String(pid), 'exe'));
+    } catch (err) {
+      // EACCES without CAP_SYS_PTRACE, ENOENT for zombies: keep the process, without its exe.
+      if (errnoCode(err) !== 'ENOENT') errors.add('process_exe');
+      return '';
+    }
   }
 
   private refreshContainers(processes: WorkloadCpu<ProcessInfo>[], baseline: boolean, errors: ErrorCounts): WorkloadCpu<ContainerInfo>[] {

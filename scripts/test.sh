@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs everything the tests need on a fresh Debian machine with Node.js, then runs every test.
+# The end-to-end tests need root (real cgroups) and these Debian packages:
+#   stress-ng                 real CPU load in real cgroups
+#   prometheus-node-exporter  cross-check of the node joules on the same RAPL tree
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v stress-ng >/dev/null 2>&1 || need+=(stress-ng)
+command -v prometheus-node-exporter >/dev/null 2>&1 || need+=(prometheus-node-exporter)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+npm ci --no-audit --no-fund
+npm test
