@@ -28,6 +28,7 @@ export class LevelAccount<I extends { key: string }> {
       nodeActiveCpuSec,
     );
     this.unattributed = this.unattributed.map((u, z) => u + BigInt(unattributedUj[z]));
+    this.terminated.nextInterval();
     const running: WorkloadEnergy<I>[] = [];
     workloads.forEach((w, i) => {
       const shares = sharesUj[i];

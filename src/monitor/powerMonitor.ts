@@ -9,7 +9,7 @@ import type { Logger } from '../logger/logger.js';
 import type { ContainerInfo, PodInfo, ProcessInfo, ResourceSample, VmInfo } from '../resource/workloads.js';
 import { splitActiveIdle } from './attribution.js';
 import { LevelAccount } from './levelAccount.js';
-import type { RefreshHealth, Snapshot, WorkloadEnergy, ZoneSnapshot } from './snapshot.js';
+import type { RefreshHealth, Snapshot, ZoneSnapshot } from './snapshot.js';
 
 export interface ResourceSource {
   refresh(): ResourceSample;
@@ -97,9 +97,9 @@ export class PowerMonitor {
 
   /** An exporter has shown these terminated workloads: drop them from the next snapshots. */
   acknowledgeExport(s: Snapshot): void {
-    const shown = new Set<WorkloadEnergy<unknown>>();
+    const shown = new Set<unknown>();
     for (const level of [s.processes, s.containers, s.vms, s.pods]) {
-      for (const w of level.workloads) if (w.state === 'terminated') shown.add(w);
+      for (const w of level.workloads) if (w.state === 'terminated') shown.add(w.info);
     }
     if (shown.size === 0) return;
     this.processes.terminated.remove(shown);
@@ -146,6 +146,11 @@ export class PowerMonitor {
     });
 
     const cpu = sample.nodeActiveCpuSec;
+    // Pods are sums of containers, so they share the container level's denominator: with their
+    // own (smaller when skew puts the containers' CPU above the node's), a pod would be billed
+    // more than its containers together.
+    let containerCpu = 0;
+    for (const c of sample.containers) containerCpu += c.cpuDeltaSec;
     const finished = this.clock();
     const duration = (finished - started) / 1000;
     this.durationSum += duration;
@@ -169,7 +174,7 @@ export class PowerMonitor {
       processes: this.processes.bill(sample.processes, activeDeltaUj, cpu),
       containers: this.containers.bill(sample.containers, activeDeltaUj, cpu),
       vms: this.vms.bill(sample.vms, activeDeltaUj, cpu),
-      pods: this.pods.bill(sample.pods, activeDeltaUj, cpu),
+      pods: this.pods.bill(sample.pods, activeDeltaUj, Math.max(cpu, containerCpu)),
       health,
     };
     this.current = snap;

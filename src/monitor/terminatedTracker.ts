@@ -33,8 +33,18 @@ export class TerminatedTracker<I> {
     return this.items;
   }
 
-  /** Drops the ones an exporter has now shown. */
-  remove(exported: ReadonlySet<WorkloadEnergy<unknown>>): void {
-    if (exported.size) this.items = this.items.filter((w) => !exported.has(w));
+  /**
+   * Starts a new interval: the ones kept from earlier intervals used no energy in it, so their
+   * deltas (and watts) become 0; their totals stay. Otherwise a workload that ended would keep
+   * reporting its last power for every refresh until a scrape, and a level's watts would add up
+   * to more than the node's.
+   */
+  nextInterval(): void {
+    this.items = this.items.map((w) => (w.deltaUj.some((d) => d !== 0) ? { ...w, deltaUj: w.deltaUj.map(() => 0) } : w));
+  }
+
+  /** Drops the ones an exporter has now shown (matched by info: nextInterval copies entries). */
+  remove(exportedInfos: ReadonlySet<unknown>): void {
+    if (exportedInfos.size) this.items = this.items.filter((w) => !exportedInfos.has(w.info));
   }
 }
