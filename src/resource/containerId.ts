@@ -72,8 +72,9 @@ export function containerOfProcess(lines: CgroupLine[]): ContainerOfProcess | un
 /**
  * Pure: the pod UID in a kubelet cgroup path, for both cgroup drivers:
  * cgroupfs `/kubepods/burstable/pod<uid>/...`, systemd `kubepods-burstable-pod<uid_with_underscores>.slice`.
+ * Static (mirror) pods have a 32-hex UID (an md5 of the manifest) instead of a UUID.
  */
 export function podUidFromCgroupPath(path: string): string | undefined {
-  const m = /kubepods[^]*?[/-]pod([0-9a-f]{8}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{12})(?:\.slice)?\//.exec(path);
+  const m = /kubepods[^]*?[/-]pod([0-9a-f]{8}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{12}|[0-9a-f]{32})(?:\.slice)?\//.exec(path);
   return m ? m[1].replace(/_/g, '-') : undefined;
 }

@@ -23,13 +23,16 @@ export function parsePidStat(text: string): PidStat | undefined {
   if (open < 0 || close < open) return undefined;
   // After ") ": state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime stime
   // cutime cstime priority nice num_threads itrealvalue starttime ... (fields 3..22 of proc(5)).
-  const rest = text.slice(close + 2).split(' ', 20);
+  // Fields must be plain digits: Number('') is 0, so a line cut after a space (or with an empty
+  // field) would otherwise read as start time 0 / utime 0.
+  const rest = text.trimEnd().slice(close + 2).split(' ', 20);
   if (rest.length < 20) return undefined;
-  const ppid = Number(rest[1]);
-  const flags = Number(rest[6]);
-  const utime = Number(rest[11]);
-  const stime = Number(rest[12]);
-  const startTicks = Number(rest[19]);
+  const num = (s: string) => (/^\d+$/.test(s) ? Number(s) : NaN);
+  const ppid = num(rest[1]);
+  const flags = num(rest[6]);
+  const utime = num(rest[11]);
+  const stime = num(rest[12]);
+  const startTicks = num(rest[19]);
   if (!(utime >= 0 && stime >= 0 && startTicks >= 0 && ppid >= 0 && flags >= 0)) return undefined;
   return {
     comm: text.slice(open + 1, close),

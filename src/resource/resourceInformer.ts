@@ -140,11 +140,14 @@ export class ResourceInformer {
         st = parsePidStat(this.reader.readText(join(this.opts.procfs, name, 'stat')));
       } catch (err) {
         // A process that exited between the listing and the read is normal; anything else is counted apart.
-        errors.add(errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ESRCH' ? 'process_vanished' : 'process_unreadable');
+        const gone = errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ESRCH';
+        errors.add(gone ? 'process_vanished' : 'process_unreadable');
+        if (!gone) this.keepAlive(pid, gen);
         continue;
       }
       if (!st) {
         errors.add('process_parse');
+        this.keepAlive(pid, gen);
         continue;
       }
       let tracked = this.procs.get(pid);
@@ -178,6 +181,15 @@ export class ResourceInformer {
       }
     }
     return out;
+  }
+
+  /**
+   * A listed process whose stat could not be read this time is still alive: it keeps its state and
+   * is billed its CPU time at the next good read, instead of ending and starting over.
+   */
+  private keepAlive(pid: number, gen: number): void {
+    const tracked = this.procs.get(pid);
+    if (tracked) tracked.seen = gen;
   }
 
   /** First sight of a process: read its labels once. */

@@ -25,7 +25,8 @@ export function vmFromCmdline(argv: string[], pid: number): VmInfo | undefined {
 
 /** `-name guest=web-1,debug-threads=on` or `-name web-1` (qemu's own syntax, `,,` escapes a comma). */
 function parseNameOption(value: string): string {
-  const parts = value.split(/,(?!,)/);
+  // Left to right, ",," is a literal comma and a single "," separates options.
+  const parts = value.match(/(?:[^,]|,,)+/g) ?? [''];
   const guest = parts.find((p) => p.startsWith('guest='));
   return (guest ? guest.slice('guest='.length) : parts[0]).replace(/,,/g, ',');
 }

@@ -55,8 +55,8 @@ export class PrometheusExporter {
     headers['Content-Length'] = String(payload.length);
     res.writeHead(200, headers);
     res.end(req.method === 'HEAD' ? undefined : payload);
-    // Terminated workloads are shown once: this scrape showed them.
-    this.monitor.acknowledgeExport(snapshot);
+    // Terminated workloads are shown once: this scrape showed them (a HEAD request showed nothing).
+    if (req.method !== 'HEAD') this.monitor.acknowledgeExport(snapshot);
     this.stats.scrapes++;
     this.stats.lastBytes = bytes;
     this.stats.lastDurationSec = (performance.now() - started) / 1000;

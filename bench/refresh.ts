@@ -1,0 +1,86 @@
+// Section 1: refresh time at N processes, against the C floor measured in the same run.
+
+import { FakeMeter } from '../src/device/fakeMeter.js';
+import { PowerMonitor } from '../src/monitor/powerMonitor.js';
+import { ResourceInformer } from '../src/resource/resourceInformer.js';
+import type { CFloor } from './floor.js';
+import type { ProcPool } from './pool.js';
+import { loadAverage, median, procCount, progress, quantile, silentLogger, timeEach } from './util.js';
+
+export interface RefreshResult {
+  spawned: number;
+  procs: number;
+  /** C floor, median ms per pass (single read per file; and read-to-EOF), in rounds alternating with the node measurements. */
+  floorOneMs?: number;
+  floorEofMs?: number;
+  floorFiles?: number;
+  /** First refresh of a new informer: reads the labels (exe, cgroup, cmdline) of every process. */
+  informerFirstMs: number;
+  informerMs: number;
+  informerP90Ms: number;
+  monitorMs: number;
+  monitorP90Ms: number;
+  /** 1-minute load average before -> after the measurement. */
+  load: string;
+}
+
+const WARMUP = 3;
+const ROUNDS = 3;
+
+export async function benchRefresh(pool: ProcPool, counts: number[], iterations: number, floor: CFloor | undefined): Promise<RefreshResult[]> {
+  const results: RefreshResult[] = [];
+  for (const n of [...counts].sort((a, b) => a - b)) {
+    progress(`refresh: starting ${n} idle processes`);
+    await pool.ensureIdle(n);
+    const procs = procCount();
+    progress(`refresh: ${procs} processes in /proc; measuring ${iterations} iterations`);
+
+    // The floor and the two refreshes alternate in rounds, so that all three see the same load
+    // on this (shared, 2-core) machine.
+    const informer = new ResourceInformer({ procfs: '/proc', sysfs: '/sys' });
+    const informerFirstMs = timeEach(1, () => informer.refresh())[0];
+    timeEach(WARMUP, () => informer.refresh());
+    const monitor = new PowerMonitor({
+      zones: new FakeMeter({ zones: [], watts: {} }).zones(),
+      resources: new ResourceInformer({ procfs: '/proc', sysfs: '/sys' }),
+      intervalMs: 0,
+      stalenessMs: 500,
+      maxTerminated: 500,
+      minTerminatedEnergyThresholdJ: 10,
+      logger: silentLogger,
+    });
+    timeEach(1 + WARMUP, () => monitor.refresh());
+    const floorOne: number[] = [];
+    const floorEof: number[] = [];
+    let floorFiles: number | undefined;
+    const inf: number[] = [];
+    const mon: number[] = [];
+    const load0 = loadAverage();
+    for (let left = iterations; left > 0; ) {
+      const k = Math.min(left, Math.ceil(iterations / ROUNDS));
+      left -= k;
+      const f = floor?.run(k);
+      if (f) {
+        floorOne.push(...f.one);
+        floorEof.push(...f.eof);
+        floorFiles = f.files;
+      }
+      inf.push(...timeEach(k, () => informer.refresh()));
+      mon.push(...timeEach(k, () => monitor.refresh()));
+    }
+    results.push({
+      spawned: n,
+      procs,
+      floorOneMs: floorOne.length ? median(floorOne) : undefined,
+      floorEofMs: floorEof.length ? median(floorEof) : undefined,
+      floorFiles,
+      load: `${load0} -> ${loadAverage()}`,
+      informerFirstMs,
+      informerMs: median(inf),
+      informerP90Ms: quantile(inf, 0.9),
+      monitorMs: median(mon),
+      monitorP90Ms: quantile(mon, 0.9),
+    });
+  }
+  return results;
+}

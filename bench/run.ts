@@ -1,0 +1,288 @@
+// kepler-ts benchmark: `npm run bench` (build, then node dist/bench/run.js). Measures, on this
+// machine, with real processes it starts (and always kills):
+//   1. refresh time at N processes (ResourceInformer.refresh, PowerMonitor.refresh) against a C
+//      floor reading the same /proc/<pid>/stat files in the same run (target: at most 2x);
+//   2. /metrics render time and size with all levels on (idle and worst, all-exported, case);
+//   3. resident memory over a soak of refreshes + renders with processes coming and going;
+//   4. CPU and memory of the real exporter (dist/src/cli/main.js) at a 5 s interval, idle node.
+// Results are printed (stdout); progress goes to stderr. Nothing is written in the repository.
+//
+// Options (environment):
+//   BENCH_PROCS=1000,5000        process counts of section 1 (the largest is used by 2 and 3)
+//   BENCH_ITERATIONS=30          timed iterations per measurement in sections 1 and 2
+//   BENCH_SOAK_SECONDS=600       soak duration
+//   BENCH_SOAK_INTERVAL_MS=200   soak pace: one refresh + render per interval
+//   BENCH_SOAK_CHURN=0.01        fraction of the soak's processes replaced every refresh
+//   BENCH_SOAK_BUSY=2            busy processes among each replacement group of 50
+//   BENCH_SOAK_SAMPLE_SECONDS    memory sample period (default: duration / 10, at least 5)
+//   BENCH_IDLE_SECONDS=60        section 4 window
+//   BENCH_IDLE_PROCS=0,5000      extra idle processes during section 4 (0: the node as it is)
+//   BENCH_SECTIONS=refresh,scrape,idle,soak   which sections to run
+
+import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus, release, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { CFloor } from './floor.js';
+import { benchIdle, type IdleResult } from './idle.js';
+import { ProcPool } from './pool.js';
+import { benchRefresh, type RefreshResult } from './refresh.js';
+import { benchScrape, type ScrapeResults } from './scrape.js';
+import { runSoak, type SoakOptions, type SoakResult, type SoakSample } from './soak.js';
+import { closeScrapeAgent } from './app.js';
+import { envInt, envList, fmt, installCleanupHandlers, kib, mib, onCleanup, print, procCount, progress, table } from './util.js';
+
+const SECTIONS = ['refresh', 'scrape', 'idle', 'soak'] as const;
+type Section = (typeof SECTIONS)[number];
+
+function soakOptions(population: number): SoakOptions {
+  const durationSec = envInt('BENCH_SOAK_SECONDS', 600);
+  return {
+    population,
+    durationSec,
+    intervalMs: envInt('BENCH_SOAK_INTERVAL_MS', 200),
+    churn: envInt('BENCH_SOAK_CHURN', 0.01),
+    groupSize: 50,
+    busyPerGroup: envInt('BENCH_SOAK_BUSY', 2),
+    sampleSec: envInt('BENCH_SOAK_SAMPLE_SECONDS', Math.max(5, Math.round(durationSec / 10))),
+  };
+}
+
+function sampleRow(s: SoakSample): (string | number)[] {
+  return [
+    s.label || `${fmt(s.tSec, 0)} s`,
+    s.refreshes,
+    s.procs,
+    s.tracked,
+    s.exported,
+    fmt(s.refreshMs),
+    fmt(s.refreshMaxMs),
+    fmt(s.renderMs),
+    kib(s.bytesRaw),
+    kib(s.bytesGz),
+    mib(s.rss),
+    mib(s.heapUsed),
+    mib(s.heapTotal),
+    mib(s.external),
+    s.load,
+  ];
+}
+const SAMPLE_HEADERS = ['at', 'refreshes', '/proc', 'tracked', 'exported', 'refresh ms', 'max ms', 'render+gz ms', 'raw KiB', 'gz KiB', 'RSS MiB', 'heapUsed', 'heapTotal', 'external', 'load 1m'];
+
+/** The soak in a child node started with --expose-gc (fresh heap, and a real GC before each reading). */
+function soakInChild(o: SoakOptions): Promise<SoakResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(import.meta.url), ['--soak-child'], {
+      execArgv: ['--expose-gc'],
+      env: { ...process.env, BENCH_SOAK_OPTIONS: JSON.stringify(o) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const unregister = onCleanup(() => child.kill('SIGTERM'));
+    let result: SoakResult | undefined;
+    child.on('message', (m: { type: string; sample?: SoakSample; result?: SoakResult }) => {
+      if (m.type === 'sample' && m.sample) {
+        const s = m.sample;
+        progress(`soak: ${s.label || `${fmt(s.tSec, 0)} s`}: ${s.refreshes} refreshes, RSS ${mib(s.rss)} MiB, heap ${mib(s.heapUsed)} MiB, refresh ${fmt(s.refreshMs)} ms`);
+      }
+      if (m.type === 'result') result = m.result;
+    });
+    child.once('error', reject);
+    child.once('exit', (code, sig) => {
+      unregister();
+      if (result) resolve(result);
+      else reject(new Error(`soak child exited (${code ?? sig}) without a result`));
+    });
+  });
+}
+
+async function soakChild(): Promise<void> {
+  installCleanupHandlers();
+  // The parent is gone (killed, crashed): stop too; the exit handler kills our processes.
+  process.on('disconnect', () => process.exit(1));
+  const send = (m: unknown): Promise<void> =>
+    new Promise((resolve) => {
+      if (!process.connected) return resolve();
+      process.send!(m, undefined, {}, () => resolve()); // an error here means the parent is gone: 'disconnect' follows
+    });
+  const o = JSON.parse(process.env.BENCH_SOAK_OPTIONS ?? '{}') as SoakOptions;
+  const result = await runSoak(o, (sample) => void send({ type: 'sample', sample }));
+  await send({ type: 'result', result });
+}
+
+function machine(): string {
+  const cpuModel = cpus()[0]?.model ?? 'unknown';
+  const load = readFileSync('/proc/loadavg', 'utf8').trim().split(' ').slice(0, 3).join(' ');
+  const pidMax = readFileSync('/proc/sys/kernel/pid_max', 'utf8').trim();
+  return table('Machine', ['what', 'value'], [
+    ['node', process.version],
+    ['kernel', release()],
+    ['CPU', `${cpus().length} x ${cpuModel}`],
+    ['memory', `${(totalmem() / 2 ** 30).toFixed(1)} GiB`],
+    ['load average (1/5/15 min) at start', load],
+    ['processes in /proc at start', procCount()],
+    ['pid_max', pidMax],
+  ]);
+}
+
+async function main(): Promise<void> {
+  installCleanupHandlers();
+  const sections = new Set((process.env.BENCH_SECTIONS ?? SECTIONS.join(',')).split(',').map((s) => s.trim()) as Section[]);
+  for (const s of sections) if (!SECTIONS.includes(s)) throw new Error(`BENCH_SECTIONS: unknown section ${JSON.stringify(s)} (known: ${SECTIONS.join(', ')})`);
+  const counts = envList('BENCH_PROCS', [1000, 5000]);
+  const iterations = Math.max(1, Math.round(envInt('BENCH_ITERATIONS', 30)));
+  const biggest = Math.max(...counts);
+  const idleSec = envInt('BENCH_IDLE_SECONDS', 60);
+  const idleCounts = envList('BENCH_IDLE_PROCS', [0, biggest]);
+  print(machine());
+
+  const pool = new ProcPool();
+  const summary: (string | number)[][] = [];
+  try {
+    // ------------------------------------------------------------ 1. refresh vs C floor
+    if (sections.has('refresh')) {
+      const floor = CFloor.build();
+      if (typeof floor === 'string') progress(`refresh: C floor SKIPPED: ${floor}`);
+      else progress(`refresh: C floor compiled with ${floor.compiler}`);
+      const rs: RefreshResult[] = await benchRefresh(pool, counts, iterations, typeof floor === 'string' ? undefined : floor);
+      const ratio = (ms: number, f?: number) => (f ? `${fmt(ms / f)}x` : 'n/a');
+      print(
+        table(
+          `1. Refresh time (median of ${iterations}; target <= 2x the C floor)` + (typeof floor === 'string' ? ` -- C floor skipped: ${floor}` : ''),
+          ['spawned', '/proc', 'C floor ms', 'C to-EOF ms', 'informer ms', 'p90', 'vs floor', 'monitor ms', 'p90', 'vs floor', 'first refresh ms', 'load 1m'],
+          rs.map((r) => [
+            r.spawned,
+            r.procs,
+            fmt(r.floorOneMs),
+            fmt(r.floorEofMs),
+            fmt(r.informerMs),
+            fmt(r.informerP90Ms),
+            ratio(r.informerMs, r.floorOneMs),
+            fmt(r.monitorMs),
+            fmt(r.monitorP90Ms),
+            ratio(r.monitorMs, r.floorOneMs),
+            fmt(r.informerFirstMs),
+            r.load,
+          ]),
+        ) +
+          '   C floor: opendir + open/read/close of every /proc/<pid>/stat (one read(2); "to-EOF": read until 0, as the informer does).\n' +
+          '   informer: ResourceInformer.refresh(); monitor: PowerMonitor.refresh() (4 fake zones + informer + attribution at 4 levels).\n' +
+          '   first refresh: a new informer also reads exe, cgroup and cmdline of every process.\n',
+      );
+      for (const r of rs) {
+        summary.push([`refresh @${r.procs} procs: informer / monitor ms`, `${fmt(r.informerMs)} / ${fmt(r.monitorMs)}`]);
+        if (r.floorOneMs) summary.push([`refresh @${r.procs} procs: x C floor (${fmt(r.floorOneMs)} ms)`, `${fmt(r.informerMs / r.floorOneMs)}x / ${fmt(r.monitorMs / r.floorOneMs)}x`]);
+      }
+    }
+
+    // ------------------------------------------------------------ 2. scrape
+    if (sections.has('scrape')) {
+      const sr: ScrapeResults = await benchScrape(pool, biggest, iterations);
+      print(
+        table(
+          `2. /metrics at ${biggest} spawned processes, all levels, fake meter (4 zones); median of ${iterations}`,
+          ['case', '/proc', 'tracked', 'exported', 'series', 'text ms', 'text KiB', 'OM ms', 'OM KiB', 'gzip ms', 'gz KiB', 'HTTP ms', 'HTTP+refresh ms', 'load 1m'],
+          sr.cases.map((c) => [
+            c.name,
+            c.procs,
+            c.processesTracked,
+            c.processesExported,
+            c.series,
+            fmt(c.textMs),
+            kib(c.textBytes),
+            fmt(c.openMetricsMs),
+            kib(c.openMetricsBytes),
+            fmt(c.gzipMs),
+            kib(c.gzipBytes),
+            fmt(c.httpMs),
+            fmt(c.httpRefreshMs),
+            c.load,
+          ]),
+        ) +
+          '   idle: sleeping processes present at the baseline; no CPU time since, so not exported.\n' +
+          '   busy: started after the baseline, each burnt one CPU tick: all exported (worst case).\n' +
+          '   text/OM ms: PrometheusExporter.render() (text 0.0.4 / OpenMetrics); gzip: level 1 of the OpenMetrics body, as served.\n' +
+          '   HTTP: GET /metrics as Prometheus asks (OpenMetrics, gzip), snapshot already fresh; +refresh: monitor.staleness 0.\n' +
+          (sr.busyWanted !== undefined ? `   busy processes: ${sr.busyDone} of ${sr.busyWanted} burnt their tick; starting them took ${fmt(sr.busyStartSec, 1)} s.\n` : ''),
+      );
+      for (const c of sr.cases) {
+        summary.push([`scrape @${c.procs} procs, ${c.name}: render text / OM ms`, `${fmt(c.textMs)} / ${fmt(c.openMetricsMs)}`]);
+        summary.push([`scrape @${c.procs} procs, ${c.name}: OM raw / gzipped KiB`, `${kib(c.openMetricsBytes)} / ${kib(c.gzipBytes)}`]);
+      }
+    }
+
+    // ------------------------------------------------------------ 4. idle exporter CPU
+    if (sections.has('idle')) {
+      const ir: IdleResult[] = await benchIdle(pool, idleCounts, idleSec);
+      await pool.closeAll();
+      print(
+        table(
+          `4. Real exporter (dist/src/cli/main.js), fake meter, monitor.interval 5s, scraped every 5 s for ${idleSec} s`,
+          ['extra procs', '/proc', 'window s', 'CPU % of 1 core', 'RSS MiB', 'peak RSS MiB', 'refreshes', 'refresh mean ms', 'scrapes', 'scrape ms', 'scrape gz KiB', 'load 1m'],
+          ir.map((r) => [
+            r.spawned,
+            r.procs,
+            fmt(r.windowSec, 1),
+            fmt(r.cpuPercent, 3),
+            mib(r.rssBytes),
+            mib(r.hwmBytes),
+            r.refreshes,
+            fmt(r.refreshMeanMs),
+            r.scrapes,
+            fmt(r.scrapeMs),
+            kib(r.scrapeBytes),
+            r.load,
+          ]),
+        ) + '   CPU: utime+stime of the exporter process from /proc/<pid>/stat over the window (its scrapes included).\n',
+      );
+      for (const r of ir) summary.push([`exporter @${r.procs} procs: CPU % / RSS MiB`, `${fmt(r.cpuPercent, 3)} / ${mib(r.rssBytes)}`]);
+    }
+    await pool.closeAll();
+    closeScrapeAgent();
+
+    // ------------------------------------------------------------ 3. soak
+    if (sections.has('soak')) {
+      const o = soakOptions(biggest);
+      progress(`soak: ${o.durationSec} s, ${o.population} processes, ${o.churn * 100}% replaced every ${o.intervalMs} ms`);
+      const r = await soakInChild(o);
+      const first = r.samples.find((s) => s.label === 'start') ?? r.samples[0];
+      const last = r.samples[r.samples.length - 1];
+      print(
+        table(
+          `3. Soak: ${o.durationSec} s, ${o.population} processes (+ ${Math.ceil(o.population / o.groupSize)} group shells), ` +
+            `${fmt(o.churn * 100, 1)}% replaced every ${o.intervalMs} ms tick (${o.busyPerGroup} of each ${o.groupSize} busy); ` +
+            `refresh + OpenMetrics render + gzip per tick${r.gc ? '; memory after global.gc()' : '; NO --expose-gc: memory without a forced GC'}`,
+          SAMPLE_HEADERS,
+          r.samples.map(sampleRow),
+        ) +
+          `   refreshes: ${r.refreshes}; processes replaced: ${r.replacedProcesses}; ticks over ${o.intervalMs} ms: ${r.lateTicks}; churn skipped (spawns lagging): ${r.churnSkipped}\n` +
+          `   RSS start -> end: ${mib(first.rss)} -> ${mib(last.rss)} MiB (${last.rss >= first.rss ? '+' : ''}${mib(last.rss - first.rss)}); ` +
+          `heapUsed ${mib(first.heapUsed)} -> ${mib(last.heapUsed)} MiB\n` +
+          `   refresh errors counted by the exporter: ${JSON.stringify(r.errors)}\n`,
+      );
+      summary.push([`soak ${o.durationSec} s: RSS start -> end MiB`, `${mib(first.rss)} -> ${mib(last.rss)}`]);
+      summary.push([`soak ${o.durationSec} s: heapUsed start -> end MiB`, `${mib(first.heapUsed)} -> ${mib(last.heapUsed)}`]);
+    }
+  } finally {
+    await pool.closeAll();
+    closeScrapeAgent();
+  }
+  print(table('Summary', ['measure', 'value'], summary));
+}
+
+if (process.argv[2] === '--soak-child') {
+  soakChild().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`bench soak: ${err instanceof Error ? err.stack : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+} else {
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`bench: ${err instanceof Error ? err.stack : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

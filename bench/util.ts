@@ -1,0 +1,173 @@
+// Small helpers shared by the benchmark sections: statistics, tables, /proc readings, options,
+// and the clean-up registry that makes sure nothing the benchmark started outlives it.
+
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import type { Logger } from '../src/logger/logger.js';
+
+// ---------------------------------------------------------------- statistics
+
+export function quantile(xs: readonly number[], q: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const pos = (s.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
+}
+
+export const median = (xs: readonly number[]): number => quantile(xs, 0.5);
+
+/** Times `fn` `n` times; returns the milliseconds of each call. */
+export function timeEach(n: number, fn: () => void): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    fn();
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- formatting
+
+export function fmt(v: number | null | undefined, digits = 2): string {
+  if (v === undefined || v === null || !Number.isFinite(v)) return 'n/a';
+  return v.toFixed(digits);
+}
+
+export const mib = (bytes: number): string => fmt(bytes / 1048576, 1);
+export const kib = (bytes: number): string => fmt(bytes / 1024, 1);
+
+/** A plain-text table with right-aligned numeric columns. */
+export function table(title: string, headers: string[], rows: (string | number)[][]): string {
+  const cells = rows.map((r) => r.map(String));
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
+  const numeric = headers.map((_, i) => cells.length > 0 && cells.every((r) => /^[-+]?[\d.,]+[x%]?$|^n\/a$/.test(r[i] ?? '')));
+  const line = (r: string[]) => r.map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
+  return [``, `== ${title}`, line(headers), rule, ...cells.map(line)].join('\n') + '\n';
+}
+
+export function print(text: string): void {
+  process.stdout.write(text);
+}
+
+/** Progress lines go to stderr, so that stdout holds only the results. */
+export function progress(msg: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+// ---------------------------------------------------------------- options
+
+export function envInt(name: string, def: number): number {
+  const v = process.env[name];
+  if (v === undefined || v.trim() === '') return def;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name}: expected a non-negative number, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+export function envList(name: string, def: number[]): number[] {
+  const v = process.env[name];
+  if (v === undefined || v.trim() === '') return def;
+  const out = v.split(',').map((s) => Number(s.trim()));
+  if (out.some((n) => !Number.isInteger(n) || n < 0)) throw new Error(`${name}: expected a comma-separated list of integers, got ${JSON.stringify(v)}`);
+  return out;
+}
+
+// ---------------------------------------------------------------- /proc
+
+/** Entries of /proc that are processes (what one refresh reads). */
+export function procCount(): number {
+  let n = 0;
+  for (const name of readdirSync('/proc')) {
+    const c = name.charCodeAt(0);
+    if (c >= 48 && c <= 57) n++;
+  }
+  return n;
+}
+
+/** utime + stime of a process, in clock ticks. */
+export function cpuTicks(pid: number): number {
+  const text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
+}
+
+/** A field of /proc/<pid>/status in bytes (VmRSS, VmHWM). */
+export function statusBytes(pid: number | 'self', field: string): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+/** The 1-minute load average (this machine may be shared: it says how quiet a measurement was). */
+export function loadAverage(): string {
+  try {
+    return readFileSync('/proc/loadavg', 'latin1').split(' ')[0];
+  } catch {
+    return 'n/a';
+  }
+}
+
+let clkTck: number | undefined;
+export function clockTicksPerSec(): number {
+  if (clkTck === undefined) {
+    try {
+      clkTck = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clkTck = 100;
+    }
+  }
+  return clkTck;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------- clean-up
+
+const cleanups = new Set<() => void>();
+
+/** Registers a synchronous clean-up run at exit (normal, error or signal); returns its remover. */
+export function onCleanup(fn: () => void): () => void {
+  cleanups.add(fn);
+  return () => cleanups.delete(fn);
+}
+
+export function runCleanups(): void {
+  for (const fn of [...cleanups]) {
+    cleanups.delete(fn);
+    try {
+      fn();
+    } catch {
+      // best effort: keep cleaning
+    }
+  }
+}
+
+let installed = false;
+/** Runs the clean-ups on exit and turns SIGINT/SIGTERM/SIGHUP into a clean exit. */
+export function installCleanupHandlers(): void {
+  if (installed) return;
+  installed = true;
+  process.on('exit', runCleanups);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(sig, () => {
+      progress(`${sig}: stopping, killing the processes the benchmark started`);
+      runCleanups();
+      process.exit(sig === 'SIGINT' ? 130 : 143);
+    });
+  }
+}
+
+// ---------------------------------------------------------------- kepler-ts glue
+
+export const silentLogger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  with() {
+    return silentLogger;
+  },
+};

@@ -1,0 +1,720 @@
+// The Prometheus exporter: a PowerMonitor fed by fake zones and scripted workloads, its collectors
+// registered as src/app/application.ts does, the exposition parsed back (text format and
+// OpenMetrics) and checked against the metric contract of metrics.md; then a real HTTP scrape
+// with content negotiation and gzip, and the stdout exporter.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { gunzipSync } from 'node:zlib';
+import type { MetricsLevel } from '../../src/config/config.js';
+import type { EnergyZone } from '../../src/device/energyZone.js';
+import type { Collector } from '../../src/exporter/prometheus/collector.js';
+import { ContainerCollector } from '../../src/exporter/prometheus/containerCollector.js';
+import { ExporterHealthCollector } from '../../src/exporter/prometheus/exporterHealthCollector.js';
+import { OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE } from '../../src/exporter/prometheus/exposition.js';
+import { BuildInfoCollector, CpuInfoCollector } from '../../src/exporter/prometheus/infoCollectors.js';
+import { NodeCollector } from '../../src/exporter/prometheus/nodeCollector.js';
+import { PodCollector } from '../../src/exporter/prometheus/podCollector.js';
+import { ProcessCollector } from '../../src/exporter/prometheus/processCollector.js';
+import { PrometheusExporter } from '../../src/exporter/prometheus/prometheusExporter.js';
+import { RuntimeCollector } from '../../src/exporter/prometheus/runtimeCollector.js';
+import { VmCollector } from '../../src/exporter/prometheus/vmCollector.js';
+import { formatSnapshot, StdoutExporter } from '../../src/exporter/stdout/stdoutExporter.js';
+import type { Logger } from '../../src/logger/logger.js';
+import { formatJoules } from '../../src/monitor/attribution.js';
+import { PowerMonitor } from '../../src/monitor/powerMonitor.js';
+import { watts, type Snapshot } from '../../src/monitor/snapshot.js';
+import type { ContainerInfo, PodInfo, ProcessInfo, ResourceSample, VmInfo, WorkloadCpu } from '../../src/resource/workloads.js';
+import { WebServer } from '../../src/server/webServer.js';
+
+// ---------- a small exposition parser ----------
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: string;
+  family: string;
+}
+interface Family {
+  name: string;
+  type: string;
+  help: string;
+  samples: Sample[];
+}
+interface Exposition {
+  families: Map<string, Family>;
+  samples: Sample[];
+}
+
+const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*/;
+const VALUE = /^(?:[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]Inf|NaN)$/;
+
+function unescapeHelp(s: string): string {
+  return s.replace(/\\(.)/g, (_, c: string) => {
+    if (c === 'n') return '\n';
+    if (c === '\\' || c === '"') return c;
+    throw new Error(`bad escape \\${c} in HELP`);
+  });
+}
+
+/** Parses `{a="x",b="y"}` starting at `line[i] === '{'`; returns the labels and the index after `}`. */
+function parseLabels(line: string, i: number): { labels: Record<string, string>; end: number } {
+  const labels: Record<string, string> = {};
+  i++;
+  while (line[i] !== '}') {
+    const m = LABEL_NAME.exec(line.slice(i));
+    if (!m) throw new Error(`bad label name at ${i}: ${line}`);
+    const key = m[0];
+    i += key.length;
+    if (line[i] !== '=' || line[i + 1] !== '"') throw new Error(`expected =" at ${i}: ${line}`);
+    i += 2;
+    let v = '';
+    for (;;) {
+      const c = line[i];
+      if (c === undefined) throw new Error(`unterminated label value: ${line}`);
+      if (c === '"') break;
+      if (c === '\\') {
+        const e = line[i + 1];
+        if (e === 'n') v += '\n';
+        else if (e === '\\' || e === '"') v += e;
+        else throw new Error(`bad escape \\${e} in label value: ${line}`);
+        i += 2;
+      } else {
+        v += c;
+        i++;
+      }
+    }
+    i++;
+    if (key in labels) throw new Error(`label ${key} twice: ${line}`);
+    labels[key] = v;
+    if (line[i] === ',') i++;
+    else if (line[i] !== '}') throw new Error(`expected , or } at ${i}: ${line}`);
+  }
+  return { labels, end: i + 1 };
+}
+
+function sampleSuffixes(type: string, openMetrics: boolean): string[] {
+  if (type === 'histogram') return ['_bucket', '_sum', '_count'];
+  if (type === 'counter' && openMetrics) return ['_total'];
+  return [''];
+}
+
+/** Strict enough that what it accepts Prometheus accepts: families contiguous and declared once. */
+function parseExposition(text: string, openMetrics: boolean): Exposition {
+  const families = new Map<string, Family>();
+  const samples: Sample[] = [];
+  let current: Family | undefined;
+  let pendingHelp: { name: string; help: string } | undefined;
+  assert.ok(text.endsWith('\n'), 'exposition ends with a newline');
+  const lines = text.slice(0, -1).split('\n');
+  lines.forEach((line, n) => {
+    if (line === '# EOF') {
+      assert.ok(openMetrics, '# EOF only in OpenMetrics');
+      assert.equal(n, lines.length - 1, '# EOF is the last line');
+      return;
+    }
+    const help = /^# HELP (\S+) (.*)$/.exec(line);
+    if (help) {
+      pendingHelp = { name: help[1], help: unescapeHelp(help[2]) };
+      return;
+    }
+    const type = /^# TYPE (\S+) (counter|gauge|histogram|summary|untyped|unknown|info|stateset)$/.exec(line);
+    if (type) {
+      const name = type[1];
+      assert.ok(!families.has(name), `family ${name} declared twice`);
+      assert.equal(pendingHelp?.name, name, `HELP before TYPE for ${name}`);
+      current = { name, type: type[2], help: pendingHelp!.help, samples: [] };
+      families.set(name, current);
+      pendingHelp = undefined;
+      return;
+    }
+    assert.ok(!line.startsWith('#'), `unexpected comment line: ${line}`);
+    const m = NAME.exec(line);
+    assert.ok(m, `bad sample line: ${JSON.stringify(line)}`);
+    const name = m[0];
+    let i = name.length;
+    let labels: Record<string, string> = {};
+    if (line[i] === '{') ({ labels, end: i } = parseLabels(line, i));
+    assert.equal(line[i], ' ', `space before value: ${line}`);
+    const value = line.slice(i + 1);
+    assert.match(value, VALUE, `value of ${line}`);
+    assert.ok(current, `sample before any TYPE: ${line}`);
+    assert.ok(
+      sampleSuffixes(current.type, openMetrics).some((s) => name === current!.name + s),
+      `sample ${name} does not belong to family ${current.name} (${current.type})`,
+    );
+    const s: Sample = { name, labels, value, family: current.name };
+    current.samples.push(s);
+    samples.push(s);
+  });
+  if (openMetrics) assert.ok(text.endsWith('# EOF\n'), 'OpenMetrics ends with # EOF');
+  return { families, samples };
+}
+
+function seriesKey(s: Sample): string {
+  return `${s.name}{${Object.keys(s.labels)
+    .sort()
+    .map((k) => `${k}=${JSON.stringify(s.labels[k])}`)
+    .join(',')}}`;
+}
+
+// ---------- fakes: zones, workloads, monitor, collectors as the application wires them ----------
+
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, with: () => silent };
+const NODE = 'node-1';
+
+class FakeZone implements EnergyZone {
+  counter = 0;
+  constructor(
+    readonly name: string,
+    readonly index: number,
+    readonly path: string,
+  ) {}
+  energy(): number {
+    return this.counter;
+  }
+  maxEnergy(): number {
+    return 0;
+  }
+}
+
+function sample(p: Partial<ResourceSample>): ResourceSample {
+  return { baseline: false, nodeActiveCpuSec: 0, nodeTotalCpuSec: 0, usageRatio: 0, processes: [], containers: [], vms: [], pods: [], errors: {}, ...p };
+}
+function cpu<I>(info: I, cpuDeltaSec: number, cpuTotalSec: number, ended = false): WorkloadCpu<I> {
+  return { info, cpuDeltaSec, cpuTotalSec, ended };
+}
+
+const CID = 'ab'.repeat(32);
+const WEIRD_COMM = 'a"b\\c\nd'; // a"b\c<newline>d
+const WEIRD_EXE = '/opt/we"ird\\bin';
+const info = {
+  nginx: { key: '1@10', pid: 1, comm: 'nginx', exe: '/usr/sbin/nginx', type: 'container', containerId: CID, vmId: '', kernelThread: false } as ProcessInfo,
+  weird: { key: '2@20', pid: 2, comm: WEIRD_COMM, exe: WEIRD_EXE, type: 'regular', containerId: '', vmId: '', kernelThread: false } as ProcessInfo,
+  idle: { key: '3@30', pid: 3, comm: 'sleepy', exe: '/usr/bin/sleepy', type: 'regular', containerId: '', vmId: '', kernelThread: false } as ProcessInfo,
+  qemu: { key: '4@40', pid: 4, comm: 'qemu-system-x86', exe: '/usr/bin/qemu-system-x86_64', type: 'vm', containerId: '', vmId: 'vm-uuid-1', kernelThread: false } as ProcessInfo,
+  oldJob: { key: '42@50', pid: 42, comm: 'job', exe: '/usr/bin/job', type: 'regular', containerId: '', vmId: '', kernelThread: false } as ProcessInfo,
+  newJob: { key: '42@60', pid: 42, comm: 'job', exe: '/usr/bin/job', type: 'regular', containerId: '', vmId: '', kernelThread: false } as ProcessInfo,
+  container: { key: CID, id: CID, name: 'web "front"', runtime: 'containerd', podId: 'pod-uid-1' } as ContainerInfo,
+  pod: { key: 'pod-uid-1', id: 'pod-uid-1', name: 'web-0', namespace: 'default' } as PodInfo,
+  vm: { key: 'vm-uuid-1', id: 'vm-uuid-1', name: 'guest1', hypervisor: 'kvm' } as VmInfo,
+};
+
+const CPUS = [
+  { processor: '0', vendorId: 'GenuineIntel', modelName: 'Intel(R) Xeon(R) "Gold"', physicalId: '0', coreId: '0' },
+  { processor: '1', vendorId: 'GenuineIntel', modelName: 'Intel(R) Xeon(R) "Gold"', physicalId: '0', coreId: '1' },
+];
+const BUILD = { version: '0.1.0', revision: 'abc1234', branch: 'main' };
+
+/** The collectors, in the order and with the arguments Application.collectors() uses. */
+function collectors(levelList: MetricsLevel[], exporter: () => PrometheusExporter, debug = ['go']): Collector[] {
+  const levels = new Set(levelList);
+  const out: Collector[] = [];
+  const workloadLevels = (['process', 'container', 'vm', 'pod'] as const).filter((l) => levels.has(l));
+  if (levels.has('node')) out.push(new NodeCollector(NODE, workloadLevels));
+  if (levels.has('process')) out.push(new ProcessCollector(NODE));
+  if (levels.has('container')) out.push(new ContainerCollector(NODE));
+  if (levels.has('vm')) out.push(new VmCollector(NODE));
+  if (levels.has('pod')) out.push(new PodCollector(NODE));
+  out.push(new CpuInfoCollector(CPUS));
+  out.push(new BuildInfoCollector(BUILD));
+  out.push(new ExporterHealthCollector({ meter: 'rapl', zones: ['package', 'dram'] }, () => exporter().scrapeStats()));
+  if (debug.includes('go')) out.push(new RuntimeCollector());
+  return out;
+}
+
+/**
+ * A monitor after three refreshes: baseline, one interval of everything running, and one in
+ * which the old pid-42 job ends and a new process reuses pid 42. `sleepy` never uses CPU.
+ */
+function setup(levels: MetricsLevel[] = ['node', 'process', 'container', 'vm', 'pod']) {
+  const zones = [new FakeZone('package', 0, '/sys/class/powercap/intel-rapl:0'), new FakeZone('dram', 0, '/sys/class/powercap/intel-rapl:0/intel-rapl:0:0')];
+  const clock = { now: 5_000 };
+  let next = sample({ baseline: true });
+  const monitor = new PowerMonitor({
+    zones,
+    resources: { refresh: () => next },
+    intervalMs: 0,
+    stalenessMs: 500,
+    maxTerminated: 500,
+    minTerminatedEnergyThresholdJ: 0,
+    logger: silent,
+    clock: () => clock.now,
+    wallClock: () => 1_700_000_000_000 + clock.now,
+  });
+  const exporter: PrometheusExporter = new PrometheusExporter(monitor, silent);
+  exporter.register(...collectors(levels, () => exporter));
+
+  const all = (d: number, t: number, oldEnded: boolean | 'gone', withNew: boolean) => {
+    const procs = [cpu(info.nginx, d, t), cpu(info.weird, d / 2, t / 2), cpu(info.idle, 0, 0), cpu(info.qemu, d, t)];
+    if (oldEnded !== 'gone') procs.push(cpu(info.oldJob, d, t, oldEnded));
+    if (withNew) procs.push(cpu(info.newJob, d, d));
+    return sample({
+      nodeActiveCpuSec: 8,
+      nodeTotalCpuSec: 16,
+      usageRatio: 0.5,
+      processes: procs,
+      containers: [cpu(info.container, d, t)],
+      pods: [cpu(info.pod, d, t)],
+      vms: [cpu(info.vm, d, t)],
+      errors: { process_vanished: 2 },
+    });
+  };
+  next = all(0, 0, false, false);
+  next = { ...next, baseline: true, errors: {} };
+  monitor.refresh();
+  const advance = (uj: number, ms: number) => {
+    for (const z of zones) z.counter += uj;
+    clock.now += ms;
+  };
+  advance(40_000_000, 2000);
+  next = all(1, 1, false, false);
+  monitor.refresh();
+  advance(60_000_000, 3000);
+  next = all(1.5, 2.5, true, true);
+  const snap = monitor.refresh();
+  return {
+    monitor,
+    exporter,
+    snap,
+    clock,
+    /** One more interval without the old job. */
+    step: () => {
+      advance(10_000_000, 1000);
+      next = all(0.5, 3, 'gone', true);
+    },
+  };
+}
+
+// ---------- the contract ----------
+
+type Spec = { type: string; help: string | RegExp; labels: string[]; nodeName?: boolean };
+const energy = (level: string) => `Energy consumption of cpu at ${level} level in joules`;
+const power = (level: string) => `Power consumption of cpu at ${level} level in watts`;
+const PROC = ['pid', 'comm', 'exe', 'type', 'state', 'container_id', 'vm_id', 'zone'];
+const CONT = ['container_id', 'container_name', 'runtime', 'state', 'zone', 'pod_id'];
+const VM = ['vm_id', 'vm_name', 'hypervisor', 'state', 'zone'];
+const POD = ['pod_id', 'pod_name', 'pod_namespace', 'state', 'zone'];
+
+const NODE_FAMILIES: Record<string, Spec> = {
+  kepler_node_cpu_joules_total: { type: 'counter', help: energy('node'), labels: ['zone', 'path'] },
+  kepler_node_cpu_watts: { type: 'gauge', help: power('node'), labels: ['zone', 'path'] },
+  kepler_node_cpu_active_joules_total: { type: 'counter', help: 'Energy consumption of cpu in active state at node level in joules', labels: ['zone', 'path'] },
+  kepler_node_cpu_active_watts: { type: 'gauge', help: 'Power consumption of cpu in active state at node level in watts', labels: ['zone', 'path'] },
+  kepler_node_cpu_idle_joules_total: { type: 'counter', help: 'Energy consumption of cpu in idle state at node level in joules', labels: ['zone', 'path'] },
+  kepler_node_cpu_idle_watts: { type: 'gauge', help: 'Power consumption of cpu in idle state at node level in watts', labels: ['zone', 'path'] },
+  kepler_node_cpu_usage_ratio: { type: 'gauge', help: /usage ratio.*0\.0 and 1\.0/i, labels: [] },
+};
+const LEVEL_FAMILIES: Record<'process' | 'container' | 'vm' | 'pod', Record<string, Spec>> = {
+  process: {
+    kepler_process_cpu_joules_total: { type: 'counter', help: energy('process'), labels: PROC },
+    kepler_process_cpu_watts: { type: 'gauge', help: power('process'), labels: PROC },
+    kepler_process_cpu_seconds_total: {
+      type: 'counter',
+      help: 'Total user and system time of cpu at process level in seconds',
+      labels: ['pid', 'comm', 'exe', 'type', 'container_id', 'vm_id'],
+    },
+  },
+  container: {
+    kepler_container_cpu_joules_total: { type: 'counter', help: energy('container'), labels: CONT },
+    kepler_container_cpu_watts: { type: 'gauge', help: power('container'), labels: CONT },
+    kepler_container_cpu_seconds_total: {
+      type: 'counter',
+      help: 'Total user and system time of cpu at container level in seconds',
+      labels: ['container_id', 'container_name', 'runtime', 'state', 'pod_id'],
+    },
+  },
+  vm: {
+    kepler_vm_cpu_joules_total: { type: 'counter', help: energy('vm'), labels: VM },
+    kepler_vm_cpu_watts: { type: 'gauge', help: power('vm'), labels: VM },
+  },
+  pod: {
+    kepler_pod_cpu_joules_total: { type: 'counter', help: energy('pod'), labels: POD },
+    kepler_pod_cpu_watts: { type: 'gauge', help: power('pod'), labels: POD },
+  },
+};
+const STATIC_FAMILIES: Record<string, Spec> = {
+  kepler_node_cpu_info: { type: 'gauge', help: /\S/, labels: ['processor', 'vendor_id', 'model_name', 'physical_id', 'core_id'], nodeName: false },
+  kepler_build_info: { type: 'gauge', help: /\S/, labels: ['arch', 'branch', 'revision', 'version', 'nodeversion'], nodeName: false },
+};
+const UNATTRIBUTED: Spec = { type: 'counter', help: /unattributed|no running workload/i, labels: ['zone', 'level'] };
+const HEALTH_FAMILIES: Record<string, Spec> = {
+  kepler_exporter_meter_info: { type: 'gauge', help: /meter/, labels: ['meter', 'zones'], nodeName: false },
+  kepler_exporter_refresh_duration_seconds: { type: 'histogram', help: /refresh/, labels: [], nodeName: false },
+  kepler_exporter_refresh_errors_total: { type: 'counter', help: /refresh/i, labels: ['kind'], nodeName: false },
+  kepler_exporter_last_refresh_timestamp_seconds: { type: 'gauge', help: /refresh/, labels: [], nodeName: false },
+  kepler_exporter_last_refresh_interval_seconds: { type: 'gauge', help: /interval/, labels: [], nodeName: false },
+  kepler_exporter_workloads: { type: 'gauge', help: /[Ww]orkloads/, labels: ['level', 'state'], nodeName: false },
+  kepler_exporter_scrape_duration_seconds: { type: 'gauge', help: /metrics/, labels: [], nodeName: false },
+  kepler_exporter_scrape_size_bytes: { type: 'gauge', help: /bytes/, labels: [], nodeName: false },
+  kepler_exporter_scrapes_total: { type: 'counter', help: /[Ss]crapes/, labels: [], nodeName: false },
+};
+
+/** The family's name in this format: OpenMetrics names counters without `_total`. */
+function famName(name: string, type: string, openMetrics: boolean): string {
+  return openMetrics && type === 'counter' ? name.replace(/_total$/, '') : name;
+}
+
+function checkFamily(e: Exposition, name: string, spec: Spec, openMetrics: boolean): Family {
+  const fam = e.families.get(famName(name, spec.type, openMetrics));
+  assert.ok(fam, `family ${name} missing (${openMetrics ? 'OpenMetrics' : 'text'})`);
+  assert.equal(fam.type, spec.type, `${name} TYPE`);
+  if (typeof spec.help === 'string') assert.equal(fam.help, spec.help, `${name} HELP`);
+  else assert.match(fam.help, spec.help, `${name} HELP`);
+  const want = [...spec.labels, ...(spec.nodeName === false ? [] : ['node_name'])].sort();
+  for (const s of fam.samples) {
+    const labels = Object.keys(s.labels).filter((k) => !(spec.type === 'histogram' && s.name.endsWith('_bucket') && k === 'le'));
+    assert.deepEqual(labels.sort(), want, `labels of ${s.name}`);
+    if (spec.nodeName !== false) assert.equal(s.labels.node_name, NODE);
+  }
+  return fam;
+}
+
+function byName(e: Exposition, name: string, match: Record<string, string> = {}): Sample[] {
+  return e.samples.filter((s) => s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v));
+}
+function one(e: Exposition, name: string, match: Record<string, string> = {}): Sample {
+  const found = byName(e, name, match);
+  assert.equal(found.length, 1, `${name}${JSON.stringify(match)}: ${found.length} samples`);
+  return found[0];
+}
+
+// ---------- tests ----------
+
+describe('exposition of the current metric family', () => {
+  for (const openMetrics of [false, true]) {
+    const fmt = openMetrics ? 'OpenMetrics' : 'text';
+
+    test(`${fmt}: every family of metrics.md with its type, help and labels`, () => {
+      const { exporter } = setup();
+      const e = parseExposition(exporter.render(openMetrics).body, openMetrics);
+      for (const [name, spec] of Object.entries({ ...NODE_FAMILIES, ...STATIC_FAMILIES, ...HEALTH_FAMILIES })) checkFamily(e, name, spec, openMetrics);
+      for (const fams of Object.values(LEVEL_FAMILIES)) for (const [name, spec] of Object.entries(fams)) checkFamily(e, name, spec, openMetrics);
+      checkFamily(e, 'kepler_node_cpu_unattributed_joules_total', UNATTRIBUTED, openMetrics);
+      // Every family has samples (the scenario has a workload at each level).
+      for (const fam of e.families.values()) assert.ok(fam.samples.length > 0, `${fam.name} has no samples`);
+    });
+
+    test(`${fmt}: no duplicate series, even with a terminated and a running process on pid 42`, () => {
+      const { exporter } = setup();
+      const e = parseExposition(exporter.render(openMetrics).body, openMetrics);
+      const seen = new Set<string>();
+      for (const s of e.samples) {
+        const k = seriesKey(s);
+        assert.ok(!seen.has(k), `duplicate series ${k}`);
+        seen.add(k);
+      }
+      // Samples keep _total in both formats.
+      assert.deepEqual(
+        byName(e, 'kepler_process_cpu_joules_total', { pid: '42', zone: 'package' }).map((s) => s.labels.state).sort(),
+        ['running', 'terminated'],
+      );
+      assert.equal(byName(e, 'kepler_process_cpu_watts', { pid: '42', zone: 'dram' }).length, 2);
+      // The seconds family has no state label: only the running one.
+      assert.equal(byName(e, 'kepler_process_cpu_seconds_total', { pid: '42' }).length, 1);
+    });
+  }
+
+  test('values match the snapshot', () => {
+    const { exporter, snap } = setup();
+    const e = parseExposition(exporter.render(false).body, false);
+    for (const z of snap.zones) {
+      const l = { zone: z.name, path: z.path };
+      assert.equal(one(e, 'kepler_node_cpu_joules_total', l).value, formatJoules(z.totalUj));
+      assert.equal(one(e, 'kepler_node_cpu_active_joules_total', l).value, formatJoules(z.activeUj));
+      assert.equal(one(e, 'kepler_node_cpu_idle_joules_total', l).value, formatJoules(z.idleUj));
+      assert.equal(Number(one(e, 'kepler_node_cpu_watts', l).value), watts(z.deltaUj, snap.elapsedSec));
+      assert.equal(Number(one(e, 'kepler_node_cpu_active_watts', l).value), watts(z.activeDeltaUj, snap.elapsedSec));
+    }
+    // 100 J in all per zone; the last interval: 60 J over 3 s, half active.
+    assert.equal(one(e, 'kepler_node_cpu_joules_total', { zone: 'package' }).value, '100');
+    assert.equal(one(e, 'kepler_node_cpu_watts', { zone: 'package' }).value, '20');
+    assert.equal(one(e, 'kepler_node_cpu_active_watts', { zone: 'package' }).value, '10');
+    assert.equal(one(e, 'kepler_node_cpu_usage_ratio').value, '0.5');
+    // nginx: 1 of 8 CPU-s of 20 J active, then 1.5 of 8 of 30 J: 2.5 + 5.625 J.
+    const nginx = one(e, 'kepler_process_cpu_joules_total', { pid: '1', zone: 'package' });
+    assert.equal(nginx.value, '8.125');
+    assert.equal(nginx.labels.container_id, CID);
+    assert.equal(nginx.labels.type, 'container');
+    assert.equal(one(e, 'kepler_process_cpu_watts', { pid: '1', zone: 'package' }).value, '1.875');
+    assert.equal(one(e, 'kepler_process_cpu_seconds_total', { pid: '1' }).value, '2.5');
+    const old = one(e, 'kepler_process_cpu_joules_total', { pid: '42', state: 'terminated', zone: 'package' });
+    assert.equal(old.value, '8.125');
+    assert.equal(one(e, 'kepler_container_cpu_joules_total', { container_id: CID, zone: 'dram' }).value, '8.125');
+    assert.equal(one(e, 'kepler_pod_cpu_joules_total', { pod_id: 'pod-uid-1', zone: 'dram' }).value, '8.125');
+    assert.equal(one(e, 'kepler_vm_cpu_joules_total', { vm_id: 'vm-uuid-1', zone: 'dram' }).labels.hypervisor, 'kvm');
+    // Per level, workloads + unattributed = node active.
+    for (const [level, fam] of [
+      ['process', 'kepler_process_cpu_joules_total'],
+      ['container', 'kepler_container_cpu_joules_total'],
+      ['pod', 'kepler_pod_cpu_joules_total'],
+      ['vm', 'kepler_vm_cpu_joules_total'],
+    ]) {
+      const sum = byName(e, fam, { zone: 'package' }).reduce((a, s) => a + Number(s.value), 0);
+      const un = Number(one(e, 'kepler_node_cpu_unattributed_joules_total', { zone: 'package', level }).value);
+      assert.ok(Math.abs(sum + un - Number(one(e, 'kepler_node_cpu_active_joules_total', { zone: 'package' }).value)) < 1e-9, level);
+    }
+    // Health: what the snapshot says.
+    assert.equal(one(e, 'kepler_exporter_refresh_errors_total', { kind: 'process_vanished' }).value, '4');
+    assert.equal(one(e, 'kepler_exporter_workloads', { level: 'process', state: 'running' }).value, '5');
+    assert.equal(one(e, 'kepler_exporter_workloads', { level: 'process', state: 'terminated' }).value, '1');
+    assert.equal(one(e, 'kepler_exporter_last_refresh_interval_seconds').value, '3');
+    assert.equal(Number(one(e, 'kepler_exporter_last_refresh_timestamp_seconds').value), snap.timestampMs / 1000);
+    assert.equal(one(e, 'kepler_exporter_refresh_duration_seconds_count').value, '3');
+    assert.equal(one(e, 'kepler_exporter_refresh_duration_seconds_bucket', { le: '+Inf' }).value, '3');
+    assert.deepEqual(one(e, 'kepler_exporter_meter_info').labels, { meter: 'rapl', zones: 'package,dram' });
+    // Build and CPU info.
+    assert.deepEqual(one(e, 'kepler_build_info').labels, { arch: process.arch, branch: 'main', revision: 'abc1234', version: '0.1.0', nodeversion: process.version });
+    assert.equal(one(e, 'kepler_build_info').value, '1');
+    assert.deepEqual(
+      byName(e, 'kepler_node_cpu_info').map((s) => [s.labels.processor, s.labels.core_id, s.labels.model_name, s.value]),
+      [
+        ['0', '0', 'Intel(R) Xeon(R) "Gold"', '1'],
+        ['1', '1', 'Intel(R) Xeon(R) "Gold"', '1'],
+      ],
+    );
+  });
+
+  test('label values with quotes, backslashes and newlines are escaped', () => {
+    const { exporter } = setup();
+    const body = exporter.render(false).body;
+    const e = parseExposition(body, false);
+    const weird = byName(e, 'kepler_process_cpu_joules_total', { pid: '2' });
+    assert.equal(weird.length, 2);
+    for (const s of weird) {
+      assert.equal(s.labels.comm, WEIRD_COMM);
+      assert.equal(s.labels.exe, WEIRD_EXE);
+    }
+    assert.ok(body.includes(String.raw`comm="a\"b\\c\nd",exe="/opt/we\"ird\\bin"`), 'escaped as the format requires');
+    assert.equal(one(e, 'kepler_container_cpu_seconds_total').labels.container_name, 'web "front"');
+    // Nothing broke a line: every line parsed, and no raw newline inside a label value.
+    assert.ok(!body.includes('a"b'));
+  });
+
+  test('OpenMetrics: counter families are named without _total, samples keep it, and it ends with # EOF', () => {
+    const { exporter } = setup();
+    const om = exporter.render(true).body;
+    const text = exporter.render(false).body;
+    assert.match(om, /^# HELP kepler_node_cpu_joules Energy consumption of cpu at node level in joules\n# TYPE kepler_node_cpu_joules counter\n/m);
+    assert.match(om, /^kepler_node_cpu_joules_total\{/m);
+    assert.match(om, /^# TYPE kepler_process_cpu_seconds counter$/m);
+    assert.match(om, /^# TYPE kepler_node_cpu_watts gauge$/m);
+    assert.ok(om.endsWith('\n# EOF\n'));
+    assert.equal(om.split('# EOF').length, 2);
+    const e = parseExposition(om, true);
+    for (const fam of e.families.values()) if (fam.type === 'counter') assert.ok(!fam.name.endsWith('_total'), fam.name);
+    // The text format names counters with _total, has no # EOF, and carries the same series.
+    assert.match(text, /^# TYPE kepler_node_cpu_joules_total counter$/m);
+    assert.ok(!text.includes('# EOF'));
+    const t = parseExposition(text, false);
+    const withoutVolatile = (x: Exposition) =>
+      x.samples
+        .filter((s) => !/^(process_|nodejs_|kepler_exporter_scrape)/.test(s.name))
+        .map((s) => `${seriesKey(s)} ${s.value}`)
+        .sort();
+    assert.deepEqual(withoutVolatile(e), withoutVolatile(t));
+  });
+
+  test('processes that never used CPU are omitted', () => {
+    const { exporter, snap } = setup();
+    assert.ok(snap.processes.workloads.some((w) => (w.info as ProcessInfo).pid === 3), 'the monitor tracks it');
+    const e = parseExposition(exporter.render(false).body, false);
+    assert.equal(e.samples.filter((s) => s.name.startsWith('kepler_process_') && s.labels.pid === '3').length, 0);
+    assert.ok(e.samples.some((s) => s.name === 'kepler_process_cpu_joules_total' && s.labels.pid === '2'));
+  });
+
+  test('metricsLevel subsets export only those levels', () => {
+    const kepler = (e: Exposition) => [...e.families.keys()].filter((n) => n.startsWith('kepler_') && !n.startsWith('kepler_exporter_')).sort();
+    {
+      const e = parseExposition(setup(['node', 'pod']).exporter.render(false).body, false);
+      assert.deepEqual(kepler(e), [...Object.keys(NODE_FAMILIES), ...Object.keys(LEVEL_FAMILIES.pod), ...Object.keys(STATIC_FAMILIES), 'kepler_node_cpu_unattributed_joules_total'].sort());
+      assert.deepEqual(byName(e, 'kepler_node_cpu_unattributed_joules_total').map((s) => s.labels.level), ['pod', 'pod']);
+    }
+    {
+      const e = parseExposition(setup(['pod']).exporter.render(true).body, true);
+      assert.deepEqual(kepler(e), ['kepler_build_info', 'kepler_node_cpu_info', 'kepler_pod_cpu_joules', 'kepler_pod_cpu_watts']);
+    }
+    {
+      const e = parseExposition(setup(['node']).exporter.render(false).body, false);
+      assert.deepEqual(kepler(e), [...Object.keys(NODE_FAMILIES), ...Object.keys(STATIC_FAMILIES)].sort());
+    }
+  });
+
+  test('an empty node (no workloads) still renders valid expositions', () => {
+    const zones = [new FakeZone('package', 0, 'p')];
+    const monitor = new PowerMonitor({
+      zones,
+      resources: { refresh: () => sample({ baseline: true }) },
+      intervalMs: 0,
+      stalenessMs: 500,
+      maxTerminated: 500,
+      minTerminatedEnergyThresholdJ: 10,
+      logger: silent,
+    });
+    const exporter: PrometheusExporter = new PrometheusExporter(monitor, silent);
+    exporter.register(...collectors(['node', 'process', 'container', 'vm', 'pod'], () => exporter, []));
+    for (const om of [false, true]) {
+      const e = parseExposition(exporter.render(om).body, om);
+      assert.equal(one(e, 'kepler_node_cpu_joules_total').value, '0');
+      assert.equal(byName(e, 'kepler_process_cpu_joules_total').length, 0);
+    }
+  });
+});
+
+// ---------- over HTTP ----------
+
+function request(port: number, method: string, headers: Record<string, string>): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: '/metrics', method, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('scrape over HTTP', () => {
+  let server: WebServer;
+  let port = 0;
+  let ctx: ReturnType<typeof setup>;
+
+  before(async () => {
+    ctx = setup();
+    server = new WebServer({ listenAddresses: ['127.0.0.1:0'], webConfigFile: '', logger: silent });
+    server.route('/metrics', ctx.exporter.handle);
+    await server.start();
+    port = server.addresses()[0].port;
+  });
+  after(() => server.close(1000));
+
+  const get = (headers: Record<string, string>) => request(port, 'GET', headers);
+
+  test('OpenMetrics with gzip, then text; a terminated process is shown by one scrape only', async () => {
+    const r = await get({ Accept: 'application/openmetrics-text;version=1.0.0', 'Accept-Encoding': 'gzip' });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['content-type'], OPENMETRICS_CONTENT_TYPE);
+    assert.equal(r.headers['content-type'], 'application/openmetrics-text; version=1.0.0; charset=utf-8');
+    assert.equal(r.headers['content-encoding'], 'gzip');
+    assert.equal(Number(r.headers['content-length']), r.body.length);
+    assert.deepEqual([...r.body.subarray(0, 2)], [0x1f, 0x8b]);
+    const om = gunzipSync(r.body).toString('utf8');
+    const e = parseExposition(om, true);
+    assert.ok(e.families.has('kepler_node_cpu_joules'));
+    assert.equal(one(e, 'kepler_exporter_scrapes_total').value, '0');
+    assert.equal(byName(e, 'kepler_process_cpu_joules_total', { pid: '42', state: 'terminated' }).length, 2);
+
+    // Next refresh, then a plain scrape (what curl sends).
+    ctx.step();
+    const t = await get({});
+    assert.equal(t.status, 200);
+    assert.equal(t.headers['content-type'], TEXT_CONTENT_TYPE);
+    assert.equal(t.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
+    assert.equal(t.headers['content-encoding'], undefined);
+    const text = t.body.toString('utf8');
+    const te = parseExposition(text, false);
+    assert.equal(one(te, 'kepler_exporter_scrapes_total').value, '1');
+    assert.equal(one(te, 'kepler_exporter_scrape_size_bytes').value, String(Buffer.byteLength(om)));
+    assert.equal(byName(te, 'kepler_process_cpu_joules_total', { pid: '42', state: 'terminated' }).length, 0, 'shown once, then dropped');
+    assert.equal(byName(te, 'kepler_process_cpu_joules_total', { pid: '42', state: 'running' }).length, 2);
+    assert.equal(one(te, 'kepler_exporter_last_refresh_interval_seconds').value, '1');
+    assert.equal(Number(one(te, 'kepler_node_cpu_joules_total', { zone: 'package' }).value), 110);
+  });
+
+  test("Prometheus's own Accept header gets OpenMetrics, a text-only one gets text", async () => {
+    const prom = await get({ Accept: 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1' });
+    assert.equal(prom.headers['content-type'], OPENMETRICS_CONTENT_TYPE);
+    assert.ok(prom.body.toString('utf8').endsWith('# EOF\n'));
+    const txt = await get({ Accept: 'text/plain;version=0.0.4', 'Accept-Encoding': 'gzip' });
+    assert.equal(txt.headers['content-type'], TEXT_CONTENT_TYPE);
+    parseExposition(gunzipSync(txt.body).toString('utf8'), false);
+  });
+});
+
+describe('HEAD /metrics', () => {
+  test('shows no body and does not use up the one showing of terminated workloads', async () => {
+    const { exporter, step } = setup();
+    const server = new WebServer({ listenAddresses: ['127.0.0.1:0'], webConfigFile: '', logger: silent });
+    server.route('/metrics', exporter.handle);
+    await server.start();
+    try {
+      const port = server.addresses()[0].port;
+      const head = await request(port, 'HEAD', {});
+      assert.equal(head.status, 200);
+      assert.equal(head.body.length, 0);
+      assert.ok(Number(head.headers['content-length']) > 0);
+      step(); // the next GET gets a new snapshot, in which the old job is kept only if not yet shown
+      const e = parseExposition((await request(port, 'GET', {})).body.toString('utf8'), false);
+      assert.equal(byName(e, 'kepler_process_cpu_joules_total', { pid: '42', state: 'terminated' }).length, 2);
+    } finally {
+      await server.close(1000);
+    }
+  });
+});
+
+// ---------- stdout ----------
+
+describe('StdoutExporter', () => {
+  function snapWithProcesses(): Snapshot {
+    const zones = [new FakeZone('package', 0, '/sys/class/powercap/intel-rapl:0'), new FakeZone('dram', 0, '/sys/class/powercap/intel-rapl:0/intel-rapl:0:0')];
+    const clock = { now: 0 };
+    const procs = Array.from({ length: 7 }, (_, i) => ({
+      key: `${100 + i}@1`,
+      pid: 100 + i,
+      comm: `worker${i}`,
+      exe: '/bin/w',
+      type: 'regular',
+      containerId: '',
+      vmId: '',
+      kernelThread: false,
+    })) as ProcessInfo[];
+    const ended = { ...procs[0], key: '999@1', pid: 999, comm: 'gone' };
+    let next = sample({ baseline: true, processes: procs.map((p) => cpu(p, 0, 0)) });
+    const monitor = new PowerMonitor({
+      zones,
+      resources: { refresh: () => next },
+      intervalMs: 0,
+      stalenessMs: 500,
+      maxTerminated: 500,
+      minTerminatedEnergyThresholdJ: 0,
+      logger: silent,
+      clock: () => clock.now,
+      wallClock: () => Date.UTC(2026, 0, 2, 3, 4, 5),
+    });
+    monitor.refresh();
+    zones[0].counter += 28_000_000;
+    zones[1].counter += 7_000_000;
+    clock.now += 2000;
+    // worker i uses i+1 CPU-s; the ended one used the most.
+    next = sample({
+      nodeActiveCpuSec: 40,
+      usageRatio: 1,
+      processes: [...procs.map((p, i) => cpu(p, i + 1, i + 1)), cpu(ended, 12, 12, true)],
+    });
+    const lines: string[] = [];
+    monitor.onSnapshot(new StdoutExporter((t) => lines.push(t)).onSnapshot);
+    const s = monitor.refresh();
+    assert.equal(lines.length, 1);
+    assert.equal(lines[0], formatSnapshot(s));
+    return s;
+  }
+
+  test('lists the zones and the top five running workloads by power', () => {
+    const out = formatSnapshot(snapWithProcesses());
+    const lines = out.trimEnd().split('\n');
+    assert.match(lines[0], /snapshot 2 at 2026-01-02T03:04:05\.000Z \(interval 2\.00 s, usage 100\.0 %\)/);
+    assert.match(lines[1], /^node\s+package\s+14\.00 W\s+active\s+14\.00 W\s+total 28 J\s+\(\/sys\/class\/powercap\/intel-rapl:0\)$/);
+    assert.match(lines[2], /^node\s+dram\s+3\.50 W\s+active\s+3\.50 W\s+total 7 J\s+\(\/sys\/class\/powercap\/intel-rapl:0\/intel-rapl:0:0\)$/);
+    const procLines = lines.filter((l) => l.startsWith('process'));
+    // 28 J over 40 CPU-s in 2 s: worker i gets (i+1) x 0.35 W.
+    assert.deepEqual(
+      procLines.map((l) => l.replace(/\s+/g, ' ')),
+      ['process 2.45 W 106 worker6', 'process 2.10 W 105 worker5', 'process 1.75 W 104 worker4', 'process 1.40 W 103 worker3', 'process 1.05 W 102 worker2'],
+    );
+    assert.ok(!out.includes('gone'), 'terminated workloads are not listed');
+  });
+});

@@ -1,0 +1,826 @@
+// The monitor: the attribution arithmetic (attribution.md sections 2 and 3), and PowerMonitor
+// driven by fake energy zones, scripted resource samples and an injected clock, checked against
+// every invariant of attribution.md section 5 over many random refreshes.
+
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { EnergyZone } from '../../src/device/energyZone.js';
+import type { Logger } from '../../src/logger/logger.js';
+import { attributeLevel, formatJoules, splitActiveIdle } from '../../src/monitor/attribution.js';
+import { PowerMonitor, type PowerMonitorOptions } from '../../src/monitor/powerMonitor.js';
+import { watts, type LevelSnapshot, type Snapshot } from '../../src/monitor/snapshot.js';
+import type { ContainerInfo, PodInfo, ProcessInfo, ResourceSample, VmInfo, WorkloadCpu } from '../../src/resource/workloads.js';
+
+// ---------- fakes ----------
+
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, with: () => silent };
+
+/** A RAPL-like counter in µJ: wraps to 0 at max (max 0: range unknown, never wraps by itself). */
+class FakeZone implements EnergyZone {
+  counter = 0;
+  failing = false;
+  constructor(
+    readonly name: string,
+    readonly index: number,
+    readonly path: string,
+    readonly max: number,
+  ) {}
+  energy(): number {
+    if (this.failing) throw Object.assign(new Error(`ENOENT: no such file ${this.path}/energy_uj`), { code: 'ENOENT' });
+    return this.counter;
+  }
+  maxEnergy(): number {
+    return this.max;
+  }
+  add(uj: number): void {
+    this.counter = this.max > 0 ? (this.counter + uj) % this.max : this.counter + uj;
+  }
+}
+
+class ScriptedResources {
+  next: ResourceSample = sample({ baseline: true });
+  calls = 0;
+  refresh(): ResourceSample {
+    this.calls++;
+    return this.next;
+  }
+}
+
+function sample(p: Partial<ResourceSample>): ResourceSample {
+  return { baseline: false, nodeActiveCpuSec: 0, nodeTotalCpuSec: 0, usageRatio: 0, processes: [], containers: [], vms: [], pods: [], errors: {}, ...p };
+}
+
+function proc(pid: number, comm = `proc${pid}`, extra: Partial<ProcessInfo> = {}): ProcessInfo {
+  return { key: `${pid}@${pid * 7}`, pid, comm, exe: `/usr/bin/${comm}`, type: 'regular', containerId: '', vmId: '', kernelThread: false, ...extra };
+}
+
+function cpu<I>(info: I, cpuDeltaSec: number, ended = false, cpuTotalSec = cpuDeltaSec): WorkloadCpu<I> {
+  return { info, cpuDeltaSec, cpuTotalSec, ended };
+}
+
+function monitorWith(zones: FakeZone[], res: ScriptedResources, opts: Partial<PowerMonitorOptions> = {}) {
+  const clock = { now: 10_000 };
+  const monitor = new PowerMonitor({
+    zones,
+    resources: res,
+    intervalMs: 0,
+    stalenessMs: 500,
+    maxTerminated: -1,
+    minTerminatedEnergyThresholdJ: 0,
+    logger: silent,
+    clock: () => clock.now,
+    wallClock: () => 1_700_000_000_000 + clock.now,
+    ...opts,
+  });
+  return { monitor, clock };
+}
+
+/** mulberry32: a small seeded PRNG, so a failure replays. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Exact decimal of a µJ count, the slow obvious way, as the reference for formatJoules. */
+function referenceJoules(uj: bigint): string {
+  const s = uj.toString().padStart(7, '0');
+  const whole = s.slice(0, -6).replace(/^0+(?=\d)/, '');
+  const frac = s.slice(-6).replace(/0+$/, '');
+  return frac ? `${whole}.${frac}` : whole;
+}
+
+// ---------- attribution arithmetic ----------
+
+describe('splitActiveIdle', () => {
+  test('ratio 0 makes it all idle, 1 all active', () => {
+    assert.deepEqual(splitActiveIdle(1_234_567, 0), { activeUj: 0, idleUj: 1_234_567 });
+    assert.deepEqual(splitActiveIdle(1_234_567, 1), { activeUj: 1_234_567, idleUj: 0 });
+  });
+
+  test('ratio 0.37 splits proportionally and active + idle = delta exactly', () => {
+    const { activeUj, idleUj } = splitActiveIdle(1_000_003, 0.37);
+    assert.equal(activeUj, 370_001); // 370001.11 rounded
+    assert.equal(idleUj, 630_002);
+    assert.equal(activeUj + idleUj, 1_000_003);
+  });
+
+  test('random deltas up to 1e13 µJ: integers, active within 0.5 µJ of delta x u, sum exact', () => {
+    const rnd = prng(37);
+    for (let i = 0; i < 5000; i++) {
+      const delta = Math.floor(rnd() * 10 ** Math.floor(rnd() * 13));
+      const u = rnd();
+      const { activeUj, idleUj } = splitActiveIdle(delta, u);
+      assert.ok(Number.isInteger(activeUj) && Number.isInteger(idleUj), `${delta} x ${u}`);
+      assert.equal(activeUj + idleUj, delta, `${delta} x ${u}`);
+      assert.ok(activeUj >= 0 && idleUj >= 0, `${delta} x ${u}`);
+      assert.ok(Math.abs(activeUj - delta * u) <= 0.5 + delta * 1e-15, `${delta} x ${u} -> ${activeUj}`);
+    }
+  });
+});
+
+describe('attributeLevel', () => {
+  test('shares are proportional to CPU time when the node explains it all (D = node active CPU)', () => {
+    const r = attributeLevel([1000, 500], [1, 3], 8);
+    assert.deepEqual(r.sharesUj, [
+      [125, 62],
+      [375, 187],
+    ]);
+    assert.deepEqual(r.unattributedUj, [500, 251]);
+  });
+
+  test('workloads CPU above the node CPU: D is their sum, so shares add up to at most A', () => {
+    // node says 4 s active, workloads 3 + 5 = 8 s: D = 8, not 4 (which would give 1.5 x A).
+    const r = attributeLevel([8000], [3, 5], 4);
+    assert.deepEqual(r.sharesUj, [[3000], [5000]]);
+    assert.deepEqual(r.unattributedUj, [0]);
+  });
+
+  test('zero D bills nothing and leaves all active energy unattributed', () => {
+    const r = attributeLevel([700, 0], [0, 0], 0);
+    assert.deepEqual(r.sharesUj, [
+      [0, 0],
+      [0, 0],
+    ]);
+    assert.deepEqual(r.unattributedUj, [700, 0]);
+    assert.deepEqual(attributeLevel([700], [], 0).unattributedUj, [700]);
+  });
+
+  test('a workload with zero CPU time gets 0', () => {
+    const r = attributeLevel([9000], [0, 2, 0], 3);
+    assert.deepEqual(r.sharesUj, [[0], [6000], [0]]);
+    assert.deepEqual(r.unattributedUj, [3000]);
+  });
+
+  test('random levels: shares + unattributed = active exactly, shares within 1 µJ of A x c / D', () => {
+    const rnd = prng(2024);
+    for (let i = 0; i < 3000; i++) {
+      const zones = 1 + Math.floor(rnd() * 3);
+      const active = Array.from({ length: zones }, () => Math.floor(rnd() * 10 ** Math.floor(rnd() * 12)));
+      const n = Math.floor(rnd() * 12);
+      const c = Array.from({ length: n }, () => (rnd() < 0.2 ? 0 : rnd() < 0.5 ? Math.floor(rnd() * 10) / 10 : rnd() * 4));
+      const sum = c.reduce((a, b) => a + b, 0);
+      const node = rnd() < 0.3 ? sum * rnd() : sum + rnd() * 5;
+      const d = Math.max(node, sum);
+      const r = attributeLevel(active, c, node);
+      for (let z = 0; z < zones; z++) {
+        let billed = 0;
+        for (let w = 0; w < n; w++) {
+          const s = r.sharesUj[w][z];
+          assert.ok(Number.isInteger(s) && s >= 0, `share ${s}`);
+          if (d > 0) assert.ok(Math.abs(s - (active[z] * c[w]) / d) < 1 + 1e-9 * active[z], `share ${s} vs ${(active[z] * c[w]) / d}`);
+          billed += s;
+        }
+        assert.equal(billed + r.unattributedUj[z], active[z], `case ${i} zone ${z}`);
+        assert.ok(r.unattributedUj[z] >= 0, `unattributed ${r.unattributedUj[z]} (case ${i}: A=${active[z]} c=${c} node=${node})`);
+      }
+    }
+  });
+});
+
+describe('formatJoules', () => {
+  test('a year at 10 kW plus odd µJ keeps every digit', () => {
+    const year = 10_000n * 365n * 24n * 3600n; // J
+    assert.equal(year, 315_360_000_000n);
+    assert.equal(formatJoules(year * 1_000_000n), '315360000000');
+    assert.equal(formatJoules(315_360_000_000_123_457n), '315360000000.123457');
+    assert.equal(formatJoules(315_360_000_000_000_001n), '315360000000.000001');
+    assert.equal(formatJoules(315_360_000_000_100_000n), '315360000000.1');
+  });
+
+  test('zero and small values', () => {
+    assert.equal(formatJoules(0n), '0');
+    assert.equal(formatJoules(1n), '0.000001');
+    assert.equal(formatJoules(123_457n), '0.123457');
+    assert.equal(formatJoules(1_500_000n), '1.5');
+    assert.equal(formatJoules(42_000_000n), '42');
+  });
+
+  test('values below 2^53 µJ are exact too (past 2^33 J a double has no µJ resolution)', () => {
+    assert.equal(formatJoules(8_589_934_591_999_999n), '8589934591.999999');
+    assert.equal(formatJoules(8_589_934_592_000_001n), '8589934592.000001');
+    assert.equal(formatJoules(8_600_000_000_000_001n), '8600000000.000001');
+    assert.equal(formatJoules(9_007_199_254_740_991n), '9007199254.740991'); // 2^53 - 1
+    assert.equal(formatJoules(9_007_199_254_740_992n), '9007199254.740992'); // 2^53
+  });
+
+  test('random values of every magnitude match the exact decimal', () => {
+    const rnd = prng(53);
+    for (let i = 0; i < 20000; i++) {
+      const digits = 1 + Math.floor(rnd() * 21);
+      let uj = 0n;
+      for (let d = 0; d < digits; d++) uj = uj * 10n + BigInt(Math.floor(rnd() * 10));
+      assert.equal(formatJoules(uj), referenceJoules(uj), `${uj} µJ`);
+      // What a scraper parses is the same number.
+      if (uj < 2n ** 53n) assert.equal(Number(formatJoules(uj)), Number(uj) / 1e6);
+    }
+  });
+});
+
+// ---------- PowerMonitor ----------
+
+describe('PowerMonitor basics', () => {
+  test('baseline snapshot is all zeros even when the resources report CPU time', () => {
+    const z = new FakeZone('package', 0, '/sys/class/powercap/intel-rapl:0', 1_000_000);
+    z.counter = 987_654;
+    const res = new ScriptedResources();
+    const p = proc(10);
+    const c: ContainerInfo = { key: 'c'.repeat(64), id: 'c'.repeat(64), name: 'web', runtime: 'docker', podId: 'pod-1' };
+    const pod: PodInfo = { key: 'pod-1', id: 'pod-1', name: '', namespace: '' };
+    res.next = sample({ baseline: true, nodeActiveCpuSec: 5, usageRatio: 0.5, processes: [cpu(p, 3)], containers: [cpu(c, 2)], pods: [cpu(pod, 2)] });
+    const { monitor } = monitorWith([z], res);
+    const s = monitor.refresh();
+    assert.equal(s.seq, 1);
+    assert.equal(s.elapsedSec, 0);
+    assert.deepEqual(
+      s.zones.map((x) => [x.totalUj, x.activeUj, x.idleUj, x.deltaUj, x.activeDeltaUj, x.idleDeltaUj]),
+      [[0n, 0n, 0n, 0, 0, 0]],
+    );
+    for (const level of [s.processes, s.containers, s.pods] as LevelSnapshot<unknown>[]) {
+      assert.equal(level.workloads.length, 1);
+      assert.deepEqual(level.workloads[0].energyUj, [0n]);
+      assert.deepEqual(level.workloads[0].deltaUj, [0]);
+      assert.deepEqual(level.unattributedUj, [0n]);
+    }
+    assert.equal(watts(s.zones[0].deltaUj, s.elapsedSec), 0);
+  });
+
+  test('one interval: zone split, shares, unattributed and watts', () => {
+    const z = new FakeZone('package', 0, '/sys/class/powercap/intel-rapl:0', 0);
+    const res = new ScriptedResources();
+    const a = proc(1);
+    const b = proc(2);
+    const { monitor, clock } = monitorWith([z], res);
+    monitor.refresh();
+    z.add(20_000_000); // 20 J
+    clock.now += 2000;
+    res.next = sample({ nodeActiveCpuSec: 4, nodeTotalCpuSec: 16, usageRatio: 0.25, processes: [cpu(a, 1), cpu(b, 2)] });
+    const s = monitor.refresh();
+    assert.equal(s.elapsedSec, 2);
+    const zs = s.zones[0];
+    assert.deepEqual([zs.totalUj, zs.activeUj, zs.idleUj], [20_000_000n, 5_000_000n, 15_000_000n]);
+    assert.equal(watts(zs.deltaUj, s.elapsedSec), 10);
+    assert.equal(watts(zs.activeDeltaUj, s.elapsedSec), 2.5);
+    const byPid = new Map(s.processes.workloads.map((w) => [(w.info as ProcessInfo).pid, w]));
+    assert.deepEqual(byPid.get(1)?.energyUj, [1_250_000n]);
+    assert.deepEqual(byPid.get(2)?.energyUj, [2_500_000n]);
+    assert.deepEqual(s.processes.unattributedUj, [1_250_000n]);
+  });
+
+  test('freshSnapshot refreshes only when the last one is older than stalenessMs', () => {
+    const res = new ScriptedResources();
+    const { monitor, clock } = monitorWith([new FakeZone('package', 0, 'p', 0)], res, { stalenessMs: 500 });
+    assert.equal(monitor.latest(), undefined);
+    const first = monitor.freshSnapshot();
+    assert.equal(first.seq, 1);
+    assert.equal(res.calls, 1);
+    res.next = sample({});
+    clock.now += 499;
+    assert.equal(monitor.freshSnapshot(), first);
+    clock.now += 1; // exactly stalenessMs old: not older
+    assert.equal(monitor.freshSnapshot(), first);
+    assert.equal(res.calls, 1);
+    clock.now += 1;
+    const second = monitor.freshSnapshot();
+    assert.equal(second.seq, 2);
+    assert.equal(second.elapsedSec, 0.501);
+    assert.equal(res.calls, 2);
+    assert.equal(monitor.freshSnapshot(), second);
+    assert.equal(monitor.latest(), second);
+  });
+
+  test('refresh duration histogram is cumulative, with le as an inclusive upper bound', () => {
+    const res = new ScriptedResources();
+    const { monitor, clock } = monitorWith([new FakeZone('package', 0, 'p', 0)], res);
+    const took = [10, 300, 3];
+    let i = 0;
+    const inner = res.refresh.bind(res);
+    res.refresh = () => {
+      clock.now += took[i++]; // the refresh takes this long
+      return inner();
+    };
+    monitor.refresh();
+    monitor.refresh();
+    const h = monitor.refresh().health;
+    const count = (le: number) => h.durationBuckets.find((b) => b.le === le)?.count;
+    assert.equal(h.refreshes, 3);
+    assert.deepEqual([count(0.005), count(0.01), count(0.25), count(0.5), count(5)], [1, 2, 2, 3, 3]);
+    assert.ok(Math.abs(h.durationSumSec - 0.313) < 1e-12);
+    assert.equal(h.lastDurationSec, 0.003);
+  });
+
+  test('a resource refresh that throws still publishes a snapshot and counts the error', () => {
+    const z = new FakeZone('package', 0, 'p', 0);
+    const res = new ScriptedResources();
+    const { monitor, clock } = monitorWith([z], res);
+    monitor.refresh();
+    res.refresh = () => {
+      throw new Error('boom');
+    };
+    z.add(1000);
+    clock.now += 1000;
+    const s = monitor.refresh();
+    assert.equal(s.seq, 2);
+    assert.equal(s.health.errors.resources, 1);
+    assert.equal(s.zones[0].totalUj, s.zones[0].activeUj + s.zones[0].idleUj);
+    assert.equal(s.processes.workloads.length, 0);
+  });
+});
+
+describe('terminated workloads', () => {
+  /** Two processes run; `ending` ends at the third refresh. 100 J per interval, all active. */
+  function scenario(opts: Partial<PowerMonitorOptions>, energies: number[]) {
+    const z = new FakeZone('package', 0, 'p', 0);
+    const res = new ScriptedResources();
+    const { monitor, clock } = monitorWith([z], res, opts);
+    const infos = energies.map((_, i) => proc(100 + i));
+    res.next = sample({ baseline: true, processes: infos.map((p) => cpu(p, 0)) });
+    monitor.refresh();
+    const step = (ended: boolean) => {
+      // Each process gets `energies[i]` J of the interval's active energy.
+      const total = energies.reduce((a, b) => a + b, 0);
+      z.add(total * 1e6);
+      clock.now += 1000;
+      res.next = sample({ nodeActiveCpuSec: total, usageRatio: 1, processes: infos.map((p, i) => cpu(p, energies[i], ended)) });
+      return monitor.refresh();
+    };
+    return { monitor, step, infos, clock, z, res };
+  }
+
+  test('an ended workload appears once with state terminated and its final totals, then is gone after export', () => {
+    const z = new FakeZone('package', 0, 'p', 0);
+    const res = new ScriptedResources();
+    const { monitor, clock } = monitorWith([z], res, { maxTerminated: 500, minTerminatedEnergyThresholdJ: 0 });
+    const keep = proc(1, 'keep');
+    const gone = proc(2, 'gone');
+    res.next = sample({ baseline: true, processes: [cpu(keep, 0), cpu(gone, 0)] });
+    monitor.refresh();
+    const interval = (goneCpu: number, ended: boolean) => {
+      z.add(10_000_000);
+      clock.now += 1000;
+      res.next = sample({
+        nodeActiveCpuSec: 2,
+        usageRatio: 1,
+        processes: ended ? [cpu(keep, 1), cpu(gone, goneCpu, true)] : [cpu(keep, 1), cpu(gone, goneCpu)],
+      });
+      return monitor.refresh();
+    };
+    interval(1, false); // gone: 5 J
+    const s3 = interval(1, true); // gone: 5 J more, then ends
+    const term = s3.processes.workloads.filter((w) => w.state === 'terminated');
+    assert.equal(term.length, 1);
+    assert.equal(term[0].info, gone);
+    assert.deepEqual(term[0].energyUj, [10_000_000n]);
+    assert.deepEqual(term[0].deltaUj, [5_000_000]);
+    assert.equal(s3.processes.workloads.filter((w) => w.info === gone).length, 1, 'not also running');
+
+    // Not yet exported: still there at the next refresh, same totals, and no power any more.
+    z.add(10_000_000);
+    clock.now += 1000;
+    res.next = sample({ nodeActiveCpuSec: 2, usageRatio: 1, processes: [cpu(keep, 1)] });
+    const s4 = monitor.refresh();
+    const again = s4.processes.workloads.filter((w) => w.state === 'terminated');
+    assert.equal(again.length, 1);
+    assert.deepEqual(again[0].energyUj, [10_000_000n]);
+    assert.deepEqual(again[0].deltaUj, [0], 'a process that ended last interval used no energy in this one');
+    assert.equal(watts(again[0].deltaUj[0], s4.elapsedSec), 0);
+    // The snapshot already published is unchanged.
+    assert.deepEqual(term[0].deltaUj, [5_000_000]);
+
+    monitor.acknowledgeExport(s4);
+    clock.now += 1000;
+    const s5 = monitor.refresh();
+    assert.equal(s5.processes.workloads.filter((w) => w.state === 'terminated').length, 0);
+    assert.deepEqual(
+      s5.processes.workloads.map((w) => (w.info as ProcessInfo).comm),
+      ['keep'],
+    );
+  });
+
+  test('acknowledging an older snapshot that showed the workload also drops it', () => {
+    const { monitor, step, res } = scenario({}, [5, 7]);
+    step(false);
+    const shown = step(true);
+    assert.equal(shown.processes.workloads.filter((w) => w.state === 'terminated').length, 2);
+    res.next = sample({});
+    assert.equal(monitor.refresh().processes.workloads.length, 2); // a periodic refresh between render and acknowledgement
+    monitor.acknowledgeExport(shown);
+    assert.equal(monitor.refresh().processes.workloads.length, 0);
+  });
+
+  test('maxTerminated 0 keeps none', () => {
+    const { step } = scenario({ maxTerminated: 0 }, [5, 7, 9]);
+    step(false);
+    const s = step(true);
+    assert.equal(s.processes.workloads.length, 0);
+  });
+
+  test('maxTerminated N keeps the N highest-energy ones', () => {
+    const { step, monitor, res } = scenario({ maxTerminated: 2 }, [5, 30, 7, 20]);
+    step(false);
+    const s = step(true);
+    const kept = s.processes.workloads.map((w) => [(w.info as ProcessInfo).pid, w.state, w.energyUj[0]]);
+    assert.deepEqual(
+      kept.sort((a, b) => Number(a[0]) - Number(b[0])),
+      [
+        [101, 'terminated', 60_000_000n],
+        [103, 'terminated', 40_000_000n],
+      ],
+    );
+    // Not yet exported: still kept at the next refresh.
+    res.next = sample({});
+    assert.equal(monitor.refresh().processes.workloads.length, 2);
+  });
+
+  test('maxTerminated -1 keeps them all', () => {
+    const energies = Array.from({ length: 600 }, (_, i) => 1 + (i % 13));
+    const { step } = scenario({ maxTerminated: -1 }, energies);
+    step(false);
+    const s = step(true);
+    assert.equal(s.processes.workloads.length, 600);
+    assert.ok(s.processes.workloads.every((w) => w.state === 'terminated'));
+  });
+
+  test('minTerminatedEnergyThreshold drops those under it', () => {
+    const { step } = scenario({ maxTerminated: 500, minTerminatedEnergyThresholdJ: 10 }, [3, 6, 12]);
+    // Totals at the end: 6 J, 12 J, 24 J: only the first is under 10 J.
+    step(false);
+    const s = step(true);
+    assert.deepEqual(
+      s.processes.workloads.map((w) => (w.info as ProcessInfo).pid).sort(),
+      [101, 102],
+    );
+  });
+});
+
+// ---------- random refreshes against every invariant ----------
+
+interface SimProc {
+  info: ProcessInfo;
+  container?: SimContainer;
+  vm?: SimVm;
+}
+interface SimContainer {
+  info: ContainerInfo;
+  pod?: SimPod;
+  procs: Set<SimProc>;
+}
+interface SimPod {
+  info: PodInfo;
+  containers: Set<SimContainer>;
+}
+interface SimVm {
+  info: VmInfo;
+  proc: SimProc;
+}
+
+/** A node whose workloads start, run and end at random; one ResourceSample per step. */
+class World {
+  procs = new Set<SimProc>();
+  containers = new Set<SimContainer>();
+  pods = new Set<SimPod>();
+  vms = new Set<SimVm>();
+  private nextPid = 100;
+  private nextId = 1;
+
+  constructor(private readonly rnd: () => number) {
+    for (let i = 0; i < 4; i++) this.spawnProc();
+    const pod = this.spawnPod();
+    this.spawnContainer(pod);
+    this.spawnContainer(undefined);
+    this.spawnVm();
+  }
+
+  private pick<T>(s: Set<T>): T | undefined {
+    const a = [...s];
+    return a.length ? a[Math.floor(this.rnd() * a.length)] : undefined;
+  }
+
+  spawnProc(container?: SimContainer, extra: Partial<ProcessInfo> = {}): SimProc {
+    const pid = this.nextPid++;
+    const p: SimProc = {
+      info: proc(pid, `w${pid}`, { type: container ? 'container' : 'regular', containerId: container?.info.id ?? '', ...extra }),
+      container,
+    };
+    this.procs.add(p);
+    container?.procs.add(p);
+    return p;
+  }
+
+  spawnContainer(pod: SimPod | undefined): SimContainer {
+    const id = (this.nextId++).toString(16).padStart(64, '0');
+    const c: SimContainer = { info: { key: id, id, name: `c${id.slice(-4)}`, runtime: 'containerd', podId: pod?.info.id ?? '' }, pod, procs: new Set() };
+    this.containers.add(c);
+    pod?.containers.add(c);
+    this.spawnProc(c);
+    if (this.rnd() < 0.5) this.spawnProc(c);
+    return c;
+  }
+
+  spawnPod(): SimPod {
+    const id = `pod-${this.nextId++}`;
+    const pod: SimPod = { info: { key: id, id, name: '', namespace: '' }, containers: new Set() };
+    this.pods.add(pod);
+    return pod;
+  }
+
+  spawnVm(): SimVm {
+    const id = `vm-${this.nextId++}`;
+    const vm = { info: { key: id, id, name: id, hypervisor: 'kvm' } } as SimVm;
+    vm.proc = this.spawnProc(undefined, { type: 'vm', vmId: id, comm: 'qemu-system-x86' });
+    vm.proc.vm = vm;
+    this.vms.add(vm);
+    return vm;
+  }
+
+  /** One interval: events, then CPU times. `cpuOf` maps each info to its CPU delta. */
+  step(baseline: boolean): { sample: ResourceSample; cpuOf: Map<object, number> } {
+    const r = this.rnd;
+    const endingProcs = new Set<SimProc>();
+    const endingContainers = new Set<SimContainer>();
+    const endingPods = new Set<SimPod>();
+    const endingVms = new Set<SimVm>();
+    if (!baseline) {
+      if (r() < 0.6) this.spawnProc(r() < 0.5 ? this.pick(this.containers) : undefined);
+      if (r() < 0.15) this.spawnContainer(r() < 0.7 ? this.pick(this.pods) : undefined);
+      if (r() < 0.08) this.spawnContainer(this.spawnPod());
+      if (r() < 0.05) this.spawnVm();
+      for (const pod of this.pods) if (r() < 0.04) endingPods.add(pod);
+      for (const c of this.containers) if (r() < 0.05 || (c.pod && endingPods.has(c.pod))) endingContainers.add(c);
+      for (const vm of this.vms) if (r() < 0.05) endingVms.add(vm);
+      for (const p of this.procs) {
+        if ((p.container && endingContainers.has(p.container)) || (p.vm && endingVms.has(p.vm))) endingProcs.add(p);
+        else if (!p.vm && r() < 0.1) endingProcs.add(p);
+      }
+      // A pod whose containers have all ended ends with them.
+      for (const pod of this.pods) if (pod.containers.size > 0 && [...pod.containers].every((c) => endingContainers.has(c))) endingPods.add(pod);
+    }
+    const cpuOf = new Map<object, number>();
+    const cpuRand = () => (r() < 0.3 ? 0 : r() < 0.3 ? Math.floor(r() * 20) / 10 : r() * 2);
+    for (const p of this.procs) cpuOf.set(p.info, cpuRand());
+    for (const c of this.containers) {
+      let sum = 0;
+      for (const p of c.procs) sum += cpuOf.get(p.info) ?? 0;
+      // The cgroup also counts processes that started and ended between two refreshes.
+      cpuOf.set(c.info, sum + (r() < 0.3 ? r() * 0.5 : 0));
+    }
+    for (const pod of this.pods) {
+      let sum = 0;
+      for (const c of pod.containers) sum += cpuOf.get(c.info) ?? 0;
+      cpuOf.set(pod.info, sum);
+    }
+    for (const vm of this.vms) cpuOf.set(vm.info, cpuOf.get(vm.proc.info) ?? 0);
+
+    const sumOf = (s: Iterable<{ info: object }>) => {
+      let t = 0;
+      for (const x of s) t += cpuOf.get(x.info) ?? 0;
+      return t;
+    };
+    const explained = Math.max(sumOf(this.procs), sumOf(this.containers));
+    // Mostly the node's CPU covers every workload; sometimes accounting skew says otherwise.
+    const nodeActiveCpuSec = r() < 0.2 ? explained * r() : explained + r() * 3;
+    const u = r();
+    const usageRatio = u < 0.1 ? 0 : u < 0.2 ? 1 : r();
+    const list = <I extends object>(s: Iterable<{ info: I }>, ending: Set<unknown>) =>
+      [...s].map((x) => cpu(x.info, cpuOf.get(x.info) ?? 0, ending.has(x)));
+    const s = sample({
+      baseline,
+      nodeActiveCpuSec,
+      nodeTotalCpuSec: usageRatio > 0 ? nodeActiveCpuSec / usageRatio : nodeActiveCpuSec,
+      usageRatio,
+      processes: list(this.procs, endingProcs),
+      containers: list(this.containers, endingContainers),
+      vms: list(this.vms, endingVms),
+      pods: list(this.pods, endingPods),
+      errors: r() < 0.1 ? { process_vanished: 1 + Math.floor(r() * 3) } : {},
+    });
+    for (const p of endingProcs) {
+      this.procs.delete(p);
+      p.container?.procs.delete(p);
+    }
+    for (const c of endingContainers) {
+      this.containers.delete(c);
+      c.pod?.containers.delete(c);
+    }
+    for (const pod of endingPods) this.pods.delete(pod);
+    for (const vm of endingVms) this.vms.delete(vm);
+    return { sample: s, cpuOf };
+  }
+}
+
+describe('PowerMonitor invariants over random refreshes', () => {
+  for (const seed of [1, 7, 42, 1234, 99991]) {
+    test(`seed ${seed}`, () => runRandom(seed));
+  }
+});
+
+function runRandom(seed: number): void {
+  const rnd = prng(seed);
+  const zones = [
+    new FakeZone('package', 0, 'aggregated-package', 2_000_000), // wraps nearly every other step
+    new FakeZone('dram', 0, '/sys/class/powercap/intel-rapl:0/intel-rapl:0:0', 700_000),
+    new FakeZone('psys', 0, '/sys/class/powercap/intel-rapl:1', 0), // range unknown
+  ];
+  const Z = zones.length;
+  for (const z of zones) z.counter = Math.floor(rnd() * (z.max || 1e9));
+  const res = new ScriptedResources();
+  const { monitor, clock } = monitorWith(zones, res, { maxTerminated: -1, minTerminatedEnergyThresholdJ: 0 });
+  const world = new World(rnd);
+
+  const STEPS = 120;
+  const vanishAt = new Set([9, 10, 57]); // dram unreadable at these steps (twice in a row once)
+  const backwardsAt = new Set([33, 80]); // psys counter goes down: range unknown -> dropped
+  const pending = zones.map(() => 0); // energy since the last good read
+  const expectErrors: Record<string, number> = {};
+  const countErr = (k: string, n = 1) => (expectErrors[k] = (expectErrors[k] ?? 0) + n);
+
+  let prev: Snapshot | undefined;
+  const prevSeries = new Map<string, readonly bigint[]>();
+  // Every workload's last totals, kept after it is dropped: for the cumulative level invariant.
+  const everBilled = new Map<string, readonly bigint[]>();
+  // Terminated infos not yet acknowledged, per level.
+  const unacked = { processes: new Set<object>(), containers: new Set<object>(), vms: new Set<object>(), pods: new Set<object>() };
+  let wrapped = 0;
+  let podChecks = 0;
+  let containerChecks = 0;
+  let terminatedSeen = 0;
+  let carriedSeen = 0;
+
+  for (let step = 0; step < STEPS; step++) {
+    const baseline = step === 0;
+    const expectDelta = zones.map(() => 0);
+    if (!baseline) {
+      const dt = 500 + Math.floor(rnd() * 5500);
+      clock.now += dt;
+      zones.forEach((z, i) => {
+        // Under a third of the range: three intervals without a read still wrap at most once.
+        const e = Math.floor(rnd() * (z.max ? z.max * 0.33 : 5_000_000));
+        const before = z.counter;
+        z.add(e);
+        if (z.counter < before) wrapped++;
+        pending[i] += e;
+      });
+    }
+    zones[1].failing = vanishAt.has(step);
+    if (zones[1].failing) countErr('zone_read');
+    if (backwardsAt.has(step)) {
+      zones[2].counter = Math.floor(zones[2].counter / 3);
+      countErr('counter_backwards');
+    }
+    zones.forEach((z, i) => {
+      if (z.failing) return;
+      expectDelta[i] = baseline || backwardsAt.has(step) && i === 2 ? 0 : pending[i];
+      pending[i] = 0;
+    });
+
+    const { sample: smp, cpuOf } = world.step(baseline);
+    for (const [k, n] of Object.entries(smp.errors)) countErr(k, n);
+    res.next = smp;
+    const s = monitor.refresh();
+    const msg = `seed ${seed} step ${step}`;
+
+    // --- node ---
+    assert.equal(s.seq, step + 1);
+    assert.ok(s.usageRatio >= 0 && s.usageRatio <= 1, msg);
+    assert.equal(s.elapsedSec, baseline ? 0 : (s.monotonicMs - prev!.monotonicMs) / 1000, msg);
+    s.zones.forEach((zs, i) => {
+      assert.equal(zs.deltaUj, expectDelta[i], `${msg} zone ${zs.name} delta`);
+      assert.equal(zs.activeDeltaUj + zs.idleDeltaUj, zs.deltaUj, msg);
+      assert.ok(zs.activeDeltaUj >= 0 && zs.idleDeltaUj >= 0, msg);
+      assert.ok(Math.abs(zs.activeDeltaUj - zs.deltaUj * s.usageRatio) <= 0.5, `${msg}: active = delta x usage`);
+      assert.equal(zs.totalUj, zs.activeUj + zs.idleUj, `${msg} zone ${zs.name}: total = active + idle`);
+      const p = prev?.zones[i];
+      assert.equal(zs.totalUj, (p?.totalUj ?? 0n) + BigInt(zs.deltaUj), msg);
+      assert.equal(zs.activeUj, (p?.activeUj ?? 0n) + BigInt(zs.activeDeltaUj), msg);
+      assert.equal(zs.idleUj, (p?.idleUj ?? 0n) + BigInt(zs.idleDeltaUj), msg);
+      for (const d of [zs.deltaUj, zs.activeDeltaUj, zs.idleDeltaUj]) {
+        const w = watts(d, s.elapsedSec);
+        assert.ok(Math.abs(w * s.elapsedSec - d / 1e6) <= 1e-9 * Math.max(1, d / 1e6), `${msg}: watts x elapsed = delta`);
+      }
+    });
+
+    // --- levels ---
+    const levels = [
+      ['processes', s.processes, smp.processes],
+      ['containers', s.containers, smp.containers],
+      ['vms', s.vms, smp.vms],
+      ['pods', s.pods, smp.pods],
+    ] as const;
+    const denominators: Record<string, number> = {};
+    for (const [name, level, cpus] of levels) {
+      const lsnap = level as LevelSnapshot<{ key: string }>;
+      const sumC = (cpus as readonly WorkloadCpu<object>[]).reduce((a, w) => a + w.cpuDeltaSec, 0);
+      denominators[name] = Math.max(smp.nodeActiveCpuSec, sumC);
+      for (let z = 0; z < Z; z++) {
+        let billed = 0;
+        for (const w of lsnap.workloads) billed += w.deltaUj[z];
+        assert.equal(billed + lsnap.unattributedDeltaUj[z], s.zones[z].activeDeltaUj, `${msg} ${name} zone ${z}: shares + unattributed = active`);
+        assert.ok(lsnap.unattributedDeltaUj[z] >= 0, msg);
+        assert.equal(lsnap.unattributedUj[z], (prev ? (prev[name] as LevelSnapshot<unknown>).unattributedUj[z] : 0n) + BigInt(lsnap.unattributedDeltaUj[z]), msg);
+      }
+      const seen = new Set<string>();
+      const terminatedNow = new Set<object>();
+      for (const w of lsnap.workloads) {
+        const series = `${name}|${w.info.key}|${w.state}`;
+        assert.ok(!seen.has(series), `${msg}: ${series} listed twice`);
+        seen.add(series);
+        const before = prevSeries.get(series) ?? (w.state === 'terminated' ? prevSeries.get(`${name}|${w.info.key}|running`) : undefined);
+        for (let z = 0; z < Z; z++) {
+          assert.ok(w.deltaUj[z] >= 0, msg);
+          assert.equal(w.energyUj[z], (before?.[z] ?? 0n) + BigInt(w.deltaUj[z]), `${msg} ${series}: total = previous + delta (monotonic)`);
+          const ww = watts(w.deltaUj[z], s.elapsedSec);
+          assert.ok(Math.abs(ww * s.elapsedSec - w.deltaUj[z] / 1e6) <= 1e-9 * Math.max(1, w.deltaUj[z] / 1e6), msg);
+        }
+        const c = cpuOf.get(w.info);
+        if (c !== undefined) {
+          // Billed this interval: its share is A x c / D, rounded down.
+          const d = denominators[name === 'pods' ? 'containers' : name];
+          for (let z = 0; z < Z; z++) {
+            const exact = d > 0 ? (s.zones[z].activeDeltaUj * c) / d : 0;
+            assert.ok(w.deltaUj[z] <= exact + 1e-6 * Math.max(1, exact) && w.deltaUj[z] > exact - 1 - 1e-6 * exact, `${msg} ${series}: share ${w.deltaUj[z]} vs ${exact}`);
+            if (c === 0) assert.equal(w.deltaUj[z], 0, msg);
+          }
+        } else {
+          // Kept from an earlier interval: terminated, totals unchanged, no power.
+          assert.equal(w.state, 'terminated', msg);
+          assert.deepEqual(w.deltaUj, new Array(Z).fill(0), `${msg} ${series}: carried-over terminated has no power`);
+          carriedSeen++;
+        }
+        if (w.state === 'terminated') terminatedNow.add(w.info);
+        everBilled.set(`${name}|${w.info.key}`, w.energyUj);
+      }
+      // Ended this interval, plus earlier ones not yet exported: exactly those are terminated.
+      for (const w of cpus as readonly WorkloadCpu<object>[]) if (w.ended) unacked[name].add(w.info);
+      assert.deepEqual(terminatedNow, unacked[name], `${msg} ${name}: terminated set`);
+      terminatedSeen += terminatedNow.size;
+      // Running workloads: exactly the ones not ended.
+      assert.deepEqual(
+        new Set(lsnap.workloads.filter((w) => w.state === 'running').map((w) => w.info)),
+        new Set((cpus as readonly WorkloadCpu<object>[]).filter((w) => !w.ended).map((w) => w.info)),
+        msg,
+      );
+      // Cumulative: everything ever billed at this level + unattributed = node active, per zone.
+      for (let z = 0; z < Z; z++) {
+        let sum = lsnap.unattributedUj[z];
+        for (const [k, e] of everBilled) if (k.startsWith(`${name}|`)) sum += e[z];
+        assert.equal(sum, s.zones[z].activeUj, `${msg} ${name} zone ${z}: workloads + unattributed = node active`);
+      }
+    }
+
+    // pod = sum of its containers (rounding: each container share is rounded down on its own).
+    for (const pod of s.pods.workloads) {
+      if (!cpuOf.has(pod.info)) continue;
+      const members = s.containers.workloads.filter((c) => c.info.podId === pod.info.id && cpuOf.has(c.info));
+      for (let z = 0; z < Z; z++) {
+        const sum = members.reduce((a, c) => a + c.deltaUj[z], 0);
+        assert.ok(pod.deltaUj[z] - sum >= 0 && pod.deltaUj[z] - sum <= members.length, `${msg} pod ${pod.info.id} zone ${z}: ${pod.deltaUj[z]} vs containers ${sum}`);
+      }
+      podChecks++;
+    }
+    // container >= sum of its processes (= where no process exited), where both levels share D.
+    if (denominators.processes === denominators.containers) {
+      for (const c of s.containers.workloads) {
+        const cc = cpuOf.get(c.info);
+        if (cc === undefined) continue;
+        const members = s.processes.workloads.filter((p) => p.info.containerId === c.info.id && cpuOf.has(p.info));
+        const procCpu = members.reduce((a, p) => a + (cpuOf.get(p.info) ?? 0), 0);
+        for (let z = 0; z < Z; z++) {
+          const sum = members.reduce((a, p) => a + p.deltaUj[z], 0);
+          assert.ok(c.deltaUj[z] >= sum, `${msg} container ${c.info.name} zone ${z}: ${c.deltaUj[z]} < processes ${sum}`);
+          if (cc === procCpu) assert.ok(c.deltaUj[z] - sum <= members.length, `${msg}: container = sum of processes`);
+        }
+        containerChecks++;
+      }
+    }
+
+    // --- errors by kind ---
+    for (const [k, n] of Object.entries(expectErrors)) assert.equal(s.health.errors[k], n, `${msg}: errors ${k}`);
+    assert.deepEqual(Object.keys(s.health.errors).sort(), Object.keys(expectErrors).sort(), msg);
+    assert.equal(s.health.refreshes, step + 1);
+    assert.equal(s.health.durationBuckets.at(-1)!.count, step + 1); // the fake clock does not move during a refresh
+
+    // --- a scrape now and then: what it showed as terminated is gone next time ---
+    if (rnd() < 0.4) {
+      monitor.acknowledgeExport(s);
+      for (const set of Object.values(unacked)) set.clear();
+    }
+    prevSeries.clear();
+    for (const [name, level] of levels) {
+      for (const w of (level as LevelSnapshot<{ key: string }>).workloads) prevSeries.set(`${name}|${w.info.key}|${w.state}`, w.energyUj);
+    }
+    prev = s;
+  }
+  // The scenario really exercised what it claims to.
+  assert.ok(wrapped >= 10, `wraps: ${wrapped}`);
+  assert.ok(podChecks >= 20, `pod checks: ${podChecks}`);
+  assert.ok(containerChecks >= 20, `container checks: ${containerChecks}`);
+  assert.ok(terminatedSeen >= 20, `terminated: ${terminatedSeen}`);
+  assert.ok(carriedSeen >= 1, `carried-over terminated: ${carriedSeen}`);
+  assert.equal(prev!.health.errors.zone_read, 3);
+  assert.equal(prev!.health.errors.counter_backwards, 2);
+}

@@ -1,0 +1,1092 @@
+// The resource layer: /proc and cgroup parsers on real-format fixtures and hostile input, the
+// ResourceInformer on a synthetic procfs/sysfs tree in a temp dir (counters advanced by the test
+// between refreshes), and one sanity run against this machine's real /proc.
+
+import { describe, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cgroupCpuSource, detectCgroupLayout, parseCgroupCpuSeconds } from '../../src/resource/cgroupCpu.js';
+import { containerOfProcess, matchContainer, parseProcCgroup, podUidFromCgroupPath } from '../../src/resource/containerId.js';
+import { parseCpuInfo } from '../../src/resource/cpuInfo.js';
+import { parsePidStat, PF_KTHREAD } from '../../src/resource/pidStat.js';
+import { cpuInterval, parseProcStat, type CpuTimes } from '../../src/resource/procStat.js';
+import { ResourceInformer } from '../../src/resource/resourceInformer.js';
+import { vmFromCmdline } from '../../src/resource/vm.js';
+import type { ResourceSample, WorkloadCpu } from '../../src/resource/workloads.js';
+
+// ---------- helpers ----------
+
+// Compiled to dist/test/unit/; the fixtures stay in the source tree.
+const fixture = (name: string) => readFileSync(fileURLToPath(new URL(`../../../test/fixtures/resource/${name}`, import.meta.url)), 'utf8');
+
+/** A 64-hex container id, as runtimes make them. */
+const cid = (seed: string) => createHash('sha256').update(seed).digest('hex');
+
+function near(actual: number, expected: number, what = ''): void {
+  assert.ok(Number.isFinite(actual) && Math.abs(actual - expected) < 1e-9, `${what}: expected ${expected}, got ${actual}`);
+}
+
+function one<T>(list: T[], what: string): T {
+  assert.equal(list.length, 1, `expected exactly one ${what}, got ${list.length}`);
+  return list[0];
+}
+
+const procsOf = (s: ResourceSample, pid: number) => s.processes.filter((p) => p.info.pid === pid);
+const proc = (s: ResourceSample, pid: number) => one(procsOf(s, pid), `process ${pid}`);
+const ctr = (s: ResourceSample, id: string) => one(s.containers.filter((c) => c.info.id === id), `container ${id.slice(0, 12)}`);
+const pod = (s: ResourceSample, uid: string) => one(s.pods.filter((p) => p.info.id === uid), `pod ${uid}`);
+const vm = (s: ResourceSample, id: string) => one(s.vms.filter((v) => v.info.id === id), `vm ${id}`);
+const sum = (l: WorkloadCpu<unknown>[]) => l.reduce((a, w) => a + w.cpuDeltaSec, 0);
+
+// ---------- /proc/stat ----------
+
+describe('parseProcStat', () => {
+  test('reads the aggregate cpu line of a real /proc/stat (per-cpu, intr, softirq lines ignored)', () => {
+    assert.deepEqual(parseProcStat(fixture('proc-stat.txt')), {
+      user: 10132153,
+      nice: 290696,
+      system: 3084719,
+      idle: 46828483,
+      iowait: 16683,
+      irq: 0,
+      softirq: 25195,
+      steal: 0,
+    });
+  });
+
+  test('old kernels with only user nice system idle: the missing fields are 0', () => {
+    assert.deepEqual(parseProcStat(fixture('proc-stat-linux-2.4.txt')), {
+      user: 1390,
+      nice: 7,
+      system: 2178,
+      idle: 93872,
+      iowait: 0,
+      irq: 0,
+      softirq: 0,
+      steal: 0,
+    });
+  });
+
+  test('finds the aggregate line when it is not the first line', () => {
+    const t = parseProcStat('intr 5 0 0\ncpu0 9 9 9 9 9 9 9 9\ncpu  1 2 3 4 5 6 7 8 9 10\n');
+    assert.deepEqual(t, { user: 1, nice: 2, system: 3, idle: 4, iowait: 5, irq: 6, softirq: 7, steal: 8 });
+  });
+
+  test('garbage, empty, truncated and per-cpu-only input throw instead of giving numbers', () => {
+    const real = fixture('proc-stat.txt');
+    const bad = [
+      '',
+      '\n',
+      'hello world',
+      '\0\0\0\0',
+      'cpu',
+      'cpu \n',
+      'cpu  1 2 3',
+      real.slice(0, 12), // "cpu  1013215": cut inside the first line
+      'cpu  1 2 x 4 5 6 7 8',
+      'cpu  -1 2 3 4',
+      'cpu  1.5 2 3 4',
+      'cpu0 1 2 3 4 5 6 7 8\ncpu1 1 2 3 4 5 6 7 8\n',
+      'intr 1 2 3\nctxt 5\n',
+    ];
+    for (const text of bad) assert.throws(() => parseProcStat(text), Error, `accepted ${JSON.stringify(text)}`);
+  });
+});
+
+describe('cpuInterval', () => {
+  const base = parseProcStat(fixture('proc-stat.txt'));
+  const plus = (d: Partial<CpuTimes>): CpuTimes => {
+    const r = { ...base };
+    for (const [k, v] of Object.entries(d)) r[k as keyof CpuTimes] += v;
+    return r;
+  };
+
+  test('active = total - idle - iowait over the eight fields', () => {
+    const iv = cpuInterval(base, plus({ user: 300, nice: 20, system: 100, idle: 450, iowait: 50, irq: 10, softirq: 15, steal: 55 }));
+    assert.equal(iv.totalTicks, 1000);
+    assert.equal(iv.activeTicks, 500);
+    assert.equal(iv.usageRatio, 0.5);
+  });
+
+  test('no time passed: ratio 0, not NaN', () => {
+    const iv = cpuInterval(base, base);
+    assert.deepEqual(iv, { activeTicks: 0, totalTicks: 0, usageRatio: 0 });
+  });
+
+  test('counters going backwards (CPU unplugged) are clamped to 0, the ratio stays within [0, 1]', () => {
+    const iv = cpuInterval(base, plus({ user: 100, idle: -5000, iowait: -10 }));
+    assert.equal(iv.activeTicks, 100);
+    assert.equal(iv.totalTicks, 100);
+    assert.equal(iv.usageRatio, 1);
+    const allBack = cpuInterval(base, plus({ user: -1, system: -1, idle: -1 }));
+    assert.deepEqual(allBack, { activeTicks: 0, totalTicks: 0, usageRatio: 0 });
+  });
+
+  test('the ratio is within [0, 1] for arbitrary counter pairs', () => {
+    let seed = 12345;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2000 - 1000;
+    const keys: (keyof CpuTimes)[] = ['user', 'nice', 'system', 'idle', 'iowait', 'irq', 'softirq', 'steal'];
+    for (let i = 0; i < 2000; i++) {
+      const d: Partial<CpuTimes> = {};
+      for (const k of keys) d[k] = Math.round(rnd());
+      const iv = cpuInterval(base, plus(d));
+      assert.ok(iv.usageRatio >= 0 && iv.usageRatio <= 1, `ratio ${iv.usageRatio} for ${JSON.stringify(d)}`);
+      assert.ok(iv.activeTicks >= 0 && iv.activeTicks <= iv.totalTicks);
+    }
+  });
+});
+
+// ---------- /proc/<pid>/stat ----------
+
+describe('parsePidStat', () => {
+  const bash = fixture('pid-stat-bash.txt');
+
+  test('a real line: comm, state, ppid, utime + stime, start time', () => {
+    const s = parsePidStat(bash);
+    assert.deepEqual(s, { comm: 'bash', state: 'S', ppid: 5300, flags: 4194560, cpuTicks: 37 + 12, startTicks: 64012 });
+    assert.equal(s!.flags & PF_KTHREAD, 0);
+  });
+
+  test('a comm with parentheses and spaces is parsed from the last ")"', () => {
+    const tail = ' 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0';
+    const line = `42 ((a) b) (c) R 1 42 42 0 -1 4194304 0 0 0 0 7 3 0 0 20 0 1 0 5000${tail}\n`;
+    assert.deepEqual(parsePidStat(line), { comm: '(a) b) (c', state: 'R', ppid: 1, flags: 4194304, cpuTicks: 10, startTicks: 5000 });
+    const spaced = parsePidStat(`77 (Web Content) S 70 70 70 0 -1 4194560 0 0 0 0 123 45 0 0 20 0 30 0 9999${tail}`);
+    assert.equal(spaced?.comm, 'Web Content');
+    assert.equal(spaced?.cpuTicks, 168);
+    assert.equal(spaced?.startTicks, 9999);
+    // A comm that looks like fields: ") 1 2 3".
+    const tricky = parsePidStat(`9 () 1 2 3) S 2 9 9 0 -1 0 0 0 0 0 4 4 0 0 20 0 1 0 77${tail}`);
+    assert.equal(tricky?.comm, ') 1 2 3');
+    assert.equal(tricky?.ppid, 2);
+    assert.equal(tricky?.cpuTicks, 8);
+    assert.equal(tricky?.startTicks, 77);
+  });
+
+  test('kernel threads carry PF_KTHREAD', () => {
+    const k = parsePidStat('2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 24 0 0 18446744073709551615 0 0 0 0 0 0 0 2147483647 0 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n');
+    assert.equal(k?.comm, 'kthreadd');
+    assert.notEqual(k!.flags & PF_KTHREAD, 0);
+  });
+
+  test('every truncation of a real line that cuts before the start time field is rejected', () => {
+    const lastField = bash.indexOf(' 64012 ') + 1; // where the start time begins
+    assert.ok(lastField > 0);
+    for (let n = 0; n <= lastField; n++) {
+      const cut = bash.slice(0, n);
+      assert.equal(parsePidStat(cut), undefined, `accepted truncated line ${JSON.stringify(cut)}`);
+    }
+  });
+
+  test('garbage and empty input give undefined', () => {
+    const tail = ' 0 0 0 0 0 0 0 0 0 0 0 0 0 0';
+    for (const text of [
+      '',
+      '\n',
+      'garbage',
+      '\0\0\0\0\0\0\0\0',
+      '1 (x S 1 1 1 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 5' + tail, // no ")"
+      '1 x) S 1 1 1 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 5' + tail, // no "("
+      '1 (x) S 1 1 1 0 -1 0 0 0 0 0 a b 0 0 20 0 1 0 5' + tail, // utime/stime not numbers
+      '1 (x) S 1 1 1 0 -1 0 0 0 0 0 -5 1 0 0 20 0 1 0 5' + tail, // negative ticks
+      '1 (x) S 1 1 1 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 zz' + tail, // start time not a number
+      '1 (x) S 1 1 1 0 -1 0 0 0 0 0  1 0 0 20 0 1 0 5' + tail, // an empty field
+    ]) {
+      assert.equal(parsePidStat(text), undefined, `accepted ${JSON.stringify(text)}`);
+    }
+  });
+});
+
+// ---------- /proc/<pid>/cgroup and container ids ----------
+
+const ID = cid('container-1');
+const ID2 = cid('container-2');
+const OUTER = cid('kind-node');
+const POD_UID = '5c8f2a7e-1b3d-4e6f-9a0b-1c2d3e4f5a6b';
+const POD_UID_ = POD_UID.replace(/-/g, '_');
+
+describe('parseProcCgroup', () => {
+  test('v1 lines and the v2 line of a docker container on a hybrid host', () => {
+    const lines = parseProcCgroup(fixture('pid-cgroup-v1-docker.txt'));
+    assert.equal(lines.length, 13);
+    const docker = '/docker/3f5e8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f';
+    assert.deepEqual(lines[3], { hierarchy: '9', controllers: ['cpu', 'cpuacct'], path: docker });
+    assert.deepEqual(lines[11], { hierarchy: '1', controllers: ['name=systemd'], path: docker });
+    assert.deepEqual(lines[12], { hierarchy: '0', controllers: [], path: '/system.slice/containerd.service' });
+    // The v2 line holds no id here: the cpuacct line gives the container, and its cgroup.
+    const c = containerOfProcess(lines);
+    assert.equal(c?.id, '3f5e8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f');
+    assert.equal(c?.runtime, 'docker');
+    assert.deepEqual(c?.line.controllers, ['cpu', 'cpuacct']);
+  });
+
+  test('a v2-only file, and lines that are not cgroup lines', () => {
+    assert.deepEqual(parseProcCgroup(`0::/system.slice/docker-${ID}.scope\n`), [
+      { hierarchy: '0', controllers: [], path: `/system.slice/docker-${ID}.scope` },
+    ]);
+    assert.deepEqual(parseProcCgroup(''), []);
+    assert.deepEqual(parseProcCgroup('garbage\n\nno colon here\n'), []);
+  });
+
+  test('the v2 line is preferred over v1 lines when both hold an id', () => {
+    const c = containerOfProcess(parseProcCgroup(`4:cpu,cpuacct:/docker/${ID2}\n0::/system.slice/docker-${ID}.scope\n`));
+    assert.equal(c?.id, ID);
+    assert.equal(c?.line.hierarchy, '0');
+    assert.equal(containerOfProcess(parseProcCgroup('0::/user.slice/user-0.slice/session-3.scope\n')), undefined);
+  });
+});
+
+describe('matchContainer: the patterns of attribution.md', () => {
+  const cases: [string, string, string, string][] = [
+    ['docker cgroupfs', `/docker/${ID}`, ID, 'docker'],
+    ['docker systemd scope', `/system.slice/docker-${ID}.scope`, ID, 'docker'],
+    ['containerd', `/containerd/${ID}`, ID, 'containerd'],
+    ['containerd systemd', `/system.slice/containerd-${ID}.scope`, ID, 'containerd'],
+    ['cri-containerd systemd', `/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${POD_UID_}.slice/cri-containerd-${ID}.scope`, ID, 'containerd'],
+    ['cri-containerd colon form', `/kubepods-besteffort-pod${POD_UID_}.slice:cri-containerd:${ID}`, ID, 'containerd'],
+    ['crio scope', `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${POD_UID_}.slice/crio-${ID}.scope`, ID, 'crio'],
+    ['podman libpod', `/machine.slice/libpod-${ID}.scope/container`, ID, 'podman'],
+    ['podman rootless', `/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-${ID}.scope`, ID, 'podman'],
+    ['libpod-payload', '/libpod_parent/libpod-payload-9f3c2a1b', '9f3c2a1b', 'podman'],
+    ['kubepods cgroupfs', `/kubepods/besteffort/pod${POD_UID}/${ID}`, ID, 'kubernetes'],
+    ['kubepods cgroupfs guaranteed', `/kubepods/pod${POD_UID}/${ID}`, ID, 'kubernetes'],
+    ['kind cgroupfs: docker outer, kubepods inner', `/docker/${OUTER}/kubepods/besteffort/pod${POD_UID}/${ID}`, ID, 'kubernetes'],
+    [
+      'kind systemd: docker outer, cri-containerd inner',
+      `/system.slice/docker-${OUTER}.scope/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice/kubelet-kubepods-besteffort-pod${POD_UID_}.slice/cri-containerd-${ID}.scope`,
+      ID,
+      'containerd',
+    ],
+  ];
+  for (const [name, path, id, runtime] of cases) {
+    test(name, () => {
+      const m = matchContainer(path);
+      assert.equal(m?.id, id);
+      assert.equal(m?.runtime, runtime);
+    });
+  }
+
+  test('paths that are no container', () => {
+    for (const path of [
+      '/',
+      '/system.slice/ssh.service',
+      '/system.slice/containerd.service',
+      '/system.slice/docker.service',
+      '/user.slice/user-1000.slice/session-2.scope',
+      '/docker/3f5e8a9b0c1d', // short id
+      `/docker/${ID.toUpperCase()}`, // not lower-case hex
+      `/docker/${ID.slice(1)}`, // 63 digits
+      `/machine.slice/libpod-conmon-${ID}.scope`, // podman's monitor, outside the container
+      `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${POD_UID_}.slice/crio-conmon-${ID}.scope`,
+      `/kubepods/besteffort/pod${POD_UID}`, // the pod, not a container
+      '/machine.slice/machine-qemu\\x2d1\\x2dvm1.scope/libvirt/emulator',
+    ]) {
+      assert.equal(matchContainer(path), undefined, `matched ${path}`);
+    }
+  });
+
+  test('the kind case through /proc/<pid>/cgroup', () => {
+    const c = containerOfProcess(parseProcCgroup(`0::/docker/${OUTER}/kubepods/besteffort/pod${POD_UID}/${ID}\n`));
+    assert.equal(c?.id, ID);
+    assert.equal(c?.runtime, 'kubernetes');
+  });
+});
+
+describe('podUidFromCgroupPath', () => {
+  test('cgroupfs driver', () => {
+    assert.equal(podUidFromCgroupPath(`/kubepods/besteffort/pod${POD_UID}/${ID}`), POD_UID);
+    assert.equal(podUidFromCgroupPath(`/kubepods/burstable/pod${POD_UID}/${ID}`), POD_UID);
+    assert.equal(podUidFromCgroupPath(`/kubepods/pod${POD_UID}/${ID}`), POD_UID);
+    assert.equal(podUidFromCgroupPath(`/docker/${OUTER}/kubepods/besteffort/pod${POD_UID}/${ID}`), POD_UID);
+  });
+
+  test('systemd driver: underscores become dashes', () => {
+    assert.equal(
+      podUidFromCgroupPath(`/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${POD_UID_}.slice/cri-containerd-${ID}.scope`),
+      POD_UID,
+    );
+    assert.equal(podUidFromCgroupPath(`/kubepods.slice/kubepods-pod${POD_UID_}.slice/crio-${ID}.scope`), POD_UID);
+  });
+
+  test('static (mirror) pods: the kubelet names them by a 32-hex hash of the manifest', () => {
+    const hash = 'd41d8cd98f00b204e9800998ecf8427e';
+    assert.equal(podUidFromCgroupPath(`/kubepods/burstable/pod${hash}/${ID}`), hash);
+    assert.equal(podUidFromCgroupPath(`/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${hash}.slice/cri-containerd-${ID}.scope`), hash);
+  });
+
+  test('no pod outside kubepods', () => {
+    for (const p of [`/docker/${ID}`, `/system.slice/docker-${ID}.scope`, '/system.slice/ssh.service', `/pod${POD_UID}/${ID}`, '']) {
+      assert.equal(podUidFromCgroupPath(p), undefined, p);
+    }
+  });
+});
+
+// ---------- VMs ----------
+
+describe('vmFromCmdline', () => {
+  const UUID = 'c7a5fdbd-cdaf-9455-926a-d65c16db1809';
+
+  test('libvirt qemu: -name guest=vm1,debug-threads=on -uuid ...', () => {
+    const argv = ['/usr/bin/qemu-system-x86_64', '-name', 'guest=vm1,debug-threads=on', '-S', '-object', '{"qom-type":"secret"}', '-machine', 'pc-q35-8.2,usb=off', '-uuid', UUID, '-smp', '2'];
+    assert.deepEqual(vmFromCmdline(argv, 4242), { id: UUID, name: 'vm1', hypervisor: 'kvm' });
+  });
+
+  test('-name vm2 without -uuid: the name is the id', () => {
+    assert.deepEqual(vmFromCmdline(['qemu-system-aarch64', '-m', '2048', '-name', 'vm2'], 7), { id: 'vm2', name: 'vm2', hypervisor: 'kvm' });
+  });
+
+  test('qemu-kvm and /usr/bin/kvm', () => {
+    assert.deepEqual(vmFromCmdline(['/usr/libexec/qemu-kvm', '-name', 'guest=rhel9,debug-threads=on', '-uuid', UUID], 1), { id: UUID, name: 'rhel9', hypervisor: 'kvm' });
+    assert.deepEqual(vmFromCmdline(['/usr/bin/kvm', '-name', 'old-vm', '-m', '512'], 1), { id: 'old-vm', name: 'old-vm', hypervisor: 'kvm' });
+  });
+
+  test('no name nor uuid: an id from the pid', () => {
+    assert.deepEqual(vmFromCmdline(['/usr/bin/qemu-system-x86_64', '-m', '1024', '-nographic'], 4321), { id: 'qemu-4321', name: '', hypervisor: 'kvm' });
+    assert.deepEqual(vmFromCmdline(['qemu-system-x86_64', '-name'], 9), { id: 'qemu-9', name: '', hypervisor: 'kvm' });
+  });
+
+  test("qemu's ',,' escapes a comma in the name", () => {
+    assert.equal(vmFromCmdline(['qemu-system-x86_64', '-name', 'guest=my,,vm,debug-threads=on'], 1)?.name, 'my,vm');
+    assert.equal(vmFromCmdline(['qemu-system-x86_64', '-name', 'a,,b'], 1)?.name, 'a,b');
+  });
+
+  test('not a hypervisor', () => {
+    for (const argv of [[], ['/usr/bin/bash'], ['/usr/bin/python3', 'qemu-system-x86_64', '-name', 'x'], ['/usr/bin/qemu-img', 'convert', '-name', 'x'], ['/usr/bin/kvm-ok'], ['']]) {
+      assert.equal(vmFromCmdline(argv, 1), undefined, JSON.stringify(argv));
+    }
+  });
+});
+
+// ---------- /proc/cpuinfo ----------
+
+describe('parseCpuInfo', () => {
+  test('Intel server, two sockets', () => {
+    const r = parseCpuInfo(fixture('cpuinfo-intel-2s.txt'));
+    assert.deepEqual(
+      r.map((c) => [c.processor, c.physicalId, c.coreId]),
+      [
+        ['0', '0', '0'],
+        ['1', '0', '1'],
+        ['40', '1', '0'],
+        ['41', '1', '1'],
+      ],
+    );
+    for (const c of r) {
+      assert.equal(c.vendorId, 'GenuineIntel');
+      assert.equal(c.modelName, 'Intel(R) Xeon(R) Gold 6230 CPU @ 2.10GHz');
+    }
+    assert.equal(new Set(r.map((c) => c.physicalId)).size, 2);
+  });
+
+  test('AMD, without a trailing blank line', () => {
+    const r = parseCpuInfo(fixture('cpuinfo-amd.txt'));
+    assert.equal(r.length, 2);
+    assert.deepEqual(r[1], { processor: '1', vendorId: 'AuthenticAMD', modelName: 'AMD EPYC 7763 64-Core Processor', physicalId: '0', coreId: '1' });
+  });
+
+  test('ARM64: no vendor_id, model name or physical id', () => {
+    const r = parseCpuInfo(fixture('cpuinfo-arm64.txt'));
+    assert.deepEqual(
+      r.map((c) => c.processor),
+      ['0', '1'],
+    );
+    assert.deepEqual(r[0], { processor: '0', vendorId: '0x41', modelName: '0xd0c', physicalId: '', coreId: '' });
+  });
+
+  test('garbage gives no records', () => {
+    assert.deepEqual(parseCpuInfo(''), []);
+    assert.deepEqual(parseCpuInfo('hello\n\nworld: 1\n'), []);
+    assert.deepEqual(parseCpuInfo('processor : x\nvendor_id : Foo\n'), []);
+  });
+});
+
+// ---------- cgroup CPU accounting ----------
+
+describe('parseCgroupCpuSeconds', () => {
+  test('v2 cpu.stat usage_usec', () => {
+    const text = 'usage_usec 123456789\nuser_usec 100000000\nsystem_usec 23456789\nnr_periods 0\nnr_throttled 0\nthrottled_usec 0\nnr_bursts 0\nburst_usec 0\n';
+    near(parseCgroupCpuSeconds(text, 'v2'), 123.456789, 'usage_usec');
+    near(parseCgroupCpuSeconds('nr_periods 5\nusage_usec 2000000\n', 'v2'), 2, 'not first line');
+    assert.equal(parseCgroupCpuSeconds('usage_usec 0\n', 'v2'), 0);
+  });
+
+  test('v1 cpuacct.usage nanoseconds', () => {
+    near(parseCgroupCpuSeconds('123456789000\n', 'v1'), 123.456789, 'cpuacct.usage');
+    assert.equal(parseCgroupCpuSeconds('0\n', 'v1'), 0);
+  });
+
+  test('garbage throws', () => {
+    for (const t of ['', 'user_usec 5\nsystem_usec 6\n', 'xusage_usec 5', 'usage_usec abc', 'usage_usec -5']) {
+      assert.throws(() => parseCgroupCpuSeconds(t, 'v2'), Error, `v2 accepted ${JSON.stringify(t)}`);
+    }
+    for (const t of ['', 'abc', '-5', '12 34', '1.5', 'usage_usec 5']) {
+      assert.throws(() => parseCgroupCpuSeconds(t, 'v1'), Error, `v1 accepted ${JSON.stringify(t)}`);
+    }
+  });
+});
+
+describe('detectCgroupLayout and cgroupCpuSource', () => {
+  test('v2 at the root, at unified/, v1 cpuacct, none', (t) => {
+    const root = mkdtempSync(join(tmpdir(), 'kepler-cg-'));
+    t.after(() => rmSync(root, { recursive: true, force: true }));
+    const mk = (name: string, files: Record<string, string>) => {
+      const sys = join(root, name);
+      for (const [f, text] of Object.entries(files)) {
+        mkdirSync(dirname(join(sys, 'fs', 'cgroup', f)), { recursive: true });
+        writeFileSync(join(sys, 'fs', 'cgroup', f), text);
+      }
+      return sys;
+    };
+    const v2 = mk('v2', { 'cgroup.controllers': 'cpu memory\n' });
+    assert.deepEqual(detectCgroupLayout(v2), { v2Root: join(v2, 'fs', 'cgroup') });
+    const hybrid = mk('hybrid', { 'unified/cgroup.controllers': '', 'cpu,cpuacct/cpuacct.usage': '5\n' });
+    assert.deepEqual(detectCgroupLayout(hybrid), { v2Root: join(hybrid, 'fs', 'cgroup', 'unified'), v1CpuacctRoot: join(hybrid, 'fs', 'cgroup', 'cpu,cpuacct') });
+    const v1 = mk('v1', { 'cpuacct/cpuacct.usage': '5\n', [`cpuacct/docker/${ID}/cpuacct.usage`]: '7\n' });
+    const layout = detectCgroupLayout(v1);
+    assert.deepEqual(layout, { v1CpuacctRoot: join(v1, 'fs', 'cgroup', 'cpuacct') });
+    mkdirSync(join(root, 'none'));
+    assert.deepEqual(detectCgroupLayout(join(root, 'none')), {});
+
+    const lines = parseProcCgroup(`4:cpu,cpuacct:/docker/${ID}\n1:name=systemd:/docker/${ID}\n0::/\n`);
+    const c = containerOfProcess(lines)!;
+    assert.deepEqual(cgroupCpuSource(layout, c.line, lines, ID), { file: join(v1, 'fs', 'cgroup', 'cpuacct', 'docker', ID, 'cpuacct.usage'), kind: 'v1' });
+    // The cgroup directory does not exist: no source.
+    const other = parseProcCgroup(`4:cpu,cpuacct:/docker/${ID2}\n`);
+    assert.equal(cgroupCpuSource(layout, other[0], other, ID2), undefined);
+  });
+});
+
+// ---------- ResourceInformer on a synthetic host ----------
+
+type CgroupMode = 'v2' | 'hybrid' | 'v1';
+
+interface ProcSpec {
+  comm?: string;
+  utime?: number;
+  stime?: number;
+  /** Start time after boot, ticks. */
+  start: number;
+  flags?: number;
+  /** The process's cgroup path (the /proc/<pid>/cgroup file is written for the host's mode). */
+  cgroup?: string;
+  cmdline?: string[];
+  environ?: string[];
+  /** Target of the exe link; null: no link (a zombie). */
+  exe?: string | null;
+}
+
+const STAT_TAIL = '1000000 100 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0';
+
+/** A procfs and sysfs tree under a temp dir, with counters the test moves. */
+class FakeHost {
+  readonly root = mkdtempSync(join(tmpdir(), 'kepler-resource-'));
+  readonly procfs = join(this.root, 'proc');
+  readonly sysfs = join(this.root, 'sys');
+  private readonly cgRoot: string;
+  private readonly specs = new Map<number, ProcSpec>();
+  private cpu: CpuTimes = { user: 50000, nice: 100, system: 20000, idle: 400000, iowait: 1000, irq: 0, softirq: 300, steal: 0 };
+
+  constructor(
+    t: TestContext,
+    readonly mode: CgroupMode = 'v2',
+  ) {
+    t.after(() => rmSync(this.root, { recursive: true, force: true }));
+    const cg = join(this.sysfs, 'fs', 'cgroup');
+    mkdirSync(this.procfs, { recursive: true });
+    mkdirSync(cg, { recursive: true });
+    if (mode === 'v2') {
+      this.cgRoot = cg;
+      writeFileSync(join(cg, 'cgroup.controllers'), 'cpuset cpu io memory hugetlb pids rdma misc\n');
+    } else if (mode === 'hybrid') {
+      this.cgRoot = join(cg, 'unified');
+      mkdirSync(this.cgRoot);
+      writeFileSync(join(this.cgRoot, 'cgroup.controllers'), '');
+      mkdirSync(join(cg, 'cpu,cpuacct'));
+      writeFileSync(join(cg, 'cpu,cpuacct', 'cpuacct.usage'), '999999999999\n');
+    } else {
+      this.cgRoot = join(cg, 'cpu,cpuacct');
+      mkdirSync(this.cgRoot);
+      writeFileSync(join(this.cgRoot, 'cpuacct.usage'), '999999999999\n');
+    }
+    // Entries of a real /proc that are not processes.
+    writeFileSync(join(this.procfs, 'meminfo'), 'MemTotal: 1 kB\n');
+    mkdirSync(join(this.procfs, 'sys'));
+    symlinkSync('4242', join(this.procfs, 'self'));
+    this.writeStat();
+    this.uptime(100);
+  }
+
+  informer(): ResourceInformer {
+    return new ResourceInformer({ procfs: this.procfs, sysfs: this.sysfs });
+  }
+
+  uptime(sec: number): void {
+    writeFileSync(join(this.procfs, 'uptime'), `${sec.toFixed(2)} ${(sec * 3.7).toFixed(2)}\n`);
+  }
+
+  nodeCpu(d: Partial<CpuTimes>): void {
+    for (const [k, v] of Object.entries(d)) this.cpu[k as keyof CpuTimes] += v;
+    this.writeStat();
+  }
+
+  private writeStat(): void {
+    const c = this.cpu;
+    const agg = `${c.user} ${c.nice} ${c.system} ${c.idle} ${c.iowait} ${c.irq} ${c.softirq} ${c.steal} 0 0`;
+    writeFileSync(join(this.procfs, 'stat'), `cpu  ${agg}\ncpu0 ${agg}\nintr 12345 0 0 0\nctxt 999\nbtime 1715000000\nprocesses 4242\nprocs_running 1\nprocs_blocked 0\n`);
+  }
+
+  cgroupFile(path: string): string {
+    if (this.mode === 'v2') return `0::${path}\n`;
+    if (this.mode === 'hybrid') return `12:pids:${path}\n4:cpu,cpuacct:${path}\n1:name=systemd:${path}\n0::${path}\n`;
+    return `12:pids:${path}\n4:cpu,cpuacct:${path}\n3:memory:${path}\n1:name=systemd:${path}\n0::/\n`;
+  }
+
+  proc(pid: number, spec: ProcSpec): void {
+    this.specs.set(pid, { ...spec });
+    const dir = join(this.procfs, String(pid));
+    mkdirSync(dir, { recursive: true });
+    this.writePidStat(pid);
+    writeFileSync(join(dir, 'cgroup'), this.cgroupFile(spec.cgroup ?? '/user.slice/user-0.slice/session-1.scope'));
+    writeFileSync(join(dir, 'cmdline'), (spec.cmdline ?? [`/usr/bin/${spec.comm ?? 'proc'}`]).map((a) => a + '\0').join(''));
+    writeFileSync(join(dir, 'environ'), (spec.environ ?? ['PATH=/usr/bin']).map((a) => a + '\0').join(''));
+    const exe = spec.exe === undefined ? `/usr/bin/${spec.comm ?? 'proc'}` : spec.exe;
+    if (exe !== null) symlinkSync(exe, join(dir, 'exe'));
+  }
+
+  ticks(pid: number, utime: number, stime = 0): void {
+    const s = this.specs.get(pid)!;
+    s.utime = utime;
+    s.stime = stime;
+    this.writePidStat(pid);
+  }
+
+  private writePidStat(pid: number): void {
+    const s = this.specs.get(pid)!;
+    const line = `${pid} (${s.comm ?? 'proc'}) S 1 ${pid} ${pid} 0 -1 ${s.flags ?? 4194560} 10 0 0 0 ${s.utime ?? 0} ${s.stime ?? 0} 0 0 20 0 1 0 ${s.start} ${STAT_TAIL}\n`;
+    writeFileSync(join(this.procfs, String(pid), 'stat'), line);
+  }
+
+  kill(pid: number): void {
+    this.specs.delete(pid);
+    rmSync(join(this.procfs, String(pid)), { recursive: true, force: true });
+  }
+
+  /** Sets a cgroup's CPU counter: cpu.stat usage_usec on v2/hybrid, cpuacct.usage (ns) on v1. */
+  cgroupCpu(path: string, sec: number): void {
+    const dir = join(this.cgRoot, path);
+    mkdirSync(dir, { recursive: true });
+    if (this.mode === 'v1') writeFileSync(join(dir, 'cpuacct.usage'), `${Math.round(sec * 1e9)}\n`);
+    else writeFileSync(join(dir, 'cpu.stat'), `usage_usec ${Math.round(sec * 1e6)}\nuser_usec ${Math.round(sec * 7e5)}\nsystem_usec ${Math.round(sec * 3e5)}\nnr_periods 0\nnr_throttled 0\nthrottled_usec 0\n`);
+  }
+
+  removeCgroup(path: string): void {
+    rmSync(join(this.cgRoot, path), { recursive: true, force: true });
+  }
+
+  write(rel: string, text: string): void {
+    writeFileSync(join(this.procfs, rel), text);
+  }
+}
+
+const dockerScope = (id: string) => `/system.slice/docker-${id}.scope`;
+const podPath = (uid: string, id: string) =>
+  `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${uid.replace(/-/g, '_')}.slice/cri-containerd-${id}.scope`;
+
+describe('ResourceInformer on a synthetic host', () => {
+  test('first refresh is a baseline; the second bills tick deltas / 100 and node CPU from /proc/stat', (t) => {
+    const h = new FakeHost(t);
+    h.proc(100, { comm: 'nginx', utime: 500, stime: 200, start: 2000, cgroup: dockerScope(ID) });
+    h.proc(101, { comm: 'nginx', utime: 50, stime: 20, start: 2100, cgroup: dockerScope(ID) });
+    h.proc(200, { comm: 'sshd', utime: 300, stime: 0, start: 500, cgroup: '/system.slice/ssh.service' });
+    h.cgroupCpu(dockerScope(ID), 40);
+    const inf = h.informer();
+
+    const s1 = inf.refresh();
+    assert.equal(s1.baseline, true);
+    assert.deepEqual(s1.errors, {});
+    assert.equal(s1.nodeActiveCpuSec, 0);
+    assert.equal(s1.usageRatio, 0);
+    assert.deepEqual(s1.processes.map((p) => p.info.pid).sort(), [100, 101, 200]);
+    for (const w of [...s1.processes, ...s1.containers]) {
+      assert.equal(w.cpuDeltaSec, 0, 'baseline bills nothing');
+      assert.equal(w.ended, false);
+    }
+    assert.equal(ctr(s1, ID).info.runtime, 'docker');
+
+    h.uptime(110);
+    h.nodeCpu({ user: 400, system: 100, idle: 1400, iowait: 100 });
+    h.ticks(100, 650, 230); // +180 ticks
+    h.ticks(101, 60, 20); // +10 ticks
+    h.ticks(200, 325, 0); // +25 ticks
+    h.cgroupCpu(dockerScope(ID), 42.5);
+    const s2 = inf.refresh();
+    assert.equal(s2.baseline, false);
+    assert.deepEqual(s2.errors, {});
+    near(s2.nodeActiveCpuSec, 5, 'node active');
+    near(s2.nodeTotalCpuSec, 20, 'node total');
+    near(s2.usageRatio, 0.25, 'usage ratio');
+    near(proc(s2, 100).cpuDeltaSec, 1.8, 'pid 100');
+    near(proc(s2, 101).cpuDeltaSec, 0.1, 'pid 101');
+    near(proc(s2, 200).cpuDeltaSec, 0.25, 'pid 200');
+    const p100 = proc(s2, 100);
+    assert.equal(p100.info.comm, 'nginx');
+    assert.equal(p100.info.exe, '/usr/bin/nginx');
+    assert.equal(p100.info.type, 'container');
+    assert.equal(p100.info.containerId, ID);
+    assert.equal(p100.info.key, '100/2000');
+    assert.equal(proc(s2, 200).info.type, 'regular');
+    assert.equal(proc(s2, 200).info.containerId, '');
+    // The container is billed its cgroup counter, which exceeds its live processes.
+    const c = ctr(s2, ID);
+    near(c.cpuDeltaSec, 2.5, 'container delta');
+    assert.ok(c.cpuDeltaSec > proc(s2, 100).cpuDeltaSec + proc(s2, 101).cpuDeltaSec);
+
+    h.uptime(120);
+    h.ticks(100, 700, 230); // +50
+    h.cgroupCpu(dockerScope(ID), 43.5);
+    const s3 = inf.refresh();
+    near(proc(s3, 100).cpuDeltaSec, 0.5, 'pid 100 third');
+    near(proc(s3, 100).cpuTotalSec, 2.3, 'pid 100 total');
+    near(proc(s3, 101).cpuDeltaSec, 0, 'idle process');
+    near(ctr(s3, ID).cpuDeltaSec, 1, 'container third');
+    near(ctr(s3, ID).cpuTotalSec, 3.5, 'container total');
+  });
+
+  test('a process first seen after the baseline: billed all its CPU if it started since the previous refresh, else nothing', (t) => {
+    const h = new FakeHost(t);
+    h.proc(1, { comm: 'init', utime: 100, start: 1 });
+    const inf = h.informer();
+    inf.refresh(); // uptime 100 s = 10000 ticks
+
+    h.uptime(110);
+    h.proc(300, { comm: 'make', utime: 70, stime: 5, start: 10500 });
+    h.proc(301, { comm: 'oldtimer', utime: 400, stime: 100, start: 9000 });
+    const s2 = inf.refresh();
+    near(proc(s2, 300).cpuDeltaSec, 0.75, 'new process');
+    near(proc(s2, 300).cpuTotalSec, 0.75, 'new process total');
+    assert.equal(proc(s2, 301).cpuDeltaSec, 0, 'a process older than the previous refresh is a baseline');
+
+    h.uptime(120);
+    h.ticks(300, 100, 5);
+    h.ticks(301, 410, 100);
+    const s3 = inf.refresh();
+    near(proc(s3, 300).cpuDeltaSec, 0.3, 'then normal deltas');
+    near(proc(s3, 300).cpuTotalSec, 1.05, 'total');
+    near(proc(s3, 301).cpuDeltaSec, 0.1, 'then normal deltas');
+  });
+
+  test('pid reuse: the old process ends, the new one is separate', (t) => {
+    const h = new FakeHost(t);
+    h.proc(400, { comm: 'old', utime: 100, start: 2000 });
+    const inf = h.informer();
+    inf.refresh();
+    h.uptime(110);
+    h.ticks(400, 150);
+    near(proc(inf.refresh(), 400).cpuDeltaSec, 0.5, 'old process');
+
+    h.uptime(120);
+    h.kill(400);
+    h.proc(400, { comm: 'worker', utime: 30, stime: 10, start: 11500 });
+    const s3 = inf.refresh();
+    const entries = procsOf(s3, 400);
+    assert.equal(entries.length, 2);
+    const old = one(entries.filter((p) => p.ended), 'ended entry');
+    const fresh = one(entries.filter((p) => !p.ended), 'live entry');
+    assert.equal(old.info.key, '400/2000');
+    assert.equal(old.info.comm, 'old');
+    assert.equal(old.cpuDeltaSec, 0);
+    near(old.cpuTotalSec, 0.5, 'old total kept');
+    assert.equal(fresh.info.key, '400/11500');
+    assert.equal(fresh.info.comm, 'worker');
+    near(fresh.cpuDeltaSec, 0.4, 'new process billed from its start');
+    near(fresh.cpuTotalSec, 0.4, 'new total does not inherit the old one');
+
+    h.uptime(130);
+    const s4 = inf.refresh();
+    assert.equal(proc(s4, 400).info.key, '400/11500');
+    assert.equal(proc(s4, 400).ended, false);
+  });
+
+  test('a process that disappears is reported ended once, then gone', (t) => {
+    const h = new FakeHost(t);
+    h.proc(500, { comm: 'job', utime: 10, start: 100 });
+    h.proc(501, { comm: 'stays', utime: 10, start: 100 });
+    const inf = h.informer();
+    inf.refresh();
+    h.uptime(110);
+    h.ticks(500, 90);
+    near(proc(inf.refresh(), 500).cpuDeltaSec, 0.8, 'before the end');
+
+    h.uptime(120);
+    h.kill(500);
+    const s3 = inf.refresh();
+    const gone = proc(s3, 500);
+    assert.equal(gone.ended, true);
+    assert.equal(gone.cpuDeltaSec, 0);
+    near(gone.cpuTotalSec, 0.8, 'final total');
+    assert.equal(proc(s3, 501).ended, false);
+
+    h.uptime(130);
+    const s4 = inf.refresh();
+    assert.equal(procsOf(s4, 500).length, 0);
+    assert.equal(proc(s4, 501).ended, false);
+  });
+
+  test('container CPU from cgroup v1 cpuacct.usage', (t) => {
+    const h = new FakeHost(t, 'v1');
+    const path = `/docker/${ID}`;
+    h.proc(600, { comm: 'redis-server', utime: 100, start: 100, cgroup: path });
+    h.cgroupCpu(path, 10);
+    const inf = h.informer();
+    inf.refresh();
+    h.uptime(110);
+    h.ticks(600, 200);
+    h.cgroupCpu(path, 12.5);
+    const s = inf.refresh();
+    assert.deepEqual(s.errors, {});
+    near(proc(s, 600).cpuDeltaSec, 1, 'process');
+    const c = ctr(s, ID);
+    assert.equal(c.info.runtime, 'docker');
+    near(c.cpuDeltaSec, 2.5, 'container from cpuacct.usage');
+  });
+
+  test('container CPU from cgroup v2 at unified/ on a hybrid host', (t) => {
+    const h = new FakeHost(t, 'hybrid');
+    h.proc(610, { comm: 'postgres', utime: 100, start: 100, cgroup: dockerScope(ID) });
+    h.cgroupCpu(dockerScope(ID), 100);
+    const inf = h.informer();
+    inf.refresh();
+    h.uptime(110);
+    h.ticks(610, 150);
+    h.cgroupCpu(dockerScope(ID), 101.75);
+    const s = inf.refresh();
+    assert.deepEqual(s.errors, {});
+    near(ctr(s, ID).cpuDeltaSec, 1.75, 'container from unified cpu.stat');
+  });
+
+  test('a container first seen after the baseline whose processes all just started is billed its whole counter', (t) => {
+    const h = new FakeHost(t);
+    h.proc(1, { comm: 'init', start: 1 });
+    const inf = h.informer();
+    inf.refresh();
+    h.uptime(110);
+    h.proc(620, { comm: 'sh', utime: 80, start: 10200, cgroup: dockerScope(ID) });
+    h.cgroupCpu(dockerScope(ID), 3);
+    h.proc(630, { comm: 'app', utime: 80, start: 5000, cgroup: dockerScope(ID2) });
+    h.cgroupCpu(dockerScope(ID2), 300);
+    const s = inf.refresh();
+    near(ctr(s, ID).cpuDeltaSec, 3, 'new container');
+    assert.equal(ctr(s, ID2).cpuDeltaSec, 0, 'an older container first seen now is a baseline');
+  });
+
+  test('a container whose cgroup cannot be read falls back to the sum of its processes, and counts it', (t) => {
+    const h = new FakeHost(t);
+    h.proc(640, { comm: 'a', utime: 100, start: 100, cgroup: dockerScope(ID) }); // no cpu.stat written
+    h.proc(641, { comm: 'b', utime: 100, start: 100, cgroup: dockerScope(ID) });
+    h.proc(650, { comm: 'c', utime: 100, start: 100, cgroup: dockerScope(ID2) });
+    h.cgroupCpu(dockerScope(ID2), 50);
+    const inf = h.informer();
+    assert.equal(inf.refresh().errors.cgroup_fallback, 1);
+    h.uptime(110);
+    h.ticks(640, 130);
+    h.ticks(641, 145);
+    h.ticks(650, 110);
+    h.cgroupCpu(dockerScope(ID2), 50.5);
+    const s = inf.refresh();
+    near(ctr(s, ID).cpuDeltaSec, 0.75, 'process sum');
+    near(ctr(s, ID2).cpuDeltaSec, 0.5, 'the other container still from its cgroup');
+    assert.equal(s.errors.cgroup_fallback, 1);
+
+    // A cgroup file that turns to garbage: fallback for that interval too.
+    h.uptime(120);
+    h.ticks(650, 130);
+    writeFileSync(join(h.sysfs, 'fs', 'cgroup', dockerScope(ID2), 'cpu.stat'), 'garbage\n');
+    const s3 = inf.refresh();
+    near(ctr(s3, ID2).cpuDeltaSec, 0.2, 'process sum after a failed read');
+    assert.equal(s3.errors.cgroup_fallback, 2);
+  });
+
+  test('a container whose last process is gone is reported once, ended, with its final cgroup delta', (t) => {
+    const h = new FakeHost(t);
+    const path = podPath(POD_UID, ID);
+    h.proc(660, { comm: 'job', utime: 100, start: 100, cgroup: path });
+    h.cgroupCpu(path, 10);
+    const inf = h.informer();
+    inf.refresh();
+    h.uptime(110);
+    h.ticks(660, 150);
+    h.cgroupCpu(path, 11);
+    near(ctr(inf.refresh(), ID).cpuDeltaSec, 1, 'while alive');
+
+    h.uptime(120);
+    h.kill(660);
+    h.cgroupCpu(path, 11.7); // the cgroup outlives its processes by a moment
+    const s3 = inf.refresh();
+    const c = ctr(s3, ID);
+    assert.equal(c.ended, true);
+    near(c.cpuDeltaSec, 0.7, 'final delta');
+    near(c.cpuTotalSec, 1.7, 'final total');
+    const p = pod(s3, POD_UID);
+    assert.equal(p.ended, true);
+    near(p.cpuDeltaSec, 0.7, 'pod final delta');
+
+    h.uptime(130);
+    const s4 = inf.refresh();
+    assert.equal(s4.containers.length, 0);
+    assert.equal(s4.pods.length, 0);
+  });
+
+  test('a container whose cgroup is already removed ends with a zero final delta', (t) => {
+    const h = new FakeHost(t);
+    h.proc(670, { comm: 'x', utime: 100, start: 100, cgroup: dockerScope(ID) });
+    h.cgroupCpu(dockerScope(ID), 10);
+    const inf = h.informer();
+    inf.refresh();
+    h.uptime(110);
+    h.kill(670);
+    h.removeCgroup(dockerScope(ID));
+    const c = ctr(inf.refresh(), ID);
+    assert.equal(c.ended, true);
+    assert.equal(c.cpuDeltaSec, 0);
+  });
+
+  test('container names from CONTAINER_NAME, HOSTNAME, or --name', (t) => {
+    const h = new FakeHost(t);
+    const ids = [cid('n1'), cid('n2'), cid('n3'), cid('n4')];
+    h.proc(700, { comm: 'a', start: 1, cgroup: dockerScope(ids[0]), environ: ['PATH=/bin', 'HOSTNAME=3f5e8a9b0c1d', 'CONTAINER_NAME=web'] });
+    h.proc(701, { comm: 'b', start: 1, cgroup: dockerScope(ids[1]), environ: ['PATH=/bin', 'HOSTNAME=db-primary'] });
+    h.proc(702, { comm: 'c', start: 1, cgroup: dockerScope(ids[2]), environ: [], cmdline: ['/usr/bin/conmon', '--name', 'builder'] });
+    h.proc(703, { comm: 'd', start: 1, cgroup: dockerScope(ids[3]), environ: [] });
+    const s = h.informer().refresh();
+    assert.deepEqual(
+      ids.map((id) => ctr(s, id).info.name),
+      ['web', 'db-primary', 'builder', ''],
+    );
+  });
+
+  test('pods sum their containers (pod UID from the systemd cgroup path)', (t) => {
+    const h = new FakeHost(t);
+    const UID_B = '0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b';
+    const ids = [cid('a1'), cid('a2'), cid('b1')];
+    const paths = [podPath(POD_UID, ids[0]), podPath(POD_UID, ids[1]), podPath(UID_B, ids[2])];
+    paths.forEach((p, i) => {
+      h.proc(710 + i, { comm: `c${i}`, utime: 100, start: 100, cgroup: p });
+      h.cgroupCpu(p, 10);
+    });
+    const inf = h.informer();
+    const s1 = inf.refresh();
+    assert.equal(s1.pods.length, 2);
+    h.uptime(110);
+    h.cgroupCpu(paths[0], 11);
+    h.cgroupCpu(paths[1], 10.25);
+    h.cgroupCpu(paths[2], 14);
+    const s2 = inf.refresh();
+    assert.equal(ctr(s2, ids[0]).info.podId, POD_UID);
+    assert.equal(ctr(s2, ids[0]).info.runtime, 'containerd');
+    near(pod(s2, POD_UID).cpuDeltaSec, 1.25, 'pod A');
+    near(pod(s2, UID_B).cpuDeltaSec, 4, 'pod B');
+    near(sum(s2.pods), sum(s2.containers), 'pods = containers');
+    h.uptime(120);
+    h.cgroupCpu(paths[0], 12);
+    const s3 = inf.refresh();
+    near(pod(s3, POD_UID).cpuTotalSec, 2.25, 'pod A total');
+    assert.equal(pod(s3, POD_UID).ended, false);
+  });
+
+  test('a container outside Kubernetes has no pod', (t) => {
+    const h = new FakeHost(t);
+    h.proc(720, { comm: 'x', start: 1, cgroup: dockerScope(ID) });
+    const s = h.informer().refresh();
+    assert.equal(ctr(s, ID).info.podId, '');
+    assert.equal(s.pods.length, 0);
+  });
+
+  test('qemu processes make the VM level; a qemu inside a pod counts as the container', (t) => {
+    const h = new FakeHost(t);
+    const U1 = 'c7a5fdbd-cdaf-9455-926a-d65c16db1809';
+    h.proc(800, {
+      comm: 'qemu-system-x86',
+      utime: 1000,
+      stime: 500,
+      start: 100,
+      cgroup: '/machine.slice/machine-qemu\\x2d1\\x2dvm1.scope/libvirt/emulator',
+      cmdline: ['/usr/bin/qemu-system-x86_64', '-name', 'guest=vm1,debug-threads=on', '-S', '-uuid', U1, '-smp', '4'],
+      exe: '/usr/bin/qemu-system-x86_64',
+    });
+    h.proc(801, { comm: 'qemu-system-x86', utime: 10, start: 100, cmdline: ['/usr/bin/qemu-system-x86_64', '-name', 'vm2'] });
+    h.proc(802, {
+      comm: 'qemu-kvm',
+      utime: 10,
+      start: 100,
+      cgroup: podPath(POD_UID, ID),
+      cmdline: ['/usr/libexec/qemu-kvm', '-name', 'guest=kubevirt_vmi,debug-threads=on', '-uuid', 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee'],
+    });
+    h.cgroupCpu(podPath(POD_UID, ID), 1);
+    const inf = h.informer();
+    const s1 = inf.refresh();
+    assert.deepEqual(s1.vms.map((v) => v.info.id).sort(), [U1, 'vm2']);
+    assert.equal(vm(s1, U1).info.name, 'vm1');
+    assert.equal(vm(s1, U1).info.hypervisor, 'kvm');
+    assert.equal(proc(s1, 800).info.type, 'vm');
+    assert.equal(proc(s1, 800).info.vmId, U1);
+    assert.equal(proc(s1, 802).info.type, 'container');
+    assert.equal(proc(s1, 802).info.vmId, '');
+
+    h.uptime(110);
+    h.ticks(800, 1200, 600); // +300 ticks
+    h.ticks(801, 35);
+    const s2 = inf.refresh();
+    near(vm(s2, U1).cpuDeltaSec, 3, 'vm1');
+    near(vm(s2, 'vm2').cpuDeltaSec, 0.25, 'vm2');
+    assert.equal(vm(s2, U1).ended, false);
+
+    h.uptime(120);
+    h.kill(800);
+    const s3 = inf.refresh();
+    assert.equal(vm(s3, U1).ended, true);
+    near(vm(s3, U1).cpuTotalSec, 3, 'vm1 final total');
+    assert.equal(vm(s3, 'vm2').ended, false);
+    h.uptime(130);
+    const s4 = inf.refresh();
+    assert.deepEqual(s4.vms.map((v) => v.info.id), ['vm2']);
+  });
+
+  test('one unreadable or garbled process never stops the refresh: skipped and counted', (t) => {
+    const h = new FakeHost(t);
+    h.proc(900, { comm: 'good', utime: 100, start: 100 });
+    h.proc(901, { comm: 'garbled', utime: 100, start: 100 });
+    h.write('901/stat', 'garbage that is not a stat line\n');
+    h.proc(902, { comm: 'dir', utime: 100, start: 100 });
+    rmSync(join(h.procfs, '902', 'stat'));
+    mkdirSync(join(h.procfs, '902', 'stat')); // EISDIR
+    h.proc(903, { comm: 'loop', utime: 100, start: 100 });
+    rmSync(join(h.procfs, '903', 'stat'));
+    symlinkSync('stat', join(h.procfs, '903', 'stat')); // ELOOP
+    mkdirSync(join(h.procfs, '904')); // exited between the listing and the read: no stat
+    h.proc(905, { comm: 'good2', utime: 100, start: 100 });
+    const inf = h.informer();
+    const s1 = inf.refresh();
+    assert.deepEqual(s1.processes.map((p) => p.info.pid).sort(), [900, 905]);
+    assert.deepEqual(s1.errors, { process_parse: 1, process_unreadable: 2, process_vanished: 1 });
+
+    h.uptime(110);
+    h.ticks(900, 120);
+    h.ticks(905, 130);
+    const s2 = inf.refresh();
+    near(proc(s2, 900).cpuDeltaSec, 0.2, 'others still billed');
+    near(proc(s2, 905).cpuDeltaSec, 0.3, 'others still billed');
+    assert.equal(s2.errors.process_parse, 1);
+  });
+
+  test('a listed process whose stat cannot be read once is not ended: its CPU is billed at the next good read', (t) => {
+    const h = new FakeHost(t);
+    h.proc(920, { comm: 'flaky', utime: 100, start: 100 });
+    const inf = h.informer();
+    inf.refresh();
+    h.uptime(110);
+    h.write('920/stat', 'garbage that is not a stat line\n');
+    const s2 = inf.refresh();
+    assert.deepEqual(procsOf(s2, 920), [], 'not reported while unreadable, and not ended');
+    assert.equal(s2.errors.process_parse, 1);
+    h.uptime(120);
+    h.ticks(920, 150);
+    const s3 = inf.refresh();
+    const p = one(procsOf(s3, 920), 'one live entry');
+    assert.equal(p.ended, false);
+    near(p.cpuDeltaSec, 0.5, 'both intervals billed at the good read');
+  });
+
+  test('a process without an exe link (zombie) and a kernel thread are kept', (t) => {
+    const h = new FakeHost(t);
+    h.proc(2, { comm: 'kthreadd', start: 0, flags: 2129984, exe: null, cgroup: '/' });
+    h.proc(910, { comm: 'defunct', utime: 100, start: 100, exe: null });
+    h.proc(911, { comm: 'python3', utime: 100, start: 100, exe: '/usr/bin/python3.12' });
+    const inf = h.informer();
+    assert.deepEqual(inf.refresh().errors, {}, 'a missing exe link is no error');
+    h.uptime(110);
+    h.ticks(910, 104);
+    const s = inf.refresh();
+    assert.deepEqual(s.errors, {});
+    const z = proc(s, 910);
+    assert.equal(z.info.exe, '');
+    assert.equal(z.info.comm, 'defunct');
+    near(z.cpuDeltaSec, 0.04, 'zombie still billed');
+    assert.equal(proc(s, 911).info.exe, '/usr/bin/python3.12');
+    const k = proc(s, 2);
+    assert.equal(k.info.kernelThread, true);
+    assert.equal(k.info.type, 'regular');
+    assert.equal(proc(s, 911).info.kernelThread, false);
+  });
+
+  test('a process that execs another program gets its new comm and exe, and keeps its history', (t) => {
+    const h = new FakeHost(t);
+    h.proc(930, { comm: 'sh', utime: 100, start: 100, exe: '/usr/bin/dash' });
+    const inf = h.informer();
+    inf.refresh();
+    h.uptime(110);
+    h.ticks(930, 110);
+    near(proc(inf.refresh(), 930).cpuDeltaSec, 0.1, 'before exec');
+    h.uptime(120);
+    h.kill(930);
+    h.proc(930, { comm: 'python3', utime: 150, start: 100, exe: '/usr/bin/python3.12' }); // same start time: same process
+    const p = proc(inf.refresh(), 930);
+    assert.equal(p.ended, false);
+    assert.equal(p.info.key, '930/100');
+    assert.equal(p.info.comm, 'python3');
+    assert.equal(p.info.exe, '/usr/bin/python3.12');
+    near(p.cpuDeltaSec, 0.4, 'after exec');
+    near(p.cpuTotalSec, 0.5, 'total kept across exec');
+  });
+
+  test('an unreadable /proc/stat is counted; processes are still reported, and no node CPU is guessed', (t) => {
+    const h = new FakeHost(t);
+    h.proc(920, { comm: 'a', utime: 100, start: 100 });
+    const inf = h.informer();
+    inf.refresh();
+    h.uptime(110);
+    h.ticks(920, 150);
+    rmSync(join(h.procfs, 'stat'));
+    const s = inf.refresh();
+    assert.equal(s.errors.proc_stat, 1);
+    assert.equal(s.nodeActiveCpuSec, 0);
+    assert.equal(s.usageRatio, 0);
+    near(proc(s, 920).cpuDeltaSec, 0.5, 'process still billed');
+  });
+});
+
+// ---------- the real /proc of this machine ----------
+
+describe('ResourceInformer on this machine', () => {
+  test('sees this process as node, and bills a ~200 ms busy loop', { skip: process.platform !== 'linux' }, () => {
+    const inf = new ResourceInformer({ procfs: '/proc', sysfs: '/sys' });
+    const s1 = inf.refresh();
+    assert.equal(s1.baseline, true);
+    assert.equal(proc(s1, process.pid).cpuDeltaSec, 0);
+
+    // Busy for ~200 ms of CPU time (not wall time: other jobs may share the CPUs).
+    const cpu0 = process.cpuUsage();
+    const deadline = performance.now() + 10_000;
+    let x = 0;
+    for (;;) {
+      for (let i = 0; i < 10_000; i++) x += Math.sqrt(x + i);
+      const used = process.cpuUsage(cpu0);
+      if (used.user + used.system >= 200_000 || performance.now() > deadline) break;
+    }
+    assert.ok(x > 0);
+
+    const s2 = inf.refresh();
+    assert.equal(s2.baseline, false);
+    assert.equal(s2.errors.process_parse, undefined, 'every real stat line parses');
+    const me = proc(s2, process.pid);
+    assert.equal(me.info.comm, 'node');
+    assert.equal(me.ended, false);
+    assert.ok(me.cpuDeltaSec >= 0.1 && me.cpuDeltaSec <= 0.5, `cpuDeltaSec ${me.cpuDeltaSec}`);
+    assert.ok(s2.usageRatio > 0 && s2.usageRatio <= 1, `usage ratio ${s2.usageRatio}`);
+    assert.ok(s2.nodeActiveCpuSec >= 0.1, `node active ${s2.nodeActiveCpuSec}`);
+    assert.ok(s2.processes.length > 1);
+  });
+});
