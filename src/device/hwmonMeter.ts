@@ -6,8 +6,8 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { MeterUnavailableError, type EnergyMeter, type EnergyZone } from './energyZone.js';
 import { IntegratedPowerZone, monotonicMs, type Clock } from './integratedPowerZone.js';
-import { describeReadError } from './raplMeter.js';
-import { errnoCode, FileReader, parseCounter } from '../util/fileReader.js';
+import { listMeterDir, readCounterFile } from './sysfsFiles.js';
+import { FileReader } from '../util/fileReader.js';
 
 export interface HwmonMeterOptions {
   sysfs: string;
@@ -67,11 +67,7 @@ class HwmonEnergyZone implements EnergyZone {
     private readonly reader: FileReader,
   ) {}
   energy(): number {
-    try {
-      return parseCounter(this.reader.readText(this.path), this.path);
-    } catch (err) {
-      throw describeReadError(this.path, err);
-    }
+    return readCounterFile(this.reader, this.path);
   }
   maxEnergy(): number {
     return 0; // hwmon energy counters are 64-bit and do not publish a range
@@ -86,13 +82,7 @@ export class HwmonMeter implements EnergyMeter {
 
   zones(): EnergyZone[] {
     const base = join(this.opts.sysfs, 'class', 'hwmon');
-    let chips: string[];
-    try {
-      chips = readdirSync(base).filter((d) => d.startsWith('hwmon'));
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT') throw new MeterUnavailableError(`${base}: not found (no hwmon sensors exposed)`);
-      throw new MeterUnavailableError(describeReadError(base, err).message);
-    }
+    const chips = listMeterDir(base, 'no hwmon sensors exposed').filter((d) => d.startsWith('hwmon'));
     const sensors: HwmonSensor[] = [];
     const skippedGpu: string[] = [];
     for (const hwmonDir of chips.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))) {
@@ -159,10 +149,6 @@ export class HwmonMeter implements EnergyMeter {
   }
 
   private readPower(file: string): number {
-    try {
-      return parseCounter(this.reader.readText(file), file);
-    } catch (err) {
-      throw describeReadError(file, err);
-    }
+    return readCounterFile(this.reader, file);
   }
 }

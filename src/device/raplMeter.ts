@@ -3,11 +3,11 @@
 // without a suffix are indexed in order of appearance; a (name, index) present under both
 // `intel-rapl:` and `intel-rapl-mmio:` is read from `intel-rapl:`; sockets are summed.
 
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { AggregatedZone } from './aggregatedZone.js';
 import { MeterUnavailableError, type EnergyMeter, type EnergyZone } from './energyZone.js';
-import { errnoCode, FileReader, parseCounter } from '../util/fileReader.js';
+import { FileReader, parseCounter } from '../util/fileReader.js';
+import { listMeterDir, readCounterFile } from './sysfsFiles.js';
 
 export interface RaplMeterOptions {
   sysfs: string;
@@ -76,12 +76,7 @@ export class RaplZone implements EnergyZone {
   ) {}
 
   energy(): number {
-    const file = join(this.path, 'energy_uj');
-    try {
-      return parseCounter(this.reader.readText(file), file);
-    } catch (err) {
-      throw describeReadError(file, err);
-    }
+    return readCounterFile(this.reader, join(this.path, 'energy_uj'));
   }
 
   maxEnergy(): number {
@@ -98,18 +93,6 @@ export class RaplZone implements EnergyZone {
   }
 }
 
-export function describeReadError(file: string, err: unknown): Error {
-  switch (errnoCode(err)) {
-    case 'EACCES':
-    case 'EPERM':
-      return new Error(`${file}: permission denied (root only since CVE-2020-8694)`);
-    case 'ENOENT':
-      return new Error(`${file}: no such file (zone gone, or /sys/devices/virtual/powercap masked by the container runtime)`);
-    default:
-      return err instanceof Error ? new Error(err.message) : new Error(String(err));
-  }
-}
-
 export class RaplMeter implements EnergyMeter {
   readonly name = 'rapl';
   private readonly reader = new FileReader(256);
@@ -118,17 +101,7 @@ export class RaplMeter implements EnergyMeter {
 
   zones(): EnergyZone[] {
     const base = join(this.opts.sysfs, 'class', 'powercap');
-    let dirs: string[];
-    try {
-      dirs = readdirSync(base);
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT') {
-        throw new MeterUnavailableError(
-          `${base}: not found (no RAPL on this machine, e.g. a cloud VM, or the host's /sys is not mounted)`,
-        );
-      }
-      throw new MeterUnavailableError(describeReadError(base, err).message);
-    }
+    const dirs = listMeterDir(base, "no RAPL on this machine, e.g. a cloud VM, or the host's /sys is not mounted");
     const entries: PowercapEntry[] = [];
     for (const dir of dirs) {
       try {
