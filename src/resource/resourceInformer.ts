@@ -36,6 +36,8 @@ interface TrackedContainer {
   source?: CgroupCpuSource;
   lastUsageSec?: number;
   totalSec: number;
+  /** This refresh's reading of its cgroup counter, taken next to the /proc/stat read. */
+  sample?: { gen: number; usageSec: number | undefined };
 }
 
 /** Errors of one refresh, by kind. */
@@ -92,8 +94,11 @@ export class ResourceInformer {
       errors.add('proc_stat');
     }
 
+    // Known containers' counters are read right after /proc/stat, so that node and container CPU
+    // time describe the same interval even when the walk over thousands of pids takes a while.
+    for (const c of this.containers.values()) c.sample = { gen, usageSec: this.sampleUsage(c) };
     const processes = this.refreshProcesses(gen, baseline, errors);
-    const containers = this.refreshContainers(processes, baseline, errors);
+    const containers = this.refreshContainers(processes, gen, baseline, errors);
     const vms = this.aggregate(
       processes.filter((p) => p.info.type === 'vm'),
       (p) => this.vmInfos.get(p.info.vmId),
@@ -247,7 +252,7 @@ export class ResourceInformer {
     }
   }
 
-  private refreshContainers(processes: WorkloadCpu<ProcessInfo>[], baseline: boolean, errors: ErrorCounts): WorkloadCpu<ContainerInfo>[] {
+  private refreshContainers(processes: WorkloadCpu<ProcessInfo>[], gen: number, baseline: boolean, errors: ErrorCounts): WorkloadCpu<ContainerInfo>[] {
     // Group the live processes of each container.
     const members = new Map<string, WorkloadCpu<ProcessInfo>[]>();
     for (const p of processes) {
@@ -267,7 +272,11 @@ export class ResourceInformer {
       }
       const processSum = live.reduce((s, p) => s + p.cpuDeltaSec, 0);
       let delta: number;
-      const usage = this.readUsage(c, errors);
+      const usage = c.sample?.gen === gen ? c.sample.usageSec : this.sampleUsage(c);
+      if (usage === undefined && c.source) {
+        errors.add('cgroup_read');
+        c.lastUsageSec = undefined;
+      }
       if (usage === undefined) {
         // No cgroup accounting: the sum of its live processes is the best left (short-lived ones are missed).
         errors.add('cgroup_fallback');
@@ -290,27 +299,21 @@ export class ResourceInformer {
     for (const [id, c] of this.containers) {
       if (members.has(id)) continue;
       this.containers.delete(id);
-      let delta = 0;
-      if (c.source && c.lastUsageSec !== undefined) {
-        try {
-          delta = Math.max(0, readCgroupCpuSeconds(this.reader, c.source) - c.lastUsageSec);
-        } catch {
-          // cgroup already removed: its last interval is not recoverable
-        }
-      }
+      // Undefined when the cgroup is already removed: its last interval is not recoverable.
+      const final = c.sample?.gen === gen ? c.sample.usageSec : undefined;
+      const delta = final !== undefined && c.lastUsageSec !== undefined ? Math.max(0, final - c.lastUsageSec) : 0;
       c.totalSec += delta;
       out.push({ info: c.info, cpuDeltaSec: delta, cpuTotalSec: c.totalSec, ended: true });
     }
     return out;
   }
 
-  private readUsage(c: TrackedContainer, errors: ErrorCounts): number | undefined {
+  /** The container's cgroup CPU seconds, or undefined when it has no cgroup file or it cannot be read. */
+  private sampleUsage(c: TrackedContainer): number | undefined {
     if (!c.source) return undefined;
     try {
       return readCgroupCpuSeconds(this.reader, c.source);
     } catch {
-      errors.add('cgroup_read');
-      c.lastUsageSec = undefined;
       return undefined;
     }
   }

@@ -53,6 +53,8 @@ describe('kepler-ts on real processes, cgroups and a RAPL tree', { timeout: 180_
   let nodeExporter: ChildProcess;
   let nodeExporterUrl: string;
   let oneShotProcess: ChildProcess;
+  let vmProcess: ChildProcess;
+  const vmUuid = randomUid();
   const observations: Observation[] = [];
 
   async function scrapeBoth(): Promise<Observation> {
@@ -103,10 +105,18 @@ describe('kepler-ts on real processes, cgroups and a RAPL tree', { timeout: 180_
       HOSTNAME: 'legacy-v1',
     });
 
-    // Work that ends during the run: a container and a plain process, each busy for 4 s.
-    containers.oneShot = runInCgroup(join(v2, 'system.slice', `docker-${ids.oneShot}.scope`), 'exec stress-ng --cpu 1 --cpu-load 40 --timeout 4 -q');
+    // Work that ends during the run: a container and a plain process, each busy for 6 s.
+    containers.oneShot = runInCgroup(join(v2, 'system.slice', `docker-${ids.oneShot}.scope`), 'exec stress-ng --cpu 1 --cpu-load 40 --timeout 6 -q');
     oneShotProcess = spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore', detached: true });
-    setTimeout(() => killGroup(oneShotProcess), 4000).unref();
+    setTimeout(() => killGroup(oneShotProcess), 6000).unref();
+
+    // A virtual machine as the exporter sees one: a process whose command line is qemu's (here a
+    // perl busy loop started under the name qemu-system-x86_64, with qemu's -name and -uuid).
+    vmProcess = spawn(
+      'bash',
+      ['-c', `exec -a qemu-system-x86_64 perl -e 'while(1){ for(1..20000){} select(undef,undef,undef,0.01) }' -- -name guest=e2e-vm,debug-threads=on -uuid ${vmUuid}`],
+      { stdio: 'ignore', detached: true },
+    );
 
     const port = await freePort();
     const nePort = await freePort();
@@ -149,6 +159,7 @@ describe('kepler-ts on real processes, cgroups and a RAPL tree', { timeout: 180_
     tree?.stop();
     for (const c of Object.values(containers)) killGroup(c.child);
     if (oneShotProcess) killGroup(oneShotProcess);
+    if (vmProcess) killGroup(vmProcess);
     nodeExporter?.kill('SIGKILL');
     if (exporter && exporter.child.exitCode === null) exporter.child.kill('SIGKILL');
     await removeCgroups([
@@ -273,6 +284,18 @@ describe('kepler-ts on real processes, cgroups and a RAPL tree', { timeout: 180_
     assert.ok(select(last, 'kepler_pod_cpu_joules_total', { pod_id: podA, zone: 'package' }).length === 1);
   });
 
+  it('finds the virtual machine from its command line and bills it', () => {
+    const first = observations[0].exp;
+    const last = observations.at(-1)!.exp;
+    const vm = select(last, 'kepler_vm_cpu_joules_total', { vm_id: vmUuid, zone: 'package' })[0];
+    assert.ok(vm, 'the VM is exported');
+    assert.deepEqual({ name: vm.labels.vm_name, hypervisor: vm.labels.hypervisor, state: vm.labels.state }, { name: 'e2e-vm', hypervisor: 'kvm', state: 'running' });
+    const before = select(first, 'kepler_vm_cpu_joules_total', { vm_id: vmUuid, zone: 'package' })[0]?.value ?? 0;
+    assert.ok(vm.value - before > 0.5, `the VM was billed ${vm.value - before} J`);
+    const proc = select(last, 'kepler_process_cpu_joules_total', { pid: String(vmProcess.pid), zone: 'package' })[0];
+    assert.deepEqual({ type: proc?.labels.type, vm: proc?.labels.vm_id }, { type: 'vm', vm: vmUuid });
+  });
+
   it('gives each container its real share of the active energy, short-lived processes included', () => {
     const first = observations[0];
     const last = observations.at(-1)!;
@@ -306,7 +329,7 @@ describe('kepler-ts on real processes, cgroups and a RAPL tree', { timeout: 180_
       assert.equal(terminated, running + 1, `${name} ${JSON.stringify(match)}: terminated right after its last running scrape`);
       const last = states[running].find((s) => s.state === 'running')!.value;
       const final = states[terminated].find((s) => s.state === 'terminated')!.value;
-      assert.ok(last > 0 && final >= last, `final total ${final} J >= last running total ${last} J`);
+      assert.ok(final > 0 && final >= last, `final total ${final} J >= last running total ${last} J`);
       assert.ok(states.slice(terminated + 1).every((l) => l.length === 0), 'dropped after the scrape that showed it');
     };
     check('kepler_container_cpu_joules_total', { container_id: ids.oneShot });
