@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { scrape } from './app.js';
 import type { ProcPool } from './pool.js';
-import { clockTicksPerSec, cpuTicks, loadAverage, median, onCleanup, procCount, progress, sleep, statusBytes } from './util.js';
+import { clockTicksPerSec, cpuTicks, OtherLoad, median, onCleanup, procCount, progress, sleep, statusBytes } from './util.js';
 
 export interface IdleResult {
   spawned: number;
@@ -26,7 +26,7 @@ export interface IdleResult {
   scrapes: number;
   scrapeMs: number;
   scrapeBytes: number;
-  load: string;
+  othersCores: number;
 }
 
 const INTERVAL_SEC = 5;
@@ -108,7 +108,7 @@ export async function benchIdle(pool: ProcPool, counts: number[], windowSec: num
         const procs = procCount();
         await sleep(1000); // let the start-up and first scrape settle
         const first = await scrapeText(port);
-        const load0 = loadAverage();
+        const others = new OtherLoad();
         const ticks0 = cpuTicks(pid);
         const t0 = performance.now();
         const stats0 = refreshStats(first.text);
@@ -137,7 +137,7 @@ export async function benchIdle(pool: ProcPool, counts: number[], windowSec: num
           scrapes: scrapeMs.length,
           scrapeMs: median(scrapeMs),
           scrapeBytes: last.bytes,
-          load: `${load0} -> ${loadAverage()}`,
+          othersCores: others.cores(ticks1 - ticks0),
         });
       } finally {
         watchdog.stdin!.end();

@@ -48,7 +48,10 @@ export class ProcGroup {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     this.unregister = onCleanup(() => this.child.stdin?.destroy());
-    this.exited = new Promise((resolve) => this.child.once('exit', () => resolve()));
+    this.exited = new Promise((resolve) => {
+      this.child.once('exit', () => resolve());
+      this.child.once('error', () => resolve()); // never started: nothing to wait for
+    });
     this.ready = new Promise((resolve, reject) => {
       let out = '';
       this.child.once('error', reject);
@@ -82,11 +85,11 @@ export class ProcGroup {
     const timeout = sleep(15_000).then(() => 'timeout' as const);
     if ((await Promise.race([this.exited.then(() => 'done' as const), timeout])) === 'timeout') {
       try {
-        process.kill(-this.child.pid!, 'SIGKILL');
+        if (this.child.pid !== undefined) process.kill(-this.child.pid, 'SIGKILL');
       } catch {
         // already gone
       }
-      await this.exited;
+      await Promise.race([this.exited, sleep(5_000)]);
     }
     this.unregister();
   }

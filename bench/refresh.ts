@@ -5,7 +5,7 @@ import { PowerMonitor } from '../src/monitor/powerMonitor.js';
 import { ResourceInformer } from '../src/resource/resourceInformer.js';
 import type { CFloor } from './floor.js';
 import type { ProcPool } from './pool.js';
-import { loadAverage, median, procCount, progress, quantile, silentLogger, timeEach } from './util.js';
+import { median, OtherLoad, procCount, progress, quantile, silentLogger, timeEach } from './util.js';
 
 export interface RefreshResult {
   spawned: number;
@@ -20,8 +20,8 @@ export interface RefreshResult {
   informerP90Ms: number;
   monitorMs: number;
   monitorP90Ms: number;
-  /** 1-minute load average before -> after the measurement. */
-  load: string;
+  /** CPU used by the rest of the machine during the timed rounds, in cores. */
+  othersCores: number;
 }
 
 const WARMUP = 3;
@@ -55,7 +55,7 @@ export async function benchRefresh(pool: ProcPool, counts: number[], iterations:
     let floorFiles: number | undefined;
     const inf: number[] = [];
     const mon: number[] = [];
-    const load0 = loadAverage();
+    const others = new OtherLoad();
     for (let left = iterations; left > 0; ) {
       const k = Math.min(left, Math.ceil(iterations / ROUNDS));
       left -= k;
@@ -67,6 +67,7 @@ export async function benchRefresh(pool: ProcPool, counts: number[], iterations:
       }
       inf.push(...timeEach(k, () => informer.refresh()));
       mon.push(...timeEach(k, () => monitor.refresh()));
+      await new Promise((r) => setImmediate(r)); // let a Ctrl-C in between rounds
     }
     results.push({
       spawned: n,
@@ -74,7 +75,7 @@ export async function benchRefresh(pool: ProcPool, counts: number[], iterations:
       floorOneMs: floorOne.length ? median(floorOne) : undefined,
       floorEofMs: floorEof.length ? median(floorEof) : undefined,
       floorFiles,
-      load: `${load0} -> ${loadAverage()}`,
+      othersCores: others.cores(),
       informerFirstMs,
       informerMs: median(inf),
       informerP90Ms: quantile(inf, 0.9),

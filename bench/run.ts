@@ -64,10 +64,10 @@ function sampleRow(s: SoakSample): (string | number)[] {
     mib(s.heapUsed),
     mib(s.heapTotal),
     mib(s.external),
-    s.load,
+    fmt(s.othersCores),
   ];
 }
-const SAMPLE_HEADERS = ['at', 'refreshes', '/proc', 'tracked', 'exported', 'refresh ms', 'max ms', 'render+gz ms', 'raw KiB', 'gz KiB', 'RSS MiB', 'heapUsed', 'heapTotal', 'external', 'load 1m'];
+const SAMPLE_HEADERS = ['at', 'refreshes', '/proc', 'tracked', 'exported', 'refresh ms', 'max ms', 'render+gz ms', 'raw KiB', 'gz KiB', 'RSS MiB', 'heapUsed', 'heapTotal', 'external', 'others cores'];
 
 /** The soak in a child node started with --expose-gc (fresh heap, and a real GC before each reading). */
 function soakInChild(o: SoakOptions): Promise<SoakResult> {
@@ -121,7 +121,7 @@ function machine(): string {
     ['load average (1/5/15 min) at start', load],
     ['processes in /proc at start', procCount()],
     ['pid_max', pidMax],
-  ]);
+  ]) + `   "others cores" in the tables below: CPU used meanwhile by every process but the benchmark's, in cores of ${cpus().length};\n   above ~0.2 the machine was shared and timings are noisier (the C floor alternates with the node timings to compensate).\n`;
 }
 
 async function main(): Promise<void> {
@@ -148,7 +148,7 @@ async function main(): Promise<void> {
       print(
         table(
           `1. Refresh time (median of ${iterations}; target <= 2x the C floor)` + (typeof floor === 'string' ? ` -- C floor skipped: ${floor}` : ''),
-          ['spawned', '/proc', 'C floor ms', 'C to-EOF ms', 'informer ms', 'p90', 'vs floor', 'monitor ms', 'p90', 'vs floor', 'first refresh ms', 'load 1m'],
+          ['spawned', '/proc', 'C floor ms', 'C to-EOF ms', 'informer ms', 'p90', 'vs floor', 'monitor ms', 'p90', 'vs floor', 'first refresh ms', 'others cores'],
           rs.map((r) => [
             r.spawned,
             r.procs,
@@ -161,7 +161,7 @@ async function main(): Promise<void> {
             fmt(r.monitorP90Ms),
             ratio(r.monitorMs, r.floorOneMs),
             fmt(r.informerFirstMs),
-            r.load,
+            fmt(r.othersCores),
           ]),
         ) +
           '   C floor: opendir + open/read/close of every /proc/<pid>/stat (one read(2); "to-EOF": read until 0, as the informer does).\n' +
@@ -180,7 +180,7 @@ async function main(): Promise<void> {
       print(
         table(
           `2. /metrics at ${biggest} spawned processes, all levels, fake meter (4 zones); median of ${iterations}`,
-          ['case', '/proc', 'tracked', 'exported', 'series', 'text ms', 'text KiB', 'OM ms', 'OM KiB', 'gzip ms', 'gz KiB', 'HTTP ms', 'HTTP+refresh ms', 'load 1m'],
+          ['case', '/proc', 'tracked', 'exported', 'series', 'text ms', 'text KiB', 'OM ms', 'OM KiB', 'gzip ms', 'gz KiB', 'HTTP ms', 'HTTP+refresh ms', 'refresh alone ms', 'others cores'],
           sr.cases.map((c) => [
             c.name,
             c.procs,
@@ -195,7 +195,8 @@ async function main(): Promise<void> {
             kib(c.gzipBytes),
             fmt(c.httpMs),
             fmt(c.httpRefreshMs),
-            c.load,
+            fmt(c.refreshMs),
+            fmt(c.othersCores),
           ]),
         ) +
           '   idle: sleeping processes present at the baseline; no CPU time since, so not exported.\n' +
@@ -217,7 +218,7 @@ async function main(): Promise<void> {
       print(
         table(
           `4. Real exporter (dist/src/cli/main.js), fake meter, monitor.interval 5s, scraped every 5 s for ${idleSec} s`,
-          ['extra procs', '/proc', 'window s', 'CPU % of 1 core', 'RSS MiB', 'peak RSS MiB', 'refreshes', 'refresh mean ms', 'scrapes', 'scrape ms', 'scrape gz KiB', 'load 1m'],
+          ['extra procs', '/proc', 'window s', 'CPU % of 1 core', 'RSS MiB', 'peak RSS MiB', 'refreshes', 'refresh mean ms', 'scrapes', 'scrape ms', 'scrape gz KiB', 'others cores'],
           ir.map((r) => [
             r.spawned,
             r.procs,
@@ -230,7 +231,7 @@ async function main(): Promise<void> {
             r.scrapes,
             fmt(r.scrapeMs),
             kib(r.scrapeBytes),
-            r.load,
+            fmt(r.othersCores),
           ]),
         ) + '   CPU: utime+stime of the exporter process from /proc/<pid>/stat over the window (its scrapes included).\n',
       );

@@ -8,7 +8,7 @@ import { gzipSync, constants as zlib } from 'node:zlib';
 import type { Application } from '../src/app/application.js';
 import { buildApp, scrape } from './app.js';
 import { waitBusyDone, type ProcPool } from './pool.js';
-import { loadAverage, median, procCount, progress, timeEach } from './util.js';
+import { median, OtherLoad, procCount, progress, timeEach } from './util.js';
 
 export interface ScrapeCase {
   name: 'idle' | 'busy';
@@ -26,8 +26,10 @@ export interface ScrapeCase {
   httpMs: number;
   /** The same with a refresh first (monitor.staleness 0), as a scrape that finds the snapshot stale. */
   httpRefreshMs: number;
+  /** PowerMonitor.refresh() alone, of the exporter that refreshes on every scrape. */
+  refreshMs: number;
   httpBytes: number;
-  load: string;
+  othersCores: number;
 }
 
 export interface ScrapeResults {
@@ -40,7 +42,7 @@ export interface ScrapeResults {
 const PROCESS_SERIES = /^kepler_process_cpu_seconds_total\{/;
 
 async function measure(name: ScrapeCase['name'], render: Application, refreshing: Application, iterations: number): Promise<ScrapeCase> {
-  const load0 = loadAverage();
+  const others = new OtherLoad();
   const snap = render.monitor.refresh();
   timeEach(3, () => render.prometheus.render(false)); // JIT warm-up of both formats
   timeEach(3, () => render.prometheus.render(true));
@@ -65,6 +67,7 @@ async function measure(name: ScrapeCase['name'], render: Application, refreshing
     httpBytes = r.bytes;
   }
   await scrape(refreshPort);
+  const refresh = timeEach(iterations, () => refreshing.monitor.refresh());
   const httpRefresh: number[] = [];
   for (let i = 0; i < iterations; i++) httpRefresh.push((await scrape(refreshPort)).ms);
 
@@ -83,8 +86,9 @@ async function measure(name: ScrapeCase['name'], render: Application, refreshing
     gzipBytes: gz.length,
     httpMs: median(http),
     httpRefreshMs: median(httpRefresh),
+    refreshMs: median(refresh),
     httpBytes,
-    load: `${load0} -> ${loadAverage()}`,
+    othersCores: others.cores(),
   };
 }
 

@@ -7,7 +7,7 @@
 import { gzipSync, constants as zlib } from 'node:zlib';
 import { buildApp } from './app.js';
 import { ProcPool } from './pool.js';
-import { loadAverage, median, procCount, progress, sleep } from './util.js';
+import { median, OtherLoad, procCount, progress, sleep } from './util.js';
 
 export interface SoakOptions {
   population: number;
@@ -36,7 +36,8 @@ export interface SoakSample {
   heapUsed: number;
   heapTotal: number;
   external: number;
-  load: string;
+  /** CPU of the rest of the machine since the previous sample, in cores. */
+  othersCores: number;
 }
 
 export interface SoakResult {
@@ -68,6 +69,7 @@ export async function runSoak(o: SoakOptions, onSample: (s: SoakSample) => void)
   let tracked = 0;
   let exported = 0;
   let starting = 0;
+  let others = new OtherLoad();
 
   const sample = (label: string, tSec: number): void => {
     gc?.();
@@ -88,10 +90,11 @@ export async function runSoak(o: SoakOptions, onSample: (s: SoakSample) => void)
       heapUsed: m.heapUsed,
       heapTotal: m.heapTotal,
       external: m.external,
-      load: loadAverage(),
+      othersCores: others.cores(),
     };
     refreshMs = [];
     renderMs = [];
+    others = new OtherLoad();
     result.samples.push(s);
     onSample(s);
   };

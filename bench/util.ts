@@ -3,6 +3,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import type { Logger } from '../src/logger/logger.js';
 
 // ---------------------------------------------------------------- statistics
@@ -101,12 +102,39 @@ export function statusBytes(pid: number | 'self', field: string): number {
   return m ? Number(m[1]) * 1024 : NaN;
 }
 
-/** The 1-minute load average (this machine may be shared: it says how quiet a measurement was). */
+/** The 1-minute load average. */
 export function loadAverage(): string {
   try {
     return readFileSync('/proc/loadavg', 'latin1').split(' ')[0];
   } catch {
     return 'n/a';
+  }
+}
+
+/** Busy and total ticks of all CPUs (/proc/stat), and the ticks of this process and its reaped children. */
+function cpuClock(): { busy: number; total: number; self: number } {
+  const f = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0); // user nice system idle iowait irq softirq steal
+  const busy = total - f[3] - f[4];
+  const st = readFileSync('/proc/self/stat', 'latin1');
+  const g = st.slice(st.lastIndexOf(')') + 2).split(' ');
+  return { busy, total, self: Number(g[11]) + Number(g[12]) + Number(g[13]) + Number(g[14]) };
+}
+
+/**
+ * How busy the rest of the machine was during a measurement (this machine may be shared): CPU
+ * time of every process but this one (and the children it reaped, e.g. the C floor), in cores.
+ */
+export class OtherLoad {
+  private readonly start = cpuClock();
+
+  /** `alsoOurs`: ticks of our own processes that /proc/self does not include (a grandchild). */
+  cores(alsoOurs = 0): number {
+    const end = cpuClock();
+    const total = end.total - this.start.total;
+    if (total <= 0) return NaN;
+    const others = end.busy - this.start.busy - (end.self - this.start.self) - alsoOurs;
+    return Math.max(0, (others / total) * cpus().length);
   }
 }
 
