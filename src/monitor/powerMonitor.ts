@@ -49,6 +49,7 @@ export class PowerMonitor {
   private current: Snapshot | undefined;
   private lastRefreshMs: number | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private running = false;
   private seq = 0;
   private readonly errors: Record<string, number> = {};
   private readonly bucketCounts = DURATION_BUCKETS.map(() => 0);
@@ -69,11 +70,12 @@ export class PowerMonitor {
 
   /** Takes the baseline refresh and starts the periodic loop (unless interval is 0). */
   start(): void {
-    this.refresh();
-    this.schedule();
+    this.running = true;
+    this.refresh(); // schedules the next one
   }
 
   stop(): void {
+    this.running = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
   }
@@ -186,6 +188,7 @@ export class PowerMonitor {
         this.opts.logger.error('snapshot listener failed', { err });
       }
     }
+    this.schedule();
     return snap;
   }
 
@@ -215,19 +218,23 @@ export class PowerMonitor {
     this.errors[kind] = (this.errors[kind] ?? 0) + n;
   }
 
+  /**
+   * Arms the periodic refresh one interval after the latest refresh, whatever caused it: when
+   * Prometheus scrapes at about the monitor interval, its scrape-triggered refreshes replace the
+   * timer's instead of doubling them.
+   */
   private schedule(): void {
-    if (this.opts.intervalMs <= 0) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!this.running || this.opts.intervalMs <= 0) return;
     this.timer = setTimeout(() => {
-      // A scrape may just have refreshed: skip a tick that would make a sliver of an interval.
-      if (this.lastRefreshMs === undefined || this.clock() - this.lastRefreshMs >= Math.min(this.opts.stalenessMs, this.opts.intervalMs / 2)) {
-        try {
-          this.refresh();
-        } catch (err) {
-          this.opts.logger.error('refresh failed', { err });
-          this.countError('refresh');
-        }
+      try {
+        this.refresh();
+      } catch (err) {
+        this.opts.logger.error('refresh failed', { err });
+        this.countError('refresh');
+        this.schedule();
       }
-      this.schedule();
     }, this.opts.intervalMs);
     this.timer.unref();
   }

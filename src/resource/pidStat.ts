@@ -20,26 +20,57 @@ export const PF_KTHREAD = 0x00200000;
 export function parsePidStat(text: string): PidStat | undefined {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
-  if (open < 0 || close < open) return undefined;
+  if (open < 0 || close < open || text.charCodeAt(close + 1) !== 32) return undefined;
   // After ") ": state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime stime
   // cutime cstime priority nice num_threads itrealvalue starttime ... (fields 3..22 of proc(5)).
-  // Fields must be plain digits: Number('') is 0, so a line cut after a space (or with an empty
-  // field) would otherwise read as start time 0 / utime 0.
-  const rest = text.trimEnd().slice(close + 2).split(' ', 20);
-  if (rest.length < 20) return undefined;
-  const num = (s: string) => (/^\d+$/.test(s) ? Number(s) : NaN);
-  const ppid = num(rest[1]);
-  const flags = num(rest[6]);
-  const utime = num(rest[11]);
-  const stime = num(rest[12]);
-  const startTicks = num(rest[19]);
-  if (!(utime >= 0 && stime >= 0 && startTicks >= 0 && ppid >= 0 && flags >= 0)) return undefined;
+  // One pass over the characters: this runs for every process at every refresh, and split() plus
+  // a regex per field cost twice as much. Numeric fields must be non-empty runs of digits (a line
+  // cut after a space must not read as start time 0).
+  const want = [-1, -1, -1, -1, -1, -1]; // ppid flags utime stime starttime, by field index below
+  let field = 0;
+  let i = close + 2;
+  const stateStart = i;
+  while (i < text.length && text.charCodeAt(i) !== 32) i++;
+  const state = text.slice(stateStart, i);
+  if (state === '') return undefined;
+  while (field < 19) {
+    if (text.charCodeAt(i) !== 32) return undefined;
+    i++;
+    field++;
+    const slot = FIELD_SLOT[field];
+    if (slot < 0) {
+      // A field we do not use (some, like tty_nr or nice, may be negative): skip it.
+      const from = i;
+      while (i < text.length && text.charCodeAt(i) > 32) i++;
+      if (i === from) return undefined;
+      continue;
+    }
+    let v = 0;
+    const from = i;
+    for (let c = text.charCodeAt(i); c >= 48 && c <= 57; c = text.charCodeAt(++i)) v = v * 10 + (c - 48);
+    if (i === from) return undefined;
+    want[slot] = v;
+  }
+  // starttime must be followed by a separator: a cut inside it would give a smaller number.
+  const after = text.charCodeAt(i);
+  if (!(after === 32 || after === 10)) return undefined;
   return {
     comm: text.slice(open + 1, close),
-    state: rest[0],
-    ppid,
-    flags,
-    cpuTicks: utime + stime,
-    startTicks,
+    state,
+    ppid: want[0],
+    flags: want[1],
+    cpuTicks: want[2] + want[3],
+    startTicks: want[4],
   };
 }
+
+/** Field index after the state (state = 0) -> slot in the parsed values, or -1 when unused. */
+const FIELD_SLOT: number[] = (() => {
+  const slots = new Array<number>(20).fill(-1);
+  slots[1] = 0; // ppid
+  slots[6] = 1; // flags
+  slots[11] = 2; // utime
+  slots[12] = 3; // stime
+  slots[19] = 4; // starttime
+  return slots;
+})();

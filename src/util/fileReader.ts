@@ -40,9 +40,12 @@ export class FileReader {
           this.buf.copy(bigger, 0, 0, total);
           this.buf = bigger;
         }
-        const n = readSync(fd, this.buf, total, this.buf.length - total, null);
-        if (n === 0) return total;
+        const room = this.buf.length - total;
+        const n = readSync(fd, this.buf, total, room, null);
         total += n;
+        // A short read is the end: procfs and sysfs hand over a small file in one read, so the
+        // usual read-until-zero would cost a second system call per file.
+        if (n < room) return total;
       }
     } finally {
       closeSync(fd);
