@@ -5,9 +5,10 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { defaultConfig } from '../../src/config/defaults.js';
 import { AggregatedZone, UNKNOWN_RANGE_WRAP } from '../../src/device/aggregatedZone.js';
 import { counterDelta, MeterUnavailableError, type EnergyZone } from '../../src/device/energyZone.js';
@@ -383,7 +384,19 @@ test('rapl: powercap with only control types (no zones) -> MeterUnavailableError
 // RAPL permissions: root bypasses file modes, so the meter runs as nobody in a child process.
 
 const NOBODY = 65534;
-const RAPL_MODULE = new URL('../../src/device/raplMeter.js', import.meta.url).href;
+
+/**
+ * The compiled sources copied where nobody can read them: the checkout itself may sit in a
+ * private (0700) folder, as a CI clone in a mktemp directory does.
+ */
+function raplModuleForNobody(t: TestContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kepler-dist-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  cpSync(fileURLToPath(new URL('../../src/', import.meta.url)), join(dir, 'src'), { recursive: true });
+  writeFileSync(join(dir, 'package.json'), '{"type": "module"}\n');
+  chmodTree(dir, 0o755);
+  return pathToFileURL(join(dir, 'src', 'device', 'raplMeter.js')).href;
+}
 
 function chmodTree(root: string, dirMode: number): void {
   const stack = [root];
@@ -406,10 +419,8 @@ function runAsNobody(script: string): { stdout: string; stderr: string; status: 
 }
 
 test('rapl: energy_uj readable by root only -> "permission denied (root only since CVE-2020-8694)"', (t) => {
-  if (process.getuid?.() !== 0) {
-    t.skip('needs root to run a child as an unprivileged user');
-    return;
-  }
+  assert.equal(process.getuid?.(), 0, 'this test runs as root (as ./scripts/test.sh does), to start a child as an unprivileged user');
+  const RAPL_MODULE = raplModuleForNobody(t);
   const sysfs = tempSysfs(t);
   const base = raplTree(sysfs, SINGLE_SOCKET_INTEL);
   chmodTree(sysfs, 0o755);
