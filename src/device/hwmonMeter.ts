@@ -119,7 +119,7 @@ export class HwmonMeter implements EnergyMeter {
       const zone =
         sensor.kind === 'energy'
           ? new HwmonEnergyZone(name, index, file, this.reader)
-          : new IntegratedPowerZone(name, index, file, () => this.readPower(file), this.opts.clock ?? monotonicMs);
+          : new IntegratedPowerZone(name, index, file, () => readCounterFile(this.reader, file), this.opts.clock ?? monotonicMs);
       try {
         zone.energy();
         zones.push(zone);
@@ -146,9 +146,5 @@ export class HwmonMeter implements EnergyMeter {
       }
     }
     return undefined;
-  }
-
-  private readPower(file: string): number {
-    return readCounterFile(this.reader, file);
   }
 }

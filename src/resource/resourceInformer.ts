@@ -36,8 +36,6 @@ interface TrackedContainer {
   source?: CgroupCpuSource;
   lastUsageSec?: number;
   totalSec: number;
-  /** This refresh's reading of its cgroup counter, taken next to the /proc/stat read. */
-  sample?: { gen: number; usageSec: number | undefined };
 }
 
 /** Errors of one refresh, by kind. */
@@ -100,9 +98,10 @@ export class ResourceInformer {
 
     // Known containers' counters are read right after /proc/stat, so that node and container CPU
     // time describe the same interval even when the walk over thousands of pids takes a while.
-    for (const c of this.containers.values()) c.sample = { gen, usageSec: this.sampleUsage(c) };
+    const usage = new Map<TrackedContainer, number | undefined>();
+    for (const c of this.containers.values()) usage.set(c, this.sampleUsage(c));
     const processes = this.refreshProcesses(gen, baseline, errors);
-    const containers = this.refreshContainers(processes, gen, baseline, errors);
+    const containers = this.refreshContainers(processes, usage, baseline, errors);
     const vms = this.aggregate(
       processes.filter((p) => p.info.type === 'vm'),
       (p) => this.vmInfos.get(p.info.vmId),
@@ -248,7 +247,7 @@ export class ResourceInformer {
 
   private readExe(pid: number, errors: ErrorCounts): string {
     try {
-      return readlinkSync(join(this.opts.procfs, String(pid), 'exe'));
+      return readlinkSync(`${this.procPrefix}${pid}/exe`);
     } catch (err) {
       // EACCES without CAP_SYS_PTRACE, ENOENT for zombies: keep the process, without its exe.
       if (errnoCode(err) !== 'ENOENT') errors.add('process_exe');
@@ -256,7 +255,13 @@ export class ResourceInformer {
     }
   }
 
-  private refreshContainers(processes: WorkloadCpu<ProcessInfo>[], gen: number, baseline: boolean, errors: ErrorCounts): WorkloadCpu<ContainerInfo>[] {
+  /** `sampled`: the cgroup readings of the containers known before this refresh's process walk. */
+  private refreshContainers(
+    processes: WorkloadCpu<ProcessInfo>[],
+    sampled: Map<TrackedContainer, number | undefined>,
+    baseline: boolean,
+    errors: ErrorCounts,
+  ): WorkloadCpu<ContainerInfo>[] {
     // Group the live processes of each container.
     const members = new Map<string, WorkloadCpu<ProcessInfo>[]>();
     for (const p of processes) {
@@ -276,7 +281,8 @@ export class ResourceInformer {
       }
       const processSum = live.reduce((s, p) => s + p.cpuDeltaSec, 0);
       let delta: number;
-      const usage = c.sample?.gen === gen ? c.sample.usageSec : this.sampleUsage(c);
+      // A container discovered in this walk is read now, at its first sight.
+      const usage = sampled.has(c) ? sampled.get(c) : this.sampleUsage(c);
       if (usage === undefined && c.source) {
         errors.add('cgroup_read');
         c.lastUsageSec = undefined;
@@ -304,7 +310,7 @@ export class ResourceInformer {
       if (members.has(id)) continue;
       this.containers.delete(id);
       // Undefined when the cgroup is already removed: its last interval is not recoverable.
-      const final = c.sample?.gen === gen ? c.sample.usageSec : undefined;
+      const final = sampled.get(c);
       const delta = final !== undefined && c.lastUsageSec !== undefined ? Math.max(0, final - c.lastUsageSec) : 0;
       c.totalSec += delta;
       out.push({ info: c.info, cpuDeltaSec: delta, cpuTotalSec: c.totalSec, ended: true });
