@@ -6,7 +6,9 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Config, MetricsLevel } from '../config/config.js';
+import { EstimatorMeter, type EstimatorDescription } from '../device/estimatorMeter.js';
 import { selectMeter, type MeterChoice } from '../device/meterSelection.js';
+import { EstimatorInfoCollector, estimatorInfoLabels } from '../exporter/prometheus/estimatorInfoCollector.js';
 import type { Collector } from '../exporter/prometheus/collector.js';
 import { ContainerCollector } from '../exporter/prometheus/containerCollector.js';
 import { ExporterHealthCollector } from '../exporter/prometheus/exporterHealthCollector.js';
@@ -89,6 +91,8 @@ export class Application {
     if (levels.has('vm')) out.push(new VmCollector(this.nodeName));
     if (levels.has('pod')) out.push(new PodCollector(this.nodeName));
     out.push(new CpuInfoCollector(readCpuInfo(this.config.host.procfs)));
+    const estimate = this.estimatorDescription();
+    if (estimate) out.push(new EstimatorInfoCollector(estimatorInfoLabels(estimate)));
     out.push(new BuildInfoCollector(readBuildInfo()));
     out.push(
       new ExporterHealthCollector({ meter: this.meter.meter.name, zones: this.meter.zones.map((z) => z.name) }, () => this.prometheus.scrapeStats()),
@@ -120,11 +124,13 @@ export class Application {
       });
       endpoints.push({ path: '/debug/pprof/', description: 'profiling: not available in kepler-ts (explains why)' });
     }
+    const estimate = this.estimatorDescription();
     const page = renderLandingPage({
       version: readBuildInfo().version,
       nodeName: this.nodeName,
       meter: this.meter.meter.name,
       zones: this.meter.zones.map((z) => ({ name: z.name, path: z.path })),
+      ...(estimate ? { estimateNotice: estimateSummary(estimate, this.meter.rejected) } : {}),
       endpoints,
     });
     this.server.route('/', (_req, res) => {
@@ -134,12 +140,21 @@ export class Application {
   }
 
   private logMeterChoice(): void {
-    const { meter, zones, rejected } = this.meter;
-    this.logger.info(`meter chosen: ${meter.name}`, {
+    const { meter, zones, rejected, fellBack } = this.meter;
+    const fields = {
       meter: meter.name,
       zones: zones.map((z) => `${z.name}(${z.path})`).join(','),
       not_chosen: rejected.map((r) => `${r.meter}: ${r.reason}`).join('; ') || 'none',
-    });
+    };
+    const estimate = this.estimatorDescription();
+    // Said once, at start-up: every later number comes from this choice.
+    if (fellBack && estimate) this.logger.warn(`no power meter is readable; power is estimated: ${estimateSummary(estimate, [])}`, fields);
+    else this.logger.info(`meter chosen: ${meter.name}`, fields);
+    if (estimate) this.logger.info('power estimator', { model: estimate.model, ...estimate.parameters, detection: estimate.host.notes.join('; ') || 'complete' });
+  }
+
+  private estimatorDescription(): EstimatorDescription | undefined {
+    return this.meter.meter instanceof EstimatorMeter ? this.meter.meter.description() : undefined;
   }
 
   private warnUnsupported(): void {
@@ -160,4 +175,14 @@ function readCpuInfo(procfs: string) {
   } catch {
     return [];
   }
+}
+
+/** One sentence on what is estimated and how, for the log and the landing page. */
+function estimateSummary(d: EstimatorDescription, rejected: { meter: string; reason: string }[]): string {
+  const p = d.parameters;
+  const what = d.virtualMachine
+    ? `a virtual machine (${d.host.virtualization.hypervisor}) estimated as ${(d.share * 100).toFixed(1)} % of a host with ${d.host.spec.cpuName}`
+    : `${d.host.spec.chips} x ${d.host.spec.cpuName}, ${Math.round(d.host.spec.memGb)} GB`;
+  const why = rejected.length ? ` No meter was readable (${rejected.map((r) => `${r.meter}: ${r.reason}`).join('; ')}).` : '';
+  return `Model ${d.model} for ${what}: ${p.machine_idle_watts} W idle to ${p.machine_max_watts} W at full load${d.calibrated ? ', calibrated from configuration' : ''}.${why} Zones read estimator:${d.model}; the estimator settings (README) correct it.`;
 }

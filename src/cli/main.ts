@@ -9,10 +9,12 @@ import { ConfigError } from '../config/config.js';
 import { loadConfig } from '../config/load.js';
 import { NoMeterError } from '../device/meterSelection.js';
 import { createLogger, type Logger } from '../logger/logger.js';
+import { runModelCommand } from './modelCommand.js';
 
 const STOP_DEADLINE_MS = 4500;
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'model') return runModelCommand(argv.slice(1));
   let loaded;
   try {
     loaded = loadConfig(argv);

@@ -46,6 +46,22 @@ export interface Config {
     hwmon: { forceEnabled: boolean; zones: string[] };
     gpu: { enabled: boolean; idlePower: number };
   };
+  /** (ours) The power estimator used where no meter works (shared/spec/estimation.md). */
+  estimator: {
+    /** Model name (`kepler-ts model evaluate` lists them); '' = the built-in default. */
+    model: string;
+    /** TDP of one CPU package in watts; 0 = from the CPU catalog, else from the core count. */
+    tdpWatts: number;
+    /** This machine's watts at idle / at full load (a VM: its share); 0 = from the model. */
+    idleWatts: number;
+    maxWatts: number;
+    /** Measured (load 0-1, watts) points of this machine; they override idle/max watts. */
+    points: { load: number; watts: number }[];
+    /** auto = detect (hypervisor CPU flag, DMI); true/false force it. */
+    virtualMachine: 'auto' | 'true' | 'false';
+    /** Logical CPUs of a VM's host; 0 = two packages of this CPU model. */
+    hostCpus: number;
+  };
   dev: {
     fakeCpuMeter: {
       enabled: boolean;

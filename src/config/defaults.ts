@@ -25,6 +25,7 @@ export function defaultConfig(): Config {
       hwmon: { forceEnabled: false, zones: [] },
       gpu: { enabled: false, idlePower: 0 },
     },
+    estimator: { model: '', tdpWatts: 0, idleWatts: 0, maxWatts: 0, points: [], virtualMachine: 'auto', hostCpus: 0 },
     dev: { fakeCpuMeter: { enabled: false, zones: [], watts: {} } },
   };
 }

@@ -83,6 +83,13 @@ function checkCrossField(c: Config): void {
       'config: kube.nodeName: invalid value "": required when kube.enabled is true; set kube.nodeName in the file, --kube.node-name or NODE_NAME',
     );
   }
+  const e = c.estimator;
+  if (e.idleWatts > 0 && e.maxWatts > 0 && e.maxWatts <= e.idleWatts) {
+    throw new ConfigError(`config: estimator.maxWatts: invalid value ${e.maxWatts}: expected more than estimator.idleWatts (${e.idleWatts})`);
+  }
+  if (new Set(e.points.map((p) => p.load)).size !== e.points.length) {
+    throw new ConfigError('config: estimator.points: two points have the same load: expected one watts value per load');
+  }
   const redfish = c.experimental.platform.redfish;
   if (redfish.enabled && redfish.configFile === '') {
     throw new ConfigError(

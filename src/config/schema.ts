@@ -6,6 +6,7 @@ import { isIPv6 } from 'node:net';
 import { z } from 'zod';
 import { METRICS_LEVELS } from './config.js';
 import { parseDuration } from './duration.js';
+import { findModel, knownModels } from '../estimation/modelRegistry.js';
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 const METERS = ['rapl', 'hwmon', 'fake', 'estimator'] as const;
@@ -16,6 +17,9 @@ const bool = z.boolean('expected true or false');
 const str = z.string('expected a string');
 const strings = z.array(str, 'expected a list of strings');
 const number = (expected: string, ok: (n: number) => boolean) => z.number(expected).refine(ok, expected);
+
+const watts = number('expected a number of watts >= 0 (0 = from the model)', (n) => n >= 0 && n < Infinity);
+const MODEL_NAMES = knownModels().map((m) => m.name).join(', ');
 
 const DURATION = 'expected a duration like 5s, 500ms or 1m30s';
 /** A Go duration string, or a YAML number of seconds; the output is milliseconds. */
@@ -93,6 +97,23 @@ export const fileSchema = section({
     }),
     hwmon: section({ forceEnabled: bool, zones: strings }),
     gpu: section({ enabled: bool, idlePower: number('expected a number of watts >= 0', (n) => n >= 0) }),
+  }),
+  estimator: section({
+    model: z.string('expected a model name').refine((s) => s === '' || findModel(s) !== undefined, `expected one of ${MODEL_NAMES}`),
+    tdpWatts: watts,
+    idleWatts: watts,
+    maxWatts: watts,
+    points: z.array(
+      z.strictObject(
+        { load: number('expected a load between 0 and 1', (n) => n >= 0 && n <= 1), watts },
+        'expected a point like {load: 0.5, watts: 180}',
+      ),
+      'expected a list of points like [{load: 0, watts: 90}, {load: 1, watts: 300}]',
+    ),
+    virtualMachine: z
+      .union([z.boolean(), z.enum(['auto', 'true', 'false'])], 'expected auto, true or false')
+      .transform((v) => String(v) as 'auto' | 'true' | 'false'),
+    hostCpus: number('expected a whole number of CPUs >= 0 (0 = guess)', (n) => Number.isInteger(n) && n >= 0),
   }),
   dev: section({
     'fake-cpu-meter': section({

@@ -1,8 +1,10 @@
 // Chooses the node's meter: the first of cpu.preferredMeters that reports at least one readable
-// zone. Each meter is one entry in METER_FACTORIES, so a new meter is a new file plus one line.
+// zone, else the estimator (Kepler exits there; an estimate, labelled as one, keeps every
+// dashboard working). Each meter is one entry in METER_FACTORIES: a new meter is a file and a line.
 
 import type { Config } from '../config/config.js';
 import { MeterUnavailableError, type EnergyMeter, type EnergyZone } from './energyZone.js';
+import { EstimatorMeter } from './estimatorMeter.js';
 import { FakeMeter } from './fakeMeter.js';
 import { HwmonMeter } from './hwmonMeter.js';
 import type { Clock } from './integratedPowerZone.js';
@@ -20,13 +22,19 @@ export const METER_FACTORIES: Record<string, MeterFactory> = {
       clock,
     }),
   fake: (cfg, clock) => new FakeMeter({ zones: cfg.dev.fakeCpuMeter.zones, watts: cfg.dev.fakeCpuMeter.watts, clock }),
+  estimator: (cfg, clock) => new EstimatorMeter({ procfs: cfg.host.procfs, sysfs: cfg.host.sysfs, settings: cfg.estimator, clock }),
 };
+
+/** Tried after every preferred meter has failed. */
+export const FALLBACK_METER = 'estimator';
 
 export interface MeterChoice {
   meter: EnergyMeter;
   zones: EnergyZone[];
   /** Why each meter tried before it (or all, on failure) was not used. */
   rejected: { meter: string; reason: string }[];
+  /** True when no preferred meter worked and FALLBACK_METER was used instead. */
+  fellBack: boolean;
 }
 
 export class NoMeterError extends Error {
@@ -45,7 +53,9 @@ export function meterOrder(cfg: Config): string[] {
 
 export function selectMeter(cfg: Config, factories: Record<string, MeterFactory> = METER_FACTORIES, clock?: Clock): MeterChoice {
   const rejected: { meter: string; reason: string }[] = [];
-  for (const name of meterOrder(cfg)) {
+  const order = meterOrder(cfg);
+  const candidates = order.includes(FALLBACK_METER) ? order : [...order, FALLBACK_METER];
+  for (const name of candidates) {
     const factory = factories[name];
     if (!factory) {
       rejected.push({ meter: name, reason: 'not available in this version' });
@@ -53,7 +63,7 @@ export function selectMeter(cfg: Config, factories: Record<string, MeterFactory>
     }
     const meter = factory(cfg, clock);
     try {
-      return { meter, zones: meter.zones(), rejected };
+      return { meter, zones: meter.zones(), rejected, fellBack: !order.includes(name) };
     } catch (err) {
       if (!(err instanceof MeterUnavailableError)) throw err;
       rejected.push({ meter: name, reason: err.message });

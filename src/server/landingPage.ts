@@ -5,6 +5,8 @@ export interface LandingInfo {
   nodeName: string;
   meter: string;
   zones: { name: string; path: string }[];
+  /** Shown prominently when power is estimated rather than measured. */
+  estimateNotice?: string;
   endpoints: { path: string; description: string }[];
 }
 
@@ -19,6 +21,7 @@ export function renderLandingPage(info: LandingInfo): string {
 <h1>kepler-ts ${esc(info.version)}</h1>
 <p>Power exporter for node <b>${esc(info.nodeName)}</b>.</p>
 <p>Meter in use: <b>${esc(info.meter)}</b></p>
+${info.estimateNotice ? `<p><b>Power is estimated, not measured.</b> ${esc(info.estimateNotice)}</p>\n` : ''}
 <ul>${zones}</ul>
 <h2>Endpoints</h2>
 <ul>${links}</ul>

@@ -5,6 +5,9 @@
 
 import { closeSync, openSync, readSync } from 'node:fs';
 
+/** Well under a page (4 KiB): a short read that leaves the file this small is its end. */
+const SMALL_FILE = 2048;
+
 export class FileReader {
   private buf: Buffer;
 
@@ -43,9 +46,12 @@ export class FileReader {
         const room = this.buf.length - total;
         const n = readSync(fd, this.buf, total, room, null);
         total += n;
-        // A short read is the end: procfs and sysfs hand over a small file in one read, so the
-        // usual read-until-zero would cost a second system call per file.
-        if (n < room) return total;
+        if (n === 0) return total;
+        // A short read of a small file is its end: procfs and sysfs hand over a small file in one
+        // read, so the usual read-until-zero would cost a second system call per file. A larger
+        // procfs file (a seq_file such as cpuinfo or maps, a long cmdline) comes one page per
+        // read, so past SMALL_FILE bytes only a read of zero ends it.
+        if (n < room && total < SMALL_FILE) return total;
       }
     } finally {
       closeSync(fd);

@@ -93,6 +93,18 @@ test('a full Kepler-style YAML file sets every key', () => {
       hwmon: { forceEnabled: true, zones: ['power1'] },
       gpu: { enabled: true, idlePower: 12.5 },
     },
+    estimator: {
+      model: 'ccf',
+      tdpWatts: 205,
+      idleWatts: 80,
+      maxWatts: 420,
+      points: [
+        { load: 0, watts: 85 },
+        { load: 1, watts: 410 },
+      ],
+      virtualMachine: 'false',
+      hostCpus: 96,
+    },
     dev: { fakeCpuMeter: { enabled: true, zones: ['package', 'core'], watts: { package: 40, core: 25.5 } } },
   };
   assert.deepEqual(r.config, expected);
@@ -284,6 +296,15 @@ test('invalid file values: one line with the file, key, value and what is allowe
   rejects(() => file('dev: {fake-cpu-meter: {watts: {package: -1}}}\n'), 'dev.fake-cpu-meter.watts.package', '-1', '>= 0');
   rejects(() => file('dev: {fake-cpu-meter: {watts: [1]}}\n'), 'dev.fake-cpu-meter.watts', 'zone name to watts');
   rejects(() => file('web: {listenAddresses: []}\n'), 'web.listenAddresses', '[]', 'at least one');
+  rejects(() => file('estimator: {model: magic}\n'), 'estimator.model', '"magic"', 'kts-specpower', 'ccf', 'boavizta');
+  rejects(() => file('estimator: {tdpWatts: -5}\n'), 'estimator.tdpWatts', '-5', 'watts >= 0');
+  rejects(() => file('estimator: {points: [{load: 1.5, watts: 100}]}\n'), 'estimator.points[0].load', '1.5', 'between 0 and 1');
+  rejects(() => file('estimator: {points: [{load: 0.5}]}\n'), 'estimator.points[0].watts', 'watts >= 0');
+  rejects(() => file('estimator: {points: [100, 200]}\n'), 'estimator.points[0]', '100', '{load: 0.5, watts: 180}');
+  rejects(() => file('estimator: {virtualMachine: maybe}\n'), 'estimator.virtualMachine', '"maybe"', 'auto, true or false');
+  rejects(() => file('estimator: {hostCpus: 2.5}\n'), 'estimator.hostCpus', '2.5', 'whole number');
+  rejects(() => file('estimator: {idleWatts: 300, maxWatts: 200}\n'), 'estimator.maxWatts', '200', 'more than estimator.idleWatts (300)');
+  rejects(() => file('estimator: {points: [{load: 0.5, watts: 100}, {load: 0.5, watts: 120}]}\n'), 'estimator.points', 'same load');
 });
 
 test('listen addresses: [host]:port, IPv6 in brackets', () => {
@@ -302,6 +323,9 @@ test('invalid flag values name the flag', () => {
   rejects(() => run(['--monitor.max-terminated=many']), 'flag --monitor.max-terminated', '"many"', 'integer >= -1');
   rejects(() => run(['--monitor.max-terminated=-2']), 'flag --monitor.max-terminated', '"-2"', 'integer >= -1');
   rejects(() => run(['--experimental.gpu.idle-power=']), 'flag --experimental.gpu.idle-power', '""', '>= 0');
+  rejects(() => run(['--estimator.tdp-watts=lots']), 'flag --estimator.tdp-watts', '"lots"', 'watts >= 0');
+  rejects(() => run(['--estimator.virtual-machine=yes']), 'flag --estimator.virtual-machine', '"yes"', 'auto, true or false');
+  assert.equal(run(['--estimator.virtual-machine=true', '--estimator.host-cpus=128']).estimator.hostCpus, 128);
   rejects(() => run(['--bogus']), 'flag --bogus: unknown flag');
   rejects(() => run(['--bogus=1']), 'flag --bogus', 'unknown flag');
   rejects(() => run(['-x']), 'flag -x', 'unknown flag');

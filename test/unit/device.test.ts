@@ -9,6 +9,7 @@ import { chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, readdirSync, real
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { MeterName } from '../../src/config/config.js';
 import { defaultConfig } from '../../src/config/defaults.js';
 import { AggregatedZone, UNKNOWN_RANGE_WRAP } from '../../src/device/aggregatedZone.js';
 import { counterDelta, MeterUnavailableError, type EnergyZone } from '../../src/device/energyZone.js';
@@ -708,6 +709,8 @@ test('fake meter: configured zones and watts (names case-insensitive, unknown zo
 // ---------------------------------------------------------------------------------------------
 // meter selection
 
+const HOST_FIXTURES = fileURLToPath(new URL('../../../test/fixtures/host', import.meta.url));
+
 function configFor(sysfs: string) {
   const cfg = defaultConfig();
   cfg.host.sysfs = sysfs;
@@ -746,11 +749,13 @@ test('selectMeter: rapl missing -> hwmon chosen, rapl listed as rejected with it
   assert.equal(choice.zones[0].energy(), 245_000_000); // the clock reached the hwmon meter
 });
 
-test('selectMeter: nothing works -> NoMeterError listing every reason', (t) => {
+test('selectMeter: nothing works, not even the estimator -> NoMeterError listing every reason', (t) => {
   const sysfs = tempSysfs(t);
+  const cfg = configFor(sysfs);
+  cfg.host.procfs = join(sysfs, 'no-proc'); // the estimator cannot learn the hardware either
   let err: unknown;
   assert.throws(
-    () => selectMeter(configFor(sysfs)),
+    () => selectMeter(cfg),
     (e: unknown) => {
       err = e;
       return e instanceof NoMeterError;
@@ -761,22 +766,51 @@ test('selectMeter: nothing works -> NoMeterError listing every reason', (t) => {
   const hwmon = join(sysfs, 'class', 'hwmon');
   assert.deepEqual(
     e.rejected.map((r) => r.meter),
-    ['rapl', 'hwmon'],
+    ['rapl', 'hwmon', 'estimator'],
   );
   assert.ok(e.message.startsWith('no power meter available: '), e.message);
   assert.ok(e.message.includes(`rapl: ${powercap}: not found`), e.message);
   assert.ok(e.message.includes(`hwmon: ${hwmon}: not found`), e.message);
+  assert.ok(e.message.includes(`estimator: cannot learn the hardware: `) && e.message.includes(join(sysfs, 'no-proc', 'cpuinfo')), e.message);
+});
+
+test('selectMeter: no preferred meter works -> the estimator, marked as a fallback', (t) => {
+  const sysfs = tempSysfs(t);
+  const cfg = configFor(sysfs);
+  cfg.host.procfs = join(HOST_FIXTURES, 'intel-xeon-2s', 'proc');
+  const choice = selectMeter(cfg);
+  assert.equal(choice.meter.name, 'estimator');
+  assert.equal(choice.fellBack, true);
+  assert.deepEqual(choice.rejected.map((r) => r.meter), ['rapl', 'hwmon']);
+  assert.deepEqual(summary(choice.zones), [
+    { name: 'package', index: 0, path: 'estimator:kts-specpower' },
+    { name: 'dram', index: 0, path: 'estimator:kts-specpower' },
+    { name: 'platform', index: 0, path: 'estimator:kts-specpower' },
+  ]);
+});
+
+test('selectMeter: estimator named in cpu.preferredMeters is used ahead of a working rapl, not as a fallback', (t) => {
+  const sysfs = tempSysfs(t);
+  raplTree(sysfs, SINGLE_SOCKET_INTEL);
+  const cfg = configFor(sysfs);
+  cfg.host.procfs = join(HOST_FIXTURES, 'intel-xeon-2s', 'proc');
+  cfg.cpu.preferredMeters = ['estimator', 'rapl'];
+  const choice = selectMeter(cfg);
+  assert.equal(choice.meter.name, 'estimator');
+  assert.equal(choice.fellBack, false);
+  assert.deepEqual(choice.rejected, []);
 });
 
 test('selectMeter: an unknown meter name is rejected as not available, the next one is used', (t) => {
   const sysfs = tempSysfs(t);
   raplTree(sysfs, SINGLE_SOCKET_INTEL);
   const cfg = configFor(sysfs);
-  cfg.cpu.preferredMeters = ['estimator', 'rapl'];
+  cfg.cpu.preferredMeters = ['nvml' as MeterName, 'rapl'];
   const choice = selectMeter(cfg);
   assert.equal(choice.meter.name, 'rapl');
+  assert.equal(choice.fellBack, false);
   assert.equal(choice.rejected.length, 1);
-  assert.equal(choice.rejected[0].meter, 'estimator');
+  assert.equal(choice.rejected[0].meter, 'nvml');
   assert.match(choice.rejected[0].reason, /not available/);
 });
 

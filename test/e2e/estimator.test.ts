@@ -1,0 +1,174 @@
+// End to end on this machine, which has no power meter (no RAPL, no hwmon): kepler-ts started the
+// way the README starts it falls back to the estimator, says so once, labels its zones as
+// estimates, serves non-zero watts that follow a real stress-ng load, and still attributes the
+// energy to the container and processes doing the work.
+
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parseExposition, select, sum, type Exposition } from '../support/exposition.js';
+import {
+  cgroupCpuSeconds,
+  cgroupV2Root,
+  freePort,
+  killGroup,
+  nodeActiveCpuSeconds,
+  randomHex,
+  removeCgroups,
+  requireCommand,
+  runInCgroup,
+  startExporter,
+  type CgroupProcess,
+  type Exporter,
+} from '../support/processes.js';
+
+interface Observation {
+  exp: Exposition;
+  atMs: number;
+  cgroupCpu: number;
+  nodeActiveCpu: number;
+}
+
+const PATH = 'estimator:kts-specpower';
+const ZONES = ['dram', 'package', 'platform'];
+
+describe('kepler-ts without a power meter: the estimator', { timeout: 120_000 }, () => {
+  const v2 = cgroupV2Root();
+  const tmp = mkdtempSync(join(tmpdir(), 'kepler-estimator-'));
+  const id = randomHex(64);
+  const dir = join(v2, 'system.slice', `docker-${id}.scope`);
+  let exporter: Exporter;
+  let load: CgroupProcess | undefined;
+  const idle: Observation[] = [];
+  const busy: Observation[] = [];
+
+  async function scrape(): Promise<Observation> {
+    const res = await fetch(`${exporter.url}/metrics`);
+    assert.equal(res.status, 200);
+    const exp = parseExposition(await res.text());
+    return { exp, atMs: Date.now(), cgroupCpu: existsSync(dir) ? cgroupCpuSeconds(dir) : 0, nodeActiveCpu: nodeActiveCpuSeconds() };
+  }
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const gauge = (o: Observation, name: string, labels: Record<string, string> = {}) => {
+    const s = select(o.exp, name, labels);
+    assert.equal(s.length, 1, `${name} ${JSON.stringify(labels)}: ${s.length} series`);
+    return s[0].value;
+  };
+  const delta = (a: Observation, b: Observation, name: string, labels: Record<string, string>) =>
+    sum(select(b.exp, name, labels)) - sum(select(a.exp, name, labels));
+
+  before(async () => {
+    requireCommand('stress-ng');
+    // This machine has no meter; should a CI machine have one, an empty sysfs keeps the test about
+    // the fallback (the DMI strings are then unknown, which detection must tolerate too).
+    const hasMeter = existsSync('/sys/class/powercap/intel-rapl') || existsSync('/sys/class/powercap/intel-rapl:0');
+    const sysfs = hasMeter ? join(tmp, 'sys') : '/sys';
+    mkdirSync(join(tmp, 'sys'), { recursive: true });
+    const port = await freePort();
+    exporter = await startExporter(
+      [`--host.sysfs=${sysfs}`, `--web.listen-address=127.0.0.1:${port}`, '--monitor.interval=0s', '--monitor.staleness=0s'],
+      port,
+    );
+    idle.push(await scrape()); // the first billed interval starts here
+    for (let i = 0; i < 3; i++) {
+      await sleep(1000);
+      idle.push(await scrape());
+    }
+    // Every CPU fully busy, in a Docker-named cgroup.
+    load = runInCgroup(dir, `exec stress-ng --cpu ${cpus().length} --cpu-method int64 --timeout 60 -q`);
+    await sleep(1000); // stress-ng is running on every CPU before the first busy interval starts
+    busy.push(await scrape());
+    for (let i = 0; i < 4; i++) {
+      await sleep(1000);
+      busy.push(await scrape());
+    }
+  });
+
+  after(async () => {
+    if (load) killGroup(load.child);
+    if (exporter && exporter.child.exitCode === null) exporter.child.kill('SIGKILL');
+    await removeCgroups([dir]);
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('falls back to the estimator and says so once in the log', () => {
+    const log = exporter.stderr();
+    assert.equal(log.match(/no power meter is readable; power is estimated/g)?.length, 1, log);
+    assert.match(log, /rapl: /, 'the log says why RAPL was not used');
+    const last = busy.at(-1)!;
+    assert.equal(select(last.exp, 'kepler_exporter_meter_info')[0]?.labels.meter, 'estimator');
+  });
+
+  it('labels every zone as an estimate and names the model in an info metric', () => {
+    const last = busy.at(-1)!;
+    const zones = select(last.exp, 'kepler_node_cpu_joules_total').map((s) => `${s.labels.zone}@${s.labels.path}`).sort();
+    assert.deepEqual(zones, ZONES.map((z) => `${z}@${PATH}`));
+    const [info] = select(last.exp, 'kepler_node_power_estimator_info');
+    assert.ok(info, 'kepler_node_power_estimator_info is exported');
+    assert.equal(info.labels.model, 'kts-specpower');
+    assert.equal(info.labels.source, 'estimator');
+    const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+    // Detection agrees with what the test reads itself.
+    assert.equal(info.labels.virtual_machine, String(/^flags\s*:.*\bhypervisor\b/m.test(cpuinfo)));
+    assert.equal(info.labels.logical_cpus, String(cpus().length));
+    assert.ok(Number(info.labels.machine_max_watts) > Number(info.labels.machine_idle_watts), JSON.stringify(info.labels));
+    assert.ok(Number(info.labels.machine_idle_watts) > 0, JSON.stringify(info.labels));
+  });
+
+  it('the landing page says power is estimated', async () => {
+    const page = await (await fetch(`${exporter.url}/`)).text();
+    assert.match(page, /Power is estimated, not measured/);
+    assert.match(page, /kts-specpower/);
+  });
+
+  it('serves non-zero watts within the model range, rising with the real load', () => {
+    const [info] = select(busy.at(-1)!.exp, 'kepler_node_power_estimator_info');
+    const idleW = Number(info.labels.machine_idle_watts);
+    const maxW = Number(info.labels.machine_max_watts);
+    for (const o of [...idle.slice(1), ...busy.slice(1)]) {
+      const w = gauge(o, 'kepler_node_cpu_watts', { zone: 'platform' });
+      assert.ok(w >= idleW * 0.99 && w <= maxW * 1.01, `platform ${w} W outside [${idleW}, ${maxW}]`);
+      for (const zone of ZONES) assert.ok(gauge(o, 'kepler_node_cpu_watts', { zone }) > 0, `${zone} watts > 0`);
+    }
+    const idleUsage = Math.max(...idle.slice(1).map((o) => gauge(o, 'kepler_node_cpu_usage_ratio')));
+    const busyUsage = Math.min(...busy.slice(1).map((o) => gauge(o, 'kepler_node_cpu_usage_ratio')));
+    assert.ok(busyUsage > 0.85, `usage ratio under stress-ng on every CPU: ${busyUsage}`);
+    assert.ok(busyUsage > idleUsage + 0.3, `usage ratio idle ${idleUsage}, busy ${busyUsage}`);
+    const idlePlatform = Math.max(...idle.slice(1).map((o) => gauge(o, 'kepler_node_cpu_watts', { zone: 'platform' })));
+    const busyPlatform = Math.min(...busy.slice(1).map((o) => gauge(o, 'kepler_node_cpu_watts', { zone: 'platform' })));
+    // At > 85 % load the model is well up its curve: at least 60 % of the way from idle to max.
+    assert.ok(busyPlatform > idleW + 0.6 * (maxW - idleW), `busy ${busyPlatform} W; idle ${idleW}, max ${maxW}`);
+    assert.ok(busyPlatform > idlePlatform, `busy ${busyPlatform} W vs idle ${idlePlatform} W`);
+  });
+
+  it('joules are the integral of the watts, and never go down', () => {
+    const all = [...idle, ...busy];
+    for (let i = 1; i < all.length; i++) {
+      for (const zone of ZONES) {
+        const d = delta(all[i - 1], all[i], 'kepler_node_cpu_joules_total', { zone });
+        assert.ok(d > 0, `${zone} joules advanced between scrapes ${i - 1} and ${i}`);
+        // The watts gauge is the last interval's energy over its duration (measured by the exporter).
+        const w = gauge(all[i], 'kepler_node_cpu_watts', { zone });
+        const seconds = (all[i].atMs - all[i - 1].atMs) / 1000;
+        assert.ok(Math.abs(d / seconds - w) <= 0.15 * w, `${zone}: ${d} J over ~${seconds} s vs ${w} W`);
+      }
+    }
+  });
+
+  it('attributes the active energy to the busy container and its processes', () => {
+    const a = busy[0];
+    const b = busy.at(-1)!;
+    const nodeActive = delta(a, b, 'kepler_node_cpu_active_joules_total', { zone: 'package' });
+    const container = delta(a, b, 'kepler_container_cpu_joules_total', { container_id: id, zone: 'package' });
+    const cpuShare = (b.cgroupCpu - a.cgroupCpu) / (b.nodeActiveCpu - a.nodeActiveCpu);
+    assert.ok(nodeActive > 0);
+    assert.ok(Math.abs(container / nodeActive - cpuShare) < 0.05, `container ${container / nodeActive} of active energy, ${cpuShare} of CPU`);
+    assert.ok(container / nodeActive > 0.8, `the stress-ng container got ${container / nodeActive} of the active energy`);
+    const stress = select(b.exp, 'kepler_process_cpu_joules_total', { zone: 'package' }).filter((s) => s.labels.comm.startsWith('stress-ng'));
+    const before = new Map(select(a.exp, 'kepler_process_cpu_joules_total', { zone: 'package' }).map((s) => [s.labels.pid, s.value]));
+    const processes = stress.reduce((t, s) => t + s.value - (before.get(s.labels.pid) ?? 0), 0);
+    assert.ok(processes / nodeActive > 0.8, `stress-ng processes got ${processes / nodeActive} of the active energy`);
+  });
+});
