@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigError, type Config } from '../../src/config/config.js';
 import { defaultConfig } from '../../src/config/defaults.js';
 import { formatDuration, parseDuration } from '../../src/config/duration.js';
@@ -384,4 +386,19 @@ test('--help lists every flag with its default; --version', () => {
     'experimental.gpu.enabled', 'experimental.gpu.idle-power']) {
     assert.ok(name === 'config.file' || configFlags.includes(name), `Kepler flag --${name} is missing`);
   }
+});
+
+test('every example configuration loads without a warning', () => {
+  const dir = fileURLToPath(new URL('../../../examples', import.meta.url));
+  const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+  assert.ok(files.includes('estimator.yaml'), files.join(','));
+  for (const f of files) {
+    const r = loadConfig([`--config.file=${join(dir, f)}`], {});
+    assert.ok(r.kind === 'run');
+    assert.deepEqual(r.warnings, [], f);
+  }
+  const r = loadConfig([`--config.file=${join(dir, 'estimator.yaml')}`], {});
+  assert.ok(r.kind === 'run');
+  assert.deepEqual(r.config.cpu.preferredMeters, ['estimator']);
+  assert.equal(r.config.estimator.points.length, 3);
 });

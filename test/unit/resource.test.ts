@@ -17,6 +17,8 @@ import { cpuInterval, parseProcStat, type CpuTimes } from '../../src/resource/pr
 import { ResourceInformer } from '../../src/resource/resourceInformer.js';
 import { vmFromCmdline } from '../../src/resource/vm.js';
 import type { ResourceSample, WorkloadCpu } from '../../src/resource/workloads.js';
+import { FileReader } from '../../src/util/fileReader.js';
+import { spawn } from 'node:child_process';
 
 // ---------- helpers ----------
 
@@ -1089,4 +1091,20 @@ describe('ResourceInformer on this machine', () => {
     assert.ok(s2.nodeActiveCpuSec >= 0.1, `node active ${s2.nodeActiveCpuSec}`);
     assert.ok(s2.processes.length > 1);
   });
+});
+
+test('FileReader: a procfs seq_file served one page per read comes back whole', async (t) => {
+  // The kernel hands a seq_file (maps, cpuinfo on a big machine, a deep cgroup file) over one
+  // page per read(); a reader that stops at the first short read gets only the first page.
+  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  t.after(() => child.kill('SIGKILL'));
+  await new Promise((r) => setTimeout(r, 300));
+  process.kill(child.pid!, 'SIGSTOP'); // its memory map stays still while both read it
+  const path = `/proc/${child.pid}/maps`;
+  const expected = readFileSync(path, 'latin1');
+  assert.ok(expected.length > 5000, `maps is ${expected.length} bytes`);
+  const reader = new FileReader(); // 16 KiB: room for the whole file, which comes a page at a time
+  assert.equal(reader.readText(path), expected);
+  // Small files still come whole from the same reader.
+  assert.equal(reader.readText('/proc/self/stat').split(' ')[0], String(process.pid));
 });
