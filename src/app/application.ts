@@ -150,6 +150,7 @@ export class Application {
     // Said once, at start-up: every later number comes from this choice.
     if (fellBack && estimate) this.logger.warn(`no power meter is readable; power is estimated: ${estimateSummary(estimate, [])}`, fields);
     else this.logger.info(`meter chosen: ${meter.name}`, fields);
+    for (const w of estimate?.warnings ?? []) this.logger.warn(w);
     if (estimate) this.logger.info('power estimator', { model: estimate.model, ...estimate.parameters, detection: estimate.host.notes.join('; ') || 'complete' });
   }
 

@@ -78,7 +78,7 @@ export function runModelCommand(argv: string[], io: ModelCommandIo = nodeIo(), m
     return 0;
   }
   if (values.specpower === undefined || values.specpower === '') {
-    return fail('evaluate: missing --specpower FILE: expected a SPECpower CSV such as shared/data/specpower/train.csv');
+    return fail('evaluate: missing --specpower FILE: expected a SPECpower CSV such as data/specpower/train.csv');
   }
   let selected = models;
   if (values.model !== undefined) {
@@ -102,6 +102,10 @@ export function runModelCommand(argv: string[], io: ModelCommandIo = nodeIo(), m
     if (err instanceof SpecpowerCsvError) return fail(`evaluate: ${err.message}`);
     throw err;
   }
-  for (const model of selected) io.stdout(`${formatEvaluationLine(evaluateModel(model, rows))}\n`);
+  const results = selected.map((model) => evaluateModel(model, rows));
+  if (results.some((r) => r.points === 0)) {
+    return fail(`evaluate: ${file}: no measured watts (every w_idle ... w_100 cell is empty, nan or 0): expected at least one row with a measurement`);
+  }
+  for (const r of results) io.stdout(`${formatEvaluationLine(r)}\n`);
   return 0;
 }

@@ -87,8 +87,20 @@ function checkCrossField(c: Config): void {
   if (e.idleWatts > 0 && e.maxWatts > 0 && e.maxWatts <= e.idleWatts) {
     throw new ConfigError(`config: estimator.maxWatts: invalid value ${e.maxWatts}: expected more than estimator.idleWatts (${e.idleWatts})`);
   }
-  if (new Set(e.points.map((p) => p.load)).size !== e.points.length) {
-    throw new ConfigError('config: estimator.points: two points have the same load: expected one watts value per load');
+  if (e.points.length > 0 && (e.idleWatts > 0 || e.maxWatts > 0)) {
+    throw new ConfigError('config: estimator.points: given together with estimator.idleWatts/maxWatts: expected one of them (points describe the whole curve)');
+  }
+  const points = [...e.points].sort((a, b) => a.load - b.load);
+  for (let i = 0; i < points.length; i++) {
+    if (points[i].watts <= 0) throw new ConfigError(`config: estimator.points: invalid value ${points[i].watts} W at load ${points[i].load}: expected watts > 0`);
+    if (i > 0 && points[i].load === points[i - 1].load) {
+      throw new ConfigError(`config: estimator.points: load ${points[i].load} appears twice: expected one watts value per load`);
+    }
+    if (i > 0 && points[i].watts < points[i - 1].watts) {
+      throw new ConfigError(
+        `config: estimator.points: ${points[i].watts} W at load ${points[i].load} is less than ${points[i - 1].watts} W at load ${points[i - 1].load}: expected watts not to fall as load rises`,
+      );
+    }
   }
   const redfish = c.experimental.platform.redfish;
   if (redfish.enabled && redfish.configFile === '') {

@@ -23,7 +23,7 @@ const ZONE_PARTS: readonly (readonly [string, keyof PowerBreakdown])[] = [
   ['platform', 'total'],
 ];
 /** Zones read within this many ms of each other share one /proc/stat reading. */
-const SAMPLE_REUSE_MS = 2;
+const STAT_REUSE_MS = 2;
 
 export interface EstimatorMeterOptions {
   procfs: string;
@@ -43,6 +43,8 @@ export interface EstimatorDescription {
   /** This machine's share of the server the model is asked about. */
   share: number;
   calibrated: boolean;
+  /** Settings that had no effect, for the log. */
+  warnings: string[];
   /** Model parameters for the server it is asked about, plus the machine's own idle/max watts. */
   parameters: Record<string, string | number>;
 }
@@ -56,9 +58,19 @@ export class EstimatorMeter implements EnergyMeter {
 
   zones(): EnergyZone[] {
     const { estimate } = this.prepare();
-    const sampler = new LoadSampler(estimate, this.opts.readProcStat ?? (() => readFileSync(join(this.opts.procfs, 'stat'), 'utf8')), this.opts.clock ?? monotonicMs);
+    const clock = this.opts.clock ?? monotonicMs;
+    const statPath = join(this.opts.procfs, 'stat');
+    const stat = new StatReader(this.opts.readProcStat ?? (() => readFileSync(statPath, 'utf8')), clock);
+    try {
+      stat.read(); // as every meter checks its zones can be read: never a silent zero later
+    } catch (err) {
+      throw new MeterUnavailableError(`estimator: cannot read the CPU load from ${statPath}: ${(err as Error).message}`);
+    }
     const path = `estimator:${estimate.model.name}`;
-    return ZONE_PARTS.map(([name, part]) => new IntegratedPowerZone(name, 0, path, () => sampler.watts()[part] * 1e6, this.opts.clock ?? monotonicMs));
+    return ZONE_PARTS.map(([name, part]) => {
+      const load = new ZoneLoad(estimate, stat);
+      return new IntegratedPowerZone(name, 0, path, () => load.watts()[part] * 1e6, clock);
+    });
   }
 
   /** Valid once zones() has succeeded. */
@@ -89,6 +101,11 @@ export class EstimatorMeter implements EnergyMeter {
       ...(s.points.length ? { points: s.points } : {}),
     };
     const estimate: MachineEstimate = { model, server, share, calibration };
+    const warnings: string[] = [];
+    if (s.hostCpus > 0 && !vm) warnings.push(`estimator.hostCpus (${s.hostCpus}) is ignored: this machine is estimated as bare metal (set estimator.virtualMachine: true to use it)`);
+    if (s.hostCpus > 0 && vm && s.hostCpus < own.threads) {
+      warnings.push(`estimator.hostCpus (${s.hostCpus}) is less than this VM's ${own.threads} CPUs; using ${own.threads}`);
+    }
     const round = (v: number) => Math.round(v * 100) / 100;
     this.estimate = estimate;
     this.described = {
@@ -98,6 +115,7 @@ export class EstimatorMeter implements EnergyMeter {
       virtualMachine: vm,
       share,
       calibrated: Object.keys(calibration).length > 0,
+      warnings,
       parameters: {
         ...model.parameters(server),
         machine_idle_watts: round(machinePower(estimate, 0).total),
@@ -108,31 +126,52 @@ export class EstimatorMeter implements EnergyMeter {
   }
 }
 
-/** The machine's watts over the interval since the previous reading of /proc/stat. */
-class LoadSampler {
-  private prev: CpuTimes | undefined;
+/** /proc/stat, read once for zones read within STAT_REUSE_MS of each other (one refresh). */
+class StatReader {
+  private last: CpuTimes | undefined;
   private lastMs = -Infinity;
+
+  constructor(
+    private readonly readText: () => string,
+    private readonly clock: Clock,
+  ) {}
+
+  read(): CpuTimes {
+    const now = this.clock();
+    if (!this.last || now - this.lastMs >= STAT_REUSE_MS) {
+      this.last = parseProcStat(this.readText());
+      this.lastMs = now;
+    }
+    return this.last;
+  }
+}
+
+/**
+ * One zone's watts over its own interval: the load between this zone's previous reading and now.
+ * Each zone keeps its own previous reading, so a zone read late (a GC pause between zones) still
+ * covers exactly the time it integrates over, and an interval with no ticks keeps the last watts.
+ */
+class ZoneLoad {
+  private prev: CpuTimes | undefined;
   private current: PowerBreakdown;
 
   constructor(
     private readonly estimate: MachineEstimate,
-    private readonly read: () => string,
-    private readonly clock: Clock,
+    private readonly stat: StatReader,
   ) {
     this.current = machinePower(estimate, 0);
   }
 
   watts(): PowerBreakdown {
-    const now = this.clock();
-    if (now - this.lastMs < SAMPLE_REUSE_MS) return this.current;
-    const times = parseProcStat(this.read());
-    if (this.prev) {
-      const p = this.prev;
-      const d = Object.fromEntries(Object.keys(times).map((k) => [k, Math.max(0, times[k as keyof CpuTimes] - p[k as keyof CpuTimes])])) as unknown as CpuTimes;
-      this.current = machinePower(this.estimate, loadOfInterval(d));
+    const times = this.stat.read();
+    const p = this.prev;
+    if (p && times !== p) {
+      const d = {} as CpuTimes;
+      for (const k of Object.keys(times) as (keyof CpuTimes)[]) d[k] = Math.max(0, times[k] - p[k]);
+      const ticks = d.user + d.nice + d.system + d.idle + d.iowait + d.irq + d.softirq + d.steal;
+      if (ticks > 0) this.current = machinePower(this.estimate, loadOfInterval(d));
     }
     this.prev = times;
-    this.lastMs = now;
     return this.current;
   }
 }

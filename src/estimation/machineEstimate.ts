@@ -33,11 +33,12 @@ export const DEFAULT_HOST_CHIPS = 2;
 
 /**
  * Pure: the host a VM is a share of. `hostCpus` (config) wins; else two packages of the catalog's
- * core count for this CPU model (doubled when the VM sees SMT siblings); else 2 x 64 threads.
- * The host's memory is the VM's memory per vCPU times the host's CPUs. Never smaller than the VM.
+ * core count for this CPU model; else 2 x 64 threads. x86 hosts run two threads per core whatever
+ * topology the hypervisor shows the guest; ARM server cores have one. The host's memory is the
+ * VM's memory per vCPU times the host's CPUs. Never smaller than the VM.
  */
 export function hostOfVirtualMachine(vm: ServerSpec, opts: { hostCpus?: number; coresPerChip?: number }): { host: ServerSpec; share: number } {
-  const smt = vm.threads > vm.cores;
+  const smt = vm.vendor !== 'arm';
   const threadsPerChip = opts.coresPerChip ? opts.coresPerChip * (smt ? 2 : 1) : DEFAULT_HOST_THREADS_PER_CHIP;
   const hostThreads = Math.max(vm.threads, opts.hostCpus && opts.hostCpus > 0 ? opts.hostCpus : DEFAULT_HOST_CHIPS * threadsPerChip);
   const host: ServerSpec = {

@@ -72,7 +72,10 @@ export function parseSpecpowerCsv(text: string, file: string): SpecpowerRow[] {
   const header = records[0].record;
   const index = new Map<string, number>();
   header.forEach((name, i) => {
-    if (!index.has(name)) index.set(name, i);
+    if (index.has(name)) {
+      throw new SpecpowerCsvError(file, records[0].info.lines, name, `appears twice in the header (columns ${index.get(name)! + 1} and ${i + 1}): expected each column once`);
+    }
+    index.set(name, i);
   });
   const missing = SPECPOWER_REQUIRED_COLUMNS.filter((c) => !index.has(c));
   if (missing.length > 0) {

@@ -5,13 +5,15 @@
 // - P_max and P_idle are linear in what an exporter can learn about the hardware (package power
 //   budget chips x TDP, memory, sockets), with era and vendor terms: servers before 2009 idled at
 //   60 % of full power, 2012+ ones at 12-25 %, and AMD packages draw less of their TDP at full
-//   load than Intel ones. Least squares weighted by 1/watts, so it minimises relative error, which
+//   load than Intel ones. Least squares weighted by 1/watts^2, i.e. on relative error, which
 //   is what a user (and the MAPE) sees.
 // - g is the dynamic part's shape, 0 at idle and 1 at full load: the per-level median of the
 //   fitted rows of the same era and vendor, interpolated linearly between SPECpower's levels.
-// - Hardware from 2019 on is beyond the training data (it stops at 2018). Published SPECpower
+// - Hardware from 2020 on is beyond the training data (it stops at 2018). Published SPECpower
 //   medians say idle/max rose again to 0.22-0.26 in 2020-2022, after 0.12-0.16 in 2017-2019, with
-//   AMD above Intel in the data we have; there the idle fraction is taken from those figures.
+//   AMD above Intel in the data we have; there the idle fraction is taken from those figures, and
+//   for hardware of unknown year too (what runs today is mostly that recent). 2019 hardware is
+//   like 2017-2018's and uses the fit.
 // - Below a 40 W package budget (boards, small ARM systems: smaller than any SPECpower server) the
 //   linear fit means nothing; those use the Teads CPU curve on the TDP plus memory and a board.
 //
@@ -33,14 +35,14 @@ export interface SpecpowerParameters {
   idle: number[];
   /** g at the 11 SPEC load levels, by era and vendor group. */
   shape: Record<Era, Record<VendorGroup, number[]>>;
-  /** Idle / max for hardware from 2019 on, by vendor group (published medians, see above). */
+  /** Idle / max for hardware from 2020 on, by vendor group (published medians, see above). */
   modernIdleRatio: Record<VendorGroup, number>;
   /** How the parameters were obtained, for the info metric and the log. */
   fittedOn: string;
 }
 
 /** Hardware from this year on uses modernIdleRatio. */
-export const MODERN_FROM_YEAR = 2019;
+export const MODERN_FROM_YEAR = 2020;
 /** Below this package budget (watts, all packages) the component fallback is used. */
 export const SMALL_SYSTEM_CPU_W = 40;
 const TEADS_LOADS = [0, 0.1, 0.5, 1];

@@ -429,9 +429,8 @@ function readOptional(path: string, notes: string[], noteIfMissing: boolean): st
 }
 
 /**
- * Reads the host's profile from procfs and sysfs, once, at start-up. readFileSync rather than the
- * shared FileReader: this is not a hot path, and a procfs seq_file (cpuinfo) comes back one page
- * per read(), which FileReader takes for the end of the file. Only a missing, empty or
+ * Reads the host's profile from procfs and sysfs, once, at start-up (readFileSync: not a hot path,
+ * so the shared FileReader's buffer is not worth it here). Only a missing, empty or
  * unrecognisable cpuinfo is an error (the message names the file); every other file may be absent,
  * and what was missing is listed in `notes`.
  */

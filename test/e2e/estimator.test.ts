@@ -29,6 +29,15 @@ interface Observation {
   atMs: number;
   cgroupCpu: number;
   nodeActiveCpu: number;
+  /** The aggregate /proc/stat line, read by the test itself right after the scrape. */
+  stat: { busy: number; all: number };
+}
+
+function procStat(): { busy: number; all: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, idle, iowait = 0, irq = 0, softirq = 0, steal = 0] = f;
+  const busy = user + nice + system + irq + softirq + steal;
+  return { busy, all: busy + idle + iowait };
 }
 
 const PATH = 'estimator:kts-specpower';
@@ -48,7 +57,7 @@ describe('kepler-ts without a power meter: the estimator', { timeout: 120_000 },
     const res = await fetch(`${exporter.url}/metrics`);
     assert.equal(res.status, 200);
     const exp = parseExposition(await res.text());
-    return { exp, atMs: Date.now(), cgroupCpu: existsSync(dir) ? cgroupCpuSeconds(dir) : 0, nodeActiveCpu: nodeActiveCpuSeconds() };
+    return { exp, atMs: Date.now(), cgroupCpu: existsSync(dir) ? cgroupCpuSeconds(dir) : 0, nodeActiveCpu: nodeActiveCpuSeconds(), stat: procStat() };
   }
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const gauge = (o: Observation, name: string, labels: Record<string, string> = {}) => {
@@ -132,10 +141,17 @@ describe('kepler-ts without a power meter: the estimator', { timeout: 120_000 },
       assert.ok(w >= idleW * 0.99 && w <= maxW * 1.01, `platform ${w} W outside [${idleW}, ${maxW}]`);
       for (const zone of ZONES) assert.ok(gauge(o, 'kepler_node_cpu_watts', { zone }) > 0, `${zone} watts > 0`);
     }
-    const idleUsage = Math.max(...idle.slice(1).map((o) => gauge(o, 'kepler_node_cpu_usage_ratio')));
+    // The usage ratio follows the machine's real load, as the test reads it from /proc/stat over
+    // the same intervals (whatever else this machine runs), and stress-ng on every CPU fills it.
+    const all = [...idle, ...busy];
+    for (let i = 1; i < all.length; i++) {
+      if (i === idle.length) continue; // the interval in which stress-ng started
+      const own = (all[i].stat.busy - all[i - 1].stat.busy) / (all[i].stat.all - all[i - 1].stat.all);
+      const got = gauge(all[i], 'kepler_node_cpu_usage_ratio');
+      assert.ok(Math.abs(got - own) < 0.15, `interval ${i}: usage ratio ${got}, /proc/stat says ${own}`);
+    }
     const busyUsage = Math.min(...busy.slice(1).map((o) => gauge(o, 'kepler_node_cpu_usage_ratio')));
     assert.ok(busyUsage > 0.85, `usage ratio under stress-ng on every CPU: ${busyUsage}`);
-    assert.ok(busyUsage > idleUsage + 0.3, `usage ratio idle ${idleUsage}, busy ${busyUsage}`);
     const idlePlatform = Math.max(...idle.slice(1).map((o) => gauge(o, 'kepler_node_cpu_watts', { zone: 'platform' })));
     const busyPlatform = Math.min(...busy.slice(1).map((o) => gauge(o, 'kepler_node_cpu_watts', { zone: 'platform' })));
     // At > 85 % load the model is well up its curve: at least 60 % of the way from idle to max.
@@ -165,10 +181,11 @@ describe('kepler-ts without a power meter: the estimator', { timeout: 120_000 },
     const cpuShare = (b.cgroupCpu - a.cgroupCpu) / (b.nodeActiveCpu - a.nodeActiveCpu);
     assert.ok(nodeActive > 0);
     assert.ok(Math.abs(container / nodeActive - cpuShare) < 0.05, `container ${container / nodeActive} of active energy, ${cpuShare} of CPU`);
-    assert.ok(container / nodeActive > 0.8, `the stress-ng container got ${container / nodeActive} of the active energy`);
+    // On a quiet machine the container is nearly all of the CPU; others may be running here too.
+    assert.ok(container / nodeActive > 0.5, `the stress-ng container got ${container / nodeActive} of the active energy`);
     const stress = select(b.exp, 'kepler_process_cpu_joules_total', { zone: 'package' }).filter((s) => s.labels.comm.startsWith('stress-ng'));
     const before = new Map(select(a.exp, 'kepler_process_cpu_joules_total', { zone: 'package' }).map((s) => [s.labels.pid, s.value]));
     const processes = stress.reduce((t, s) => t + s.value - (before.get(s.labels.pid) ?? 0), 0);
-    assert.ok(processes / nodeActive > 0.8, `stress-ng processes got ${processes / nodeActive} of the active energy`);
+    assert.ok(processes / nodeActive > cpuShare - 0.1, `stress-ng processes got ${processes / nodeActive} of the active energy, their cgroup ${cpuShare} of the CPU`);
   });
 });

@@ -98,8 +98,8 @@ test('a full Kepler-style YAML file sets every key', () => {
     estimator: {
       model: 'ccf',
       tdpWatts: 205,
-      idleWatts: 80,
-      maxWatts: 420,
+      idleWatts: 0,
+      maxWatts: 0,
       points: [
         { load: 0, watts: 85 },
         { load: 1, watts: 410 },
@@ -306,7 +306,10 @@ test('invalid file values: one line with the file, key, value and what is allowe
   rejects(() => file('estimator: {virtualMachine: maybe}\n'), 'estimator.virtualMachine', '"maybe"', 'auto, true or false');
   rejects(() => file('estimator: {hostCpus: 2.5}\n'), 'estimator.hostCpus', '2.5', 'whole number');
   rejects(() => file('estimator: {idleWatts: 300, maxWatts: 200}\n'), 'estimator.maxWatts', '200', 'more than estimator.idleWatts (300)');
-  rejects(() => file('estimator: {points: [{load: 0.5, watts: 100}, {load: 0.5, watts: 120}]}\n'), 'estimator.points', 'same load');
+  rejects(() => file('estimator: {points: [{load: 0.5, watts: 100}, {load: 0.5, watts: 120}]}\n'), 'estimator.points', 'load 0.5 appears twice');
+  rejects(() => file('estimator: {points: [{load: 0, watts: 300}, {load: 1, watts: 100}]}\n'), 'estimator.points', '100 W at load 1', 'not to fall');
+  rejects(() => file('estimator: {points: [{load: 0.5, watts: 0}]}\n'), 'estimator.points', 'watts > 0');
+  rejects(() => file('estimator: {maxWatts: 300, points: [{load: 0.5, watts: 100}]}\n'), 'estimator.points', 'estimator.idleWatts/maxWatts');
 });
 
 test('listen addresses: [host]:port, IPv6 in brackets', () => {

@@ -22,6 +22,8 @@ import { evaluateModel, formatEvaluationLine } from '../../src/estimation/evalua
 import { allModels, BASELINE_MODELS, findModel, knownModels } from '../../src/estimation/modelRegistry.js';
 import { SPEC_LOAD_LEVELS, type PowerModel, type ServerSpec } from '../../src/estimation/powerModel.js';
 import { parseSpecpowerCsv, SpecpowerCsvError, vendorFromCpuName } from '../../src/estimation/specpowerCsv.js';
+import { SpecpowerModel } from '../../src/estimation/specpowerModel.js';
+import { SPECPOWER_PARAMETERS } from '../../src/estimation/specpowerParameters.js';
 
 const MAIN = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
 const tmp = mkdtempSync(join(tmpdir(), 'kepler-estimation-'));
@@ -369,6 +371,11 @@ describe('kepler-ts model evaluate', () => {
       assert.equal(m[3], '3');
       if (m[1] in expected) near(Number(m[2]), expected[m[1]], 0.0051, m[1]);
     }
+    // kepler-ts's own model: its arithmetic is checked in specpowerModel.test.ts; here, that the
+    // command prints that model's error on these rows.
+    const own = evaluateModel(new SpecpowerModel(SPECPOWER_PARAMETERS), parseSpecpowerCsv(CSV, 'three.csv'));
+    assert.ok(lines.includes(`kts-specpower mape=${own.mape.toFixed(2)} rows=3`), lines.join('\n'));
+    assert.ok(own.mape > 0 && own.mape < 100);
     for (const name of ['ccf', 'teads', 'codecarbon', 'boavizta']) assert.ok(names.includes(name));
   });
 
@@ -411,6 +418,18 @@ describe('kepler-ts model evaluate', () => {
     assert.ok(bad.stderr.includes(`${badFile}:3: column "mem_gb"`), bad.stderr);
     assert.match(bad.stderr, /"lots"/);
     assert.equal(bad.stdout, '');
+
+    const noWatts = join(tmp, 'no-watts.csv');
+    writeFileSync(noWatts, [HEADER, ROW_SANDY.replace(/(,[\d.]+){11}$/, ',nan'.repeat(11))].join('\n'));
+    const empty = cli(['evaluate', '--specpower', noWatts]);
+    assert.equal(empty.code, 2, empty.stdout);
+    assert.ok(empty.stderr.includes(noWatts) && empty.stderr.includes('no measured watts'), empty.stderr);
+
+    const twice = join(tmp, 'twice.csv');
+    writeFileSync(twice, [`${HEADER},mem_gb`, `${ROW_SANDY},1`].join('\n'));
+    const dup = cli(['evaluate', '--specpower', twice]);
+    assert.equal(dup.code, 2);
+    assert.match(dup.stderr, /column "mem_gb": appears twice/);
   });
 
   it('--help prints usage and the models', () => {

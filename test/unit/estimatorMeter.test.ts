@@ -13,6 +13,7 @@ import { defaultConfig } from '../../src/config/defaults.js';
 import { MeterUnavailableError } from '../../src/device/energyZone.js';
 import { EstimatorMeter } from '../../src/device/estimatorMeter.js';
 import { hostOfVirtualMachine, machinePower } from '../../src/estimation/machineEstimate.js';
+import { estimatorInfoLabels } from '../../src/exporter/prometheus/estimatorInfoCollector.js';
 import { findModel } from '../../src/estimation/modelRegistry.js';
 import { readHostProfile } from '../../src/resource/hostProfile.js';
 
@@ -92,6 +93,28 @@ test('estimator: zones package, dram, platform labelled estimator:<model>, count
   assert.ok(zones.every((z) => z.maxEnergy() > 1e15));
 });
 
+test('estimator: each zone covers its own interval, so a zone read late is not billed at idle', (t) => {
+  const r = rig(t, 'intel-xeon-2s');
+  const zones = r.meter.zones();
+  read(zones);
+  const model = findModel('kts-specpower')!;
+  const spec = r.meter.description().host.spec;
+  r.tick(100, 0); // 1 s fully busy
+  r.advance(1000);
+  const pkg = zones[0].energy();
+  r.advance(5); // a pause between zones: no new ticks in /proc/stat, 5 ms later
+  const dram = zones[1].energy();
+  r.advance(5);
+  const platform = zones[2].energy();
+  const full = model.predict(spec, 1);
+  near(pkg, full.cpu * 1e6, 2, 'package at full load');
+  near(dram, full.memory * 1.005e6, 2, 'dram at full load over 1.005 s');
+  near(platform, full.total * 1.01e6, 2, 'platform at full load over 1.01 s');
+  // The next interval has no ticks at all (a stopped clock): the last watts carry on.
+  r.advance(1000);
+  near(zones[2].energy() - platform, full.total * 1e6, 2, 'platform with no new ticks');
+});
+
 test('estimator: a cloud VM (hypervisor flag) is estimated as its vCPU share of a host, steal time is not load', (t) => {
   const r = rig(t, 'aws-m5-xlarge');
   const zones = r.meter.zones();
@@ -138,9 +161,15 @@ test('estimator: configuration corrects it (TDP, idle/max watts, measured points
   vm.meter.zones();
   assert.equal(vm.meter.description().virtualMachine, true);
   assert.equal(vm.meter.description().share, 72 / 144);
-  const notVm = rig(t, 'aws-m5-xlarge', { virtualMachine: 'false' });
+  assert.deepEqual(vm.meter.description().warnings, []);
+  const notVm = rig(t, 'aws-m5-xlarge', { virtualMachine: 'false', hostCpus: 96 });
   notVm.meter.zones();
   assert.equal(notVm.meter.description().share, 1);
+  assert.match(notVm.meter.description().warnings.join(), /estimator.hostCpus \(96\) is ignored/);
+  const small = rig(t, 'aws-m5-xlarge', { hostCpus: 2 });
+  small.meter.zones();
+  assert.equal(small.meter.description().share, 1);
+  assert.match(small.meter.description().warnings.join(), /less than this VM's 4 CPUs/);
 });
 
 test('estimator: an ARM board is a small system, a few watts', (t) => {
@@ -160,6 +189,10 @@ test('estimator: unreadable hardware or /proc/stat is a clear error, never a sil
   const meter = new EstimatorMeter({ procfs: dir, sysfs: dir, settings: defaultConfig().estimator });
   assert.throws(() => meter.zones(), (e: unknown) => e instanceof MeterUnavailableError && e.message.includes(join(dir, 'cpuinfo')));
 
+  const noStat = rig(t, 'intel-xeon-2s');
+  rmSync(join(noStat.procfs, 'stat'));
+  assert.throws(() => noStat.meter.zones(), (e: unknown) => e instanceof MeterUnavailableError && e.message.includes(join(noStat.procfs, 'stat')));
+
   const r = rig(t, 'intel-xeon-2s');
   const zones = r.meter.zones();
   read(zones);
@@ -172,6 +205,12 @@ test('estimator: the model named in the config is used, and the path says which'
   const r = rig(t, 'intel-xeon-2s', { model: 'ccf' });
   const zones = r.meter.zones();
   assert.equal(zones[0].path, 'estimator:ccf');
+  // The info metric keeps the detected hardware even where the model has a parameter of that name.
+  const labels = estimatorInfoLabels(r.meter.description());
+  assert.equal(labels.model, 'ccf');
+  assert.equal(labels.architecture, 'skylake');
+  assert.equal(labels.logical_cpus, 72);
+  assert.equal(labels.virtual_machine, false);
   read(zones);
   r.tick(100, 0);
   r.advance(1000);

@@ -66,7 +66,9 @@ describe('kts-specpower arithmetic', () => {
     // Memory: 0.284 W/GB x 192 GB = 54.5 W, but at most 30 % of idle (72.2 W): 21.7 W.
     near(m.predict(s, 0).memory, 0.3 * (5 + 28 + 19.2 + 20), 1e-9, 'memory cap');
   });
-  it('hardware from 2019 on, or of unknown year, idles at the published modern ratio', () => {
+  it('hardware from 2020 on, or of unknown year, idles at the published modern ratio; 2019 uses the fit', () => {
+    assert.equal(m.parameters(server({ year: 2019 })).mode, 'fitted');
+    assert.equal(m.parameters(server({ year: 2020 })).mode, 'modern');
     const s = server({ year: 2021 });
     const max = 10 + 280 + 96 + 40;
     near(m.predict(s, 0).total, 0.2 * max, 1e-9, 'intel 2021');

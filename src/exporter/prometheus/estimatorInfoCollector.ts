@@ -26,7 +26,10 @@ export class EstimatorInfoCollector implements Collector {
 /** The info metric's labels for an estimator: model, hardware as detected, and its parameters. */
 export function estimatorInfoLabels(d: EstimatorDescription): Record<string, string | number | boolean> {
   const spec = d.host.spec;
+  // The model's parameters first: the detected hardware labels below win a name clash.
+  const params = Object.fromEntries(Object.entries(d.parameters).map(([k, v]) => [k, typeof v === 'number' ? Math.round(v * 100) / 100 : v]));
   return {
+    ...params,
     model: d.model,
     source: 'estimator',
     cpu_model: spec.cpuName,
@@ -38,6 +41,5 @@ export function estimatorInfoLabels(d: EstimatorDescription): Record<string, str
     logical_cpus: spec.threads,
     memory_gb: Math.round(spec.memGb * 10) / 10,
     calibrated: d.calibrated,
-    ...d.parameters,
   };
 }
