@@ -10,7 +10,7 @@ import { hostOfVirtualMachine, loadOfInterval, machinePower, type Calibration, t
 import type { PowerBreakdown } from '../estimation/powerModel.js';
 import { lookupCpuModel } from '../estimation/cpuCatalog.js';
 import { readHostProfile, type HostProfile } from '../resource/hostProfile.js';
-import { parseProcStat, type CpuTimes } from '../resource/procStat.js';
+import { cpuTimesDelta, parseProcStat, type CpuTimes } from '../resource/procStat.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MeterUnavailableError, type EnergyMeter, type EnergyZone } from './energyZone.js';
@@ -92,9 +92,9 @@ export class EstimatorMeter implements EnergyMeter {
     }
     const own = { ...host.spec, ...(s.tdpWatts > 0 ? { tdpWatts: s.tdpWatts } : {}) };
     const vm = s.virtualMachine === 'auto' ? host.virtualization.isVm : s.virtualMachine === 'true';
-    const { server, share } = vm
-      ? (({ host: h, share: sh }) => ({ server: h, share: sh }))(hostOfVirtualMachine(own, { hostCpus: s.hostCpus, coresPerChip: lookupCpuModel(own.cpuName)?.coresPerChip }))
-      : { server: own, share: 1 };
+    const { host: server, share } = vm
+      ? hostOfVirtualMachine(own, { hostCpus: s.hostCpus, coresPerChip: lookupCpuModel(own.cpuName)?.coresPerChip })
+      : { host: own, share: 1 };
     const calibration: Calibration = {
       ...(s.idleWatts > 0 ? { idleWatts: s.idleWatts } : {}),
       ...(s.maxWatts > 0 ? { maxWatts: s.maxWatts } : {}),
@@ -166,10 +166,8 @@ class ZoneLoad {
     const times = this.stat.read();
     const p = this.prev;
     if (p && times !== p) {
-      const d = {} as CpuTimes;
-      for (const k of Object.keys(times) as (keyof CpuTimes)[]) d[k] = Math.max(0, times[k] - p[k]);
-      const ticks = d.user + d.nice + d.system + d.idle + d.iowait + d.irq + d.softirq + d.steal;
-      if (ticks > 0) this.current = machinePower(this.estimate, loadOfInterval(d));
+      const d = cpuTimesDelta(p, times);
+      if (Object.values(d).some((ticks) => ticks > 0)) this.current = machinePower(this.estimate, loadOfInterval(d));
     }
     this.prev = times;
     return this.current;

@@ -5,6 +5,7 @@
 // corrections from configuration (measured points, idle/max watts) are applied last, to this
 // machine's watts.
 
+import type { CpuTimes } from '../resource/procStat.js';
 import { clampLoad, type PowerBreakdown, type PowerModel, type ServerSpec } from './powerModel.js';
 import { interpolate } from './specpowerModel.js';
 
@@ -99,7 +100,7 @@ function scale(p: PowerBreakdown, k: number): PowerBreakdown {
  * Pure: the load the estimator uses from two /proc/stat readings' deltas: busy time over all
  * time, where time stolen by the hypervisor is neither (this VM did not run, so it drew nothing).
  */
-export function loadOfInterval(d: { user: number; nice: number; system: number; idle: number; iowait: number; irq: number; softirq: number; steal: number }): number {
+export function loadOfInterval(d: CpuTimes): number {
   const busy = d.user + d.nice + d.system + d.irq + d.softirq;
   const all = busy + d.idle + d.iowait;
   return all > 0 ? Math.min(1, Math.max(0, busy / all)) : 0;

@@ -20,6 +20,8 @@
 // The numbers come from specpowerFit.ts; specpowerParameters.ts holds the committed fit.
 
 import { clampLoad, type PowerBreakdown, type PowerModel, type ServerSpec, SPEC_LOAD_LEVELS } from './powerModel.js';
+import { BOAVIZTA_RAM_W_PER_GB } from './baselines/boavizta.js';
+import { teadsRatio } from './baselines/teads.js';
 import { tdpOf } from './tdp.js';
 
 /** Feature names, in the order of the coefficient vectors. */
@@ -45,10 +47,6 @@ export interface SpecpowerParameters {
 export const MODERN_FROM_YEAR = 2020;
 /** Below this package budget (watts, all packages) the component fallback is used. */
 export const SMALL_SYSTEM_CPU_W = 40;
-const TEADS_LOADS = [0, 0.1, 0.5, 1];
-const TEADS_RATIOS = [0.12, 0.32, 0.75, 1.02];
-/** Boavizta's RAM figure, watts per GB; used for the memory part of the breakdown. */
-export const MEMORY_W_PER_GB = 0.284;
 const SMALL_BOARD_W = 2;
 /** Idle can never be above this fraction of full-load power. */
 const MAX_IDLE_RATIO = 0.95;
@@ -95,10 +93,10 @@ export class SpecpowerModel implements PowerModel {
   curve(spec: ServerSpec): { idle: number; max: number; shape: number[]; mode: 'fitted' | 'modern' | 'small-system' } {
     const cpuW = Math.max(1, spec.chips) * tdpOf(spec);
     if (cpuW < SMALL_SYSTEM_CPU_W) {
-      const other = SMALL_BOARD_W + MEMORY_W_PER_GB * spec.memGb;
-      const idle = cpuW * TEADS_RATIOS[0] + other;
-      const max = cpuW * TEADS_RATIOS[3] + other;
-      const shape = SPEC_LOAD_LEVELS.map((l) => (cpuW * (interpolate(TEADS_LOADS, TEADS_RATIOS, l) - TEADS_RATIOS[0])) / (max - idle));
+      const other = SMALL_BOARD_W + BOAVIZTA_RAM_W_PER_GB * spec.memGb;
+      const idle = cpuW * teadsRatio(0) + other;
+      const max = cpuW * teadsRatio(1) + other;
+      const shape = SPEC_LOAD_LEVELS.map((l) => (cpuW * (teadsRatio(l) - teadsRatio(0))) / (max - idle));
       return { idle, max, shape, mode: 'small-system' };
     }
     const f = featuresOf(spec);
@@ -134,8 +132,8 @@ export class SpecpowerModel implements PowerModel {
  * packages draw Teads' 12 % of TDP at idle (at most half of idle) plus everything above idle.
  */
 export function splitServerPower(spec: ServerSpec, idle: number, total: number): PowerBreakdown {
-  const memory = Math.min(MEMORY_W_PER_GB * spec.memGb, 0.3 * idle);
-  const idleCpu = Math.min(TEADS_RATIOS[0] * Math.max(1, spec.chips) * tdpOf(spec), 0.5 * idle);
+  const memory = Math.min(BOAVIZTA_RAM_W_PER_GB * spec.memGb, 0.3 * idle);
+  const idleCpu = Math.min(teadsRatio(0) * Math.max(1, spec.chips) * tdpOf(spec), 0.5 * idle);
   const cpu = idleCpu + Math.max(0, total - idle);
   return { total, cpu, memory, other: Math.max(0, total - cpu - memory) };
 }

@@ -8,23 +8,42 @@ export interface CpuInfoRecord {
   coreId: string;
 }
 
+export type CpuInfoFields = Map<string, string>;
+
+/** Pure: splits cpuinfo into the per-processor records and the lines outside them (ARM's trailing Hardware/Model block). */
+export function cpuinfoRecords(text: string): { processors: CpuInfoFields[]; global: CpuInfoFields } {
+  const processors: CpuInfoFields[] = [];
+  const global: CpuInfoFields = new Map();
+  let current: CpuInfoFields | undefined;
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/\r$/, '');
+    if (line.trim() === '') {
+      current = undefined;
+      continue;
+    }
+    const i = line.indexOf(':');
+    if (i <= 0) continue; // no "key: value": garbage
+    const key = line.slice(0, i).trim();
+    const value = line.slice(i + 1).trim();
+    if (key === '') continue;
+    if (key === 'processor' && /^\d+$/.test(value)) {
+      current = new Map([[key, value]]);
+      processors.push(current);
+      continue;
+    }
+    const into = current ?? global;
+    if (!into.has(key)) into.set(key, value);
+  }
+  return { processors, global };
+}
+
 /** Pure. Fields an architecture lacks (ARM has no vendor_id or physical id) are empty. */
 export function parseCpuInfo(text: string): CpuInfoRecord[] {
-  const out: CpuInfoRecord[] = [];
-  for (const block of text.split(/\n\s*\n/)) {
-    const f = new Map<string, string>();
-    for (const line of block.split('\n')) {
-      const i = line.indexOf(':');
-      if (i > 0) f.set(line.slice(0, i).trim(), line.slice(i + 1).trim());
-    }
-    if (!f.has('processor') || !/^\d+$/.test(f.get('processor')!)) continue;
-    out.push({
-      processor: f.get('processor')!,
-      vendorId: f.get('vendor_id') ?? f.get('CPU implementer') ?? '',
-      modelName: f.get('model name') ?? f.get('Model') ?? f.get('CPU part') ?? '',
-      physicalId: f.get('physical id') ?? '',
-      coreId: f.get('core id') ?? '',
-    });
-  }
-  return out;
+  return cpuinfoRecords(text).processors.map((f) => ({
+    processor: f.get('processor')!,
+    vendorId: f.get('vendor_id') ?? f.get('CPU implementer') ?? '',
+    modelName: f.get('model name') ?? f.get('Model') ?? f.get('CPU part') ?? '',
+    physicalId: f.get('physical id') ?? '',
+    coreId: f.get('core id') ?? '',
+  }));
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { armCoreOf, inferMicroarchitectureFromName, lookupCpuModel, microarchitectureOf, type Microarchitecture } from '../estimation/cpuCatalog.js';
 import type { CpuVendor, ServerSpec } from '../estimation/powerModel.js';
 import { errnoCode } from '../util/fileReader.js';
+import { cpuinfoRecords, type CpuInfoFields } from './cpuInfo.js';
 
 // ---------- /proc/cpuinfo ----------
 
@@ -35,39 +36,10 @@ export interface HostCpuInfo {
   hypervisorFlag: boolean;
 }
 
-type Fields = Map<string, string>;
-
-/** Splits cpuinfo into the per-processor records and the lines outside them (ARM's trailing Hardware/Model block). */
-function cpuinfoRecords(text: string): { processors: Fields[]; global: Fields } {
-  const processors: Fields[] = [];
-  const global: Fields = new Map();
-  let current: Fields | undefined;
-  for (const raw of text.split('\n')) {
-    const line = raw.replace(/\r$/, '');
-    if (line.trim() === '') {
-      current = undefined;
-      continue;
-    }
-    const i = line.indexOf(':');
-    if (i <= 0) continue; // no "key: value": garbage
-    const key = line.slice(0, i).trim();
-    const value = line.slice(i + 1).trim();
-    if (key === '') continue;
-    if (key === 'processor' && /^\d+$/.test(value)) {
-      current = new Map([[key, value]]);
-      processors.push(current);
-      continue;
-    }
-    const into = current ?? global;
-    if (!into.has(key)) into.set(key, value);
-  }
-  return { processors, global };
-}
-
 const intOf = (v: string | undefined): number | undefined => (v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined);
 const hexOf = (v: string | undefined): number | undefined => (v !== undefined && /^0x[0-9a-f]+$/i.test(v) ? parseInt(v.slice(2), 16) : undefined);
 
-function vendorOf(first: Fields | undefined): CpuVendor {
+function vendorOf(first: CpuInfoFields | undefined): CpuVendor {
   if (first === undefined) return 'other';
   const id = first.get('vendor_id');
   if (id === 'GenuineIntel') return 'intel';
@@ -81,7 +53,7 @@ function vendorOf(first: Fields | undefined): CpuVendor {
  * The ARM implementer/part most CPUs have; on a tie (big.LITTLE with as many big as little cores)
  * the one listed last, which is the big cores on the usual SoCs (RK3588: 4 x A55, then 4 x A76).
  */
-function dominantArmPart(processors: Fields[]): { implementer?: number; part?: number } {
+function dominantArmPart(processors: CpuInfoFields[]): { implementer?: number; part?: number } {
   const counts = new Map<string, number>();
   let best: string | undefined;
   for (const p of processors) {
@@ -145,7 +117,7 @@ export function parseHostCpuInfo(text: string): HostCpuInfo {
  * (the SoC) lines; elsewhere the core is the best name there is. 32-bit kernels print a generic
  * "model name: ARMv7 Processor rev 3 (v7l)", used only when nothing better is known.
  */
-function armModelName(global: Fields, first: Fields | undefined, implementer?: number, part?: number): string {
+function armModelName(global: CpuInfoFields, first: CpuInfoFields | undefined, implementer?: number, part?: number): string {
   const board = global.get('Model') ?? global.get('Hardware');
   if (board) return board;
   const named = first?.get('model name');

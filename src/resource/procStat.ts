@@ -39,9 +39,15 @@ export interface CpuInterval {
  * CPU takes its ticks with it) are clamped to zero so the ratio stays within [0, 1].
  */
 export function cpuInterval(prev: CpuTimes, cur: CpuTimes): CpuInterval {
-  const d = (k: keyof CpuTimes) => Math.max(0, cur[k] - prev[k]);
-  const idle = d('idle') + d('iowait');
-  const total = d('user') + d('nice') + d('system') + idle + d('irq') + d('softirq') + d('steal');
+  const d = cpuTimesDelta(prev, cur);
+  const idle = d.idle + d.iowait;
+  const total = d.user + d.nice + d.system + idle + d.irq + d.softirq + d.steal;
   const active = total - idle;
   return { activeTicks: active, totalTicks: total, usageRatio: total > 0 ? active / total : 0 };
+}
+
+/** Pure: ticks per field between two readings, clamped at zero (see cpuInterval). */
+export function cpuTimesDelta(prev: CpuTimes, cur: CpuTimes): CpuTimes {
+  const d = (k: keyof CpuTimes) => Math.max(0, cur[k] - prev[k]);
+  return { user: d('user'), nice: d('nice'), system: d('system'), idle: d('idle'), iowait: d('iowait'), irq: d('irq'), softirq: d('softirq'), steal: d('steal') };
 }
