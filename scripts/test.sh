@@ -3,12 +3,14 @@
 # The end-to-end tests need root (real cgroups) and these Debian packages:
 #   stress-ng                 real CPU load in real cgroups
 #   prometheus-node-exporter  cross-check of the node joules on the same RAPL tree
+#   prometheus                the real Prometheus server scraping kepler-ts, and promtool
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 command -v stress-ng >/dev/null 2>&1 || need+=(stress-ng)
 command -v prometheus-node-exporter >/dev/null 2>&1 || need+=(prometheus-node-exporter)
+command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

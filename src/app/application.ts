@@ -13,6 +13,8 @@ import type { Collector } from '../exporter/prometheus/collector.js';
 import { ContainerCollector } from '../exporter/prometheus/containerCollector.js';
 import { ExporterHealthCollector } from '../exporter/prometheus/exporterHealthCollector.js';
 import { BuildInfoCollector, CpuInfoCollector } from '../exporter/prometheus/infoCollectors.js';
+import { LegacyCollector, legacySource, type LegacyLevel } from '../exporter/prometheus/legacyCollector.js';
+import { domainZones, LEGACY_DOMAINS, measuredDomains, unmappedZones } from '../exporter/prometheus/legacyDomains.js';
 import { NodeCollector } from '../exporter/prometheus/nodeCollector.js';
 import { PodCollector } from '../exporter/prometheus/podCollector.js';
 import { ProcessCollector } from '../exporter/prometheus/processCollector.js';
@@ -22,7 +24,9 @@ import { VmCollector } from '../exporter/prometheus/vmCollector.js';
 import { StdoutExporter } from '../exporter/stdout/stdoutExporter.js';
 import type { Logger } from '../logger/logger.js';
 import { PowerMonitor } from '../monitor/powerMonitor.js';
+import { armCoreOf, microarchitectureOf } from '../estimation/cpuCatalog.js';
 import { parseCpuInfo } from '../resource/cpuInfo.js';
+import { parseHostCpuInfo } from '../resource/hostProfile.js';
 import { ResourceInformer } from '../resource/resourceInformer.js';
 import { renderLandingPage } from '../server/landingPage.js';
 import { WebServer } from '../server/webServer.js';
@@ -90,7 +94,9 @@ export class Application {
     if (levels.has('container')) out.push(new ContainerCollector(this.nodeName));
     if (levels.has('vm')) out.push(new VmCollector(this.nodeName));
     if (levels.has('pod')) out.push(new PodCollector(this.nodeName));
-    out.push(new CpuInfoCollector(readCpuInfo(this.config.host.procfs)));
+    const cpuinfo = readCpuInfo(this.config.host.procfs);
+    out.push(new CpuInfoCollector(cpuinfo ? parseCpuInfo(cpuinfo) : []));
+    if (this.config.exporter.prometheus.legacyMetrics) out.push(this.legacyCollector(levels, cpuinfo));
     const estimate = this.estimatorDescription();
     if (estimate) out.push(new EstimatorInfoCollector(estimatorInfoLabels(estimate)));
     out.push(new BuildInfoCollector(readBuildInfo()));
@@ -100,6 +106,29 @@ export class Application {
     const debug = this.config.exporter.prometheus.debugCollectors;
     if (debug.includes('go') || debug.includes('process') || debug.includes('nodejs')) out.push(new RuntimeCollector());
     return out;
+  }
+
+  /** Kepler 0.7's family, from the same snapshots; says once which of its domains read 0 here. */
+  private legacyCollector(levels: Set<MetricsLevel>, cpuinfo: string | undefined): LegacyCollector {
+    const zones = this.meter.zones.map((z) => ({ name: z.name, index: z.index }));
+    const names = zones.map((z) => z.name);
+    const source = legacySource(this.meter.meter.name);
+    const measured = measuredDomains(domainZones(names));
+    const unmeasured = LEGACY_DOMAINS.filter((d) => !measured.includes(d));
+    this.logger.info('Kepler 0.7 metrics enabled', {
+      source,
+      measured: measured.join(','),
+      exported_as_zero: unmeasured.join(',') || 'none',
+      zones_left_out: unmappedZones(names).join(',') || 'none',
+    });
+    return new LegacyCollector({
+      nodeName: this.nodeName,
+      source,
+      zones,
+      levels: [...levels].filter((l): l is LegacyLevel => l !== 'pod'),
+      cpuArchitecture: cpuinfo ? cpuArchitecture(cpuinfo) : 'unknown',
+      platformSource: measured.includes('platform') ? source : 'none',
+    });
   }
 
   private registerRoutes(): void {
@@ -170,12 +199,20 @@ export class Application {
   }
 }
 
-function readCpuInfo(procfs: string) {
+function readCpuInfo(procfs: string): string | undefined {
   try {
-    return parseCpuInfo(readFileSync(join(procfs, 'cpuinfo'), 'utf8'));
+    return readFileSync(join(procfs, 'cpuinfo'), 'utf8');
   } catch {
-    return [];
+    return undefined;
   }
+}
+
+/** The CPU's microarchitecture (Kepler 0.7's cpu_architecture label), or "unknown". */
+function cpuArchitecture(cpuinfo: string): string {
+  const cpu = parseHostCpuInfo(cpuinfo);
+  if (cpu.family !== undefined && cpu.model !== undefined) return microarchitectureOf(cpu.vendor, cpu.family, cpu.model, cpu.stepping)?.key ?? 'unknown';
+  if (cpu.armImplementer !== undefined && cpu.armPart !== undefined) return armCoreOf(cpu.armImplementer, cpu.armPart)?.key ?? 'unknown';
+  return 'unknown';
 }
 
 /** One sentence on what is estimated and how, for the log and the landing page. */

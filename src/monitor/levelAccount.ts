@@ -11,6 +11,8 @@ export class LevelAccount<I extends { key: string }> {
   private readonly totals = new Map<string, bigint[]>();
   private unattributed: bigint[];
   readonly terminated: TerminatedTracker<I>;
+  /** What the last bill() charged, ended workloads included (kept as terminated or not). */
+  lastInterval: readonly WorkloadEnergy<I>[] = [];
 
   constructor(
     private readonly zoneCount: number,
@@ -30,6 +32,7 @@ export class LevelAccount<I extends { key: string }> {
     this.unattributed = this.unattributed.map((u, z) => u + BigInt(unattributedUj[z]));
     this.terminated.nextInterval();
     const running: WorkloadEnergy<I>[] = [];
+    const billed: WorkloadEnergy<I>[] = [];
     workloads.forEach((w, i) => {
       const shares = sharesUj[i];
       let total = this.totals.get(w.info.key);
@@ -43,6 +46,7 @@ export class LevelAccount<I extends { key: string }> {
         energyUj: next,
         deltaUj: shares,
       };
+      billed.push(energy);
       if (w.ended) {
         this.totals.delete(w.info.key);
         this.terminated.add(energy);
@@ -51,6 +55,7 @@ export class LevelAccount<I extends { key: string }> {
         running.push(energy);
       }
     });
+    this.lastInterval = billed;
     return {
       workloads: running.concat(this.terminated.list()),
       unattributedUj: this.unattributed,

@@ -6,10 +6,10 @@
 
 import { counterDelta, type EnergyZone } from '../device/energyZone.js';
 import type { Logger } from '../logger/logger.js';
-import type { ContainerInfo, PodInfo, ProcessInfo, ResourceSample, VmInfo } from '../resource/workloads.js';
-import { splitActiveIdle } from './attribution.js';
+import type { ContainerInfo, PodInfo, ProcessInfo, ResourceErrorKind, ResourceSample, VmInfo } from '../resource/workloads.js';
+import { splitActiveIdle, splitOutsideContainers } from './attribution.js';
 import { LevelAccount } from './levelAccount.js';
-import type { RefreshHealth, Snapshot, ZoneSnapshot } from './snapshot.js';
+import { REFRESH_ERROR_KINDS, type OutsideContainers, type RefreshErrorKind, type RefreshHealth, type Snapshot, type ZoneSnapshot } from './snapshot.js';
 
 export interface ResourceSource {
   refresh(): ResourceSample;
@@ -46,12 +46,13 @@ export class PowerMonitor {
   private readonly containers: LevelAccount<ContainerInfo>;
   private readonly vms: LevelAccount<VmInfo>;
   private readonly pods: LevelAccount<PodInfo>;
+  private outside: { kernelUj: bigint[]; systemUj: bigint[] };
   private current: Snapshot | undefined;
   private lastRefreshMs: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private seq = 0;
-  private readonly errors: Record<string, number> = {};
+  private readonly errors = Object.fromEntries(REFRESH_ERROR_KINDS.map((k) => [k, 0])) as Record<RefreshErrorKind, number>;
   private readonly bucketCounts = DURATION_BUCKETS.map(() => 0);
   private durationSum = 0;
   private readonly listeners: ((s: Snapshot) => void)[] = [];
@@ -66,6 +67,7 @@ export class PowerMonitor {
     this.containers = new LevelAccount(n, opts.maxTerminated, minUj);
     this.vms = new LevelAccount(n, opts.maxTerminated, minUj);
     this.pods = new LevelAccount(n, opts.maxTerminated, minUj);
+    this.outside = { kernelUj: new Array<bigint>(n).fill(0n), systemUj: new Array<bigint>(n).fill(0n) };
   }
 
   /** Takes the baseline refresh and starts the periodic loop (unless interval is 0). */
@@ -123,7 +125,7 @@ export class PowerMonitor {
       this.countError('resources');
       sample = { baseline: true, nodeActiveCpuSec: 0, nodeTotalCpuSec: 0, usageRatio: 0, processes: [], containers: [], vms: [], pods: [], errors: {} };
     }
-    for (const [kind, n] of Object.entries(sample.errors)) this.countError(kind, n);
+    for (const [kind, n] of Object.entries(sample.errors) as [ResourceErrorKind, number][]) this.countError(kind, n);
 
     const zoneSnaps: ZoneSnapshot[] = [];
     const activeDeltaUj: number[] = [];
@@ -166,6 +168,8 @@ export class PowerMonitor {
       durationSumSec: this.durationSum,
       errors: { ...this.errors },
     };
+    const processes = this.processes.bill(sample.processes, activeDeltaUj, cpu); // before the split below reads it
+    const containers = this.containers.bill(sample.containers, activeDeltaUj, cpu);
     const snap: Snapshot = {
       seq: ++this.seq,
       timestampMs: this.wallClock(),
@@ -173,10 +177,11 @@ export class PowerMonitor {
       elapsedSec: sample.baseline ? 0 : elapsedSec,
       usageRatio: sample.usageRatio,
       zones: zoneSnaps,
-      processes: this.processes.bill(sample.processes, activeDeltaUj, cpu),
-      containers: this.containers.bill(sample.containers, activeDeltaUj, cpu),
+      processes,
+      containers,
       vms: this.vms.bill(sample.vms, activeDeltaUj, cpu),
       pods: this.pods.bill(sample.pods, activeDeltaUj, Math.max(cpu, containerCpu)),
+      outsideContainers: this.accumulateOutsideContainers(containers.unattributedDeltaUj),
       health,
     };
     this.current = snap;
@@ -190,6 +195,23 @@ export class PowerMonitor {
     }
     this.schedule();
     return snap;
+  }
+
+  /** Adds this interval's energy outside containers, split between kernel threads and the rest. */
+  private accumulateOutsideContainers(containerUnattributedUj: readonly number[]): OutsideContainers {
+    // This interval's charges, with kernel threads that ended in it whether or not they are kept
+    // for a terminated export (under minTerminatedEnergyThreshold they are not).
+    const kernelThreadsUj = containerUnattributedUj.map(() => 0);
+    for (const w of this.processes.lastInterval) {
+      if (w.info.kernelThread) w.deltaUj.forEach((d, z) => (kernelThreadsUj[z] += d));
+    }
+    const { kernelUj, systemUj } = splitOutsideContainers(containerUnattributedUj, kernelThreadsUj);
+    // New arrays: published snapshots keep the totals they were given.
+    this.outside = {
+      kernelUj: this.outside.kernelUj.map((t, z) => t + BigInt(kernelUj[z])),
+      systemUj: this.outside.systemUj.map((t, z) => t + BigInt(systemUj[z])),
+    };
+    return this.outside;
   }
 
   /** One zone's energy since the previous refresh, µJ; 0 (and an error counted) when unusable. */
@@ -214,8 +236,8 @@ export class PowerMonitor {
     return d;
   }
 
-  private countError(kind: string, n = 1): void {
-    this.errors[kind] = (this.errors[kind] ?? 0) + n;
+  private countError(kind: RefreshErrorKind, n = 1): void {
+    this.errors[kind] += n;
   }
 
   /**

@@ -1,7 +1,7 @@
 // The immutable result of one refresh. Exporters read only snapshots; the monitor never changes
 // one after publishing it.
 
-import type { ContainerInfo, PodInfo, ProcessInfo, VmInfo } from '../resource/workloads.js';
+import { RESOURCE_ERROR_KINDS, type ContainerInfo, type PodInfo, type ProcessInfo, type VmInfo } from '../resource/workloads.js';
 
 export type WorkloadState = 'running' | 'terminated';
 
@@ -36,6 +36,19 @@ export interface LevelSnapshot<I> {
   readonly unattributedDeltaUj: readonly number[];
 }
 
+/**
+ * Every kind of problem a refresh counts: the resource layer's, then the monitor's own. All are
+ * exported from the start, at 0, so that rate() and alerts work before the first occurrence.
+ */
+export const REFRESH_ERROR_KINDS = [
+  ...RESOURCE_ERROR_KINDS,
+  'zone_read',
+  'counter_backwards', // an interval dropped: a counter went backwards with no known range
+  'resources', // the resource refresh threw (a bug, not a bad process)
+  'refresh', // the refresh itself threw
+] as const;
+export type RefreshErrorKind = (typeof REFRESH_ERROR_KINDS)[number];
+
 export interface RefreshHealth {
   readonly refreshes: number;
   /** Seconds the last refresh took. */
@@ -44,7 +57,7 @@ export interface RefreshHealth {
   readonly durationBuckets: readonly { le: number; count: number }[];
   readonly durationSumSec: number;
   /** Problems since start, by kind (process_vanished, zone_read, cgroup_fallback, ...). */
-  readonly errors: Readonly<Record<string, number>>;
+  readonly errors: Readonly<Record<RefreshErrorKind, number>>;
 }
 
 export interface Snapshot {
@@ -61,7 +74,18 @@ export interface Snapshot {
   readonly containers: LevelSnapshot<ContainerInfo>;
   readonly vms: LevelSnapshot<VmInfo>;
   readonly pods: LevelSnapshot<PodInfo>;
+  readonly outsideContainers: OutsideContainers;
   readonly health: RefreshHealth;
+}
+
+/**
+ * Per zone, totals since start of the active energy no container explains, split between kernel
+ * threads and everything else (for Kepler 0.7's `kernel_processes` and `system_processes`).
+ * kernelUj + systemUj = containers.unattributedUj.
+ */
+export interface OutsideContainers {
+  readonly kernelUj: readonly bigint[];
+  readonly systemUj: readonly bigint[];
 }
 
 /** Watts of an interval's energy; 0 for the baseline snapshot. */

@@ -10,7 +10,7 @@ import { containerOfProcess, parseProcCgroup, podUidFromCgroupPath, type CgroupL
 import { parsePidStat, PF_KTHREAD, type PidStat } from './pidStat.js';
 import { cpuInterval, parseProcStat, type CpuTimes } from './procStat.js';
 import { vmFromCmdline } from './vm.js';
-import type { ContainerInfo, PodInfo, ProcessInfo, ResourceSample, VmInfo, WorkloadCpu } from './workloads.js';
+import type { ContainerInfo, PodInfo, ProcessInfo, ResourceErrorKind, ResourceSample, VmInfo, WorkloadCpu } from './workloads.js';
 import { errnoCode, FileReader } from '../util/fileReader.js';
 
 /** Clock ticks per second of /proc times (USER_HZ); 100 on every Linux architecture in use. */
@@ -40,8 +40,8 @@ interface TrackedContainer {
 
 /** Errors of one refresh, by kind. */
 class ErrorCounts {
-  readonly byKind: Record<string, number> = {};
-  add(kind: string): void {
+  readonly byKind: Partial<Record<ResourceErrorKind, number>> = {};
+  add(kind: ResourceErrorKind): void {
     this.byKind[kind] = (this.byKind[kind] ?? 0) + 1;
   }
 }

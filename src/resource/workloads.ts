@@ -48,6 +48,23 @@ export interface WorkloadCpu<I> {
   readonly ended: boolean;
 }
 
+/** Problems the resource layer counts during a refresh; none of them stops it. */
+export const RESOURCE_ERROR_KINDS = [
+  'proc_stat', // /proc/stat unreadable: the interval has no usage ratio
+  'proc_uptime',
+  'proc_list', // /proc could not be listed
+  'process_vanished', // a process exited between the listing and the read (normal)
+  'process_unreadable',
+  'process_parse',
+  'process_cgroup',
+  'process_cmdline',
+  'process_exe',
+  'process_environ',
+  'cgroup_read',
+  'cgroup_fallback', // container CPU taken from its processes
+] as const;
+export type ResourceErrorKind = (typeof RESOURCE_ERROR_KINDS)[number];
+
 export interface ResourceSample {
   /** True on the first refresh: nothing is billed, only baselines are taken. */
   readonly baseline: boolean;
@@ -61,5 +78,5 @@ export interface ResourceSample {
   readonly vms: WorkloadCpu<VmInfo>[];
   readonly pods: WorkloadCpu<PodInfo>[];
   /** Problems met during this refresh, by kind; none of them stops it. */
-  readonly errors: Record<string, number>;
+  readonly errors: Partial<Record<ResourceErrorKind, number>>;
 }

@@ -23,6 +23,7 @@ import {
   requireCommand,
   runInCgroup,
   startExporter,
+  stopInCgroup,
   type CgroupProcess,
   type Exporter,
 } from '../support/processes.js';
@@ -157,7 +158,7 @@ describe('kepler-ts on real processes, cgroups and a RAPL tree', { timeout: 180_
 
   after(async () => {
     tree?.stop();
-    for (const c of Object.values(containers)) killGroup(c.child);
+    for (const c of Object.values(containers)) stopInCgroup(c);
     if (oneShotProcess) killGroup(oneShotProcess);
     if (vmProcess) killGroup(vmProcess);
     nodeExporter?.kill('SIGKILL');

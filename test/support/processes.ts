@@ -2,7 +2,7 @@
 // a kepler-ts child process.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -49,6 +49,29 @@ export function killGroup(child: ChildProcess): void {
     process.kill(-child.pid, 'SIGKILL');
   } catch {
     // already gone
+  }
+}
+
+/**
+ * Kills everything in a container's cgroup: its process group, and every process in the cgroup
+ * (stress-ng workers outlive a SIGKILLed parent and would run on into later tests).
+ */
+export function stopInCgroup(c: CgroupProcess): void {
+  killGroup(c.child);
+  try {
+    if (existsSync(join(c.dir, 'cgroup.kill'))) {
+      writeFileSync(join(c.dir, 'cgroup.kill'), '1');
+      return;
+    }
+    for (const pid of readFileSync(join(c.dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  } catch {
+    // the cgroup is already gone
   }
 }
 

@@ -1,7 +1,7 @@
 // The exporter's own health (ours): refresh time and count, problems by kind, the meter in use,
 // how many workloads it tracks, and how long the previous scrape took to render.
 
-import type { Snapshot } from '../../monitor/snapshot.js';
+import { REFRESH_ERROR_KINDS, type Snapshot } from '../../monitor/snapshot.js';
 import type { Collector } from './collector.js';
 import { renderLabels, type ExpositionWriter } from './exposition.js';
 
@@ -38,7 +38,7 @@ export class ExporterHealthCollector implements Collector {
     out.sample('kepler_exporter_refresh_duration_seconds_count', '', h.refreshes);
 
     out.family('kepler_exporter_refresh_errors_total', 'counter', 'Problems met while refreshing, by kind; none of them stops a refresh');
-    for (const kind of Object.keys(h.errors).sort()) out.sample('kepler_exporter_refresh_errors_total', renderLabels({ kind }), h.errors[kind]);
+    for (const kind of REFRESH_ERROR_KINDS) out.sample('kepler_exporter_refresh_errors_total', renderLabels({ kind }), h.errors[kind]);
 
     out.family('kepler_exporter_last_refresh_timestamp_seconds', 'gauge', 'Time of the refresh this scrape shows, seconds since the epoch');
     out.sample('kepler_exporter_last_refresh_timestamp_seconds', '', s.timestampMs / 1000);

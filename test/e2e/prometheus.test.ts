@@ -1,0 +1,299 @@
+// End to end through the real Prometheus server: kepler-ts (with the Kepler 0.7 family on) reads
+// a RAPL sysfs tree whose counters advance with the real CPU work and wrap, and real cgroups
+// holding real processes; Prometheus scrapes it every second. Every check is a PromQL query a
+// user would write: rates against the watts gauges, resets, the attribution invariant, the top
+// consumer, the aether plugin's queries on the 0.7 names, and every panel of the dashboards.
+
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { interpolate, loadDashboards, panelQueries, parseVariableQuery, queryVariables } from '../support/grafana.js';
+import {
+  CGROUP_ROOT,
+  cgroupV2Root,
+  freePort,
+  killGroup,
+  randomHex,
+  randomUid,
+  removeCgroups,
+  requireCommand,
+  runInCgroup,
+  startExporter,
+  stopInCgroup,
+  type CgroupProcess,
+  type Exporter,
+} from '../support/processes.js';
+import { PrometheusServer, promtoolCheckMetrics, type PromSample } from '../support/prometheus.js';
+import { RaplTree } from '../support/raplTree.js';
+
+const ZONES = ['package', 'core', 'dram', 'psys'];
+const RUN_SCRAPES = 30; // seconds of data at one scrape a second
+const WINDOW = '10s';
+
+/** |a - b| within a relative tolerance plus an absolute floor (watts near zero are noise). */
+function close(a: number, b: number, rel: number, abs: number): boolean {
+  return Math.abs(a - b) <= rel * Math.max(Math.abs(a), Math.abs(b)) + abs;
+}
+
+function byLabels(samples: PromSample[], key: (m: Record<string, string>) => string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const s of samples) {
+    const k = key(s.metric);
+    assert.ok(!out.has(k), `two samples for ${k}`);
+    out.set(k, s.value);
+  }
+  return out;
+}
+
+describe('kepler-ts scraped by the real Prometheus', { timeout: 240_000 }, () => {
+  const v2 = cgroupV2Root();
+  const tmp = mkdtempSync(join(tmpdir(), 'kepler-prom-'));
+  const sysfs = join(tmp, 'sys');
+  const pod = randomUid();
+  const ids = { busy: randomHex(64), sidecar: randomHex(64), web: randomHex(64) };
+  const containers: CgroupProcess[] = [];
+  const vmUuid = randomUid();
+  let vm: ChildProcess;
+  let tree: RaplTree;
+  let exporter: Exporter;
+  let prom: PrometheusServer;
+  /** Time of the last scrape the checks look at: every query is evaluated there. */
+  let t: number;
+  let runSec: number;
+  let rangeVector: string;
+
+  before(async () => {
+    requireCommand('stress-ng');
+    requireCommand('prometheus');
+    requireCommand('promtool');
+    mkdirSync(join(sysfs, 'fs'), { recursive: true });
+    symlinkSync(CGROUP_ROOT, join(sysfs, 'fs', 'cgroup'));
+    // Two sockets (summed into one package zone), core, dram and the platform (psys) zone that
+    // the 0.7 family's `platform` and `other` come from. Ranges small enough to wrap several
+    // times in the run, larger than one second of energy (as on real hardware).
+    tree = new RaplTree(sysfs, [
+      { dir: 'intel-rapl:0', name: 'package-0', zone: 'package', idleWatts: 8, maxWatts: 40, maxRangeUj: 60_000_000 },
+      { dir: 'intel-rapl:0:0', name: 'core', zone: 'core', idleWatts: 2, maxWatts: 30, maxRangeUj: 50_000_000 },
+      { dir: 'intel-rapl:0:2', name: 'dram', zone: 'dram', idleWatts: 3, maxWatts: 6, maxRangeUj: 65_000_000 },
+      { dir: 'intel-rapl:1', name: 'package-1', zone: 'package', idleWatts: 8, maxWatts: 40, maxRangeUj: 60_000_000 },
+      { dir: 'intel-rapl:2', name: 'psys', zone: 'psys', idleWatts: 30, maxWatts: 120, maxRangeUj: 200_000_000 },
+    ]);
+
+    // A pod (kubelet cgroupfs naming) with a busy container and a light sidecar; a Docker
+    // container; a virtual machine as the exporter sees one (a busy loop under qemu's name).
+    containers.push(runInCgroup(join(v2, 'kubepods', 'besteffort', `pod${pod}`, ids.busy), 'exec stress-ng --cpu 1 --cpu-method int64 --timeout 600 -q'));
+    containers.push(runInCgroup(join(v2, 'kubepods', 'besteffort', `pod${pod}`, ids.sidecar), 'exec stress-ng --cpu 1 --cpu-load 10 --timeout 600 -q'));
+    containers.push(
+      runInCgroup(join(v2, 'system.slice', `docker-${ids.web}.scope`), 'exec stress-ng --cpu 1 --cpu-load 20 --timeout 600 -q', { CONTAINER_NAME: 'web' }),
+    );
+    vm = spawn(
+      'bash',
+      ['-c', `exec -a qemu-system-x86_64 perl -e 'while(1){ for(1..20000){} select(undef,undef,undef,0.01) }' -- -name guest=prom-vm -uuid ${vmUuid}`],
+      { stdio: 'ignore', detached: true },
+    );
+
+    // The user's defaults (5 s refresh, 500 ms staleness: each 1 s scrape gets a fresh reading),
+    // with the Kepler 0.7 family turned on by its flag.
+    const port = await freePort();
+    exporter = await startExporter(
+      [`--host.sysfs=${sysfs}`, `--web.listen-address=127.0.0.1:${port}`, '--exporter.prometheus.legacy-metrics'],
+      port,
+    );
+    tree.start(100);
+    tree.resume();
+    prom = await PrometheusServer.start(join(tmp, 'prometheus'), [{ job: 'kepler', address: `127.0.0.1:${port}`, interval: '1s' }]);
+    const started = Date.now();
+    await prom.waitForScrapes('kepler', RUN_SCRAPES, 120_000);
+    t = await prom.queryOne('timestamp(up{job="kepler"})');
+    runSec = Math.ceil((Date.now() - started) / 1000) + 5;
+    rangeVector = `${runSec}s`;
+  });
+
+  after(async () => {
+    tree?.stop();
+    await prom?.stop();
+    for (const c of containers) stopInCgroup(c);
+    if (vm) killGroup(vm);
+    if (exporter && exporter.child.exitCode === null) exporter.child.kill('SIGKILL');
+    await removeCgroups([...containers.map((c) => c.dir), join(v2, 'kubepods', 'besteffort', `pod${pod}`), join(v2, 'kubepods', 'besteffort'), join(v2, 'kubepods')]);
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('scrapes every second without a failure, in the format Prometheus negotiates', async () => {
+    assert.equal(await prom.queryOne(`min_over_time(up{job="kepler"}[${rangeVector}])`, t), 1, prom.stderr());
+    assert.ok((await prom.queryOne(`count_over_time(up{job="kepler"}[${rangeVector}])`, t)) >= RUN_SCRAPES);
+    // The exporter served them all (its counter shows the scrapes before the one reading it).
+    assert.ok((await prom.queryOne('kepler_exporter_scrapes_total', t)) >= RUN_SCRAPES - 1);
+  });
+
+  it('passes promtool check metrics', async () => {
+    const text = await (await fetch(`${exporter.url}/metrics`, { headers: { Accept: 'text/plain' } })).text();
+    assert.match(text, /^kepler_container_core_joules_total\{/m, 'the exposition checked includes the Kepler 0.7 family');
+    const lint = promtoolCheckMetrics(text);
+    assert.deepEqual(lint, { status: 0, output: '' });
+  });
+
+  it('rate() of the node, container and process joules agrees with the watts gauges', async () => {
+    // Each 1 s scrape shows the watts of the interval since the previous one. Evaluated half a
+    // second after a scrape, rate(j[10s]) spans the last 9 intervals (10 samples, extrapolated
+    // by exactly the missing half seconds) and avg_over_time(w[9s]) averages those same 9.
+    const at = t + 0.5;
+    const pairs: [string, string, string, number][] = [
+      ['node', 'kepler_node_cpu_joules_total', 'kepler_node_cpu_watts', 0.1],
+      ['container', 'kepler_container_cpu_joules_total', 'kepler_container_cpu_watts', 0.1],
+      ['process', `kepler_process_cpu_joules_total{container_id="${ids.busy}"}`, `kepler_process_cpu_watts{container_id="${ids.busy}"}`, 0.1],
+    ];
+    for (const [level, joules, watts, abs] of pairs) {
+      const key = (m: Record<string, string>) => JSON.stringify({ ...m, __name__: undefined });
+      const rates = byLabels(await prom.query(`rate(${joules}[10s])`, at), key);
+      const avg = byLabels(await prom.query(`avg_over_time(${watts}[9s])`, at), key);
+      assert.ok(rates.size > 0, `${level}: no series`);
+      let compared = 0;
+      for (const [k, r] of rates) {
+        const w = avg.get(k);
+        assert.ok(w !== undefined, `${level}: a watts gauge for ${k}`);
+        assert.ok(close(r, w, 0.02, abs), `${level} ${k}: rate ${r.toFixed(3)} W, watts ${w.toFixed(3)} W`);
+        if (r > 1) compared++;
+      }
+      assert.ok(compared >= 1, `${level}: at least one series drew over 1 W`);
+    }
+    // Each zone of the node was compared (the loop above covers them; make sure all exist).
+    const zones = (await prom.query('kepler_node_cpu_watts', t)).map((s) => s.metric.zone).sort();
+    assert.deepEqual(zones, [...ZONES].sort());
+  });
+
+  it('shows no counter reset over the run, across the RAPL counter wraps', async () => {
+    const names = await prom.labelValues('__name__', '{__name__=~"kepler_.+_joules_total", job="kepler"}');
+    assert.ok(names.length >= 15, `joules counters: ${names.join(', ')}`);
+    const reset: string[] = [];
+    let series = 0;
+    for (const name of names) {
+      const r = await prom.query(`resets(${name}{job="kepler"}[${rangeVector}])`, t);
+      series += r.length;
+      for (const s of r) if (s.value !== 0) reset.push(`${name}${JSON.stringify(s.metric)}: ${s.value}`);
+    }
+    assert.ok(series > 100, `resets() looked at ${series} series`);
+    assert.deepEqual(reset, [], 'series with a reset');
+    // The counters the exporter read wrapped during the run (60 J range per socket).
+    assert.ok(tree.addedUj('package') / 2 > 2 * 60e6, `each package counter wrapped at least twice (${tree.addedUj('package') / 2e6} J each)`);
+    assert.ok(tree.addedUj('psys') > 200e6, 'the psys counter wrapped');
+    // And the node's joules over the run are what the counters gained, not a wrapped remainder.
+    const gained = await prom.queryOne(`max_over_time(kepler_node_cpu_joules_total{zone="package"}[${rangeVector}]) - min_over_time(kepler_node_cpu_joules_total{zone="package"}[${rangeVector}])`, t);
+    assert.ok(gained > 2 * 120, `package gained ${gained} J over the run`);
+  });
+
+  it('per zone, containers + unattributed = node active energy within 1 %, and pods and VMs likewise', async () => {
+    // Every workload the exporter billed since it started, at its last total: a workload that
+    // ended is shown once as terminated with its final total (hence max over the state label),
+    // then its series ends.
+    for (const [level, id] of [['container', 'container_id'], ['pod', 'pod_id'], ['vm', 'vm_id']]) {
+      const billed = `sum by (zone) (max by (${id}, zone) (last_over_time(kepler_${level}_cpu_joules_total[${rangeVector}])))`;
+      const expr =
+        `abs(1 - (${billed} + on (zone) sum by (zone) (kepler_node_cpu_unattributed_joules_total{level="${level}"}))` +
+        ` / on (zone) sum by (zone) (kepler_node_cpu_active_joules_total))`;
+      const err = byLabels(await prom.query(expr, t), (m) => m.zone);
+      assert.deepEqual([...err.keys()].sort(), [...ZONES].sort(), `${level}: every zone compared`);
+      for (const [zone, e] of err) assert.ok(e < 0.01, `${level}/${zone}: relative difference ${e}`);
+    }
+    // A check that can fail: the containers explain a real part of the active energy.
+    const share = await prom.queryOne(`sum(kepler_container_cpu_joules_total{zone="package"}) / sum(kepler_node_cpu_active_joules_total{zone="package"})`, t);
+    assert.ok(share > 0.3, `containers hold ${(share * 100).toFixed(1)} % of the active energy`);
+  });
+
+  it('puts the busy container, its pod and its process at the top', async () => {
+    const top = await prom.query(`topk(1, sum by (container_id) (rate(kepler_container_cpu_joules_total{zone="package"}[${WINDOW}])))`, t);
+    assert.equal(top[0]?.metric.container_id, ids.busy);
+    const topPod = await prom.query('topk(1, kepler_pod_cpu_watts{zone="package"})', t);
+    assert.equal(topPod[0]?.metric.pod_id, pod);
+    const topProcess = await prom.query('topk(1, kepler_process_cpu_watts{zone="package"})', t);
+    assert.equal(topProcess[0]?.metric.container_id, ids.busy);
+    const vmWatts = await prom.queryOne(`kepler_vm_cpu_watts{zone="package", vm_id="${vmUuid}"}`, t);
+    assert.ok(vmWatts > 0, 'the VM draws power');
+  });
+
+  describe('the Kepler 0.7 family', () => {
+    it("answers the aether plugin's queries with one series per container, mode summed away", async () => {
+      for (const domain of ['core', 'dram']) {
+        const r = await prom.query(`sum without (mode) (sum_over_time(kepler_container_${domain}_joules_total[5m]))`, t);
+        const idsSeen = r.map((s) => s.metric.container_id);
+        assert.equal(new Set(idsSeen).size, idsSeen.length, `${domain}: one series per container`);
+        assert.ok(r.every((s) => !('mode' in s.metric)), `${domain}: mode summed away`);
+        for (const id of [ids.busy, ids.sidecar, ids.web, 'system_processes', 'kernel_processes']) assert.ok(idsSeen.includes(id), `${domain}: ${id} present`);
+        const busy = r.find((s) => s.metric.container_id === ids.busy)!;
+        assert.ok(busy.value > 0, `${domain}: the busy container has energy`);
+        assert.equal(busy.metric.source, 'rapl-sysfs');
+      }
+      // The energy of a window, the way the TypeScript plugin reads it, equals the current
+      // family's for the same container: both families come from the same snapshots.
+      const legacy = await prom.queryOne(`sum without (mode) (increase(kepler_container_package_joules_total{container_id="${ids.busy}"}[30s]))`, t);
+      const current = await prom.queryOne(`increase(kepler_container_cpu_joules_total{zone="package", container_id="${ids.busy}"}[30s])`, t);
+      assert.ok(current > 1 && close(legacy, current, 1e-6, 1e-6), `0.7 family ${legacy} J, current family ${current} J`);
+    });
+
+    it('agrees with the current family, series by series', async () => {
+      for (const [domain, zone] of [['package', 'package'], ['core', 'core'], ['dram', 'dram'], ['platform', 'psys']]) {
+        const legacy = byLabels(await prom.query(`kepler_container_${domain}_joules_total{mode="dynamic"}`, t), (m) => m.container_id);
+        const current = byLabels(await prom.query(`kepler_container_cpu_joules_total{zone="${zone}"}`, t), (m) => m.container_id);
+        for (const [id, v] of current) assert.ok(close(legacy.get(id) ?? NaN, v, 1e-9, 1e-6), `${domain} ${id}: ${legacy.get(id)} vs ${v}`);
+        // Real and pseudo containers together hold the node's dynamic energy exactly.
+        let all = 0;
+        for (const v of legacy.values()) all += v;
+        const node = await prom.queryOne(`kepler_node_${domain}_joules_total{mode="dynamic"}`, t);
+        assert.ok(close(all, node, 1e-6, 1e-3), `${domain}: containers ${all} J, node dynamic ${node} J`);
+        const nodeActive = await prom.queryOne(`kepler_node_cpu_active_joules_total{zone="${zone}"}`, t);
+        assert.ok(close(node, nodeActive, 1e-9, 1e-6), `${domain}: node dynamic = current active`);
+        const idle = await prom.queryOne(`kepler_node_${domain}_joules_total{mode="idle"}`, t);
+        assert.ok(close(idle, await prom.queryOne(`kepler_node_cpu_idle_joules_total{zone="${zone}"}`, t), 1e-9, 1e-6), `${domain}: node idle`);
+      }
+      // other = platform - package - dram, here where the meter has a platform zone.
+      const other = await prom.queryOne('sum(kepler_node_other_joules_total)', t);
+      const parts = await prom.queryOne('sum(kepler_node_platform_joules_total) - sum(kepler_node_package_joules_total) - sum(kepler_node_dram_joules_total)', t);
+      assert.ok(other > 0 && close(other, parts, 1e-6, 1e-3), `other ${other} J, platform - package - dram ${parts} J`);
+      const total = await prom.queryOne(`sum without (mode) (kepler_container_joules_total{container_id="${ids.busy}"})`, t);
+      const sumParts = await prom.queryOne(
+        `sum(kepler_container_package_joules_total{container_id="${ids.busy}"}) + sum(kepler_container_dram_joules_total{container_id="${ids.busy}"}) + sum(kepler_container_other_joules_total{container_id="${ids.busy}"})`,
+        t,
+      );
+      assert.ok(total > 0 && close(total, sumParts, 1e-9, 1e-6), 'container total = package + dram + other + gpu');
+      const info = await prom.query('kepler_node_info', t);
+      assert.deepEqual(
+        { components: info[0]?.metric.components_power_source, platform: info[0]?.metric.platform_power_source },
+        { components: 'rapl-sysfs', platform: 'rapl-sysfs' },
+      );
+    });
+  });
+
+  it('returns data for every query of every dashboard panel, with the variables filled in', async () => {
+    const boards = loadDashboards(join(process.cwd(), 'dashboards'));
+    assert.ok(boards.length >= 3, 'the node, workloads and exporter dashboards');
+    let queries = 0;
+    for (const { file, dashboard } of boards) {
+      // Fill each variable as Grafana does: ask Prometheus for its values; "All" where allowed.
+      const values: Record<string, string | string[]> = {};
+      const builtins = { rateInterval: '10s', interval: '2s', rangeSeconds: runSec };
+      const variables = queryVariables(dashboard);
+      for (const v of variables) {
+        const src = parseVariableQuery(interpolate(v.query, values, builtins, variables));
+        const found =
+          src.kind === 'label_values'
+            ? await prom.labelValues(src.label, src.match)
+            : (await prom.query(src.expr, t)).map((s) => JSON.stringify(s.metric));
+        if (v.includeAll) values[v.name] = v.allValue !== undefined ? '$__all' : found;
+        else {
+          assert.ok(found.length > 0, `${file}: variable ${v.name} (${v.query}) has values`);
+          values[v.name] = v.current && found.includes(v.current) ? v.current : found[0];
+        }
+      }
+      for (const q of panelQueries(dashboard)) {
+        const expr = interpolate(q.expr, values, builtins, variables);
+        const r = await prom.query(expr, t);
+        assert.ok(r.length > 0, `${file} / ${q.panel} / ${q.refId}: no data for ${expr}`);
+        queries++;
+      }
+    }
+    assert.ok(queries >= 20, `${queries} panel queries run`);
+  });
+});
