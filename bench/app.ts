@@ -9,14 +9,16 @@ import { silentLogger } from './util.js';
 /**
  * An Application with all metric levels, the fake meter, no refresh timer, listening (once
  * started) on a free loopback port. `stalenessMs`: a scrape refreshes first when the snapshot is
- * older (0: every scrape refreshes; Infinity: none does, render only).
+ * older (0: every scrape refreshes; Infinity: none does, render only). `legacy`: the Kepler 0.7
+ * family on as well.
  */
-export function buildApp(stalenessMs: number): Application {
+export function buildApp(stalenessMs: number, legacy = false): Application {
   const cfg = defaultConfig();
   cfg.cpu.preferredMeters = ['fake'];
   cfg.monitor.intervalMs = 0;
   cfg.monitor.stalenessMs = stalenessMs;
   cfg.web.listenAddresses = ['127.0.0.1:0'];
+  cfg.exporter.prometheus.legacyMetrics = legacy;
   return new Application(cfg, silentLogger);
 }
 

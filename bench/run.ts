@@ -201,6 +201,7 @@ async function main(): Promise<void> {
         ) +
           '   idle: sleeping processes present at the baseline; no CPU time since, so not exported.\n' +
           '   busy: started after the baseline, each burnt one CPU tick: all exported (worst case).\n' +
+          '   busy+legacy: the same exporter with exporter.prometheus.legacyMetrics on (the Kepler 0.7 family too).\n' +
           '   text/OM ms: PrometheusExporter.render() (text 0.0.4 / OpenMetrics); gzip: level 1 of the OpenMetrics body, as served.\n' +
           '   HTTP: GET /metrics as Prometheus asks (OpenMetrics, gzip), snapshot already fresh; +refresh: monitor.staleness 0.\n' +
           (sr.busyWanted !== undefined ? `   busy processes: ${sr.busyDone} of ${sr.busyWanted} burnt their tick; starting them took ${fmt(sr.busyStartSec, 1)} s.\n` : ''),

@@ -2,7 +2,8 @@
 //   idle: N `sleep`s that existed at the exporter's baseline: they use no CPU, so the process
 //         collector leaves them out (the usual case of a node's sleeping processes);
 //   busy: N processes started after the baseline, each billed one CPU tick: every one of them is
-//         exported (the worst case: 9 series per process with the fake meter's 4 zones).
+//         exported (the worst case: 9 series per process with the fake meter's 4 zones);
+//   busy+legacy: the same with the Kepler 0.7 family on too (16 more series per process).
 
 import { gzipSync, constants as zlib } from 'node:zlib';
 import type { Application } from '../src/app/application.js';
@@ -11,7 +12,7 @@ import { waitBusyDone, type ProcPool } from './pool.js';
 import { median, OtherLoad, procCount, progress, timeEach } from './util.js';
 
 export interface ScrapeCase {
-  name: 'idle' | 'busy';
+  name: 'idle' | 'busy' | 'busy+legacy';
   procs: number;
   processesTracked: number;
   processesExported: number;
@@ -99,16 +100,17 @@ export async function benchScrape(pool: ProcPool, n: number, iterations: number)
   // Two exporters: one renders the snapshot it has (staleness: never), one refreshes on every scrape.
   const render = buildApp(Infinity);
   const refreshing = buildApp(0);
-  await render.start(); // baseline refresh, then listen
-  await refreshing.start();
+  const renderLegacy = buildApp(Infinity, true);
+  const refreshingLegacy = buildApp(0, true);
+  const apps = [render, refreshing, renderLegacy, refreshingLegacy];
+  for (const app of apps) await app.start(); // baseline refresh, then listen
   try {
     progress('scrape: idle case (processes without CPU time are left out)');
     out.cases.push(await measure('idle', render, refreshing, iterations));
 
     progress(`scrape: replacing them with ${n} busy processes (each burns one CPU tick, then sleeps)`);
     await pool.closeAll();
-    render.monitor.refresh(); // the idle ones end here, not in the busy snapshot
-    refreshing.monitor.refresh();
+    for (const app of apps) app.monitor.refresh(); // the idle ones end here, not in the busy snapshot
     const t0 = performance.now();
     const groups = await pool.spawn(n, 250, 250, 2);
     const busy = groups.flatMap((g) => g.busyPids);
@@ -118,9 +120,10 @@ export async function benchScrape(pool: ProcPool, n: number, iterations: number)
     if (out.busyDone < busy.length) progress(`scrape: only ${out.busyDone} of ${busy.length} burnt their tick in time`);
     progress('scrape: busy case (every process exported)');
     out.cases.push(await measure('busy', render, refreshing, iterations));
+    progress('scrape: busy case with the Kepler 0.7 family on');
+    out.cases.push(await measure('busy+legacy', renderLegacy, refreshingLegacy, iterations));
   } finally {
-    await render.stop();
-    await refreshing.stop();
+    for (const app of apps) await app.stop();
     await pool.closeAll();
   }
   return out;
