@@ -24,9 +24,8 @@ import { VmCollector } from '../exporter/prometheus/vmCollector.js';
 import { StdoutExporter } from '../exporter/stdout/stdoutExporter.js';
 import type { Logger } from '../logger/logger.js';
 import { PowerMonitor } from '../monitor/powerMonitor.js';
-import { armCoreOf, microarchitectureOf } from '../estimation/cpuCatalog.js';
 import { parseCpuInfo } from '../resource/cpuInfo.js';
-import { parseHostCpuInfo } from '../resource/hostProfile.js';
+import { architectureOf, parseHostCpuInfo } from '../resource/hostProfile.js';
 import { ResourceInformer } from '../resource/resourceInformer.js';
 import { renderLandingPage } from '../server/landingPage.js';
 import { WebServer } from '../server/webServer.js';
@@ -126,7 +125,7 @@ export class Application {
       source,
       zones,
       levels: [...levels].filter((l): l is LegacyLevel => l !== 'pod'),
-      cpuArchitecture: cpuinfo ? cpuArchitecture(cpuinfo) : 'unknown',
+      cpuArchitecture: (cpuinfo && architectureOf(parseHostCpuInfo(cpuinfo))) || 'unknown',
       platformSource: measured.includes('platform') ? source : 'none',
     });
   }
@@ -207,13 +206,6 @@ function readCpuInfo(procfs: string): string | undefined {
   }
 }
 
-/** The CPU's microarchitecture (Kepler 0.7's cpu_architecture label), or "unknown". */
-function cpuArchitecture(cpuinfo: string): string {
-  const cpu = parseHostCpuInfo(cpuinfo);
-  if (cpu.family !== undefined && cpu.model !== undefined) return microarchitectureOf(cpu.vendor, cpu.family, cpu.model, cpu.stepping)?.key ?? 'unknown';
-  if (cpu.armImplementer !== undefined && cpu.armPart !== undefined) return armCoreOf(cpu.armImplementer, cpu.armPart)?.key ?? 'unknown';
-  return 'unknown';
-}
 
 /** One sentence on what is estimated and how, for the log and the landing page. */
 function estimateSummary(d: EstimatorDescription, rejected: { meter: string; reason: string }[]): string {

@@ -317,6 +317,25 @@ export interface HostFacts {
   notes?: string[];
 }
 
+/** The three ways to know the microarchitecture, and the one that wins (catalog, CPUID, name). */
+function architectureEvidence(cpu: HostCpuInfo, boardModel?: string) {
+  const catalog = lookupCpuModel(cpu.modelName);
+  let byId: Microarchitecture | undefined;
+  if (cpu.vendor === 'arm') {
+    const core = cpu.armImplementer !== undefined && cpu.armPart !== undefined ? armCoreOf(cpu.armImplementer, cpu.armPart) : undefined;
+    byId = core && { key: core.key, year: core.year };
+  } else if (cpu.family !== undefined && cpu.model !== undefined) {
+    byId = microarchitectureOf(cpu.vendor, cpu.family, cpu.model, cpu.stepping);
+  }
+  const byName = inferMicroarchitectureFromName(cpu.modelName) ?? (boardModel ? inferMicroarchitectureFromName(boardModel) : undefined);
+  return { catalog, byId, byName, architecture: catalog?.architecture ?? byId?.key ?? byName?.key };
+}
+
+/** The CPU's microarchitecture key ("skylake", "neoverse-n1"), as the estimator decides it. */
+export function architectureOf(cpu: HostCpuInfo): string | undefined {
+  return architectureEvidence(cpu).architecture;
+}
+
 /**
  * The profile from facts already read. Pure. Architecture: the catalog's SKU entry, else the
  * CPUID signature (or ARM part), else the naming rules. Year: the SKU entry, else the naming
@@ -326,18 +345,7 @@ export interface HostFacts {
 export function buildHostProfile(facts: HostFacts): HostProfile {
   const { cpu } = facts;
   const notes = [...(facts.notes ?? [])];
-  const catalog = lookupCpuModel(cpu.modelName);
-
-  let byId: Microarchitecture | undefined;
-  if (cpu.vendor === 'arm') {
-    const core = cpu.armImplementer !== undefined && cpu.armPart !== undefined ? armCoreOf(cpu.armImplementer, cpu.armPart) : undefined;
-    byId = core && { key: core.key, year: core.year };
-  } else if (cpu.family !== undefined && cpu.model !== undefined) {
-    byId = microarchitectureOf(cpu.vendor, cpu.family, cpu.model, cpu.stepping);
-  }
-  const byName = inferMicroarchitectureFromName(cpu.modelName) ?? (facts.boardModel ? inferMicroarchitectureFromName(facts.boardModel) : undefined);
-
-  const architecture = catalog?.architecture ?? byId?.key ?? byName?.key;
+  const { catalog, byId, byName, architecture } = architectureEvidence(cpu, facts.boardModel);
   const year = catalog?.year ?? (byName?.key === architecture ? byName?.year : undefined) ?? (byId?.key === architecture ? byId?.year : undefined);
 
   const signature = cpu.vendor === 'arm' ? `ARM part 0x${cpu.armPart?.toString(16) ?? '?'}` : `family ${cpu.family ?? '?'} model ${cpu.model ?? '?'}`;

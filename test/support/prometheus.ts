@@ -94,13 +94,6 @@ export class PrometheusServer {
     return r[0].value;
   }
 
-  async queryRange(expr: string, startSec: number, endSec: number, stepSec: number): Promise<{ metric: Record<string, string>; values: [number, number][] }[]> {
-    const data = (await this.api('/api/v1/query_range', { query: expr, start: String(startSec), end: String(endSec), step: String(stepSec) })) as {
-      result: { metric: Record<string, string>; values: [number, string][] }[];
-    };
-    return data.result.map((r) => ({ metric: r.metric, values: r.values.map(([t, v]) => [t, Number(v)] as [number, number]) }));
-  }
-
   /** Values of a label over the series matching `match` (what Grafana's label_values() asks). */
   async labelValues(label: string, match?: string): Promise<string[]> {
     return (await this.api(`/api/v1/label/${encodeURIComponent(label)}/values`, match ? { 'match[]': match } : {}, 'GET')) as string[];

@@ -34,12 +34,12 @@ type Level = (typeof LEVELS)[number];
 const ZONE_OF: Record<string, string> = { package: 'package', core: 'core', uncore: 'uncore', dram: 'dram', platform: 'psys' };
 const RAPL_PSYS = ['package', 'core', 'uncore', 'dram', 'psys'];
 
-/** The label names of each level's domain series (metrics.md), `mode` and `source` included. */
+/** The label names of each level's domain series (metrics.md), `mode`, `node_name` and `source` included. */
 const LABELS: Record<Level, string[]> = {
-  node: ['package', 'instance', 'mode', 'source'],
-  container: ['container_id', 'pod_name', 'container_name', 'container_namespace', 'mode', 'source'],
-  process: ['pid', 'container_id', 'vm_id', 'command', 'mode', 'source'],
-  vm: ['vm_id', 'mode', 'source'],
+  node: ['package', 'instance', 'mode', 'node_name', 'source'],
+  container: ['container_id', 'pod_name', 'container_name', 'container_namespace', 'mode', 'node_name', 'source'],
+  process: ['pid', 'container_id', 'vm_id', 'command', 'mode', 'node_name', 'source'],
+  vm: ['vm_id', 'mode', 'node_name', 'source'],
 };
 
 /** Every name the legacy family may use, at any level (pod included, to prove it is absent). */
@@ -237,7 +237,7 @@ describe('1. legacy families', () => {
     const { e } = scenario();
     const info = one(e, 'kepler_node_info');
     assert.equal(info.value, 1);
-    assert.deepEqual(info.labels, { cpu_architecture: 'skylake', components_power_source: 'rapl-sysfs', platform_power_source: 'rapl-sysfs' });
+    assert.deepEqual(info.labels, { node_name: NODE, cpu_architecture: 'skylake', components_power_source: 'rapl-sysfs', platform_power_source: 'rapl-sysfs' });
   });
 
   test('no pod family, and levels not configured are absent', () => {
@@ -269,7 +269,7 @@ describe('1. legacy families', () => {
     const { e } = scenario({ zones: ['package', 'dram', 'platform'], source: legacySource('estimator') });
     assert.equal(e.help.get('kepler_container_dram_joules_total'), 'Aggregated value in dram value from estimator');
     for (const s of legacySamples(e)) if (s.name !== 'kepler_node_info') assert.equal(s.labels.source, 'estimator', seriesKey(s));
-    assert.deepEqual(one(e, 'kepler_node_info').labels, { cpu_architecture: 'skylake', components_power_source: 'estimator', platform_power_source: 'estimator' });
+    assert.deepEqual(one(e, 'kepler_node_info').labels, { node_name: NODE, cpu_architecture: 'skylake', components_power_source: 'estimator', platform_power_source: 'estimator' });
   });
 });
 
@@ -301,7 +301,7 @@ describe('1. wiring in Application (fake meter configuration)', () => {
     assert.equal(e.help.get('kepler_node_package_joules_total'), 'Aggregated value in package value from fake');
     for (const s of legacySamples(e)) if (s.name !== 'kepler_node_info') assert.equal(s.labels.source, 'fake', seriesKey(s));
     // examples/fake-meter.yaml: package, core, dram; no platform zone. Xeon Gold 6140: Skylake.
-    assert.deepEqual(one(e, 'kepler_node_info').labels, { cpu_architecture: 'skylake', components_power_source: 'fake', platform_power_source: 'none' });
+    assert.deepEqual(one(e, 'kepler_node_info').labels, { node_name: NODE, cpu_architecture: 'skylake', components_power_source: 'fake', platform_power_source: 'none' });
     const node = one(e, 'kepler_node_package_joules_total', { mode: 'dynamic' });
     assert.equal(node.labels.instance, NODE);
     assert.equal(node.labels.package, '0');
@@ -327,9 +327,9 @@ describe('2. legacy labels', () => {
   test('container: id, name, and the pod name and namespace from the same snapshot (else empty)', () => {
     const { e } = scenario();
     const web = one(e, 'kepler_container_package_joules_total', { container_id: CID_WEB, mode: 'dynamic' });
-    assert.deepEqual(web.labels, { container_id: CID_WEB, pod_name: 'web-0', container_name: 'web', container_namespace: 'shop', mode: 'dynamic', source: 'rapl-sysfs' });
+    assert.deepEqual(web.labels, { container_id: CID_WEB, pod_name: 'web-0', container_name: 'web', container_namespace: 'shop', mode: 'dynamic', node_name: NODE, source: 'rapl-sysfs' });
     const db = one(e, 'kepler_container_package_joules_total', { container_id: CID_DB, mode: 'idle' });
-    assert.deepEqual(db.labels, { container_id: CID_DB, pod_name: '', container_name: 'db', container_namespace: '', mode: 'idle', source: 'rapl-sysfs' });
+    assert.deepEqual(db.labels, { container_id: CID_DB, pod_name: '', container_name: 'db', container_namespace: '', mode: 'idle', node_name: NODE, source: 'rapl-sysfs' });
   });
 
   test('container: the pseudo containers system_processes (namespace system) and kernel_processes (namespace kernel)', () => {
@@ -340,7 +340,7 @@ describe('2. legacy labels', () => {
     ]) {
       for (const mode of ['dynamic', 'idle']) {
         const s = one(e, 'kepler_container_package_joules_total', { container_id: id, mode });
-        assert.deepEqual(s.labels, { container_id: id, pod_name: id, container_name: id, container_namespace: ns, mode, source: 'rapl-sysfs' });
+        assert.deepEqual(s.labels, { container_id: id, pod_name: id, container_name: id, container_namespace: ns, mode, node_name: NODE, source: 'rapl-sysfs' });
       }
     }
     assert.ok(uj(one(e, 'kepler_container_package_joules_total', { container_id: 'kernel_processes', mode: 'dynamic' }).value) > 0);
@@ -350,7 +350,7 @@ describe('2. legacy labels', () => {
   test('process: pid, container_id (system_processes / kernel_processes outside containers), vm_id, command = comm', () => {
     const { e } = scenario();
     const labels = (pid: number) => one(e, 'kepler_process_package_joules_total', { pid: String(pid), mode: 'dynamic' }).labels;
-    const base = { mode: 'dynamic', source: 'rapl-sysfs' };
+    const base = { mode: 'dynamic', node_name: NODE, source: 'rapl-sysfs' };
     assert.deepEqual(labels(10), { pid: '10', container_id: CID_WEB, vm_id: '', command: 'nginx', ...base });
     assert.deepEqual(labels(20), { pid: '20', container_id: 'system_processes', vm_id: '', command: 'sshd', ...base });
     assert.deepEqual(labels(30), { pid: '30', container_id: 'kernel_processes', vm_id: '', command: 'kworker/0:1', ...base });
@@ -359,12 +359,12 @@ describe('2. legacy labels', () => {
 
   test('vm: vm_id, mode, source', () => {
     const { e } = scenario();
-    assert.deepEqual(one(e, 'kepler_vm_core_joules_total', { mode: 'dynamic' }).labels, { vm_id: VM1.id, mode: 'dynamic', source: 'rapl-sysfs' });
+    assert.deepEqual(one(e, 'kepler_vm_core_joules_total', { mode: 'dynamic' }).labels, { vm_id: VM1.id, mode: 'dynamic', node_name: NODE, source: 'rapl-sysfs' });
   });
 
   test('node: package is the package zone index, instance the node name', () => {
     const { e } = scenario();
-    assert.deepEqual(one(e, 'kepler_node_dram_joules_total', { mode: 'idle' }).labels, { package: '0', instance: NODE, mode: 'idle', source: 'rapl-sysfs' });
+    assert.deepEqual(one(e, 'kepler_node_dram_joules_total', { mode: 'idle' }).labels, { package: '0', instance: NODE, mode: 'idle', node_name: NODE, source: 'rapl-sysfs' });
     const socket1 = scenario({ zones: [['dram', 1], ['package', 1]] }).e;
     assert.equal(one(socket1, 'kepler_node_core_joules_total', { mode: 'dynamic' }).labels.package, '1');
   });

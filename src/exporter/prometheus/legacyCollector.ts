@@ -60,19 +60,22 @@ export class LegacyCollector implements Collector {
   private readonly nodeInfo: string;
   private readonly nodeLabels: string;
   private readonly guard = new NonDecreasing<object>();
-  private readonly labelCache = new WeakMap<object, { pod?: PodInfo; labels: string }>();
+  private readonly labelCache = new WeakMap<object, { pod: string; labels: string }>();
 
   constructor(private readonly opts: LegacyOptions) {
     this.map = domainZones(opts.zones.map((z) => z.name));
     this.help = LEGACY_DOMAINS.map((d) => `Aggregated value in ${d} value from ${opts.source}`);
     this.totalHelp = `Aggregated value in package, dram, other and gpu value from ${opts.source}`;
-    this.constant = renderLabels({ source: opts.source });
+    // node_name as on every power metric (metrics.md), so nodes stay apart without `instance`.
+    this.constant = renderLabels({ node_name: opts.nodeName, source: opts.source });
     this.nodeInfo = renderLabels({
+      node_name: opts.nodeName,
       cpu_architecture: opts.cpuArchitecture,
       components_power_source: opts.source,
       platform_power_source: opts.platformSource,
     });
-    // Kepler 0.7 labelled node series with the socket; zones summed over sockets have index 0.
+    // Kepler 0.7 labelled node series with the socket. kepler-ts sums the sockets into one zone
+    // (index 0), so a multi-socket node shows one series, package="0", holding every socket.
     const pkg = this.map.package[0];
     this.nodeLabels = renderLabels({ package: String(pkg === undefined ? 0 : opts.zones[pkg].index), instance: opts.nodeName });
   }
@@ -149,12 +152,13 @@ export class LegacyCollector implements Collector {
     return rows;
   }
 
-  /** Cached per container; rendered again when its pod's metadata changes. */
+  /** Cached per container; rendered again when its pod's name or namespace changes. */
   private containerLabels(c: ContainerInfo, pod: PodInfo | undefined): string {
+    const podKey = pod ? `${pod.namespace}/${pod.name}` : '';
     const hit = this.labelCache.get(c);
-    if (hit && hit.pod === pod) return hit.labels;
+    if (hit && hit.pod === podKey) return hit.labels;
     const labels = renderLabels({ container_id: c.id, pod_name: pod?.name ?? '', container_name: c.name, container_namespace: pod?.namespace ?? '' });
-    this.labelCache.set(c, { pod, labels });
+    this.labelCache.set(c, { pod: podKey, labels });
     return labels;
   }
 
@@ -165,7 +169,7 @@ export class LegacyCollector implements Collector {
       // Kepler 0.7 put processes outside containers in its pseudo containers.
       const container = p.containerId || (p.kernelThread ? KERNEL.id : SYSTEM.id);
       const l = renderLabels({ pid: String(p.pid), container_id: container, vm_id: p.vmId, command: p.comm });
-      this.labelCache.set(p, { labels: l });
+      this.labelCache.set(p, { pod: '', labels: l });
       return l;
     };
     return this.workloadRows(s.processes.workloads, labels, hasActivity);
