@@ -15,6 +15,7 @@ import { ExporterHealthCollector } from '../exporter/prometheus/exporterHealthCo
 import { BuildInfoCollector, CpuInfoCollector } from '../exporter/prometheus/infoCollectors.js';
 import { LegacyCollector, legacySource, type LegacyLevel } from '../exporter/prometheus/legacyCollector.js';
 import { domainZones, LEGACY_DOMAINS, measuredDomains, unmappedZones } from '../exporter/prometheus/legacyDomains.js';
+import { KubeInformerCollector } from '../exporter/prometheus/kubeInformerCollector.js';
 import { NodeCollector } from '../exporter/prometheus/nodeCollector.js';
 import { PodCollector } from '../exporter/prometheus/podCollector.js';
 import { ProcessCollector } from '../exporter/prometheus/processCollector.js';
@@ -22,6 +23,8 @@ import { PrometheusExporter } from '../exporter/prometheus/prometheusExporter.js
 import { RuntimeCollector } from '../exporter/prometheus/runtimeCollector.js';
 import { VmCollector } from '../exporter/prometheus/vmCollector.js';
 import { StdoutExporter } from '../exporter/stdout/stdoutExporter.js';
+import { createPodInformer } from '../k8s/createPodInformer.js';
+import type { PodInformer } from '../k8s/podInformer.js';
 import type { Logger } from '../logger/logger.js';
 import { PowerMonitor } from '../monitor/powerMonitor.js';
 import { parseCpuInfo } from '../resource/cpuInfo.js';
@@ -37,6 +40,7 @@ export class Application {
   readonly monitor: PowerMonitor;
   readonly server: WebServer;
   readonly prometheus: PrometheusExporter;
+  readonly podInformer: PodInformer | undefined;
 
   /** Builds every part; throws NoMeterError or ConfigError before anything starts. */
   constructor(
@@ -48,7 +52,8 @@ export class Application {
     this.logMeterChoice();
     this.warnUnsupported();
 
-    const informer = new ResourceInformer({ procfs: config.host.procfs, sysfs: config.host.sysfs });
+    this.podInformer = config.kube.enabled ? createPodInformer(config.kube, logger.with({ component: 'kube' })) : undefined;
+    const informer = new ResourceInformer({ procfs: config.host.procfs, sysfs: config.host.sysfs, pods: this.podInformer });
     const layout = informer.cgroupLayout();
     logger.info('cgroup accounting', { v2: layout.v2Root ?? 'none', v1_cpuacct: layout.v1CpuacctRoot ?? 'none' });
     this.monitor = new PowerMonitor({
@@ -70,6 +75,7 @@ export class Application {
   }
 
   async start(): Promise<void> {
+    this.podInformer?.start();
     this.monitor.start();
     await this.server.start();
     this.logger.info('kepler-ts started', {
@@ -81,6 +87,7 @@ export class Application {
 
   async stop(): Promise<void> {
     this.monitor.stop();
+    this.podInformer?.stop();
     await this.server.close(4000);
   }
 
@@ -102,6 +109,7 @@ export class Application {
     out.push(
       new ExporterHealthCollector({ meter: this.meter.meter.name, zones: this.meter.zones.map((z) => z.name) }, () => this.prometheus.scrapeStats()),
     );
+    if (this.podInformer) out.push(new KubeInformerCollector(this.podInformer));
     const debug = this.config.exporter.prometheus.debugCollectors;
     if (debug.includes('go') || debug.includes('process') || debug.includes('nodejs')) out.push(new RuntimeCollector());
     return out;
@@ -189,7 +197,6 @@ export class Application {
   private warnUnsupported(): void {
     const c = this.config;
     const unsupported: [boolean, string][] = [
-      [c.kube.enabled, 'kube.enabled: pod names and namespaces from Kubernetes are not implemented yet; pods are exported by UID (from the cgroup path) only'],
       [c.experimental.platform.redfish.enabled, 'experimental.platform.redfish.enabled: Redfish platform power is not implemented; ignored'],
       [c.experimental.gpu.enabled, 'experimental.gpu.enabled: GPU power is not implemented; ignored'],
       [c.debug.pprof.enabled, 'debug.pprof.enabled: Go pprof does not exist in kepler-ts; /debug/pprof/ explains how to profile Node.js'],

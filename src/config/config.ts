@@ -40,6 +40,8 @@ export interface Config {
     config: string;
     nodeName: string;
     podInformer: { mode: 'kubelet' | 'apiserver'; pollIntervalMs: number };
+    /** (ours) CA bundle that verifies the kubelet's serving certificate; empty = not verified, as in Kepler. */
+    kubeletCAFile: string;
   };
   experimental: {
     platform: { redfish: { enabled: boolean; nodeName: string; configFile: string; httpTimeoutMs: number } };

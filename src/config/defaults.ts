@@ -19,6 +19,7 @@ export function defaultConfig(): Config {
       config: '',
       nodeName: '',
       podInformer: { mode: 'kubelet', pollIntervalMs: 15_000 },
+      kubeletCAFile: '',
     },
     experimental: {
       platform: { redfish: { enabled: false, nodeName: '', configFile: '', httpTimeoutMs: 5000 } },

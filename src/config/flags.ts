@@ -46,6 +46,7 @@ export const FLAGS: readonly FlagDef[] = [
   { name: 'kube.enable', type: 'bool', key: 'kube.enabled', help: 'Monitor Kubernetes' },
   { name: 'kube.config', type: 'string', key: 'kube.config', help: 'Path to a kubeconfig (none = in-cluster)' },
   { name: 'kube.node-name', type: 'string', key: 'kube.nodeName', help: 'Name of the Kubernetes node this runs on', defaultText: '$NODE_NAME' },
+  { name: 'kube.kubelet-ca-file', type: 'string', key: 'kube.kubeletCAFile', help: '(ours) CA file that verifies the kubelet certificate (default: not verified, as in Kepler)' },
   { name: 'estimator.model', type: 'string', key: 'estimator.model', help: '(ours) Power model used without a meter (see `kepler-ts model evaluate`)', defaultText: 'kts-specpower' },
   { name: 'estimator.tdp-watts', type: 'number', key: 'estimator.tdpWatts', help: '(ours) TDP of one CPU package in watts (0 = from the CPU model)' },
   { name: 'estimator.idle-watts', type: 'number', key: 'estimator.idleWatts', help: "(ours) This machine's watts at idle (0 = from the model)" },

@@ -90,6 +90,7 @@ export const fileSchema = section({
     config: str,
     nodeName: str,
     podInformer: section({ mode: oneOf(['kubelet', 'apiserver']), pollInterval: duration({ positive: true }) }),
+    kubeletCAFile: str,
   }),
   experimental: section({
     platform: section({

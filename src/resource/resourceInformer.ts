@@ -19,6 +19,13 @@ export const CLOCK_TICKS = 100;
 export interface ResourceInformerOptions {
   procfs: string;
   sysfs: string;
+  /** Kubernetes' names for containers (the pod informer); without it, names come from the container. */
+  pods?: PodMetadataSource;
+}
+
+/** Pod and container names by container id, as Kubernetes reports them. */
+export interface PodMetadataSource {
+  lookup(containerId: string): { containerName: string; pod: { uid: string; name: string; namespace: string } } | undefined;
 }
 
 interface TrackedProcess {
@@ -55,6 +62,8 @@ export class ResourceInformer {
   private readonly vmInfos = new Map<string, VmInfo>();
   private readonly vmTotals = new Map<string, number>();
   private readonly podTotals = new Map<string, number>();
+  /** Pods with a running container, by UID: names and namespaces from the pod informer. */
+  private readonly podInfos = new Map<string, PodInfo>();
   private prevCpu: CpuTimes | undefined;
   /** Uptime (ticks) read before the previous refresh listed /proc: a process started at or after it is new. */
   private prevUptimeTicks = -1;
@@ -110,9 +119,10 @@ export class ResourceInformer {
     for (const v of vms) if (v.ended) this.vmInfos.delete(v.info.key);
     const pods = this.aggregate(
       containers.filter((c) => c.info.podId !== ''),
-      (c) => ({ key: c.info.podId, id: c.info.podId, name: '', namespace: '' }) satisfies PodInfo,
+      (c) => this.podInfo(c.info.podId),
       this.podTotals,
     );
+    for (const p of pods) if (p.ended) this.podInfos.delete(p.info.key);
     this.prevUptimeTicks = uptimeTicks;
     return { baseline, nodeActiveCpuSec, nodeTotalCpuSec, usageRatio, processes, containers, vms, pods, errors: errors.byKind };
   }
@@ -279,6 +289,7 @@ export class ResourceInformer {
         this.containers.set(id, c);
         isNew = true;
       }
+      if (this.opts.pods) this.applyPodMetadata(c);
       const processSum = live.reduce((s, p) => s + p.cpuDeltaSec, 0);
       let delta: number;
       // A container discovered in this walk is read now, at its first sight.
@@ -316,6 +327,29 @@ export class ResourceInformer {
       out.push({ info: c.info, cpuDeltaSec: delta, cpuTotalSec: c.totalSec, ended: true });
     }
     return out;
+  }
+
+  /**
+   * Kubernetes' container name and pod for a container, when the pod informer knows it. Until it
+   * does (and after it forgets a pod), the container keeps the labels it had.
+   */
+  private applyPodMetadata(c: TrackedContainer): void {
+    const meta = this.opts.pods!.lookup(c.info.id);
+    if (!meta) return;
+    const { uid, name, namespace } = meta.pod;
+    if (c.info.name !== meta.containerName || c.info.podId !== uid) c.info = { ...c.info, name: meta.containerName, podId: uid };
+    const pod = this.podInfos.get(uid);
+    if (!pod || pod.name !== name || pod.namespace !== namespace) this.podInfos.set(uid, { key: uid, id: uid, name, namespace });
+  }
+
+  /** One info object per pod while it lives (collectors cache labels per object). */
+  private podInfo(uid: string): PodInfo {
+    let info = this.podInfos.get(uid);
+    if (!info) {
+      info = { key: uid, id: uid, name: '', namespace: '' };
+      this.podInfos.set(uid, info);
+    }
+    return info;
   }
 
   /** The container's cgroup CPU seconds, or undefined when it has no cgroup file or it cannot be read. */

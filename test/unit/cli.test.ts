@@ -39,16 +39,19 @@ describe('kepler-ts command line', () => {
     assert.match(r.stderr, /5 seconds/);
   });
 
-  it('exits 1 when no meter works, saying why each one failed', () => {
+  it('exits 1 when no meter works, not even the estimator, saying why each one failed', () => {
     const sysfs = join(tmp, 'empty-sys');
+    const procfs = join(tmp, 'empty-proc'); // no /proc/cpuinfo: the estimator cannot run either
     mkdirSync(sysfs, { recursive: true });
+    mkdirSync(procfs, { recursive: true });
     const file = join(tmp, 'unknown-key.yaml');
     writeFileSync(file, 'monitor:\n  intervall: 5s\n');
-    const r = run([`--config.file=${file}`, `--host.sysfs=${sysfs}`, '--web.listen-address=127.0.0.1:0']);
+    const r = run([`--config.file=${file}`, `--host.sysfs=${sysfs}`, `--host.procfs=${procfs}`, '--web.listen-address=127.0.0.1:0']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /unknown key \\?"monitor\.intervall\\?"/, 'unknown keys are warned about by name');
     assert.match(r.stderr, new RegExp(`rapl: ${join(sysfs, 'class', 'powercap')}: not found`));
     assert.match(r.stderr, new RegExp(`hwmon: ${join(sysfs, 'class', 'hwmon')}: not found`));
+    assert.match(r.stderr, new RegExp(`estimator: .*${join(procfs, 'cpuinfo')}`));
   });
 
   it('prints help listing Kepler flags, and the version', () => {

@@ -50,7 +50,7 @@ test('defaults are those of config.md', () => {
   });
   assert.equal(c.debug.pprof.enabled, false);
   assert.deepEqual(c.web, { configFile: '', listenAddresses: [':28282'] });
-  assert.deepEqual(c.kube, { enabled: false, config: '', nodeName: '', podInformer: { mode: 'kubelet', pollIntervalMs: 15000 } });
+  assert.deepEqual(c.kube, { enabled: false, config: '', nodeName: '', podInformer: { mode: 'kubelet', pollIntervalMs: 15000 }, kubeletCAFile: '' });
   assert.deepEqual(c.experimental, {
     platform: { redfish: { enabled: false, nodeName: '', configFile: '', httpTimeoutMs: 5000 } },
     hwmon: { forceEnabled: false, zones: [] },
@@ -89,6 +89,7 @@ test('a full Kepler-style YAML file sets every key', () => {
       config: '/etc/kubernetes/kubeconfig',
       nodeName: 'worker-1',
       podInformer: { mode: 'apiserver', pollIntervalMs: 90_000 },
+      kubeletCAFile: '/etc/kubernetes/pki/kubelet-ca.crt',
     },
     experimental: {
       platform: { redfish: { enabled: true, nodeName: 'worker-1-bmc', configFile: '/etc/kepler/redfish.yaml', httpTimeoutMs: 10_000 } },

@@ -1,0 +1,83 @@
+// Pod metadata from the API server: a list and watch of the pods on this node (field selector
+// spec.nodeName), through the official client's ListWatch. Costs the API server one watch per
+// node; the kubelet mode avoids that and is the default.
+
+import { CoreV1Api, ListWatch, Watch, type V1Pod } from '@kubernetes/client-node';
+import type { Logger } from '../logger/logger.js';
+import type { KubeAccess } from './kubeClient.js';
+import { PodCache } from './podCache.js';
+import { backoffMs, OutageTracker, type PodInformer, type PodInformerStats } from './podInformer.js';
+import type { ContainerMeta, PodObject } from './podMetadata.js';
+
+export interface ApiServerPodInformerOptions {
+  access: KubeAccess;
+  nodeName: string;
+  logger: Logger;
+}
+
+export class ApiServerPodInformer implements PodInformer {
+  readonly mode = 'apiserver' as const;
+  private readonly cache = new PodCache();
+  private readonly outage: OutageTracker;
+  private watch: ListWatch<V1Pod> | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private running = false;
+  private lastSyncMs: number | undefined;
+
+  constructor(private readonly opts: ApiServerPodInformerOptions) {
+    this.outage = new OutageTracker(opts.logger, 'API server');
+  }
+
+  start(): void {
+    this.running = true;
+    const fieldSelector = `spec.nodeName=${this.opts.nodeName}`;
+    const api = this.opts.access.kc.makeApiClient(CoreV1Api);
+    this.watch = new ListWatch<V1Pod>('/api/v1/pods', new Watch(this.opts.access.kc), () => api.listPodForAllNamespaces({ fieldSelector }), false, undefined, fieldSelector);
+    this.watch.on('add', (p) => (this.cache.upsert(p as PodObject), this.synced()));
+    this.watch.on('update', (p) => (this.cache.upsert(p as PodObject), this.synced()));
+    this.watch.on('delete', (p) => (this.cache.remove(p as PodObject), this.synced()));
+    this.watch.on('error', (err) => this.failed(err));
+    this.connect();
+  }
+
+  stop(): void {
+    this.running = false;
+    if (this.retry) clearTimeout(this.retry);
+    void this.watch?.stop();
+  }
+
+  lookup(containerId: string): ContainerMeta | undefined {
+    return this.cache.lookup(containerId);
+  }
+
+  stats(): PodInformerStats {
+    return { mode: this.mode, pods: this.cache.podCount(), errors: { ...this.outage.errors }, lastSyncMs: this.lastSyncMs };
+  }
+
+  private synced(): void {
+    this.lastSyncMs = Date.now();
+    this.outage.success();
+  }
+
+  /** (Re)starts the list and watch. */
+  private connect(): void {
+    this.watch!.start().then(
+      () => {
+        this.synced();
+        this.cache.prune();
+      },
+      (err: unknown) => this.failed(err),
+    );
+  }
+
+  /** The watch stopped with an error (the client does not retry then): retry with backoff. */
+  private failed(err: unknown): void {
+    this.outage.failure('watch', err);
+    if (!this.running || this.retry) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      if (this.running) this.connect();
+    }, backoffMs(this.outage.failures, 60_000));
+    this.retry.unref();
+  }
+}

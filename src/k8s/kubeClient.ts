@@ -1,0 +1,82 @@
+// Credentials and requests: the official client (@kubernetes/client-node) reads the kubeconfig or
+// the in-cluster service account and talks to the API server; the kubelet's /pods, which the
+// client has no call for, is fetched here with the same credentials.
+
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
+import { KubeConfig } from '@kubernetes/client-node';
+import { ConfigError } from '../config/config.js';
+
+const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+export interface KubeAccess {
+  readonly kc: KubeConfig;
+  /** True when running in the cluster with the pod's service account (no kubeconfig given). */
+  readonly inCluster: boolean;
+}
+
+/** The kubeconfig at `path`, or the in-cluster service account when `path` is empty. */
+export function loadKubeAccess(path: string): KubeAccess {
+  const kc = new KubeConfig();
+  if (path) {
+    try {
+      kc.loadFromFile(path);
+    } catch (err) {
+      throw new ConfigError(`config: kube.config: cannot load the kubeconfig ${JSON.stringify(path)}: ${(err as Error).message}`);
+    }
+    if (!kc.getCurrentCluster()) throw new ConfigError(`config: kube.config: the kubeconfig ${JSON.stringify(path)} has no current cluster`);
+    return { kc, inCluster: false };
+  }
+  if (!process.env.KUBERNETES_SERVICE_HOST) {
+    throw new ConfigError('config: kube.enabled: not running in a cluster (KUBERNETES_SERVICE_HOST is not set) and no kube.config (--kube.config) was given');
+  }
+  kc.loadFromCluster();
+  return { kc, inCluster: true };
+}
+
+/**
+ * Options for an HTTPS request to the kubelet with this exporter's credentials. The token is
+ * read at every call: projected service account tokens rotate. The kubelet's serving certificate
+ * is usually self-signed, so (as in Kepler) it is verified only when a CA file is configured.
+ */
+export async function kubeletRequestOptions(access: KubeAccess, kubeletCAFile: string): Promise<https.RequestOptions> {
+  const opts: https.RequestOptions = { headers: {} };
+  if (access.inCluster) {
+    opts.headers = { Authorization: `Bearer ${readFileSync(SERVICE_ACCOUNT_TOKEN, 'utf8').trim()}` };
+  } else {
+    await access.kc.applyToHTTPSOptions(opts); // token (token-file re-read), or client certificate
+  }
+  delete opts.ca; // the API server's CA says nothing about the kubelet's certificate
+  if (kubeletCAFile) {
+    opts.ca = readFileSync(kubeletCAFile);
+    opts.rejectUnauthorized = true;
+  } else {
+    opts.rejectUnauthorized = false;
+  }
+  return opts;
+}
+
+/** GETs JSON over HTTPS; rejects on a non-2xx status, a timeout, or a body that is not JSON. */
+export function getJson(url: string, options: https.RequestOptions, timeoutMs: number): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const req = https.get(url, { ...options, timeout: timeoutMs, headers: { ...options.headers, Accept: 'application/json' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        if (!res.statusCode || res.statusCode < 200 || res.statusCode > 299) {
+          reject(new Error(`GET ${url}: HTTP ${res.statusCode}: ${body.slice(0, 200)}`));
+          return;
+        }
+        try {
+          resolve(JSON.parse(body));
+        } catch {
+          reject(new Error(`GET ${url}: the answer is not JSON: ${JSON.stringify(body.slice(0, 100))}`));
+        }
+      });
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${url}: no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+  });
+}

@@ -1,0 +1,73 @@
+// A source of pod metadata for the containers on this node. Two implementations: the kubelet
+// poller (default, one request per interval to the local kubelet) and the API server watch.
+// Both keep serving what they last knew while Kubernetes is unreachable, retry with backoff,
+// log once per outage, and count their failures for the exporter's health metrics.
+
+import type { Logger } from '../logger/logger.js';
+import type { ContainerMeta } from './podMetadata.js';
+
+export type PodInformerMode = 'kubelet' | 'apiserver';
+
+export interface PodInformerStats {
+  readonly mode: PodInformerMode;
+  /** Pods currently known. */
+  readonly pods: number;
+  /** Failures since start, by kind (node, pods, watch). */
+  readonly errors: Readonly<Record<string, number>>;
+  /** Wall-clock ms of the last successful sync (list, poll or watch event); undefined before. */
+  readonly lastSyncMs?: number;
+}
+
+export interface PodInformer {
+  readonly mode: PodInformerMode;
+  start(): void;
+  stop(): void;
+  /** Pod and container name of a container id; undefined when unknown (may trigger one early refresh). */
+  lookup(containerId: string): ContainerMeta | undefined;
+  stats(): PodInformerStats;
+}
+
+/** The kinds of failure counted, exported from the start at 0. */
+export const POD_INFORMER_ERROR_KINDS = ['node', 'pods', 'watch'] as const;
+export type PodInformerErrorKind = (typeof POD_INFORMER_ERROR_KINDS)[number];
+
+/** Retry delay after `failures` consecutive failures: 1 s, 2 s, 4 s ... at most `capMs`. */
+export function backoffMs(failures: number, capMs: number): number {
+  return Math.min(1000 * 2 ** Math.max(0, failures - 1), capMs);
+}
+
+/**
+ * Failure bookkeeping shared by the informers: counts every failure by kind, but logs an outage
+ * once when it starts and once when it ends, not once per attempt.
+ */
+export class OutageTracker {
+  readonly errors: Record<PodInformerErrorKind, number> = { node: 0, pods: 0, watch: 0 };
+  /** Consecutive failures of the current outage; 0 while healthy. */
+  failures = 0;
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly what: string,
+  ) {}
+
+  failure(kind: PodInformerErrorKind, err: unknown): void {
+    this.errors[kind]++;
+    this.failures++;
+    if (this.failures === 1) {
+      this.logger.warn(`${this.what} unreachable; keeping the pod labels known so far and retrying with backoff`, { err: errorText(err) });
+    }
+  }
+
+  success(): void {
+    if (this.failures > 0) this.logger.info(`${this.what} reachable again`, { failed_attempts: this.failures });
+    this.failures = 0;
+  }
+}
+
+export function errorText(err: unknown): string {
+  if (err instanceof Error) {
+    const cause = (err as { cause?: unknown }).cause;
+    return cause instanceof Error ? `${err.message}: ${cause.message}` : err.message;
+  }
+  return String(err);
+}
