@@ -61,8 +61,11 @@ export class ApiServerPodInformer implements PodInformer {
 
   /** (Re)starts the list and watch. */
   private connect(): void {
+    // start() also resolves when the list failed (the client emits 'error' instead of throwing).
+    const failuresBefore = this.outage.errors.watch;
     this.watch!.start().then(
       () => {
+        if (this.outage.errors.watch !== failuresBefore) return;
         this.synced();
         this.cache.prune();
       },
@@ -72,8 +75,9 @@ export class ApiServerPodInformer implements PodInformer {
 
   /** The watch stopped with an error (the client does not retry then): retry with backoff. */
   private failed(err: unknown): void {
+    if (!this.running) return; // stop() aborts the watch: not an outage
     this.outage.failure('watch', err);
-    if (!this.running || this.retry) return;
+    if (this.retry) return;
     this.retry = setTimeout(() => {
       this.retry = undefined;
       if (this.running) this.connect();

@@ -1,0 +1,217 @@
+// Test helper: HTTPS servers that answer like a kubelet (/pods) and like an API server (the Node
+// object, a pod list and a watch stream), with real TLS (a self-signed certificate made by
+// openssl) and bearer tokens read from a file the test can rotate. Kubernetes cannot run on the
+// test machine; these are the lowest layer the exporter's real code talks to.
+
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+
+export interface TestPod {
+  uid: string;
+  name: string;
+  namespace: string;
+  nodeName: string;
+  /** container name -> 64-hex id (reported as containerd://<id>). */
+  containers: Record<string, string>;
+  initContainers?: Record<string, string>;
+}
+
+export function podObject(p: TestPod, resourceVersion = '1'): object {
+  const statuses = (m: Record<string, string> = {}) => Object.entries(m).map(([name, id]) => ({ name, containerID: `containerd://${id}`, ready: true }));
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { uid: p.uid, name: p.name, namespace: p.namespace, resourceVersion },
+    spec: { nodeName: p.nodeName, containers: Object.keys(p.containers).map((name) => ({ name, image: 'busybox' })) },
+    status: { phase: 'Running', containerStatuses: statuses(p.containers), initContainerStatuses: statuses(p.initContainers) },
+  };
+}
+
+/** A self-signed certificate for 127.0.0.1 (and localhost), written under `dir`. */
+export function makeCertificate(dir: string, name: string): { certFile: string; keyFile: string } {
+  const certFile = join(dir, `${name}.crt`);
+  const keyFile = join(dir, `${name}.key`);
+  const r = spawnSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', `/CN=${name}`, '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'],
+    { encoding: 'utf8' },
+  );
+  if (r.status !== 0) throw new Error(`openssl could not make a certificate: ${r.stderr}`);
+  return { certFile, keyFile };
+}
+
+/** Common parts: TLS, bearer token check against a file, request counting. */
+abstract class FakeHttpsServer {
+  protected server: https.Server | undefined;
+  port = 0;
+  /** Requests by path (without the query), authorized or not. */
+  readonly requests = new Map<string, number>();
+  rejected = 0;
+
+  constructor(
+    protected readonly tls: { certFile: string; keyFile: string },
+    /** The file holding the one token accepted (read at each request: the test rotates it). */
+    protected readonly tokenFile: string,
+  ) {}
+
+  async start(port = 0): Promise<void> {
+    this.server = https.createServer({ cert: readFileSync(this.tls.certFile), key: readFileSync(this.tls.keyFile) }, (req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      this.requests.set(path, (this.requests.get(path) ?? 0) + 1);
+      if (req.headers.authorization !== `Bearer ${readFileSync(this.tokenFile, 'utf8').trim()}`) {
+        this.rejected++;
+        res.writeHead(401, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ kind: 'Status', status: 'Failure', code: 401, reason: 'Unauthorized' }));
+        return;
+      }
+      this.handle(req, res);
+    });
+    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+  }
+
+  /** Stops answering (a dead kubelet): closes the listener and every open connection. */
+  async stop(): Promise<void> {
+    if (!this.server) return;
+    const s = this.server;
+    this.server = undefined;
+    s.closeAllConnections();
+    await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+
+  count(path: string): number {
+    return this.requests.get(path) ?? 0;
+  }
+
+  protected abstract handle(req: IncomingMessage, res: ServerResponse): void;
+}
+
+/** A kubelet: GET /pods returns the PodList of its node. `garbage` makes it answer non-JSON. */
+export class FakeKubelet extends FakeHttpsServer {
+  pods: TestPod[] = [];
+  garbage = false;
+
+  protected handle(req: IncomingMessage, res: ServerResponse): void {
+    if (req.url !== '/pods') {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
+    if (this.garbage) {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end('<html>502 Bad Gateway</html>');
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: {}, items: this.pods.map((p) => podObject(p)) }));
+  }
+}
+
+/** An API server: the Node object (pointing at a kubelet port), and a pod list and watch filtered by node. */
+export class FakeApiServer extends FakeHttpsServer {
+  kubeletPort = 0;
+  private pods = new Map<string, TestPod>();
+  private version = 1;
+  private readonly watchers = new Set<{ node: string; res: ServerResponse }>();
+
+  constructor(
+    tls: { certFile: string; keyFile: string },
+    tokenFile: string,
+    readonly nodeName: string,
+  ) {
+    super(tls, tokenFile);
+  }
+
+  /** Adds or changes a pod; open watches on its node get an ADDED or MODIFIED event. */
+  setPod(p: TestPod): void {
+    const type = this.pods.has(p.uid) ? 'MODIFIED' : 'ADDED';
+    this.pods.set(p.uid, p);
+    this.notify(type, p);
+  }
+
+  deletePod(uid: string): void {
+    const p = this.pods.get(uid);
+    if (!p) return;
+    this.pods.delete(uid);
+    this.notify('DELETED', p);
+  }
+
+  openWatches(): number {
+    return this.watchers.size;
+  }
+
+  override async stop(): Promise<void> {
+    for (const w of this.watchers) w.res.destroy();
+    this.watchers.clear();
+    await super.stop();
+  }
+
+  private notify(type: string, p: TestPod): void {
+    this.version++;
+    for (const w of this.watchers) if (w.node === p.nodeName) w.res.write(`${JSON.stringify({ type, object: podObject(p, String(this.version)) })}\n`);
+  }
+
+  protected handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'https://127.0.0.1');
+    if (url.pathname === `/api/v1/nodes/${this.nodeName}`) {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'Node',
+          metadata: { name: this.nodeName },
+          status: { addresses: [{ type: 'Hostname', address: this.nodeName }, { type: 'InternalIP', address: '127.0.0.1' }], daemonEndpoints: { kubeletEndpoint: { Port: this.kubeletPort } } },
+        }),
+      );
+      return;
+    }
+    if (url.pathname === '/api/v1/pods') {
+      const node = /^spec\.nodeName=(.*)$/.exec(url.searchParams.get('fieldSelector') ?? '')?.[1];
+      if (node === undefined) {
+        res.writeHead(400);
+        res.end('a field selector on spec.nodeName is required by this fake');
+        return;
+      }
+      if (url.searchParams.get('watch') === 'true') {
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+        res.flushHeaders();
+        const w = { node, res };
+        this.watchers.add(w);
+        res.on('close', () => this.watchers.delete(w));
+        return;
+      }
+      const items = [...this.pods.values()].filter((p) => p.nodeName === node).map((p) => podObject(p, String(this.version)));
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ apiVersion: 'v1', kind: 'PodList', metadata: { resourceVersion: String(this.version) }, items }));
+      return;
+    }
+    res.writeHead(404, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ kind: 'Status', code: 404 }));
+  }
+}
+
+/** A kubeconfig for the fake API server: its CA, and a token-file user (re-read at each request). */
+export function writeKubeconfig(file: string, apiPort: number, caFile: string, tokenFile: string): void {
+  writeFileSync(
+    file,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters:',
+      `- name: fake`,
+      `  cluster: {server: "https://127.0.0.1:${apiPort}", certificate-authority: "${caFile}"}`,
+      'users:',
+      `- name: exporter`,
+      `  user: {token-file: "${tokenFile}"}`,
+      'contexts:',
+      '- name: fake',
+      '  context: {cluster: fake, user: exporter}',
+      'current-context: fake',
+      '',
+    ].join('\n'),
+  );
+}
