@@ -4,6 +4,10 @@
 #   stress-ng                 real CPU load in real cgroups
 #   prometheus-node-exporter  cross-check of the node joules on the same RAPL tree
 #   prometheus                the real Prometheus server scraping kepler-ts, and promtool
+#   openssl                   certificates for the fake kubelet and API server
+# The unit test of deploy/ needs kubectl (`kubectl kustomize`), 1.21 or later for kustomize components:
+#   kubernetes-client         kubectl where none is installed; bookworm's is 1.20, too old (the test
+#                             says so), but the project's machines come with kubectl 1.32
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +15,8 @@ need=()
 command -v stress-ng >/dev/null 2>&1 || need+=(stress-ng)
 command -v prometheus-node-exporter >/dev/null 2>&1 || need+=(prometheus-node-exporter)
 command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -4,7 +4,7 @@
 
 import { CoreV1Api, ListWatch, Watch, type V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../logger/logger.js';
-import type { KubeAccess } from './kubeClient.js';
+import { refreshCredentials, type KubeAccess } from './kubeClient.js';
 import { PodCache } from './podCache.js';
 import { backoffMs, OutageTracker, type PodInformer, type PodInformerStats } from './podInformer.js';
 import type { ContainerMeta, PodObject } from './podMetadata.js';
@@ -63,6 +63,7 @@ export class ApiServerPodInformer implements PodInformer {
   private connect(): void {
     // start() also resolves when the list failed (the client emits 'error' instead of throwing).
     const failuresBefore = this.outage.errors.watch;
+    refreshCredentials(this.opts.access);
     this.watch!.start().then(
       () => {
         if (this.outage.errors.watch !== failuresBefore) return;

@@ -13,6 +13,8 @@ export interface KubeAccess {
   readonly kc: KubeConfig;
   /** True when running in the cluster with the pod's service account (no kubeconfig given). */
   readonly inCluster: boolean;
+  /** The kubeconfig file, when one was given. */
+  readonly path?: string;
 }
 
 /** The kubeconfig at `path`, or the in-cluster service account when `path` is empty. */
@@ -25,13 +27,27 @@ export function loadKubeAccess(path: string): KubeAccess {
       throw new ConfigError(`config: kube.config: cannot load the kubeconfig ${JSON.stringify(path)}: ${(err as Error).message}`);
     }
     if (!kc.getCurrentCluster()) throw new ConfigError(`config: kube.config: the kubeconfig ${JSON.stringify(path)} has no current cluster`);
-    return { kc, inCluster: false };
+    return { kc, inCluster: false, path };
   }
   if (!process.env.KUBERNETES_SERVICE_HOST) {
     throw new ConfigError('config: kube.enabled: not running in a cluster (KUBERNETES_SERVICE_HOST is not set) and no kube.config (--kube.config) was given');
   }
   kc.loadFromCluster();
   return { kc, inCluster: true };
+}
+
+/**
+ * Reads the kubeconfig again, in place (the client's calls and watches share the object): the
+ * client reads a `token-file` only when it loads the file, and tokens rotate. A file that became
+ * unreadable leaves the credentials as they were. In the cluster the client re-reads the token.
+ */
+export function refreshCredentials(access: KubeAccess): void {
+  if (!access.path) return;
+  try {
+    access.kc.loadFromFile(access.path);
+  } catch {
+    // keep the last good credentials; the request that follows will say what is wrong
+  }
 }
 
 /**
@@ -44,7 +60,8 @@ export async function kubeletRequestOptions(access: KubeAccess, kubeletCAFile: s
   if (access.inCluster) {
     opts.headers = { Authorization: `Bearer ${readFileSync(SERVICE_ACCOUNT_TOKEN, 'utf8').trim()}` };
   } else {
-    await access.kc.applyToHTTPSOptions(opts); // token (token-file re-read), or client certificate
+    refreshCredentials(access);
+    await access.kc.applyToHTTPSOptions(opts); // token, or client certificate
   }
   delete opts.ca; // the API server's CA says nothing about the kubelet's certificate
   if (kubeletCAFile) {

@@ -4,7 +4,7 @@
 
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { Logger } from '../logger/logger.js';
-import { getJson, kubeletRequestOptions, type KubeAccess } from './kubeClient.js';
+import { getJson, kubeletRequestOptions, refreshCredentials, type KubeAccess } from './kubeClient.js';
 import { PodCache } from './podCache.js';
 import { backoffMs, OutageTracker, type PodInformer, type PodInformerStats } from './podInformer.js';
 import { podListItems, type ContainerMeta } from './podMetadata.js';
@@ -94,6 +94,7 @@ export class KubeletPodInformer implements PodInformer {
     const timeoutMs = this.opts.requestTimeoutMs ?? 10_000;
     if (!this.endpoint) {
       try {
+        refreshCredentials(this.opts.access);
         const api = this.opts.access.kc.makeApiClient(CoreV1Api);
         this.endpoint = kubeletEndpoint((await api.readNode({ name: this.opts.nodeName })) as NodeObject, this.opts.nodeName);
         this.opts.logger.info('kubelet found', { node: this.opts.nodeName, endpoint: this.endpoint });
