@@ -23,6 +23,8 @@ export class ApiServerPodInformer implements PodInformer {
   private retry: NodeJS.Timeout | undefined;
   private running = false;
   private lastSyncMs: number | undefined;
+  /** namespace/name -> uid: a relist reports a pod recreated under its name as an update, not a delete. */
+  private readonly uidByName = new Map<string, string>();
 
   constructor(private readonly opts: ApiServerPodInformerOptions) {
     this.outage = new OutageTracker(opts.logger, 'API server');
@@ -33,9 +35,13 @@ export class ApiServerPodInformer implements PodInformer {
     const fieldSelector = `spec.nodeName=${this.opts.nodeName}`;
     const api = this.opts.access.kc.makeApiClient(CoreV1Api);
     this.watch = new ListWatch<V1Pod>('/api/v1/pods', new Watch(this.opts.access.kc), () => api.listPodForAllNamespaces({ fieldSelector }), false, undefined, fieldSelector);
-    this.watch.on('add', (p) => (this.cache.upsert(p as PodObject), this.synced()));
-    this.watch.on('update', (p) => (this.cache.upsert(p as PodObject), this.synced()));
-    this.watch.on('delete', (p) => (this.cache.remove(p as PodObject), this.synced()));
+    this.watch.on('add', (p) => this.upsert(p));
+    this.watch.on('update', (p) => this.upsert(p));
+    this.watch.on('delete', (p) => {
+      this.uidByName.delete(nameOf(p));
+      this.cache.remove(p as PodObject);
+      this.synced();
+    });
     this.watch.on('error', (err) => this.failed(err));
     this.connect();
   }
@@ -52,6 +58,16 @@ export class ApiServerPodInformer implements PodInformer {
 
   stats(): PodInformerStats {
     return { mode: this.mode, pods: this.cache.podCount(), errors: { ...this.outage.errors }, lastSyncMs: this.lastSyncMs };
+  }
+
+  private upsert(p: V1Pod): void {
+    const name = nameOf(p);
+    const uid = p.metadata?.uid;
+    const previous = this.uidByName.get(name);
+    if (previous && uid && previous !== uid) this.cache.remove({ metadata: { uid: previous } });
+    if (uid) this.uidByName.set(name, uid);
+    this.cache.upsert(p as PodObject);
+    this.synced();
   }
 
   private synced(): void {
@@ -85,4 +101,8 @@ export class ApiServerPodInformer implements PodInformer {
     }, backoffMs(this.outage.failures, 60_000));
     this.retry.unref();
   }
+}
+
+function nameOf(p: V1Pod): string {
+  return `${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`;
 }

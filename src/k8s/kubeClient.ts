@@ -63,7 +63,10 @@ export async function kubeletRequestOptions(access: KubeAccess, kubeletCAFile: s
     refreshCredentials(access);
     await access.kc.applyToHTTPSOptions(opts); // token, or client certificate
   }
-  delete opts.ca; // the API server's CA says nothing about the kubelet's certificate
+  // The API server's CA says nothing about the kubelet's certificate; the client's agent carries
+  // it too (and Node lets the agent's options win), so it goes as well.
+  delete opts.ca;
+  delete opts.agent;
   if (kubeletCAFile) {
     opts.ca = readFileSync(kubeletCAFile);
     opts.rejectUnauthorized = true;
