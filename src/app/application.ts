@@ -23,7 +23,6 @@ import { PrometheusExporter } from '../exporter/prometheus/prometheusExporter.js
 import { RuntimeCollector } from '../exporter/prometheus/runtimeCollector.js';
 import { VmCollector } from '../exporter/prometheus/vmCollector.js';
 import { StdoutExporter } from '../exporter/stdout/stdoutExporter.js';
-import { createPodInformer } from '../k8s/createPodInformer.js';
 import type { PodInformer } from '../k8s/podInformer.js';
 import type { Logger } from '../logger/logger.js';
 import { PowerMonitor } from '../monitor/powerMonitor.js';
@@ -40,7 +39,7 @@ export class Application {
   readonly monitor: PowerMonitor;
   readonly server: WebServer;
   readonly prometheus: PrometheusExporter;
-  readonly podInformer: PodInformer | undefined;
+  podInformer: PodInformer | undefined;
 
   /** Builds every part; throws NoMeterError or ConfigError before anything starts. */
   constructor(
@@ -52,8 +51,9 @@ export class Application {
     this.logMeterChoice();
     this.warnUnsupported();
 
-    this.podInformer = config.kube.enabled ? createPodInformer(config.kube, logger.with({ component: 'kube' })) : undefined;
-    const informer = new ResourceInformer({ procfs: config.host.procfs, sysfs: config.host.sysfs, pods: this.podInformer });
+    // The pod informer is created in start(): its module loads the Kubernetes client.
+    const pods = config.kube.enabled ? { lookup: (id: string) => this.podInformer?.lookup(id) } : undefined;
+    const informer = new ResourceInformer({ procfs: config.host.procfs, sysfs: config.host.sysfs, pods });
     const layout = informer.cgroupLayout();
     logger.info('cgroup accounting', { v2: layout.v2Root ?? 'none', v1_cpuacct: layout.v1CpuacctRoot ?? 'none' });
     this.monitor = new PowerMonitor({
@@ -74,8 +74,15 @@ export class Application {
     this.registerRoutes();
   }
 
+  /** Starts everything; throws ConfigError when kube.enabled has no credentials to use. */
   async start(): Promise<void> {
-    this.podInformer?.start();
+    if (this.config.kube.enabled) {
+      // Imported only when used: the Kubernetes client alone adds about 40 MiB of memory.
+      const { createPodInformer } = await import('../k8s/createPodInformer.js');
+      this.podInformer = createPodInformer(this.config.kube, this.logger.with({ component: 'kube' }));
+      this.prometheus.register(new KubeInformerCollector(this.podInformer));
+      this.podInformer.start();
+    }
     this.monitor.start();
     await this.server.start();
     this.logger.info('kepler-ts started', {
@@ -109,7 +116,6 @@ export class Application {
     out.push(
       new ExporterHealthCollector({ meter: this.meter.meter.name, zones: this.meter.zones.map((z) => z.name) }, () => this.prometheus.scrapeStats()),
     );
-    if (this.podInformer) out.push(new KubeInformerCollector(this.podInformer));
     const debug = this.config.exporter.prometheus.debugCollectors;
     if (debug.includes('go') || debug.includes('process') || debug.includes('nodejs')) out.push(new RuntimeCollector());
     return out;
