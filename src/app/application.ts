@@ -82,6 +82,9 @@ export class Application {
       this.podInformer = createPodInformer(this.config.kube, this.logger.with({ component: 'kube' }));
       this.prometheus.register(new KubeInformerCollector(this.podInformer));
       this.podInformer.start();
+      // The first refresh labels every container: give Kubernetes a moment to answer first, so
+      // that a restart does not export one interval of unnamed series.
+      if (!(await this.podInformer.whenSynced(5000))) this.logger.warn('no pod metadata yet; containers are labelled once Kubernetes answers');
     }
     this.monitor.start();
     await this.server.start();

@@ -6,13 +6,29 @@ import { CoreV1Api, ListWatch, Watch, type V1Pod } from '@kubernetes/client-node
 import type { Logger } from '../logger/logger.js';
 import { refreshCredentials, type KubeAccess } from './kubeClient.js';
 import { PodCache } from './podCache.js';
-import { backoffMs, OutageTracker, type PodInformer, type PodInformerStats } from './podInformer.js';
+import { backoffMs, FirstSync, OutageTracker, type PodInformer, type PodInformerStats } from './podInformer.js';
 import type { ContainerMeta, PodObject } from './podMetadata.js';
 
 export interface ApiServerPodInformerOptions {
   access: KubeAccess;
   nodeName: string;
   logger: Logger;
+}
+
+/**
+ * The client restarts a watch that ended normally from a callback nobody awaits: a rejection
+ * there (credentials that fail to load while the watch is renewed) would end the process. It
+ * becomes the watch's error instead, which the informer retries.
+ */
+class GuardedWatch extends Watch {
+  override async watch(...args: Parameters<Watch['watch']>): ReturnType<Watch['watch']> {
+    try {
+      return await super.watch(...args);
+    } catch (err) {
+      args[3](err);
+      return new AbortController();
+    }
+  }
 }
 
 export class ApiServerPodInformer implements PodInformer {
@@ -23,6 +39,7 @@ export class ApiServerPodInformer implements PodInformer {
   private retry: NodeJS.Timeout | undefined;
   private running = false;
   private lastSyncMs: number | undefined;
+  private readonly firstSync = new FirstSync();
   /** namespace/name -> uid: a relist reports a pod recreated under its name as an update, not a delete. */
   private readonly uidByName = new Map<string, string>();
 
@@ -34,7 +51,16 @@ export class ApiServerPodInformer implements PodInformer {
     this.running = true;
     const fieldSelector = `spec.nodeName=${this.opts.nodeName}`;
     const api = this.opts.access.kc.makeApiClient(CoreV1Api);
-    this.watch = new ListWatch<V1Pod>('/api/v1/pods', new Watch(this.opts.access.kc), () => api.listPodForAllNamespaces({ fieldSelector }), false, undefined, fieldSelector);
+    // resourceVersion 0: the list is served from the API server's cache, not read from etcd.
+    const list = () => api.listPodForAllNamespaces({ fieldSelector, resourceVersion: '0' });
+    this.watch = new ListWatch<V1Pod>('/api/v1/pods', new GuardedWatch(this.opts.access.kc), list, false, undefined, fieldSelector);
+    // Before every list and watch, including the client's own renewals: tokens rotate, and a
+    // renewal means the previous watch ended well.
+    this.watch.on('connect', () => {
+      refreshCredentials(this.opts.access);
+      this.cache.prune();
+      if (this.outage.failures === 0 && this.lastSyncMs !== undefined) this.lastSyncMs = Date.now();
+    });
     this.watch.on('add', (p) => this.upsert(p));
     this.watch.on('update', (p) => this.upsert(p));
     this.watch.on('delete', (p) => {
@@ -56,6 +82,10 @@ export class ApiServerPodInformer implements PodInformer {
     return this.cache.lookup(containerId);
   }
 
+  whenSynced(timeoutMs: number): Promise<boolean> {
+    return this.firstSync.wait(timeoutMs);
+  }
+
   stats(): PodInformerStats {
     return { mode: this.mode, pods: this.cache.podCount(), errors: { ...this.outage.errors }, lastSyncMs: this.lastSyncMs };
   }
@@ -73,18 +103,17 @@ export class ApiServerPodInformer implements PodInformer {
   private synced(): void {
     this.lastSyncMs = Date.now();
     this.outage.success();
+    this.firstSync.mark();
   }
 
   /** (Re)starts the list and watch. */
   private connect(): void {
     // start() also resolves when the list failed (the client emits 'error' instead of throwing).
     const failuresBefore = this.outage.errors.watch;
-    refreshCredentials(this.opts.access);
     this.watch!.start().then(
       () => {
-        if (this.outage.errors.watch !== failuresBefore) return;
-        this.synced();
-        this.cache.prune();
+        if (!this.running) void this.watch?.stop(); // stopped while the list was in flight
+        else if (this.outage.errors.watch === failuresBefore) this.synced();
       },
       (err: unknown) => this.failed(err),
     );

@@ -67,6 +67,7 @@ export async function kubeletRequestOptions(access: KubeAccess, kubeletCAFile: s
   // it too (and Node lets the agent's options win), so it goes as well.
   delete opts.ca;
   delete opts.agent;
+  delete opts.servername; // tls-server-name names the API server, not the kubelet
   if (kubeletCAFile) {
     opts.ca = readFileSync(kubeletCAFile);
     opts.rejectUnauthorized = true;
@@ -76,12 +77,23 @@ export async function kubeletRequestOptions(access: KubeAccess, kubeletCAFile: s
   return opts;
 }
 
-/** GETs JSON over HTTPS; rejects on a non-2xx status, a timeout, or a body that is not JSON. */
+/** Largest answer accepted: a node's /pods is a few MB at the 110-pod default. */
+const MAX_BODY_BYTES = 64 * 1024 * 1024;
+
+/**
+ * GETs JSON over HTTPS; rejects on a non-2xx status, a body that is not JSON or too large, or
+ * when the whole exchange takes longer than `timeoutMs` (a server trickling bytes included).
+ */
 export function getJson(url: string, options: https.RequestOptions, timeoutMs: number): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const req = https.get(url, { ...options, timeout: timeoutMs, headers: { ...options.headers, Accept: 'application/json' } }, (res) => {
+    const req = https.get(url, { ...options, headers: { ...options.headers, Accept: 'application/json' } }, (res) => {
       const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > MAX_BODY_BYTES) req.destroy(new Error(`GET ${url}: answer larger than ${MAX_BODY_BYTES} bytes`));
+        else chunks.push(c);
+      });
       res.on('end', () => {
         const body = Buffer.concat(chunks).toString('utf8');
         if (!res.statusCode || res.statusCode < 200 || res.statusCode > 299) {
@@ -96,7 +108,8 @@ export function getJson(url: string, options: https.RequestOptions, timeoutMs: n
       });
       res.on('error', reject);
     });
-    req.on('timeout', () => req.destroy(new Error(`GET ${url}: no answer within ${timeoutMs} ms`)));
+    const deadline = setTimeout(() => req.destroy(new Error(`GET ${url}: no complete answer within ${timeoutMs} ms`)), timeoutMs);
+    req.on('close', () => clearTimeout(deadline));
     req.on('error', reject);
   });
 }

@@ -6,7 +6,7 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import type { Logger } from '../logger/logger.js';
 import { getJson, kubeletRequestOptions, refreshCredentials, type KubeAccess } from './kubeClient.js';
 import { PodCache } from './podCache.js';
-import { backoffMs, OutageTracker, type PodInformer, type PodInformerStats } from './podInformer.js';
+import { backoffMs, FirstSync, OutageTracker, withTimeout, type PodInformer, type PodInformerStats } from './podInformer.js';
 import { podListItems, type ContainerMeta } from './podMetadata.js';
 
 export interface KubeletPodInformerOptions {
@@ -43,6 +43,9 @@ export class KubeletPodInformer implements PodInformer {
   /** Container ids that already asked for an early poll: each asks once. */
   private readonly earlyAsked = new Set<string>();
   private lastSyncMs: number | undefined;
+  private readonly firstSync = new FirstSync();
+  /** Look the Node up again before the next poll (after repeated failures: its address may have changed). */
+  private resolveAgain = false;
 
   constructor(private readonly opts: KubeletPodInformerOptions) {
     this.outage = new OutageTracker(opts.logger, 'kubelet');
@@ -72,6 +75,10 @@ export class KubeletPodInformer implements PodInformer {
     return meta;
   }
 
+  whenSynced(timeoutMs: number): Promise<boolean> {
+    return this.firstSync.wait(timeoutMs);
+  }
+
   stats(): PodInformerStats {
     return { mode: this.mode, pods: this.cache.podCount(), errors: { ...this.outage.errors }, lastSyncMs: this.lastSyncMs };
   }
@@ -92,15 +99,19 @@ export class KubeletPodInformer implements PodInformer {
 
   private async pollOnce(): Promise<void> {
     const timeoutMs = this.opts.requestTimeoutMs ?? 10_000;
-    if (!this.endpoint) {
+    if (!this.endpoint || this.resolveAgain) {
       try {
         refreshCredentials(this.opts.access);
         const api = this.opts.access.kc.makeApiClient(CoreV1Api);
-        this.endpoint = kubeletEndpoint((await api.readNode({ name: this.opts.nodeName })) as NodeObject, this.opts.nodeName);
-        this.opts.logger.info('kubelet found', { node: this.opts.nodeName, endpoint: this.endpoint });
+        const node = await withTimeout(api.readNode({ name: this.opts.nodeName }), timeoutMs, `API server: GET node ${this.opts.nodeName}`);
+        const endpoint = kubeletEndpoint(node as NodeObject, this.opts.nodeName);
+        if (endpoint !== this.endpoint) this.opts.logger.info('kubelet found', { node: this.opts.nodeName, endpoint });
+        this.endpoint = endpoint;
+        this.resolveAgain = false;
       } catch (err) {
         this.outage.failure('node', err);
-        return;
+        // With the API server down too, the kubelet it named last is still worth trying.
+        if (!this.endpoint) return;
       }
     }
     try {
@@ -109,10 +120,11 @@ export class KubeletPodInformer implements PodInformer {
       this.cache.prune();
       this.lastSyncMs = Date.now();
       this.outage.success();
+      this.firstSync.mark();
     } catch (err) {
       this.outage.failure('pods', err);
       // The node may have a new address after a long outage: look it up again now and then.
-      if (this.outage.failures % 5 === 0) this.endpoint = undefined;
+      if (this.outage.failures % 5 === 0) this.resolveAgain = true;
     }
   }
 }

@@ -25,6 +25,43 @@ export interface PodInformer {
   /** Pod and container name of a container id; undefined when unknown (may trigger one early refresh). */
   lookup(containerId: string): ContainerMeta | undefined;
   stats(): PodInformerStats;
+  /** Resolves true at the first successful sync, false when `timeoutMs` passes first. */
+  whenSynced(timeoutMs: number): Promise<boolean>;
+}
+
+/** The first successful sync, awaited (with a limit) before the first refresh bills anything. */
+export class FirstSync {
+  private done = false;
+  private resolveFn: () => void = () => {};
+  private readonly promise = new Promise<void>((r) => (this.resolveFn = r));
+
+  mark(): void {
+    if (this.done) return;
+    this.done = true;
+    this.resolveFn();
+  }
+
+  wait(timeoutMs: number): Promise<boolean> {
+    if (this.done) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const t = setTimeout(() => resolve(false), timeoutMs);
+      t.unref();
+      void this.promise.then(() => {
+        clearTimeout(t);
+        resolve(true);
+      });
+    });
+  }
+}
+
+/** Rejects when `p` has not settled within `ms` (a hung API server must not stall the poller). */
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
 }
 
 /** The kinds of failure counted, exported from the start at 0. */

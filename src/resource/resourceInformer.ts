@@ -336,7 +336,10 @@ export class ResourceInformer {
   private applyPodMetadata(c: TrackedContainer): void {
     const meta = this.opts.pods!.lookup(c.info.id);
     if (!meta) return;
-    const { uid, name, namespace } = meta.pod;
+    const { name, namespace } = meta.pod;
+    // The cgroup's pod UID wins where there is one: for a static pod the API server reports its
+    // mirror pod's UID, and the pod must not change identity between the two modes.
+    const uid = c.info.podId || meta.pod.uid;
     if (c.info.name !== meta.containerName || c.info.podId !== uid) c.info = { ...c.info, name: meta.containerName, podId: uid };
     const pod = this.podInfos.get(uid);
     if (!pod || pod.name !== name || pod.namespace !== namespace) this.podInfos.set(uid, { key: uid, id: uid, name, namespace });
