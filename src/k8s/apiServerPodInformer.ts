@@ -6,7 +6,7 @@ import { CoreV1Api, ListWatch, Watch, type V1Pod } from '@kubernetes/client-node
 import type { Logger } from '../logger/logger.js';
 import { refreshCredentials, type KubeAccess } from './kubeClient.js';
 import { PodCache } from './podCache.js';
-import { backoffMs, FirstSync, OutageTracker, type PodInformer, type PodInformerStats } from './podInformer.js';
+import { backoffMs, OutageTracker, type PodInformer, type PodInformerStats } from './podInformer.js';
 import type { ContainerMeta, PodObject } from './podMetadata.js';
 
 export interface ApiServerPodInformerOptions {
@@ -38,8 +38,6 @@ export class ApiServerPodInformer implements PodInformer {
   private watch: ListWatch<V1Pod> | undefined;
   private retry: NodeJS.Timeout | undefined;
   private running = false;
-  private lastSyncMs: number | undefined;
-  private readonly firstSync = new FirstSync();
   /** namespace/name -> uid: a relist reports a pod recreated under its name as an update, not a delete. */
   private readonly uidByName = new Map<string, string>();
 
@@ -59,14 +57,14 @@ export class ApiServerPodInformer implements PodInformer {
     this.watch.on('connect', () => {
       refreshCredentials(this.opts.access);
       this.cache.prune();
-      if (this.outage.failures === 0 && this.lastSyncMs !== undefined) this.lastSyncMs = Date.now();
+      if (this.outage.failures === 0 && this.outage.lastSyncMs !== undefined) this.outage.lastSyncMs = Date.now();
     });
     this.watch.on('add', (p) => this.upsert(p));
     this.watch.on('update', (p) => this.upsert(p));
     this.watch.on('delete', (p) => {
       this.uidByName.delete(nameOf(p));
       this.cache.remove(p as PodObject);
-      this.synced();
+      this.outage.success();
     });
     this.watch.on('error', (err) => this.failed(err));
     this.connect();
@@ -83,11 +81,11 @@ export class ApiServerPodInformer implements PodInformer {
   }
 
   whenSynced(timeoutMs: number): Promise<boolean> {
-    return this.firstSync.wait(timeoutMs);
+    return this.outage.whenSynced(timeoutMs);
   }
 
   stats(): PodInformerStats {
-    return { mode: this.mode, pods: this.cache.podCount(), errors: { ...this.outage.errors }, lastSyncMs: this.lastSyncMs };
+    return this.outage.stats(this.mode, this.cache.podCount());
   }
 
   private upsert(p: V1Pod): void {
@@ -97,13 +95,7 @@ export class ApiServerPodInformer implements PodInformer {
     if (previous && uid && previous !== uid) this.cache.remove({ metadata: { uid: previous } });
     if (uid) this.uidByName.set(name, uid);
     this.cache.upsert(p as PodObject);
-    this.synced();
-  }
-
-  private synced(): void {
-    this.lastSyncMs = Date.now();
     this.outage.success();
-    this.firstSync.mark();
   }
 
   /** (Re)starts the list and watch. */
@@ -113,7 +105,7 @@ export class ApiServerPodInformer implements PodInformer {
     this.watch!.start().then(
       () => {
         if (!this.running) void this.watch?.stop(); // stopped while the list was in flight
-        else if (this.outage.errors.watch === failuresBefore) this.synced();
+        else if (this.outage.errors.watch === failuresBefore) this.outage.success();
       },
       (err: unknown) => this.failed(err),
     );

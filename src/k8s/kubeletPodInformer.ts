@@ -6,7 +6,7 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import type { Logger } from '../logger/logger.js';
 import { getJson, kubeletRequestOptions, refreshCredentials, type KubeAccess } from './kubeClient.js';
 import { PodCache } from './podCache.js';
-import { backoffMs, FirstSync, OutageTracker, withTimeout, type PodInformer, type PodInformerStats } from './podInformer.js';
+import { backoffMs, OutageTracker, withTimeout, type PodInformer, type PodInformerStats } from './podInformer.js';
 import { podListItems, type ContainerMeta } from './podMetadata.js';
 
 export interface KubeletPodInformerOptions {
@@ -42,8 +42,6 @@ export class KubeletPodInformer implements PodInformer {
   private inFlight: Promise<void> | undefined;
   /** Container ids that already asked for an early poll: each asks once. */
   private readonly earlyAsked = new Set<string>();
-  private lastSyncMs: number | undefined;
-  private readonly firstSync = new FirstSync();
   /** Look the Node up again before the next poll (after repeated failures: its address may have changed). */
   private resolveAgain = false;
 
@@ -76,11 +74,11 @@ export class KubeletPodInformer implements PodInformer {
   }
 
   whenSynced(timeoutMs: number): Promise<boolean> {
-    return this.firstSync.wait(timeoutMs);
+    return this.outage.whenSynced(timeoutMs);
   }
 
   stats(): PodInformerStats {
-    return { mode: this.mode, pods: this.cache.podCount(), errors: { ...this.outage.errors }, lastSyncMs: this.lastSyncMs };
+    return this.outage.stats(this.mode, this.cache.podCount());
   }
 
   /** One poll (resolving the kubelet first if needed), then the next one scheduled. */
@@ -118,9 +116,7 @@ export class KubeletPodInformer implements PodInformer {
       const body = await getJson(`${this.endpoint}/pods`, await kubeletRequestOptions(this.opts.access, this.opts.kubeletCAFile), timeoutMs);
       this.cache.replaceAll(podListItems(body, `kubelet ${this.endpoint}/pods`));
       this.cache.prune();
-      this.lastSyncMs = Date.now();
       this.outage.success();
-      this.firstSync.mark();
     } catch (err) {
       this.outage.failure('pods', err);
       // The node may have a new address after a long outage: look it up again now and then.

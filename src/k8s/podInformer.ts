@@ -30,7 +30,7 @@ export interface PodInformer {
 }
 
 /** The first successful sync, awaited (with a limit) before the first refresh bills anything. */
-export class FirstSync {
+class FirstSync {
   private done = false;
   private resolveFn: () => void = () => {};
   private readonly promise = new Promise<void>((r) => (this.resolveFn = r));
@@ -74,13 +74,17 @@ export function backoffMs(failures: number, capMs: number): number {
 }
 
 /**
- * Failure bookkeeping shared by the informers: counts every failure by kind, but logs an outage
- * once when it starts and once when it ends, not once per attempt.
+ * Sync bookkeeping shared by the informers: counts every failure by kind, but logs an outage
+ * once when it starts and once when it ends, not once per attempt; keeps the last sync time and
+ * the first sync that start-up waits for.
  */
 export class OutageTracker {
   readonly errors: Record<PodInformerErrorKind, number> = { node: 0, pods: 0, watch: 0 };
   /** Consecutive failures of the current outage; 0 while healthy. */
   failures = 0;
+  /** Wall-clock ms of the last successful sync; undefined before the first. */
+  lastSyncMs: number | undefined;
+  private readonly firstSync = new FirstSync();
 
   constructor(
     private readonly logger: Logger,
@@ -98,6 +102,16 @@ export class OutageTracker {
   success(): void {
     if (this.failures > 0) this.logger.info(`${this.what} reachable again`, { failed_attempts: this.failures });
     this.failures = 0;
+    this.lastSyncMs = Date.now();
+    this.firstSync.mark();
+  }
+
+  whenSynced(timeoutMs: number): Promise<boolean> {
+    return this.firstSync.wait(timeoutMs);
+  }
+
+  stats(mode: PodInformerMode, pods: number): PodInformerStats {
+    return { mode, pods, errors: { ...this.errors }, lastSyncMs: this.lastSyncMs };
   }
 }
 

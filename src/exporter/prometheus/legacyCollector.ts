@@ -60,7 +60,8 @@ export class LegacyCollector implements Collector {
   private readonly nodeInfo: string;
   private readonly nodeLabels: string;
   private readonly guard = new NonDecreasing<object>();
-  private readonly labelCache = new WeakMap<object, { pod: string; labels: string }>();
+  private readonly containerLabelCache = new WeakMap<ContainerInfo, { pod: string; labels: string }>();
+  private readonly processLabelCache = new WeakMap<ProcessInfo, string>();
 
   constructor(private readonly opts: LegacyOptions) {
     this.map = domainZones(opts.zones.map((z) => z.name));
@@ -155,21 +156,21 @@ export class LegacyCollector implements Collector {
   /** Cached per container; rendered again when its pod's name or namespace changes. */
   private containerLabels(c: ContainerInfo, pod: PodInfo | undefined): string {
     const podKey = pod ? `${pod.namespace}/${pod.name}` : '';
-    const hit = this.labelCache.get(c);
+    const hit = this.containerLabelCache.get(c);
     if (hit && hit.pod === podKey) return hit.labels;
     const labels = renderLabels({ container_id: c.id, pod_name: pod?.name ?? '', container_name: c.name, container_namespace: pod?.namespace ?? '' });
-    this.labelCache.set(c, { pod: podKey, labels });
+    this.containerLabelCache.set(c, { pod: podKey, labels });
     return labels;
   }
 
   private processRows(s: Snapshot): Row[] {
     const labels = (p: ProcessInfo) => {
-      const hit = this.labelCache.get(p);
-      if (hit) return hit.labels;
+      const hit = this.processLabelCache.get(p);
+      if (hit) return hit;
       // Kepler 0.7 put processes outside containers in its pseudo containers.
       const container = p.containerId || (p.kernelThread ? KERNEL.id : SYSTEM.id);
       const l = renderLabels({ pid: String(p.pid), container_id: container, vm_id: p.vmId, command: p.comm });
-      this.labelCache.set(p, { pod: '', labels: l });
+      this.processLabelCache.set(p, l);
       return l;
     };
     return this.workloadRows(s.processes.workloads, labels, hasActivity);
