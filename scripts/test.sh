@@ -5,6 +5,10 @@
 #   prometheus-node-exporter  cross-check of the node joules on the same RAPL tree
 #   prometheus                the real Prometheus server scraping kepler-ts, and promtool
 #   openssl                   certificates for the fake kubelet and API server
+#   golang-go, golang-github-hashicorp-go-plugin-dev, golang-google-grpc-dev, golang-golang-x-net-dev
+#                             the real go-plugin client (GOPATH mode, no network) in the Go host
+#                             that loads the aether plugin as aether does; the go-plugin package
+#                             does not declare its gRPC dependency, hence the last two
 # The unit test of deploy/ needs kubectl (`kubectl kustomize`), 1.21 or later for kustomize components:
 #   kubernetes-client         kubectl where none is installed; bookworm's is 1.20, too old (the test
 #                             says so), but the project's machines come with kubectl 1.32
@@ -17,6 +21,11 @@ command -v prometheus-node-exporter >/dev/null 2>&1 || need+=(prometheus-node-ex
 command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v go >/dev/null 2>&1 || need+=(golang-go)
+gocode=/usr/share/gocode/src
+[ -d $gocode/github.com/hashicorp/go-plugin ] || need+=(golang-github-hashicorp-go-plugin-dev)
+[ -d $gocode/google.golang.org/grpc ] || need+=(golang-google-grpc-dev)
+[ -d $gocode/golang.org/x/net/context ] || need+=(golang-golang-x-net-dev)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

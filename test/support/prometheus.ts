@@ -11,6 +11,8 @@ export interface ScrapeTarget {
   /** host:port */
   address: string;
   interval: string; // 1s
+  /** Target labels, as service discovery and relabelling would attach them (e.g. a node's region). */
+  labels?: Record<string, string>;
 }
 
 export interface PromSample {
@@ -30,7 +32,7 @@ export class PrometheusServer {
     mkdirSync(dir, { recursive: true });
     const config = join(dir, 'prometheus.yml');
     const jobs = targets.map((t) =>
-      [`  - job_name: ${t.job}`, `    scrape_interval: ${t.interval}`, `    scrape_timeout: ${t.interval}`, `    static_configs: [{targets: ['${t.address}']}]`].join('\n'),
+      [`  - job_name: ${t.job}`, `    scrape_interval: ${t.interval}`, `    scrape_timeout: ${t.interval}`, `    static_configs: [{targets: ['${t.address}'], labels: ${JSON.stringify(t.labels ?? {})}}]`].join('\n'),
     );
     writeFileSync(config, ['global: {evaluation_interval: 1s}', 'scrape_configs:', ...jobs, ''].join('\n'));
     const port = await freePort();

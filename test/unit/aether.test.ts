@@ -1,0 +1,826 @@
+// kepler-aether-source, the aether source plugin, piece by piece: its environment, where a
+// container runs, the PromQL it runs, how samples become aether instances, its hclog lines, the
+// go-plugin handshake, and its Prometheus client and Fetch against a real local HTTP server.
+
+import { after, describe, it, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadAetherSourceConfig, type AetherSourceConfig, type PrometheusAuth } from '../../src/aether/config.js';
+import {
+  containerEnergies,
+  joulesToKwh,
+  mergeFamilies,
+  toInstance,
+  usedEnergy,
+  type ContainerEnergy,
+  type FamilySamples,
+  type Sample,
+} from '../../src/aether/instances.js';
+import { KeplerSource } from '../../src/aether/keplerSource.js';
+import { PrometheusClient, PrometheusError, type PrometheusFailure } from '../../src/aether/prometheusClient.js';
+import { familyQueries, promDuration, type MetricsFamily } from '../../src/aether/promql.js';
+import { placementOf, regionFromNodeName } from '../../src/aether/region.js';
+import { AETHER_SOURCE_HANDSHAKE } from '../../src/aether/sourceService.js';
+import { ConfigError } from '../../src/config/config.js';
+import { handshakeLine, hasMagicCookie, hostAcceptsVersion, portRange } from '../../src/goplugin/handshake.js';
+import { createHclogLogger, hclogTimestamp, type HclogLevel } from '../../src/goplugin/hclogLogger.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'kepler-aether-test-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** Writes `content` to a fresh file under the test's temp dir and returns its path. */
+function secretFile(name: string, content: string): string {
+  const path = join(tmp, name);
+  writeFileSync(path, content);
+  return path;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Configuration from the environment
+// ---------------------------------------------------------------------------------------------
+
+/** The Go plugin's required variables, as a user sets them. */
+const GO_ENV = { INTERVAL: '5m', PROVIDER: 'gcp', PROMETHEUS_URL: 'http://localhost' };
+const configWith = (vars: NodeJS.ProcessEnv): AetherSourceConfig => loadAetherSourceConfig({ ...GO_ENV, ...vars });
+
+/** Asserts that loading `env` fails with a ConfigError whose message has every part; returns the message. */
+function configRejects(env: NodeJS.ProcessEnv, ...parts: string[]): string {
+  let message = '';
+  assert.throws(
+    () => loadAetherSourceConfig(env),
+    (e: unknown) => {
+      assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${String(e)}`);
+      message = e.message;
+      return true;
+    },
+  );
+  for (const part of parts) assert.ok(message.includes(part), `${JSON.stringify(message)} lacks ${JSON.stringify(part)}`);
+  return message;
+}
+
+/** The TCP port a URL connects to, default ports included. */
+function effectivePort(url: string): number {
+  const u = new URL(url);
+  return u.port !== '' ? Number(u.port) : u.protocol === 'https:' ? 443 : 80;
+}
+
+describe('aether source config', () => {
+  it('takes the Go plugin environment and fills in our defaults', () => {
+    const c = loadAetherSourceConfig(GO_ENV);
+    assert.deepEqual(c, {
+      intervalMs: 300_000,
+      provider: 'gcp',
+      prometheus: { baseUrl: 'http://localhost:9090', auth: { kind: 'none' }, timeoutMs: 10_000 },
+      metrics: 'auto',
+      defaultRegion: undefined,
+      logLevel: 'info',
+    });
+  });
+
+  it('reads INTERVAL as a Go duration', () => {
+    assert.equal(configWith({ INTERVAL: '1h30m' }).intervalMs, 90 * 60_000);
+    assert.equal(configWith({ INTERVAL: '90s' }).intervalMs, 90_000);
+    configRejects({ ...GO_ENV, INTERVAL: '5' }, 'INTERVAL="5"', 'Go duration');
+    configRejects({ ...GO_ENV, INTERVAL: 'five minutes' }, 'INTERVAL', 'Go duration');
+    configRejects({ ...GO_ENV, INTERVAL: '500ms' }, 'INTERVAL="500ms"', 'too short', '1s');
+  });
+
+  it('accepts the providers aether knows and names them when PROVIDER is another', () => {
+    for (const provider of ['aws', 'azure', 'gcp', 'prometheus', 'custom']) assert.equal(configWith({ PROVIDER: provider }).provider, provider);
+    configRejects({ ...GO_ENV, PROVIDER: 'openstack' }, 'PROVIDER="openstack"', 'aws, azure, gcp, prometheus, custom');
+  });
+
+  it('appends PROMETHEUS_PORT (default 9090) to a PROMETHEUS_URL without a port, https too', () => {
+    assert.equal(configWith({ PROMETHEUS_PORT: '9091' }).prometheus.baseUrl, 'http://localhost:9091');
+    assert.equal(configWith({ PROMETHEUS_URL: 'https://prom.example.com' }).prometheus.baseUrl, 'https://prom.example.com:9090');
+    assert.equal(configWith({ PROMETHEUS_URL: 'https://prom.example.com', PROMETHEUS_PORT: '8443' }).prometheus.baseUrl, 'https://prom.example.com:8443');
+  });
+
+  it('takes a full URL with port and path prefix, dropping a trailing slash', () => {
+    const url = 'http://prometheus.monitoring:9091/prometheus/';
+    assert.equal(configWith({ PROMETHEUS_URL: url }).prometheus.baseUrl, 'http://prometheus.monitoring:9091/prometheus');
+    assert.equal(configWith({ PROMETHEUS_URL: url, PROMETHEUS_PORT: '9091' }).prometheus.baseUrl, 'http://prometheus.monitoring:9091/prometheus');
+  });
+
+  it('refuses a URL port that conflicts with PROMETHEUS_PORT, naming both', () => {
+    configRejects({ ...GO_ENV, PROMETHEUS_URL: 'http://prom:9091', PROMETHEUS_PORT: '9090' }, 'PROMETHEUS_URL', '9091', 'PROMETHEUS_PORT=9090');
+  });
+
+  // WHATWG URL drops a scheme's default port (`url.port` is '' for :80 and :443): the written port must still win.
+  it('keeps a default port written out in PROMETHEUS_URL (:80, :443)', () => {
+    assert.equal(effectivePort(configWith({ PROMETHEUS_URL: 'http://prom.example.com:80' }).prometheus.baseUrl), 80);
+    assert.equal(effectivePort(configWith({ PROMETHEUS_URL: 'https://prom.example.com:443/prometheus' }).prometheus.baseUrl), 443);
+    configRejects({ ...GO_ENV, PROMETHEUS_URL: 'https://prom.example.com:443', PROMETHEUS_PORT: '9090' }, 'PROMETHEUS_URL', '443', 'PROMETHEUS_PORT');
+  });
+
+  it('refuses a PROMETHEUS_URL that is not scheme, host, port and path', () => {
+    for (const url of ['prometheus.monitoring', 'ftp://prom', 'prometheus:9090']) {
+      configRejects({ ...GO_ENV, PROMETHEUS_URL: url }, `PROMETHEUS_URL=${JSON.stringify(url)}`, 'http(s) URL');
+    }
+    configRejects({ ...GO_ENV, PROMETHEUS_URL: 'http://prom:9090/?x=1' }, 'PROMETHEUS_URL', 'query or fragment');
+  });
+
+  it('refuses a PROMETHEUS_PORT that is not a TCP port', () => {
+    for (const port of ['abc', '0', '65536', '90.5']) configRejects({ ...GO_ENV, PROMETHEUS_PORT: port }, `PROMETHEUS_PORT=${JSON.stringify(port)}`, '1 to 65535');
+  });
+
+  it('turns credentials in PROMETHEUS_URL into basic auth and removes them from the base URL', () => {
+    const c = configWith({ PROMETHEUS_URL: 'https://alice:s%3Acr%40t@prom.example.com:9443/prometheus' });
+    assert.equal(c.prometheus.baseUrl, 'https://prom.example.com:9443/prometheus');
+    assert.deepEqual(c.prometheus.auth, { kind: 'basic', username: 'alice', password: 's:cr@t', passwordFile: undefined });
+  });
+
+  describe('Prometheus credentials', () => {
+    const auth = (vars: NodeJS.ProcessEnv): PrometheusAuth => configWith(vars).prometheus.auth;
+    const tokenFile = secretFile('token', 'abc\n');
+    const passwordFile = secretFile('password', 's3cret\n');
+    const missing = join(tmp, 'no-such-file');
+
+    it('takes a bearer token or a bearer token file', () => {
+      assert.deepEqual(auth({ PROMETHEUS_BEARER_TOKEN: 'abc' }), { kind: 'bearer', token: 'abc', tokenFile: undefined });
+      assert.deepEqual(auth({ PROMETHEUS_BEARER_TOKEN_FILE: tokenFile }), { kind: 'bearer', token: undefined, tokenFile });
+    });
+
+    it('takes a username with a password or a password file', () => {
+      assert.deepEqual(auth({ PROMETHEUS_USERNAME: 'alice', PROMETHEUS_PASSWORD: 'pw' }), { kind: 'basic', username: 'alice', password: 'pw', passwordFile: undefined });
+      assert.deepEqual(auth({ PROMETHEUS_USERNAME: 'alice', PROMETHEUS_PASSWORD_FILE: passwordFile }), {
+        kind: 'basic',
+        username: 'alice',
+        password: undefined,
+        passwordFile,
+      });
+    });
+
+    it('refuses settings that exclude each other', () => {
+      configRejects({ ...GO_ENV, PROMETHEUS_BEARER_TOKEN: 'abc', PROMETHEUS_BEARER_TOKEN_FILE: tokenFile }, 'PROMETHEUS_BEARER_TOKEN and PROMETHEUS_BEARER_TOKEN_FILE');
+      configRejects(
+        { ...GO_ENV, PROMETHEUS_USERNAME: 'alice', PROMETHEUS_PASSWORD: 'pw', PROMETHEUS_PASSWORD_FILE: passwordFile },
+        'PROMETHEUS_PASSWORD and PROMETHEUS_PASSWORD_FILE',
+      );
+      configRejects({ ...GO_ENV, PROMETHEUS_BEARER_TOKEN: 'abc', PROMETHEUS_USERNAME: 'alice', PROMETHEUS_PASSWORD: 'pw' }, 'PROMETHEUS_BEARER_TOKEN', 'PROMETHEUS_USERNAME', 'set one');
+      configRejects({ ...GO_ENV, PROMETHEUS_BEARER_TOKEN: 'abc', PROMETHEUS_URL: 'http://alice:pw@prom' }, 'PROMETHEUS_BEARER_TOKEN', 'PROMETHEUS_URL');
+    });
+
+    it('names a credentials file that cannot be read', () => {
+      configRejects({ ...GO_ENV, PROMETHEUS_BEARER_TOKEN_FILE: missing }, `PROMETHEUS_BEARER_TOKEN_FILE=${JSON.stringify(missing)}`, 'cannot be read');
+      configRejects({ ...GO_ENV, PROMETHEUS_USERNAME: 'alice', PROMETHEUS_PASSWORD_FILE: missing }, `PROMETHEUS_PASSWORD_FILE=${JSON.stringify(missing)}`, 'cannot be read');
+    });
+
+    it('refuses a password without a username and a username without a password', () => {
+      configRejects({ ...GO_ENV, PROMETHEUS_PASSWORD: 'pw' }, 'PROMETHEUS_PASSWORD', 'without PROMETHEUS_USERNAME');
+      configRejects({ ...GO_ENV, PROMETHEUS_PASSWORD_FILE: passwordFile }, 'without PROMETHEUS_USERNAME');
+      configRejects({ ...GO_ENV, PROMETHEUS_USERNAME: 'alice' }, 'PROMETHEUS_USERNAME is set without PROMETHEUS_PASSWORD');
+    });
+  });
+
+  it('reads KEPLER_METRICS, LOG_LEVEL, REGION and PROMETHEUS_TIMEOUT', () => {
+    for (const family of ['auto', 'current', '0.7']) assert.equal(configWith({ KEPLER_METRICS: family }).metrics, family);
+    configRejects({ ...GO_ENV, KEPLER_METRICS: 'v0.7' }, 'KEPLER_METRICS="v0.7"', 'auto, current or 0.7');
+
+    assert.equal(configWith({ LOG_LEVEL: 'DEBUG' }).logLevel, 'debug');
+    assert.equal(configWith({ LOG_LEVEL: 'trace' }).logLevel, 'trace');
+    configRejects({ ...GO_ENV, LOG_LEVEL: 'verbose' }, 'LOG_LEVEL="verbose"', 'trace, debug, info, warn, error');
+
+    assert.equal(configWith({ REGION: 'europe-west4' }).defaultRegion, 'europe-west4');
+
+    assert.equal(configWith({ PROMETHEUS_TIMEOUT: '30s' }).prometheus.timeoutMs, 30_000);
+    assert.equal(configWith({ PROMETHEUS_TIMEOUT: '500ms' }).prometheus.timeoutMs, 500);
+    configRejects({ ...GO_ENV, PROMETHEUS_TIMEOUT: '10' }, 'PROMETHEUS_TIMEOUT="10"', 'Go duration');
+  });
+
+  it('names each missing required variable', () => {
+    const message = configRejects({});
+    for (const name of ['INTERVAL', 'PROVIDER', 'PROMETHEUS_URL']) assert.match(message, new RegExp(`${name} is required \\(e\\.g\\. ${name}=`));
+  });
+
+  it('reports several problems in one message', () => {
+    const message = configRejects(
+      { INTERVAL: 'often', PROVIDER: 'openstack', PROMETHEUS_URL: 'http://prom', PROMETHEUS_PORT: '70000', KEPLER_METRICS: 'latest' },
+      'INTERVAL="often"',
+      'PROVIDER="openstack"',
+      'PROMETHEUS_PORT="70000"',
+      'KEPLER_METRICS="latest"',
+    );
+    assert.equal(message.split('\n').filter((l) => l.trimStart().startsWith('- ')).length, 4, message);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// 2. Region and zone of a container
+// ---------------------------------------------------------------------------------------------
+
+describe('aether source region', () => {
+  it("reads the Go plugin's node name examples", () => {
+    assert.equal(regionFromNodeName('gke-gc0-apps-us-central1-default-f0c26727-1irq'), 'us-central1');
+    assert.equal(regionFromNodeName('gke-gc0-apps-europe-west1-default-ca15cfa4-hrb7'), 'europe-west1');
+    assert.equal(regionFromNodeName('ip-192-168-29-157.eu-north-1.compute.internal'), 'eu-north-1');
+    assert.equal(regionFromNodeName('ip-10-12-12-154.eu-central-1.compute.internal'), 'eu-central-1');
+  });
+
+  it('knows us-east-1 from its ec2.internal names, and names no region it cannot see', () => {
+    assert.equal(regionFromNodeName('ip-10-0-0-1.ec2.internal'), 'us-east-1');
+    assert.equal(regionFromNodeName('gke-prod-default-pool-1a2b3c4d-xyz1'), undefined);
+    assert.equal(regionFromNodeName('worker-1'), undefined);
+    assert.equal(regionFromNodeName('10.0.0.5:28282'), undefined);
+    assert.equal(regionFromNodeName('10.0.0.5'), undefined);
+    assert.equal(regionFromNodeName('[fd00::5]:28282'), undefined);
+  });
+
+  const everything = {
+    region: 'from-region-label',
+    topology_kubernetes_io_region: 'from-topology',
+    topology_kubernetes_io_zone: 'from-topology-a',
+    instance: 'gke-c-us-west1-pool-1a2b3c4d-xyz1',
+    node_name: 'ip-10-0-0-1.eu-north-1.compute.internal',
+  };
+  /** `everything` without the labels named. */
+  const without = (...names: string[]) => Object.fromEntries(Object.entries(everything).filter(([k]) => !names.includes(k)));
+
+  it('takes the region label, then topology labels, then REGION, then instance, then node_name', () => {
+    assert.equal(placementOf(everything, 'europe-west4').region, 'from-region-label');
+    assert.equal(placementOf(without('region'), 'europe-west4').region, 'from-topology');
+    assert.equal(placementOf(without('region', 'topology_kubernetes_io_region'), 'europe-west4').region, 'europe-west4');
+    assert.equal(placementOf(without('region', 'topology_kubernetes_io_region')).region, 'us-west1');
+    assert.equal(placementOf(without('region', 'topology_kubernetes_io_region', 'instance')).region, 'eu-north-1');
+    assert.deepEqual(placementOf({}), { zone: undefined });
+  });
+
+  it('takes the zone from topology zone labels, whatever gave the region', () => {
+    assert.deepEqual(placementOf(without('region')), { region: 'from-topology', zone: 'from-topology-a', from: 'label topology_kubernetes_io_region' });
+    assert.equal(placementOf({ node_name: 'worker-1', label_topology_kubernetes_io_zone: 'eu-west-1b' }, 'eu-west-1').zone, 'eu-west-1b');
+    assert.equal(placementOf({ failure_domain_beta_kubernetes_io_zone: 'us-east-1a' }).zone, 'us-east-1a');
+  });
+
+  it("reads kube-state-metrics' and the deprecated failure-domain region labels", () => {
+    assert.equal(placementOf({ label_topology_kubernetes_io_region: 'eu-west-1' }).region, 'eu-west-1');
+    assert.equal(placementOf({ failure_domain_beta_kubernetes_io_region: 'us-east-2' }).region, 'us-east-2');
+  });
+
+  it('falls through an instance that is a scrape address (IP:port) to node_name', () => {
+    const labels = { instance: '10.0.0.5:28282', node_name: 'ip-192-168-29-157.eu-north-1.compute.internal' };
+    assert.deepEqual(placementOf(labels), { region: 'eu-north-1', zone: undefined, from: 'label node_name' });
+  });
+
+  // A host:port instance is a scrape address, never a node name: its second DNS label is a namespace.
+  it('falls through an instance that is a DNS scrape address (host:port) to node_name', () => {
+    const labels = { instance: 'kepler.monitoring.svc:28282', node_name: 'ip-192-168-29-157.eu-north-1.compute.internal' };
+    assert.equal(placementOf(labels).region, 'eu-north-1');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// 3. PromQL
+// ---------------------------------------------------------------------------------------------
+
+describe('aether source PromQL', () => {
+  const FIVE_MINUTES = 300_000;
+
+  it('reads the current family with increase() per zone, without the zone label', () => {
+    const q = familyQueries('current', FIVE_MINUTES);
+    assert.equal(q.family, 'current');
+    for (const [resource, zone] of [['cpu', 'package'], ['memory', 'dram']] as const) {
+      const query = q.energy[resource];
+      assert.match(query, /^sum without \(zone\) \(/, query);
+      assert.ok(query.includes(`increase(kepler_container_cpu_joules_total{zone="${zone}"}[300s])`), query);
+    }
+    assert.ok(q.pods !== undefined);
+    assert.match(q.pods, /kepler_pod_cpu_joules_total/);
+    assert.match(q.pods, /\(pod_id, pod_name, pod_namespace\)/);
+    assert.ok(q.pods.includes('[300s]'), q.pods);
+  });
+
+  it('reads Kepler 0.7 with increase() summed over modes, without its pseudo containers', () => {
+    const q = familyQueries('0.7', FIVE_MINUTES);
+    assert.equal(q.family, '0.7');
+    assert.equal(q.pods, undefined);
+    for (const [resource, domain] of [['cpu', 'core'], ['memory', 'dram']] as const) {
+      const query = q.energy[resource];
+      assert.match(query, /^sum without \(mode\) \(increase\(/, query);
+      assert.match(query, new RegExp(`kepler_container_${domain}_joules_total\\{container_id!~"system_processes\\|kernel_processes"\\}\\[300s\\]`), query);
+      assert.doesNotMatch(query, /sum_over_time|rate\(/);
+    }
+  });
+
+  it('writes the window in whole seconds where it can, else milliseconds', () => {
+    assert.equal(promDuration(300_000), '300s');
+    assert.equal(promDuration(5_400_000), '5400s');
+    assert.equal(promDuration(1500), '1500ms');
+    assert.ok(familyQueries('0.7', 1500).energy.cpu.includes('[1500ms]'));
+  });
+
+  const promtool = spawnSync('promtool', ['--version']).status === 0;
+  it('writes queries that Prometheus parses (promtool check rules)', { skip: !promtool && 'promtool is not installed' }, () => {
+    const queries = (['current', '0.7'] as MetricsFamily[]).flatMap((f) => {
+      const q = familyQueries(f, 90_000);
+      return [q.energy.cpu, q.energy.memory, ...(q.pods ? [q.pods] : [])];
+    });
+    const rules = ['groups:', '  - name: aether', '    rules:', ...queries.flatMap((q, i) => [`      - record: q${i}`, `        expr: ${JSON.stringify(q)}`])];
+    const file = secretFile('rules.yml', rules.join('\n') + '\n');
+    const r = spawnSync('promtool', ['check', 'rules', file], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /SUCCESS: 5 rules found/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// 4. From samples to instances
+// ---------------------------------------------------------------------------------------------
+
+const sample = (value: number, labels: Record<string, string>): Sample => ({ labels, value });
+
+/** Samples of one family; `cpu`/`memory` take `[labels, joules]` pairs. */
+function familySamples(
+  family: MetricsFamily,
+  cpu: [Record<string, string>, number][],
+  memory: [Record<string, string>, number][] = [],
+  pods: Record<string, string>[] = [],
+): FamilySamples {
+  const series = (pairs: [Record<string, string>, number][]) => pairs.map(([labels, joules]) => sample(joules, labels));
+  return { family, energy: { cpu: series(cpu), memory: series(memory) }, pods: pods.map((labels) => sample(1, labels)) };
+}
+
+/** A current-family container series as Prometheus returns it from the energy queries. */
+const currentSeries = (id: string, extra: Record<string, string> = {}) => ({
+  container_id: id,
+  container_name: `name-${id}`,
+  runtime: 'containerd',
+  node_name: 'gke-c-europe-west1-pool-1a2b3c4d-xyz1',
+  pod_id: `pod-${id}`,
+  instance: '10.0.0.5:28282',
+  job: 'kepler',
+  state: 'running',
+  ...extra,
+});
+
+/** A Kepler 0.7 container series as Prometheus returns it from the energy queries. */
+const legacySeries = (id: string) => ({
+  container_id: id,
+  container_name: `legacy-${id}`,
+  container_namespace: 'shop',
+  pod_name: `legacy-pod-${id}`,
+  instance: 'ip-10-0-0-1.eu-north-1.compute.internal',
+  job: 'kepler',
+});
+
+describe('aether source instances', () => {
+  it('converts joules to kWh', () => {
+    assert.equal(joulesToKwh(7.2e6), 2);
+    assert.equal(joulesToKwh(3.6e6), 1);
+    assert.equal(joulesToKwh(0), 0);
+  });
+
+  it("sums a container's running and terminated series", () => {
+    const running = currentSeries('c1');
+    const terminated = currentSeries('c1', { state: 'terminated' });
+    const c = containerEnergies(familySamples('current', [[running, 1000], [terminated, 500]], [[running, 200], [terminated, 100]])).get('c1');
+    assert.ok(c);
+    assert.deepEqual(c.joules, { cpu: 1500, memory: 300 });
+    assert.equal(c.duplicates, 0);
+    assert.equal('state' in c.labels, false);
+  });
+
+  it('counts once, the larger, a container scraped twice (series differing only in job)', () => {
+    const a = currentSeries('c1', { job: 'kepler' });
+    const b = currentSeries('c1', { job: 'kepler-again' });
+    const c = containerEnergies(familySamples('current', [[a, 1000], [b, 900]], [[a, 100], [b, 90]])).get('c1');
+    assert.ok(c);
+    assert.deepEqual(c.joules, { cpu: 1000, memory: 100 });
+    assert.equal(c.duplicates, 1);
+    assert.equal(c.labels.job, 'kepler');
+  });
+
+  it('names the pod of a current-family container from the pod samples', () => {
+    const samples = familySamples('current', [[currentSeries('c1'), 10], [currentSeries('c2'), 20]], [], [
+      { pod_id: 'pod-c1', pod_name: 'web-0', pod_namespace: 'shop' },
+      { pod_id: 'pod-other', pod_name: 'db-0', pod_namespace: 'data' },
+    ]);
+    const byId = containerEnergies(samples);
+    assert.equal(byId.get('c1')?.labels.pod_name, 'web-0');
+    assert.equal(byId.get('c1')?.labels.pod_namespace, 'shop');
+    assert.equal(byId.get('c2')?.labels.pod_name, undefined, 'c2 has no pod sample');
+  });
+
+  it('falls back to the container id for a container without a name, and skips series without an id', () => {
+    const byId = containerEnergies(familySamples('current', [[currentSeries('c1', { container_name: '' }), 10], [{ job: 'kepler' }, 99]]));
+    assert.deepEqual([...byId.keys()], ['c1']);
+    assert.equal(byId.get('c1')?.name, 'c1');
+  });
+
+  it('prefers the current family for a container in both, and keeps 0.7-only containers', () => {
+    const current = containerEnergies(familySamples('current', [[currentSeries('both'), 100]]));
+    const legacy = containerEnergies(familySamples('0.7', [[legacySeries('both'), 999], [legacySeries('old'), 50]]));
+    const merged = mergeFamilies(current, legacy);
+    assert.deepEqual(
+      merged.map((c) => [c.id, c.family, c.joules.cpu]),
+      [['both', 'current', 100], ['old', '0.7', 50]],
+    );
+  });
+
+  it('calls a container with energy in either resource used, and one with none not', () => {
+    const [idle, memoryOnly] = ['idle', 'memory-only'].map((id) => currentSeries(id));
+    const byId = containerEnergies(familySamples('current', [[idle, 0], [memoryOnly, 0]], [[idle, 0], [memoryOnly, 3]]));
+    assert.equal(usedEnergy(byId.get('idle')!), false);
+    assert.equal(usedEnergy(byId.get('memory-only')!), true);
+  });
+
+  it('makes an aether instance with kWh, emissions on every metric, and the series labels', () => {
+    const labels = currentSeries('c1', { state: 'terminated' });
+    const [c] = containerEnergies(familySamples('current', [[labels, 7.2e6]], [[labels, 1.8e6]], [{ pod_id: 'pod-c1', pod_name: 'web-0', pod_namespace: 'shop' }])).values();
+    const instance = toInstance(c, { provider: 'gcp', updatedAt: 1_700_000_000 });
+    const { state: _state, ...seriesLabels } = labels;
+    const expectedLabels = { ...seriesLabels, pod_name: 'web-0', pod_namespace: 'shop' };
+    const metric = (name: string, energy: number) => ({
+      name,
+      resource_type: name,
+      energy,
+      updated_at: 1_700_000_000,
+      labels: expectedLabels,
+      emissions: { value: 0, unit: '' },
+      usage: 0,
+      unit_amount: 0,
+      unit: '',
+    });
+    assert.deepEqual(instance, {
+      id: 'c1',
+      provider: 'gcp',
+      service: 'kepler',
+      name: 'name-c1',
+      region: 'europe-west1',
+      zone: '',
+      kind: '',
+      EmbodiedEmissions: { value: 0, unit: '' },
+      metrics: { cpu: metric('cpu', 2), memory: metric('memory', 0.5) },
+      labels: expectedLabels,
+      status: 'running',
+    });
+  });
+
+  it('gives 0.7 instances their name, the REGION default, and no mode label', () => {
+    const series = { ...legacySeries('c7'), instance: '10.0.0.9:9102' };
+    const [c] = containerEnergies(familySamples('0.7', [[series, 3.6e6]], [[series, 0]])).values();
+    const instance = toInstance(c, { provider: 'aws', updatedAt: 42, defaultRegion: 'eu-west-1' });
+    assert.equal(instance.name, 'legacy-c7');
+    assert.equal(instance.provider, 'aws');
+    assert.equal(instance.region, 'eu-west-1');
+    assert.equal(instance.metrics.cpu.energy, 1);
+    assert.equal(instance.metrics.memory.energy, 0);
+    for (const labels of [instance.labels, instance.metrics.cpu.labels, instance.metrics.memory.labels]) {
+      for (const gone of ['zone', 'state', 'mode']) assert.equal(gone in labels, false, `label ${gone}`);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// 5. hclog lines
+// ---------------------------------------------------------------------------------------------
+
+const HCLOG_TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
+
+/** A logger that writes into an array; `lines` are the parsed JSON objects. */
+function capturedLogger(level: HclogLevel, nowMs?: () => number) {
+  const raw: string[] = [];
+  const logger = createHclogLogger({ level, module: 'kepler-aether-source', write: (line) => raw.push(line), nowMs });
+  const lines = () =>
+    raw.map((line) => {
+      assert.ok(line.endsWith('\n') && line.indexOf('\n') === line.length - 1, `not one line: ${JSON.stringify(line)}`);
+      return JSON.parse(line) as Record<string, unknown>;
+    });
+  return { logger, lines };
+}
+
+describe('aether source hclog logger', () => {
+  it('writes one JSON object per line with hclog keys', () => {
+    const { logger, lines } = capturedLogger('info', () => 1_700_000_000_123.456);
+    logger.info('fetched container energy', { instances: 3 });
+    assert.deepEqual(lines(), [
+      { '@level': 'info', '@message': 'fetched container energy', '@module': 'kepler-aether-source', '@timestamp': '2023-11-14T22:13:20.123456Z', instances: 3 },
+    ]);
+  });
+
+  it('writes timestamps with exactly six fractional digits', () => {
+    assert.equal(hclogTimestamp(1_700_000_000_123.456), '2023-11-14T22:13:20.123456Z');
+    assert.equal(hclogTimestamp(1_700_000_000_000), '2023-11-14T22:13:20.000000Z');
+    assert.equal(hclogTimestamp(Date.UTC(2026, 0, 2, 3, 4, 5, 6) + 0.007), '2026-01-02T03:04:05.006007Z');
+    const { logger, lines } = capturedLogger('info');
+    logger.info('now');
+    assert.match(String(lines()[0]['@timestamp']), HCLOG_TIMESTAMP);
+  });
+
+  it('drops lines below its level', () => {
+    const { logger, lines } = capturedLogger('warn');
+    logger.trace('t');
+    logger.debug('d');
+    logger.info('i');
+    logger.warn('w');
+    logger.error('e');
+    assert.deepEqual(lines().map((l) => [l['@level'], l['@message']]), [['warn', 'w'], ['error', 'e']]);
+
+    const trace = capturedLogger('trace');
+    trace.logger.trace('t');
+    assert.equal(trace.lines()[0]['@level'], 'trace');
+  });
+
+  it('adds `with` fields to every line of the derived logger only', () => {
+    const { logger, lines } = capturedLogger('debug');
+    const fetchLog = logger.with({ component: 'fetch', attempt: 1 });
+    fetchLog.info('a', { attempt: 2 });
+    logger.info('b');
+    const [a, b] = lines();
+    assert.equal(a.component, 'fetch');
+    assert.equal(a.attempt, 2, 'a call field wins over a bound one');
+    assert.equal('component' in b, false);
+  });
+
+  it('writes an Error as its message', () => {
+    const { logger, lines } = capturedLogger('info');
+    logger.error('fetch failed', { error: new Error('connect ECONNREFUSED 127.0.0.1:9090') });
+    assert.equal(lines()[0].error, 'connect ECONNREFUSED 127.0.0.1:9090');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// 6. go-plugin handshake
+// ---------------------------------------------------------------------------------------------
+
+describe('aether source handshake', () => {
+  it('prints CORE|APP|NETWORK|ADDRESS|PROTOCOL and no sixth field', () => {
+    const tcp = handshakeLine(1, { network: 'tcp', address: '127.0.0.1:10001' });
+    assert.equal(tcp, '1|1|tcp|127.0.0.1:10001|grpc\n');
+    const unix = handshakeLine(AETHER_SOURCE_HANDSHAKE.appProtocolVersion, { network: 'unix', address: '/tmp/plugin123' });
+    assert.ok(unix.endsWith('|grpc\n'));
+    assert.deepEqual(unix.trimEnd().split('|'), ['1', '1', 'unix', '/tmp/plugin123', 'grpc']);
+  });
+
+  it("checks the host's PLUGIN_PROTOCOL_VERSIONS", () => {
+    const accepts = (versions?: string) => hostAcceptsVersion(versions === undefined ? {} : { PLUGIN_PROTOCOL_VERSIONS: versions }, AETHER_SOURCE_HANDSHAKE);
+    assert.equal(accepts('1'), true);
+    assert.equal(accepts('2,1'), true);
+    assert.equal(accepts(' 2, 1 '), true);
+    assert.equal(accepts('2'), false);
+    assert.equal(accepts(undefined), true);
+  });
+
+  it("checks aether's magic cookie", () => {
+    assert.equal(hasMagicCookie({ AETHER_SOURCE_PLUGIN: '9cf50efe-f360-4c46-997f-e1ce7317adaf' }, AETHER_SOURCE_HANDSHAKE), true);
+    assert.equal(hasMagicCookie({ AETHER_SOURCE_PLUGIN: 'something-else' }, AETHER_SOURCE_HANDSHAKE), false);
+    assert.equal(hasMagicCookie({}, AETHER_SOURCE_HANDSHAKE), false);
+  });
+
+  it("takes the host's port range, or go-plugin's default for a missing or bad one", () => {
+    assert.deepEqual(portRange({ PLUGIN_MIN_PORT: '20000', PLUGIN_MAX_PORT: '20010' }), { min: 20000, max: 20010 });
+    assert.deepEqual(portRange({}), { min: 10000, max: 25000 });
+    assert.deepEqual(portRange({ PLUGIN_MIN_PORT: '30000', PLUGIN_MAX_PORT: '20000' }), { min: 10000, max: 25000 });
+    assert.deepEqual(portRange({ PLUGIN_MIN_PORT: 'low', PLUGIN_MAX_PORT: '20000' }), { min: 10000, max: 25000 });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// A local HTTP server posing as Prometheus
+// ---------------------------------------------------------------------------------------------
+
+interface Received {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  form: URLSearchParams;
+}
+/** What the server answers; 'hang' never answers. */
+type Reply = { status?: number; contentType?: string; body: string } | 'hang';
+
+/** A node:http server on 127.0.0.1 recording each request; closed when the test ends. */
+async function httpServer(t: TestContext, reply: (req: Received) => Reply) {
+  const received: Received[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (body += chunk));
+    req.on('end', () => {
+      const r: Received = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, form: new URLSearchParams(body) };
+      received.push(r);
+      const answer = reply(r);
+      if (answer === 'hang') return;
+      res.writeHead(answer.status ?? 200, { 'content-type': answer.contentType ?? 'application/json' });
+      res.end(answer.body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    server.closeAllConnections();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received };
+}
+
+const json = (payload: unknown, status = 200): Reply => ({ status, body: JSON.stringify(payload) });
+const vectorReply = (samples: Sample[]): Reply =>
+  json({ status: 'success', data: { resultType: 'vector', result: samples.map((s) => ({ metric: s.labels, value: [1_700_000_000, String(s.value)] })) } });
+
+/** Asserts that `promise` rejects with a PrometheusError of `failure` whose message has every part. */
+async function rejectsWith(promise: Promise<unknown>, failure: PrometheusFailure, ...parts: string[]): Promise<PrometheusError> {
+  let error: PrometheusError | undefined;
+  await assert.rejects(promise, (e: unknown) => {
+    assert.ok(e instanceof PrometheusError, `expected a PrometheusError, got ${String(e)}`);
+    error = e;
+    return true;
+  });
+  assert.equal(error!.failure, failure, error!.message);
+  for (const part of parts) assert.ok(error!.message.includes(part), `${JSON.stringify(error!.message)} lacks ${JSON.stringify(part)}`);
+  return error!;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. Prometheus client
+// ---------------------------------------------------------------------------------------------
+
+describe('aether source Prometheus client', () => {
+  const QUERY = 'sum without (zone) (increase(kepler_container_cpu_joules_total{zone="package"}[300s]))';
+  /** One query at a fixed time, with a signal that never fires unless given. */
+  const ask = (client: PrometheusClient, signal = new AbortController().signal) => client.query(QUERY, { time: 1_700_000_000, signal, timeoutMs: 10_000 });
+  const NONE: PrometheusAuth = { kind: 'none' };
+
+  it('POSTs the query and time as a form to <base>/api/v1/query and parses the vector', async (t) => {
+    const server = await httpServer(t, () => vectorReply([sample(123.5, { container_id: 'c1' }), sample(0, { container_id: 'c2' })]));
+    const samples = await ask(new PrometheusClient(`${server.url}/prometheus`, NONE));
+    assert.deepEqual(samples, [sample(123.5, { container_id: 'c1' }), sample(0, { container_id: 'c2' })]);
+    const [req] = server.received;
+    assert.equal(req.method, 'POST');
+    assert.equal(req.path, '/prometheus/api/v1/query');
+    assert.equal(req.headers['content-type'], 'application/x-www-form-urlencoded');
+    assert.equal(req.form.get('query'), QUERY);
+    assert.equal(req.form.get('time'), '1700000000');
+    assert.equal(req.headers.authorization, undefined);
+  });
+
+  it('sends a bearer token, re-reading a token file at each query', async (t) => {
+    const server = await httpServer(t, () => vectorReply([]));
+    await ask(new PrometheusClient(server.url, { kind: 'bearer', token: 'abc' }));
+    const tokenFile = secretFile('rotating-token', 'first\n');
+    const fromFile = new PrometheusClient(server.url, { kind: 'bearer', tokenFile });
+    await ask(fromFile);
+    writeFileSync(tokenFile, 'second\n');
+    await ask(fromFile);
+    assert.deepEqual(server.received.map((r) => r.headers.authorization), ['Bearer abc', 'Bearer first', 'Bearer second']);
+  });
+
+  it('sends basic auth from a password or a password file', async (t) => {
+    const server = await httpServer(t, () => vectorReply([]));
+    await ask(new PrometheusClient(server.url, { kind: 'basic', username: 'alice', password: 's:cr@t' }));
+    await ask(new PrometheusClient(server.url, { kind: 'basic', username: 'alice', passwordFile: secretFile('basic-password', 'from-file\n') }));
+    const basic = (userPass: string) => `Basic ${Buffer.from(userPass).toString('base64')}`;
+    assert.deepEqual(server.received.map((r) => r.headers.authorization), [basic('alice:s:cr@t'), basic('alice:from-file')]);
+  });
+
+  it("turns Prometheus's error payload into a 'rejected' failure with its text", async (t) => {
+    const server = await httpServer(t, () => json({ status: 'error', errorType: 'bad_data', error: 'parse error' }, 400));
+    await rejectsWith(ask(new PrometheusClient(server.url, NONE)), 'rejected', 'parse error', server.url);
+  });
+
+  it('tells unauthenticated (401) and unavailable (503) apart', async (t) => {
+    const unauthorized = await httpServer(t, () => ({ status: 401, contentType: 'text/plain', body: 'Unauthorized\n' }));
+    await rejectsWith(ask(new PrometheusClient(unauthorized.url, NONE)), 'unauthenticated');
+    const unavailable = await httpServer(t, () => ({ status: 503, contentType: 'text/plain', body: 'Service Unavailable' }));
+    await rejectsWith(ask(new PrometheusClient(unavailable.url, NONE)), 'unavailable');
+  });
+
+  it('says when the answer is not JSON (an HTML page)', async (t) => {
+    const server = await httpServer(t, () => ({ contentType: 'text/html', body: '<!doctype html><html><body>Grafana</body></html>' }));
+    await rejectsWith(ask(new PrometheusClient(server.url, NONE)), 'bad_response', 'not JSON');
+  });
+
+  it("gives up on a server that never answers when the caller's signal fires", async (t) => {
+    const server = await httpServer(t, () => 'hang');
+    const caller = new AbortController();
+    const timer = setTimeout(() => caller.abort(new Error('no answer within 1s')), 1000);
+    t.after(() => clearTimeout(timer));
+    const started = performance.now();
+    await rejectsWith(ask(new PrometheusClient(server.url, NONE), caller.signal), 'timeout', 'no answer within 1s');
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed >= 900 && elapsed < 1500, `gave up after ${Math.round(elapsed)} ms`);
+  });
+
+  it('names ECONNREFUSED for a closed port', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    await rejectsWith(ask(new PrometheusClient(`http://127.0.0.1:${port}`, NONE)), 'unavailable', 'ECONNREFUSED');
+  });
+
+  it("refuses a result that is not an instant vector as 'bad_response'", async (t) => {
+    const server = await httpServer(t, () => json({ status: 'success', data: { resultType: 'matrix', result: [{ metric: {}, values: [[1, '1']] }] } }));
+    await rejectsWith(ask(new PrometheusClient(server.url, NONE)), 'bad_response', 'instant vector');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// 8. Fetch against a Prometheus of our own
+// ---------------------------------------------------------------------------------------------
+
+/** What the fake Prometheus holds, per metric family. */
+interface Holdings {
+  current?: { cpu: Sample[]; memory: Sample[]; pods: Sample[] };
+  legacy?: { cpu: Sample[]; memory: Sample[] };
+}
+
+/** Answers a posted PromQL query from `holdings`, by metric name and zone; anything else is a 400. */
+function answerFrom(holdings: Holdings, query: string): Reply {
+  const has = (...parts: string[]) => parts.every((p) => query.includes(p));
+  const samples =
+    has('kepler_container_cpu_joules_total', 'zone="package"') ? holdings.current?.cpu
+    : has('kepler_container_cpu_joules_total', 'zone="dram"') ? holdings.current?.memory
+    : has('kepler_pod_cpu_joules_total') ? holdings.current?.pods
+    : has('kepler_container_core_joules_total') ? holdings.legacy?.cpu
+    : has('kepler_container_dram_joules_total') ? holdings.legacy?.memory
+    : null;
+  if (samples === null) return json({ status: 'error', errorType: 'bad_data', error: `unexpected query ${query}` }, 400);
+  return vectorReply(samples ?? []);
+}
+
+const NOW_MS = 1_700_000_042_750;
+
+/** A KeplerSource over a fake Prometheus whose answers `reply` decides, logging into an array. */
+async function keplerSource(t: TestContext, vars: NodeJS.ProcessEnv, reply: (req: Received) => Reply) {
+  const server = await httpServer(t, reply);
+  const config = loadAetherSourceConfig({ INTERVAL: '5m', PROVIDER: 'gcp', PROMETHEUS_URL: server.url, PROMETHEUS_TIMEOUT: '500ms', ...vars });
+  const { logger, lines } = capturedLogger('debug');
+  const source = new KeplerSource(config, new PrometheusClient(config.prometheus.baseUrl, config.prometheus.auth), logger, () => NOW_MS);
+  return { source, received: server.received, lines, queries: () => server.received.map((r) => r.form.get('query') ?? '') };
+}
+
+describe('aether source Fetch', () => {
+  const labelsOf = (id: string) => ({ container_id: id, container_name: `name-${id}`, pod_id: `pod-${id}`, node_name: 'ip-10-0-0-1.eu-north-1.compute.internal', job: 'kepler' });
+  const current = {
+    cpu: [sample(7.2e6, labelsOf('web')), sample(3.6e6, labelsOf('db')), sample(0, labelsOf('idle'))],
+    memory: [sample(3.6e5, labelsOf('web')), sample(0, labelsOf('db')), sample(0, labelsOf('idle'))],
+    pods: [sample(1, { pod_id: 'pod-web', pod_name: 'web-0', pod_namespace: 'shop' })],
+  };
+  const legacy = {
+    cpu: [sample(9e6, { ...legacySeries('web'), container_id: 'web' }), sample(1.8e6, legacySeries('old'))],
+    memory: [sample(0, legacySeries('old'))],
+  };
+  const kwhOf = (instances: { id: string; metrics: Record<string, { energy: number }> }[]) =>
+    Object.fromEntries(instances.map((i) => [i.id, [i.metrics.cpu.energy, i.metrics.memory.energy]]));
+
+  it('reports each container that used energy, with kWh from the cpu and memory queries', async (t) => {
+    const { source, queries } = await keplerSource(t, { KEPLER_METRICS: 'current' }, (r) => answerFrom({ current }, r.form.get('query') ?? ''));
+    const instances = await source.fetch();
+    assert.deepEqual(kwhOf(instances), { web: [2, 0.1], db: [1, 0] });
+    const web = instances.find((i) => i.id === 'web')!;
+    assert.equal(web.name, 'name-web');
+    assert.equal(web.provider, 'gcp');
+    assert.equal(web.region, 'eu-north-1');
+    assert.equal(web.labels.pod_name, 'web-0');
+    assert.equal(queries().length, 3, 'cpu, memory and pods');
+  });
+
+  it('reads both families in auto mode, a container in both once, from the current family', async (t) => {
+    const { source, queries } = await keplerSource(t, {}, (r) => answerFrom({ current, legacy }, r.form.get('query') ?? ''));
+    const instances = await source.fetch();
+    assert.deepEqual(kwhOf(instances), { web: [2, 0.1], db: [1, 0], old: [0.5, 0] });
+    assert.equal(instances.filter((i) => i.id === 'web').length, 1);
+    assert.equal(instances.find((i) => i.id === 'old')?.name, 'legacy-old');
+    for (const metric of ['kepler_container_cpu_joules_total', 'kepler_pod_cpu_joules_total', 'kepler_container_core_joules_total', 'kepler_container_dram_joules_total']) {
+      assert.ok(queries().some((q) => q.includes(metric)), `no query for ${metric}`);
+    }
+    assert.equal(queries().length, 5);
+  });
+
+  it('evaluates every query at the whole second it reports as updated_at', async (t) => {
+    const { source, received } = await keplerSource(t, {}, (r) => answerFrom({ current, legacy }, r.form.get('query') ?? ''));
+    const instances = await source.fetch();
+    const times = new Set(received.map((r) => r.form.get('time')));
+    assert.deepEqual([...times], [String(Math.floor(NOW_MS / 1000))]);
+    for (const i of instances) {
+      for (const m of Object.values(i.metrics)) {
+        assert.ok(Number.isInteger(m.updated_at));
+        assert.equal(String(m.updated_at), [...times][0]);
+      }
+    }
+  });
+
+  it('gives up after PROMETHEUS_TIMEOUT on a hanging Prometheus, and the next Fetch works', async (t) => {
+    let hang = true;
+    const { source } = await keplerSource(t, { KEPLER_METRICS: 'current' }, (r) => (hang ? 'hang' : answerFrom({ current }, r.form.get('query') ?? '')));
+    const started = performance.now();
+    await rejectsWith(source.fetch(), 'timeout', '500ms', 'PROMETHEUS_TIMEOUT');
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed >= 450 && elapsed < 1500, `gave up after ${Math.round(elapsed)} ms`);
+    hang = false;
+    assert.deepEqual(kwhOf(await source.fetch()), { web: [2, 0.1], db: [1, 0] });
+  });
+
+  // The very first Fetches finding nothing must warn too (a misconfigured Prometheus at start-up).
+  it('warns once when Prometheus has no container energy', async (t) => {
+    const { source, lines } = await keplerSource(t, {}, (r) => answerFrom({}, r.form.get('query') ?? ''));
+    assert.deepEqual(await source.fetch(), []);
+    assert.deepEqual(await source.fetch(), []);
+    const warnings = lines().filter((l) => l['@level'] === 'warn');
+    assert.equal(warnings.length, 1, JSON.stringify(lines()));
+    assert.match(String(warnings[0]['@message']), /no Kepler container energy/);
+  });
+});
