@@ -617,3 +617,38 @@ test('Dockerfile: the runtime stage layout (package.json, node_modules, dist/src
     rmSync(app, { recursive: true, force: true });
   }
 });
+
+// ---------------------------------------------------------------------------------------------
+// aether with the Kepler source plugin (deploy/aether): an image and values for aether's chart
+
+test('deploy/aether/Dockerfile: Node.js 20 with aether and the bundled plugin in /plugins/sources', () => {
+  const steps = dockerInstructions(readFileSync(join(ROOT, 'deploy', 'aether', 'Dockerfile'), 'utf8'));
+  const froms = steps.filter((s) => s.op === 'FROM');
+  assert.match(froms.at(-1)!.args, /^node:20[-.\w]*$/, 'the final stage has Node.js (and /usr/bin/env) for the shebang');
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const build = steps.find((s) => s.op === 'RUN' && /\bnpm run (\S+)/.test(s.args));
+  const script = /\bnpm run (\S+)/.exec(build!.args)![1];
+  assert.ok(pkg.scripts[script], `npm run ${script}: no such script`);
+  // What the plugin stage copies in exists here; the bundle it makes is what it copies out.
+  for (const s of steps.filter((x) => x.op === 'COPY' && !x.args.startsWith('--from'))) {
+    for (const src of s.args.split(/\s+/).slice(0, -1)) assert.ok(existsSync(join(ROOT, src)), `COPY ${src}: not in the repository`);
+  }
+  const plugin = steps.find((s) => s.op === 'COPY' && /\/plugins\/sources\//.test(s.args));
+  assert.ok(plugin, 'the plugin goes to aether\'s default plugins.sourceDir');
+  const built = plugin.args.split(/\s+/)[1].replace(/^\/src\//, '');
+  assert.ok(existsSync(join(ROOT, built)), `${built}: not built by npm run build`);
+  assert.ok(steps.some((s) => s.op === 'COPY' && /^--from=aether\s/.test(s.args)), "aether's binary comes from its image");
+  const user = steps.filter((s) => s.op === 'USER').at(-1);
+  assert.ok(user && !/^(0|root)(:|$)/.test(user.args), 'runs as a non-root user');
+});
+
+test('deploy/aether/values.yaml: the plugin environment it sets loads, and INTERVAL equals aether\'s scrapingInterval', async () => {
+  const { loadAetherSourceConfig } = await import('../../src/aether/config.js');
+  const values = parseYaml(readFileSync(join(ROOT, 'deploy', 'aether', 'values.yaml'), 'utf8')) as Obj;
+  const env = Object.fromEntries((values.env as { name: string; value: string }[]).map((e) => [e.name, e.value]));
+  const config = loadAetherSourceConfig(env);
+  assert.equal(config.intervalMs, 5 * 60_000);
+  assert.equal(env.INTERVAL, values.config.providersConfig.scrapingInterval);
+  assert.deepEqual(values.plugins.sources, [], 'a download list would mount an empty folder over the baked-in plugin');
+  assert.ok(values.image.repository, 'an image with Node.js is required');
+});
