@@ -4,7 +4,10 @@
 //      floor reading the same /proc/<pid>/stat files in the same run (target: at most 2x);
 //   2. /metrics render time and size with all levels on (idle and worst, all-exported, case);
 //   3. resident memory over a soak of refreshes + renders with processes coming and going;
-//   4. CPU and memory of the real exporter (dist/src/cli/main.js) at a 5 s interval, idle node.
+//   4. CPU and memory of the real exporter (dist/src/cli/main.js) at a 5 s interval, idle node;
+//   5. the aether source plugin (dist/bundle/kepler-aether-source): start-up time and memory, and
+//      Fetch time under the real go-plugin client (test/aether/host) against a fake Prometheus
+//      answering N containers (needs `go`; see test/support/goPluginHost.ts).
 // Results are printed (stdout); progress goes to stderr. Nothing is written in the repository.
 //
 // Options (environment):
@@ -17,7 +20,12 @@
 //   BENCH_SOAK_SAMPLE_SECONDS    memory sample period (default: duration / 10, at least 5)
 //   BENCH_IDLE_SECONDS=60        section 4 window
 //   BENCH_IDLE_PROCS=0,5000      extra idle processes during section 4 (0: the node as it is)
-//   BENCH_SECTIONS=refresh,scrape,idle,soak   which sections to run
+//   BENCH_AETHER_CONTAINERS=100,1000,5000  container counts of section 5
+//   BENCH_AETHER_STARTS=5        plugin start-ups timed in section 5
+//   BENCH_AETHER_LEGACY=populated,empty  what the plugin's Kepler 0.7 queries get in section 5:
+//                                N series too (kepler-ts with its 0.7 family on), or none
+//   BENCH_AETHER_NODE_OPTIONS    NODE_OPTIONS of the plugin in section 5's Fetches (--require a profiler)
+//   BENCH_SECTIONS=refresh,scrape,idle,soak,aether   which sections to run
 
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -30,9 +38,10 @@ import { benchRefresh, type RefreshResult } from './refresh.js';
 import { benchScrape, type ScrapeResults } from './scrape.js';
 import { runSoak, type SoakOptions, type SoakResult, type SoakSample } from './soak.js';
 import { closeScrapeAgent } from './app.js';
-import { envInt, envList, fmt, installCleanupHandlers, kib, mib, onCleanup, print, procCount, progress, table } from './util.js';
+import { benchAether, FETCHES, type LegacyAnswer } from './aether.js';
+import { envInt, envList, fmt, installCleanupHandlers, kib, median, mib, onCleanup, print, procCount, progress, table } from './util.js';
 
-const SECTIONS = ['refresh', 'scrape', 'idle', 'soak'] as const;
+const SECTIONS = ['refresh', 'scrape', 'idle', 'soak', 'aether'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function soakOptions(population: number): SoakOptions {
@@ -240,6 +249,55 @@ async function main(): Promise<void> {
     }
     await pool.closeAll();
     closeScrapeAgent();
+
+    // ------------------------------------------------------------ 5. aether source plugin
+    if (sections.has('aether')) {
+      const containers = envList('BENCH_AETHER_CONTAINERS', [100, 1000, 5000]);
+      const starts = Math.max(1, Math.round(envInt('BENCH_AETHER_STARTS', 5)));
+      const legacy = (process.env.BENCH_AETHER_LEGACY ?? 'populated,empty').split(',').map((s) => s.trim()) as LegacyAnswer[];
+      for (const l of legacy) if (l !== 'populated' && l !== 'empty') throw new Error(`BENCH_AETHER_LEGACY: expected populated and/or empty, got ${JSON.stringify(l)}`);
+      const ar = await benchAether(containers, starts, legacy);
+      const st = ar.startup;
+      print(
+        table(`5. aether plugin start-up (dist/bundle/kepler-aether-source run directly, cookie set, INTERVAL=5m PROVIDER=gcp); ${st.runs} runs`, ['measure', 'median', 'min', 'max'], [
+          ['spawn to handshake line ms', fmt(median(st.handshakeMs), 1), fmt(Math.min(...st.handshakeMs), 1), fmt(Math.max(...st.handshakeMs), 1)],
+          ['RSS at handshake MiB', mib(median(st.rssBytes)), mib(Math.min(...st.rssBytes)), mib(Math.max(...st.rssBytes))],
+        ]) +
+          table(
+            `5. aether plugin Fetch under the go-plugin client (aether-host -fetches ${FETCHES} -stdio), KEPLER_METRICS=auto, fake Prometheus on 127.0.0.1`,
+            ['containers', '0.7 queries', 'pods', 'instances', 'queries', 'query KiB', 'fetch ms', 'max ms', 'first ms', 'plugin CPU ms/fetch', 'proto KiB', 'RSS hs MiB', 'RSS after MiB', 'peak RSS MiB', 'others cores'],
+            ar.fetches.map((r) => [
+              r.containers,
+              r.legacy,
+              r.pods,
+              r.instances,
+              r.promRequests,
+              kib(Math.max(...r.responseBytes)),
+              fmt(median(r.fetchMs), 1),
+              fmt(Math.max(...r.fetchMs), 1),
+              fmt(r.fetchMs[0], 1),
+              fmt(r.pluginCpuMsPerFetch, 1),
+              kib(r.protoBytes),
+              mib(r.rssAfterHandshake),
+              mib(r.rssAfterFetches),
+              mib(r.hwmAfterFetches),
+              fmt(r.othersCores),
+            ]),
+          ) +
+          `   queries: POSTs the fake Prometheus answered in all (5 a Fetch: current cpu, dram, pods; 0.7 core, dram), from precomputed JSON;\n` +
+          `   containers on GKE-named nodes of 100, 2 per pod, kepler-ts labels. 0.7 queries "populated": the same containers under\n` +
+          `   0.7 names and labels (kepler-ts with its 0.7 family on: the worst case); "empty": an empty vector. instances: checked = containers.\n` +
+          `   query KiB: the largest query answer. fetch ms: median of ${FETCHES} conn.Invoke as timed by the Go client (max; first includes warm-up).\n` +
+          `   plugin CPU: utime+stime of the plugin from its handshake to the last Fetch, per Fetch. proto KiB: the ListInstanceResponse,\n` +
+          `   encoded by the plugin's own grpc-js serializer from the same samples. RSS hs: at the handshake; after: after the last Fetch read.\n` +
+          ar.fetches
+            .filter((r) => r.rssAfterFetch !== FETCHES)
+            .map((r) => `   ${r.containers} containers, 0.7 ${r.legacy}: the plugin was gone before the last reading; RSS after is after Fetch ${r.rssAfterFetch}.\n`)
+            .join(''),
+      );
+      summary.push([`aether plugin start-up: handshake ms / RSS MiB`, `${fmt(median(st.handshakeMs), 1)} / ${mib(median(st.rssBytes))}`]);
+      for (const r of ar.fetches) summary.push([`aether Fetch @${r.containers} containers, 0.7 ${r.legacy}: median / max ms, RSS MiB`, `${fmt(median(r.fetchMs), 1)} / ${fmt(Math.max(...r.fetchMs), 1)}, ${mib(r.rssAfterFetches)}`]);
+    }
 
     // ------------------------------------------------------------ 3. soak
     if (sections.has('soak')) {
