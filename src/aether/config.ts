@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/config.js';
 import { formatDuration, parseDuration } from '../config/duration.js';
 import { HCLOG_LEVELS, type HclogLevel } from '../goplugin/hclogLogger.js';
+import { isHeaderSafe } from './prometheusClient.js';
 
 /** The providers aether knows; the Go plugin refuses anything else as "provider not found". */
 export const AETHER_PROVIDERS = ['aws', 'azure', 'gcp', 'prometheus', 'custom'] as const;
@@ -46,6 +47,15 @@ export interface AetherSourceConfig {
 export const DEFAULT_PROMETHEUS_PORT = 9090;
 export const DEFAULT_TIMEOUT_MS = 10_000;
 const MIN_INTERVAL_MS = 1000;
+/** aether waits on every Fetch (its first one blocks its start-up): minutes at most. */
+const MAX_TIMEOUT_MS = 10 * 60_000;
+/** The Fetch standard's "bad ports", which Node's fetch() will not connect to. */
+const FETCH_BLOCKED_PORTS = new Set([
+  1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111, 113,
+  115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554,
+  556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665,
+  6666, 6667, 6668, 6669, 6679, 6697, 10080,
+]);
 /** The port written in a URL's authority (after any credentials, and an IPv6 host in brackets). */
 const EXPLICIT_PORT = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?(?:\[[^\]]*\]|[^/:?#]*):(\d+)/i;
 
@@ -62,7 +72,7 @@ export function loadAetherSourceConfig(env: NodeJS.ProcessEnv): AetherSourceConf
   };
 
   const intervalMs = duration(required('INTERVAL', '5m'), 'INTERVAL', '5m', problems, MIN_INTERVAL_MS);
-  const timeoutMs = duration(get('PROMETHEUS_TIMEOUT'), 'PROMETHEUS_TIMEOUT', '10s', problems, 1) ?? DEFAULT_TIMEOUT_MS;
+  const timeoutMs = duration(get('PROMETHEUS_TIMEOUT'), 'PROMETHEUS_TIMEOUT', '10s', problems, 1, MAX_TIMEOUT_MS) ?? DEFAULT_TIMEOUT_MS;
 
   const provider = required('PROVIDER', 'gcp');
   if (provider !== undefined && !(AETHER_PROVIDERS as readonly string[]).includes(provider)) {
@@ -95,7 +105,7 @@ export function loadAetherSourceConfig(env: NodeJS.ProcessEnv): AetherSourceConf
   };
 }
 
-function duration(raw: string | undefined, name: string, example: string, problems: string[], minMs: number): number | undefined {
+function duration(raw: string | undefined, name: string, example: string, problems: string[], minMs: number, maxMs = Infinity): number | undefined {
   if (raw === undefined) return undefined;
   let ms: number;
   try {
@@ -104,8 +114,9 @@ function duration(raw: string | undefined, name: string, example: string, proble
     problems.push(`${name}=${JSON.stringify(raw)} is not a Go duration (e.g. ${example}, 90s, 1h30m)`);
     return undefined;
   }
-  if (ms < minMs) {
-    problems.push(`${name}=${JSON.stringify(raw)} is too short; expected at least ${formatDuration(minMs)}`);
+  if (ms < minMs || ms > maxMs) {
+    const bounds = maxMs === Infinity ? `at least ${formatDuration(minMs)}` : `${formatDuration(minMs)} to ${formatDuration(maxMs)}`;
+    problems.push(`${name}=${JSON.stringify(raw)} is out of range; expected ${bounds}`);
     return undefined;
   }
   return ms;
@@ -151,8 +162,18 @@ function prometheusTarget(
   }
   // Like the Go plugin, a URL without a port means port 9090, even for https.
   if (written === undefined) url.port = String(port ?? DEFAULT_PROMETHEUS_PORT);
-  const userinfo =
-    url.username !== '' ? { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) } : undefined;
+  const effective = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  if (FETCH_BLOCKED_PORTS.has(effective)) {
+    problems.push(`Prometheus port ${effective} (PROMETHEUS_URL/PROMETHEUS_PORT) is one the Fetch standard blocks, and Node.js refuses to connect to it; expose Prometheus on another port`);
+    return undefined;
+  }
+  let userinfo: { username: string; password: string } | undefined;
+  try {
+    if (url.username !== '') userinfo = { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
+  } catch {
+    problems.push('PROMETHEUS_URL has credentials that are not valid percent-encoding; write a literal % as %25');
+    return undefined;
+  }
   url.username = '';
   url.password = '';
   return { baseUrl: url.toString().replace(/\/+$/, ''), userinfo };
@@ -188,6 +209,9 @@ function prometheusAuth(
     } catch (err) {
       problems.push(`${name}=${JSON.stringify(file)} cannot be read: ${(err as Error).message}`);
     }
+  }
+  for (const [name, value] of [['PROMETHEUS_BEARER_TOKEN', token], ['PROMETHEUS_PASSWORD', password], ['PROMETHEUS_USERNAME', username]] as const) {
+    if (value !== undefined && !isHeaderSafe(value)) problems.push(`${name} holds characters an HTTP header cannot carry (expected printable ASCII)`);
   }
   if (bearer) return { kind: 'bearer', token, tokenFile };
   if (!basic) return { kind: 'none' };

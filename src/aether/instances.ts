@@ -22,7 +22,7 @@ export interface ContainerEnergy {
   family: MetricsFamily;
   labels: Record<string, string>;
   joules: Record<EnergyResource, number>;
-  /** Series that differed only in scrape labels (the same exporter scraped twice): the largest was kept. */
+  /** Other scrape targets that had this container (the same exporter scraped twice): the largest was kept. */
   duplicates: number;
 }
 
@@ -62,35 +62,42 @@ export const joulesToKwh = (joules: number): number => joules / JOULES_PER_KWH;
 const RESOURCES: readonly EnergyResource[] = ['cpu', 'memory'];
 
 /**
- * Each container of one family, with its joules per resource. A container that ended during the
- * window has a `running` and a `terminated` series: both count. Series of one container that
- * differ in other labels are the same counter scraped twice, so the largest is kept, not the sum.
+ * Each container of one family, with its joules per resource. A container's series change labels
+ * during its life (`state` when it ends; kepler-ts names it once the pod informer knows it), and
+ * `increase()` splits the window between them: the series of one scrape target all count. The
+ * same container under two targets (`job`, `instance`) is the same counter scraped twice, so the
+ * larger is kept, not the sum.
  */
 export function containerEnergies(samples: FamilySamples): Map<string, ContainerEnergy> {
-  // container id -> series identity (labels without `state`) -> energy
+  // container id -> scrape target -> energy of the container's series there
   const byId = new Map<string, Map<string, ContainerEnergy>>();
   for (const resource of RESOURCES) {
     for (const { labels, value } of samples.energy[resource]) {
       const id = labels.container_id;
       if (!id || !Number.isFinite(value)) continue;
-      const key = identityKey(labels);
-      let series = byId.get(id);
-      if (!series) byId.set(id, (series = new Map()));
-      let c = series.get(key);
+      const target = `${labels.job ?? ''}\xff${labels.instance ?? ''}`;
+      let targets = byId.get(id);
+      if (!targets) byId.set(id, (targets = new Map()));
+      let c = targets.get(target);
       if (!c) {
-        const { state: _state, ...identity } = labels;
-        c = { id, name: labels.container_name || id, family: samples.family, labels: identity, joules: { cpu: 0, memory: 0 }, duplicates: 0 };
-        series.set(key, c);
+        c = { id, name: id, family: samples.family, labels: {}, joules: { cpu: 0, memory: 0 }, duplicates: 0 };
+        targets.set(target, c);
       }
       c.joules[resource] += value;
+      // The most complete label set names the instance (the one with pod and container names).
+      if (namedLabels(labels) > namedLabels(c.labels)) {
+        const { state: _state, ...rest } = labels;
+        c.labels = rest;
+        c.name = labels.container_name || id;
+      }
     }
   }
   const pods = podNames(samples.pods);
   const out = new Map<string, ContainerEnergy>();
-  for (const [id, series] of byId) {
+  for (const [id, targets] of byId) {
     let best: ContainerEnergy | undefined;
-    for (const c of series.values()) if (!best || total(c) > total(best)) best = c;
-    best!.duplicates = series.size - 1;
+    for (const c of targets.values()) if (!best || total(c) > total(best)) best = c;
+    best!.duplicates = targets.size - 1;
     const pod = best!.labels.pod_id ? pods.get(best!.labels.pod_id) : undefined;
     if (pod) best!.labels = { ...best!.labels, ...pod };
     out.set(id, best!);
@@ -151,20 +158,19 @@ export function toInstance(c: ContainerEnergy, ctx: InstanceContext): InstanceRe
   };
 }
 
-/**
- * The labels but `state`, as one string. Prometheus sends every series' labels in the same
- * (sorted) order, so no sort: this runs for every series, tens of thousands per Fetch.
- */
-function identityKey(labels: Record<string, string>): string {
-  let key = '';
-  for (const name in labels) if (name !== 'state') key += `${name}\xff${labels[name]}\xff`;
-  return key;
+/** How many labels have a value, `state` aside. */
+function namedLabels(labels: Record<string, string>): number {
+  let n = 0;
+  for (const name in labels) if (name !== 'state' && labels[name] !== '') n++;
+  return n;
 }
 
 function podNames(samples: Sample[]): Map<string, Record<string, string>> {
   const pods = new Map<string, Record<string, string>>();
   for (const { labels } of samples) {
     if (!labels.pod_id) continue;
+    // A pod seen before its metadata arrived has a row without names too: that one never wins.
+    if (!labels.pod_name && pods.has(labels.pod_id)) continue;
     const named: Record<string, string> = {};
     if (labels.pod_name) named.pod_name = labels.pod_name;
     if (labels.pod_namespace) named.pod_namespace = labels.pod_namespace;

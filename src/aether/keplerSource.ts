@@ -14,7 +14,7 @@ import {
   type FamilySamples,
   type InstanceRequest,
 } from './instances.js';
-import type { PrometheusClient } from './prometheusClient.js';
+import { PrometheusError, type PrometheusClient } from './prometheusClient.js';
 import { familyQueries, type MetricsFamily } from './promql.js';
 
 const FAMILY_NAMES: Record<MetricsFamily, string> = { current: 'kepler-ts / Kepler 0.10+', '0.7': 'Kepler 0.7' };
@@ -45,8 +45,13 @@ export class KeplerSource {
     let read: FamilySamples[];
     try {
       read = await Promise.all(this.families.map((f) => this.readFamily(f, { time, signal: abort, timeoutMs })));
+    } catch (err) {
+      if (signal?.aborted) throw new PrometheusError(`Fetch cancelled: ${(signal.reason as Error)?.message ?? 'by the host'}`, 'cancelled');
+      throw err;
     } finally {
       clearTimeout(timer);
+      // One query failing fails the Fetch: the others stop too, rather than run on unwatched.
+      deadline.abort(new Error('the Fetch has ended'));
     }
 
     const byFamily = new Map(read.map((s) => [s.family, containerEnergies(s)]));
@@ -58,7 +63,7 @@ export class KeplerSource {
 
     const duplicated = used.filter((c) => c.duplicates > 0);
     if (duplicated.length > 0) {
-      this.logger.warn('some containers have several series that differ only in scrape labels (is kepler scraped twice?); the largest of each was counted', {
+      this.logger.warn('some containers are under several scrape targets (is kepler-ts scraped by two jobs?); the largest of each was counted', {
         containers: duplicated.length,
         example: duplicated[0].id,
       });

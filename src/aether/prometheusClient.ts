@@ -7,7 +7,7 @@ import type { PrometheusAuth } from './config.js';
 import type { Sample } from './instances.js';
 
 /** What went wrong, so that the gRPC layer can answer with the right status code. */
-export type PrometheusFailure = 'unavailable' | 'timeout' | 'unauthenticated' | 'denied' | 'rejected' | 'bad_response';
+export type PrometheusFailure = 'unavailable' | 'timeout' | 'cancelled' | 'unauthenticated' | 'denied' | 'rejected' | 'bad_response';
 
 export class PrometheusError extends Error {
   override readonly name = 'PrometheusError';
@@ -36,11 +36,12 @@ export class PrometheusClient {
   async query(promql: string, opts: QueryOptions): Promise<Sample[]> {
     const body = new URLSearchParams({ query: promql, time: String(opts.time), timeout: `${Math.max(1, Math.floor(opts.timeoutMs / 1000))}s` });
     const where = `Prometheus at ${this.baseUrl}`;
+    const headers = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...(await this.authorization()) };
     let res: Response;
     try {
       res = await fetch(`${this.baseUrl}/api/v1/query`, {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...(await this.authorization()) },
+        headers,
         body,
         signal: opts.signal,
       });
@@ -106,9 +107,17 @@ function transportError(where: string, err: unknown, signal: AbortSignal): Prome
 }
 
 async function readSecret(file: string, name: string): Promise<string> {
+  let secret: string;
   try {
-    return (await readFile(file, 'utf8')).trim();
+    secret = (await readFile(file, 'utf8')).trim();
   } catch (err) {
     throw new PrometheusError(`${name}=${file} cannot be read: ${(err as Error).message}`, 'unauthenticated');
   }
+  if (!isHeaderSafe(secret)) throw new PrometheusError(`${name}=${file} holds characters an HTTP header cannot carry`, 'unauthenticated');
+  return secret;
+}
+
+/** Visible ASCII and spaces only: anything else makes fetch() refuse the Authorization header. */
+export function isHeaderSafe(value: string): boolean {
+  return /^[\x20-\x7e]*$/.test(value);
 }

@@ -32,6 +32,8 @@ const ZONE_LABELS = [
 ];
 const GKE_REGION = /(europe|asia|australia|southamerica|me|africa|us)-[a-z]+[0-9]+/;
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+/** A region the way clouds write them in host names: eu-central-1, us-gov-west-1, ap-southeast-2. */
+const CLOUD_REGION = /^[a-z]{2,}(-[a-z]+)+-\d+$/;
 
 export function placementOf(labels: Record<string, string>, defaultRegion?: string): Placement {
   const zone = firstLabel(labels, ZONE_LABELS)?.value;
@@ -49,8 +51,8 @@ export function placementOf(labels: Record<string, string>, defaultRegion?: stri
 
 /**
  * The Go plugin's rules: `gke-gc0-apps-us-central1-default-f0c26727-1irq` -> `us-central1`,
- * `ip-10-12-12-154.eu-central-1.compute.internal` -> `eu-central-1`. An address names no
- * region, and AWS's us-east-1 names are `ip-....ec2.internal`.
+ * `ip-10-12-12-154.eu-central-1.compute.internal` -> `eu-central-1`; the second part must look
+ * like a region. An address names no region, and AWS's us-east-1 names are `ip-....ec2.internal`.
  */
 export function regionFromNodeName(name: string): string | undefined {
   if (name.startsWith('gke-')) return GKE_REGION.exec(name)?.[0];
@@ -58,7 +60,8 @@ export function regionFromNodeName(name: string): string | undefined {
   const parts = name.split('.');
   if (parts.length < 2 || parts[1] === '') return undefined;
   if (parts[1] === 'ec2' && parts[2] === 'internal') return 'us-east-1';
-  return parts[1];
+  // The Go plugin takes any second label; `worker-1.lab.example.com` is not in region "lab".
+  return CLOUD_REGION.test(parts[1]) ? parts[1] : undefined;
 }
 
 function firstLabel(labels: Record<string, string>, names: string[]): { name: string; value: string } | undefined {

@@ -52,6 +52,7 @@ export const AETHER_SOURCE_HANDSHAKE = {
 const STATUS: Record<PrometheusFailure, grpc.status> = {
   unavailable: grpc.status.UNAVAILABLE,
   timeout: grpc.status.DEADLINE_EXCEEDED,
+  cancelled: grpc.status.CANCELLED,
   unauthenticated: grpc.status.UNAUTHENTICATED,
   denied: grpc.status.PERMISSION_DENIED,
   rejected: grpc.status.FAILED_PRECONDITION,
@@ -70,7 +71,9 @@ export function registerSourceService(server: grpc.Server, source: KeplerSource,
         (err: unknown) => {
           const code = err instanceof PrometheusError ? STATUS[err.failure] : grpc.status.INTERNAL;
           const message = err instanceof Error ? err.message : String(err);
-          logger.error('fetch failed', { error: message, code: grpc.status[code] });
+          // A Fetch the host gave up on is the host's news, not ours.
+          if (code === grpc.status.CANCELLED) logger.warn('fetch cancelled by the host', { error: message });
+          else logger.error('fetch failed', { error: message, code: grpc.status[code] });
           done({ code, details: message });
         },
       );

@@ -25,6 +25,13 @@ async function main(env: NodeJS.ProcessEnv): Promise<number> {
   }
   const bootLogger = createHclogLogger({ level: 'info', module: MODULE });
   routeConsoleTo(bootLogger);
+  // A crash is logged the way the host can read (a raw stack would be re-logged at debug).
+  const crash = (err: unknown) => {
+    bootLogger.error(`kepler-aether-source crashed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exit(1);
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
   let config;
   try {
     config = loadAetherSourceConfig(env);
@@ -84,7 +91,7 @@ function routeConsoleTo(logger: HclogLogger): void {
 main(process.env).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`${JSON.stringify({ '@level': 'error', '@message': `kepler-aether-source: ${(err as Error).stack ?? err}`, '@module': MODULE })}\n`);
+    createHclogLogger({ level: 'error', module: MODULE }).error(`kepler-aether-source: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     process.exit(1);
   },
 );

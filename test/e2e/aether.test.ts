@@ -32,10 +32,18 @@ import { RaplTree } from '../support/raplTree.js';
 
 const PLUGIN = join(process.cwd(), 'dist', 'bundle', 'kepler-aether-source');
 const MODULE = 'kepler-aether-source';
+/** The plugins' sockets go here, so that one killed mid-test leaves nothing in /tmp. */
+const SOCKETS = mkdtempSync(join(tmpdir(), 'kepler-aether-sockets-'));
+after(() => rmSync(SOCKETS, { recursive: true, force: true }));
 
 /** What aether's container would have in its environment for the plugin. */
 function pluginEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, INTERVAL: '20s', PROVIDER: 'gcp', ...extra };
+  return { PATH: process.env.PATH, INTERVAL: '20s', PROVIDER: 'gcp', PLUGIN_UNIX_SOCKET_DIR: SOCKETS, ...extra };
+}
+
+/** A Prometheus URL where nothing listens. */
+async function nowhere(): Promise<string> {
+  return `http://127.0.0.1:${await freePort()}`;
 }
 
 function relDiff(a: number, b: number): number {
@@ -63,7 +71,7 @@ describe('go-plugin conformance', { timeout: 120_000 }, () => {
     const run = await runGoHost({
       plugin: PLUGIN,
       args: ['-fetches', '2', '-stdio', '-stop'],
-      env: pluginEnv({ PROMETHEUS_URL: `http://127.0.0.1:${await freePort()}`, PROMETHEUS_TIMEOUT: '2s' }),
+      env: pluginEnv({ PROMETHEUS_URL: await nowhere(), PROMETHEUS_TIMEOUT: '2s' }),
     });
     assert.equal(run.code, 0, run.stderr);
     const [started] = eventsOf(run, 'started');
@@ -101,7 +109,7 @@ describe('go-plugin conformance', { timeout: 120_000 }, () => {
   it('falls back to loopback TCP in the host port range when it cannot make a socket', async () => {
     const run = await runGoHost({
       plugin: PLUGIN,
-      env: pluginEnv({ PROMETHEUS_URL: 'http://127.0.0.1:9', PLUGIN_UNIX_SOCKET_DIR: '/nonexistent/dir' }),
+      env: pluginEnv({ PROMETHEUS_URL: await nowhere(), PLUGIN_UNIX_SOCKET_DIR: '/nonexistent/dir' }),
       args: ['-fetches', '0'],
     });
     const [started] = eventsOf(run, 'started');
@@ -146,7 +154,7 @@ describe('go-plugin conformance', { timeout: 120_000 }, () => {
   });
 
   it('prints only the handshake on stdout and stops cleanly on SIGTERM', async () => {
-    const env = { AETHER_SOURCE_PLUGIN: '9cf50efe-f360-4c46-997f-e1ce7317adaf', ...pluginEnv({ PROMETHEUS_URL: 'http://127.0.0.1:9' }) };
+    const env = { AETHER_SOURCE_PLUGIN: '9cf50efe-f360-4c46-997f-e1ce7317adaf', ...pluginEnv({ PROMETHEUS_URL: await nowhere() }) };
     const result = await runPlugin(env, 10_000, (child, stdout) => {
       if (/\n/.test(stdout())) child.kill('SIGTERM');
     });
@@ -206,10 +214,13 @@ class FlakyLink {
       if (action === 'cut') return void req.socket.destroy();
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', async () => {
-        const answer = await fetch(`${target}${req.url}`, { method: req.method, headers: { 'content-type': req.headers['content-type'] ?? '' }, body: Buffer.concat(chunks) });
-        res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
-        res.end(Buffer.from(await answer.arrayBuffer()));
+      req.on('end', () => {
+        fetch(`${target}${req.url}`, { method: req.method, headers: { 'content-type': req.headers['content-type'] ?? '' }, body: Buffer.concat(chunks) })
+          .then(async (answer) => {
+            res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
+            res.end(Buffer.from(await answer.arrayBuffer()));
+          })
+          .catch(() => req.socket.destroy());
       });
     });
     server.on('connection', (s) => {
@@ -219,6 +230,11 @@ class FlakyLink {
     await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
     link = new FlakyLink(server, `http://127.0.0.1:${port}`);
     return link;
+  }
+
+  /** Connections the plugin still holds open. */
+  openConnections(): number {
+    return this.sockets.size;
   }
 
   async stop(): Promise<void> {
@@ -288,7 +304,7 @@ describe('end to end: kepler-ts, the real Prometheus and the plugin under go-plu
     return prom.queryOne(`sum(increase(${metric}{${selector}}[${window}]))`, time);
   }
 
-  it('returns kWh equal to the increase of the container joules in Prometheus / 3.6e6', async () => {
+  it('returns kWh equal to the increase of the container joules in Prometheus / 3.6e6', async (t) => {
     const run = await runGoHost({ plugin: PLUGIN, args: ['-stdio'], env: pluginEnv({ PROMETHEUS_URL: prom.url }) });
     assert.equal(run.code, 0, run.stderr);
     const instances = fetched(run);
@@ -307,6 +323,11 @@ describe('end to end: kepler-ts, the real Prometheus and the plugin under go-plu
     // Real energy: over the window, the kWh come back to the container's mean power.
     const watts = await prom.queryOne(`avg_over_time(kepler_container_cpu_watts{container_id="${ids.busy}",zone="package"}[20s])`, time);
     assert.ok(relDiff((cpu.energy * 3.6e6) / 20, watts) < 0.05, `${(cpu.energy * 3.6e6) / 20} W from kWh vs ${watts} W`);
+    t.diagnostic(
+      `busy container over 20 s: cpu ${cpu.energy.toExponential(4)} kWh (${(relDiff(cpu.energy, cpuJ / 3.6e6) * 100).toFixed(3)} % from increase()), ` +
+        `memory ${memory.energy.toExponential(4)} kWh (${(relDiff(memory.energy, dramJ / 3.6e6) * 100).toFixed(3)} %), ` +
+        `${((cpu.energy * 3.6e6) / 20).toFixed(2)} W from kWh vs ${watts.toFixed(2)} W mean (${(relDiff((cpu.energy * 3.6e6) / 20, watts) * 100).toFixed(2)} %)`,
+    );
 
     // The shape aether needs.
     assert.deepEqual(Object.keys(busy.metrics).sort(), ['cpu', 'memory']);
@@ -392,6 +413,28 @@ describe('end to end: kepler-ts, the real Prometheus and the plugin under go-plu
       assert.ok('instances' in ok, JSON.stringify(ok));
       assert.ok(ok.instances.some((i) => i.id === ids.busy));
       assertCleanKill(run);
+    } finally {
+      await link.stop();
+    }
+  });
+
+  it("stops querying when the host's deadline cancels a Fetch, and the next Fetch works", async () => {
+    const link = await FlakyLink.start(prom.url, (n) => (n <= 3 ? 'hang' : 'forward'));
+    try {
+      const run = await runGoHost({
+        plugin: PLUGIN,
+        args: ['-fetches', '2', '-fetch-timeout', '1s'],
+        env: pluginEnv({ PROMETHEUS_URL: link.url, KEPLER_METRICS: 'current', PROMETHEUS_TIMEOUT: '30s' }),
+      });
+      const [cancelled, ok] = eventsOf(run, 'fetch');
+      assert.ok('code' in cancelled, JSON.stringify(cancelled));
+      assert.equal(cancelled.code, 'DeadlineExceeded');
+      assert.ok('instances' in ok && ok.instances.some((i) => i.id === ids.busy), JSON.stringify(ok));
+      const warned = pluginLogLines(run.stderr).filter((l) => l['@module'] === MODULE && l['@message'] === 'fetch cancelled by the host');
+      assert.equal(warned.length, 1, run.stderr);
+      assert.equal(warned[0]['@level'], 'warn');
+      // The hanging queries were abandoned rather than left for Prometheus's 30 s.
+      assert.equal(link.openConnections(), 0);
     } finally {
       await link.stop();
     }

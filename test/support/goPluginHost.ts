@@ -4,7 +4,7 @@
 // against a plugin executable and parses its output.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,7 +44,9 @@ let built: Promise<string> | undefined;
 /** Builds aether-host once per test process and returns the binary's path. */
 export function buildGoHost(): Promise<string> {
   built ??= new Promise<string>((resolve, reject) => {
-    const out = join(mkdtempSync(join(tmpdir(), 'aether-host-')), 'aether-host');
+    const dir = mkdtempSync(join(tmpdir(), 'aether-host-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    const out = join(dir, 'aether-host');
     const child = spawn('go', ['build', '-o', out, '.'], { cwd: hostSourceDir(), env: goEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));

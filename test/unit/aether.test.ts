@@ -87,7 +87,7 @@ describe('aether source config', () => {
     assert.equal(configWith({ INTERVAL: '90s' }).intervalMs, 90_000);
     configRejects({ ...GO_ENV, INTERVAL: '5' }, 'INTERVAL="5"', 'Go duration');
     configRejects({ ...GO_ENV, INTERVAL: 'five minutes' }, 'INTERVAL', 'Go duration');
-    configRejects({ ...GO_ENV, INTERVAL: '500ms' }, 'INTERVAL="500ms"', 'too short', '1s');
+    configRejects({ ...GO_ENV, INTERVAL: '500ms' }, 'INTERVAL="500ms"', 'out of range', 'at least 1s');
   });
 
   it('accepts the providers aether knows and names them when PROVIDER is another', () => {
@@ -193,6 +193,17 @@ describe('aether source config', () => {
     configRejects({ ...GO_ENV, PROMETHEUS_TIMEOUT: '10' }, 'PROMETHEUS_TIMEOUT="10"', 'Go duration');
   });
 
+  it('refuses what would fail every Fetch: bad percent-encoding, header-breaking secrets, blocked ports, huge timeouts', () => {
+    configRejects({ ...GO_ENV, PROMETHEUS_URL: 'http://user:50%@prom' }, 'PROMETHEUS_URL', 'percent-encoding', '%25');
+    configRejects({ ...GO_ENV, PROMETHEUS_BEARER_TOKEN: 'abc\u0007def' }, 'PROMETHEUS_BEARER_TOKEN', 'HTTP header');
+    configRejects({ ...GO_ENV, PROMETHEUS_USERNAME: 'alice', PROMETHEUS_PASSWORD: 'line\nbreak' }, 'PROMETHEUS_PASSWORD', 'HTTP header');
+    // Node's fetch() refuses the Fetch standard's "bad ports": the message must say so at start-up.
+    configRejects({ ...GO_ENV, PROMETHEUS_URL: 'http://prom:6000' }, 'port 6000', 'blocks');
+    configRejects({ ...GO_ENV, PROMETHEUS_PORT: '10080' }, 'port 10080');
+    configRejects({ ...GO_ENV, PROMETHEUS_TIMEOUT: '48h' }, 'PROMETHEUS_TIMEOUT="48h"', 'out of range', '10m0s');
+    assert.equal(configWith({ PROMETHEUS_TIMEOUT: '10m' }).prometheus.timeoutMs, 600_000);
+  });
+
   it('names each missing required variable', () => {
     const message = configRejects({});
     for (const name of ['INTERVAL', 'PROVIDER', 'PROMETHEUS_URL']) assert.match(message, new RegExp(`${name} is required \\(e\\.g\\. ${name}=`));
@@ -240,6 +251,12 @@ describe('aether source region', () => {
   };
   /** `everything` without the labels named. */
   const without = (...names: string[]) => Object.fromEntries(Object.entries(everything).filter(([k]) => !names.includes(k)));
+
+  it('takes a second DNS label as the region only where it looks like one', () => {
+    assert.equal(regionFromNodeName('worker-1.lab.example.com'), undefined);
+    assert.equal(regionFromNodeName('ip-10-0-0-1.us-gov-west-1.compute.internal'), 'us-gov-west-1');
+    assert.equal(regionFromNodeName('node-7.ap-southeast-2.compute.internal'), 'ap-southeast-2');
+  });
 
   it('takes the region label, then topology labels, then REGION, then instance, then node_name', () => {
     assert.equal(placementOf(everything, 'europe-west4').region, 'from-region-label');
@@ -392,6 +409,32 @@ describe('aether source instances', () => {
     assert.deepEqual(c.joules, { cpu: 1000, memory: 100 });
     assert.equal(c.duplicates, 1);
     assert.equal(c.labels.job, 'kepler');
+  });
+
+  it("sums a container's series whose labels changed under one scrape target, and names it from the most complete", () => {
+    // kepler-ts exports a container before its pod informer knows it, then with its names.
+    const before = currentSeries('c1', { container_name: '', pod_id: '' });
+    const afterwards = currentSeries('c1');
+    const c = containerEnergies(familySamples('current', [[before, 100], [afterwards, 200]], [[before, 10], [afterwards, 20]])).get('c1');
+    assert.ok(c);
+    assert.deepEqual(c.joules, { cpu: 300, memory: 30 });
+    assert.equal(c.duplicates, 0);
+    assert.equal(c.name, 'name-c1');
+    assert.equal(c.labels.pod_id, 'pod-c1');
+    // The same in the 0.7 family, where pod_name arrives.
+    const unnamed = { ...legacySeries('c2'), pod_name: '' };
+    const named = legacySeries('c2');
+    const l = containerEnergies(familySamples('0.7', [[named, 50], [unnamed, 25]])).get('c2');
+    assert.deepEqual([l?.joules.cpu, l?.labels.pod_name], [75, 'legacy-pod-c2']);
+  });
+
+  it('keeps a pod name over a row of the same pod without one, in either order', () => {
+    const named = { pod_id: 'pod-c1', pod_name: 'web-0', pod_namespace: 'shop' };
+    const unnamed = { pod_id: 'pod-c1' };
+    for (const rows of [[named, unnamed], [unnamed, named]]) {
+      const c = containerEnergies(familySamples('current', [[currentSeries('c1'), 10]], [], rows)).get('c1');
+      assert.deepEqual([c?.labels.pod_name, c?.labels.pod_namespace], ['web-0', 'shop']);
+    }
   });
 
   it('names the pod of a current-family container from the pod samples', () => {
@@ -595,7 +638,10 @@ type Reply = { status?: number; contentType?: string; body: string } | 'hang';
 /** A node:http server on 127.0.0.1 recording each request; closed when the test ends. */
 async function httpServer(t: TestContext, reply: (req: Received) => Reply) {
   const received: Received[] = [];
+  let open = 0;
   const server = createServer((req, res) => {
+    open++;
+    res.on('close', () => open--);
     let body = '';
     req.setEncoding('utf8');
     req.on('data', (chunk: string) => (body += chunk));
@@ -613,7 +659,8 @@ async function httpServer(t: TestContext, reply: (req: Received) => Reply) {
     server.closeAllConnections();
     return new Promise<void>((resolve) => server.close(() => resolve()));
   });
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received };
+  /** `open()`: requests not yet answered or abandoned by the client. */
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received, open: () => open };
 }
 
 const json = (payload: unknown, status = 200): Reply => ({ status, body: JSON.stringify(payload) });
@@ -667,6 +714,14 @@ describe('aether source Prometheus client', () => {
     assert.deepEqual(server.received.map((r) => r.headers.authorization), ['Bearer abc', 'Bearer first', 'Bearer second']);
   });
 
+  it("fails as 'unauthenticated' when a token file cannot be read or holds what a header cannot carry", async (t) => {
+    const server = await httpServer(t, () => vectorReply([]));
+    await rejectsWith(ask(new PrometheusClient(server.url, { kind: 'bearer', tokenFile: join(tmp, 'no-such-token') })), 'unauthenticated', 'PROMETHEUS_BEARER_TOKEN_FILE', 'cannot be read');
+    const broken = secretFile('broken-token', 'abc\ndef\n');
+    await rejectsWith(ask(new PrometheusClient(server.url, { kind: 'bearer', tokenFile: broken })), 'unauthenticated', 'HTTP header');
+    assert.equal(server.received.length, 0, 'nothing was sent');
+  });
+
   it('sends basic auth from a password or a password file', async (t) => {
     const server = await httpServer(t, () => vectorReply([]));
     await ask(new PrometheusClient(server.url, { kind: 'basic', username: 'alice', password: 's:cr@t' }));
@@ -700,7 +755,7 @@ describe('aether source Prometheus client', () => {
     const started = performance.now();
     await rejectsWith(ask(new PrometheusClient(server.url, NONE), caller.signal), 'timeout', 'no answer within 1s');
     const elapsed = performance.now() - started;
-    assert.ok(elapsed >= 900 && elapsed < 1500, `gave up after ${Math.round(elapsed)} ms`);
+    assert.ok(elapsed >= 900 && elapsed < 2500, `gave up after ${Math.round(elapsed)} ms`);
   });
 
   it('names ECONNREFUSED for a closed port', async () => {
@@ -749,7 +804,7 @@ async function keplerSource(t: TestContext, vars: NodeJS.ProcessEnv, reply: (req
   const config = loadAetherSourceConfig({ INTERVAL: '5m', PROVIDER: 'gcp', PROMETHEUS_URL: server.url, PROMETHEUS_TIMEOUT: '500ms', ...vars });
   const { logger, lines } = capturedLogger('debug');
   const source = new KeplerSource(config, new PrometheusClient(config.prometheus.baseUrl, config.prometheus.auth), logger, () => NOW_MS);
-  return { source, received: server.received, lines, queries: () => server.received.map((r) => r.form.get('query') ?? '') };
+  return { source, received: server.received, open: server.open, lines, queries: () => server.received.map((r) => r.form.get('query') ?? '') };
 }
 
 describe('aether source Fetch', () => {
@@ -809,9 +864,29 @@ describe('aether source Fetch', () => {
     const started = performance.now();
     await rejectsWith(source.fetch(), 'timeout', '500ms', 'PROMETHEUS_TIMEOUT');
     const elapsed = performance.now() - started;
-    assert.ok(elapsed >= 450 && elapsed < 1500, `gave up after ${Math.round(elapsed)} ms`);
+    assert.ok(elapsed >= 450 && elapsed < 2500, `gave up after ${Math.round(elapsed)} ms`);
     hang = false;
     assert.deepEqual(kwhOf(await source.fetch()), { web: [2, 0.1], db: [1, 0] });
+  });
+
+  it('stops the other queries when one fails, and fails the Fetch with that failure', async (t) => {
+    const { source, open } = await keplerSource(t, { KEPLER_METRICS: 'current', PROMETHEUS_TIMEOUT: '10s' }, (r) =>
+      (r.form.get('query') ?? '').includes('zone="package"') ? { status: 401, contentType: 'text/plain', body: 'no' } : 'hang',
+    );
+    const started = performance.now();
+    await rejectsWith(source.fetch(), 'unauthenticated');
+    assert.ok(performance.now() - started < 2000, 'failed at once, not at the 10 s timeout');
+    for (let i = 0; i < 50 && open() > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(open(), 0, 'the hanging queries were abandoned');
+  });
+
+  it("fails as 'cancelled' when the host gives up on the Fetch", async (t) => {
+    const { source, open } = await keplerSource(t, { PROMETHEUS_TIMEOUT: '10s' }, () => 'hang');
+    const host = new AbortController();
+    setTimeout(() => host.abort(new Error('the host cancelled the Fetch')), 100);
+    await rejectsWith(source.fetch(host.signal), 'cancelled', 'the host cancelled the Fetch');
+    for (let i = 0; i < 50 && open() > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(open(), 0);
   });
 
   // The very first Fetches finding nothing must warn too (a misconfigured Prometheus at start-up).
