@@ -61,6 +61,12 @@ export class KeplerSource {
     const instances = used.map((c) => toInstance(c, { provider: this.config.provider, updatedAt: time, defaultRegion: this.config.defaultRegion }));
     this.warnUnplaced(instances);
 
+    this.report(used, instances, containers.length - used.length, this.now() - started);
+    return instances;
+  }
+
+  /** The Fetch's summary at INFO, each instance at DEBUG, and containers scraped twice at WARN. */
+  private report(used: ContainerEnergy[], instances: InstanceRequest[], idle: number, ms: number): void {
     const duplicated = used.filter((c) => c.duplicates > 0);
     if (duplicated.length > 0) {
       this.logger.warn('some containers are under several scrape targets (is kepler-ts scraped by two jobs?); the largest of each was counted', {
@@ -72,15 +78,14 @@ export class KeplerSource {
     for (const i of instances) kwh += i.metrics.cpu.energy + i.metrics.memory.energy;
     this.logger.info('fetched container energy', {
       instances: instances.length,
-      idle_containers: containers.length - used.length,
+      idle_containers: idle,
       kwh,
       window: formatDuration(this.config.intervalMs),
-      ms: Math.round(this.now() - started),
+      ms: Math.round(ms),
     });
     for (const i of instances) {
       this.logger.debug('container energy', { id: i.id, name: i.name, region: i.region, cpu_kwh: i.metrics.cpu.energy, memory_kwh: i.metrics.memory.energy });
     }
-    return instances;
   }
 
   private async readFamily(family: MetricsFamily, opts: { time: number; signal: AbortSignal; timeoutMs: number }): Promise<FamilySamples> {

@@ -27,7 +27,7 @@ async function main(env: NodeJS.ProcessEnv): Promise<number> {
   routeConsoleTo(bootLogger);
   // A crash is logged the way the host can read (a raw stack would be re-logged at debug).
   const crash = (err: unknown) => {
-    bootLogger.error(`kepler-aether-source crashed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    bootLogger.error(`kepler-aether-source crashed: ${errorText(err)}`);
     process.exit(1);
   };
   process.on('uncaughtException', crash);
@@ -80,6 +80,10 @@ async function main(env: NodeJS.ProcessEnv): Promise<number> {
   return 0;
 }
 
+function errorText(err: unknown): string {
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
+}
+
 /** Nothing may reach stdout but the handshake: stray console output goes to the log instead. */
 function routeConsoleTo(logger: HclogLogger): void {
   console.log = console.info = (...args: unknown[]) => logger.info(format(...args));
@@ -91,7 +95,7 @@ function routeConsoleTo(logger: HclogLogger): void {
 main(process.env).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    createHclogLogger({ level: 'error', module: MODULE }).error(`kepler-aether-source: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    createHclogLogger({ level: 'error', module: MODULE }).error(`kepler-aether-source: ${errorText(err)}`);
     process.exit(1);
   },
 );
