@@ -1,7 +1,6 @@
 // Section 5: the aether source plugin (dist/bundle/kepler-aether-source): its start-up time and memory, and its Fetch time under the real go-plugin client against a fake Prometheus answering N containers.
 
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
@@ -10,6 +9,7 @@ import { familyQueries, type MetricsFamily } from '../src/aether/promql.js';
 import { AETHER_SOURCE_HANDSHAKE, AETHER_SOURCE_PROTO } from '../src/aether/sourceService.js';
 import { loadProtos, serviceDefinition } from '../src/goplugin/protos.js';
 import { buildGoHost, type HostEvent } from '../test/support/goPluginHost.js';
+import { randomHex, randomUid } from '../test/support/processes.js';
 import { cpuTicks, clockTicksPerSec, median, onCleanup, OtherLoad, progress, statusBytes } from './util.js';
 
 export const PLUGIN = join(process.cwd(), 'dist', 'bundle', 'kepler-aether-source');
@@ -70,12 +70,6 @@ interface Vectors {
   pods: number;
 }
 
-const hex = (bytes: number): string => randomBytes(bytes).toString('hex');
-const uid = (): string => {
-  const h = hex(16);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-};
-
 /**
  * Vectors of N containers as Prometheus answers the plugin's queries when it scrapes kepler-ts on
  * N / 100 GKE nodes: two containers per pod; the 0.7 family (kepler-ts with it on) holds the
@@ -83,16 +77,16 @@ const uid = (): string => {
  */
 export function makeVectors(n: number, legacy: LegacyAnswer): Vectors {
   const nodes = Math.max(1, Math.ceil(n / PER_NODE));
-  const nodeName = (i: number) => `gke-prod-cluster-default-pool-us-central1-${hex(4)}-n${i}`;
+  const nodeName = (i: number) => `gke-prod-cluster-default-pool-us-central1-${randomHex(8)}-n${i}`;
   const nodeNames = Array.from({ length: nodes }, (_, i) => nodeName(i));
-  const pods = Array.from({ length: Math.ceil(n / 2) }, (_, i) => ({ id: uid(), name: `app-${i % 97}-${hex(5)}-${hex(3)}`, namespace: `team-${i % 13}` }));
+  const pods = Array.from({ length: Math.ceil(n / 2) }, (_, i) => ({ id: randomUid(), name: `app-${i % 97}-${randomHex(10)}-${randomHex(6)}`, namespace: `team-${i % 13}` }));
   const current: FamilySamples = { family: 'current', energy: { cpu: [], memory: [] }, pods: [] };
   const old: FamilySamples = { family: '0.7', energy: { cpu: [], memory: [] }, pods: [] };
   for (const p of pods) current.pods.push({ labels: { pod_id: p.id, pod_name: p.name, pod_namespace: p.namespace }, value: 1 });
   for (let i = 0; i < n; i++) {
     const node = Math.floor(i / PER_NODE);
     const pod = pods[Math.floor(i / 2)];
-    const id = hex(32);
+    const id = randomHex(64);
     const name = i % 2 === 0 ? `app-${i % 97}` : 'istio-proxy';
     const scrape = { instance: `10.128.${node >> 8}.${node & 255}:28282`, job: 'kepler' };
     const cpuJ = 50 + Math.random() * 3000;

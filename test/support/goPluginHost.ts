@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { InstanceRequest, Metric as WireMetric, ResourceEmissions } from '../../src/aether/instances.js';
 
 /** What `apt-get install` needs for the host to build (go-plugin's package omits grpc). */
 export const GO_HOST_PACKAGES = 'golang-go golang-github-hashicorp-go-plugin-dev golang-google-grpc-dev golang-golang-x-net-dev';
@@ -63,41 +64,21 @@ export function buildGoHost(): Promise<string> {
   return built;
 }
 
-export interface ResourceEmissions {
-  value: number;
-  unit: string;
-}
+// The host prints aether's messages as the plugin sends them (src/aether/instances.ts), with
+// proto field names, except that a missing sub-message shows as null.
+export type { ResourceEmissions };
 
-export interface Metric {
-  name: string;
-  usage: number;
-  unit_amount: number;
+export type Metric = Omit<WireMetric, 'emissions'> & {
   /** null when the plugin left the field out: aether would crash on it. */
   emissions: ResourceEmissions | null;
-  labels: Record<string, string>;
-  unit: string;
-  /** Unix seconds. */
-  updated_at: number;
-  resource_type: string;
-  /** kWh. */
-  energy: number;
-}
+};
 
-export interface Instance {
-  id: string;
-  provider: string;
-  service: string;
-  name: string;
-  region: string;
-  zone: string;
-  kind: string;
+export type Instance = Omit<InstanceRequest, 'EmbodiedEmissions' | 'metrics'> & {
   /** null when the plugin left the field out. */
   embodied_emissions: ResourceEmissions | null;
   /** A null value is a map entry without its Metric. */
   metrics: Record<string, Metric | null>;
-  labels: Record<string, string>;
-  status: string;
-}
+};
 
 /** A gRPC failure as the host reports it: the status message and the code's name (`Unavailable`). */
 interface RpcError {
