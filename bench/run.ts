@@ -7,7 +7,9 @@
 //   4. CPU and memory of the real exporter (dist/src/cli/main.js) at a 5 s interval, idle node;
 //   5. the aether source plugin (dist/bundle/kepler-aether-source): start-up time and memory, and
 //      Fetch time under the real go-plugin client (test/aether/host) against a fake Prometheus
-//      answering N containers (needs `go`; see test/support/goPluginHost.ts).
+//      answering N containers (needs `go`; see test/support/goPluginHost.ts);
+//   6. basic auth under a flood of wrong passwords: a verified scraper's latency meanwhile
+//      (target: under 100 ms), and how the flood was answered (401 checked, 429 refused unchecked).
 // Results are printed (stdout); progress goes to stderr. Nothing is written in the repository.
 //
 // Options (environment):
@@ -25,7 +27,9 @@
 //   BENCH_AETHER_LEGACY=populated,empty  what the plugin's Kepler 0.7 queries get in section 5:
 //                                N series too (kepler-ts with its 0.7 family on), or none
 //   BENCH_AETHER_NODE_OPTIONS    NODE_OPTIONS of the plugin in section 5's Fetches (--require a profiler)
-//   BENCH_SECTIONS=refresh,scrape,idle,soak,aether   which sections to run
+//   BENCH_AUTH_SECONDS=5         flood duration of section 6
+//   BENCH_AUTH_CONCURRENCY=50    connections sending wrong passwords in section 6
+//   BENCH_SECTIONS=refresh,scrape,idle,soak,aether,auth   which sections to run
 
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -39,9 +43,10 @@ import { benchScrape, type ScrapeResults } from './scrape.js';
 import { runSoak, type SoakOptions, type SoakResult, type SoakSample } from './soak.js';
 import { closeScrapeAgent } from './app.js';
 import { benchAether, FETCHES, type LegacyAnswer } from './aether.js';
-import { envInt, envList, fmt, installCleanupHandlers, kib, median, mib, onCleanup, print, procCount, progress, table } from './util.js';
+import { AUTH_TARGET_MS, benchAuthFlood } from './authFlood.js';
+import { envInt, envList, fmt, installCleanupHandlers, kib, median, mib, onCleanup, print, procCount, progress, quantile, table } from './util.js';
 
-const SECTIONS = ['refresh', 'scrape', 'idle', 'soak', 'aether'] as const;
+const SECTIONS = ['refresh', 'scrape', 'idle', 'soak', 'aether', 'auth'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function soakOptions(population: number): SoakOptions {
@@ -297,6 +302,42 @@ async function main(): Promise<void> {
       );
       summary.push([`aether plugin start-up: handshake ms / RSS MiB`, `${fmt(median(st.handshakeMs), 1)} / ${mib(median(st.rssBytes))}`]);
       for (const r of ar.fetches) summary.push([`aether Fetch @${r.containers} containers, 0.7 ${r.legacy}: median / max ms, RSS MiB`, `${fmt(median(r.fetchMs), 1)} / ${fmt(Math.max(...r.fetchMs), 1)}, ${mib(r.rssAfterFetches)}`]);
+    }
+
+    // ------------------------------------------------------------ 6. basic auth under a flood
+    if (sections.has('auth')) {
+      const seconds = envInt('BENCH_AUTH_SECONDS', 5);
+      const concurrency = Math.max(1, Math.round(envInt('BENCH_AUTH_CONCURRENCY', 50)));
+      const r = await benchAuthFlood(seconds, concurrency);
+      const max = Math.max(...r.scrapeMs);
+      const verdict = r.scrapeMs.length > 0 && max < AUTH_TARGET_MS && r.scrapeNotOk === 0 ? 'PASS' : 'MISS';
+      const count = (status: string) => r.floodStatuses[status] ?? 0;
+      const otherStatuses = Object.entries(r.floodStatuses).filter(([st]) => st !== '401' && st !== '429');
+      const row = (what: string, ms: number[], notOk: number) =>
+        [what, ms.length, fmt(median(ms)), fmt(quantile(ms, 0.9)), fmt(Math.max(...ms)), notOk];
+      print(
+        table(
+          `6. Basic auth: ${concurrency} connections sending wrong passwords for ${seconds} s (bcrypt cost 10, ${r.poolSize} worker${r.poolSize === 1 ? '' : 's'}); target: verified scrape under ${AUTH_TARGET_MS} ms: ${verdict}`,
+          ['request', 'count', 'median ms', 'p90 ms', 'max ms', 'not 200'],
+          [
+            row('verified scrape, no flood', r.quietMs, 0),
+            row('verified scrape, during flood', r.scrapeMs, r.scrapeNotOk),
+            row('/healthz (auth: false), during flood', r.healthzMs, r.healthzNotOk),
+          ],
+        ) +
+          `   flood answers: ${count('401')} x 401 (checked by bcrypt), ${count('429')} x 429 (refused unchecked: 4 checks running, 16 waiting)` +
+          (otherStatuses.length ? `, other: ${otherStatuses.map(([st, n]) => `${n} x ${st}`).join(', ')}` : '') +
+          (r.floodErrors ? `, ${r.floodErrors} connection errors` : '') +
+          `;
+   ${fmt(count('401') / r.seconds, 1)} checks/s; one cost-10 compare takes ${fmt(r.compareMs, 1)} ms on this machine's event loop.
+` +
+          `   verified scrape: keep-alive, credentials verified once before (a cache hit), 500 series of text; one every 100 ms.
+` +
+          `   others cores: ${fmt(r.othersCores)} (the flood is a child process of the bench, so it is not counted).
+`,
+      );
+      summary.push([`auth flood x${concurrency}: verified scrape median / max ms (target < ${AUTH_TARGET_MS})`, `${fmt(median(r.scrapeMs))} / ${fmt(max)} ${verdict}`]);
+      summary.push([`auth flood x${concurrency}: 401 / 429 answers`, `${count('401')} / ${count('429')}`]);
     }
 
     // ------------------------------------------------------------ 3. soak

@@ -59,6 +59,11 @@ const FETCH_BLOCKED_PORTS = new Set([
 /** The port written in a URL's authority (after any credentials, and an IPv6 host in brackets). */
 const EXPLICIT_PORT = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?(?:\[[^\]]*\]|[^/:?#]*):(\d+)/i;
 
+/** The URL text with any `user:password@` removed from its authority, for messages. Pure. */
+export function withoutUserinfo(raw: string): string {
+  return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1');
+}
+
 export function loadAetherSourceConfig(env: NodeJS.ProcessEnv): AetherSourceConfig {
   const problems: string[] = [];
   const get = (name: string): string | undefined => {
@@ -140,22 +145,28 @@ function prometheusTarget(
     }
   }
   if (raw === undefined) return undefined;
+  // aether re-logs whatever the plugin says: a URL is only ever quoted without its credentials.
+  const shown = JSON.stringify(withoutUserinfo(raw));
+  // URL drops a port that is the scheme's default (`:80`, `:443`), so read it from the text.
+  const written = EXPLICIT_PORT.exec(raw)?.[1];
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
+    if (written !== undefined && Number(written) > 65535) {
+      problems.push(`PROMETHEUS_URL=${shown} has port ${written}; expected a TCP port (1 to 65535)`);
+      return undefined;
+    }
     url = new URL('invalid:');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:' || url.hostname === '') {
-    problems.push(`PROMETHEUS_URL=${JSON.stringify(raw)} is not an http(s) URL; expected a scheme and host such as http://prometheus.monitoring or http://prometheus.monitoring:9090`);
+    problems.push(`PROMETHEUS_URL=${shown} is not an http(s) URL; expected a scheme and host such as http://prometheus.monitoring or http://prometheus.monitoring:9090`);
     return undefined;
   }
   if (url.search !== '' || url.hash !== '') {
-    problems.push(`PROMETHEUS_URL=${JSON.stringify(raw)} has a query or fragment; expected scheme, host, port and path prefix only`);
+    problems.push(`PROMETHEUS_URL=${shown} has a query or fragment; expected scheme, host, port and path prefix only`);
     return undefined;
   }
-  // URL drops a port that is the scheme's default (`:80`, `:443`), so read it from the text.
-  const written = EXPLICIT_PORT.exec(raw)?.[1];
   if (written !== undefined && port !== undefined && Number(written) !== port) {
     problems.push(`PROMETHEUS_URL has port ${written} but PROMETHEUS_PORT=${port}; set one of them`);
     return undefined;

@@ -25,6 +25,7 @@ import { VmCollector } from '../exporter/prometheus/vmCollector.js';
 import { StdoutExporter } from '../exporter/stdout/stdoutExporter.js';
 import type { PodInformer } from '../k8s/podInformer.js';
 import type { Logger } from '../logger/logger.js';
+import { assessHealth } from '../monitor/health.js';
 import { PowerMonitor } from '../monitor/powerMonitor.js';
 import { parseCpuInfo } from '../resource/cpuInfo.js';
 import { architectureOf, parseHostCpuInfo } from '../resource/hostProfile.js';
@@ -40,6 +41,8 @@ export class Application {
   readonly server: WebServer;
   readonly prometheus: PrometheusExporter;
   podInformer: PodInformer | undefined;
+  /** Set by stop(), which may come while start() is still waiting for Kubernetes. */
+  private stopped = false;
 
   /** Builds every part; throws NoMeterError or ConfigError before anything starts. */
   constructor(
@@ -63,6 +66,8 @@ export class Application {
       stalenessMs: config.monitor.stalenessMs,
       maxTerminated: config.monitor.maxTerminated,
       minTerminatedEnergyThresholdJ: config.monitor.minTerminatedEnergyThreshold,
+      terminatedRetentionMs: config.monitor.terminatedRetentionMs,
+      maxZoneWatts: config.monitor.maxZoneWatts,
       logger: logger.with({ component: 'monitor' }),
     });
 
@@ -85,9 +90,11 @@ export class Application {
       // The first refresh labels every container: give Kubernetes a moment to answer first, so
       // that a restart does not export one interval of unnamed series.
       if (!(await this.podInformer.whenSynced(5000))) this.logger.warn('no pod metadata yet; containers are labelled once Kubernetes answers');
+      if (this.stopped) return;
     }
     this.monitor.start();
     await this.server.start();
+    if (this.stopped) return void (await this.server.close(0));
     this.logger.info('kepler-ts started', {
       listen: this.server.addresses().map((a) => `${a.address}:${a.port}`).join(','),
       node_name: this.nodeName,
@@ -96,6 +103,7 @@ export class Application {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     this.monitor.stop();
     this.podInformer?.stop();
     await this.server.close(4000);
@@ -153,15 +161,19 @@ export class Application {
       this.server.route('/metrics', this.prometheus.handle);
       endpoints.push({ path: '/metrics', description: 'Prometheus metrics (OpenMetrics when asked for)' });
     }
-    this.server.route('/healthz', (_req, res) => {
-      const s = this.monitor.latest();
-      // Healthy while refreshes keep coming: a stuck loop is what a liveness probe should catch.
-      const maxAgeMs = Math.max(3 * this.config.monitor.intervalMs, 60_000);
-      const ok = s !== undefined && Date.now() - s.timestampMs < maxAgeMs || this.config.monitor.intervalMs === 0;
-      res.writeHead(ok ? 200 : 503, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ status: ok ? 'ok' : 'stale', meter: this.meter.meter.name, lastRefresh: s ? new Date(s.timestampMs).toISOString() : null }) + '\n');
-    });
-    endpoints.push({ path: '/healthz', description: 'health: 200 while refreshes run, 503 when they stall' });
+    // Without basic auth: kubelet probes carry no credentials, and the answer reveals no workload.
+    this.server.route(
+      '/healthz',
+      (_req, res) => {
+        const s = this.monitor.latest();
+        const h = assessHealth(s, Date.now(), this.config.monitor.intervalMs);
+        res.writeHead(h.healthy ? 200 : 503, { 'Content-Type': 'application/json' });
+        const body = { status: h.status, meter: this.meter.meter.name, lastRefresh: s ? new Date(s.timestampMs).toISOString() : null };
+        res.end(JSON.stringify(h.failingZones.length ? { ...body, failingZones: h.failingZones } : body) + '\n');
+      },
+      { auth: false },
+    );
+    endpoints.push({ path: '/healthz', description: 'health: 200 while refreshes run (status degraded when a zone fails), 503 when they stall or no zone reads' });
     if (this.config.debug.pprof.enabled) {
       this.server.route('/debug/pprof/', (_req, res) => {
         res.writeHead(501, { 'Content-Type': 'text/plain; charset=utf-8' });

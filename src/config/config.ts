@@ -20,6 +20,10 @@ export interface Config {
     maxTerminated: number;
     /** Joules; terminated workloads below it are not kept. */
     minTerminatedEnergyThreshold: number;
+    /** (ours) How long a terminated workload stays exported after a scrape first showed it, ms. */
+    terminatedRetentionMs: number;
+    /** (ours) A zone interval implying more watts than this is dropped as implausible. */
+    maxZoneWatts: number;
   };
   cpu: { preferredMeters: MeterName[] };
   rapl: { zones: string[] };

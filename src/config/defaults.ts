@@ -5,7 +5,8 @@ export function defaultConfig(): Config {
   return {
     log: { level: 'info', format: 'text' },
     host: { sysfs: '/sys', procfs: '/proc' },
-    monitor: { intervalMs: 5000, stalenessMs: 500, maxTerminated: 500, minTerminatedEnergyThreshold: 10 },
+    // Retention 1m: at least two scrapes at Kepler's usual 30 s, so both servers of an HA pair see a workload end.
+    monitor: { intervalMs: 5000, stalenessMs: 500, maxTerminated: 500, minTerminatedEnergyThreshold: 10, terminatedRetentionMs: 60_000, maxZoneWatts: 5000 },
     cpu: { preferredMeters: ['rapl', 'hwmon'] },
     rapl: { zones: [] },
     exporter: {

@@ -34,6 +34,8 @@ export const FLAGS: readonly FlagDef[] = [
   { name: 'monitor.staleness', type: 'duration', key: 'monitor.staleness', help: '(ours) A scrape refreshes data older than this' },
   { name: 'monitor.max-terminated', type: 'number', key: 'monitor.maxTerminated', help: 'Terminated workloads kept until exported (0 off, -1 unlimited)' },
   { name: 'monitor.min-terminated-energy-threshold', type: 'number', key: 'monitor.minTerminatedEnergyThreshold', help: '(ours) Joules below which terminated workloads are not kept' },
+  { name: 'monitor.terminated-retention', type: 'duration', key: 'monitor.terminatedRetention', help: '(ours) How long terminated workloads stay exported after a scrape first showed them' },
+  { name: 'monitor.max-zone-watts', type: 'number', key: 'monitor.maxZoneWatts', help: '(ours) Watts above which a zone interval is dropped as a counter glitch' },
   { name: 'cpu.preferred-meters', type: 'string', key: 'cpu.preferredMeters', repeatable: true, help: '(ours) CPU meters to try, in order: rapl, hwmon, fake, estimator' },
   { name: 'rapl.zones', type: 'string', key: 'rapl.zones', repeatable: true, help: '(ours) RAPL zones to keep (none = all)' },
   { name: 'debug.pprof', type: 'bool', key: 'debug.pprof.enabled', help: 'Enable the /debug/pprof/ endpoints' },

@@ -52,7 +52,14 @@ function readYaml(file: string, readFile: (path: string) => string, warnings: st
   }
   for (const w of doc.warnings) warnings.push(`config: ${file}: ${w.message.split('\n')[0]}`);
 
-  const { data, unknownKeys, problems } = checkValues(doc.toJS() ?? {}); // empty or comments only: {}
+  let parsed: unknown;
+  try {
+    parsed = doc.toJS() ?? {}; // empty or comments only: {}
+  } catch (e) {
+    // The yaml library refuses documents whose aliases expand without bound ("billion laughs").
+    throw new ConfigError(`config: ${file}: invalid YAML: ${(e as Error).message.split('\n')[0]}`, { cause: e });
+  }
+  const { data, unknownKeys, problems } = checkValues(parsed);
   if (problems.length > 0) {
     const p = problems[0];
     throw new ConfigError(`config: ${file}: ${p.path ? `${p.path}: ` : ''}invalid value ${show(p.value)}: ${p.expected}`);

@@ -5,7 +5,7 @@
 import { isIPv6 } from 'node:net';
 import { z } from 'zod';
 import { METRICS_LEVELS } from './config.js';
-import { parseDuration } from './duration.js';
+import { formatDuration, parseDuration } from './duration.js';
 import { findModel, knownModels } from '../estimation/modelRegistry.js';
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -18,12 +18,34 @@ const str = z.string('expected a string');
 const strings = z.array(str, 'expected a list of strings');
 const number = (expected: string, ok: (n: number) => boolean) => z.number(expected).refine(ok, expected);
 
-const watts = number('expected a number of watts >= 0 (0 = from the model)', (n) => n >= 0 && n < Infinity);
+/** No machine part draws 100 kW; a bigger figure is a typo that would make every later number absurd. */
+export const MAX_WATTS = 100_000;
+const wattsUpTo = (expected: string) => number(expected, (n) => n >= 0 && n <= MAX_WATTS);
+const watts = wattsUpTo(`expected a number of watts >= 0 and at most ${MAX_WATTS} (0 = from the model)`);
 const MODEL_NAMES = knownModels().map((m) => m.name).join(', ');
 
 const DURATION = 'expected a duration like 5s, 500ms or 1m30s';
-/** A Go duration string, or a YAML number of seconds; the output is milliseconds. */
-const duration = (opts: { positive?: boolean } = {}) =>
+const HOUR_MS = 3_600_000;
+
+/** The range a duration key accepts: 0 (when it means "off") or minMs..maxMs. */
+export interface DurationRange {
+  zero: boolean;
+  minMs: number;
+  /** At most a day: Node's timers cannot wait past 2^31-1 ms (24.8 days) and fire at once instead. */
+  maxMs: number;
+}
+
+/** Pure: why `ms` is outside `range`, as the end of an "expected ..." message; undefined when inside. */
+export function durationProblem(ms: number, range: DurationRange): string | undefined {
+  if (Number.isNaN(ms)) return DURATION;
+  const allowed = `${range.zero ? '0, or ' : ''}${formatDuration(range.minMs)} to ${formatDuration(range.maxMs)}`;
+  if (ms < 0) return `${DURATION} (not negative: ${allowed})`;
+  if (ms === 0) return range.zero ? undefined : `${DURATION} (greater than 0: ${allowed})`;
+  return ms >= range.minMs && ms <= range.maxMs ? undefined : `${DURATION} (${allowed})`;
+}
+
+/** A Go duration string, or a YAML number of seconds, within `range`; the output is milliseconds. */
+const duration = (range: DurationRange) =>
   z.unknown().transform((v, ctx) => {
     let ms = NaN;
     if (typeof v === 'number') ms = v * 1000;
@@ -34,9 +56,9 @@ const duration = (opts: { positive?: boolean } = {}) =>
         // reported below
       }
     }
-    if (ms >= 0 && ms < Infinity && !(opts.positive && ms === 0)) return ms;
-    const message = !(ms < Infinity) ? DURATION : `${DURATION} (${opts.positive ? 'greater than 0' : 'not negative'})`;
-    ctx.issues.push({ code: 'custom', message, input: v });
+    const problem = durationProblem(ms, range);
+    if (problem === undefined) return ms;
+    ctx.issues.push({ code: 'custom', message: problem, input: v });
     return z.NEVER;
   });
 
@@ -58,10 +80,13 @@ export const fileSchema = section({
   log: section({ level: oneOf(LOG_LEVELS), format: oneOf(['text', 'json']) }),
   host: section({ sysfs: str, procfs: str }),
   monitor: section({
-    interval: duration(),
-    staleness: duration(),
+    // 0 refreshes only when scraped; below 100 ms the refresh loop would keep a core busy.
+    interval: duration({ zero: true, minMs: 100, maxMs: 24 * HOUR_MS }),
+    staleness: duration({ zero: true, minMs: 0, maxMs: 24 * HOUR_MS }),
     maxTerminated: number('expected an integer >= -1 (0 off, -1 unlimited)', (n) => Number.isInteger(n) && n >= -1),
     minTerminatedEnergyThreshold: number('expected a number of joules >= 0', (n) => n >= 0),
+    terminatedRetention: duration({ zero: true, minMs: 0, maxMs: 24 * HOUR_MS }),
+    maxZoneWatts: number(`expected a number of watts > 0 and at most ${MAX_WATTS}`, (n) => n > 0 && n <= MAX_WATTS),
   }),
   cpu: section({
     preferredMeters: z
@@ -89,15 +114,15 @@ export const fileSchema = section({
     enabled: bool,
     config: str,
     nodeName: str,
-    podInformer: section({ mode: oneOf(['kubelet', 'apiserver']), pollInterval: duration({ positive: true }) }),
+    podInformer: section({ mode: oneOf(['kubelet', 'apiserver']), pollInterval: duration({ zero: false, minMs: 1000, maxMs: 24 * HOUR_MS }) }),
     kubeletCAFile: str,
   }),
   experimental: section({
     platform: section({
-      redfish: section({ enabled: bool, nodeName: str, configFile: str, httpTimeout: duration({ positive: true }) }),
+      redfish: section({ enabled: bool, nodeName: str, configFile: str, httpTimeout: duration({ zero: false, minMs: 100, maxMs: 10 * 60_000 }) }),
     }),
     hwmon: section({ forceEnabled: bool, zones: strings }),
-    gpu: section({ enabled: bool, idlePower: number('expected a number of watts >= 0', (n) => n >= 0) }),
+    gpu: section({ enabled: bool, idlePower: wattsUpTo(`expected a number of watts >= 0 and at most ${MAX_WATTS}`) }),
   }),
   estimator: section({
     model: z.string('expected a model name').refine((s) => s === '' || findModel(s) !== undefined, `expected one of ${MODEL_NAMES}`),
@@ -120,7 +145,7 @@ export const fileSchema = section({
     'fake-cpu-meter': section({
       enabled: bool,
       zones: strings,
-      watts: z.record(z.string(), number('expected a number of watts >= 0', (n) => n >= 0), 'expected a mapping of zone name to watts'),
+      watts: z.record(z.string(), wattsUpTo(`expected a number of watts >= 0 and at most ${MAX_WATTS}`), 'expected a mapping of zone name to watts'),
     }),
   }),
 });
@@ -129,6 +154,7 @@ export const fileSchema = section({
 const RENAMED: Record<string, string> = {
   'monitor.interval': 'intervalMs',
   'monitor.staleness': 'stalenessMs',
+  'monitor.terminatedRetention': 'terminatedRetentionMs',
   'kube.podInformer.pollInterval': 'pollIntervalMs',
   'experimental.platform.redfish.httpTimeout': 'httpTimeoutMs',
   'dev.fake-cpu-meter': 'fakeCpuMeter',

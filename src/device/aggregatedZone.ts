@@ -14,6 +14,7 @@ export class AggregatedZone implements EnergyZone {
   private readonly max: number;
   private readonly last: (number | undefined)[];
   private total = 0;
+  private dropped = 0;
 
   constructor(private readonly members: EnergyZone[]) {
     this.name = members[0].name;
@@ -31,9 +32,11 @@ export class AggregatedZone implements EnergyZone {
     readings.forEach((cur, i) => {
       const prev = this.last[i];
       if (prev !== undefined) {
-        // A member that went backwards with no known range contributes nothing this time.
+        // A member that went backwards with no known range contributes nothing this time, and
+        // is counted as the monitor counts a single zone's (counter_backwards).
         const d = counterDelta(prev, cur, this.members[i].maxEnergy());
         if (d !== null) this.total += d;
+        else this.dropped++;
       }
       this.last[i] = cur;
     });
@@ -43,5 +46,11 @@ export class AggregatedZone implements EnergyZone {
 
   maxEnergy(): number {
     return this.max;
+  }
+
+  takeDroppedReadings(): number {
+    const n = this.dropped;
+    this.dropped = 0;
+    return n;
   }
 }

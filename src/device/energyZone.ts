@@ -13,6 +13,12 @@ export interface EnergyZone {
   energy(): number;
   /** The value at which the counter wraps to 0, in µJ; 0 when unknown. */
   maxEnergy(): number;
+  /**
+   * Readings of its own parts the zone had to drop since the last call (a socket of a summed
+   * zone whose counter went backwards with no known range), for the monitor to count. Zones
+   * with a single counter leave it out: the monitor sees their readings itself.
+   */
+  takeDroppedReadings?(): number;
 }
 
 export interface EnergyMeter {

@@ -26,6 +26,9 @@ export class IntegratedPowerZone implements EnergyZone {
 
   energy(): number {
     const uw = this.readMicrowatts();
+    // One NaN or Infinity would make the running total NaN for good (every later delta dropped,
+    // watts 0 forever): refuse the reading, so the monitor counts it and the zone resumes.
+    if (!Number.isFinite(uw) || uw < 0) throw new Error(`${this.path}: power reading ${uw} µW is not a finite number >= 0`);
     const now = this.clock();
     if (this.lastMs !== undefined) {
       const exact = (uw * (now - this.lastMs)) / 1000 + this.carry;

@@ -44,8 +44,9 @@ class FirstSync {
   wait(timeoutMs: number): Promise<boolean> {
     if (this.done) return Promise.resolve(true);
     return new Promise((resolve) => {
+      // Not unref'd: start-up awaits this, and nothing else may hold the process yet (the web
+      // server listens after it). An unref'd timer let the process end here with code 0.
       const t = setTimeout(() => resolve(false), timeoutMs);
-      t.unref();
       void this.promise.then(() => {
         clearTimeout(t);
         resolve(true);

@@ -3,12 +3,17 @@
 // split and attribute the energy, and publish one immutable Snapshot. Refreshes never overlap:
 // a refresh runs synchronously to completion (its reads are synchronous), so a scrape arriving
 // meanwhile is queued behind it by the event loop and then finds a fresh snapshot.
+//
+// A refresh completes or changes nothing in the monitor: read (zones, resources), prepare (every
+// new total, in locals), commit (store, publish). A reading the monitor cannot use (a counter
+// that went backwards, a step no hardware makes) drops that zone's interval, is counted, and
+// leaves the zone's totals flat.
 
 import { counterDelta, type EnergyZone } from '../device/energyZone.js';
 import type { Logger } from '../logger/logger.js';
 import type { ContainerInfo, PodInfo, ProcessInfo, ResourceErrorKind, ResourceSample, VmInfo } from '../resource/workloads.js';
 import { splitActiveIdle, splitOutsideContainers } from './attribution.js';
-import { LevelAccount } from './levelAccount.js';
+import { LevelAccount, type PreparedBill } from './levelAccount.js';
 import { REFRESH_ERROR_KINDS, type OutsideContainers, type RefreshErrorKind, type RefreshHealth, type Snapshot, type ZoneSnapshot } from './snapshot.js';
 
 export interface ResourceSource {
@@ -22,20 +27,59 @@ export interface PowerMonitorOptions {
   stalenessMs: number;
   maxTerminated: number;
   minTerminatedEnergyThresholdJ: number;
+  /** How long terminated workloads stay after an export first showed them; 0 (default): until the next refresh. */
+  terminatedRetentionMs?: number;
+  /** A zone's interval implying more watts than this is dropped as implausible; default: no ceiling. */
+  maxZoneWatts?: number;
   logger: Logger;
   /** Monotonic ms; injectable for tests. */
   clock?: () => number;
   wallClock?: () => number;
 }
 
+const NO_SAMPLE: ResourceSample = { baseline: true, nodeActiveCpuSec: 0, nodeTotalCpuSec: 0, usageRatio: 0, processes: [], containers: [], vms: [], pods: [], errors: {} };
+
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+/**
+ * The plausibility ceiling is applied over at least this long: counters that update coarsely
+ * (some hwmon energy counters tick once a second) may show a second's energy in a short interval.
+ */
+const MIN_PLAUSIBILITY_WINDOW_SEC = 1;
 
 interface ZoneState {
   zone: EnergyZone;
+  /** Last usable counter reading, and when it was taken (monotonic ms). */
   last?: number;
+  lastMs?: number;
   total: bigint;
   active: bigint;
   idle: bigint;
+  /** Consecutive refreshes whose reading was unusable. */
+  failures: number;
+}
+
+/** One zone's reading in this refresh, not yet applied. */
+interface ZoneReading {
+  /** The counter value to continue from; undefined when the zone could not be read. */
+  counter?: number;
+  deltaUj: number;
+  problem?: { kind: RefreshErrorKind; detail: string };
+  /** Parts of a summed zone that went backwards (counted as counter_backwards; the rest is used). */
+  droppedParts?: number;
+}
+
+/** Everything a refresh will store, computed before anything is. */
+interface Plan {
+  readings: ZoneReading[];
+  sample: ResourceSample;
+  zones: ZoneSnapshot[];
+  activeDeltaUj: number[];
+  processes: PreparedBill<ProcessInfo>;
+  containers: PreparedBill<ContainerInfo>;
+  vms: PreparedBill<VmInfo>;
+  pods: PreparedBill<PodInfo>;
+  outside: OutsideContainers;
+  errors: Record<RefreshErrorKind, number>;
 }
 
 export class PowerMonitor {
@@ -46,13 +90,13 @@ export class PowerMonitor {
   private readonly containers: LevelAccount<ContainerInfo>;
   private readonly vms: LevelAccount<VmInfo>;
   private readonly pods: LevelAccount<PodInfo>;
-  private outside: { kernelUj: bigint[]; systemUj: bigint[] };
+  private outside: OutsideContainers;
   private current: Snapshot | undefined;
   private lastRefreshMs: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private seq = 0;
-  private readonly errors = Object.fromEntries(REFRESH_ERROR_KINDS.map((k) => [k, 0])) as Record<RefreshErrorKind, number>;
+  private errors = Object.fromEntries(REFRESH_ERROR_KINDS.map((k) => [k, 0])) as Record<RefreshErrorKind, number>;
   private readonly bucketCounts = DURATION_BUCKETS.map(() => 0);
   private durationSum = 0;
   private readonly listeners: ((s: Snapshot) => void)[] = [];
@@ -60,20 +104,29 @@ export class PowerMonitor {
   constructor(private readonly opts: PowerMonitorOptions) {
     this.clock = opts.clock ?? (() => performance.now());
     this.wallClock = opts.wallClock ?? Date.now;
-    this.zones = opts.zones.map((zone) => ({ zone, total: 0n, active: 0n, idle: 0n }));
-    const n = opts.zones.length;
-    const minUj = BigInt(Math.round(opts.minTerminatedEnergyThresholdJ * 1e6));
-    this.processes = new LevelAccount(n, opts.maxTerminated, minUj);
-    this.containers = new LevelAccount(n, opts.maxTerminated, minUj);
-    this.vms = new LevelAccount(n, opts.maxTerminated, minUj);
-    this.pods = new LevelAccount(n, opts.maxTerminated, minUj);
-    this.outside = { kernelUj: new Array<bigint>(n).fill(0n), systemUj: new Array<bigint>(n).fill(0n) };
+    this.zones = opts.zones.map((zone) => ({ zone, total: 0n, active: 0n, idle: 0n, failures: 0 }));
+    const account = {
+      zoneCount: opts.zones.length,
+      maxTerminated: opts.maxTerminated,
+      minTerminatedEnergyUj: BigInt(Math.round(opts.minTerminatedEnergyThresholdJ * 1e6)),
+      terminatedRetentionMs: opts.terminatedRetentionMs ?? 0,
+    };
+    this.processes = new LevelAccount(account);
+    this.containers = new LevelAccount(account);
+    this.vms = new LevelAccount(account);
+    this.pods = new LevelAccount(account);
+    const zeros = () => new Array<bigint>(opts.zones.length).fill(0n);
+    this.outside = { kernelUj: zeros(), systemUj: zeros() };
   }
 
   /** Takes the baseline refresh and starts the periodic loop (unless interval is 0). */
   start(): void {
     this.running = true;
-    this.refresh(); // schedules the next one
+    try {
+      this.refresh(); // schedules the next one
+    } catch {
+      // counted and logged by refresh(), which also scheduled the next one
+    }
   }
 
   stop(): void {
@@ -87,10 +140,19 @@ export class PowerMonitor {
     this.listeners.push(listener);
   }
 
-  /** The latest snapshot, refreshed first when older than monitor.staleness. */
+  /**
+   * The latest snapshot, refreshed first when older than monitor.staleness. When that refresh
+   * fails, the previous snapshot is served (its error counts brought up to date): a scrape still
+   * answers, and the failure shows in kepler_exporter_refresh_errors_total{kind="refresh"}.
+   */
   freshSnapshot(): Snapshot {
     if (this.current === undefined || this.lastRefreshMs === undefined || this.clock() - this.lastRefreshMs > this.opts.stalenessMs) {
-      return this.refresh();
+      try {
+        return this.refresh();
+      } catch (err) {
+        if (this.current === undefined) throw err;
+        return { ...this.current, health: { ...this.current.health, errors: { ...this.errors } } };
+      }
     }
     return this.current;
   }
@@ -99,54 +161,106 @@ export class PowerMonitor {
     return this.current;
   }
 
-  /** An exporter has shown these terminated workloads: drop them from the next snapshots. */
+  /**
+   * An exporter has shown this snapshot: terminated workloads in it start their retention, and
+   * what it showed of running ones is no longer counted as dropped when they end.
+   */
   acknowledgeExport(s: Snapshot): void {
-    const shown = new Set<unknown>();
-    for (const level of [s.processes, s.containers, s.vms, s.pods]) {
-      for (const w of level.workloads) if (w.state === 'terminated') shown.add(w.info);
-    }
-    if (shown.size === 0) return;
-    this.processes.terminated.remove(shown);
-    this.containers.terminated.remove(shown);
-    this.vms.terminated.remove(shown);
-    this.pods.terminated.remove(shown);
+    const now = this.clock();
+    this.processes.markShown(s.processes, now);
+    this.containers.markShown(s.containers, now);
+    this.vms.markShown(s.vms, now);
+    this.pods.markShown(s.pods, now);
   }
 
+  /** One refresh; throws (changing nothing, the failure counted) when it cannot complete. */
   refresh(): Snapshot {
     const started = this.clock();
-    const elapsedSec = this.lastRefreshMs === undefined ? 0 : (started - this.lastRefreshMs) / 1000;
-    const deltas = this.zones.map((z) => this.readZone(z));
-    let sample: ResourceSample;
+    let snap: Snapshot;
     try {
-      sample = this.opts.resources.refresh();
+      const readings = this.readZones(started);
+      const sample = this.sampleResources();
+      snap = this.commit(this.prepare(readings, sample), started);
+    } catch (err) {
+      this.errors = { ...this.errors, refresh: this.errors.refresh + 1 };
+      this.opts.logger.error('refresh failed; totals unchanged', { err });
+      this.schedule();
+      throw err;
+    }
+    this.publish(snap);
+    this.schedule();
+    return snap;
+  }
+
+  /** Step 1: every zone's reading and its delta since the last usable one; no state changes. */
+  private readZones(nowMs: number): ZoneReading[] {
+    return this.zones.map((z) => {
+      const r = this.readZone(z, nowMs);
+      const droppedParts = z.zone.takeDroppedReadings?.() ?? 0;
+      return droppedParts ? { ...r, droppedParts } : r;
+    });
+  }
+
+  private readZone(z: ZoneState, nowMs: number): ZoneReading {
+    let cur: number;
+    try {
+      cur = z.zone.energy();
+    } catch (err) {
+      // A zone that vanishes or turns unreadable keeps its totals and resumes from its last reading.
+      return { deltaUj: 0, problem: { kind: 'zone_read', detail: errorMessage(err) } };
+    }
+    if (!Number.isSafeInteger(cur) || cur < 0) {
+      return { deltaUj: 0, problem: { kind: 'zone_read', detail: `reading ${cur} is not a whole number of µJ` } };
+    }
+    if (z.last === undefined || z.lastMs === undefined) return { counter: cur, deltaUj: 0 };
+    const max = z.zone.maxEnergy();
+    const d = counterDelta(z.last, cur, max);
+    // Either way the new reading is the one to continue from: the counter stays flat.
+    if (d === null) return { counter: cur, deltaUj: 0, problem: { kind: 'counter_backwards', detail: `${z.last} -> ${cur} µJ with no known range` } };
+    const why = implausibility(d, max, (nowMs - z.lastMs) / 1000, this.opts.maxZoneWatts);
+    if (why) return { counter: cur, deltaUj: 0, problem: { kind: 'counter_implausible', detail: `${z.last} -> ${cur} µJ: ${why}` } };
+    return { counter: cur, deltaUj: d };
+  }
+
+  /** Step 2: the resources' CPU times of the interval; undefined when the informer threw. */
+  private sampleResources(): ResourceSample | undefined {
+    try {
+      return this.opts.resources.refresh();
     } catch (err) {
       // The informer counts per-process problems itself; reaching here is a bug, not a bad process.
       this.opts.logger.error('resource refresh failed', { err });
-      this.countError('resources');
-      sample = { baseline: true, nodeActiveCpuSec: 0, nodeTotalCpuSec: 0, usageRatio: 0, processes: [], containers: [], vms: [], pods: [], errors: {} };
+      return undefined;
     }
-    for (const [kind, n] of Object.entries(sample.errors) as [ResourceErrorKind, number][]) this.countError(kind, n);
+  }
 
-    const zoneSnaps: ZoneSnapshot[] = [];
+  /** Step 3: every total this refresh will publish, computed in locals. */
+  private prepare(readings: ZoneReading[], sampled: ResourceSample | undefined): Plan {
+    const errors = { ...this.errors };
+    // Without a sample the interval's usage is unknown: nothing is billed (as on the baseline).
+    const sample = sampled ?? { ...NO_SAMPLE };
+    if (!sampled) errors.resources++;
+    for (const [kind, n] of Object.entries(sample.errors) as [ResourceErrorKind, number][]) errors[kind] += n;
+    for (const r of readings) {
+      if (r.problem) errors[r.problem.kind]++;
+      errors.counter_backwards += r.droppedParts ?? 0;
+    }
+
     const activeDeltaUj: number[] = [];
-    this.zones.forEach((z, i) => {
-      const dE = sample.baseline ? 0 : deltas[i];
+    const zones = this.zones.map((z, i): ZoneSnapshot => {
+      const dE = sample.baseline ? 0 : readings[i].deltaUj;
       const { activeUj, idleUj } = splitActiveIdle(dE, sample.usageRatio);
-      z.total += BigInt(dE);
-      z.active += BigInt(activeUj);
-      z.idle += BigInt(idleUj);
       activeDeltaUj.push(activeUj);
-      zoneSnaps.push({
+      return {
         name: z.zone.name,
         index: z.zone.index,
         path: z.zone.path,
-        totalUj: z.total,
-        activeUj: z.active,
-        idleUj: z.idle,
+        totalUj: z.total + BigInt(dE),
+        activeUj: z.active + BigInt(activeUj),
+        idleUj: z.idle + BigInt(idleUj),
         deltaUj: dE,
         activeDeltaUj: activeUj,
         idleDeltaUj: idleUj,
-      });
+      };
     });
 
     const cpu = sample.nodeActiveCpuSec;
@@ -155,8 +269,46 @@ export class PowerMonitor {
     // more than its containers together.
     let containerCpu = 0;
     for (const c of sample.containers) containerCpu += c.cpuDeltaSec;
-    const finished = this.clock();
-    const duration = (finished - started) / 1000;
+    const processes = this.processes.prepare(sample.processes, activeDeltaUj, cpu);
+    const containers = this.containers.prepare(sample.containers, activeDeltaUj, cpu);
+    return {
+      readings,
+      sample,
+      zones,
+      activeDeltaUj,
+      processes,
+      containers,
+      vms: this.vms.prepare(sample.vms, activeDeltaUj, cpu),
+      pods: this.pods.prepare(sample.pods, activeDeltaUj, Math.max(cpu, containerCpu)),
+      outside: this.outsideContainers(processes, containers),
+      errors,
+    };
+  }
+
+  /** Step 4: stores the plan and builds the snapshot. Nothing here can fail. */
+  private commit(plan: Plan, started: number): Snapshot {
+    const elapsedSec = this.lastRefreshMs === undefined ? 0 : (started - this.lastRefreshMs) / 1000;
+    this.zones.forEach((z, i) => {
+      const r = plan.readings[i];
+      if (r.counter !== undefined) {
+        z.last = r.counter;
+        z.lastMs = started;
+      }
+      const zs = plan.zones[i];
+      z.total = zs.totalUj;
+      z.active = zs.activeUj;
+      z.idle = zs.idleUj;
+      this.trackZoneHealth(z, r);
+    });
+    this.errors = plan.errors;
+    this.outside = plan.outside;
+    const processes = this.processes.commit(plan.processes, started);
+    const containers = this.containers.commit(plan.containers, started);
+    const vms = this.vms.commit(plan.vms, started);
+    const pods = this.pods.commit(plan.pods, started);
+
+    // The whole refresh, attribution included.
+    const duration = (this.clock() - started) / 1000;
     this.durationSum += duration;
     DURATION_BUCKETS.forEach((le, i) => {
       if (duration <= le) this.bucketCounts[i]++;
@@ -167,25 +319,28 @@ export class PowerMonitor {
       durationBuckets: DURATION_BUCKETS.map((le, i) => ({ le, count: this.bucketCounts[i] })),
       durationSumSec: this.durationSum,
       errors: { ...this.errors },
+      zoneFailures: this.zones.map((z) => z.failures),
     };
-    const processes = this.processes.bill(sample.processes, activeDeltaUj, cpu); // before the split below reads it
-    const containers = this.containers.bill(sample.containers, activeDeltaUj, cpu);
     const snap: Snapshot = {
       seq: ++this.seq,
       timestampMs: this.wallClock(),
       monotonicMs: started,
-      elapsedSec: sample.baseline ? 0 : elapsedSec,
-      usageRatio: sample.usageRatio,
-      zones: zoneSnaps,
+      elapsedSec: plan.sample.baseline ? 0 : elapsedSec,
+      usageRatio: plan.sample.usageRatio,
+      zones: plan.zones,
       processes,
       containers,
-      vms: this.vms.bill(sample.vms, activeDeltaUj, cpu),
-      pods: this.pods.bill(sample.pods, activeDeltaUj, Math.max(cpu, containerCpu)),
-      outsideContainers: this.accumulateOutsideContainers(containers.unattributedDeltaUj),
+      vms,
+      pods,
+      outsideContainers: this.outside,
       health,
     };
     this.current = snap;
     this.lastRefreshMs = started;
+    return snap;
+  }
+
+  private publish(snap: Snapshot): void {
     for (const l of this.listeners) {
       try {
         l(snap);
@@ -193,51 +348,35 @@ export class PowerMonitor {
         this.opts.logger.error('snapshot listener failed', { err });
       }
     }
-    this.schedule();
-    return snap;
   }
 
-  /** Adds this interval's energy outside containers, split between kernel threads and the rest. */
-  private accumulateOutsideContainers(containerUnattributedUj: readonly number[]): OutsideContainers {
+  /** One WARN when a zone starts failing, one INFO when it recovers: not a line per refresh. */
+  private trackZoneHealth(z: ZoneState, r: ZoneReading): void {
+    const fields = { zone: z.zone.name, path: z.zone.path };
+    if (r.problem) {
+      if (z.failures === 0) this.opts.logger.warn('zone reading unusable; its totals stay flat until it reads again', { ...fields, kind: r.problem.kind, err: r.problem.detail });
+      else this.opts.logger.debug('zone reading still unusable', { ...fields, kind: r.problem.kind, err: r.problem.detail });
+      z.failures++;
+    } else if (z.failures > 0) {
+      this.opts.logger.info('zone reading again', { ...fields, failed_refreshes: z.failures });
+      z.failures = 0;
+    }
+  }
+
+  /** The 0.7 family's kernel/system split of the container level's unattributed energy, as new totals. */
+  private outsideContainers(processes: PreparedBill<ProcessInfo>, containers: PreparedBill<ContainerInfo>): OutsideContainers {
     // This interval's charges, with kernel threads that ended in it whether or not they are kept
     // for a terminated export (under minTerminatedEnergyThreshold they are not).
-    const kernelThreadsUj = containerUnattributedUj.map(() => 0);
-    for (const w of this.processes.lastInterval) {
+    const kernelThreadsUj = containers.unattributedDeltaUj.map(() => 0);
+    for (const w of processes.billed) {
       if (w.info.kernelThread) w.deltaUj.forEach((d, z) => (kernelThreadsUj[z] += d));
     }
-    const { kernelUj, systemUj } = splitOutsideContainers(containerUnattributedUj, kernelThreadsUj);
+    const { kernelUj, systemUj } = splitOutsideContainers(containers.unattributedDeltaUj, kernelThreadsUj);
     // New arrays: published snapshots keep the totals they were given.
-    this.outside = {
+    return {
       kernelUj: this.outside.kernelUj.map((t, z) => t + BigInt(kernelUj[z])),
       systemUj: this.outside.systemUj.map((t, z) => t + BigInt(systemUj[z])),
     };
-    return this.outside;
-  }
-
-  /** One zone's energy since the previous refresh, µJ; 0 (and an error counted) when unusable. */
-  private readZone(z: ZoneState): number {
-    let cur: number;
-    try {
-      cur = z.zone.energy();
-    } catch (err) {
-      // A zone that vanishes or turns unreadable keeps its totals and resumes from its last reading.
-      this.countError('zone_read');
-      this.opts.logger.debug('zone read failed', { zone: z.zone.name, path: z.zone.path, err });
-      return 0;
-    }
-    const prev = z.last;
-    z.last = cur;
-    if (prev === undefined) return 0;
-    const d = counterDelta(prev, cur, z.zone.maxEnergy());
-    if (d === null) {
-      this.countError('counter_backwards');
-      return 0;
-    }
-    return d;
-  }
-
-  private countError(kind: RefreshErrorKind, n = 1): void {
-    this.errors[kind] += n;
   }
 
   /**
@@ -252,12 +391,26 @@ export class PowerMonitor {
     this.timer = setTimeout(() => {
       try {
         this.refresh();
-      } catch (err) {
-        this.opts.logger.error('refresh failed', { err });
-        this.countError('refresh');
-        this.schedule();
+      } catch {
+        // counted, logged and rescheduled by refresh()
       }
     }, this.opts.intervalMs);
     this.timer.unref();
   }
+}
+
+/**
+ * Why a counter step cannot be energy the zone used: more than the counter's whole range (a
+ * counter cannot advance by more than it holds between two readings), or more watts than
+ * `maxWatts` over the interval. Pure; undefined when plausible.
+ */
+export function implausibility(deltaUj: number, maxEnergyUj: number, elapsedSec: number, maxWatts: number | undefined): string | undefined {
+  if (maxEnergyUj > 0 && deltaUj > maxEnergyUj) return `more than the counter's range (${maxEnergyUj} µJ)`;
+  if (maxWatts === undefined) return undefined;
+  const watts = deltaUj / 1e6 / Math.max(elapsedSec, MIN_PLAUSIBILITY_WINDOW_SEC);
+  return watts > maxWatts ? `${Math.round(watts)} W over ${elapsedSec.toFixed(3)} s is above monitor.maxZoneWatts (${maxWatts} W)` : undefined;
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

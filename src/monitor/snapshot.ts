@@ -34,6 +34,13 @@ export interface LevelSnapshot<I> {
   /** Per zone: active energy no workload of this level explains (kepler_node_cpu_unattributed_joules_total). */
   readonly unattributedUj: readonly bigint[];
   readonly unattributedDeltaUj: readonly number[];
+  /**
+   * Per zone: energy billed to ended workloads of this level that no export showed, totals since
+   * start (kepler_node_cpu_dropped_joules_total): under minTerminatedEnergyThreshold, evicted by
+   * maxTerminated, or used after the last export that showed them running. With it, the sum of
+   * what exports showed of the level + unattributed + dropped = node active, per zone.
+   */
+  readonly droppedUj: readonly bigint[];
 }
 
 /**
@@ -44,6 +51,7 @@ export const REFRESH_ERROR_KINDS = [
   ...RESOURCE_ERROR_KINDS,
   'zone_read',
   'counter_backwards', // an interval dropped: a counter went backwards with no known range
+  'counter_implausible', // an interval dropped: a step beyond the counter's range or above monitor.maxZoneWatts
   'resources', // the resource refresh threw (a bug, not a bad process)
   'refresh', // the refresh itself threw
 ] as const;
@@ -58,6 +66,8 @@ export interface RefreshHealth {
   readonly durationSumSec: number;
   /** Problems since start, by kind (process_vanished, zone_read, cgroup_fallback, ...). */
   readonly errors: Readonly<Record<RefreshErrorKind, number>>;
+  /** Per zone, in the order of Snapshot.zones: consecutive refreshes whose reading was unusable. */
+  readonly zoneFailures: readonly number[];
 }
 
 export interface Snapshot {

@@ -1,6 +1,7 @@
-// Workloads that ended, kept for one export with state="terminated" and their final totals
-// (attribution.md section 4): at most maxTerminated (0 none, -1 unlimited), the highest-energy
-// first, none under the energy threshold.
+// Workloads that ended, kept with state="terminated" and their final totals (attribution.md
+// section 4, with a retention): at most maxTerminated of them (0 none, -1 unlimited), the
+// highest-energy first, none under the energy threshold. Each is kept until a scrape has shown
+// it and `retentionMs` has passed since, so that every scraper of an HA pair sees it.
 
 import type { WorkloadEnergy } from './snapshot.js';
 
@@ -11,40 +12,76 @@ export function rankEnergyUj(w: WorkloadEnergy<unknown>): bigint {
   return max;
 }
 
-export class TerminatedTracker<I> {
-  private items: WorkloadEnergy<I>[] = [];
+/** A kept workload, with what the tracker's owner attached to it (its ledger). */
+interface Kept<I, T> {
+  energy: WorkloadEnergy<I>;
+  tag: T;
+  /** Monotonic ms of the first export that showed it as terminated. */
+  firstShownMs?: number;
+}
+
+/** What left the tracker, for the owner to account for. */
+export interface Removed<I, T> {
+  energy: WorkloadEnergy<I>;
+  tag: T;
+  /** Whether an export showed it as terminated (with these final totals). */
+  shown: boolean;
+}
+
+export class TerminatedTracker<I, T = undefined> {
+  private items: Kept<I, T>[] = [];
 
   constructor(
     private readonly maxTerminated: number,
     private readonly minEnergyUj: bigint,
+    private readonly retentionMs: number,
   ) {}
 
-  add(w: WorkloadEnergy<I>): void {
-    if (this.maxTerminated === 0 || rankEnergyUj(w) < this.minEnergyUj) return;
-    this.items.push(w);
-    if (this.maxTerminated > 0 && this.items.length > this.maxTerminated) {
-      // Evict the lowest-energy one: rare enough that a sort per overflow is fine.
-      this.items.sort((a, b) => (rankEnergyUj(b) > rankEnergyUj(a) ? 1 : rankEnergyUj(b) < rankEnergyUj(a) ? -1 : 0));
-      this.items.length = this.maxTerminated;
-    }
+  /** Keeps `w` if it qualifies; returns whatever is not kept (w itself, or an evicted one). */
+  add(w: WorkloadEnergy<I>, tag: T): Removed<I, T>[] {
+    if (this.maxTerminated === 0 || rankEnergyUj(w) < this.minEnergyUj) return [{ energy: w, tag, shown: false }];
+    this.items.push({ energy: w, tag });
+    if (this.maxTerminated < 0 || this.items.length <= this.maxTerminated) return [];
+    // Evict the lowest-energy ones: rare enough that a sort per overflow is fine.
+    this.items.sort((a, b) => {
+      const ra = rankEnergyUj(a.energy);
+      const rb = rankEnergyUj(b.energy);
+      return rb > ra ? 1 : rb < ra ? -1 : 0;
+    });
+    return this.items.splice(this.maxTerminated).map(removal);
   }
 
-  list(): readonly WorkloadEnergy<I>[] {
-    return this.items;
+  list(): WorkloadEnergy<I>[] {
+    return this.items.map((k) => k.energy);
   }
 
   /**
-   * Starts a new interval: the ones kept from earlier intervals used no energy in it, so their
-   * deltas (and watts) become 0; their totals stay. Otherwise a workload that ended would keep
-   * reporting its last power for every refresh until a scrape, and a level's watts would add up
-   * to more than the node's.
+   * Starts a new interval at `nowMs`: drops the ones shown at least `retentionMs` ago (returned),
+   * and zeroes the deltas of the rest. Those used no energy in this interval; their totals stay.
+   * Otherwise a workload that ended would keep reporting its last power until it is dropped,
+   * and a level's watts would add up to more than the node's.
    */
-  nextInterval(): void {
-    this.items = this.items.map((w) => (w.deltaUj.some((d) => d !== 0) ? { ...w, deltaUj: w.deltaUj.map(() => 0) } : w));
+  nextInterval(nowMs: number): Removed<I, T>[] {
+    const removed: Removed<I, T>[] = [];
+    const kept: Kept<I, T>[] = [];
+    for (const k of this.items) {
+      if (k.firstShownMs !== undefined && nowMs - k.firstShownMs >= this.retentionMs) {
+        removed.push(removal(k));
+        continue;
+      }
+      if (k.energy.deltaUj.some((d) => d !== 0)) k.energy = { ...k.energy, deltaUj: k.energy.deltaUj.map(() => 0) };
+      kept.push(k);
+    }
+    this.items = kept;
+    return removed;
   }
 
-  /** Drops the ones an exporter has now shown (matched by info: nextInterval copies entries). */
-  remove(exportedInfos: ReadonlySet<unknown>): void {
-    if (exportedInfos.size) this.items = this.items.filter((w) => !exportedInfos.has(w.info));
+  /** An exporter showed these workloads (matched by info: nextInterval copies entries) at `nowMs`. */
+  markShown(shownInfos: ReadonlySet<unknown>, nowMs: number): void {
+    for (const k of this.items) if (k.firstShownMs === undefined && shownInfos.has(k.energy.info)) k.firstShownMs = nowMs;
   }
+}
+
+function removal<I, T>(k: Kept<I, T>): Removed<I, T> {
+  return { energy: k.energy, tag: k.tag, shown: k.firstShownMs !== undefined };
 }

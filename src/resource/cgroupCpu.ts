@@ -55,11 +55,17 @@ export function parseCgroupCpuSeconds(text: string, kind: 'v2' | 'v1'): number {
   if (kind === 'v1') {
     const t = text.trim();
     if (!/^\d+$/.test(t)) throw new Error(`cpuacct.usage: expected nanoseconds, got ${JSON.stringify(t.slice(0, 40))}`);
-    return Number(t) / 1e9;
+    return safeInteger(t, 'cpuacct.usage') / 1e9;
   }
   const m = /(?:^|\n)usage_usec (\d+)/.exec(text);
   if (!m) throw new Error('cpu.stat: no usage_usec line');
-  return Number(m[1]) / 1e6;
+  return safeInteger(m[1], 'cpu.stat usage_usec') / 1e6;
+}
+
+function safeInteger(digits: string, what: string): number {
+  const n = Number(digits);
+  if (!Number.isSafeInteger(n)) throw new Error(`${what}: ${digits.length} digits, out of range`);
+  return n;
 }
 
 export function readCgroupCpuSeconds(reader: FileReader, src: CgroupCpuSource): number {

@@ -16,7 +16,11 @@ export interface PidStat {
 
 export const PF_KTHREAD = 0x00200000;
 
-/** Returns undefined for input that is not a /proc/<pid>/stat line (truncated, garbage). */
+/**
+ * Returns undefined for input that is not a /proc/<pid>/stat line (truncated, garbage). `text` is
+ * the file's bytes read as latin1 (fast, and byte-preserving); the comm is decoded as UTF-8, as
+ * the kernel stores what the process wrote (so `café☃` is exported as `café☃`).
+ */
 export function parsePidStat(text: string): PidStat | undefined {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
@@ -48,14 +52,15 @@ export function parsePidStat(text: string): PidStat | undefined {
     let v = 0;
     const from = i;
     for (let c = text.charCodeAt(i); c >= 48 && c <= 57; c = text.charCodeAt(++i)) v = v * 10 + (c - 48);
-    if (i === from) return undefined;
+    // Empty, or too long for a double to hold exactly (a 400-digit field is Infinity).
+    if (i === from || v > Number.MAX_SAFE_INTEGER) return undefined;
     want[slot] = v;
   }
   // starttime must be followed by a separator: a cut inside it would give a smaller number.
   const after = text.charCodeAt(i);
   if (!(after === 32 || after === 10)) return undefined;
   return {
-    comm: text.slice(open + 1, close),
+    comm: utf8Comm(text.slice(open + 1, close)),
     state,
     ppid: want[0],
     flags: want[1],
@@ -74,3 +79,14 @@ const FIELD_SLOT: number[] = (() => {
   slots[19] = 4; // starttime
   return slots;
 })();
+
+/** A comm read as latin1 bytes, decoded as UTF-8; plain ASCII (nearly every process) is returned as is. */
+function utf8Comm(bytes: string): string {
+  let high = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes.charCodeAt(i);
+    if (c > 0xff) return bytes; // already decoded text, not bytes
+    if (c > 0x7f) high = true;
+  }
+  return high ? Buffer.from(bytes, 'latin1').toString('utf8') : bytes;
+}

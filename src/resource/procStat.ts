@@ -19,8 +19,11 @@ export function parseProcStat(text: string): CpuTimes {
   const fields = text.slice(start + 4, end < 0 ? undefined : end).trim().split(/\s+/);
   if (fields.length < 4) throw new Error(`aggregate "cpu" line has ${fields.length} fields, expected at least 4`);
   const n = fields.slice(0, 8).map((f) => {
-    if (!/^\d+$/.test(f)) throw new Error(`aggregate "cpu" line: ${JSON.stringify(f)} is not a tick count`);
-    return Number(f);
+    if (!/^\d+$/.test(f)) throw new Error(`aggregate "cpu" line: ${JSON.stringify(f.slice(0, 40))} is not a tick count`);
+    const ticks = Number(f);
+    // A value a double cannot hold exactly (or Infinity) would make every ratio NaN.
+    if (!Number.isSafeInteger(ticks)) throw new Error(`aggregate "cpu" line: a tick count of ${f.length} digits is out of range`);
+    return ticks;
   });
   const [user, nice, system, idle, iowait = 0, irq = 0, softirq = 0, steal = 0] = n;
   return { user, nice, system, idle, iowait, irq, softirq, steal };

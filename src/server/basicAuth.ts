@@ -1,53 +1,95 @@
 // HTTP basic auth against the bcrypt hashes of the web config's basic_auth_users.
 //
-// A bcrypt check costs ~50-100 ms of CPU at the usual cost 10, and Prometheus scrapes every few
+// A bcrypt check costs ~50-200 ms of CPU at the usual cost 10, and Prometheus scrapes every few
 // seconds with the same credentials, so successful checks are remembered (exporter-toolkit caches
 // too). The cache key is a SHA-256 of (user, password, hash): the password itself is never kept,
-// and a changed hash never matches an old entry.
+// and a changed hash never matches an old entry. Cache hits are answered here, on the event loop,
+// and never wait for a bcrypt check.
+//
+// Checks that miss the cache (wrong passwords, a scraper's first scrape) run through `compare`
+// (WebServer's: BcryptPool, off the event loop), at most MAX_RUNNING at a time with at most
+// MAX_WAITING waiting. Beyond that the answer is 'busy' at once (WebServer: 429): a flood of wrong
+// passwords then costs a bounded amount of CPU and memory, and cannot delay a verified scraper.
 //
 // Timing: bcryptjs compares the computed hash in constant time, and an unknown user still pays a
 // full bcrypt compare, so response time does not tell which user names exist. A cache hit is
 // fast, but only a caller who already sent the right password can cause one.
 
 import { createHash } from 'node:crypto';
-import bcrypt from 'bcryptjs';
 
 /** Enough for every user/password pair a handful of scrapers use; oldest forgotten first. */
 const CACHE_SIZE = 100;
+/** Compares in flight: keeps two workers fed without queueing much behind them. */
+const MAX_RUNNING = 4;
+/** Checks waiting for a place: a burst of honest first scrapes fits, a flood does not. */
+const MAX_WAITING = 16;
 
 export type Compare = (password: string, hash: string) => Promise<boolean>;
+
+/** ok: valid credentials; denied: missing or wrong; busy: too many checks under way, not checked. */
+export type AuthResult = 'ok' | 'denied' | 'busy';
 
 export class BasicAuth {
   /** Keys of verified (user, password, hash); a Set keeps insertion order for eviction. */
   private readonly verified = new Set<string>();
   /** Compared against for unknown users. A configured hash has exactly the configured cost. */
   private readonly dummyHash: string;
+  private running = 0;
+  /** Checks waiting for a place, oldest first; each is handed one when a compare ends. */
+  private readonly waiting: (() => void)[] = [];
 
-  /** `compare` is replaceable so tests can count bcrypt runs. */
+  /** `compare` does the bcrypt work (BcryptPool in WebServer; tests count or hold its calls). */
   constructor(
     private readonly users: Map<string, string>,
-    private readonly compare: Compare = (p, h) => bcrypt.compare(p, h),
+    private readonly compare: Compare,
   ) {
     const first = users.values().next();
     if (first.done) throw new Error('BasicAuth needs at least one user');
     this.dummyHash = first.value;
   }
 
-  /** True when the Authorization header carries valid credentials. */
-  async check(authorization: string | undefined): Promise<boolean> {
+  /** Checks the Authorization header's credentials. */
+  async check(authorization: string | undefined): Promise<AuthResult> {
     const creds = parseBasic(authorization);
-    if (!creds) return false;
+    if (!creds) return 'denied';
     const known = this.users.get(creds.user);
     const hash = known ?? this.dummyHash;
     const key = createHash('sha256').update(JSON.stringify([creds.user, creds.password, hash])).digest('hex');
-    if (known !== undefined && this.verified.has(key)) return true;
+    if (known !== undefined && this.verified.has(key)) return 'ok';
 
-    const ok = await this.compare(creds.password, hash);
+    if (!(await this.enter())) return 'busy';
+    let ok = false;
+    try {
+      // A twin request (a scraper's retry) may have been verified while this one waited.
+      if (known !== undefined && this.verified.has(key)) return 'ok';
+      ok = await this.compare(creds.password, hash);
+    } catch {
+      ok = false; // A compare that fails is a denial: fail closed.
+    } finally {
+      this.leave();
+    }
     // An unknown user who happens to send the dummy hash's password still fails here.
-    if (!ok || known === undefined) return false;
+    if (!ok || known === undefined) return 'denied';
     this.verified.add(key);
     if (this.verified.size > CACHE_SIZE) this.verified.delete(this.verified.values().next().value!);
-    return true;
+    return 'ok';
+  }
+
+  /** Takes a place to compare, waiting for one if needed; false when too many already wait. */
+  private async enter(): Promise<boolean> {
+    if (this.running < MAX_RUNNING) {
+      this.running++;
+      return true;
+    }
+    if (this.waiting.length >= MAX_WAITING) return false;
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+    return true; // the place of the compare that ended, handed over by leave()
+  }
+
+  private leave(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.running--;
   }
 }
 

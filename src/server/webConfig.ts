@@ -11,6 +11,7 @@
 // config file's directory, as exporter-toolkit resolves them.
 
 import { readFileSync } from 'node:fs';
+import { validateHeaderValue } from 'node:http';
 import { dirname, resolve } from 'node:path';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { createSecureContext, type SecureVersion } from 'node:tls';
@@ -210,6 +211,11 @@ export function loadWebConfig(path: string): WebConfig {
     if (typeof value !== 'string') invalid(k, value, 'a string');
     const allowed = ALLOWED_HEADERS[canonical!];
     if (allowed && !allowed.includes(value as string)) invalid(k, value, `one of ${allowed.join(', ')}`);
+    // Node checks again in setHeader, on every response: a value it refuses would pass start-up
+    // and then turn every request into a 500.
+    if (!isHeaderValue(canonical!, value as string)) {
+      invalid(k, value, 'a header value without control characters (CR, LF, NUL) or characters above U+00FF');
+    }
     headers[canonical!] = value as string;
   }
 
@@ -236,6 +242,16 @@ function checkPem(
     parsePem(p.text);
   } catch (err) {
     fail(p.key, `${p.source} is not a PEM ${what}: ${(err as Error).message}`);
+  }
+}
+
+/** What Node's http module accepts as a header value (ERR_INVALID_CHAR otherwise). */
+function isHeaderValue(name: string, value: string): boolean {
+  try {
+    validateHeaderValue(name, value);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -2,6 +2,8 @@
 // --web.listen-address, TLS / basic auth / extra headers from the exporter-toolkit web config,
 // exact-path routes, GET and HEAD only. Failures in a handler become a 500, never a crash, and
 // close() finishes in bounded time even with scrapers holding keep-alive connections open.
+// Basic auth's bcrypt checks run in worker threads (BcryptPool); when too many are under way a
+// request is answered 429 at once instead of waiting.
 
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
@@ -10,10 +12,25 @@ import type { TLSSocket } from 'node:tls';
 import { ConfigError } from '../config/config.js';
 import type { Logger } from '../logger/logger.js';
 import { BasicAuth } from './basicAuth.js';
+import { BcryptPool } from './bcryptPool.js';
 import { parseListenAddress, type ListenAddress } from './listenAddress.js';
 import { loadWebConfig, type ClientAuthType, type WebConfig } from './webConfig.js';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+export interface RouteOptions {
+  /**
+   * Whether basic auth (when configured) guards the route; true when absent. false is for what
+   * must answer without credentials and reveals nothing worth them (/healthz, for kubelet probes):
+   * its answer then waits for no bcrypt check. TLS applies to every route alike.
+   */
+  auth?: boolean;
+}
+
+interface Route {
+  handler: Handler;
+  auth: boolean;
+}
 
 export interface WebServerOptions {
   listenAddresses: string[];
@@ -26,8 +43,9 @@ export class WebServer {
   private readonly listen: (ListenAddress & { text: string })[];
   private readonly config: WebConfig;
   private readonly auth?: BasicAuth;
+  private readonly bcrypt?: BcryptPool;
   private readonly logger: Logger;
-  private readonly routes = new Map<string, Handler>();
+  private readonly routes = new Map<string, Route>();
   private readonly servers: (http.Server | https.Server)[] = [];
   /** Every open socket, so close() can end those still open at its deadline. */
   private readonly sockets = new Set<Socket>();
@@ -48,12 +66,16 @@ export class WebServer {
       ? loadWebConfig(opts.webConfigFile)
       : { users: new Map(), headers: {}, warnings: [] };
     for (const w of this.config.warnings) this.logger.warn(w);
-    if (this.config.users.size > 0) this.auth = new BasicAuth(this.config.users);
+    if (this.config.users.size > 0) {
+      const pool = new BcryptPool({ onError: (err) => this.logger.error('basic auth: bcrypt worker lost, its checks denied', { err }) });
+      this.bcrypt = pool;
+      this.auth = new BasicAuth(this.config.users, (password, hash) => pool.compare(password, hash));
+    }
   }
 
   /** Serve `handler` at exactly `path` (the query string is ignored). */
-  route(path: string, handler: Handler): void {
-    this.routes.set(path, handler);
+  route(path: string, handler: Handler, opts: RouteOptions = {}): void {
+    this.routes.set(path, { handler, auth: opts.auth ?? true });
   }
 
   /** Listens on every address; rejects naming the address that failed (nothing stays open). */
@@ -102,6 +124,8 @@ export class WebServer {
       await Promise.all(this.servers.map((s) => new Promise<void>((done) => s.close(() => done()))));
     } finally {
       clearTimeout(force);
+      // After the requests: one still being answered may need its bcrypt check.
+      await this.bcrypt?.close();
     }
   }
 
@@ -141,18 +165,28 @@ export class WebServer {
           if (this.closing) setImmediate(() => this.servers.forEach((s) => s.closeIdleConnections()));
         });
       }
+      const route = path === undefined ? undefined : this.routes.get(path);
       // Auth first, as exporter-toolkit does: without credentials even a 404 reveals nothing.
-      if (this.auth && !(await this.auth.check(req.headers.authorization))) {
-        res.setHeader('WWW-Authenticate', 'Basic realm="kepler-ts"');
-        return sendText(res, 401, 'Unauthorized\n');
+      if (this.auth && route?.auth !== false) {
+        const result = await this.auth.check(req.headers.authorization);
+        if (result === 'busy') {
+          // Not checked: too many checks under way (a flood of wrong passwords, most likely).
+          // Debug only: a flood would otherwise flood the log too.
+          this.logger.debug('basic auth busy: request refused unchecked', { path, remote: req.socket.remoteAddress });
+          res.setHeader('Retry-After', '1');
+          return sendText(res, 429, 'Too Many Requests\n');
+        }
+        if (result !== 'ok') {
+          res.setHeader('WWW-Authenticate', 'Basic realm="kepler-ts"');
+          return sendText(res, 401, 'Unauthorized\n');
+        }
       }
-      const handler = path === undefined ? undefined : this.routes.get(path);
-      if (!handler) return sendText(res, 404, '404 page not found\n');
+      if (!route) return sendText(res, 404, '404 page not found\n');
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.setHeader('Allow', 'GET, HEAD');
         return sendText(res, 405, 'Method Not Allowed\n');
       }
-      await handler(req, res); // Node drops the body of HEAD responses itself.
+      await route.handler(req, res); // Node drops the body of HEAD responses itself.
     } catch (err) {
       this.logger.error('HTTP handler failed', { path, method: req.method, err });
       if (!res.headersSent) sendText(res, 500, 'Internal Server Error\n');

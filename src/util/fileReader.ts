@@ -64,9 +64,15 @@ export function errnoCode(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
 }
 
-/** Parses a sysfs file holding one non-negative integer; throws a message naming the file. */
+/**
+ * Parses a sysfs file holding one non-negative integer; throws a message naming the file. Values
+ * past 2^53 are refused: a double cannot hold them exactly, and a 400-digit one would become
+ * Infinity and poison every total computed from it.
+ */
 export function parseCounter(text: string, path: string): number {
   const t = text.trim();
   if (!/^\d+$/.test(t)) throw new Error(`${path}: expected a non-negative integer, got ${JSON.stringify(t.slice(0, 40))}`);
-  return Number(t);
+  const n = Number(t);
+  if (!Number.isSafeInteger(n)) throw new Error(`${path}: expected an integer below 2^53, got ${t.length > 40 ? `${t.slice(0, 20)}... (${t.length} digits)` : t}`);
+  return n;
 }

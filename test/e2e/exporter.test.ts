@@ -39,6 +39,8 @@ interface Observation {
   cgroupCpu: Map<string, number>;
   nodeActiveCpu: number;
   nodeExporter: Exposition;
+  /** When the exporter refreshed for this scrape (wall clock, ms). */
+  atMs: number;
 }
 
 describe('kepler-ts on real processes, cgroups and a RAPL tree', { timeout: 180_000 }, () => {
@@ -67,7 +69,8 @@ describe('kepler-ts on real processes, cgroups and a RAPL tree', { timeout: 180_
     const cgroupCpu = new Map(Object.entries(containers).map(([k, c]) => [k, cgroupCpuSeconds(c.dir)]));
     const nodeActiveCpu = nodeActiveCpuSeconds();
     tree.resume();
-    return { exp, cgroupCpu, nodeActiveCpu, nodeExporter: ne };
+    const atMs = select(exp, 'kepler_exporter_last_refresh_timestamp_seconds')[0].value * 1000;
+    return { exp, cgroupCpu, nodeActiveCpu, nodeExporter: ne, atMs };
   }
 
   before(async () => {
@@ -129,6 +132,7 @@ describe('kepler-ts on real processes, cgroups and a RAPL tree', { timeout: 180_
         '  staleness: 0s',
         '  maxTerminated: -1',
         '  minTerminatedEnergyThreshold: 0',
+        '  terminatedRetention: 3s  # terminated series stay 3 s after the first scrape that shows them',
         'cpu: {preferredMeters: [rapl]}',
         'log: {level: debug}',
       ].join('\n'),
@@ -257,7 +261,11 @@ describe('kepler-ts on real processes, cgroups and a RAPL tree', { timeout: 180_
           for (const s of select(cur, name, { zone })) workloads += s.value - (before.get(id(s)) ?? 0);
           const dU = u(cur) - u(prev);
           assert.ok(dU >= -J, `${level}/${zone}: unattributed went down`);
-          assert.ok(Math.abs(workloads + dU - dActive) < J, `${level}/${zone} at scrape ${i}: workloads ${workloads} + unattributed ${dU} != node active ${dActive}`);
+          // Energy of ended workloads no scrape showed (none here: every terminated one is kept and shown).
+          const dropped = (e: Exposition) => select(e, 'kepler_node_cpu_dropped_joules_total', { zone, level })[0].value;
+          const dD = dropped(cur) - dropped(prev);
+          assert.ok(dD >= -J, `${level}/${zone}: dropped went down`);
+          assert.ok(Math.abs(workloads + dU + dD - dActive) < J, `${level}/${zone} at scrape ${i}: workloads ${workloads} + unattributed ${dU} + dropped ${dD} != node active ${dActive}`);
         }
         // pod = sum of its containers
         for (const pod of select(cur, 'kepler_pod_cpu_joules_total', { zone })) {
@@ -321,7 +329,7 @@ describe('kepler-ts on real processes, cgroups and a RAPL tree', { timeout: 180_
     assert.ok(dContainer > 2 * (procs(last) - procs(first)), `short jobs: container ${dContainer} J vs its seen processes ${procs(last) - procs(first)} J`);
   });
 
-  it('exports a workload that ended once more as terminated, with its final total, then drops it', () => {
+  it('exports a workload that ended as terminated, with its final total, for the retention, then drops it', () => {
     const check = (name: string, match: Record<string, string>) => {
       const states = observations.map((o) => select(o.exp, name, { ...match, zone: 'package' }).map((s) => ({ state: s.labels.state, value: s.value })));
       const running = states.findLastIndex((l) => l.some((s) => s.state === 'running'));
@@ -331,7 +339,17 @@ describe('kepler-ts on real processes, cgroups and a RAPL tree', { timeout: 180_
       const last = states[running].find((s) => s.state === 'running')!.value;
       const final = states[terminated].find((s) => s.state === 'terminated')!.value;
       assert.ok(final > 0 && final >= last, `final total ${final} J >= last running total ${last} J`);
-      assert.ok(states.slice(terminated + 1).every((l) => l.length === 0), 'dropped after the scrape that showed it');
+      // Kept for 3 s after the first scrape that showed it (scrapes are ~1 s apart), so a second
+      // scraper sees it too; unchanged all along; then gone for good.
+      const shownAt = observations[terminated].atMs;
+      const gone = states.findIndex((l, i) => i > terminated && l.length === 0);
+      assert.ok(gone > terminated + 1, `${name}: shown by more than one scrape (gone at scrape ${gone}, first shown at ${terminated})`);
+      for (let i = terminated; i < gone; i++) assert.deepEqual(states[i], [{ state: 'terminated', value: final }], `${name} scrape ${i}`);
+      // (100 ms of slack: the retention starts when the scrape is answered, a moment after its refresh.)
+      const keptFor = observations[gone - 1].atMs - shownAt;
+      const goneAfter = observations[gone].atMs - shownAt;
+      assert.ok(keptFor < 3000 + 100 && goneAfter >= 3000 - 100, `${name}: still there ${keptFor} ms after first shown, gone ${goneAfter} ms after`);
+      assert.ok(states.slice(gone).every((l) => l.length === 0), 'dropped for good');
     };
     check('kepler_container_cpu_joules_total', { container_id: ids.oneShot });
     check('kepler_process_cpu_joules_total', { pid: String(oneShotProcess.pid) });

@@ -74,7 +74,7 @@ describe('kepler-ts with Kubernetes pod metadata', { timeout: 180_000 }, () => {
     writeFileSync(
       config,
       [
-        'monitor: {interval: 0s, staleness: 0s, maxTerminated: -1, minTerminatedEnergyThreshold: 0}',
+        'monitor: {interval: 0s, staleness: 0s, maxTerminated: -1, minTerminatedEnergyThreshold: 0, terminatedRetention: 0s}',
         'cpu: {preferredMeters: [rapl]}',
         'kube:',
         '  enabled: true',
@@ -177,7 +177,7 @@ describe('kepler-ts with Kubernetes pod metadata', { timeout: 180_000 }, () => {
       assert.equal(containerLabels(x, db.containers.db)?.container_name, 'db');
       assert.deepEqual({ state: podLabels(x, db.uid)?.state, name: podLabels(x, db.uid)?.pod_name }, { state: 'terminated', name: 'db-0' });
       const next = await scrape(exporter);
-      assert.equal(containerLabels(next, db.containers.db), undefined, 'dropped after being shown once');
+      assert.equal(containerLabels(next, db.containers.db), undefined, 'with terminatedRetention 0s, dropped after being shown once');
     });
 
     it('keeps serving every other metric while the kubelet is down, logs the outage once, and recovers', async () => {

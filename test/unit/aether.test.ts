@@ -10,7 +10,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadAetherSourceConfig, type AetherSourceConfig, type PrometheusAuth } from '../../src/aether/config.js';
+import { loadAetherSourceConfig, withoutUserinfo, type AetherSourceConfig, type PrometheusAuth } from '../../src/aether/config.js';
 import {
   containerEnergies,
   joulesToKwh,
@@ -105,6 +105,16 @@ describe('aether source config', () => {
     const url = 'http://prometheus.monitoring:9091/prometheus/';
     assert.equal(configWith({ PROMETHEUS_URL: url }).prometheus.baseUrl, 'http://prometheus.monitoring:9091/prometheus');
     assert.equal(configWith({ PROMETHEUS_URL: url, PROMETHEUS_PORT: '9091' }).prometheus.baseUrl, 'http://prometheus.monitoring:9091/prometheus');
+  });
+
+  it('never quotes the credentials of a PROMETHEUS_URL it refuses (aether re-logs the message)', () => {
+    for (const url of ['http://user:secret@host:70000', 'http://user:s3cr@t@prom.example.com/x?q=1', 'ftp://user:secret@host']) {
+      const m = configRejects({ ...GO_ENV, PROMETHEUS_URL: url }, 'PROMETHEUS_URL');
+      assert.ok(!m.includes('secret') && !m.includes('s3cr'), m);
+    }
+    configRejects({ ...GO_ENV, PROMETHEUS_URL: 'http://user:secret@host:70000' }, 'PROMETHEUS_URL="http://host:70000"', 'port 70000', '1 to 65535');
+    assert.equal(withoutUserinfo('https://a:b@[::1]:9090/p'), 'https://[::1]:9090/p');
+    assert.equal(withoutUserinfo('http://prom:9090'), 'http://prom:9090');
   });
 
   it('refuses a URL port that conflicts with PROMETHEUS_PORT, naming both', () => {

@@ -41,7 +41,7 @@ test('defaults are those of config.md', () => {
   const c = defaultConfig();
   assert.deepEqual(c.log, { level: 'info', format: 'text' });
   assert.deepEqual(c.host, { sysfs: '/sys', procfs: '/proc' });
-  assert.deepEqual(c.monitor, { intervalMs: 5000, stalenessMs: 500, maxTerminated: 500, minTerminatedEnergyThreshold: 10 });
+  assert.deepEqual(c.monitor, { intervalMs: 5000, stalenessMs: 500, maxTerminated: 500, minTerminatedEnergyThreshold: 10, terminatedRetentionMs: 60_000, maxZoneWatts: 5000 });
   assert.deepEqual(c.cpu.preferredMeters, ['rapl', 'hwmon']);
   assert.deepEqual(c.rapl.zones, []);
   assert.deepEqual(c.exporter, {
@@ -75,7 +75,7 @@ test('a full Kepler-style YAML file sets every key', () => {
   const expected: Config = {
     log: { level: 'debug', format: 'json' },
     host: { sysfs: '/host/sys', procfs: '/host/proc' },
-    monitor: { intervalMs: 3000, stalenessMs: 1000, maxTerminated: -1, minTerminatedEnergyThreshold: 2.5 },
+    monitor: { intervalMs: 3000, stalenessMs: 1000, maxTerminated: -1, minTerminatedEnergyThreshold: 2.5, terminatedRetentionMs: 120_000, maxZoneWatts: 2000 },
     cpu: { preferredMeters: ['hwmon', 'rapl', 'estimator'] },
     rapl: { zones: ['package', 'dram'] },
     exporter: {
@@ -138,6 +138,8 @@ test('flags override the file', () => {
       '--monitor.staleness', '250ms',
       '--monitor.max-terminated=0',
       '--monitor.min-terminated-energy-threshold=0.5',
+      '--monitor.terminated-retention=0s',
+      '--monitor.max-zone-watts', '800',
       '--host.sysfs=/sys2',
       '--host.procfs', '/proc2',
       '--no-kube.enable',
@@ -160,7 +162,7 @@ test('flags override the file', () => {
   const c = r.config;
   assert.deepEqual(c.log, { level: 'warn', format: 'text' });
   assert.deepEqual(c.host, { sysfs: '/sys2', procfs: '/proc2' });
-  assert.deepEqual(c.monitor, { intervalMs: 0, stalenessMs: 250, maxTerminated: 0, minTerminatedEnergyThreshold: 0.5 });
+  assert.deepEqual(c.monitor, { intervalMs: 0, stalenessMs: 250, maxTerminated: 0, minTerminatedEnergyThreshold: 0.5, terminatedRetentionMs: 0, maxZoneWatts: 800 });
   assert.equal(c.kube.enabled, false);
   assert.equal(c.kube.nodeName, 'worker-2');
   assert.equal(c.kube.config, '/k');
@@ -277,6 +279,43 @@ test('durations in the file and in flags', () => {
   rejects(() => file('monitor: {interval: true}\n'), 'monitor.interval', 'true', 'expected a duration');
   rejects(() => file('kube: {podInformer: {pollInterval: 0s}}\n'), 'kube.podInformer.pollInterval', '"0s"', 'greater than 0');
   rejects(() => file('experimental: {platform: {redfish: {httpTimeout: 1x}}}\n'), 'experimental.platform.redfish.httpTimeout', '"1x"');
+});
+
+test('durations a timer cannot hold, and refresh intervals that would spin, are refused', () => {
+  // Over 2^31-1 ms Node fires a timer at once: 597h refreshed every millisecond, 720h polled the kubelet 1,961 times in 6 s.
+  rejects(() => run(['--monitor.interval=597h']), 'flag --monitor.interval', '"597h"', '0, or 100ms to 24h');
+  rejects(() => file('kube: {podInformer: {pollInterval: 720h}}\n'), 'kube.podInformer.pollInterval', '"720h"', '1s to 24h');
+  rejects(() => file('experimental: {platform: {redfish: {httpTimeout: 1h}}}\n'), 'experimental.platform.redfish.httpTimeout', '"1h"', '100ms to 10m');
+  // 1ns spun the refresh loop at half a core.
+  rejects(() => run(['--monitor.interval=1ns']), 'flag --monitor.interval', '"1ns"', '100ms to 24h');
+  rejects(() => file('monitor: {interval: 0.01}\n'), 'monitor.interval', '0.01', '100ms to 24h');
+  rejects(() => file('monitor: {staleness: 25h}\n'), 'monitor.staleness', '"25h"', '0s to 24h');
+  rejects(() => run(['--monitor.terminated-retention=-1s']), 'flag --monitor.terminated-retention', 'not negative');
+  // The edges are accepted.
+  assert.equal(run(['--monitor.interval=24h']).monitor.intervalMs, 86_400_000);
+  assert.equal(run(['--monitor.interval=100ms']).monitor.intervalMs, 100);
+  assert.equal(file('kube: {podInformer: {pollInterval: 1s}}\n').config.kube.podInformer.pollIntervalMs, 1000);
+  assert.equal(run(['--monitor.terminated-retention=0s']).monitor.terminatedRetentionMs, 0);
+});
+
+test('watts settings are bounded: an absurd figure would make every later number absurd', () => {
+  rejects(() => file('dev: {fake-cpu-meter: {watts: {package: .inf}}}\n'), 'dev.fake-cpu-meter.watts.package', 'at most 100000');
+  rejects(() => file('dev: {fake-cpu-meter: {watts: {package: 1e308}}}\n'), 'dev.fake-cpu-meter.watts.package', 'at most 100000');
+  rejects(() => file('estimator: {idleWatts: 1e9}\n'), 'estimator.idleWatts', 'at most 100000');
+  rejects(() => file('experimental: {gpu: {idlePower: .nan}}\n'), 'experimental.gpu.idlePower', 'at most 100000');
+  rejects(() => file('monitor: {maxZoneWatts: 0}\n'), 'monitor.maxZoneWatts', '> 0');
+  rejects(() => run(['--monitor.max-zone-watts=1e6']), 'flag --monitor.max-zone-watts', 'at most 100000');
+  assert.equal(file('monitor: {maxZoneWatts: 800}\n').config.monitor.maxZoneWatts, 800);
+});
+
+test('a YAML alias bomb is one line, not a stack trace', () => {
+  const levels = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]'];
+  for (let i = 1; i < 10; i++) {
+    const prev = String.fromCharCode(96 + i);
+    const name = String.fromCharCode(97 + i);
+    levels.push(`${name}: &${name} [${new Array(10).fill(`*${prev}`).join(',')}]`);
+  }
+  rejects(() => file(`${levels.join('\n')}\n`), 'config: c.yaml: invalid YAML', 'alias');
 });
 
 test('invalid file values: one line with the file, key, value and what is allowed', () => {

@@ -310,6 +310,22 @@ test('rapl: aggregated zone with one socket of unknown range drops that socket w
   write(join(base, 'intel-rapl:0', 'energy_uj'), 1_400); // +100
   write(join(base, 'intel-rapl:1', 'energy_uj'), 250); // +50 from its new baseline
   assert.equal(counterDelta(b, pkg.energy(), pkg.maxEnergy()), 150);
+  // The dropped socket reading is handed to the monitor to count, once, as a single zone's would be.
+  assert.equal(pkg.takeDroppedReadings?.(), 1);
+  assert.equal(pkg.takeDroppedReadings?.(), 0);
+});
+
+test('rapl: a 400-digit energy_uj is refused naming the file, not read as Infinity', (t) => {
+  const sysfs = tempSysfs(t);
+  const base = raplTree(sysfs, SINGLE_SOCKET_INTEL);
+  const zones = rapl(sysfs).zones();
+  const file = join(base, 'intel-rapl:0', 'energy_uj');
+  write(file, '9'.repeat(400));
+  throwsWith(() => zoneNamed(zones, 'package').energy(), [file, 'below 2^53', '400 digits']);
+  write(file, String(2 ** 53));
+  throwsWith(() => zoneNamed(zones, 'package').energy(), [file, 'below 2^53']);
+  write(file, String(2 ** 53 - 1));
+  assert.equal(zoneNamed(zones, 'package').energy(), 2 ** 53 - 1);
 });
 
 test('rapl: a zone that vanishes between reads throws naming its file; the others still read', (t) => {
@@ -657,6 +673,38 @@ test('hwmon: a power sensor that vanishes after discovery throws naming its file
   const file = join(base, 'hwmon3', 'power1_average');
   rmSync(realpathSync(file));
   throwsWith(() => zoneNamed(zones, 'pin').energy(), [file, 'no such file']);
+});
+
+test('hwmon: one oversized power reading is refused; the zone goes on integrating the next ones', (t) => {
+  const sysfs = tempSysfs(t);
+  const base = hwmonTree(sysfs, [ACPI_POWER_METER(0, 100_000_000)]);
+  const { clock, advance } = clockAt(0);
+  const [zone] = new HwmonMeter({ sysfs, zoneFilter: [], forceEnabled: false, clock }).zones();
+  const file = join(base, 'hwmon0', 'device', 'power1_average');
+  advance(1000);
+  assert.equal(zone.energy(), 100_000_000);
+  write(file, '9'.repeat(400));
+  advance(1000);
+  throwsWith(() => zone.energy(), [file, 'below 2^53']);
+  write(file, 50_000_000);
+  advance(1000);
+  // 50 W over the 2 s since the last good reading: never NaN, never frozen.
+  assert.equal(zone.energy(), 200_000_000);
+});
+
+test('IntegratedPowerZone: a non-finite or negative reading throws and leaves the total usable', () => {
+  let now = 0;
+  let uw = 10_000_000;
+  const zone = new IntegratedPowerZone('package', 0, 'estimator:x', () => uw, () => now);
+  zone.energy();
+  for (const bad of [NaN, Infinity, -1]) {
+    uw = bad;
+    now += 1000;
+    throwsWith(() => zone.energy(), ['estimator:x', `${bad}`, 'not a finite number']);
+  }
+  uw = 10_000_000;
+  now += 1000;
+  assert.equal(zone.energy(), 40_000_000); // 10 W over the 4 s since the last good reading
 });
 
 test('IntegratedPowerZone: sub-µJ remainders carry over instead of being lost', () => {

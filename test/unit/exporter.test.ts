@@ -13,6 +13,7 @@ import type { Collector } from '../../src/exporter/prometheus/collector.js';
 import { ContainerCollector } from '../../src/exporter/prometheus/containerCollector.js';
 import { ExporterHealthCollector } from '../../src/exporter/prometheus/exporterHealthCollector.js';
 import { OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE } from '../../src/exporter/prometheus/exposition.js';
+import { acceptsGzip, negotiateFormat } from '../../src/exporter/prometheus/negotiation.js';
 import { BuildInfoCollector, CpuInfoCollector } from '../../src/exporter/prometheus/infoCollectors.js';
 import { NodeCollector } from '../../src/exporter/prometheus/nodeCollector.js';
 import { PodCollector } from '../../src/exporter/prometheus/podCollector.js';
@@ -340,6 +341,7 @@ const STATIC_FAMILIES: Record<string, Spec> = {
   kepler_build_info: { type: 'gauge', help: /\S/, labels: ['arch', 'branch', 'revision', 'version', 'nodeversion'], nodeName: false },
 };
 const UNATTRIBUTED: Spec = { type: 'counter', help: /unattributed|no running workload/i, labels: ['zone', 'level'] };
+const DROPPED: Spec = { type: 'counter', help: /ended workloads .* no scrape showed/i, labels: ['zone', 'level'] };
 const HEALTH_FAMILIES: Record<string, Spec> = {
   kepler_exporter_meter_info: { type: 'gauge', help: /meter/, labels: ['meter', 'zones'], nodeName: false },
   kepler_exporter_refresh_duration_seconds: { type: 'histogram', help: /refresh/, labels: [], nodeName: false },
@@ -393,6 +395,7 @@ describe('exposition of the current metric family', () => {
       for (const [name, spec] of Object.entries({ ...NODE_FAMILIES, ...STATIC_FAMILIES, ...HEALTH_FAMILIES })) checkFamily(e, name, spec, openMetrics);
       for (const fams of Object.values(LEVEL_FAMILIES)) for (const [name, spec] of Object.entries(fams)) checkFamily(e, name, spec, openMetrics);
       checkFamily(e, 'kepler_node_cpu_unattributed_joules_total', UNATTRIBUTED, openMetrics);
+      checkFamily(e, 'kepler_node_cpu_dropped_joules_total', DROPPED, openMetrics);
       // Every family has samples (the scenario has a workload at each level).
       for (const fam of e.families.values()) assert.ok(fam.samples.length > 0, `${fam.name} has no samples`);
     });
@@ -529,8 +532,9 @@ describe('exposition of the current metric family', () => {
     const kepler = (e: Exposition) => [...e.families.keys()].filter((n) => n.startsWith('kepler_') && !n.startsWith('kepler_exporter_')).sort();
     {
       const e = parseExposition(setup(['node', 'pod']).exporter.render(false).body, false);
-      assert.deepEqual(kepler(e), [...Object.keys(NODE_FAMILIES), ...Object.keys(LEVEL_FAMILIES.pod), ...Object.keys(STATIC_FAMILIES), 'kepler_node_cpu_unattributed_joules_total'].sort());
+      assert.deepEqual(kepler(e), [...Object.keys(NODE_FAMILIES), ...Object.keys(LEVEL_FAMILIES.pod), ...Object.keys(STATIC_FAMILIES), 'kepler_node_cpu_unattributed_joules_total', 'kepler_node_cpu_dropped_joules_total'].sort());
       assert.deepEqual(byName(e, 'kepler_node_cpu_unattributed_joules_total').map((s) => s.labels.level), ['pod', 'pod']);
+      assert.deepEqual(byName(e, 'kepler_node_cpu_dropped_joules_total').map((s) => s.labels.level), ['pod', 'pod']);
     }
     {
       const e = parseExposition(setup(['pod']).exporter.render(true).body, true);
@@ -632,6 +636,76 @@ describe('scrape over HTTP', () => {
     const txt = await get({ Accept: 'text/plain;version=0.0.4', 'Accept-Encoding': 'gzip' });
     assert.equal(txt.headers['content-type'], TEXT_CONTENT_TYPE);
     parseExposition(gunzipSync(txt.body).toString('utf8'), false);
+  });
+
+  test('q-values count: q=0 refuses OpenMetrics or gzip; Prometheus 3 still gets OpenMetrics with gzip', async () => {
+    const prom3 = await get({ Accept: PROMETHEUS_3_ACCEPT, 'Accept-Encoding': 'gzip' });
+    assert.equal(prom3.headers['content-type'], OPENMETRICS_CONTENT_TYPE);
+    assert.equal(prom3.headers['content-encoding'], 'gzip');
+    assert.ok(gunzipSync(prom3.body).toString('utf8').endsWith('# EOF\n'));
+    const noOm = await get({ Accept: 'application/openmetrics-text;q=0, text/plain' });
+    assert.equal(noOm.headers['content-type'], TEXT_CONTENT_TYPE);
+    const noGzip = await get({ 'Accept-Encoding': 'gzip;q=0' });
+    assert.equal(noGzip.headers['content-encoding'], undefined);
+    assert.equal(Number(noGzip.headers['content-length']), noGzip.body.length);
+    parseExposition(noGzip.body.toString('utf8'), false);
+    const browser = await get({ 'Accept-Encoding': 'gzip, deflate, br' });
+    assert.equal(browser.headers['content-encoding'], 'gzip');
+  });
+});
+
+// Prometheus 3's scrape Accept header (scrape_protocols default order).
+const PROMETHEUS_3_ACCEPT =
+  'application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,' +
+  'text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2';
+
+describe('content negotiation', () => {
+  test('negotiateFormat: the q-values decide; text when nothing we offer is asked for', () => {
+    const cases: [string | undefined, 'text' | 'openmetrics'][] = [
+      [undefined, 'text'], // curl
+      ['', 'text'],
+      ['*/*', 'text'],
+      ['application/json', 'text'], // nothing we offer: text, as client_golang does
+      ['text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8', 'text'], // a browser
+      [PROMETHEUS_3_ACCEPT, 'openmetrics'],
+      ['application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1', 'openmetrics'],
+      ['application/openmetrics-text', 'openmetrics'],
+      ['APPLICATION/OpenMetrics-Text; Version=1.0.0', 'openmetrics'],
+      ['application/*', 'openmetrics'],
+      ['application/openmetrics-text;q=0, text/plain', 'text'],
+      ['application/openmetrics-text;q=0', 'text'],
+      ['application/openmetrics-text;q=0, */*', 'text'], // the specific q=0 wins over the wildcard
+      ['text/plain;q=0.5, application/openmetrics-text;q=0.6', 'openmetrics'],
+      ['text/plain;q=0.6, application/openmetrics-text;q=0.5', 'text'],
+      ['text/plain, application/openmetrics-text', 'text'], // a tie: ours first
+      ['application/openmetrics-text;foo="a,b;q=0";q=0.9, text/plain;q=0.1', 'openmetrics'], // quoted , and ;
+      ['application/openmetrics-text;foo="x\\";q=0";q=0.9, text/plain;q=0.1', 'openmetrics'], // an escaped quote
+      ['text/plain ; version=0.0.4 ; q=0.2 , application/openmetrics-text ; q=0.1', 'text'], // spaces around ;
+      ['text/plain;q=0, */*;q=0.1', 'openmetrics'],
+    ];
+    for (const [accept, want] of cases) assert.equal(negotiateFormat(accept), want, String(accept));
+  });
+
+  test('acceptsGzip: only when its q is above 0 and at least identity\'s', () => {
+    const cases: [string | undefined, boolean][] = [
+      [undefined, false],
+      ['', false],
+      ['gzip', true],
+      ['GZIP', true],
+      ['gzip, deflate, br', true],
+      ['br;q=1.0, gzip;q=0.8, *;q=0.1', true],
+      ['*', true],
+      ['gzip;q=0', false],
+      ['gzip;q=0.0, deflate', false],
+      ['deflate, br', false],
+      ['gzip;q=0.5, identity', false],
+      ['identity, gzip', true], // a tie: gzip
+      ['identity;q=0.5, gzip;q=0.5', true],
+      ['*;q=0', false],
+      ['*, gzip;q=0', false],
+      ['identity;q=0, gzip;q=0.1', true],
+    ];
+    for (const [enc, want] of cases) assert.equal(acceptsGzip(enc), want, String(enc));
   });
 });
 

@@ -17,32 +17,14 @@ import { KubeletPodInformer, kubeletEndpoint } from '../../src/k8s/kubeletPodInf
 import { PodCache, REMOVED_POD_RETENTION_MS } from '../../src/k8s/podCache.js';
 import { backoffMs, OutageTracker } from '../../src/k8s/podInformer.js';
 import { containerIdOf, containersOfPod, podListItems, podMetaOf, type PodObject } from '../../src/k8s/podMetadata.js';
-import type { LogFields, Logger } from '../../src/logger/logger.js';
+import type { Logger } from '../../src/logger/logger.js';
+import { captureLogger, type LogLine } from '../support/captureLogger.js';
 import { FakeApiServer, FakeKubelet, makeCertificate, podObject, writeKubeconfig, type TestPod } from '../support/fakeKube.js';
 
 // ---------- helpers ----------
 
 /** A 64-hex container id, as runtimes make them. */
 const cid = (seed: string) => createHash('sha256').update(seed).digest('hex');
-
-interface LogLine {
-  level: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
-  msg: string;
-  fields: LogFields;
-}
-
-/** A Logger that records its lines. */
-function captureLogger(): { logger: Logger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const make = (bound: LogFields): Logger => ({
-    debug: (msg, f) => lines.push({ level: 'DEBUG', msg, fields: { ...bound, ...f } }),
-    info: (msg, f) => lines.push({ level: 'INFO', msg, fields: { ...bound, ...f } }),
-    warn: (msg, f) => lines.push({ level: 'WARN', msg, fields: { ...bound, ...f } }),
-    error: (msg, f) => lines.push({ level: 'ERROR', msg, fields: { ...bound, ...f } }),
-    with: (f) => make({ ...bound, ...f }),
-  });
-  return { logger: make({}), lines };
-}
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

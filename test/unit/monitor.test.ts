@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { EnergyZone } from '../../src/device/energyZone.js';
 import type { Logger } from '../../src/logger/logger.js';
+import { captureLogger } from '../support/captureLogger.js';
 import { attributeLevel, formatJoules, splitActiveIdle } from '../../src/monitor/attribution.js';
 import { PowerMonitor, type PowerMonitorOptions } from '../../src/monitor/powerMonitor.js';
 import { REFRESH_ERROR_KINDS, watts, type LevelSnapshot, type Snapshot } from '../../src/monitor/snapshot.js';
@@ -857,5 +858,260 @@ describe('PowerMonitor refresh loop', () => {
     const after = idle.calls;
     await new Promise((r) => setTimeout(r, 250));
     assert.equal(idle.calls, after, 'stop() stops the loop');
+  });
+});
+
+// ---------- faults: a refresh completes or changes nothing; unusable readings ----------
+
+/** Per zone and level: the level's workloads + unattributed = node active, in this snapshot's totals. */
+function assertLevelsAddUp(s: Snapshot, msg: string): void {
+  for (const [name, level] of [
+    ['processes', s.processes],
+    ['containers', s.containers],
+  ] as const) {
+    s.zones.forEach((z, i) => {
+      let sum = level.unattributedUj[i] + level.droppedUj[i];
+      for (const w of level.workloads) sum += w.energyUj[i];
+      assert.equal(sum, z.activeUj, `${msg}: ${name} zone ${z.name}`);
+    });
+  }
+}
+
+describe('refresh faults', () => {
+  test('a refresh that fails half way changes nothing, is counted, and a scrape gets the previous snapshot', () => {
+    const z = new FakeZone('package', 0, 'p', 0);
+    const res = new ScriptedResources();
+    const { logger, lines } = captureLogger();
+    const { monitor, clock } = monitorWith([z], res, { logger, stalenessMs: 0 });
+    const c: ContainerInfo = { key: 'c1', id: 'c1', name: 'web', runtime: 'docker', podId: '' };
+    res.next = sample({ baseline: true, containers: [cpu(c, 0)] });
+    monitor.refresh();
+    z.add(10_000_000);
+    clock.now += 1000;
+    res.next = sample({ nodeActiveCpuSec: 2, usageRatio: 0.5, containers: [cpu(c, 1)] });
+    const good = monitor.refresh();
+    assert.deepEqual(good.zones[0].totalUj, 10_000_000n);
+
+    // An informer bug hands over a CPU time no arithmetic can use: the refresh cannot complete.
+    z.add(10_000_000);
+    clock.now += 1000;
+    res.next = sample({ nodeActiveCpuSec: 2, usageRatio: 0.5, containers: [cpu(c, Infinity)] });
+    assert.throws(() => monitor.refresh());
+    assert.equal(monitor.latest(), good, 'nothing published');
+    const served = monitor.freshSnapshot(); // a scrape: refreshes (staleness 0), fails again, serves the last one
+    assert.equal(served.seq, good.seq);
+    assert.equal(served.zones, good.zones, 'the same totals');
+    assert.equal(served.health.errors.refresh, 2, 'both failures counted, the scrape-triggered one too');
+    assert.equal(lines.filter((l) => l.level === 'ERROR' && l.msg.startsWith('refresh failed')).length, 2);
+
+    // The next good refresh bills the energy of all three intervals against this one's CPU: no
+    // zone advanced alone, so every level still adds up.
+    z.add(10_000_000);
+    clock.now += 1000;
+    res.next = sample({ nodeActiveCpuSec: 2, usageRatio: 0.5, containers: [cpu(c, 1)] });
+    const after = monitor.refresh();
+    assert.equal(after.zones[0].totalUj, 30_000_000n);
+    assert.equal(after.zones[0].deltaUj, 20_000_000, 'the failed intervals are in this one');
+    assertLevelsAddUp(after, 'after the failures');
+    assert.equal(after.health.errors.refresh, 2);
+  });
+
+  test('a counter stepping back 1 µJ with a known range is not a wrap of 857,742 W: dropped, counted, flat', () => {
+    const range = 262_143_328_850; // a real max_energy_range_uj
+    const z = new FakeZone('package', 0, 'p', range);
+    z.counter = 5_000_000_000;
+    const res = new ScriptedResources();
+    const { logger, lines } = captureLogger();
+    const { monitor, clock } = monitorWith([z], res, { maxZoneWatts: 5000, logger });
+    monitor.refresh();
+    z.add(50_000_000); // 50 W for 1 s
+    clock.now += 1000;
+    res.next = sample({ nodeActiveCpuSec: 1, usageRatio: 1 });
+    assert.equal(monitor.refresh().zones[0].deltaUj, 50_000_000);
+    z.counter -= 1;
+    clock.now += 1000;
+    const glitch = monitor.refresh();
+    assert.equal(glitch.zones[0].deltaUj, 0, 'no interval of (range - 1) µJ');
+    assert.equal(glitch.zones[0].totalUj, 50_000_000n, 'the total stays flat');
+    assert.equal(glitch.health.errors.counter_implausible, 1);
+    z.add(40_000_000);
+    clock.now += 1000;
+    const next = monitor.refresh();
+    assert.equal(next.zones[0].deltaUj, 40_000_000, 'counting resumes from the new reading');
+    assert.equal(next.health.errors.counter_implausible, 1);
+    const warns = lines.filter((l) => l.level === 'WARN');
+    assert.equal(warns.length, 1, 'one WARN for the glitch');
+    assert.match(String(warns[0].fields?.err), /above monitor\.maxZoneWatts \(5000 W\)/);
+    assert.equal(lines.filter((l) => l.level === 'INFO' && l.msg === 'zone reading again').length, 1, 'one INFO when it reads well again');
+  });
+
+  test('a forward jump larger than the counter range is refused even without a watts ceiling', () => {
+    const z = new FakeZone('package', 0, 'p', 1_000_000_000);
+    const res = new ScriptedResources();
+    const { monitor, clock } = monitorWith([z], res);
+    monitor.refresh();
+    // A reader returning more than max_energy_range_uj allows since the last reading.
+    (z as unknown as { energy: () => number }).energy = () => 1_500_000_000;
+    clock.now += 1000;
+    res.next = sample({ nodeActiveCpuSec: 1, usageRatio: 1 });
+    const s = monitor.refresh();
+    assert.equal(s.zones[0].deltaUj, 0);
+    assert.equal(s.health.errors.counter_implausible, 1);
+  });
+
+  test('readings that are not whole µJ (NaN, Infinity, fractions) are zone_read errors, and the zone resumes', () => {
+    const z = new FakeZone('package', 0, 'p', 0);
+    const res = new ScriptedResources();
+    const { monitor, clock } = monitorWith([z], res);
+    monitor.refresh();
+    const zone = z as unknown as { energy: () => number };
+    const real = zone.energy.bind(z);
+    for (const bad of [NaN, Infinity, 1.5, -3]) {
+      zone.energy = () => bad;
+      clock.now += 1000;
+      const s = monitor.refresh();
+      assert.equal(s.zones[0].totalUj, 0n, `${bad}`);
+    }
+    zone.energy = real;
+    z.add(7_000_000);
+    clock.now += 1000;
+    res.next = sample({ nodeActiveCpuSec: 1, usageRatio: 1 });
+    const s = monitor.refresh();
+    assert.equal(s.zones[0].deltaUj, 7_000_000);
+    assert.equal(s.health.errors.zone_read, 4);
+  });
+
+  test('zone failures: one WARN when a zone starts failing, one INFO when it recovers, and the count health reads', () => {
+    const a = new FakeZone('package', 0, '/sys/class/powercap/intel-rapl:0', 0);
+    const b = new FakeZone('dram', 0, '/sys/class/powercap/intel-rapl:0:0', 0);
+    const res = new ScriptedResources();
+    const { logger, lines } = captureLogger();
+    const { monitor, clock } = monitorWith([a, b], res, { logger });
+    monitor.refresh();
+    a.failing = true;
+    const failures: number[][] = [];
+    for (let i = 0; i < 5; i++) {
+      clock.now += 1000;
+      failures.push([...monitor.refresh().health.zoneFailures]);
+    }
+    assert.deepEqual(failures, [[1, 0], [2, 0], [3, 0], [4, 0], [5, 0]]);
+    a.failing = false;
+    clock.now += 1000;
+    assert.deepEqual(monitor.refresh().health.zoneFailures, [0, 0]);
+    const about = lines.filter((l) => l.fields?.path === a.path && l.level !== 'DEBUG');
+    assert.deepEqual(
+      about.map((l) => [l.level, l.msg]),
+      [
+        ['WARN', 'zone reading unusable; its totals stay flat until it reads again'],
+        ['INFO', 'zone reading again'],
+      ],
+    );
+    assert.equal(about[1].fields?.failed_refreshes, 5);
+  });
+});
+
+// ---------- retention of terminated workloads, and the energy no export showed ----------
+
+describe('terminated retention and dropped energy', () => {
+  const c = (n: number): ContainerInfo => ({ key: `c${n}`, id: `c${n}`, name: `c${n}`, runtime: 'docker', podId: '' });
+
+  test('a terminated workload stays until retention has passed since a scrape first showed it; HEAD-like renders do not count', () => {
+    const z = new FakeZone('package', 0, 'p', 0);
+    const res = new ScriptedResources();
+    const { monitor, clock } = monitorWith([z], res, { terminatedRetentionMs: 10_000, minTerminatedEnergyThresholdJ: 0 });
+    const a = c(1);
+    res.next = sample({ baseline: true, containers: [cpu(a, 0)] });
+    monitor.refresh();
+    const interval = (ended: boolean) => {
+      z.add(5_000_000);
+      clock.now += 1000;
+      res.next = sample({ nodeActiveCpuSec: 1, usageRatio: 1, containers: ended ? [cpu(a, 1, true)] : [] });
+      return monitor.refresh();
+    };
+    interval(false);
+    const ended = interval(true);
+    const terminated = (s: Snapshot) => s.containers.workloads.filter((w) => w.state === 'terminated').length;
+    assert.equal(terminated(ended), 1);
+    // Rendered but never acknowledged (a HEAD request): kept however long it takes.
+    for (let i = 0; i < 30; i++) assert.equal(terminated(interval(false)), 1, `unshown, refresh ${i}`);
+    // Scraper A shows it: it stays for 10 s more, so scraper B (2 s later) sees it too.
+    monitor.acknowledgeExport(monitor.latest()!);
+    const shownAt = clock.now;
+    let seen = 0;
+    while (clock.now - shownAt < 20_000) {
+      const s = interval(false);
+      if (terminated(s) === 1) seen++;
+      else break;
+    }
+    assert.equal(clock.now - shownAt, 10_000, 'dropped at the first refresh once retention has passed');
+    assert.equal(seen, 9);
+    assert.deepEqual(monitor.latest()!.containers.droppedUj, [0n], 'it was shown with its final totals: nothing dropped');
+  });
+
+  test('under the threshold: the energy no scrape showed is counted as dropped', () => {
+    const z = new FakeZone('package', 0, 'p', 0);
+    const res = new ScriptedResources();
+    const { monitor, clock } = monitorWith([z], res, { minTerminatedEnergyThresholdJ: 10, maxTerminated: 500 });
+    const shortLived = c(1);
+    const shownWhileRunning = c(2);
+    res.next = sample({ baseline: true, containers: [cpu(shownWhileRunning, 0)] });
+    monitor.refresh();
+    // Interval 1: both run, 4 J each.
+    z.add(8_000_000);
+    clock.now += 1000;
+    res.next = sample({ nodeActiveCpuSec: 2, usageRatio: 1, containers: [cpu(shortLived, 1), cpu(shownWhileRunning, 1)] });
+    const s1 = monitor.refresh();
+    monitor.acknowledgeExport(s1); // a scrape shows both running at 4 J
+    // Interval 2: both use 3 J more and end, 7 J each: under the 10 J threshold, not kept.
+    z.add(6_000_000);
+    clock.now += 1000;
+    res.next = sample({ nodeActiveCpuSec: 2, usageRatio: 1, containers: [cpu(shortLived, 1, true), cpu(shownWhileRunning, 1, true)] });
+    const s2 = monitor.refresh();
+    assert.equal(s2.containers.workloads.length, 0);
+    // 3 J each were used after the last scrape that showed them.
+    assert.deepEqual(s2.containers.droppedUj, [6_000_000n]);
+    // What scrapes showed (4 + 4) + unattributed (0) + dropped (6) = active (14).
+    assert.equal(s2.zones[0].activeUj, 14_000_000n);
+  });
+
+  test('random lives, thresholds, evictions, retention and scrapes: what scrapes showed + unattributed + dropped = active', () => {
+    for (const seed of [3, 17, 2026]) {
+      const rnd = prng(seed);
+      const zones = [new FakeZone('package', 0, 'p', 5_000_000), new FakeZone('dram', 0, 'd', 0)];
+      const res = new ScriptedResources();
+      const { monitor, clock } = monitorWith(zones, res, { minTerminatedEnergyThresholdJ: 1, maxTerminated: 3, terminatedRetentionMs: 3000 });
+      const world = new World(rnd);
+      /** Per level and workload key, the largest totals any scrape showed (Prometheus: max without(state) of max_over_time). */
+      const shown = new Map<string, bigint[]>();
+      let droppedSeen = 0n;
+      for (let step = 0; step < 150; step++) {
+        const { sample: smp } = world.step(step === 0);
+        for (const z of zones) z.add(Math.floor(rnd() * 3_000_000));
+        clock.now += 500 + Math.floor(rnd() * 1000);
+        res.next = smp;
+        const s = monitor.refresh();
+        if (rnd() < 0.3) continue; // no scrape this time
+        monitor.acknowledgeExport(s);
+        for (const [name, level] of [
+          ['processes', s.processes],
+          ['containers', s.containers],
+          ['vms', s.vms],
+          ['pods', s.pods],
+        ] as const) {
+          for (const w of (level as LevelSnapshot<{ key: string }>).workloads) {
+            const k = `${name}|${w.info.key}`;
+            const prev = shown.get(k);
+            shown.set(k, w.energyUj.map((e, z) => (prev && prev[z] > e ? prev[z] : e)));
+          }
+          s.zones.forEach((zone, z) => {
+            let sum = (level as LevelSnapshot<unknown>).unattributedUj[z] + (level as LevelSnapshot<unknown>).droppedUj[z];
+            for (const [k, e] of shown) if (k.startsWith(`${name}|`)) sum += e[z];
+            assert.equal(sum, zone.activeUj, `seed ${seed} step ${step} ${name} zone ${zone.name}`);
+          });
+          droppedSeen += (level as LevelSnapshot<unknown>).droppedUj[0];
+        }
+      }
+      assert.ok(droppedSeen > 0n, `seed ${seed}: the scenario dropped something`);
+    }
   });
 });

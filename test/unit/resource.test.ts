@@ -97,6 +97,12 @@ describe('parseProcStat', () => {
     ];
     for (const text of bad) assert.throws(() => parseProcStat(text), Error, `accepted ${JSON.stringify(text)}`);
   });
+
+  test('a tick count a double cannot hold (400 digits is Infinity) is refused, not turned into a NaN ratio', () => {
+    assert.throws(() => parseProcStat(`cpu  1 2 ${'9'.repeat(400)} 4 5 6 7 8\n`), /400 digits is out of range/);
+    assert.throws(() => parseProcStat(`cpu  1 2 3 ${2 ** 53} 5 6 7 8\n`), /out of range/);
+    assert.equal(parseProcStat(`cpu  1 2 3 ${2 ** 53 - 1} 5 6 7 8\n`).idle, 2 ** 53 - 1);
+  });
 });
 
 describe('cpuInterval', () => {
@@ -200,6 +206,23 @@ describe('parsePidStat', () => {
     ]) {
       assert.equal(parsePidStat(text), undefined, `accepted ${JSON.stringify(text)}`);
     }
+  });
+
+  test('a field too long for a double (400 digits) makes the line unusable, not Infinity ticks', () => {
+    const tail = ' 0 0 0 0 0 0 0 0 0 0 0 0 0 0';
+    assert.equal(parsePidStat(`1 (x) S 1 1 1 0 -1 0 0 0 0 0 ${'9'.repeat(400)} 1 0 0 20 0 1 0 5${tail}`), undefined);
+    assert.equal(parsePidStat(`1 (x) S 1 1 1 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 ${'9'.repeat(17)}${tail}`), undefined);
+    assert.equal(parsePidStat(`1 (x) S 1 1 1 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 ${2 ** 53 - 1}${tail}`)?.startTicks, 2 ** 53 - 1);
+  });
+
+  test('the comm is UTF-8: bytes read as latin1 come back as the name the process gave itself', () => {
+    const tail = ' S 1 1 1 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 5 0 0\n';
+    const bytes = (s: string) => Buffer.from(s, 'utf8').toString('latin1');
+    assert.equal(parsePidStat(bytes(`1 (café☃)${tail}`))?.comm, 'café☃');
+    assert.equal(parsePidStat(bytes(`1 (日本語)${tail}`))?.comm, '日本語');
+    assert.equal(parsePidStat(`1 (plain)${tail}`)?.comm, 'plain');
+    // Text that is already decoded (a caller that read UTF-8) is left alone.
+    assert.equal(parsePidStat(`1 (café☃)${tail}`)?.comm, 'café☃');
   });
 });
 
@@ -429,6 +452,11 @@ describe('parseCgroupCpuSeconds', () => {
       assert.throws(() => parseCgroupCpuSeconds(t, 'v1'), Error, `v1 accepted ${JSON.stringify(t)}`);
     }
   });
+
+  test('counters too long for a double are refused', () => {
+    assert.throws(() => parseCgroupCpuSeconds(`usage_usec ${'9'.repeat(400)}\n`, 'v2'), /400 digits, out of range/);
+    assert.throws(() => parseCgroupCpuSeconds(`${'9'.repeat(400)}\n`, 'v1'), /400 digits, out of range/);
+  });
 });
 
 describe('detectCgroupLayout and cgroupCpuSource', () => {
@@ -656,6 +684,28 @@ describe('ResourceInformer on a synthetic host', () => {
     near(proc(s3, 101).cpuDeltaSec, 0, 'idle process');
     near(ctr(s3, ID).cpuDeltaSec, 1, 'container third');
     near(ctr(s3, ID).cpuTotalSec, 3.5, 'container total');
+  });
+
+  test('a non-ASCII comm is exported as the process wrote it, and oversized fields are counted, not Infinity', (t) => {
+    const h = new FakeHost(t);
+    h.proc(100, { comm: 'café☃', utime: 10, start: 2000 });
+    h.proc(101, { comm: 'ok', utime: 10, start: 2000 });
+    const inf = h.informer();
+    inf.refresh();
+    h.uptime(110);
+    h.ticks(100, 20);
+    writeFileSync(join(h.procfs, '101', 'stat'), `101 (ok) S 1 1 1 0 -1 0 0 0 0 0 ${'9'.repeat(400)} 0 0 0 20 0 1 0 2000 ${'0 '.repeat(30)}\n`);
+    const s2 = inf.refresh();
+    assert.equal(proc(s2, 100).info.comm, 'café☃');
+    assert.equal(s2.errors.process_parse, 1);
+    assert.ok(s2.processes.every((p) => Number.isFinite(p.cpuDeltaSec) && Number.isFinite(p.cpuTotalSec)));
+    // /proc/stat with an oversized field: the interval has no usage, reported, nothing billed on a guess.
+    h.uptime(120);
+    writeFileSync(join(h.procfs, 'stat'), `cpu  1 2 ${'9'.repeat(400)} 4 5 6 7 8\n`);
+    const s3 = inf.refresh();
+    assert.equal(s3.errors.proc_stat, 1);
+    assert.equal(s3.usageRatio, 0);
+    assert.ok(Number.isFinite(s3.nodeActiveCpuSec));
   });
 
   test('a process first seen after the baseline: billed all its CPU if it started since the previous refresh, else nothing', (t) => {

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import http from 'node:http';
 import https from 'node:https';
 import bcrypt from 'bcryptjs';
@@ -15,6 +16,7 @@ import type { LogFields, Logger } from '../../src/logger/logger.js';
 import { parseListenAddress } from '../../src/server/listenAddress.js';
 import { loadWebConfig } from '../../src/server/webConfig.js';
 import { BasicAuth, parseBasic } from '../../src/server/basicAuth.js';
+import { BcryptPool } from '../../src/server/bcryptPool.js';
 import { WebServer } from '../../src/server/webServer.js';
 
 // ---------- fixtures ----------
@@ -202,6 +204,13 @@ describe('loadWebConfig', () => {
     ['headerval.yml', 'http_server_config:\n  headers:\n    X-Frame-Options: allow\n',
       ['http_server_config.headers.X-Frame-Options', '"allow"', 'deny, sameorigin']],
     ['http2.yml', 'http_server_config:\n  http2: maybe\n', ['http_server_config.http2', '"maybe"', 'true or false']],
+    // Node refuses such a value in setHeader, so it would pass start-up and then fail every request.
+    ['headercrlf.yml', 'http_server_config:\n  headers:\n    Strict-Transport-Security: "max-age=1\\r\\nSet-Cookie: a=b"\n',
+      ['http_server_config.headers.Strict-Transport-Security', '"max-age=1\\r\\nSet-Cookie: a=b"', 'without control characters (CR, LF, NUL)']],
+    ['headernul.yml', 'http_server_config:\n  headers:\n    Content-Security-Policy: "default-src \\0"\n',
+      ['http_server_config.headers.Content-Security-Policy', '"default-src \\u0000"', 'without control characters']],
+    ['headerlf.yml', 'http_server_config:\n  headers:\n    x-xss-protection: "1;\\nmode=block"\n',
+      ['http_server_config.headers.x-xss-protection', '"1;\\nmode=block"', 'without control characters']],
   ];
   for (const [name, yaml, expected] of cases) {
     test(`error: ${name}`, () => {
@@ -254,26 +263,115 @@ describe('BasicAuth', () => {
       return bcrypt.compare(p, h);
     });
     const hdr = (u: string, p: string) => basic(u, p).headers.Authorization;
-    assert.equal(await auth.check(hdr('alice', 'secret')), true);
-    assert.equal(await auth.check(hdr('alice', 'secret')), true);
+    assert.equal(await auth.check(hdr('alice', 'secret')), 'ok');
+    assert.equal(await auth.check(hdr('alice', 'secret')), 'ok');
     assert.equal(compares, 1, 'second success served from the cache');
-    assert.equal(await auth.check(hdr('alice', 'wrong')), false);
-    assert.equal(await auth.check(hdr('alice', 'wrong')), false);
+    assert.equal(await auth.check(hdr('alice', 'wrong')), 'denied');
+    assert.equal(await auth.check(hdr('alice', 'wrong')), 'denied');
     assert.equal(compares, 3, 'failures are not cached');
-    assert.equal(await auth.check(hdr('mallory', 'secret')), false, "another user's password");
+    assert.equal(await auth.check(hdr('mallory', 'secret')), 'denied', "another user's password");
     assert.equal(compares, 4, 'unknown user still runs bcrypt');
-    assert.equal(await auth.check(undefined), false);
+    assert.equal(await auth.check(undefined), 'denied');
   });
 
   test('the cache is bounded', async () => {
     let compares = 0;
     const users = new Map(Array.from({ length: 150 }, (_, i) => [`u${i}`, 'h'] as [string, string]));
     const auth = new BasicAuth(users, async () => (compares++, true));
-    for (const u of users.keys()) assert.equal(await auth.check(basic(u, 'p').headers.Authorization), true);
-    assert.equal(await auth.check(basic('u149', 'p').headers.Authorization), true);
+    for (const u of users.keys()) assert.equal(await auth.check(basic(u, 'p').headers.Authorization), 'ok');
+    assert.equal(await auth.check(basic('u149', 'p').headers.Authorization), 'ok');
     assert.equal(compares, 150, 'recent entry cached');
-    assert.equal(await auth.check(basic('u0', 'p').headers.Authorization), true);
+    assert.equal(await auth.check(basic('u0', 'p').headers.Authorization), 'ok');
     assert.equal(compares, 151, 'oldest entry evicted');
+  });
+
+  test('at most 4 compares run and 16 wait; more is "busy" at once, and cached credentials still pass', async () => {
+    // Compares that finish only when the test says so.
+    const running: { password: string; finish: (ok: boolean) => void }[] = [];
+    const auth = new BasicAuth(new Map([['alice', 'h'], ['bob', 'h']]), (password) =>
+      new Promise((finish) => running.push({ password, finish })));
+    const hdr = (u: string, p: string) => basic(u, p).headers.Authorization;
+    const turn = () => new Promise((r) => setImmediate(r));
+
+    const first = auth.check(hdr('alice', 'secret'));
+    await turn();
+    running.shift()!.finish(true);
+    assert.equal(await first, 'ok');
+
+    const flood = Array.from({ length: 30 }, () => auth.check(hdr('alice', 'wrong')));
+    await turn();
+    assert.equal(running.length, 4, 'four compares at a time');
+    assert.deepEqual(await Promise.all(flood.slice(20)), Array(10).fill('busy'), 'beyond 4 running + 16 waiting');
+    assert.equal(await auth.check(hdr('alice', 'secret')), 'ok', 'a cache hit never waits');
+    assert.equal(await auth.check(hdr('bob', 'secret')), 'busy', 'a check not cached yet does');
+    assert.equal(await auth.check(undefined), 'denied', 'no credentials: no compare, no wait');
+
+    // Each finished compare hands its place to a waiting check.
+    let compares = 0;
+    while (running.length > 0) {
+      assert.ok(running.length <= 4);
+      running.shift()!.finish(false);
+      compares++;
+      await turn();
+    }
+    assert.equal(compares, 20);
+    assert.deepEqual(await Promise.all(flood.slice(0, 20)), Array(20).fill('denied'));
+
+    // Drained: a compare that throws is a denial and frees its place too.
+    const broken = new BasicAuth(new Map([['alice', 'h']]), async () => {
+      throw new Error('worker gone');
+    });
+    for (let i = 0; i < 25; i++) assert.equal(await broken.check(hdr('alice', 'x')), 'denied');
+  });
+});
+
+describe('BcryptPool', () => {
+  test('compares bcrypt hashes in a worker thread; a bad hash is a mismatch', async () => {
+    const pool = new BcryptPool();
+    try {
+      const hash = bcrypt.hashSync('secret', 4);
+      const results = await Promise.all([pool.compare('secret', hash), pool.compare('wrong', hash), pool.compare('secret', 'not a hash')]);
+      assert.deepEqual(results, [true, false, false]);
+    } finally {
+      await pool.close();
+    }
+    assert.equal(await pool.compare('secret', bcrypt.hashSync('secret', 4)), false, 'closed: fails closed');
+  });
+
+  test('a worker that dies fails its checks closed, is reported, and is replaced', async () => {
+    const script = join(dir, 'crashy-worker.mjs');
+    writeFileSync(script, [
+      "import { parentPort } from 'node:worker_threads';",
+      "parentPort.on('message', (m) => {",
+      "  if (m.password === 'crash') process.exit(3);",
+      "  parentPort.postMessage({ id: m.id, ok: m.password === 'good' });",
+      '});',
+    ].join('\n'));
+    const errors: Error[] = [];
+    const pool = new BcryptPool({ size: 1, script: pathToFileURL(script), onError: (e) => errors.push(e) });
+    try {
+      assert.equal(await pool.compare('good', 'h'), true);
+      // Both are with the one worker when it dies.
+      assert.deepEqual(await Promise.all([pool.compare('crash', 'h'), pool.compare('good', 'h')]), [false, false]);
+      assert.equal(errors.length, 1);
+      assert.match(errors[0].message, /bcrypt worker exited with code 3/);
+      assert.equal(await pool.compare('good', 'h'), true, 'a new worker took over');
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test('a worker script that cannot load fails checks closed, without crashing', async () => {
+    const errors: Error[] = [];
+    const pool = new BcryptPool({ script: pathToFileURL(join(dir, 'no-such-worker.js')), onError: (e) => errors.push(e) });
+    try {
+      assert.equal(await pool.compare('p', 'h'), false);
+      assert.equal(await pool.compare('p', 'h'), false);
+      assert.ok(errors.length >= 1);
+      assert.ok(errors.every((e) => /bcrypt worker/.test(e.message)), errors.map(String).join('; '));
+    } finally {
+      await pool.close();
+    }
   });
 });
 
@@ -355,6 +453,62 @@ describe('WebServer over HTTP', () => {
       const ok = await request(`${s.http}/metrics`, basic('alice', 's3cret:x'));
       assert.equal(ok.status, 200);
       assert.equal(ok.body, 'up 1\n');
+    } finally {
+      await s.server.close();
+    }
+  });
+
+  test('a route with { auth: false } skips basic auth; other routes and unknown paths do not', async () => {
+    const hash = bcrypt.hashSync('pw', 4);
+    const cfg = webConfig('auth-open.yml', `basic_auth_users:\n  alice: ${hash}\n`);
+    const s = await startServer(cfg, (srv) => srv.route('/open', (_req, res) => void res.end('open\n'), { auth: false }));
+    try {
+      const open = await request(`${s.http}/open?x=1`);
+      assert.equal(open.status, 200);
+      assert.equal(open.body, 'open\n');
+      assert.equal((await request(`${s.http}/open`, basic('alice', 'wrong'))).status, 200, 'credentials are not even looked at');
+      assert.equal((await request(`${s.http}/open`, { method: 'POST' })).status, 405);
+      assert.equal((await request(`${s.http}/metrics`)).status, 401);
+      assert.equal((await request(`${s.http}/nope`)).status, 401, 'still no 404 before auth');
+    } finally {
+      await s.server.close();
+    }
+  });
+
+  test('a flood of wrong passwords: 429 beyond the cap, a verified scraper and { auth: false } answered meanwhile', async () => {
+    // Cost 10, as htpasswd makes them: each check takes tens of ms, so the flood outlasts the probes.
+    const hash = bcrypt.hashSync('s3cret', 10);
+    const cfg = webConfig('auth-flood.yml', `basic_auth_users:\n  alice: ${hash}\n`);
+    const s = await startServer(cfg, (srv) => srv.route('/open', (_req, res) => void res.end('open\n'), { auth: false }));
+    try {
+      assert.equal((await request(`${s.http}/metrics`, basic('alice', 's3cret'))).status, 200, 'verified once: cached');
+      const arrived: number[] = [];
+      const flood = Array.from({ length: 50 }, () =>
+        request(`${s.http}/metrics`, basic('alice', 'wrong')).then((r) => (arrived.push(r.status), r)));
+      // The first answer comes once the flood is under way (a 429: the queue is full).
+      await Promise.race(flood);
+      const denied = () => arrived.filter((st) => st === 401).length;
+      const legit = await request(`${s.http}/metrics`, basic('alice', 's3cret'));
+      const deniedAtLegit = denied();
+      const open = await request(`${s.http}/open`);
+      const deniedAtOpen = denied();
+      const replies = await Promise.all(flood);
+
+      assert.equal(legit.status, 200);
+      assert.equal(legit.body, 'up 1\n');
+      assert.equal(open.status, 200);
+      const busy = replies.filter((r) => r.status === 429);
+      const total401 = replies.filter((r) => r.status === 401).length;
+      assert.equal(busy.length + total401, 50, `statuses: ${replies.map((r) => r.status).join(' ')}`);
+      assert.ok(busy.length > 0, 'requests beyond 4 running + 16 waiting are turned away');
+      assert.ok(total401 >= 20, `the first 20 are all checked (${total401} were)`);
+      for (const r of busy) {
+        assert.equal(r.headers['retry-after'], '1');
+        assert.equal(r.body, 'Too Many Requests\n');
+      }
+      // Robust against a slow machine: what matters is that they did not wait for the flood.
+      assert.ok(deniedAtLegit < total401, `verified scraper answered after ${deniedAtLegit} of ${total401} denials`);
+      assert.ok(deniedAtOpen < total401, `auth: false route answered after ${deniedAtOpen} of ${total401} denials`);
     } finally {
       await s.server.close();
     }

@@ -55,8 +55,3 @@ export class ExpositionWriter {
     return this.openMetrics ? `${this.out}# EOF\n` : this.out;
   }
 }
-
-/** Whether a scraper's Accept header asks for OpenMetrics (Prometheus sends it first when it can). */
-export function wantsOpenMetrics(accept: string | undefined): boolean {
-  return accept !== undefined && accept.includes('application/openmetrics-text');
-}

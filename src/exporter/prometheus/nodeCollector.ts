@@ -44,16 +44,23 @@ export class NodeCollector implements Collector {
     out.family('kepler_node_cpu_usage_ratio', 'gauge', 'CPU usage ratio of a node (value between 0.0 and 1.0)');
     out.sample('kepler_node_cpu_usage_ratio', this.nodeLabel, s.usageRatio);
     if (this.workloadLevels.length === 0) return;
-    out.family(
+    const levelFamily = (name: string, help: string, totals: (l: LevelSnapshot<unknown>) => readonly bigint[]) => {
+      out.family(name, 'counter', help);
+      for (const level of this.workloadLevels) {
+        const t = totals(LEVEL_OF[level](s));
+        s.zones.forEach((z, i) => out.sample(name, `${this.nodeLabel},${renderLabels({ zone: z.name, level })}`, formatJoules(t[i])));
+      }
+    };
+    levelFamily(
       'kepler_node_cpu_unattributed_joules_total',
-      'counter',
       'Active energy of cpu at node level that no running workload of the level explains, in joules',
+      (l) => l.unattributedUj,
     );
-    for (const level of this.workloadLevels) {
-      const u = LEVEL_OF[level](s).unattributedUj;
-      s.zones.forEach((z, i) =>
-        out.sample('kepler_node_cpu_unattributed_joules_total', `${this.nodeLabel},${renderLabels({ zone: z.name, level })}`, formatJoules(u[i])),
-      );
-    }
+    // With it, per zone and level: what scrapes showed of the workloads + unattributed + dropped = active.
+    levelFamily(
+      'kepler_node_cpu_dropped_joules_total',
+      'Active energy of cpu billed to ended workloads of the level that no scrape showed (under monitor.minTerminatedEnergyThreshold, evicted by monitor.maxTerminated, or used after their last scrape), in joules',
+      (l) => l.droppedUj,
+    );
   }
 }

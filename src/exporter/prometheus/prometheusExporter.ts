@@ -1,13 +1,14 @@
 // The /metrics endpoint: takes a fresh snapshot (refreshing when it is older than
 // monitor.staleness), lets each collector write its families, negotiates the text format or
-// OpenMetrics from the Accept header, and compresses when the scraper accepts gzip.
+// OpenMetrics from the Accept header, and compresses when the scraper accepts gzip (negotiation.ts).
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gzipSync, constants as zlib } from 'node:zlib';
 import type { Logger } from '../../logger/logger.js';
 import type { Snapshot } from '../../monitor/snapshot.js';
 import type { Collector } from './collector.js';
-import { ExpositionWriter, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE, wantsOpenMetrics } from './exposition.js';
+import { ExpositionWriter, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE } from './exposition.js';
+import { acceptsGzip, negotiateFormat } from './negotiation.js';
 import type { ScrapeStats } from './exporterHealthCollector.js';
 
 export interface SnapshotSource {
@@ -42,12 +43,12 @@ export class PrometheusExporter {
 
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     const started = performance.now();
-    const openMetrics = wantsOpenMetrics(req.headers.accept);
+    const openMetrics = negotiateFormat(req.headers.accept) === 'openmetrics';
     const { body, snapshot } = this.render(openMetrics);
     const headers: Record<string, string> = { 'Content-Type': openMetrics ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE };
     let payload: Buffer = Buffer.from(body, 'utf8');
     const bytes = payload.length;
-    if (/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+    if (acceptsGzip(req.headers['accept-encoding'])) {
       // Fastest level: a scrape is latency-bound, and level 1 already shrinks label-heavy text ~10x.
       payload = gzipSync(payload, { level: zlib.Z_BEST_SPEED });
       headers['Content-Encoding'] = 'gzip';
