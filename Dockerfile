@@ -5,12 +5,11 @@ FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json ./
+COPY tsconfig.json tsconfig.build.json ./
 COPY scripts/ scripts/
 COPY src/ src/
-COPY test/ test/
-COPY bench/ bench/
-RUN npm run build
+# src/ alone, without source maps: what ships (tsconfig.build.json).
+RUN npm run build:package
 # build-info.mjs asks git for the revision; there is no git here, so take it from the build argument.
 ARG REVISION=unknown
 ARG BRANCH=unknown

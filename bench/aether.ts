@@ -8,8 +8,8 @@ import { containerEnergies, mergeFamilies, toInstance, usedEnergy, type FamilySa
 import { familyQueries, type MetricsFamily } from '../src/aether/promql.js';
 import { AETHER_SOURCE_HANDSHAKE, AETHER_SOURCE_PROTO } from '../src/aether/sourceService.js';
 import { loadProtos, serviceDefinition } from '../src/goplugin/protos.js';
-import { buildGoHost, type HostEvent } from '../test/support/goPluginHost.js';
-import { randomHex, randomUid } from '../test/support/processes.js';
+import { buildGoHost, type HostEvent } from '../harness/goPluginHost.js';
+import { randomHex, randomUid } from '../harness/ids.js';
 import { cpuTicks, clockTicksPerSec, median, onCleanup, OtherLoad, progress, statusBytes } from './util.js';
 
 export const PLUGIN = join(process.cwd(), 'dist', 'bundle', 'kepler-aether-source');
@@ -209,7 +209,7 @@ interface PluginSample {
 }
 
 /**
- * Runs aether-host (test/aether/host: the real go-plugin client) against the bundle, reading
+ * Runs aether-host (harness/aether-host: the real go-plugin client) against the bundle, reading
  * the plugin's /proc/<pid>/status as the host reports its handshake and each Fetch. The host is
  * spawned here rather than through runGoHost so that those readings happen while it runs; with
  * -stdio it waits ~200 ms after the last Fetch before Kill, which leaves time for the last one.
@@ -326,7 +326,7 @@ async function fetchCase(prom: FakePrometheus, n: number, legacy: LegacyAnswer):
 export async function benchAether(counts: number[], startRuns: number, legacyAnswers: LegacyAnswer[]): Promise<{ startup: StartupResult; fetches: FetchResult[] }> {
   const prom = await FakePrometheus.start();
   try {
-    progress('aether: building the go-plugin host (test/aether/host)');
+    progress('aether: building the go-plugin host (harness/aether-host)');
     await buildGoHost();
     progress(`aether: plugin start-up x ${startRuns}`);
     const startup: StartupResult = { runs: startRuns, handshakeMs: [], rssBytes: [] };

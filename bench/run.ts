@@ -6,8 +6,8 @@
 //   3. resident memory over a soak of refreshes + renders with processes coming and going;
 //   4. CPU and memory of the real exporter (dist/src/cli/main.js) at a 5 s interval, idle node;
 //   5. the aether source plugin (dist/bundle/kepler-aether-source): start-up time and memory, and
-//      Fetch time under the real go-plugin client (test/aether/host) against a fake Prometheus
-//      answering N containers (needs `go`; see test/support/goPluginHost.ts);
+//      Fetch time under the real go-plugin client (harness/aether-host) against a fake Prometheus
+//      answering N containers (needs `go`; see harness/goPluginHost.ts);
 //   6. basic auth under a flood of wrong passwords: a verified scraper's latency meanwhile
 //      (target: under 100 ms), and how the flood was answered (401 checked, 429 refused unchecked).
 // Results are printed (stdout); progress goes to stderr. Nothing is written in the repository.

@@ -9,7 +9,7 @@
 #                             the real go-plugin client (GOPATH mode, no network) in the Go host
 #                             that loads the aether plugin as aether does; the go-plugin package
 #                             does not declare its gRPC dependency, hence the last two
-# The unit test of deploy/ needs kubectl (`kubectl kustomize`), 1.21 or later for kustomize components:
+# The integration test of deploy/ needs kubectl (`kubectl kustomize`), 1.21 or later for kustomize components:
 #   kubernetes-client         kubectl where none is installed; bookworm's is 1.20, too old (the test
 #                             says so), but the project's machines come with kubectl 1.32
 set -euo pipefail

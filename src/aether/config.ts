@@ -1,30 +1,30 @@
 // The plugin's settings come from the environment, as the Go plugin's do: aether starts every
 // plugin with its own environment, so these are set on aether's container. The first four are
 // the Go plugin's; the rest are ours. Everything is checked before the go-plugin handshake, and
-// every problem is reported at once, each naming the variable and what was expected.
+// every problem is reported at once, each naming the variable and what was expected: each
+// variable's value by its zod schema (ENV), what involves several variables or files by code.
 
 import { readFileSync } from 'node:fs';
+import { z } from 'zod';
 import { ConfigError } from '../config/config.js';
 import { formatDuration, parseDuration } from '../config/duration.js';
 import { HCLOG_LEVELS, type HclogLevel } from '../goplugin/hclogLogger.js';
-import { isHeaderSafe } from './prometheusClient.js';
+import { isHeaderSafe, type PrometheusAuth } from './prometheusClient.js';
 
 /** The providers aether knows; the Go plugin refuses anything else as "provider not found". */
 export const AETHER_PROVIDERS = ['aws', 'azure', 'gcp', 'prometheus', 'custom'] as const;
 
+const FAMILIES = ['auto', 'current', '0.7'] as const;
 /**
  * Which Kepler metric names to read. `current`: kepler-ts and Kepler 0.10+
  * (`kepler_container_cpu_joules_total{zone}`); `0.7`: Kepler 0.7 to 0.9
  * (`kepler_container_{core,dram}_joules_total{mode}`); `auto`: both, each container read from
  * the current family where it has one.
  */
-export type MetricsFamilySetting = 'auto' | 'current' | '0.7';
-const FAMILIES: readonly MetricsFamilySetting[] = ['auto', 'current', '0.7'];
+export type MetricsFamilySetting = (typeof FAMILIES)[number];
+const LOG_LEVELS = HCLOG_LEVELS as readonly [HclogLevel, ...HclogLevel[]];
 
-export type PrometheusAuth =
-  | { kind: 'none' }
-  | { kind: 'bearer'; token?: string; tokenFile?: string }
-  | { kind: 'basic'; username: string; password?: string; passwordFile?: string };
+export type { PrometheusAuth };
 
 export interface AetherSourceConfig {
   /** `INTERVAL`: the window each Fetch reports, which must equal aether's scrapingInterval. */
@@ -61,112 +61,132 @@ const EXPLICIT_PORT = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?(?:\[[^\]]*\]|[^/:?#
 
 /** The URL text with any `user:password@` removed from its authority, for messages. Pure. */
 export function withoutUserinfo(raw: string): string {
-  return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1');
+  // Everything up to the last '@': also without a scheme ("user:secret@prom:9090") and when the
+  // password holds a '/' or '?' (which ends the authority for a URL parser, not for a person).
+  return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/)?.*@/is, '$1');
 }
 
-export function loadAetherSourceConfig(env: NodeJS.ProcessEnv): AetherSourceConfig {
-  const problems: string[] = [];
-  const get = (name: string): string | undefined => {
-    const v = env[name]?.trim();
-    return v === undefined || v === '' ? undefined : v;
-  };
-  const required = (name: string, example: string): string | undefined => {
-    const v = get(name);
-    if (v === undefined) problems.push(`${name} is required (e.g. ${name}=${example})`);
-    return v;
-  };
+// ---------- one schema per variable ----------
+// Each message names the variable and its value, and says what is expected. What depends on more
+// than one variable (PROMETHEUS_URL with PROMETHEUS_PORT, the credentials) and reading the
+// credentials files is code, below.
 
-  const intervalMs = duration(required('INTERVAL', '5m'), 'INTERVAL', '5m', problems, MIN_INTERVAL_MS);
-  const timeoutMs = duration(get('PROMETHEUS_TIMEOUT'), 'PROMETHEUS_TIMEOUT', '10s', problems, 1, MAX_TIMEOUT_MS) ?? DEFAULT_TIMEOUT_MS;
+/** A variable that must be set; `schema` checks its value. */
+const required = <T extends z.ZodType<unknown, string>>(name: string, example: string, schema: T) =>
+  z.string({ error: () => `${name} is required (e.g. ${name}=${example})` }).pipe(schema);
 
-  const provider = required('PROVIDER', 'gcp');
-  if (provider !== undefined && !(AETHER_PROVIDERS as readonly string[]).includes(provider)) {
-    problems.push(`PROVIDER=${JSON.stringify(provider)} is not a provider aether knows; expected one of ${AETHER_PROVIDERS.join(', ')}`);
-  }
+/** A Go duration within minMs..maxMs; the output is milliseconds. */
+const goDuration = (name: string, example: string, minMs: number, maxMs = Infinity) =>
+  z.string().transform((raw, ctx) => {
+    let ms: number;
+    try {
+      ms = parseDuration(raw);
+    } catch {
+      ctx.issues.push({ code: 'custom', input: raw, message: `${name}=${JSON.stringify(raw)} is not a Go duration (e.g. ${example}, 90s, 1h30m)` });
+      return z.NEVER;
+    }
+    if (ms < minMs || ms > maxMs) {
+      const bounds = maxMs === Infinity ? `at least ${formatDuration(minMs)}` : `${formatDuration(minMs)} to ${formatDuration(maxMs)}`;
+      ctx.issues.push({ code: 'custom', input: raw, message: `${name}=${JSON.stringify(raw)} is out of range; expected ${bounds}` });
+      return z.NEVER;
+    }
+    return ms;
+  });
 
-  const metrics = get('KEPLER_METRICS') ?? 'auto';
-  if (!(FAMILIES as readonly string[]).includes(metrics)) {
-    problems.push(`KEPLER_METRICS=${JSON.stringify(metrics)} is not valid; expected auto, current or 0.7`);
-  }
-
-  const logLevel = (get('LOG_LEVEL') ?? 'info').toLowerCase();
-  if (!(HCLOG_LEVELS as readonly string[]).includes(logLevel)) {
-    problems.push(`LOG_LEVEL=${JSON.stringify(logLevel)} is not valid; expected one of ${HCLOG_LEVELS.join(', ')}`);
-  }
-
-  const target = prometheusTarget(required('PROMETHEUS_URL', 'http://prometheus.monitoring'), get('PROMETHEUS_PORT'), problems);
-  const auth = prometheusAuth(get, target?.userinfo, problems);
-
-  if (problems.length > 0 || intervalMs === undefined || provider === undefined || target === undefined) {
-    throw new ConfigError(`invalid environment:\n  - ${problems.join('\n  - ')}`);
-  }
-  return {
-    intervalMs,
-    provider,
-    prometheus: { baseUrl: target.baseUrl, auth, timeoutMs },
-    metrics: metrics as MetricsFamilySetting,
-    defaultRegion: get('REGION'),
-    logLevel: logLevel as HclogLevel,
-  };
-}
-
-function duration(raw: string | undefined, name: string, example: string, problems: string[], minMs: number, maxMs = Infinity): number | undefined {
-  if (raw === undefined) return undefined;
-  let ms: number;
-  try {
-    ms = parseDuration(raw);
-  } catch {
-    problems.push(`${name}=${JSON.stringify(raw)} is not a Go duration (e.g. ${example}, 90s, 1h30m)`);
-    return undefined;
-  }
-  if (ms < minMs || ms > maxMs) {
-    const bounds = maxMs === Infinity ? `at least ${formatDuration(minMs)}` : `${formatDuration(minMs)} to ${formatDuration(maxMs)}`;
-    problems.push(`${name}=${JSON.stringify(raw)} is out of range; expected ${bounds}`);
-    return undefined;
-  }
-  return ms;
-}
+/** A value that is not one of `values`: `NAME="value" <why>`. */
+const oneOf = <const T extends readonly [string, ...string[]]>(name: string, values: T, why: string) =>
+  z.enum(values, { error: (iss) => `${name}=${JSON.stringify(iss.input)} ${why}` });
 
 /**
- * The Go plugin builds `PROMETHEUS_URL + ":" + PROMETHEUS_PORT`. Ours also takes a URL that has
- * its port (and a path prefix, and credentials) in it; PROMETHEUS_PORT then must agree or be unset.
+ * The URL on its own: http(s), a host, no query or fragment. The Go plugin builds
+ * `PROMETHEUS_URL + ":" + PROMETHEUS_PORT`; ours also takes a URL that has its port (and a path
+ * prefix, and credentials) in it. Messages quote it without its credentials: aether re-logs
+ * whatever the plugin says.
  */
-function prometheusTarget(
-  raw: string | undefined,
-  rawPort: string | undefined,
-  problems: string[],
-): { baseUrl: string; userinfo?: { username: string; password: string } } | undefined {
-  let port: number | undefined;
-  if (rawPort !== undefined) {
-    port = Number(rawPort);
-    if (!/^\d+$/.test(rawPort) || port < 1 || port > 65535) {
-      problems.push(`PROMETHEUS_PORT=${JSON.stringify(rawPort)} is not a TCP port (1 to 65535)`);
-      port = undefined;
-    }
-  }
-  if (raw === undefined) return undefined;
-  // aether re-logs whatever the plugin says: a URL is only ever quoted without its credentials.
+const prometheusUrl = z.string().transform((raw, ctx) => {
   const shown = JSON.stringify(withoutUserinfo(raw));
+  const problem = (message: string) => {
+    ctx.issues.push({ code: 'custom', input: raw, message });
+    return z.NEVER;
+  };
   // URL drops a port that is the scheme's default (`:80`, `:443`), so read it from the text.
   const written = EXPLICIT_PORT.exec(raw)?.[1];
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    if (written !== undefined && Number(written) > 65535) {
-      problems.push(`PROMETHEUS_URL=${shown} has port ${written}; expected a TCP port (1 to 65535)`);
-      return undefined;
-    }
+    if (written !== undefined && Number(written) > 65535) return problem(`PROMETHEUS_URL=${shown} has port ${written}; expected a TCP port (1 to 65535)`);
     url = new URL('invalid:');
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:' || url.hostname === '') {
-    problems.push(`PROMETHEUS_URL=${shown} is not an http(s) URL; expected a scheme and host such as http://prometheus.monitoring or http://prometheus.monitoring:9090`);
-    return undefined;
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
+    return problem(`PROMETHEUS_URL=${shown} is not an http(s) URL; expected a scheme and host such as http://prometheus.monitoring or http://prometheus.monitoring:9090`);
   }
-  if (url.search !== '' || url.hash !== '') {
-    problems.push(`PROMETHEUS_URL=${shown} has a query or fragment; expected scheme, host, port and path prefix only`);
-    return undefined;
+  if (url.search !== '' || url.hash !== '') return problem(`PROMETHEUS_URL=${shown} has a query or fragment; expected scheme, host, port and path prefix only`);
+  return { url, written };
+});
+
+/** Every variable the plugin reads, in the order their problems are reported. */
+const ENV = {
+  INTERVAL: required('INTERVAL', '5m', goDuration('INTERVAL', '5m', MIN_INTERVAL_MS)),
+  PROMETHEUS_TIMEOUT: goDuration('PROMETHEUS_TIMEOUT', '10s', 1, MAX_TIMEOUT_MS).default(DEFAULT_TIMEOUT_MS),
+  PROVIDER: required('PROVIDER', 'gcp', oneOf('PROVIDER', AETHER_PROVIDERS, `is not a provider aether knows; expected one of ${AETHER_PROVIDERS.join(', ')}`)),
+  KEPLER_METRICS: oneOf('KEPLER_METRICS', FAMILIES, 'is not valid; expected auto, current or 0.7').default('auto'),
+  LOG_LEVEL: z
+    .string()
+    .transform((s) => s.toLowerCase())
+    .pipe(oneOf('LOG_LEVEL', LOG_LEVELS, `is not valid; expected one of ${LOG_LEVELS.join(', ')}`))
+    .default('info'),
+  // Its form is checked by prometheusUrl after PROMETHEUS_PORT, as the two go together.
+  PROMETHEUS_URL: required('PROMETHEUS_URL', 'http://prometheus.monitoring', z.string()),
+  PROMETHEUS_PORT: z
+    .string()
+    .refine((s) => /^\d+$/.test(s) && Number(s) >= 1 && Number(s) <= 65535, { error: (iss) => `PROMETHEUS_PORT=${JSON.stringify(iss.input)} is not a TCP port (1 to 65535)` })
+    .transform(Number)
+    .optional(),
+  PROMETHEUS_BEARER_TOKEN: z.string().optional(),
+  PROMETHEUS_BEARER_TOKEN_FILE: z.string().optional(),
+  PROMETHEUS_USERNAME: z.string().optional(),
+  PROMETHEUS_PASSWORD: z.string().optional(),
+  PROMETHEUS_PASSWORD_FILE: z.string().optional(),
+  REGION: z.string().optional(),
+};
+type Env = { [K in keyof typeof ENV]: z.output<(typeof ENV)[K]> };
+
+export function loadAetherSourceConfig(env: NodeJS.ProcessEnv): AetherSourceConfig {
+  const problems: string[] = [];
+  // Each variable alone, so that every bad one is reported, and the good ones still checked together.
+  const values: Partial<Env> = {};
+  for (const name of Object.keys(ENV) as (keyof Env)[]) {
+    const raw = env[name]?.trim();
+    const r = ENV[name].safeParse(raw === '' ? undefined : raw);
+    if (r.success) (values as Record<string, unknown>)[name] = r.data;
+    else problems.push(r.error.issues[0].message);
   }
+  const url = values.PROMETHEUS_URL === undefined ? undefined : prometheusUrl.safeParse(values.PROMETHEUS_URL);
+  if (url?.success === false) problems.push(url.error.issues[0].message);
+  const target = url?.success ? prometheusTarget(url.data, values.PROMETHEUS_PORT, problems) : undefined;
+  const auth = prometheusAuth(values, target?.userinfo, problems);
+
+  const { INTERVAL: intervalMs, PROVIDER: provider, PROMETHEUS_TIMEOUT: timeoutMs, KEPLER_METRICS: metrics, LOG_LEVEL: logLevel } = values;
+  if (problems.length > 0 || intervalMs === undefined || provider === undefined || target === undefined || timeoutMs === undefined || metrics === undefined || logLevel === undefined) {
+    throw new ConfigError(`invalid environment:\n  - ${problems.join('\n  - ')}`);
+  }
+  return {
+    intervalMs,
+    provider,
+    prometheus: { baseUrl: target.baseUrl, auth, timeoutMs },
+    metrics,
+    defaultRegion: values.REGION,
+    logLevel,
+  };
+}
+
+/** PROMETHEUS_URL with PROMETHEUS_PORT (which must agree with a port in the URL, or be unset). */
+function prometheusTarget(
+  { url, written }: { url: URL; written?: string },
+  port: number | undefined,
+  problems: string[],
+): { baseUrl: string; userinfo?: { username: string; password: string } } | undefined {
   if (written !== undefined && port !== undefined && Number(written) !== port) {
     problems.push(`PROMETHEUS_URL has port ${written} but PROMETHEUS_PORT=${port}; set one of them`);
     return undefined;
@@ -190,16 +210,13 @@ function prometheusTarget(
   return { baseUrl: url.toString().replace(/\/+$/, ''), userinfo };
 }
 
-function prometheusAuth(
-  get: (name: string) => string | undefined,
-  userinfo: { username: string; password: string } | undefined,
-  problems: string[],
-): PrometheusAuth {
-  const token = get('PROMETHEUS_BEARER_TOKEN');
-  const tokenFile = get('PROMETHEUS_BEARER_TOKEN_FILE');
-  const username = get('PROMETHEUS_USERNAME') ?? userinfo?.username;
-  const password = get('PROMETHEUS_PASSWORD') ?? userinfo?.password;
-  const passwordFile = get('PROMETHEUS_PASSWORD_FILE');
+/** Which credentials, from variables that exclude or need each other; the files must be readable. */
+function prometheusAuth(env: Partial<Env>, userinfo: { username: string; password: string } | undefined, problems: string[]): PrometheusAuth {
+  const token = env.PROMETHEUS_BEARER_TOKEN;
+  const tokenFile = env.PROMETHEUS_BEARER_TOKEN_FILE;
+  const username = env.PROMETHEUS_USERNAME ?? userinfo?.username;
+  const password = env.PROMETHEUS_PASSWORD ?? userinfo?.password;
+  const passwordFile = env.PROMETHEUS_PASSWORD_FILE;
 
   if (token !== undefined && tokenFile !== undefined) {
     problems.push('PROMETHEUS_BEARER_TOKEN and PROMETHEUS_BEARER_TOKEN_FILE are both set; set one');
@@ -221,6 +238,7 @@ function prometheusAuth(
       problems.push(`${name}=${JSON.stringify(file)} cannot be read: ${(err as Error).message}`);
     }
   }
+  // The values sent, which may come from PROMETHEUS_URL: named after the variable that sets them.
   for (const [name, value] of [['PROMETHEUS_BEARER_TOKEN', token], ['PROMETHEUS_PASSWORD', password], ['PROMETHEUS_USERNAME', username]] as const) {
     if (value !== undefined && !isHeaderSafe(value)) problems.push(`${name} holds characters an HTTP header cannot carry (expected printable ASCII)`);
   }

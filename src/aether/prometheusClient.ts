@@ -3,8 +3,13 @@
 // rotated token is picked up without a restart.
 
 import { readFile } from 'node:fs/promises';
-import type { PrometheusAuth } from './config.js';
 import type { Sample } from './instances.js';
+
+/** The credentials sent to Prometheus; config.ts builds them from the environment. */
+export type PrometheusAuth =
+  | { kind: 'none' }
+  | { kind: 'bearer'; token?: string; tokenFile?: string }
+  | { kind: 'basic'; username: string; password?: string; passwordFile?: string };
 
 /** What went wrong, so that the gRPC layer can answer with the right status code. */
 export type PrometheusFailure = 'unavailable' | 'timeout' | 'cancelled' | 'unauthenticated' | 'denied' | 'rejected' | 'bad_response';
@@ -14,8 +19,9 @@ export class PrometheusError extends Error {
   constructor(
     message: string,
     readonly failure: PrometheusFailure,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
@@ -53,7 +59,7 @@ export class PrometheusClient {
       payload = await res.json();
     } catch (err) {
       if (opts.signal.aborted) throw transportError(where, err, opts.signal);
-      throw new PrometheusError(`${where} answered HTTP ${res.status} with a body that is not JSON; is PROMETHEUS_URL the Prometheus server?`, res.ok ? 'bad_response' : statusFailure(res.status));
+      throw new PrometheusError(`${where} answered HTTP ${res.status} with a body that is not JSON; is PROMETHEUS_URL the Prometheus server?`, res.ok ? 'bad_response' : statusFailure(res.status), { cause: err });
     }
     return parseVector(payload, res.status, where);
   }
@@ -99,11 +105,11 @@ function transportError(where: string, err: unknown, signal: AbortSignal): Prome
   if (signal.aborted) {
     // The caller aborts with an Error that says why (its deadline, or the host cancelling).
     const reason = signal.reason instanceof Error ? signal.reason.message : 'cancelled';
-    return new PrometheusError(`${where}: ${reason}`, 'timeout');
+    return new PrometheusError(`${where}: ${reason}`, 'timeout', { cause: err });
   }
   // fetch() wraps the socket error ("connect ECONNREFUSED 10.0.0.9:9090", "other side closed") in `cause`.
   const cause = (err as { cause?: { message?: string } }).cause;
-  return new PrometheusError(`${where} cannot be reached: ${cause?.message ?? (err as Error).message}`, 'unavailable');
+  return new PrometheusError(`${where} cannot be reached: ${cause?.message ?? (err as Error).message}`, 'unavailable', { cause: err });
 }
 
 async function readSecret(file: string, name: string): Promise<string> {
@@ -111,7 +117,7 @@ async function readSecret(file: string, name: string): Promise<string> {
   try {
     secret = (await readFile(file, 'utf8')).trim();
   } catch (err) {
-    throw new PrometheusError(`${name}=${file} cannot be read: ${(err as Error).message}`, 'unauthenticated');
+    throw new PrometheusError(`${name}=${file} cannot be read: ${(err as Error).message}`, 'unauthenticated', { cause: err });
   }
   if (!isHeaderSafe(secret)) throw new PrometheusError(`${name}=${file} holds characters an HTTP header cannot carry`, 'unauthenticated');
   return secret;

@@ -5,34 +5,25 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { Config, MetricsLevel } from '../config/config.js';
+import type { Config } from '../config/config.js';
 import { EstimatorMeter, type EstimatorDescription } from '../device/estimatorMeter.js';
 import { selectMeter, type MeterChoice } from '../device/meterSelection.js';
-import { EstimatorInfoCollector, estimatorInfoLabels } from '../exporter/prometheus/estimatorInfoCollector.js';
 import type { Collector } from '../exporter/prometheus/collector.js';
-import { ContainerCollector } from '../exporter/prometheus/containerCollector.js';
-import { ExporterHealthCollector } from '../exporter/prometheus/exporterHealthCollector.js';
-import { BuildInfoCollector, CpuInfoCollector } from '../exporter/prometheus/infoCollectors.js';
-import { LegacyCollector, legacySource, type LegacyLevel } from '../exporter/prometheus/legacyCollector.js';
-import { domainZones, LEGACY_DOMAINS, measuredDomains, unmappedZones } from '../exporter/prometheus/legacyDomains.js';
+import { buildCollectors } from '../exporter/prometheus/collectors.js';
 import { KubeInformerCollector } from '../exporter/prometheus/kubeInformerCollector.js';
-import { NodeCollector } from '../exporter/prometheus/nodeCollector.js';
-import { PodCollector } from '../exporter/prometheus/podCollector.js';
-import { ProcessCollector } from '../exporter/prometheus/processCollector.js';
 import { PrometheusExporter } from '../exporter/prometheus/prometheusExporter.js';
-import { RuntimeCollector } from '../exporter/prometheus/runtimeCollector.js';
-import { VmCollector } from '../exporter/prometheus/vmCollector.js';
 import { StdoutExporter } from '../exporter/stdout/stdoutExporter.js';
 import type { PodInformer } from '../k8s/podInformer.js';
 import type { Logger } from '../logger/logger.js';
 import { assessHealth } from '../monitor/health.js';
 import { PowerMonitor } from '../monitor/powerMonitor.js';
+import { architectureOf } from '../estimation/hostProfile.js';
 import { parseCpuInfo } from '../resource/cpuInfo.js';
-import { architectureOf, parseHostCpuInfo } from '../resource/hostProfile.js';
+import { parseHostCpuInfo } from '../resource/hostCpu.js';
 import { ResourceInformer } from '../resource/resourceInformer.js';
 import { renderLandingPage } from '../server/landingPage.js';
 import { WebServer } from '../server/webServer.js';
-import { readBuildInfo } from './buildInfo.js';
+import { readBuildInfo } from '../util/buildInfo.js';
 
 export class Application {
   readonly nodeName: string;
@@ -110,48 +101,19 @@ export class Application {
   }
 
   private collectors(): Collector[] {
-    const levels = new Set<MetricsLevel>(this.config.exporter.prometheus.metricsLevel);
-    const out: Collector[] = [];
-    const workloadLevels = (['process', 'container', 'vm', 'pod'] as const).filter((l) => levels.has(l));
-    if (levels.has('node')) out.push(new NodeCollector(this.nodeName, workloadLevels));
-    if (levels.has('process')) out.push(new ProcessCollector(this.nodeName));
-    if (levels.has('container')) out.push(new ContainerCollector(this.nodeName));
-    if (levels.has('vm')) out.push(new VmCollector(this.nodeName));
-    if (levels.has('pod')) out.push(new PodCollector(this.nodeName));
     const cpuinfo = readCpuInfo(this.config.host.procfs);
-    out.push(new CpuInfoCollector(cpuinfo ? parseCpuInfo(cpuinfo) : []));
-    if (this.config.exporter.prometheus.legacyMetrics) out.push(this.legacyCollector(levels, cpuinfo));
-    const estimate = this.estimatorDescription();
-    if (estimate) out.push(new EstimatorInfoCollector(estimatorInfoLabels(estimate)));
-    out.push(new BuildInfoCollector(readBuildInfo()));
-    out.push(
-      new ExporterHealthCollector({ meter: this.meter.meter.name, zones: this.meter.zones.map((z) => z.name) }, () => this.prometheus.scrapeStats()),
-    );
-    const debug = this.config.exporter.prometheus.debugCollectors;
-    if (debug.includes('go') || debug.includes('process') || debug.includes('nodejs')) out.push(new RuntimeCollector());
-    return out;
-  }
-
-  /** Kepler 0.7's family, from the same snapshots; says once which of its domains read 0 here. */
-  private legacyCollector(levels: Set<MetricsLevel>, cpuinfo: string | undefined): LegacyCollector {
-    const zones = this.meter.zones.map((z) => ({ name: z.name, index: z.index }));
-    const names = zones.map((z) => z.name);
-    const source = legacySource(this.meter.meter.name);
-    const measured = measuredDomains(domainZones(names));
-    const unmeasured = LEGACY_DOMAINS.filter((d) => !measured.includes(d));
-    this.logger.info('Kepler 0.7 metrics enabled', {
-      source,
-      measured: measured.join(','),
-      exported_as_zero: unmeasured.join(',') || 'none',
-      zones_left_out: unmappedZones(names).join(',') || 'none',
-    });
-    return new LegacyCollector({
+    return buildCollectors({
       nodeName: this.nodeName,
-      source,
-      zones,
-      levels: [...levels].filter((l): l is LegacyLevel => l !== 'pod'),
+      prometheus: this.config.exporter.prometheus,
+      meter: { name: this.meter.meter.name, zones: this.meter.zones },
+      cpus: cpuinfo ? parseCpuInfo(cpuinfo) : [],
       cpuArchitecture: (cpuinfo && architectureOf(parseHostCpuInfo(cpuinfo))) || 'unknown',
-      platformSource: measured.includes('platform') ? source : 'none',
+      estimate: this.estimatorDescription(),
+      build: readBuildInfo(),
+      scrapeStats: () => this.prometheus.scrapeStats(),
+      authStats: () => this.server.authStats(),
+      snapshots: this.monitor,
+      logger: this.logger,
     });
   }
 
@@ -166,7 +128,8 @@ export class Application {
       '/healthz',
       (_req, res) => {
         const s = this.monitor.latest();
-        const h = assessHealth(s, Date.now(), this.config.monitor.intervalMs);
+        // Monotonic time: a clock step (NTP) must not read as a stalled loop.
+        const h = assessHealth(s, performance.now(), this.config.monitor.intervalMs);
         res.writeHead(h.healthy ? 200 : 503, { 'Content-Type': 'application/json' });
         const body = { status: h.status, meter: this.meter.meter.name, lastRefresh: s ? new Date(s.timestampMs).toISOString() : null };
         res.end(JSON.stringify(h.failingZones.length ? { ...body, failingZones: h.failingZones } : body) + '\n');

@@ -2,7 +2,7 @@
 // handlers: load the configuration, start the exporter, and return the exit code when it stops.
 
 import { Application } from '../app/application.js';
-import { readBuildInfo } from '../app/buildInfo.js';
+import { readBuildInfo } from '../util/buildInfo.js';
 import { ConfigError } from '../config/config.js';
 import { loadConfig } from '../config/load.js';
 import { NoMeterError } from '../device/meterSelection.js';

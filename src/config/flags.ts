@@ -1,14 +1,16 @@
 // Kepler's kingpin-style command line, parsed with node:util parseArgs. One table (FLAGS) drives
-// parsing, validation (through the YAML schema, at the flag's YAML key) and the help text.
+// parsing, validation (through the YAML schema, at the flag's YAML key) and the help text. The
+// flags of configuration keys are declared next to their keys in schema.ts; only the three flags
+// that are not configuration values are listed here.
 
 import { parseArgs } from 'node:util';
 import { ConfigError } from './config.js';
 import { defaultConfig } from './defaults.js';
 import { formatDuration } from './duration.js';
-import { checkValues, configPath } from './schema.js';
+import { checkValues, configPath, KEY_DECLARATIONS, type ValueFlagType } from './schema.js';
 
 /** `switch`: a plain boolean without value (--help); `bool`: true/false, also as --no-<flag>. */
-export type FlagType = 'string' | 'bool' | 'number' | 'duration' | 'switch';
+export type FlagType = ValueFlagType | 'switch';
 
 export interface FlagDef {
   name: string;
@@ -26,42 +28,11 @@ export const FLAGS: readonly FlagDef[] = [
   { name: 'help', short: 'h', type: 'switch', help: 'Show this help and exit' },
   { name: 'version', type: 'switch', help: 'Print the version and exit' },
   { name: 'config.file', type: 'string', help: 'Path to the YAML configuration file', defaultText: 'none' },
-  { name: 'log.level', type: 'string', key: 'log.level', help: 'Logging level: debug, info, warn, error' },
-  { name: 'log.format', type: 'string', key: 'log.format', help: 'Logging format: text or json' },
-  { name: 'host.sysfs', type: 'string', key: 'host.sysfs', help: 'Host sysfs path' },
-  { name: 'host.procfs', type: 'string', key: 'host.procfs', help: 'Host procfs path' },
-  { name: 'monitor.interval', type: 'duration', key: 'monitor.interval', help: 'Refresh interval (0 = refresh only when scraped)' },
-  { name: 'monitor.staleness', type: 'duration', key: 'monitor.staleness', help: '(ours) A scrape refreshes data older than this' },
-  { name: 'monitor.max-terminated', type: 'number', key: 'monitor.maxTerminated', help: 'Terminated workloads kept until exported (0 off, -1 unlimited)' },
-  { name: 'monitor.min-terminated-energy-threshold', type: 'number', key: 'monitor.minTerminatedEnergyThreshold', help: '(ours) Joules below which terminated workloads are not kept' },
-  { name: 'monitor.terminated-retention', type: 'duration', key: 'monitor.terminatedRetention', help: '(ours) How long terminated workloads stay exported after a scrape first showed them' },
-  { name: 'monitor.max-zone-watts', type: 'number', key: 'monitor.maxZoneWatts', help: '(ours) Watts above which a zone interval is dropped as a counter glitch' },
-  { name: 'cpu.preferred-meters', type: 'string', key: 'cpu.preferredMeters', repeatable: true, help: '(ours) CPU meters to try, in order: rapl, hwmon, fake, estimator' },
-  { name: 'rapl.zones', type: 'string', key: 'rapl.zones', repeatable: true, help: '(ours) RAPL zones to keep (none = all)' },
-  { name: 'debug.pprof', type: 'bool', key: 'debug.pprof.enabled', help: 'Enable the /debug/pprof/ endpoints' },
-  { name: 'web.config-file', type: 'string', key: 'web.configFile', help: 'Path to an exporter-toolkit web config file (TLS, basic auth)' },
-  { name: 'web.listen-address', type: 'string', key: 'web.listenAddresses', repeatable: true, help: 'Address to listen on, [host]:port' },
-  { name: 'exporter.stdout', type: 'bool', key: 'exporter.stdout.enabled', help: 'Enable the stdout exporter' },
-  { name: 'exporter.prometheus', type: 'bool', key: 'exporter.prometheus.enabled', help: 'Enable the Prometheus exporter' },
-  { name: 'exporter.prometheus.legacy-metrics', type: 'bool', key: 'exporter.prometheus.legacyMetrics', help: '(ours) Also export Kepler 0.7-0.9 metric names' },
-  { name: 'metrics', type: 'string', key: 'exporter.prometheus.metricsLevel', repeatable: true, help: 'Metrics levels to export: node, process, container, vm, pod' },
-  { name: 'kube.enable', type: 'bool', key: 'kube.enabled', help: 'Monitor Kubernetes' },
-  { name: 'kube.config', type: 'string', key: 'kube.config', help: 'Path to a kubeconfig (none = in-cluster)' },
-  { name: 'kube.node-name', type: 'string', key: 'kube.nodeName', help: 'Name of the Kubernetes node this runs on', defaultText: '$NODE_NAME' },
-  { name: 'kube.kubelet-ca-file', type: 'string', key: 'kube.kubeletCAFile', help: '(ours) CA file that verifies the kubelet certificate (default: not verified, as in Kepler)' },
-  { name: 'estimator.model', type: 'string', key: 'estimator.model', help: '(ours) Power model used without a meter (see `kepler-ts model evaluate`)', defaultText: 'kts-specpower' },
-  { name: 'estimator.tdp-watts', type: 'number', key: 'estimator.tdpWatts', help: '(ours) TDP of one CPU package in watts (0 = from the CPU model)' },
-  { name: 'estimator.idle-watts', type: 'number', key: 'estimator.idleWatts', help: "(ours) This machine's watts at idle (0 = from the model)" },
-  { name: 'estimator.max-watts', type: 'number', key: 'estimator.maxWatts', help: "(ours) This machine's watts at full load (0 = from the model)" },
-  { name: 'estimator.virtual-machine', type: 'string', key: 'estimator.virtualMachine', help: '(ours) Estimate as a VM: auto, true or false' },
-  { name: 'estimator.host-cpus', type: 'number', key: 'estimator.hostCpus', help: "(ours) Logical CPUs of a VM's host (0 = guess from the CPU model)" },
-  { name: 'experimental.platform.redfish.enabled', type: 'bool', key: 'experimental.platform.redfish.enabled', help: 'Enable Redfish platform power monitoring' },
-  { name: 'experimental.platform.redfish.node-name', type: 'string', key: 'experimental.platform.redfish.nodeName', help: 'Node name for Redfish' },
-  { name: 'experimental.platform.redfish.config-file', type: 'string', key: 'experimental.platform.redfish.configFile', help: 'Path to the Redfish BMC configuration file' },
-  { name: 'experimental.hwmon.force-enabled', type: 'bool', key: 'experimental.hwmon.forceEnabled', help: 'Use hwmon even where RAPL is available' },
-  { name: 'experimental.hwmon.zones', type: 'string', key: 'experimental.hwmon.zones', repeatable: true, help: 'hwmon zones to keep (none = all)' },
-  { name: 'experimental.gpu.enabled', type: 'bool', key: 'experimental.gpu.enabled', help: 'Enable GPU power monitoring' },
-  { name: 'experimental.gpu.idle-power', type: 'number', key: 'experimental.gpu.idlePower', help: 'GPU idle power in watts (0 = auto-detect)' },
+  ...KEY_DECLARATIONS.flatMap(({ yamlKey, flag }): FlagDef[] =>
+    flag
+      ? [{ name: flag.name, type: flag.type, key: yamlKey, help: flag.help, ...(flag.repeatable ? { repeatable: true } : {}), ...(flag.defaultText !== undefined ? { defaultText: flag.defaultText } : {}) }]
+      : [],
+  ),
 ];
 
 const BY_NAME = new Map(FLAGS.map((f) => [f.name, f]));
@@ -132,17 +103,18 @@ function convert(f: FlagDef, text: string): unknown {
 }
 
 function parseArgsError(e: Error & { code?: string }): Error {
+  const cause = { cause: e };
   const quoted = /'([^']*)'/.exec(e.message)?.[1] ?? '';
   const flag = quoted.replace(/ <value>$/, '').replace(/^-\w, /, '');
   switch (e.code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
-      return new ConfigError(`flag ${flag}: unknown flag (see --help)`);
+      return new ConfigError(`flag ${flag}: unknown flag (see --help)`, cause);
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
-      return new ConfigError(`unexpected argument ${JSON.stringify(quoted)}: this command takes only flags (see --help)`);
+      return new ConfigError(`unexpected argument ${JSON.stringify(quoted)}: this command takes only flags (see --help)`, cause);
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
       return e.message.includes('does not take an argument')
-        ? new ConfigError(`flag ${flag}: takes no value`)
-        : new ConfigError(`flag ${flag}: missing value (write ${flag}=VALUE for a value starting with "-")`);
+        ? new ConfigError(`flag ${flag}: takes no value`, cause)
+        : new ConfigError(`flag ${flag}: missing value (write ${flag}=VALUE for a value starting with "-")`, cause);
     default:
       return e; // not a command-line problem: a bug here
   }

@@ -41,7 +41,7 @@ function readYaml(file: string, readFile: (path: string) => string, warnings: st
   } catch (e) {
     // Node's "ENOENT: no such file or directory, open 'x.yaml'": the path is already named.
     const reason = (e as Error).message.replace(/, \w+ '.*'$/, '');
-    throw new ConfigError(`flag --config.file: cannot read ${JSON.stringify(file)}: ${reason}`);
+    throw new ConfigError(`flag --config.file: cannot read ${JSON.stringify(file)}: ${reason}`, { cause: e });
   }
   const doc = parseDocument(text);
   const [error] = doc.errors;

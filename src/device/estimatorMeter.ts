@@ -9,7 +9,7 @@ import { DEFAULT_MODEL_NAME, findModel, knownModels } from '../estimation/modelR
 import { hostOfVirtualMachine, loadOfInterval, machinePower, type Calibration, type MachineEstimate } from '../estimation/machineEstimate.js';
 import type { PowerBreakdown } from '../estimation/powerModel.js';
 import { lookupCpuModel } from '../estimation/cpuCatalog.js';
-import { readHostProfile, type HostProfile } from '../resource/hostProfile.js';
+import { readHostProfile, type HostProfile } from '../estimation/hostProfile.js';
 import { cpuTimesDelta, parseProcStat, type CpuTimes } from '../resource/procStat.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -64,7 +64,7 @@ export class EstimatorMeter implements EnergyMeter {
     try {
       stat.read(); // as every meter checks its zones can be read: never a silent zero later
     } catch (err) {
-      throw new MeterUnavailableError(`estimator: cannot read the CPU load from ${statPath}: ${(err as Error).message}`);
+      throw new MeterUnavailableError(`estimator: cannot read the CPU load from ${statPath}: ${(err as Error).message}`, { cause: err });
     }
     const path = `estimator:${estimate.model.name}`;
     return ZONE_PARTS.map(([name, part]) => {
@@ -88,7 +88,7 @@ export class EstimatorMeter implements EnergyMeter {
     try {
       host = readHostProfile({ procfs: this.opts.procfs, sysfs: this.opts.sysfs });
     } catch (err) {
-      throw new MeterUnavailableError(`estimator: cannot learn the hardware: ${(err as Error).message}`);
+      throw new MeterUnavailableError(`estimator: cannot learn the hardware: ${(err as Error).message}`, { cause: err });
     }
     const own = { ...host.spec, ...(s.tdpWatts > 0 ? { tdpWatts: s.tdpWatts } : {}) };
     const vm = s.virtualMachine === 'auto' ? host.virtualization.isVm : s.virtualMachine === 'true';

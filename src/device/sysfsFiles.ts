@@ -8,11 +8,11 @@ export function describeReadError(file: string, err: unknown): Error {
   switch (errnoCode(err)) {
     case 'EACCES':
     case 'EPERM':
-      return new Error(`${file}: permission denied (root only since CVE-2020-8694)`);
+      return new Error(`${file}: permission denied (root only since CVE-2020-8694)`, { cause: err });
     case 'ENOENT':
-      return new Error(`${file}: no such file (zone gone, or /sys/devices/virtual/powercap masked by the container runtime)`);
+      return new Error(`${file}: no such file (zone gone, or /sys/devices/virtual/powercap masked by the container runtime)`, { cause: err });
     default:
-      return err instanceof Error ? new Error(err.message) : new Error(String(err));
+      return err instanceof Error ? new Error(err.message, { cause: err }) : new Error(String(err));
   }
 }
 
@@ -30,7 +30,7 @@ export function listMeterDir(dir: string, whyMissing: string): string[] {
   try {
     return readdirSync(dir);
   } catch (err) {
-    if (errnoCode(err) === 'ENOENT') throw new MeterUnavailableError(`${dir}: not found (${whyMissing})`);
-    throw new MeterUnavailableError(describeReadError(dir, err).message);
+    if (errnoCode(err) === 'ENOENT') throw new MeterUnavailableError(`${dir}: not found (${whyMissing})`, { cause: err });
+    throw new MeterUnavailableError(describeReadError(dir, err).message, { cause: err });
   }
 }

@@ -1,6 +1,7 @@
 // Every power model kepler-ts knows, by name. Adding a model is one line in MODELS below (or in
 // BASELINE_MODELS for a published curve); the `model evaluate` command and findModel() see it.
 
+import { ESTIMATOR_MODEL_NAMES } from '../config/estimatorModels.js';
 import { boaviztaModel } from './baselines/boavizta.js';
 import { ccfModel } from './baselines/ccf.js';
 import { codecarbonModel } from './baselines/codecarbon.js';
@@ -29,6 +30,15 @@ export function allModels(extra: PowerModel[] = []): PowerModel[] {
 /** The models the command line and the config know: kepler-ts's own, then the baselines. */
 export function knownModels(): PowerModel[] {
   return allModels(MODELS);
+}
+
+// The config validates `estimator.model` against its own list of names, so as not to load the
+// models: it must name exactly these models, in this order. A model added above goes there too.
+{
+  const registered = knownModels().map((m) => m.name).join(', ');
+  if (registered !== ESTIMATOR_MODEL_NAMES.join(', ')) {
+    throw new Error(`src/config/estimatorModels.ts lists the power models ${ESTIMATOR_MODEL_NAMES.join(', ')}, but the registry has ${registered}: make them agree`);
+  }
 }
 
 export function findModel(name: string, models: readonly PowerModel[] = knownModels()): PowerModel | undefined {

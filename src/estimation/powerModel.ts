@@ -2,7 +2,9 @@
 // the wall, as SPECpower_ssj2008 measures it) from its load and what can be learned about its
 // hardware. Models are pure: no I/O, so they are evaluated on CSV rows and used at run time alike.
 
-export type CpuVendor = 'intel' | 'amd' | 'arm' | 'other';
+import type { CpuVendor } from '../resource/hostCpu.js';
+
+export type { CpuVendor };
 
 /** A server as a model sees it. Unknown facts are left undefined, never guessed here. */
 export interface ServerSpec {

@@ -24,7 +24,7 @@ export function loadKubeAccess(path: string): KubeAccess {
     try {
       kc.loadFromFile(path);
     } catch (err) {
-      throw new ConfigError(`config: kube.config: cannot load the kubeconfig ${JSON.stringify(path)}: ${(err as Error).message}`);
+      throw new ConfigError(`config: kube.config: cannot load the kubeconfig ${JSON.stringify(path)}: ${(err as Error).message}`, { cause: err });
     }
     if (!kc.getCurrentCluster()) throw new ConfigError(`config: kube.config: the kubeconfig ${JSON.stringify(path)} has no current cluster`);
     return { kc, inCluster: false, path };

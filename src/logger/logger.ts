@@ -30,12 +30,18 @@ export function createLogger(opts: LoggerOptions, bound: LogFields = {}): Logger
   const write = opts.write ?? ((line: string) => process.stderr.write(line));
   const now = opts.now ?? (() => new Date());
   const min = RANK[opts.level];
+  const line = (time: string, level: string, msg: string, fields: LogFields) =>
+    opts.format === 'json' ? jsonLine(time, level, msg, fields) : textLine(time, level, msg, fields);
   const emit = (level: LogLevel, msg: string, fields?: LogFields): void => {
     if (RANK[level] < min) return;
     const all = { ...bound, ...fields };
     const time = now().toISOString();
-    const upper = level.toUpperCase();
-    write(opts.format === 'json' ? jsonLine(time, upper, msg, all) : textLine(time, upper, msg, all));
+    write(line(time, level.toUpperCase(), msg, all));
+    // At debug level, each error's stack (and its causes') follows on a DEBUG line of its own:
+    // the line above stays one line that log pipelines and alerts match on.
+    if (min === RANK.debug) {
+      for (const [k, v] of Object.entries(all)) if (v instanceof Error) write(line(time, 'DEBUG', `stack of ${k}`, { ...bound, stack: errorStack(v) }));
+    }
   };
   return {
     debug: (m, f) => emit('debug', m, f),
@@ -48,8 +54,8 @@ export function createLogger(opts: LoggerOptions, bound: LogFields = {}): Logger
 
 function jsonLine(time: string, level: string, msg: string, fields: LogFields): string {
   const out: LogFields = { time, level, msg };
-  for (const [k, v] of Object.entries(fields)) out[k] = v instanceof Error ? v.message : v;
-  return JSON.stringify(out) + '\n';
+  for (const [k, v] of Object.entries(fields)) out[k] = v instanceof Error ? errorMessage(v) : v;
+  return JSON.stringify(out, jsonSafe) + '\n';
 }
 
 function textLine(time: string, level: string, msg: string, fields: LogFields): string {
@@ -59,11 +65,32 @@ function textLine(time: string, level: string, msg: string, fields: LogFields): 
 }
 
 function formatValue(v: unknown): string {
-  if (v instanceof Error) return v.message;
+  if (v instanceof Error) return errorMessage(v);
   if (typeof v === 'string') return v;
   if (v === undefined) return '';
-  if (typeof v === 'object' && v !== null) return JSON.stringify(v);
+  if (typeof v === 'object' && v !== null) return JSON.stringify(v, jsonSafe);
   return String(v);
+}
+
+/** JSON.stringify throws on a bigint (µJ totals are bigints): write it as its decimal digits. */
+function jsonSafe(_key: string, v: unknown): unknown {
+  return typeof v === 'bigint' ? v.toString() : v;
+}
+
+/** The message, with each cause's appended: "cannot read x: EACCES: permission denied". */
+function errorMessage(e: Error): string {
+  let text = e.message;
+  for (let c = e.cause, depth = 0; c instanceof Error && depth < 5; c = c.cause, depth++) {
+    if (!text.includes(c.message)) text += `: ${c.message}`;
+  }
+  return text;
+}
+
+/** The stack, then each cause's stack: for debugging, where the time is spent reading it. */
+function errorStack(e: Error): string {
+  let text = e.stack ?? errorMessage(e);
+  for (let c = e.cause, depth = 0; c instanceof Error && depth < 5; c = c.cause, depth++) text += `\ncaused by: ${c.stack ?? c.message}`;
+  return text;
 }
 
 /** logfmt quoting: bare when the value has no space, quote, equals sign or control character. */

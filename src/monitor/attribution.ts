@@ -42,25 +42,3 @@ export function attributeLevel(activeUj: readonly number[], cpuDeltaSec: readonl
   );
   return { sharesUj, unattributedUj };
 }
-
-/**
- * The container level's unattributed energy of one interval (everything that ran outside a
- * container, plus what nothing explains), split for Kepler 0.7's pseudo containers: the part
- * kernel threads were billed at process level goes to `kernel_processes` (never more than there
- * is), the rest to `system_processes`. Per zone; kernel + system = unattributed exactly.
- */
-export function splitOutsideContainers(unattributedUj: readonly number[], kernelThreadsUj: readonly number[]): { kernelUj: number[]; systemUj: number[] } {
-  const kernelUj = unattributedUj.map((u, z) => Math.min(Math.max(u, 0), Math.max(kernelThreadsUj[z] ?? 0, 0)));
-  return { kernelUj, systemUj: unattributedUj.map((u, z) => u - kernelUj[z]) };
-}
-
-/** Joules as a decimal string from an exact µJ count: full precision at any size. */
-export function formatJoules(uj: bigint): string {
-  // Fast path only below 2^33 J: there a double's spacing (at most 2^-20) is finer than 1 µJ, so
-  // the shortest round-trip string of uj / 1e6 is the exact decimal. Between 2^33 J and 2^53 µJ
-  // (about 10 days at 10 kW) it is not: 8589934592000001 µJ would print as 8589934592.000002.
-  if (uj < 8_589_934_592_000_000n) return String(Number(uj) / 1e6);
-  const whole = uj / 1_000_000n;
-  const frac = (uj % 1_000_000n).toString().padStart(6, '0').replace(/0+$/, '');
-  return frac ? `${whole}.${frac}` : `${whole}`;
-}

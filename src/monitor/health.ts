@@ -1,9 +1,12 @@
 // The exporter's health as /healthz reports it, from the latest snapshot. Pure.
-//   ok             refreshes keep coming and every zone reads
-//   degraded       some zone has been unusable for FAILING_AFTER refreshes: its totals are flat
-//                  (HTTP 200: the other zones and every workload metric are still right)
-//   meter_failing  every zone has: the meter produces nothing (503, so that a liveness probe
-//                  restarts the exporter, which then picks a working meter or the estimator)
+//   ok             refreshes keep coming and every zone reads and advances
+//   degraded       some zone has been unreadable, or has read without advancing (a frozen
+//                  counter, a sensor stuck at 0 W), for FAILING_AFTER refreshes: its totals are
+//                  flat (HTTP 200: the other zones and every workload metric are still right)
+//   meter_failing  every zone has been unreadable for FAILING_AFTER refreshes: the meter produces
+//                  nothing (503, so that a liveness probe restarts the exporter, which then picks
+//                  a meter it can read, or the estimator). A zone that reads but does not advance
+//                  is never worse than degraded: a restart would pick it again.
 //   stale          no refresh for a while: the loop is stuck (503)
 
 import type { Snapshot } from './snapshot.js';
@@ -17,19 +20,22 @@ export interface Health {
   status: HealthStatus;
   /** Whether /healthz answers 200. */
   healthy: boolean;
-  /** `zone/index` of the failing zones. */
+  /** `zone/index` of the zones unreadable, or read without advancing, for FAILING_AFTER refreshes. */
   failingZones: string[];
 }
 
+/** `nowMs` on the monitor's monotonic clock (Snapshot.monotonicMs). */
 export function assessHealth(s: Snapshot | undefined, nowMs: number, intervalMs: number): Health {
   // Healthy while refreshes keep coming: a stuck loop is what a liveness probe should catch.
   // With interval 0 refreshes happen only on scrapes, so their age says nothing.
   const maxAgeMs = Math.max(3 * intervalMs, 60_000);
-  if (s === undefined || (intervalMs > 0 && nowMs - s.timestampMs >= maxAgeMs)) {
+  if (s === undefined || (intervalMs > 0 && nowMs - s.monotonicMs >= maxAgeMs)) {
     return { status: intervalMs === 0 && s === undefined ? 'ok' : 'stale', healthy: intervalMs === 0, failingZones: [] };
   }
-  const failingZones = s.zones.filter((_, i) => (s.health.zoneFailures[i] ?? 0) >= FAILING_AFTER).map((z) => `${z.name}/${z.index}`);
+  const unreadable = s.zones.map((_, i) => (s.health.zoneFailures[i] ?? 0) >= FAILING_AFTER);
+  const stalled = s.zones.map((_, i) => (s.health.zoneStalls[i] ?? 0) >= FAILING_AFTER);
+  const failingZones = s.zones.filter((_, i) => unreadable[i] || stalled[i]).map((z) => `${z.name}/${z.index}`);
   if (failingZones.length === 0) return { status: 'ok', healthy: true, failingZones };
-  if (failingZones.length < s.zones.length) return { status: 'degraded', healthy: true, failingZones };
-  return { status: 'meter_failing', healthy: false, failingZones };
+  if (s.zones.length > 0 && unreadable.every(Boolean)) return { status: 'meter_failing', healthy: false, failingZones };
+  return { status: 'degraded', healthy: true, failingZones };
 }

@@ -1,6 +1,6 @@
 // Running energy totals of one workload level (processes, containers, VMs or pods): bills each
 // interval's shares, keeps the unattributed remainder, hands ended workloads to the terminated
-// tracker, and counts as dropped the energy that no export will ever show.
+// tracker, and counts as dropped the totals of every workload that leaves the exposition.
 //
 // Billing is two-phase so that a refresh completes or changes nothing: prepare() computes every
 // new total without touching the account (and throws on a number it cannot use), commit()
@@ -9,13 +9,7 @@
 import type { WorkloadCpu } from '../resource/workloads.js';
 import { attributeLevel } from './attribution.js';
 import type { LevelSnapshot, WorkloadEnergy } from './snapshot.js';
-import { TerminatedTracker, type Removed } from './terminatedTracker.js';
-
-/** One workload's account: its totals, and the totals an export last showed of it. */
-interface Ledger {
-  totals: readonly bigint[];
-  shown: readonly bigint[] | undefined;
-}
+import { TerminatedTracker } from './terminatedTracker.js';
 
 export interface LevelAccountOptions {
   zoneCount: number;
@@ -28,19 +22,25 @@ export interface LevelAccountOptions {
 
 /** The outcome of one interval's billing, computed but not yet stored. */
 export interface PreparedBill<I> {
+  /** Every workload charged this interval, ended ones included. */
   readonly billed: readonly WorkloadEnergy<I>[];
   readonly ended: readonly boolean[];
   readonly unattributedUj: readonly bigint[];
   readonly unattributedDeltaUj: readonly number[];
 }
 
+/** A running workload's totals, and the refresh that last billed it. */
+interface Ledger {
+  totals: readonly bigint[];
+  seen: number;
+}
+
 export class LevelAccount<I extends { key: string }> {
   private readonly ledgers = new Map<string, Ledger>();
   private unattributed: bigint[];
   private dropped: bigint[];
-  private readonly terminated: TerminatedTracker<I, Ledger>;
-  /** What the last commit() charged, ended workloads included (kept as terminated or not). */
-  lastInterval: readonly WorkloadEnergy<I>[] = [];
+  private readonly terminated: TerminatedTracker<I>;
+  private generation = 0;
 
   constructor(private readonly opts: LevelAccountOptions) {
     this.unattributed = new Array<bigint>(opts.zoneCount).fill(0n);
@@ -78,37 +78,44 @@ export class LevelAccount<I extends { key: string }> {
 
   /** Stores a prepared bill made at monotonic `nowMs`; returns the level's snapshot. */
   commit(p: PreparedBill<I>, nowMs: number): LevelSnapshot<I> {
+    const gen = ++this.generation;
     this.unattributed = [...p.unattributedUj];
     const dropped = [...this.dropped];
-    const drop = (removed: Removed<I, Ledger>[]) => {
-      for (const r of removed) {
-        // What no export showed: all of it, or what it used since the last export that did.
-        const shownUj = r.shown ? r.energy.energyUj : r.tag.shown;
-        r.energy.energyUj.forEach((e, z) => (dropped[z] += e - (shownUj?.[z] ?? 0n)));
-      }
-    };
-    drop(this.terminated.nextInterval(nowMs));
+    // Whatever leaves the exposition takes its totals to dropped, so that at every scrape the
+    // level's series + unattributed + dropped = node active, for every scraper alike.
+    const drop = (energyUj: readonly bigint[]) => energyUj.forEach((e, z) => (dropped[z] += e));
+    for (const w of this.terminated.nextInterval(nowMs)) drop(w.energyUj);
     const running: WorkloadEnergy<I>[] = [];
     p.billed.forEach((energy, i) => {
       const key = energy.info.key;
-      let ledger = this.ledgers.get(key);
-      if (ledger) ledger.totals = energy.energyUj;
-      else ledger = { totals: energy.energyUj, shown: undefined };
       if (p.ended[i]) {
         this.ledgers.delete(key);
-        drop(this.terminated.add(energy, ledger));
-      } else {
-        this.ledgers.set(key, ledger);
-        running.push(energy);
+        for (const w of this.terminated.add(energy)) drop(w.energyUj);
+        return;
       }
+      const ledger = this.ledgers.get(key);
+      if (ledger) {
+        ledger.totals = energy.energyUj;
+        ledger.seen = gen;
+      } else this.ledgers.set(key, { totals: energy.energyUj, seen: gen });
+      running.push(energy);
     });
+    // A workload the resources stopped reporting without saying it ended (its end was in a
+    // refresh that failed) has ended all the same: it must not hold its energy out of the sums.
+    if (this.ledgers.size > running.length) {
+      for (const [key, ledger] of this.ledgers) {
+        if (ledger.seen === gen) continue;
+        this.ledgers.delete(key);
+        drop(ledger.totals);
+      }
+    }
     this.dropped = dropped;
-    this.lastInterval = p.billed;
     return {
       workloads: running.concat(this.terminated.list()),
       unattributedUj: this.unattributed,
       unattributedDeltaUj: p.unattributedDeltaUj,
       droppedUj: this.dropped,
+      billed: p.billed,
     };
   }
 
@@ -116,19 +123,10 @@ export class LevelAccount<I extends { key: string }> {
     return this.commit(this.prepare(workloads, activeDeltaUj, nodeActiveCpuSec), nowMs);
   }
 
-  /** An export showed this level's snapshot at monotonic `nowMs`. */
+  /** An export showed this level's snapshot at monotonic `nowMs`: its terminated workloads start their retention. */
   markShown(level: LevelSnapshot<I>, nowMs: number): void {
-    const shownTerminated = new Set<unknown>();
-    for (const w of level.workloads) {
-      if (w.state === 'terminated') {
-        shownTerminated.add(w.info);
-        continue;
-      }
-      const ledger = this.ledgers.get(w.info.key);
-      // The same workload only: its totals never fall below what an export showed of it. (A
-      // refresh between render and acknowledgement may have replaced the one under this key.)
-      if (ledger && ledger.totals.every((t, z) => t >= w.energyUj[z])) ledger.shown = w.energyUj;
-    }
-    if (shownTerminated.size) this.terminated.markShown(shownTerminated, nowMs);
+    const shown = new Set<unknown>();
+    for (const w of level.workloads) if (w.state === 'terminated') shown.add(w.info);
+    if (shown.size) this.terminated.markShown(shown, nowMs);
   }
 }

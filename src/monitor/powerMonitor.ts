@@ -12,9 +12,9 @@
 import { counterDelta, type EnergyZone } from '../device/energyZone.js';
 import type { Logger } from '../logger/logger.js';
 import type { ContainerInfo, PodInfo, ProcessInfo, ResourceErrorKind, ResourceSample, VmInfo } from '../resource/workloads.js';
-import { splitActiveIdle, splitOutsideContainers } from './attribution.js';
+import { splitActiveIdle } from './attribution.js';
 import { LevelAccount, type PreparedBill } from './levelAccount.js';
-import { REFRESH_ERROR_KINDS, type OutsideContainers, type RefreshErrorKind, type RefreshHealth, type Snapshot, type ZoneSnapshot } from './snapshot.js';
+import { REFRESH_ERROR_KINDS, type RefreshErrorKind, type RefreshHealth, type Snapshot, type ZoneSnapshot } from './snapshot.js';
 
 export interface ResourceSource {
   refresh(): ResourceSample;
@@ -29,7 +29,7 @@ export interface PowerMonitorOptions {
   minTerminatedEnergyThresholdJ: number;
   /** How long terminated workloads stay after an export first showed them; 0 (default): until the next refresh. */
   terminatedRetentionMs?: number;
-  /** A zone's interval implying more watts than this is dropped as implausible; default: no ceiling. */
+  /** A zone's interval implying more watts than this is dropped as implausible; 0 or absent: no ceiling. */
   maxZoneWatts?: number;
   logger: Logger;
   /** Monotonic ms; injectable for tests. */
@@ -54,8 +54,12 @@ interface ZoneState {
   total: bigint;
   active: bigint;
   idle: bigint;
-  /** Consecutive refreshes whose reading was unusable. */
+  /** Consecutive refreshes in which the zone could not be read (for health). */
   failures: number;
+  /** Consecutive refreshes of at least a second in which it read but did not advance (for health). */
+  stalls: number;
+  /** Consecutive refreshes whose reading was unusable, whatever the reason (for the WARN/INFO pair). */
+  troubled: number;
 }
 
 /** One zone's reading in this refresh, not yet applied. */
@@ -72,13 +76,14 @@ interface ZoneReading {
 interface Plan {
   readings: ZoneReading[];
   sample: ResourceSample;
+  /** False when the resources could not be sampled: the zones then keep their last readings. */
+  sampled: boolean;
   zones: ZoneSnapshot[];
   activeDeltaUj: number[];
   processes: PreparedBill<ProcessInfo>;
   containers: PreparedBill<ContainerInfo>;
   vms: PreparedBill<VmInfo>;
   pods: PreparedBill<PodInfo>;
-  outside: OutsideContainers;
   errors: Record<RefreshErrorKind, number>;
 }
 
@@ -90,7 +95,6 @@ export class PowerMonitor {
   private readonly containers: LevelAccount<ContainerInfo>;
   private readonly vms: LevelAccount<VmInfo>;
   private readonly pods: LevelAccount<PodInfo>;
-  private outside: OutsideContainers;
   private current: Snapshot | undefined;
   private lastRefreshMs: number | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -104,7 +108,7 @@ export class PowerMonitor {
   constructor(private readonly opts: PowerMonitorOptions) {
     this.clock = opts.clock ?? (() => performance.now());
     this.wallClock = opts.wallClock ?? Date.now;
-    this.zones = opts.zones.map((zone) => ({ zone, total: 0n, active: 0n, idle: 0n, failures: 0 }));
+    this.zones = opts.zones.map((zone) => ({ zone, total: 0n, active: 0n, idle: 0n, failures: 0, stalls: 0, troubled: 0 }));
     const account = {
       zoneCount: opts.zones.length,
       maxTerminated: opts.maxTerminated,
@@ -115,8 +119,6 @@ export class PowerMonitor {
     this.containers = new LevelAccount(account);
     this.vms = new LevelAccount(account);
     this.pods = new LevelAccount(account);
-    const zeros = () => new Array<bigint>(opts.zones.length).fill(0n);
-    this.outside = { kernelUj: zeros(), systemUj: zeros() };
   }
 
   /** Takes the baseline refresh and starts the periodic loop (unless interval is 0). */
@@ -236,10 +238,11 @@ export class PowerMonitor {
   /** Step 3: every total this refresh will publish, computed in locals. */
   private prepare(readings: ZoneReading[], sampled: ResourceSample | undefined): Plan {
     const errors = { ...this.errors };
-    // Without a sample the interval's usage is unknown: nothing is billed (as on the baseline).
-    const sample = sampled ?? { ...NO_SAMPLE };
+    for (const [kind, n] of Object.entries(sampled?.errors ?? {}) as [ResourceErrorKind, number][]) errors[kind] += n;
+    // Without a sample the interval's usage is unknown: nothing is billed, and the zones keep
+    // their last readings (see commit) so that the next refresh bills this interval's energy.
     if (!sampled) errors.resources++;
-    for (const [kind, n] of Object.entries(sample.errors) as [ResourceErrorKind, number][]) errors[kind] += n;
+    const sample = sampled ? usableSample(sampled, () => errors.resources++) : NO_SAMPLE;
     for (const r of readings) {
       if (r.problem) errors[r.problem.kind]++;
       errors.counter_backwards += r.droppedParts ?? 0;
@@ -280,7 +283,7 @@ export class PowerMonitor {
       containers,
       vms: this.vms.prepare(sample.vms, activeDeltaUj, cpu),
       pods: this.pods.prepare(sample.pods, activeDeltaUj, Math.max(cpu, containerCpu)),
-      outside: this.outsideContainers(processes, containers),
+      sampled: sampled !== undefined,
       errors,
     };
   }
@@ -290,7 +293,7 @@ export class PowerMonitor {
     const elapsedSec = this.lastRefreshMs === undefined ? 0 : (started - this.lastRefreshMs) / 1000;
     this.zones.forEach((z, i) => {
       const r = plan.readings[i];
-      if (r.counter !== undefined) {
+      if (r.counter !== undefined && plan.sampled) {
         z.last = r.counter;
         z.lastMs = started;
       }
@@ -298,14 +301,15 @@ export class PowerMonitor {
       z.total = zs.totalUj;
       z.active = zs.activeUj;
       z.idle = zs.idleUj;
-      this.trackZoneHealth(z, r);
+      this.trackZoneHealth(z, r, plan.sample.baseline ? undefined : elapsedSec);
     });
     this.errors = plan.errors;
-    this.outside = plan.outside;
-    const processes = this.processes.commit(plan.processes, started);
-    const containers = this.containers.commit(plan.containers, started);
-    const vms = this.vms.commit(plan.vms, started);
-    const pods = this.pods.commit(plan.pods, started);
+    // Without a sample the workloads are unknown, not gone: the levels stay as they were.
+    const kept = this.current;
+    const processes = plan.sampled || !kept ? this.processes.commit(plan.processes, started) : kept.processes;
+    const containers = plan.sampled || !kept ? this.containers.commit(plan.containers, started) : kept.containers;
+    const vms = plan.sampled || !kept ? this.vms.commit(plan.vms, started) : kept.vms;
+    const pods = plan.sampled || !kept ? this.pods.commit(plan.pods, started) : kept.pods;
 
     // The whole refresh, attribution included.
     const duration = (this.clock() - started) / 1000;
@@ -320,6 +324,7 @@ export class PowerMonitor {
       durationSumSec: this.durationSum,
       errors: { ...this.errors },
       zoneFailures: this.zones.map((z) => z.failures),
+      zoneStalls: this.zones.map((z) => z.stalls),
     };
     const snap: Snapshot = {
       seq: ++this.seq,
@@ -332,11 +337,12 @@ export class PowerMonitor {
       containers,
       vms,
       pods,
-      outsideContainers: this.outside,
       health,
     };
     this.current = snap;
-    this.lastRefreshMs = started;
+    // Without a sample nothing was billed: the next refresh covers this interval too, and its
+    // watts are measured over both.
+    if (plan.sampled) this.lastRefreshMs = started;
     return snap;
   }
 
@@ -350,33 +356,24 @@ export class PowerMonitor {
     }
   }
 
-  /** One WARN when a zone starts failing, one INFO when it recovers: not a line per refresh. */
-  private trackZoneHealth(z: ZoneState, r: ZoneReading): void {
+  /**
+   * One WARN when a zone's readings turn unusable, one INFO when they are usable again: not a line
+   * per refresh. Health counts apart the refreshes a zone could not be read (a restart may pick
+   * another meter) and those it read without advancing over at least a second (a frozen counter
+   * or a sensor stuck at 0 W; a restart would not help). `elapsedSec` is undefined for a baseline.
+   */
+  private trackZoneHealth(z: ZoneState, r: ZoneReading, elapsedSec: number | undefined): void {
     const fields = { zone: z.zone.name, path: z.zone.path };
     if (r.problem) {
-      if (z.failures === 0) this.opts.logger.warn('zone reading unusable; its totals stay flat until it reads again', { ...fields, kind: r.problem.kind, err: r.problem.detail });
+      if (z.troubled === 0) this.opts.logger.warn('zone reading unusable; its totals stay flat until it reads again', { ...fields, kind: r.problem.kind, err: r.problem.detail });
       else this.opts.logger.debug('zone reading still unusable', { ...fields, kind: r.problem.kind, err: r.problem.detail });
-      z.failures++;
-    } else if (z.failures > 0) {
-      this.opts.logger.info('zone reading again', { ...fields, failed_refreshes: z.failures });
-      z.failures = 0;
+      z.troubled++;
+    } else if (z.troubled > 0) {
+      this.opts.logger.info('zone reading again', { ...fields, failed_refreshes: z.troubled });
+      z.troubled = 0;
     }
-  }
-
-  /** The 0.7 family's kernel/system split of the container level's unattributed energy, as new totals. */
-  private outsideContainers(processes: PreparedBill<ProcessInfo>, containers: PreparedBill<ContainerInfo>): OutsideContainers {
-    // This interval's charges, with kernel threads that ended in it whether or not they are kept
-    // for a terminated export (under minTerminatedEnergyThreshold they are not).
-    const kernelThreadsUj = containers.unattributedDeltaUj.map(() => 0);
-    for (const w of processes.billed) {
-      if (w.info.kernelThread) w.deltaUj.forEach((d, z) => (kernelThreadsUj[z] += d));
-    }
-    const { kernelUj, systemUj } = splitOutsideContainers(containers.unattributedDeltaUj, kernelThreadsUj);
-    // New arrays: published snapshots keep the totals they were given.
-    return {
-      kernelUj: this.outside.kernelUj.map((t, z) => t + BigInt(kernelUj[z])),
-      systemUj: this.outside.systemUj.map((t, z) => t + BigInt(systemUj[z])),
-    };
+    z.failures = r.problem?.kind === 'zone_read' ? z.failures + 1 : 0;
+    if (elapsedSec !== undefined && elapsedSec >= 1 && !r.problem) z.stalls = r.deltaUj === 0 ? z.stalls + 1 : 0;
   }
 
   /**
@@ -400,15 +397,49 @@ export class PowerMonitor {
 }
 
 /**
- * Why a counter step cannot be energy the zone used: more than the counter's whole range (a
- * counter cannot advance by more than it holds between two readings), or more watts than
- * `maxWatts` over the interval. Pure; undefined when plausible.
+ * Why a counter step cannot be energy the zone used. Pure; undefined when plausible.
+ * - More than the counter's whole range: no counter advances by more than it holds.
+ * - More watts than `maxWatts` over the interval (over at least a second, for counters that
+ *   update coarsely: some hwmon energy counters tick once a second). This is what tells a
+ *   counter that steps back a little (1 µJ back on a 262 kJ package counter reads as a wrap of
+ *   262 kJ) from a real wrap, as long as the interval is shorter than range / maxWatts (52 s for
+ *   that counter at 5 kW): a wrap cannot be told from a glitch by the readings alone.
  */
 export function implausibility(deltaUj: number, maxEnergyUj: number, elapsedSec: number, maxWatts: number | undefined): string | undefined {
   if (maxEnergyUj > 0 && deltaUj > maxEnergyUj) return `more than the counter's range (${maxEnergyUj} µJ)`;
-  if (maxWatts === undefined) return undefined;
+  if (!maxWatts) return undefined;
   const watts = deltaUj / 1e6 / Math.max(elapsedSec, MIN_PLAUSIBILITY_WINDOW_SEC);
   return watts > maxWatts ? `${Math.round(watts)} W over ${elapsedSec.toFixed(3)} s is above monitor.maxZoneWatts (${maxWatts} W)` : undefined;
+}
+
+/**
+ * The sample with every CPU time a finite number >= 0 and the usage ratio within [0, 1]: an
+ * informer bug must neither make the arithmetic throw half way nor bill NaN. Each value replaced
+ * is reported through `replaced`.
+ */
+function usableSample(s: ResourceSample, replaced: () => void): ResourceSample {
+  const ok = (v: number) => Number.isFinite(v) && v >= 0;
+  const okLevel = (ws: readonly { cpuDeltaSec: number; cpuTotalSec: number }[]) => ws.every((w) => ok(w.cpuDeltaSec) && ok(w.cpuTotalSec));
+  const ratioOk = s.usageRatio >= 0 && s.usageRatio <= 1;
+  if (ok(s.nodeActiveCpuSec) && ok(s.nodeTotalCpuSec) && ratioOk && okLevel(s.processes) && okLevel(s.containers) && okLevel(s.vms) && okLevel(s.pods)) return s;
+  const fix = (v: number) => {
+    if (ok(v)) return v;
+    replaced();
+    return 0;
+  };
+  const fixLevel = <W extends { cpuDeltaSec: number; cpuTotalSec: number }>(ws: readonly W[]): W[] =>
+    ws.map((w) => ({ ...w, cpuDeltaSec: fix(w.cpuDeltaSec), cpuTotalSec: fix(w.cpuTotalSec) }));
+  if (!ratioOk) replaced();
+  return {
+    ...s,
+    nodeActiveCpuSec: fix(s.nodeActiveCpuSec),
+    nodeTotalCpuSec: fix(s.nodeTotalCpuSec),
+    usageRatio: ratioOk ? s.usageRatio : 0,
+    processes: fixLevel(s.processes),
+    containers: fixLevel(s.containers),
+    vms: fixLevel(s.vms),
+    pods: fixLevel(s.pods),
+  };
 }
 
 function errorMessage(err: unknown): string {

@@ -35,12 +35,14 @@ export interface LevelSnapshot<I> {
   readonly unattributedUj: readonly bigint[];
   readonly unattributedDeltaUj: readonly number[];
   /**
-   * Per zone: energy billed to ended workloads of this level that no export showed, totals since
-   * start (kepler_node_cpu_dropped_joules_total): under minTerminatedEnergyThreshold, evicted by
-   * maxTerminated, or used after the last export that showed them running. With it, the sum of
-   * what exports showed of the level + unattributed + dropped = node active, per zone.
+   * Per zone: totals since start of the workloads of this level that left the exposition
+   * (kepler_node_cpu_dropped_joules_total): ended and not kept (under
+   * minTerminatedEnergyThreshold, beyond maxTerminated), or kept and past their retention. With
+   * it, in every snapshot: the level's workloads + unattributed + dropped = node active, per zone.
    */
   readonly droppedUj: readonly bigint[];
+  /** Every workload billed this interval, ended ones included whether kept or not. */
+  readonly billed: readonly WorkloadEnergy<I>[];
 }
 
 /**
@@ -52,7 +54,7 @@ export const REFRESH_ERROR_KINDS = [
   'zone_read',
   'counter_backwards', // an interval dropped: a counter went backwards with no known range
   'counter_implausible', // an interval dropped: a step beyond the counter's range or above monitor.maxZoneWatts
-  'resources', // the resource refresh threw (a bug, not a bad process)
+  'resources', // the resource refresh threw, or gave a CPU time that is not a finite number >= 0 (a bug, not a bad process)
   'refresh', // the refresh itself threw
 ] as const;
 export type RefreshErrorKind = (typeof REFRESH_ERROR_KINDS)[number];
@@ -66,8 +68,10 @@ export interface RefreshHealth {
   readonly durationSumSec: number;
   /** Problems since start, by kind (process_vanished, zone_read, cgroup_fallback, ...). */
   readonly errors: Readonly<Record<RefreshErrorKind, number>>;
-  /** Per zone, in the order of Snapshot.zones: consecutive refreshes whose reading was unusable. */
+  /** Per zone, in the order of Snapshot.zones: consecutive refreshes whose zone could not be read. */
   readonly zoneFailures: readonly number[];
+  /** Per zone: consecutive refreshes (of at least a second) in which a readable zone did not advance. */
+  readonly zoneStalls: readonly number[];
 }
 
 export interface Snapshot {
@@ -84,18 +88,7 @@ export interface Snapshot {
   readonly containers: LevelSnapshot<ContainerInfo>;
   readonly vms: LevelSnapshot<VmInfo>;
   readonly pods: LevelSnapshot<PodInfo>;
-  readonly outsideContainers: OutsideContainers;
   readonly health: RefreshHealth;
-}
-
-/**
- * Per zone, totals since start of the active energy no container explains, split between kernel
- * threads and everything else (for Kepler 0.7's `kernel_processes` and `system_processes`).
- * kernelUj + systemUj = containers.unattributedUj.
- */
-export interface OutsideContainers {
-  readonly kernelUj: readonly bigint[];
-  readonly systemUj: readonly bigint[];
 }
 
 /** Watts of an interval's energy; 0 for the baseline snapshot. */

@@ -12,24 +12,14 @@ export function rankEnergyUj(w: WorkloadEnergy<unknown>): bigint {
   return max;
 }
 
-/** A kept workload, with what the tracker's owner attached to it (its ledger). */
-interface Kept<I, T> {
+interface Kept<I> {
   energy: WorkloadEnergy<I>;
-  tag: T;
   /** Monotonic ms of the first export that showed it as terminated. */
   firstShownMs?: number;
 }
 
-/** What left the tracker, for the owner to account for. */
-export interface Removed<I, T> {
-  energy: WorkloadEnergy<I>;
-  tag: T;
-  /** Whether an export showed it as terminated (with these final totals). */
-  shown: boolean;
-}
-
-export class TerminatedTracker<I, T = undefined> {
-  private items: Kept<I, T>[] = [];
+export class TerminatedTracker<I> {
+  private items: Kept<I>[] = [];
 
   constructor(
     private readonly maxTerminated: number,
@@ -38,9 +28,9 @@ export class TerminatedTracker<I, T = undefined> {
   ) {}
 
   /** Keeps `w` if it qualifies; returns whatever is not kept (w itself, or an evicted one). */
-  add(w: WorkloadEnergy<I>, tag: T): Removed<I, T>[] {
-    if (this.maxTerminated === 0 || rankEnergyUj(w) < this.minEnergyUj) return [{ energy: w, tag, shown: false }];
-    this.items.push({ energy: w, tag });
+  add(w: WorkloadEnergy<I>): WorkloadEnergy<I>[] {
+    if (this.maxTerminated === 0 || rankEnergyUj(w) < this.minEnergyUj) return [w];
+    this.items.push({ energy: w });
     if (this.maxTerminated < 0 || this.items.length <= this.maxTerminated) return [];
     // Evict the lowest-energy ones: rare enough that a sort per overflow is fine.
     this.items.sort((a, b) => {
@@ -48,7 +38,7 @@ export class TerminatedTracker<I, T = undefined> {
       const rb = rankEnergyUj(b.energy);
       return rb > ra ? 1 : rb < ra ? -1 : 0;
     });
-    return this.items.splice(this.maxTerminated).map(removal);
+    return this.items.splice(this.maxTerminated).map((k) => k.energy);
   }
 
   list(): WorkloadEnergy<I>[] {
@@ -61,12 +51,12 @@ export class TerminatedTracker<I, T = undefined> {
    * Otherwise a workload that ended would keep reporting its last power until it is dropped,
    * and a level's watts would add up to more than the node's.
    */
-  nextInterval(nowMs: number): Removed<I, T>[] {
-    const removed: Removed<I, T>[] = [];
-    const kept: Kept<I, T>[] = [];
+  nextInterval(nowMs: number): WorkloadEnergy<I>[] {
+    const removed: WorkloadEnergy<I>[] = [];
+    const kept: Kept<I>[] = [];
     for (const k of this.items) {
       if (k.firstShownMs !== undefined && nowMs - k.firstShownMs >= this.retentionMs) {
-        removed.push(removal(k));
+        removed.push(k.energy);
         continue;
       }
       if (k.energy.deltaUj.some((d) => d !== 0)) k.energy = { ...k.energy, deltaUj: k.energy.deltaUj.map(() => 0) };
@@ -82,6 +72,3 @@ export class TerminatedTracker<I, T = undefined> {
   }
 }
 
-function removal<I, T>(k: Kept<I, T>): Removed<I, T> {
-  return { energy: k.energy, tag: k.tag, shown: k.firstShownMs !== undefined };
-}

@@ -160,12 +160,12 @@ export class ResourceInformer {
         // A process that exited between the listing and the read is normal; anything else is counted apart.
         const gone = errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ESRCH';
         errors.add(gone ? 'process_vanished' : 'process_unreadable');
-        if (!gone) this.keepAlive(pid, gen);
+        if (!gone) this.keepAlive(pid, gen, out);
         continue;
       }
       if (!st) {
         errors.add('process_parse');
-        this.keepAlive(pid, gen);
+        this.keepAlive(pid, gen, out);
         continue;
       }
       let tracked = this.procs.get(pid);
@@ -202,12 +202,15 @@ export class ResourceInformer {
   }
 
   /**
-   * A listed process whose stat could not be read this time is still alive: it keeps its state and
-   * is billed its CPU time at the next good read, instead of ending and starting over.
+   * A listed process whose stat could not be read this time is still alive: it keeps its state,
+   * is reported with no CPU time for now (its series does not blink out), and is billed its CPU
+   * time at the next good read, instead of ending and starting over.
    */
-  private keepAlive(pid: number, gen: number): void {
+  private keepAlive(pid: number, gen: number, out: WorkloadCpu<ProcessInfo>[]): void {
     const tracked = this.procs.get(pid);
-    if (tracked) tracked.seen = gen;
+    if (!tracked) return;
+    tracked.seen = gen;
+    out.push({ info: tracked.info, cpuDeltaSec: 0, cpuTotalSec: tracked.totalSec, ended: false });
   }
 
   /** First sight of a process: read its labels once. */

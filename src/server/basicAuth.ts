@@ -23,6 +23,11 @@ const CACHE_SIZE = 100;
 const MAX_RUNNING = 4;
 /** Checks waiting for a place: a burst of honest first scrapes fits, a flood does not. */
 const MAX_WAITING = 16;
+/**
+ * Of those, at most this many from one client address: one flooding address cannot fill the
+ * queue, so a scraper elsewhere that is not verified yet (after a restart) still gets a place.
+ */
+const MAX_WAITING_PER_CLIENT = 4;
 
 export type Compare = (password: string, hash: string) => Promise<boolean>;
 
@@ -36,7 +41,10 @@ export class BasicAuth {
   private readonly dummyHash: string;
   private running = 0;
   /** Checks waiting for a place, oldest first; each is handed one when a compare ends. */
-  private readonly waiting: (() => void)[] = [];
+  private readonly waiting: { client: string; resume: () => void }[] = [];
+  private readonly waitingByClient = new Map<string, number>();
+  /** Answers other than 'ok' since start, for the exporter's health metrics. */
+  readonly failures = { denied: 0, busy: 0 };
 
   /** `compare` does the bcrypt work (BcryptPool in WebServer; tests count or hold its calls). */
   constructor(
@@ -48,8 +56,14 @@ export class BasicAuth {
     this.dummyHash = first.value;
   }
 
-  /** Checks the Authorization header's credentials. */
-  async check(authorization: string | undefined): Promise<AuthResult> {
+  /** Checks the Authorization header's credentials; `client` (its address) bounds its share of the queue. */
+  async check(authorization: string | undefined, client = ''): Promise<AuthResult> {
+    const result = await this.verify(authorization, client);
+    if (result !== 'ok') this.failures[result]++;
+    return result;
+  }
+
+  private async verify(authorization: string | undefined, client: string): Promise<AuthResult> {
     const creds = parseBasic(authorization);
     if (!creds) return 'denied';
     const known = this.users.get(creds.user);
@@ -57,7 +71,7 @@ export class BasicAuth {
     const key = createHash('sha256').update(JSON.stringify([creds.user, creds.password, hash])).digest('hex');
     if (known !== undefined && this.verified.has(key)) return 'ok';
 
-    if (!(await this.enter())) return 'busy';
+    if (!(await this.enter(client))) return 'busy';
     let ok = false;
     try {
       // A twin request (a scraper's retry) may have been verified while this one waited.
@@ -76,20 +90,28 @@ export class BasicAuth {
   }
 
   /** Takes a place to compare, waiting for one if needed; false when too many already wait. */
-  private async enter(): Promise<boolean> {
+  private async enter(client: string): Promise<boolean> {
     if (this.running < MAX_RUNNING) {
       this.running++;
       return true;
     }
-    if (this.waiting.length >= MAX_WAITING) return false;
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
+    const mine = this.waitingByClient.get(client) ?? 0;
+    if (this.waiting.length >= MAX_WAITING || mine >= MAX_WAITING_PER_CLIENT) return false;
+    this.waitingByClient.set(client, mine + 1);
+    await new Promise<void>((resume) => this.waiting.push({ client, resume }));
     return true; // the place of the compare that ended, handed over by leave()
   }
 
   private leave(): void {
     const next = this.waiting.shift();
-    if (next) next();
-    else this.running--;
+    if (!next) {
+      this.running--;
+      return;
+    }
+    const n = (this.waitingByClient.get(next.client) ?? 1) - 1;
+    if (n > 0) this.waitingByClient.set(next.client, n);
+    else this.waitingByClient.delete(next.client);
+    next.resume();
   }
 }
 

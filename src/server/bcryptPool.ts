@@ -89,7 +89,7 @@ export class BcryptPool {
     try {
       worker = new Worker(this.script);
     } catch (err) {
-      this.onError(new Error(`bcrypt worker cannot start: ${(err as Error).message}`));
+      this.onError(new Error(`bcrypt worker cannot start: ${(err as Error).message}`, { cause: err }));
       return undefined;
     }
     worker.unref();
@@ -102,7 +102,7 @@ export class BcryptPool {
       done?.(ok === true);
     });
     // 'error' (it threw, or could not load) is followed by 'exit'; lost() reports the first only.
-    worker.on('error', (err) => this.lost(slot, new Error(`bcrypt worker failed: ${err.message}`)));
+    worker.on('error', (err) => this.lost(slot, new Error(`bcrypt worker failed: ${err.message}`, { cause: err })));
     worker.on('exit', (code) => this.lost(slot, new Error(`bcrypt worker exited with code ${code}`)));
     return slot;
   }

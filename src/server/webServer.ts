@@ -10,10 +10,10 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { ConfigError } from '../config/config.js';
+import { parseListenAddress, type ListenAddress } from '../config/listenAddress.js';
 import type { Logger } from '../logger/logger.js';
 import { BasicAuth } from './basicAuth.js';
 import { BcryptPool } from './bcryptPool.js';
-import { parseListenAddress, type ListenAddress } from './listenAddress.js';
 import { loadWebConfig, type ClientAuthType, type WebConfig } from './webConfig.js';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
@@ -59,7 +59,7 @@ export class WebServer {
       try {
         return { text, ...parseListenAddress(text) };
       } catch (err) {
-        throw new ConfigError(`web.listenAddresses: ${(err as Error).message}`);
+        throw new ConfigError(`web.listenAddresses: ${(err as Error).message}`, { cause: err });
       }
     });
     this.config = opts.webConfigFile
@@ -71,6 +71,26 @@ export class WebServer {
       this.bcrypt = pool;
       this.auth = new BasicAuth(this.config.users, (password, hash) => pool.compare(password, hash));
     }
+  }
+
+  /** Basic auth's answers other than 'ok' since start; undefined without basic auth. */
+  authStats(): { denied: number; busy: number } | undefined {
+    return this.auth ? { ...this.auth.failures } : undefined;
+  }
+
+  private busySinceWarn = 0;
+  private lastBusyWarnMs = -Infinity;
+
+  private warnBusy(remote: string | undefined): void {
+    this.busySinceWarn++;
+    const now = performance.now();
+    if (now - this.lastBusyWarnMs < 60_000) return;
+    this.logger.warn('basic auth: requests refused with 429, too many unverified credentials to check (wrong passwords?)', {
+      refused: this.busySinceWarn,
+      last_remote: remote ?? 'unknown',
+    });
+    this.busySinceWarn = 0;
+    this.lastBusyWarnMs = now;
   }
 
   /** Serve `handler` at exactly `path` (the query string is ignored). */
@@ -89,7 +109,7 @@ export class WebServer {
         await listenOn(server, addr);
       } catch (err) {
         await this.close(0);
-        throw new Error(`cannot listen on ${JSON.stringify(addr.text)}: ${describeListenError(err)}`);
+        throw new Error(`cannot listen on ${JSON.stringify(addr.text)}: ${describeListenError(err)}`, { cause: err });
       }
       // Errors after listening (e.g. EMFILE on accept) must not crash the exporter.
       server.on('error', (err) => this.logger.error('web server error', { address: addr.text, err }));
@@ -168,11 +188,11 @@ export class WebServer {
       const route = path === undefined ? undefined : this.routes.get(path);
       // Auth first, as exporter-toolkit does: without credentials even a 404 reveals nothing.
       if (this.auth && route?.auth !== false) {
-        const result = await this.auth.check(req.headers.authorization);
+        const result = await this.auth.check(req.headers.authorization, req.socket.remoteAddress ?? '');
         if (result === 'busy') {
           // Not checked: too many checks under way (a flood of wrong passwords, most likely).
-          // Debug only: a flood would otherwise flood the log too.
-          this.logger.debug('basic auth busy: request refused unchecked', { path, remote: req.socket.remoteAddress });
+          // One WARN a minute at most: a flood would otherwise flood the log too.
+          this.warnBusy(req.socket.remoteAddress);
           res.setHeader('Retry-After', '1');
           return sendText(res, 429, 'Too Many Requests\n');
         }

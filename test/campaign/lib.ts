@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseExposition, type Exposition } from '../support/exposition.js';
-import { cgroupV2Root, freePort, randomHex, randomUid } from '../support/processes.js';
+import { randomHex, randomUid } from '../../harness/ids.js';
+import { cgroupV2Root, freePort } from '../support/processes.js';
 
 export { randomHex, randomUid, freePort };
 

@@ -1,5 +1,5 @@
 // The aether plugin as aether runs it: the bundle (dist/bundle/kepler-aether-source) started by the
-// real hashicorp/go-plugin client in test/aether/host (Debian's Go packages), with aether's
+// real hashicorp/go-plugin client in harness/aether-host (Debian's Go packages), with aether's
 // handshake settings. First the protocol on its own, then end to end: kepler-ts measuring real
 // work in real cgroups over a RAPL tree, the real Prometheus scraping it, and the plugin's kWh
 // compared with what Prometheus says the container's counters rose by.
@@ -12,13 +12,12 @@ import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { eventsOf, pluginLogLines, runGoHost, type HostRun, type Instance } from '../support/goPluginHost.js';
+import { eventsOf, pluginLogLines, runGoHost, type HostRun, type Instance } from '../../harness/goPluginHost.js';
+import { randomHex, randomUid } from '../../harness/ids.js';
 import {
   CGROUP_ROOT,
   cgroupV2Root,
   freePort,
-  randomHex,
-  randomUid,
   removeCgroups,
   requireCommand,
   runInCgroup,

@@ -9,13 +9,13 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseExposition, select, sum, type Exposition } from '../support/exposition.js';
+import { randomHex } from '../../harness/ids.js';
 import {
   cgroupCpuSeconds,
   cgroupV2Root,
   freePort,
   killGroup,
   nodeActiveCpuSeconds,
-  randomHex,
   removeCgroups,
   requireCommand,
   runInCgroup,
@@ -132,7 +132,7 @@ describe('kepler-ts without a power meter: the estimator', { timeout: 120_000 },
     assert.match(page, /kts-specpower/);
   });
 
-  it('serves non-zero watts within the model range, rising with the real load', () => {
+  it('serves non-zero watts within the model range, rising with the real load', (t) => {
     const [info] = select(busy.at(-1)!.exp, 'kepler_node_power_estimator_info');
     const idleW = Number(info.labels.machine_idle_watts);
     const maxW = Number(info.labels.machine_max_watts);
@@ -144,19 +144,31 @@ describe('kepler-ts without a power meter: the estimator', { timeout: 120_000 },
     // The usage ratio follows the machine's real load, as the test reads it from /proc/stat over
     // the same intervals (whatever else this machine runs), and stress-ng on every CPU fills it.
     const all = [...idle, ...busy];
+    const intervals: { i: number; own: number; watts: number }[] = [];
     for (let i = 1; i < all.length; i++) {
       if (i === idle.length) continue; // the interval in which stress-ng started
       const own = (all[i].stat.busy - all[i - 1].stat.busy) / (all[i].stat.all - all[i - 1].stat.all);
       const got = gauge(all[i], 'kepler_node_cpu_usage_ratio');
       assert.ok(Math.abs(got - own) < 0.15, `interval ${i}: usage ratio ${got}, /proc/stat says ${own}`);
+      intervals.push({ i, own, watts: gauge(all[i], 'kepler_node_cpu_watts', { zone: 'platform' }) });
     }
     const busyUsage = Math.min(...busy.slice(1).map((o) => gauge(o, 'kepler_node_cpu_usage_ratio')));
     assert.ok(busyUsage > 0.85, `usage ratio under stress-ng on every CPU: ${busyUsage}`);
-    const idlePlatform = Math.max(...idle.slice(1).map((o) => gauge(o, 'kepler_node_cpu_watts', { zone: 'platform' })));
     const busyPlatform = Math.min(...busy.slice(1).map((o) => gauge(o, 'kepler_node_cpu_watts', { zone: 'platform' })));
     // At > 85 % load the model is well up its curve: at least 60 % of the way from idle to max.
     assert.ok(busyPlatform > idleW + 0.6 * (maxW - idleW), `busy ${busyPlatform} W; idle ${idleW}, max ${maxW}`);
-    assert.ok(busyPlatform > idlePlatform, `busy ${busyPlatform} W vs idle ${idlePlatform} W`);
+    // The watts rise with the load the test measured itself: an interval busier than another by
+    // 0.3 of the machine drew more. On a quiet machine that compares the idle intervals with the
+    // stress-ng ones; a machine that other work already keeps busy leaves fewer such pairs.
+    let pairs = 0;
+    for (const p of intervals) {
+      for (const q of intervals) {
+        if (p.own <= q.own + 0.3) continue;
+        pairs++;
+        assert.ok(p.watts > q.watts, `interval ${p.i} (${p.own} busy): ${p.watts} W; interval ${q.i} (${q.own} busy): ${q.watts} W`);
+      }
+    }
+    t.diagnostic(`usage by interval (/proc/stat): ${intervals.map((x) => x.own.toFixed(2)).join(' ')}; platform W: ${intervals.map((x) => x.watts.toFixed(1)).join(' ')}; ${pairs} pairs compared`);
   });
 
   it('joules are the integral of the watts, and never go down', () => {
@@ -173,16 +185,24 @@ describe('kepler-ts without a power meter: the estimator', { timeout: 120_000 },
     }
   });
 
-  it('attributes the active energy to the busy container and its processes', () => {
+  it('attributes the active energy to the busy container and its processes, in proportion to their CPU', (t) => {
     const a = busy[0];
     const b = busy.at(-1)!;
     const nodeActive = delta(a, b, 'kepler_node_cpu_active_joules_total', { zone: 'package' });
     const container = delta(a, b, 'kepler_container_cpu_joules_total', { container_id: id, zone: 'package' });
-    const cpuShare = (b.cgroupCpu - a.cgroupCpu) / (b.nodeActiveCpu - a.nodeActiveCpu);
+    const containerCpu = b.cgroupCpu - a.cgroupCpu;
+    const seconds = (b.atMs - a.atMs) / 1000;
+    const cpuShare = containerCpu / (b.nodeActiveCpu - a.nodeActiveCpu);
+    const share = container / nodeActive;
+    t.diagnostic(`stress-ng container: ${containerCpu.toFixed(2)} CPU s in ${seconds.toFixed(1)} s, ${cpuShare.toFixed(3)} of the active CPU, ${share.toFixed(3)} of the active energy`);
     assert.ok(nodeActive > 0);
-    assert.ok(Math.abs(container / nodeActive - cpuShare) < 0.05, `container ${container / nodeActive} of active energy, ${cpuShare} of CPU`);
-    // On a quiet machine the container is nearly all of the CPU; others may be running here too.
-    assert.ok(container / nodeActive > 0.5, `the stress-ng container got ${container / nodeActive} of the active energy`);
+    // What the test controls: its container did real work (stress-ng on every CPU gets at least a
+    // fifth of one, however busy the machine is with other work)...
+    assert.ok(containerCpu > 0.2 * seconds, `the stress-ng container used ${containerCpu} CPU s in ${seconds} s`);
+    // ...and got the active energy in proportion to the CPU its cgroup used, read by the test from
+    // the cgroup's own files, whatever share of the machine that is.
+    assert.ok(Math.abs(share - cpuShare) < 0.05, `container ${share} of active energy, ${cpuShare} of CPU`);
+    assert.ok(Math.abs(share / cpuShare - 1) < 0.1, `the stress-ng container got ${share} of the active energy for ${cpuShare} of the active CPU`);
     const stress = select(b.exp, 'kepler_process_cpu_joules_total', { zone: 'package' }).filter((s) => s.labels.comm.startsWith('stress-ng'));
     const before = new Map(select(a.exp, 'kepler_process_cpu_joules_total', { zone: 'package' }).map((s) => [s.labels.pid, s.value]));
     const processes = stress.reduce((t, s) => t + s.value - (before.get(s.labels.pid) ?? 0), 0);

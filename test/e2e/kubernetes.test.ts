@@ -9,12 +9,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseExposition, select, type Exposition } from '../support/exposition.js';
 import { FakeApiServer, FakeKubelet, makeCertificate, writeKubeconfig, type TestPod } from '../support/fakeKube.js';
+import { randomHex, randomUid } from '../../harness/ids.js';
 import {
   CGROUP_ROOT,
   cgroupV2Root,
   freePort,
-  randomHex,
-  randomUid,
   removeCgroups,
   requireCommand,
   runInCgroup,

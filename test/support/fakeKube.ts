@@ -9,6 +9,7 @@ import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { LogLine } from './captureLogger.js';
 
 export interface TestPod {
   uid: string;
@@ -19,6 +20,19 @@ export interface TestPod {
   containers: Record<string, string>;
   initContainers?: Record<string, string>;
 }
+
+/** The node the fake cluster's pods run on unless a test says otherwise. */
+export const FAKE_NODE = 'node-a';
+
+/** A pod as the kubelet / API server return it (containerd ids), on FAKE_NODE in namespace ns1. */
+export function testPod(uid: string, containers: Record<string, string>, extra: Partial<TestPod> = {}): TestPod {
+  return { uid, name: `pod-${uid}`, namespace: 'ns1', nodeName: FAKE_NODE, containers, ...extra };
+}
+
+/** The WARN lines saying `what` (kubelet, API server) is unreachable: one per outage. */
+export const unreachableWarnings = (lines: LogLine[], what: string): LogLine[] => lines.filter((l) => l.level === 'WARN' && l.msg.startsWith(`${what} unreachable`));
+/** The INFO lines saying `what` is reachable again: one per outage that ended. */
+export const reachableAgain = (lines: LogLine[], what: string): LogLine[] => lines.filter((l) => l.level === 'INFO' && l.msg === `${what} reachable again`);
 
 export function podObject(p: TestPod, resourceVersion = '1'): object {
   const statuses = (m: Record<string, string> = {}) => Object.entries(m).map(([name, id]) => ({ name, containerID: `containerd://${id}`, ready: true }));

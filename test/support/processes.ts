@@ -15,17 +15,6 @@ export function cgroupV2Root(): string {
   throw new Error(`no cgroup v2 hierarchy at ${CGROUP_ROOT} or ${CGROUP_ROOT}/unified`);
 }
 
-export function randomHex(n: number): string {
-  let s = '';
-  while (s.length < n) s += Math.floor(Math.random() * 2 ** 32).toString(16).padStart(8, '0');
-  return s.slice(0, n);
-}
-
-export function randomUid(): string {
-  const h = randomHex(32);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
-
 export interface CgroupProcess {
   /** The cgroup directory (absolute). */
   dir: string;

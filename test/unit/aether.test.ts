@@ -5,11 +5,12 @@
 import { after, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { loadAetherSourceConfig, withoutUserinfo, type AetherSourceConfig, type PrometheusAuth } from '../../src/aether/config.js';
 import {
   containerEnergies,
@@ -108,7 +109,7 @@ describe('aether source config', () => {
   });
 
   it('never quotes the credentials of a PROMETHEUS_URL it refuses (aether re-logs the message)', () => {
-    for (const url of ['http://user:secret@host:70000', 'http://user:s3cr@t@prom.example.com/x?q=1', 'ftp://user:secret@host']) {
+    for (const url of ['http://user:secret@host:70000', 'http://user:s3cr@t@prom.example.com/x?q=1', 'ftp://user:secret@host', 'user:secret@prom:9090', 'http://u:pa/secret@h']) {
       const m = configRejects({ ...GO_ENV, PROMETHEUS_URL: url }, 'PROMETHEUS_URL');
       assert.ok(!m.includes('secret') && !m.includes('s3cr'), m);
     }
@@ -217,6 +218,21 @@ describe('aether source config', () => {
   it('names each missing required variable', () => {
     const message = configRejects({});
     for (const name of ['INTERVAL', 'PROVIDER', 'PROMETHEUS_URL']) assert.match(message, new RegExp(`${name} is required \\(e\\.g\\. ${name}=`));
+  });
+
+  it('treats an empty or blank variable as unset, and keeps the defaults of the optional ones', () => {
+    const c = configWith({ PROMETHEUS_TIMEOUT: '', KEPLER_METRICS: '  ', LOG_LEVEL: '', PROMETHEUS_PORT: ' ', REGION: ' eu-west-1 ' });
+    assert.equal(c.prometheus.timeoutMs, 10_000);
+    assert.equal(c.metrics, 'auto');
+    assert.equal(c.logLevel, 'info');
+    assert.equal(c.prometheus.baseUrl, 'http://localhost:9090');
+    assert.equal(c.defaultRegion, 'eu-west-1');
+    configRejects({ ...GO_ENV, INTERVAL: ' ' }, 'INTERVAL is required');
+  });
+
+  it('takes the auth type from prometheusClient.ts, which does not import config.ts back', () => {
+    const client = readFileSync(fileURLToPath(new URL('../../../src/aether/prometheusClient.ts', import.meta.url)), 'utf8');
+    assert.doesNotMatch(client, /from '\.\/config\.js'/);
   });
 
   it('reports several problems in one message', () => {

@@ -6,8 +6,12 @@ import { join } from 'node:path';
 import { ConfigError, type Config } from '../../src/config/config.js';
 import { defaultConfig } from '../../src/config/defaults.js';
 import { formatDuration, parseDuration } from '../../src/config/duration.js';
+import { DEFAULT_ESTIMATOR_MODEL, ESTIMATOR_MODEL_NAMES } from '../../src/config/estimatorModels.js';
 import { FLAGS } from '../../src/config/flags.js';
+import { parseListenAddress } from '../../src/config/listenAddress.js';
 import { loadConfig, type LoadResult } from '../../src/config/load.js';
+import { configPath, KEY_DECLARATIONS } from '../../src/config/schema.js';
+import { DEFAULT_MODEL_NAME, knownModels } from '../../src/estimation/modelRegistry.js';
 
 // Compiled to dist/test/unit/; the fixtures stay in the source tree.
 const FIXTURE = fileURLToPath(new URL('../../../test/fixtures/config/kepler.yaml', import.meta.url));
@@ -303,7 +307,8 @@ test('watts settings are bounded: an absurd figure would make every later number
   rejects(() => file('dev: {fake-cpu-meter: {watts: {package: 1e308}}}\n'), 'dev.fake-cpu-meter.watts.package', 'at most 100000');
   rejects(() => file('estimator: {idleWatts: 1e9}\n'), 'estimator.idleWatts', 'at most 100000');
   rejects(() => file('experimental: {gpu: {idlePower: .nan}}\n'), 'experimental.gpu.idlePower', 'at most 100000');
-  rejects(() => file('monitor: {maxZoneWatts: 0}\n'), 'monitor.maxZoneWatts', '> 0');
+  rejects(() => file('monitor: {maxZoneWatts: -1}\n'), 'monitor.maxZoneWatts', '>= 0', '0: no ceiling');
+  assert.equal(file('monitor: {maxZoneWatts: 0}\n').config.monitor.maxZoneWatts, 0, '0 turns the ceiling off');
   rejects(() => run(['--monitor.max-zone-watts=1e6']), 'flag --monitor.max-zone-watts', 'at most 100000');
   assert.equal(file('monitor: {maxZoneWatts: 800}\n').config.monitor.maxZoneWatts, 800);
 });
@@ -444,4 +449,66 @@ test('every example configuration loads without a warning', () => {
   assert.ok(r.kind === 'run');
   assert.deepEqual(r.config.cpu.preferredMeters, ['estimator']);
   assert.equal(r.config.estimator.points.length, 3);
+});
+
+test('each key is declared once, and its default, YAML key, Config field and flag agree', () => {
+  const defaults = defaultConfig();
+  const at = (o: unknown, dotted: string) => dotted.split('.').reduce<unknown>((x, k) => (x as Record<string, unknown>)[k], o);
+  const declared = new Set(KEY_DECLARATIONS.map((d) => d.configPath));
+  assert.equal(declared.size, KEY_DECLARATIONS.length, 'a Config field declared twice');
+  for (const d of KEY_DECLARATIONS) {
+    assert.equal(configPath(d.yamlKey), d.configPath, d.yamlKey);
+    assert.deepEqual(at(defaults, d.configPath), d.default, d.configPath);
+    // The default is a value its own key accepts (a duration as the file writes it).
+    const written = d.duration ? formatDuration(d.default as number) : d.default;
+    assert.ok(d.schema.safeParse(written).success, `${d.yamlKey}: the default ${JSON.stringify(written)} is not valid`);
+  }
+  // Every field of the Config is a declared key (a key's value may itself be a mapping: dev.fake-cpu-meter.watts).
+  const fields = (o: object, prefix = ''): string[] =>
+    Object.entries(o).flatMap(([k, v]) =>
+      declared.has(prefix + k) || typeof v !== 'object' || v === null || Array.isArray(v) ? [prefix + k] : fields(v as object, `${prefix}${k}.`),
+    );
+  assert.deepEqual(fields(defaults).sort(), [...declared].sort());
+  // Every flag sets a declared key, and no two flags share a name.
+  const names = FLAGS.map((f) => f.name);
+  assert.equal(new Set(names).size, names.length, names.join(' '));
+  const yamlKeys = new Set(KEY_DECLARATIONS.map((d) => d.yamlKey));
+  for (const f of FLAGS) if (f.key) assert.ok(yamlKeys.has(f.key), `--${f.name} sets ${f.key}, which is not declared`);
+  assert.deepEqual(
+    FLAGS.filter((f) => f.type === 'duration').map((f) => f.name),
+    ['monitor.interval', 'monitor.staleness', 'monitor.terminated-retention'],
+  );
+});
+
+test("estimator.model: the names the config accepts are the registry's models, in its order", () => {
+  assert.deepEqual([...ESTIMATOR_MODEL_NAMES], knownModels().map((m) => m.name));
+  assert.equal(DEFAULT_ESTIMATOR_MODEL, DEFAULT_MODEL_NAME);
+  for (const name of ESTIMATOR_MODEL_NAMES) assert.equal(file(`estimator: {model: ${name}}\n`).config.estimator.model, name);
+  assert.equal(file('estimator: {model: ""}\n').config.estimator.model, '');
+});
+
+test('listen addresses: the config accepts exactly what the web server binds', () => {
+  const samples = [':28282', '127.0.0.1:0', '[::1]:1', 'localhost:80', 'node-1.example.com.:9102', '1.2.3:80', 'my_host:80', '-bad:80', 'bad-:80',
+    '[::1]:65536', ':00080', 'a..b:80', '[127.0.0.1]:80', ' :80'];
+  for (const a of samples) {
+    let binds = true;
+    try {
+      parseListenAddress(a);
+    } catch {
+      binds = false;
+    }
+    let loads = true;
+    try {
+      run([`--web.listen-address=${a}`]);
+    } catch {
+      loads = false;
+    }
+    assert.equal(loads, binds, JSON.stringify(a));
+  }
+  rejects(() => run(['--web.listen-address=my_host:80']), 'flag --web.listen-address', '"my_host:80"', '[host]:port');
+});
+
+test('errors that wrap another keep it as their cause', () => {
+  assert.throws(() => run(['--config.file=x.yaml']), (e: Error) => e instanceof ConfigError && e.cause instanceof Error && /ENOENT/.test(e.cause.message));
+  assert.throws(() => run(['--bogus']), (e: Error) => e instanceof ConfigError && (e.cause as NodeJS.ErrnoException | undefined)?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION');
 });

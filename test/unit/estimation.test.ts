@@ -24,6 +24,7 @@ import { SPEC_LOAD_LEVELS, type PowerModel, type ServerSpec } from '../../src/es
 import { parseSpecpowerCsv, SpecpowerCsvError, vendorFromCpuName } from '../../src/estimation/specpowerCsv.js';
 import { SpecpowerModel } from '../../src/estimation/specpowerModel.js';
 import { SPECPOWER_PARAMETERS } from '../../src/estimation/specpowerParameters.js';
+import { near } from '../support/assertions.js';
 
 const MAIN = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
 const tmp = mkdtempSync(join(tmpdir(), 'kepler-estimation-'));
@@ -31,10 +32,6 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 
 function spec(over: Partial<ServerSpec> = {}): ServerSpec {
   return { cpuName: 'Intel Xeon Platinum 8176', vendor: 'intel', chips: 1, cores: 28, threads: 56, memGb: 0, ...over };
-}
-
-function near(actual: number, expected: number, tol = 1e-9, what = '') {
-  assert.ok(Math.abs(actual - expected) <= tol, `${what} expected ${expected}, got ${actual}`);
 }
 
 describe('baseline models', () => {

@@ -15,7 +15,8 @@ import { EstimatorMeter } from '../../src/device/estimatorMeter.js';
 import { hostOfVirtualMachine, machinePower } from '../../src/estimation/machineEstimate.js';
 import { estimatorInfoLabels } from '../../src/exporter/prometheus/estimatorInfoCollector.js';
 import { findModel } from '../../src/estimation/modelRegistry.js';
-import { readHostProfile } from '../../src/resource/hostProfile.js';
+import { readHostProfile } from '../../src/estimation/hostProfile.js';
+import { near } from '../support/assertions.js';
 
 const HOSTS = fileURLToPath(new URL('../../../test/fixtures/host', import.meta.url));
 
@@ -54,7 +55,6 @@ function rig(t: TestContext, host: string, settings: Partial<Config['estimator']
 }
 
 const read = (zones: { name: string; energy: () => number }[]) => Object.fromEntries(zones.map((z) => [z.name, z.energy()]));
-const near = (a: number, b: number, tol: number, what: string) => assert.ok(Math.abs(a - b) <= tol, `${what}: expected ${b} ± ${tol}, got ${a}`);
 
 test('estimator: zones package, dram, platform labelled estimator:<model>, counting the model watts at each interval load', (t) => {
   const r = rig(t, 'intel-xeon-2s');

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import type { MetricsLevel } from '../../src/config/config.js';
-import type { EnergyZone } from '../../src/device/energyZone.js';
 import type { Collector } from '../../src/exporter/prometheus/collector.js';
+import { buildCollectors } from '../../src/exporter/prometheus/collectors.js';
 import { ContainerCollector } from '../../src/exporter/prometheus/containerCollector.js';
 import { ExporterHealthCollector } from '../../src/exporter/prometheus/exporterHealthCollector.js';
 import { OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE } from '../../src/exporter/prometheus/exposition.js';
@@ -22,168 +22,18 @@ import { PrometheusExporter } from '../../src/exporter/prometheus/prometheusExpo
 import { RuntimeCollector } from '../../src/exporter/prometheus/runtimeCollector.js';
 import { VmCollector } from '../../src/exporter/prometheus/vmCollector.js';
 import { formatSnapshot, StdoutExporter } from '../../src/exporter/stdout/stdoutExporter.js';
-import type { Logger } from '../../src/logger/logger.js';
-import { formatJoules } from '../../src/monitor/attribution.js';
+import { formatJoules } from '../../src/exporter/formatJoules.js';
 import { PowerMonitor } from '../../src/monitor/powerMonitor.js';
 import { watts, type Snapshot } from '../../src/monitor/snapshot.js';
-import type { ContainerInfo, PodInfo, ProcessInfo, ResourceSample, VmInfo, WorkloadCpu } from '../../src/resource/workloads.js';
+import type { ContainerInfo, PodInfo, ProcessInfo, VmInfo, WorkloadCpu } from '../../src/resource/workloads.js';
 import { WebServer } from '../../src/server/webServer.js';
-
-// ---------- a small exposition parser ----------
-
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: string;
-  family: string;
-}
-interface Family {
-  name: string;
-  type: string;
-  help: string;
-  samples: Sample[];
-}
-interface Exposition {
-  families: Map<string, Family>;
-  samples: Sample[];
-}
-
-const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*/;
-const VALUE = /^(?:[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]Inf|NaN)$/;
-
-function unescapeHelp(s: string): string {
-  return s.replace(/\\(.)/g, (_, c: string) => {
-    if (c === 'n') return '\n';
-    if (c === '\\' || c === '"') return c;
-    throw new Error(`bad escape \\${c} in HELP`);
-  });
-}
-
-/** Parses `{a="x",b="y"}` starting at `line[i] === '{'`; returns the labels and the index after `}`. */
-function parseLabels(line: string, i: number): { labels: Record<string, string>; end: number } {
-  const labels: Record<string, string> = {};
-  i++;
-  while (line[i] !== '}') {
-    const m = LABEL_NAME.exec(line.slice(i));
-    if (!m) throw new Error(`bad label name at ${i}: ${line}`);
-    const key = m[0];
-    i += key.length;
-    if (line[i] !== '=' || line[i + 1] !== '"') throw new Error(`expected =" at ${i}: ${line}`);
-    i += 2;
-    let v = '';
-    for (;;) {
-      const c = line[i];
-      if (c === undefined) throw new Error(`unterminated label value: ${line}`);
-      if (c === '"') break;
-      if (c === '\\') {
-        const e = line[i + 1];
-        if (e === 'n') v += '\n';
-        else if (e === '\\' || e === '"') v += e;
-        else throw new Error(`bad escape \\${e} in label value: ${line}`);
-        i += 2;
-      } else {
-        v += c;
-        i++;
-      }
-    }
-    i++;
-    if (key in labels) throw new Error(`label ${key} twice: ${line}`);
-    labels[key] = v;
-    if (line[i] === ',') i++;
-    else if (line[i] !== '}') throw new Error(`expected , or } at ${i}: ${line}`);
-  }
-  return { labels, end: i + 1 };
-}
-
-function sampleSuffixes(type: string, openMetrics: boolean): string[] {
-  if (type === 'histogram') return ['_bucket', '_sum', '_count'];
-  if (type === 'counter' && openMetrics) return ['_total'];
-  return [''];
-}
-
-/** Strict enough that what it accepts Prometheus accepts: families contiguous and declared once. */
-function parseExposition(text: string, openMetrics: boolean): Exposition {
-  const families = new Map<string, Family>();
-  const samples: Sample[] = [];
-  let current: Family | undefined;
-  let pendingHelp: { name: string; help: string } | undefined;
-  assert.ok(text.endsWith('\n'), 'exposition ends with a newline');
-  const lines = text.slice(0, -1).split('\n');
-  lines.forEach((line, n) => {
-    if (line === '# EOF') {
-      assert.ok(openMetrics, '# EOF only in OpenMetrics');
-      assert.equal(n, lines.length - 1, '# EOF is the last line');
-      return;
-    }
-    const help = /^# HELP (\S+) (.*)$/.exec(line);
-    if (help) {
-      pendingHelp = { name: help[1], help: unescapeHelp(help[2]) };
-      return;
-    }
-    const type = /^# TYPE (\S+) (counter|gauge|histogram|summary|untyped|unknown|info|stateset)$/.exec(line);
-    if (type) {
-      const name = type[1];
-      assert.ok(!families.has(name), `family ${name} declared twice`);
-      assert.equal(pendingHelp?.name, name, `HELP before TYPE for ${name}`);
-      current = { name, type: type[2], help: pendingHelp!.help, samples: [] };
-      families.set(name, current);
-      pendingHelp = undefined;
-      return;
-    }
-    assert.ok(!line.startsWith('#'), `unexpected comment line: ${line}`);
-    const m = NAME.exec(line);
-    assert.ok(m, `bad sample line: ${JSON.stringify(line)}`);
-    const name = m[0];
-    let i = name.length;
-    let labels: Record<string, string> = {};
-    if (line[i] === '{') ({ labels, end: i } = parseLabels(line, i));
-    assert.equal(line[i], ' ', `space before value: ${line}`);
-    const value = line.slice(i + 1);
-    assert.match(value, VALUE, `value of ${line}`);
-    assert.ok(current, `sample before any TYPE: ${line}`);
-    assert.ok(
-      sampleSuffixes(current.type, openMetrics).some((s) => name === current!.name + s),
-      `sample ${name} does not belong to family ${current.name} (${current.type})`,
-    );
-    const s: Sample = { name, labels, value, family: current.name };
-    current.samples.push(s);
-    samples.push(s);
-  });
-  if (openMetrics) assert.ok(text.endsWith('# EOF\n'), 'OpenMetrics ends with # EOF');
-  return { families, samples };
-}
-
-function seriesKey(s: Sample): string {
-  return `${s.name}{${Object.keys(s.labels)
-    .sort()
-    .map((k) => `${k}=${JSON.stringify(s.labels[k])}`)
-    .join(',')}}`;
-}
+import { parseCheckedExposition, seriesKey, type CheckedExposition, type Family, type TextSample } from '../support/exposition.js';
+import { FakeZone, sample, silent } from '../support/fakes.js';
 
 // ---------- fakes: zones, workloads, monitor, collectors as the application wires them ----------
 
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, with: () => silent };
 const NODE = 'node-1';
 
-class FakeZone implements EnergyZone {
-  counter = 0;
-  constructor(
-    readonly name: string,
-    readonly index: number,
-    readonly path: string,
-  ) {}
-  energy(): number {
-    return this.counter;
-  }
-  maxEnergy(): number {
-    return 0;
-  }
-}
-
-function sample(p: Partial<ResourceSample>): ResourceSample {
-  return { baseline: false, nodeActiveCpuSec: 0, nodeTotalCpuSec: 0, usageRatio: 0, processes: [], containers: [], vms: [], pods: [], errors: {}, ...p };
-}
 function cpu<I>(info: I, cpuDeltaSec: number, cpuTotalSec: number, ended = false): WorkloadCpu<I> {
   return { info, cpuDeltaSec, cpuTotalSec, ended };
 }
@@ -209,21 +59,19 @@ const CPUS = [
 ];
 const BUILD = { version: '0.1.0', revision: 'abc1234', branch: 'main' };
 
-/** The collectors, in the order and with the arguments Application.collectors() uses. */
+/** The collectors as Application builds them (buildCollectors), on the meter of these tests. */
 function collectors(levelList: MetricsLevel[], exporter: () => PrometheusExporter, debug = ['go']): Collector[] {
-  const levels = new Set(levelList);
-  const out: Collector[] = [];
-  const workloadLevels = (['process', 'container', 'vm', 'pod'] as const).filter((l) => levels.has(l));
-  if (levels.has('node')) out.push(new NodeCollector(NODE, workloadLevels));
-  if (levels.has('process')) out.push(new ProcessCollector(NODE));
-  if (levels.has('container')) out.push(new ContainerCollector(NODE));
-  if (levels.has('vm')) out.push(new VmCollector(NODE));
-  if (levels.has('pod')) out.push(new PodCollector(NODE));
-  out.push(new CpuInfoCollector(CPUS));
-  out.push(new BuildInfoCollector(BUILD));
-  out.push(new ExporterHealthCollector({ meter: 'rapl', zones: ['package', 'dram'] }, () => exporter().scrapeStats()));
-  if (debug.includes('go')) out.push(new RuntimeCollector());
-  return out;
+  return buildCollectors({
+    nodeName: NODE,
+    prometheus: { metricsLevel: levelList, legacyMetrics: false, debugCollectors: debug },
+    meter: { name: 'rapl', zones: [{ name: 'package', index: 0 }, { name: 'dram', index: 0 }] },
+    cpus: CPUS,
+    cpuArchitecture: 'skylake',
+    build: BUILD,
+    scrapeStats: () => exporter().scrapeStats(),
+    snapshots: { onSnapshot: () => undefined }, // only the 0.7 family follows snapshots
+    logger: silent,
+  });
 }
 
 /**
@@ -359,7 +207,7 @@ function famName(name: string, type: string, openMetrics: boolean): string {
   return openMetrics && type === 'counter' ? name.replace(/_total$/, '') : name;
 }
 
-function checkFamily(e: Exposition, name: string, spec: Spec, openMetrics: boolean): Family {
+function checkFamily(e: CheckedExposition, name: string, spec: Spec, openMetrics: boolean): Family {
   const fam = e.families.get(famName(name, spec.type, openMetrics));
   assert.ok(fam, `family ${name} missing (${openMetrics ? 'OpenMetrics' : 'text'})`);
   assert.equal(fam.type, spec.type, `${name} TYPE`);
@@ -374,10 +222,10 @@ function checkFamily(e: Exposition, name: string, spec: Spec, openMetrics: boole
   return fam;
 }
 
-function byName(e: Exposition, name: string, match: Record<string, string> = {}): Sample[] {
+function byName(e: CheckedExposition, name: string, match: Record<string, string> = {}): TextSample[] {
   return e.samples.filter((s) => s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v));
 }
-function one(e: Exposition, name: string, match: Record<string, string> = {}): Sample {
+function one(e: CheckedExposition, name: string, match: Record<string, string> = {}): TextSample {
   const found = byName(e, name, match);
   assert.equal(found.length, 1, `${name}${JSON.stringify(match)}: ${found.length} samples`);
   return found[0];
@@ -391,7 +239,7 @@ describe('exposition of the current metric family', () => {
 
     test(`${fmt}: every family of metrics.md with its type, help and labels`, () => {
       const { exporter } = setup();
-      const e = parseExposition(exporter.render(openMetrics).body, openMetrics);
+      const e = parseCheckedExposition(exporter.render(openMetrics).body, openMetrics);
       for (const [name, spec] of Object.entries({ ...NODE_FAMILIES, ...STATIC_FAMILIES, ...HEALTH_FAMILIES })) checkFamily(e, name, spec, openMetrics);
       for (const fams of Object.values(LEVEL_FAMILIES)) for (const [name, spec] of Object.entries(fams)) checkFamily(e, name, spec, openMetrics);
       checkFamily(e, 'kepler_node_cpu_unattributed_joules_total', UNATTRIBUTED, openMetrics);
@@ -402,7 +250,7 @@ describe('exposition of the current metric family', () => {
 
     test(`${fmt}: no duplicate series, even with a terminated and a running process on pid 42`, () => {
       const { exporter } = setup();
-      const e = parseExposition(exporter.render(openMetrics).body, openMetrics);
+      const e = parseCheckedExposition(exporter.render(openMetrics).body, openMetrics);
       const seen = new Set<string>();
       for (const s of e.samples) {
         const k = seriesKey(s);
@@ -422,7 +270,7 @@ describe('exposition of the current metric family', () => {
 
   test('values match the snapshot', () => {
     const { exporter, snap } = setup();
-    const e = parseExposition(exporter.render(false).body, false);
+    const e = parseCheckedExposition(exporter.render(false).body, false);
     for (const z of snap.zones) {
       const l = { zone: z.name, path: z.path };
       assert.equal(one(e, 'kepler_node_cpu_joules_total', l).value, formatJoules(z.totalUj));
@@ -483,7 +331,7 @@ describe('exposition of the current metric family', () => {
   test('label values with quotes, backslashes and newlines are escaped', () => {
     const { exporter } = setup();
     const body = exporter.render(false).body;
-    const e = parseExposition(body, false);
+    const e = parseCheckedExposition(body, false);
     const weird = byName(e, 'kepler_process_cpu_joules_total', { pid: '2' });
     assert.equal(weird.length, 2);
     for (const s of weird) {
@@ -506,13 +354,13 @@ describe('exposition of the current metric family', () => {
     assert.match(om, /^# TYPE kepler_node_cpu_watts gauge$/m);
     assert.ok(om.endsWith('\n# EOF\n'));
     assert.equal(om.split('# EOF').length, 2);
-    const e = parseExposition(om, true);
+    const e = parseCheckedExposition(om, true);
     for (const fam of e.families.values()) if (fam.type === 'counter') assert.ok(!fam.name.endsWith('_total'), fam.name);
     // The text format names counters with _total, has no # EOF, and carries the same series.
     assert.match(text, /^# TYPE kepler_node_cpu_joules_total counter$/m);
     assert.ok(!text.includes('# EOF'));
-    const t = parseExposition(text, false);
-    const withoutVolatile = (x: Exposition) =>
+    const t = parseCheckedExposition(text, false);
+    const withoutVolatile = (x: CheckedExposition) =>
       x.samples
         .filter((s) => !/^(process_|nodejs_|kepler_exporter_scrape)/.test(s.name))
         .map((s) => `${seriesKey(s)} ${s.value}`)
@@ -523,25 +371,25 @@ describe('exposition of the current metric family', () => {
   test('processes that never used CPU are omitted', () => {
     const { exporter, snap } = setup();
     assert.ok(snap.processes.workloads.some((w) => (w.info as ProcessInfo).pid === 3), 'the monitor tracks it');
-    const e = parseExposition(exporter.render(false).body, false);
+    const e = parseCheckedExposition(exporter.render(false).body, false);
     assert.equal(e.samples.filter((s) => s.name.startsWith('kepler_process_') && s.labels.pid === '3').length, 0);
     assert.ok(e.samples.some((s) => s.name === 'kepler_process_cpu_joules_total' && s.labels.pid === '2'));
   });
 
   test('metricsLevel subsets export only those levels', () => {
-    const kepler = (e: Exposition) => [...e.families.keys()].filter((n) => n.startsWith('kepler_') && !n.startsWith('kepler_exporter_')).sort();
+    const kepler = (e: CheckedExposition) => [...e.families.keys()].filter((n) => n.startsWith('kepler_') && !n.startsWith('kepler_exporter_')).sort();
     {
-      const e = parseExposition(setup(['node', 'pod']).exporter.render(false).body, false);
+      const e = parseCheckedExposition(setup(['node', 'pod']).exporter.render(false).body, false);
       assert.deepEqual(kepler(e), [...Object.keys(NODE_FAMILIES), ...Object.keys(LEVEL_FAMILIES.pod), ...Object.keys(STATIC_FAMILIES), 'kepler_node_cpu_unattributed_joules_total', 'kepler_node_cpu_dropped_joules_total'].sort());
       assert.deepEqual(byName(e, 'kepler_node_cpu_unattributed_joules_total').map((s) => s.labels.level), ['pod', 'pod']);
       assert.deepEqual(byName(e, 'kepler_node_cpu_dropped_joules_total').map((s) => s.labels.level), ['pod', 'pod']);
     }
     {
-      const e = parseExposition(setup(['pod']).exporter.render(true).body, true);
+      const e = parseCheckedExposition(setup(['pod']).exporter.render(true).body, true);
       assert.deepEqual(kepler(e), ['kepler_build_info', 'kepler_node_cpu_info', 'kepler_pod_cpu_joules', 'kepler_pod_cpu_watts']);
     }
     {
-      const e = parseExposition(setup(['node']).exporter.render(false).body, false);
+      const e = parseCheckedExposition(setup(['node']).exporter.render(false).body, false);
       assert.deepEqual(kepler(e), [...Object.keys(NODE_FAMILIES), ...Object.keys(STATIC_FAMILIES)].sort());
     }
   });
@@ -560,7 +408,7 @@ describe('exposition of the current metric family', () => {
     const exporter: PrometheusExporter = new PrometheusExporter(monitor, silent);
     exporter.register(...collectors(['node', 'process', 'container', 'vm', 'pod'], () => exporter, []));
     for (const om of [false, true]) {
-      const e = parseExposition(exporter.render(om).body, om);
+      const e = parseCheckedExposition(exporter.render(om).body, om);
       assert.equal(one(e, 'kepler_node_cpu_joules_total').value, '0');
       assert.equal(byName(e, 'kepler_process_cpu_joules_total').length, 0);
     }
@@ -607,7 +455,7 @@ describe('scrape over HTTP', () => {
     assert.equal(Number(r.headers['content-length']), r.body.length);
     assert.deepEqual([...r.body.subarray(0, 2)], [0x1f, 0x8b]);
     const om = gunzipSync(r.body).toString('utf8');
-    const e = parseExposition(om, true);
+    const e = parseCheckedExposition(om, true);
     assert.ok(e.families.has('kepler_node_cpu_joules'));
     assert.equal(one(e, 'kepler_exporter_scrapes_total').value, '0');
     assert.equal(byName(e, 'kepler_process_cpu_joules_total', { pid: '42', state: 'terminated' }).length, 2);
@@ -620,7 +468,7 @@ describe('scrape over HTTP', () => {
     assert.equal(t.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
     assert.equal(t.headers['content-encoding'], undefined);
     const text = t.body.toString('utf8');
-    const te = parseExposition(text, false);
+    const te = parseCheckedExposition(text, false);
     assert.equal(one(te, 'kepler_exporter_scrapes_total').value, '1');
     assert.equal(one(te, 'kepler_exporter_scrape_size_bytes').value, String(Buffer.byteLength(om)));
     assert.equal(byName(te, 'kepler_process_cpu_joules_total', { pid: '42', state: 'terminated' }).length, 0, 'shown once, then dropped');
@@ -635,7 +483,7 @@ describe('scrape over HTTP', () => {
     assert.ok(prom.body.toString('utf8').endsWith('# EOF\n'));
     const txt = await get({ Accept: 'text/plain;version=0.0.4', 'Accept-Encoding': 'gzip' });
     assert.equal(txt.headers['content-type'], TEXT_CONTENT_TYPE);
-    parseExposition(gunzipSync(txt.body).toString('utf8'), false);
+    parseCheckedExposition(gunzipSync(txt.body).toString('utf8'), false);
   });
 
   test('q-values count: q=0 refuses OpenMetrics or gzip; Prometheus 3 still gets OpenMetrics with gzip', async () => {
@@ -648,7 +496,7 @@ describe('scrape over HTTP', () => {
     const noGzip = await get({ 'Accept-Encoding': 'gzip;q=0' });
     assert.equal(noGzip.headers['content-encoding'], undefined);
     assert.equal(Number(noGzip.headers['content-length']), noGzip.body.length);
-    parseExposition(noGzip.body.toString('utf8'), false);
+    parseCheckedExposition(noGzip.body.toString('utf8'), false);
     const browser = await get({ 'Accept-Encoding': 'gzip, deflate, br' });
     assert.equal(browser.headers['content-encoding'], 'gzip');
   });
@@ -722,7 +570,7 @@ describe('HEAD /metrics', () => {
       assert.equal(head.body.length, 0);
       assert.ok(Number(head.headers['content-length']) > 0);
       step(); // the next GET gets a new snapshot, in which the old job is kept only if not yet shown
-      const e = parseExposition((await request(port, 'GET', {})).body.toString('utf8'), false);
+      const e = parseCheckedExposition((await request(port, 'GET', {})).body.toString('utf8'), false);
       assert.equal(byName(e, 'kepler_process_cpu_joules_total', { pid: '42', state: 'terminated' }).length, 2);
     } finally {
       await server.close(1000);

@@ -17,15 +17,10 @@ import {
   microarchitectureOf,
   normaliseCpuName,
 } from '../../src/estimation/cpuCatalog.js';
-import {
-  buildHostProfile,
-  detectVirtualization,
-  parseHostCpuInfo,
-  parseMemTotalGb,
-  readHostProfile,
-  type DmiInfo,
-  type HostProfile,
-} from '../../src/resource/hostProfile.js';
+import { buildHostProfile, readHostProfile, type HostProfile } from '../../src/estimation/hostProfile.js';
+import { parseHostCpuInfo, parseMemTotalGb } from '../../src/resource/hostCpu.js';
+import { detectVirtualization, type DmiInfo } from '../../src/resource/virtualization.js';
+import { near } from '../support/assertions.js';
 
 // ---------- helpers ----------
 
@@ -35,10 +30,6 @@ const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/host/', import.me
 function hostOf(name: string): HostProfile {
   const root = join(FIXTURES, name);
   return readHostProfile({ procfs: join(root, 'proc'), sysfs: join(root, 'sys') });
-}
-
-function near(actual: number | undefined, expected: number, tolerance: number, what: string): void {
-  assert.ok(actual !== undefined && Math.abs(actual - expected) <= tolerance, `${what}: expected ${expected} ± ${tolerance}, got ${actual}`);
 }
 
 /** A temporary procfs+sysfs tree from path -> content; removed after the test. */

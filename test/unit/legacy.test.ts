@@ -9,24 +9,23 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Application } from '../../src/app/application.js';
 import { loadConfig } from '../../src/config/load.js';
-import type { EnergyZone } from '../../src/device/energyZone.js';
 import { ContainerCollector } from '../../src/exporter/prometheus/containerCollector.js';
+import { buildCollectors } from '../../src/exporter/prometheus/collectors.js';
 import { LegacyCollector, legacySource, type LegacyLevel } from '../../src/exporter/prometheus/legacyCollector.js';
+import { splitOutsideContainers } from '../../src/exporter/prometheus/legacyOutsideContainers.js';
 import { domainEnergies, domainZones, LEGACY_DOMAINS, legacyTotal, measuredDomains, NonDecreasing, unmappedZones } from '../../src/exporter/prometheus/legacyDomains.js';
 import { NodeCollector } from '../../src/exporter/prometheus/nodeCollector.js';
 import { ProcessCollector } from '../../src/exporter/prometheus/processCollector.js';
 import { PrometheusExporter } from '../../src/exporter/prometheus/prometheusExporter.js';
 import { VmCollector } from '../../src/exporter/prometheus/vmCollector.js';
-import type { Logger } from '../../src/logger/logger.js';
-import { splitOutsideContainers } from '../../src/monitor/attribution.js';
 import { PowerMonitor } from '../../src/monitor/powerMonitor.js';
 import type { Snapshot } from '../../src/monitor/snapshot.js';
 import type { ContainerInfo, PodInfo, ProcessInfo, ResourceSample, VmInfo, WorkloadCpu } from '../../src/resource/workloads.js';
 import { parseExposition, select, seriesKey, sum, type Exposition, type Sample } from '../support/exposition.js';
+import { FakeZone, sample, silent } from '../support/fakes.js';
 
 // ---------- builders ----------
 
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, with: () => silent };
 const NODE = 'legacy-node';
 const LEVELS = ['node', 'process', 'container', 'vm'] as const;
 type Level = (typeof LEVELS)[number];
@@ -46,26 +45,6 @@ const LABELS: Record<Level, string[]> = {
 const LEGACY_NAME = new RegExp(`^kepler_(node|process|container|vm|pod)_(${LEGACY_DOMAINS.join('|')})_joules_total$|^kepler_(node|process|container|vm|pod)_joules_total$|^kepler_node_info$`);
 const domainFamily = (level: string, domain: string) => `kepler_${level}_${domain}_joules_total`;
 
-class FakeZone implements EnergyZone {
-  counter = 0;
-  readonly path: string;
-  constructor(
-    readonly name: string,
-    readonly index = 0,
-  ) {
-    this.path = `/sys/class/powercap/fake:${index}/${name}`;
-  }
-  energy(): number {
-    return this.counter;
-  }
-  maxEnergy(): number {
-    return 0;
-  }
-}
-
-function sample(p: Partial<ResourceSample>): ResourceSample {
-  return { baseline: false, nodeActiveCpuSec: 0, nodeTotalCpuSec: 0, usageRatio: 0, processes: [], containers: [], vms: [], pods: [], errors: {}, ...p };
-}
 function cpu<I>(info: I, cpuDeltaSec: number, ended = false): WorkloadCpu<I> {
   return { info, cpuDeltaSec, cpuTotalSec: cpuDeltaSec, ended };
 }
@@ -93,7 +72,8 @@ const legacySamples = (e: Exposition) => e.samples.filter((s) => LEGACY_NAME.tes
 interface RigOptions {
   zones?: (string | [string, number])[];
   levels?: readonly LegacyLevel[];
-  source?: string;
+  /** The meter's name (the `source` label is derived from it). */
+  meter?: string;
   maxTerminated?: number;
   minTerminatedEnergyThresholdJ?: number;
 }
@@ -117,17 +97,20 @@ function rig(opts: RigOptions = {}) {
     clock: () => clock.now,
     wallClock: () => 1_700_000_000_000 + clock.now,
   });
-  const source = opts.source ?? legacySource('rapl');
-  const legacy = new LegacyCollector({
-    nodeName: NODE,
-    source,
-    zones: zones.map((z) => ({ name: z.name, index: z.index })),
-    levels: opts.levels ?? LEVELS,
-    cpuArchitecture: 'skylake',
-    platformSource: measuredDomains(domainZones(zones.map((z) => z.name))).includes('platform') ? source : 'none',
-  });
   const exporter = new PrometheusExporter(monitor, silent);
-  exporter.register(new NodeCollector(NODE, ['process', 'container', 'vm']), new ProcessCollector(NODE), new ContainerCollector(NODE), new VmCollector(NODE), legacy);
+  const collectors = buildCollectors({
+    nodeName: NODE,
+    prometheus: { metricsLevel: [...(opts.levels ?? LEVELS)], legacyMetrics: true, debugCollectors: [] },
+    meter: { name: opts.meter ?? 'rapl', zones },
+    cpus: [],
+    cpuArchitecture: 'skylake',
+    build: { version: 'test', revision: 'test', branch: 'test' },
+    scrapeStats: () => exporter.scrapeStats(),
+    snapshots: monitor,
+    logger: silent,
+  });
+  exporter.register(...collectors);
+  const legacy = collectors.find((c): c is LegacyCollector => c instanceof LegacyCollector)!;
   monitor.refresh();
   return {
     monitor,
@@ -138,6 +121,8 @@ function rig(opts: RigOptions = {}) {
       next = s;
       return monitor.refresh();
     },
+    /** Kepler 0.7's pseudo containers' totals, as the next render shows them. */
+    outside: () => legacy.outsideContainers(zones.length),
     /** A scrape of the latest snapshot (no refresh: the fake clock has not moved). */
     scrape(): Exposition {
       return parseExposition(exporter.render(false).body);
@@ -266,7 +251,7 @@ describe('1. legacy families', () => {
     assert.equal(legacySource('estimator'), 'estimator');
     assert.equal(legacySource('fake'), 'fake');
     assert.equal(legacySource('hwmon'), 'hwmon');
-    const { e } = scenario({ zones: ['package', 'dram', 'platform'], source: legacySource('estimator') });
+    const { e } = scenario({ zones: ['package', 'dram', 'platform'], meter: 'estimator' });
     assert.equal(e.help.get('kepler_container_dram_joules_total'), 'Aggregated value in dram value from estimator');
     for (const s of legacySamples(e)) if (s.name !== 'kepler_node_info') assert.equal(s.labels.source, 'estimator', seriesKey(s));
     assert.deepEqual(one(e, 'kepler_node_info').labels, { node_name: NODE, cpu_architecture: 'skylake', components_power_source: 'estimator', platform_power_source: 'estimator' });
@@ -415,7 +400,7 @@ describe('3. legacy values agree with the current family of the same snapshot', 
   });
 
   test('other = platform - package - dram with the estimator\'s platform zone', () => {
-    const { e } = scenario({ zones: ['package', 'dram', 'platform'], source: 'estimator' });
+    const { e } = scenario({ zones: ['package', 'dram', 'platform'], meter: 'estimator' });
     const node = (d: string) => uj(one(e, domainFamily('node', d), { mode: 'dynamic' }).value);
     assert.equal(node('platform'), uj(one(e, 'kepler_node_cpu_active_joules_total', { zone: 'platform' }).value));
     assert.equal(node('other'), node('platform') - node('package') - node('dram'));
@@ -488,7 +473,7 @@ interface LiveContainer {
 }
 
 /** A seeded run: containers, processes and kernel threads come and go; some intervals have accounting skew. */
-function churn(seed: number, steps: number, each: (e: Exposition, s: Snapshot, step: number) => void): void {
+function churn(seed: number, steps: number, each: (e: Exposition, s: Snapshot, step: number, outside: ReturnType<LegacyCollector['outsideContainers']>) => void): void {
   const rnd = mulberry32(seed);
   const r2 = (x: number) => Math.round(x * 100) / 100;
   const r = rig();
@@ -552,7 +537,7 @@ function churn(seed: number, steps: number, each: (e: Exposition, s: Snapshot, s
       { package: pkg, core: Math.round(pkg * 0.6), uncore: Math.round(pkg * 0.1), dram, psys: Math.round((pkg + dram) * (1.3 + rnd())) },
       sample({ nodeActiveCpuSec: nodeActive, nodeTotalCpuSec: nodeActive * 2, usageRatio: r2(0.3 + rnd() * 0.6), processes, containers: conts, pods }),
     );
-    each(r.scrape(), snap, step);
+    each(r.scrape(), snap, step, r.outside());
   }
 }
 
@@ -604,16 +589,16 @@ describe('4. pseudo containers system_processes and kernel_processes', () => {
     }
   });
 
-  test('snapshot: kernelUj + systemUj = containers.unattributedUj exactly, and published snapshots keep their totals', () => {
-    const seen: { s: Snapshot; kernel: bigint[]; system: bigint[] }[] = [];
-    churn(7, 20, (_e, s) => {
-      s.zones.forEach((_z, i) => assert.equal(s.outsideContainers.kernelUj[i] + s.outsideContainers.systemUj[i], s.containers.unattributedUj[i], `refresh ${s.seq} zone ${i}`));
-      for (const z of s.outsideContainers.kernelUj) assert.ok(z >= 0n);
-      seen.push({ s, kernel: [...s.outsideContainers.kernelUj], system: [...s.outsideContainers.systemUj] });
+  test('pseudo containers: kernelUj + systemUj = containers.unattributedUj exactly, and what a render read keeps its totals', () => {
+    const seen: { s: Snapshot; totals: ReturnType<LegacyCollector['outsideContainers']>; kernel: bigint[]; system: bigint[] }[] = [];
+    churn(7, 20, (_e, s, _step, outside) => {
+      s.zones.forEach((_z, i) => assert.equal(outside.kernelUj[i] + outside.systemUj[i], s.containers.unattributedUj[i], `refresh ${s.seq} zone ${i}`));
+      for (const z of outside.kernelUj) assert.ok(z >= 0n);
+      seen.push({ s, totals: outside, kernel: [...outside.kernelUj], system: [...outside.systemUj] });
     });
-    for (const { s, kernel, system } of seen) {
-      assert.deepEqual([...s.outsideContainers.kernelUj], kernel, `snapshot ${s.seq} kernel unchanged`);
-      assert.deepEqual([...s.outsideContainers.systemUj], system, `snapshot ${s.seq} system unchanged`);
+    for (const { s, totals, kernel, system } of seen) {
+      assert.deepEqual([...totals.kernelUj], kernel, `snapshot ${s.seq} kernel unchanged`);
+      assert.deepEqual([...totals.systemUj], system, `snapshot ${s.seq} system unchanged`);
     }
   });
 
@@ -623,13 +608,13 @@ describe('4. pseudo containers system_processes and kernel_processes', () => {
     const c = container('c'.repeat(64), 'app', '');
     const inside = proc(3, 'app', { containerId: c.id, type: 'container' });
     // 8 CPU-s active of 80 J active: the container 4 s, the kernel thread 1 s, 3 s unexplained.
-    let s = r.step({ package: 160e6 }, sample({ nodeActiveCpuSec: 8, nodeTotalCpuSec: 16, usageRatio: 0.5, processes: [cpu(kt, 1), cpu(inside, 4)], containers: [cpu(c, 4)] }));
-    assert.deepEqual(s.outsideContainers.kernelUj, [10_000_000n]);
-    assert.deepEqual(s.outsideContainers.systemUj, [30_000_000n]);
+    r.step({ package: 160e6 }, sample({ nodeActiveCpuSec: 8, nodeTotalCpuSec: 16, usageRatio: 0.5, processes: [cpu(kt, 1), cpu(inside, 4)], containers: [cpu(c, 4)] }));
+    assert.deepEqual(r.outside().kernelUj, [10_000_000n]);
+    assert.deepEqual(r.outside().systemUj, [30_000_000n]);
     // Skew: the container 7 s of a node's 8 s, the kernel thread 3 s: 10 J unattributed, 30 J billed to the thread.
-    s = r.step({ package: 160e6 }, sample({ nodeActiveCpuSec: 8, nodeTotalCpuSec: 16, usageRatio: 0.5, processes: [cpu(kt, 3), cpu(inside, 5)], containers: [cpu(c, 7)] }));
-    assert.deepEqual(s.outsideContainers.kernelUj, [20_000_000n]);
-    assert.deepEqual(s.outsideContainers.systemUj, [30_000_000n]);
+    r.step({ package: 160e6 }, sample({ nodeActiveCpuSec: 8, nodeTotalCpuSec: 16, usageRatio: 0.5, processes: [cpu(kt, 3), cpu(inside, 5)], containers: [cpu(c, 7)] }));
+    assert.deepEqual(r.outside().kernelUj, [20_000_000n]);
+    assert.deepEqual(r.outside().systemUj, [30_000_000n]);
     const e = r.scrape();
     assert.equal(one(e, 'kepler_container_package_joules_total', { container_id: 'kernel_processes', mode: 'dynamic' }).value, 20);
     assert.equal(one(e, 'kepler_container_package_joules_total', { container_id: 'system_processes', mode: 'dynamic' }).value, 30);
@@ -643,10 +628,10 @@ describe('4. pseudo containers system_processes and kernel_processes', () => {
     const other = proc(78, 'rcu_sched', { kernelThread: true });
     // Each interval: 16 J, half of it active, over 8 active CPU-s: 1 J per CPU-s.
     r.step({ package: 16e6 }, sample({ nodeActiveCpuSec: 8, nodeTotalCpuSec: 16, usageRatio: 0.5, processes: [cpu(kt, 1), cpu(other, 1)] }));
-    const s = r.step({ package: 16e6 }, sample({ nodeActiveCpuSec: 8, nodeTotalCpuSec: 16, usageRatio: 0.5, processes: [cpu(kt, 2, true), cpu(other, 1)] }));
+    r.step({ package: 16e6 }, sample({ nodeActiveCpuSec: 8, nodeTotalCpuSec: 16, usageRatio: 0.5, processes: [cpu(kt, 2, true), cpu(other, 1)] }));
     // Both threads' process-level energy: 1 + 1 J, then 2 + 1 J; nothing is in a container.
-    assert.deepEqual(s.outsideContainers.kernelUj, [5_000_000n], 'kernel threads billed 5 J at process level');
-    assert.deepEqual(s.outsideContainers.systemUj, [11_000_000n]);
+    assert.deepEqual(r.outside().kernelUj, [5_000_000n], 'kernel threads billed 5 J at process level');
+    assert.deepEqual(r.outside().systemUj, [11_000_000n]);
   });
 });
 

@@ -4,52 +4,16 @@
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { EnergyZone } from '../../src/device/energyZone.js';
-import type { Logger } from '../../src/logger/logger.js';
 import { captureLogger } from '../support/captureLogger.js';
-import { attributeLevel, formatJoules, splitActiveIdle } from '../../src/monitor/attribution.js';
-import { PowerMonitor, type PowerMonitorOptions } from '../../src/monitor/powerMonitor.js';
+import { FakeZone, sample, ScriptedResources, silent } from '../support/fakes.js';
+import { assessHealth } from '../../src/monitor/health.js';
+import { formatJoules } from '../../src/exporter/formatJoules.js';
+import { attributeLevel, splitActiveIdle } from '../../src/monitor/attribution.js';
+import { implausibility, PowerMonitor, type PowerMonitorOptions } from '../../src/monitor/powerMonitor.js';
 import { REFRESH_ERROR_KINDS, watts, type LevelSnapshot, type Snapshot } from '../../src/monitor/snapshot.js';
 import type { ContainerInfo, PodInfo, ProcessInfo, ResourceSample, VmInfo, WorkloadCpu } from '../../src/resource/workloads.js';
 
 // ---------- fakes ----------
-
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, with: () => silent };
-
-/** A RAPL-like counter in µJ: wraps to 0 at max (max 0: range unknown, never wraps by itself). */
-class FakeZone implements EnergyZone {
-  counter = 0;
-  failing = false;
-  constructor(
-    readonly name: string,
-    readonly index: number,
-    readonly path: string,
-    readonly max: number,
-  ) {}
-  energy(): number {
-    if (this.failing) throw Object.assign(new Error(`ENOENT: no such file ${this.path}/energy_uj`), { code: 'ENOENT' });
-    return this.counter;
-  }
-  maxEnergy(): number {
-    return this.max;
-  }
-  add(uj: number): void {
-    this.counter = this.max > 0 ? (this.counter + uj) % this.max : this.counter + uj;
-  }
-}
-
-class ScriptedResources {
-  next: ResourceSample = sample({ baseline: true });
-  calls = 0;
-  refresh(): ResourceSample {
-    this.calls++;
-    return this.next;
-  }
-}
-
-function sample(p: Partial<ResourceSample>): ResourceSample {
-  return { baseline: false, nodeActiveCpuSec: 0, nodeTotalCpuSec: 0, usageRatio: 0, processes: [], containers: [], vms: [], pods: [], errors: {}, ...p };
-}
 
 function proc(pid: number, comm = `proc${pid}`, extra: Partial<ProcessInfo> = {}): ProcessInfo {
   return { key: `${pid}@${pid * 7}`, pid, comm, exe: `/usr/bin/${comm}`, type: 'regular', containerId: '', vmId: '', kernelThread: false, ...extra };
@@ -827,40 +791,6 @@ function runRandom(seed: number): void {
   assert.equal(prev!.health.errors.counter_backwards, 2);
 }
 
-describe('PowerMonitor refresh loop', () => {
-  test('a scrape-triggered refresh re-arms the periodic timer instead of adding a refresh', async () => {
-    const res = new ScriptedResources();
-    const monitor = new PowerMonitor({
-      zones: [new FakeZone('package', 0, 'p', 0)],
-      resources: res,
-      intervalMs: 300,
-      stalenessMs: 50,
-      maxTerminated: -1,
-      minTerminatedEnergyThresholdJ: 0,
-      logger: silent,
-    });
-    monitor.start();
-    // "Scrapes" every 250 ms, just before each timer tick would fire: each one refreshes (the
-    // snapshot is older than the staleness) and pushes the timer back, so the timer never adds one.
-    for (let i = 0; i < 6; i++) {
-      await new Promise((r) => setTimeout(r, 250));
-      monitor.freshSnapshot();
-    }
-    monitor.stop();
-    assert.equal(res.calls, 1 + 6, 'one refresh at start, then one per scrape');
-    // Without scrapes, the timer refreshes on its own.
-    const idle = new ScriptedResources();
-    const m2 = new PowerMonitor({ zones: [], resources: idle, intervalMs: 100, stalenessMs: 50, maxTerminated: -1, minTerminatedEnergyThresholdJ: 0, logger: silent });
-    m2.start();
-    await new Promise((r) => setTimeout(r, 550));
-    m2.stop();
-    assert.ok(idle.calls >= 4 && idle.calls <= 7, `${idle.calls} refreshes in 550 ms at a 100 ms interval`);
-    const after = idle.calls;
-    await new Promise((r) => setTimeout(r, 250));
-    assert.equal(idle.calls, after, 'stop() stops the loop');
-  });
-});
-
 // ---------- faults: a refresh completes or changes nothing; unusable readings ----------
 
 /** Per zone and level: the level's workloads + unattributed = node active, in this snapshot's totals. */
@@ -892,11 +822,15 @@ describe('refresh faults', () => {
     const good = monitor.refresh();
     assert.deepEqual(good.zones[0].totalUj, 10_000_000n);
 
-    // An informer bug hands over a CPU time no arithmetic can use: the refresh cannot complete.
+    // A meter bug: the zone reads, then fails to give its range. The refresh cannot complete.
     z.add(10_000_000);
     clock.now += 1000;
-    res.next = sample({ nodeActiveCpuSec: 2, usageRatio: 0.5, containers: [cpu(c, Infinity)] });
-    assert.throws(() => monitor.refresh());
+    res.next = sample({ nodeActiveCpuSec: 2, usageRatio: 0.5, containers: [cpu(c, 1)] });
+    const zone = z as unknown as { maxEnergy: () => number };
+    zone.maxEnergy = () => {
+      throw new Error('maxEnergy: a bug');
+    };
+    assert.throws(() => monitor.refresh(), /a bug/);
     assert.equal(monitor.latest(), good, 'nothing published');
     const served = monitor.freshSnapshot(); // a scrape: refreshes (staleness 0), fails again, serves the last one
     assert.equal(served.seq, good.seq);
@@ -906,6 +840,7 @@ describe('refresh faults', () => {
 
     // The next good refresh bills the energy of all three intervals against this one's CPU: no
     // zone advanced alone, so every level still adds up.
+    zone.maxEnergy = () => 0;
     z.add(10_000_000);
     clock.now += 1000;
     res.next = sample({ nodeActiveCpuSec: 2, usageRatio: 0.5, containers: [cpu(c, 1)] });
@@ -914,6 +849,62 @@ describe('refresh faults', () => {
     assert.equal(after.zones[0].deltaUj, 20_000_000, 'the failed intervals are in this one');
     assertLevelsAddUp(after, 'after the failures');
     assert.equal(after.health.errors.refresh, 2);
+  });
+
+  test('CPU times that are not finite numbers >= 0 (an informer bug) are billed as 0 and counted, never NaN', () => {
+    const z = new FakeZone('package', 0, 'p', 0);
+    const res = new ScriptedResources();
+    const { monitor, clock } = monitorWith([z], res);
+    const a: ContainerInfo = { key: 'a', id: 'a', name: 'a', runtime: 'docker', podId: '' };
+    const b: ContainerInfo = { key: 'b', id: 'b', name: 'b', runtime: 'docker', podId: '' };
+    res.next = sample({ baseline: true, containers: [cpu(a, 0), cpu(b, 0)] });
+    monitor.refresh();
+    z.add(10_000_000);
+    clock.now += 1000;
+    res.next = sample({ nodeActiveCpuSec: 2, usageRatio: NaN, containers: [cpu(a, Infinity), cpu(b, 1)] });
+    const s = monitor.refresh();
+    assert.equal(s.health.errors.resources, 3, 'the NaN ratio, and the infinite CPU time (delta and total)');
+    assert.equal(s.usageRatio, 0);
+    assert.equal(s.zones[0].totalUj, 10_000_000n);
+    assertLevelsAddUp(s, 'sanitised');
+    for (const w of s.containers.workloads) assert.ok(w.energyUj.every((e) => e >= 0n));
+  });
+
+  test('when the resources cannot be sampled, the zones keep their readings: the next refresh bills that energy', () => {
+    const z = new FakeZone('package', 0, 'p', 0);
+    const res = new ScriptedResources();
+    const { monitor, clock } = monitorWith([z], res);
+    const c: ContainerInfo = { key: 'c', id: 'c', name: 'c', runtime: 'docker', podId: '' };
+    res.next = sample({ baseline: true, containers: [cpu(c, 0)] });
+    monitor.refresh();
+    z.add(10_000_000);
+    clock.now += 1000;
+    const real = res.refresh.bind(res);
+    res.refresh = () => {
+      throw new Error('informer bug');
+    };
+    const failed = monitor.refresh();
+    assert.equal(failed.health.errors.resources, 1);
+    assert.equal(failed.zones[0].totalUj, 0n, 'nothing billed without the CPU times');
+    assert.equal(failed.containers.workloads.length, 1, 'the workloads are unknown this time, not gone');
+    assertLevelsAddUp(failed, 'no sample');
+    res.refresh = real;
+    z.add(5_000_000);
+    clock.now += 1000;
+    res.next = sample({ nodeActiveCpuSec: 1, usageRatio: 1, containers: [cpu(c, 1)] });
+    const next = monitor.refresh();
+    assert.equal(next.zones[0].deltaUj, 15_000_000, 'both intervals, not only the last');
+    assert.equal(next.elapsedSec, 2, 'over both intervals, so the watts stay right');
+    assertLevelsAddUp(next, 'after');
+  });
+
+  test('implausibility: more than the range always; more than the watts ceiling unless it is 0 (off)', () => {
+    assert.match(implausibility(2_000_000, 1_000_000, 1, undefined) ?? '', /more than the counter's range/);
+    assert.match(implausibility(6_000e6, 0, 1, 5000) ?? '', /6000 W over 1\.000 s is above monitor\.maxZoneWatts \(5000 W\)/);
+    assert.equal(implausibility(6_000e6, 0, 1, 0), undefined, '0: no ceiling');
+    assert.equal(implausibility(6_000e6, 0, 2, 5000), undefined, '3 kW over 2 s');
+    // Over at least a second: a coarse counter's tick in a short interval is not a spike.
+    assert.equal(implausibility(400e6, 0, 0.1, 5000), undefined);
   });
 
   test('a counter stepping back 1 µJ with a known range is not a wrap of 857,742 W: dropped, counted, flat', () => {
@@ -995,6 +986,7 @@ describe('refresh faults', () => {
       failures.push([...monitor.refresh().health.zoneFailures]);
     }
     assert.deepEqual(failures, [[1, 0], [2, 0], [3, 0], [4, 0], [5, 0]]);
+    assert.equal(assessHealth(monitor.latest(), clock.now, 1000).status, 'degraded', 'one zone of two unreadable');
     a.failing = false;
     clock.now += 1000;
     assert.deepEqual(monitor.refresh().health.zoneFailures, [0, 0]);
@@ -1007,6 +999,38 @@ describe('refresh faults', () => {
       ],
     );
     assert.equal(about[1].fields?.failed_refreshes, 5);
+    // Both unreadable: the meter produces nothing.
+    a.failing = true;
+    b.failing = true;
+    for (let i = 0; i < 3; i++) {
+      clock.now += 1000;
+      monitor.refresh();
+    }
+    assert.deepEqual(assessHealth(monitor.latest(), clock.now, 1000), { status: 'meter_failing', healthy: false, failingZones: ['package/0', 'dram/0'] });
+  });
+
+  test('a zone that reads but does not advance for 3 refreshes of a second is reported (degraded), never meter_failing', () => {
+    const a = new FakeZone('package', 0, 'p', 0);
+    const res = new ScriptedResources();
+    const { monitor, clock } = monitorWith([a], res);
+    monitor.refresh();
+    res.next = sample({ nodeActiveCpuSec: 1, usageRatio: 0.5 });
+    const status = () => assessHealth(monitor.latest(), clock.now, 1000).status;
+    for (let i = 0; i < 3; i++) {
+      clock.now += 400; // shorter than a second: a coarse counter may not have ticked
+      monitor.refresh();
+    }
+    assert.equal(status(), 'ok');
+    for (let i = 0; i < 3; i++) {
+      clock.now += 1000;
+      monitor.refresh();
+    }
+    assert.deepEqual(monitor.latest()!.health.zoneStalls, [3]);
+    assert.equal(status(), 'degraded');
+    a.add(1_000_000);
+    clock.now += 1000;
+    monitor.refresh();
+    assert.equal(status(), 'ok');
   });
 });
 
@@ -1022,33 +1046,35 @@ describe('terminated retention and dropped energy', () => {
     const a = c(1);
     res.next = sample({ baseline: true, containers: [cpu(a, 0)] });
     monitor.refresh();
-    const interval = (ended: boolean) => {
+    /** 5 J an interval, all of it the container's while it runs. */
+    const interval = (a_: 'running' | 'ends' | 'gone') => {
       z.add(5_000_000);
       clock.now += 1000;
-      res.next = sample({ nodeActiveCpuSec: 1, usageRatio: 1, containers: ended ? [cpu(a, 1, true)] : [] });
+      res.next = sample({ nodeActiveCpuSec: 1, usageRatio: 1, containers: a_ === 'gone' ? [] : [cpu(a, 1, a_ === 'ends')] });
       return monitor.refresh();
     };
-    interval(false);
-    const ended = interval(true);
+    interval('running');
+    const ended = interval('ends');
     const terminated = (s: Snapshot) => s.containers.workloads.filter((w) => w.state === 'terminated').length;
     assert.equal(terminated(ended), 1);
     // Rendered but never acknowledged (a HEAD request): kept however long it takes.
-    for (let i = 0; i < 30; i++) assert.equal(terminated(interval(false)), 1, `unshown, refresh ${i}`);
+    for (let i = 0; i < 30; i++) assert.equal(terminated(interval('gone')), 1, `unshown, refresh ${i}`);
     // Scraper A shows it: it stays for 10 s more, so scraper B (2 s later) sees it too.
     monitor.acknowledgeExport(monitor.latest()!);
     const shownAt = clock.now;
     let seen = 0;
     while (clock.now - shownAt < 20_000) {
-      const s = interval(false);
+      const s = interval('gone');
       if (terminated(s) === 1) seen++;
       else break;
     }
     assert.equal(clock.now - shownAt, 10_000, 'dropped at the first refresh once retention has passed');
     assert.equal(seen, 9);
-    assert.deepEqual(monitor.latest()!.containers.droppedUj, [0n], 'it was shown with its final totals: nothing dropped');
+    assert.deepEqual(monitor.latest()!.containers.droppedUj, [10_000_000n], 'its totals moved to dropped when its series ended');
+    assertLevelsAddUp(monitor.latest()!, 'after the retention');
   });
 
-  test('under the threshold: the energy no scrape showed is counted as dropped', () => {
+  test('under the threshold: the totals of workloads not kept go to dropped, whatever scrapes saw', () => {
     const z = new FakeZone('package', 0, 'p', 0);
     const res = new ScriptedResources();
     const { monitor, clock } = monitorWith([z], res, { minTerminatedEnergyThresholdJ: 10, maxTerminated: 500 });
@@ -1068,21 +1094,20 @@ describe('terminated retention and dropped energy', () => {
     res.next = sample({ nodeActiveCpuSec: 2, usageRatio: 1, containers: [cpu(shortLived, 1, true), cpu(shownWhileRunning, 1, true)] });
     const s2 = monitor.refresh();
     assert.equal(s2.containers.workloads.length, 0);
-    // 3 J each were used after the last scrape that showed them.
-    assert.deepEqual(s2.containers.droppedUj, [6_000_000n]);
-    // What scrapes showed (4 + 4) + unattributed (0) + dropped (6) = active (14).
+    // Their series end here: their totals (7 J each) are in dropped, so what any scraper sees
+    // still adds up: no series (0) + unattributed (0) + dropped (14) = active (14).
+    assert.deepEqual(s2.containers.droppedUj, [14_000_000n]);
     assert.equal(s2.zones[0].activeUj, 14_000_000n);
+    assertLevelsAddUp(s2, 'after');
   });
 
-  test('random lives, thresholds, evictions, retention and scrapes: what scrapes showed + unattributed + dropped = active', () => {
+  test('random lives, thresholds, evictions, retention and scrapes: in every snapshot, workloads + unattributed + dropped = active', () => {
     for (const seed of [3, 17, 2026]) {
       const rnd = prng(seed);
       const zones = [new FakeZone('package', 0, 'p', 5_000_000), new FakeZone('dram', 0, 'd', 0)];
       const res = new ScriptedResources();
       const { monitor, clock } = monitorWith(zones, res, { minTerminatedEnergyThresholdJ: 1, maxTerminated: 3, terminatedRetentionMs: 3000 });
       const world = new World(rnd);
-      /** Per level and workload key, the largest totals any scrape showed (Prometheus: max without(state) of max_over_time). */
-      const shown = new Map<string, bigint[]>();
       let droppedSeen = 0n;
       for (let step = 0; step < 150; step++) {
         const { sample: smp } = world.step(step === 0);
@@ -1090,25 +1115,20 @@ describe('terminated retention and dropped energy', () => {
         clock.now += 500 + Math.floor(rnd() * 1000);
         res.next = smp;
         const s = monitor.refresh();
-        if (rnd() < 0.3) continue; // no scrape this time
-        monitor.acknowledgeExport(s);
+        if (rnd() < 0.7) monitor.acknowledgeExport(s); // a scrape, now and then
         for (const [name, level] of [
           ['processes', s.processes],
           ['containers', s.containers],
           ['vms', s.vms],
           ['pods', s.pods],
         ] as const) {
-          for (const w of (level as LevelSnapshot<{ key: string }>).workloads) {
-            const k = `${name}|${w.info.key}`;
-            const prev = shown.get(k);
-            shown.set(k, w.energyUj.map((e, z) => (prev && prev[z] > e ? prev[z] : e)));
-          }
+          const l = level as LevelSnapshot<{ key: string }>;
           s.zones.forEach((zone, z) => {
-            let sum = (level as LevelSnapshot<unknown>).unattributedUj[z] + (level as LevelSnapshot<unknown>).droppedUj[z];
-            for (const [k, e] of shown) if (k.startsWith(`${name}|`)) sum += e[z];
+            let sum = l.unattributedUj[z] + l.droppedUj[z];
+            for (const w of l.workloads) sum += w.energyUj[z];
             assert.equal(sum, zone.activeUj, `seed ${seed} step ${step} ${name} zone ${zone.name}`);
           });
-          droppedSeen += (level as LevelSnapshot<unknown>).droppedUj[0];
+          droppedSeen += l.droppedUj[0];
         }
       }
       assert.ok(droppedSeen > 0n, `seed ${seed}: the scenario dropped something`);

@@ -4,7 +4,6 @@
 
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -19,18 +18,13 @@ import { vmFromCmdline } from '../../src/resource/vm.js';
 import type { ResourceSample, WorkloadCpu } from '../../src/resource/workloads.js';
 import { FileReader } from '../../src/util/fileReader.js';
 import { spawn } from 'node:child_process';
+import { near } from '../support/assertions.js';
+import { cid } from '../support/ids.js';
 
 // ---------- helpers ----------
 
 // Compiled to dist/test/unit/; the fixtures stay in the source tree.
 const fixture = (name: string) => readFileSync(fileURLToPath(new URL(`../../../test/fixtures/resource/${name}`, import.meta.url)), 'utf8');
-
-/** A 64-hex container id, as runtimes make them. */
-const cid = (seed: string) => createHash('sha256').update(seed).digest('hex');
-
-function near(actual: number, expected: number, what = ''): void {
-  assert.ok(Number.isFinite(actual) && Math.abs(actual - expected) < 1e-9, `${what}: expected ${expected}, got ${actual}`);
-}
 
 function one<T>(list: T[], what: string): T {
   assert.equal(list.length, 1, `expected exactly one ${what}, got ${list.length}`);
@@ -1042,7 +1036,8 @@ describe('ResourceInformer on a synthetic host', () => {
     h.uptime(110);
     h.write('920/stat', 'garbage that is not a stat line\n');
     const s2 = inf.refresh();
-    assert.deepEqual(procsOf(s2, 920), [], 'not reported while unreadable, and not ended');
+    const unreadable = one(procsOf(s2, 920), 'reported while unreadable (its series continues), not ended');
+    assert.deepEqual([unreadable.ended, unreadable.cpuDeltaSec], [false, 0]);
     assert.equal(s2.errors.process_parse, 1);
     h.uptime(120);
     h.ticks(920, 150);

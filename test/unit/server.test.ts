@@ -13,7 +13,7 @@ import https from 'node:https';
 import bcrypt from 'bcryptjs';
 import { ConfigError } from '../../src/config/config.js';
 import type { LogFields, Logger } from '../../src/logger/logger.js';
-import { parseListenAddress } from '../../src/server/listenAddress.js';
+import { parseListenAddress } from '../../src/config/listenAddress.js';
 import { loadWebConfig } from '../../src/server/webConfig.js';
 import { BasicAuth, parseBasic } from '../../src/server/basicAuth.js';
 import { BcryptPool } from '../../src/server/bcryptPool.js';
@@ -231,6 +231,21 @@ describe('loadWebConfig', () => {
       err instanceof ConfigError && err.message === `web config ${path}: cannot read file: no such file (ENOENT)`);
   });
 
+  test('error: a cert/key mismatch keeps the TLS error as its cause', () => {
+    const path = webConfig('mismatch-cause.yml', 'tls_server_config:\n  cert_file: server.crt\n  key_file: client.key\n');
+    assert.throws(() => loadWebConfig(path), (err: Error) => err instanceof ConfigError && err.cause instanceof Error && err.message.includes(err.cause.message));
+  });
+
+  test('error: the first of several problems, and the TLS checks only when TLS is asked for', () => {
+    const path = webConfig('two.yml', 'http_server_config:\n  http2: maybe\nbasic_auth_users:\n  alice: hunter2\n');
+    assert.throws(() => loadWebConfig(path), (err: Error) => err instanceof ConfigError && err.message.startsWith(`web config ${path}: http_server_config.http2: `));
+    const inline = loadWebConfig(webConfig('inline.yml', `tls_server_config:\n  cert: ${JSON.stringify(pem('server.crt'))}\n  key: ${JSON.stringify(pem('server.key'))}\n  key_file: ""\n`));
+    assert.equal(inline.tls?.cert, pem('server.crt'));
+    const both = webConfig('both.yml', 'tls_server_config:\n  cert_file: server.crt\n  cert: x\n  key_file: server.key\n');
+    assert.throws(() => loadWebConfig(both), (err: Error) => err.message === `web config ${both}: tls_server_config.cert_file: cannot be set together with cert`);
+    assert.equal(loadWebConfig(webConfig('req.yml', 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireClientCert\n  client_ca_file: client.crt\n')).tls?.clientAuth, 'RequireAnyClientCert');
+  });
+
   test('error: a non-bcrypt password names the user but never echoes the value', () => {
     const path = webConfig('hash.yml', 'basic_auth_users:\n  alice: hunter2\n');
     assert.throws(() => loadWebConfig(path), (err: Error) => {
@@ -298,7 +313,8 @@ describe('BasicAuth', () => {
     running.shift()!.finish(true);
     assert.equal(await first, 'ok');
 
-    const flood = Array.from({ length: 30 }, () => auth.check(hdr('alice', 'wrong')));
+    // From 30 addresses: the per-address share of the queue is not what limits here.
+    const flood = Array.from({ length: 30 }, (_, i) => auth.check(hdr('alice', 'wrong'), `10.0.0.${i}`));
     await turn();
     assert.equal(running.length, 4, 'four compares at a time');
     assert.deepEqual(await Promise.all(flood.slice(20)), Array(10).fill('busy'), 'beyond 4 running + 16 waiting');
@@ -323,6 +339,29 @@ describe('BasicAuth', () => {
     });
     for (let i = 0; i < 25; i++) assert.equal(await broken.check(hdr('alice', 'x')), 'denied');
   });
+});
+
+test('BasicAuth: one address floods at most 4 places of the queue; a scraper elsewhere still gets one', async () => {
+  const running: { finish: (ok: boolean) => void }[] = [];
+  const auth = new BasicAuth(new Map([['prometheus', 'h']]), () => new Promise((finish) => running.push({ finish })));
+  const hdr = (p: string) => basic('prometheus', p).headers.Authorization;
+  const turn = () => new Promise((r) => setImmediate(r));
+  const attacker = Array.from({ length: 30 }, () => auth.check(hdr('wrong'), '203.0.113.9'));
+  await turn();
+  assert.equal(running.length, 4, 'four compares run, whoever asked');
+  assert.deepEqual(await Promise.all(attacker.slice(8)), Array(22).fill('busy'), '4 running + 4 waiting for this address, the rest refused');
+  const scraper = auth.check(hdr('right'), '10.1.2.3'); // after a restart: not cached yet
+  await turn();
+  assert.equal(auth.failures.busy, 22, 'the scraper was not refused');
+  // The scraper's check runs after the 4 running and the attacker's 4 waiting ones.
+  for (let i = 0; i < 8; i++) {
+    running.shift()!.finish(false);
+    await turn();
+  }
+  running.shift()!.finish(true);
+  assert.equal(await scraper, 'ok');
+  assert.deepEqual(await Promise.all(attacker.slice(0, 8)), Array(8).fill('denied'));
+  assert.deepEqual(auth.failures, { denied: 8, busy: 22 });
 });
 
 describe('BcryptPool', () => {
@@ -500,8 +539,8 @@ describe('WebServer over HTTP', () => {
       const busy = replies.filter((r) => r.status === 429);
       const total401 = replies.filter((r) => r.status === 401).length;
       assert.equal(busy.length + total401, 50, `statuses: ${replies.map((r) => r.status).join(' ')}`);
-      assert.ok(busy.length > 0, 'requests beyond 4 running + 16 waiting are turned away');
-      assert.ok(total401 >= 20, `the first 20 are all checked (${total401} were)`);
+      assert.ok(busy.length > 0, 'requests beyond 4 running + 4 waiting from this one address are turned away');
+      assert.ok(total401 >= 8, `the first 8 are all checked (${total401} were)`);
       for (const r of busy) {
         assert.equal(r.headers['retry-after'], '1');
         assert.equal(r.body, 'Too Many Requests\n');
@@ -546,6 +585,14 @@ describe('WebServer over HTTP', () => {
       (e: Error) => e instanceof ConfigError && /web\.listenAddresses: invalid listen address "nope"/.test(e.message));
     assert.throws(() => new WebServer({ listenAddresses: [], webConfigFile: '', logger }), ConfigError);
     assert.throws(() => new WebServer({ listenAddresses: [':0'], webConfigFile: join(dir, 'nope.yml'), logger }), ConfigError);
+  });
+
+  test('the errors of the constructor keep the error they wrap as their cause', () => {
+    const logger = testLogger().logger;
+    assert.throws(() => new WebServer({ listenAddresses: ['nope'], webConfigFile: '', logger }),
+      (e: Error) => e instanceof ConfigError && e.cause instanceof Error && e.cause.message.startsWith('invalid listen address "nope"'));
+    assert.throws(() => new WebServer({ listenAddresses: [':0'], webConfigFile: join(dir, 'nope.yml'), logger }),
+      (e: Error) => e instanceof ConfigError && (e.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT');
   });
 });
 

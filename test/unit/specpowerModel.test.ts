@@ -15,9 +15,9 @@ import { parseSpecpowerCsv } from '../../src/estimation/specpowerCsv.js';
 import { fitSpecpowerModel, levelMedians, weightedLeastSquares } from '../../src/estimation/specpowerFit.js';
 import { eraOf, featuresOf, FEATURES, interpolate, SpecpowerModel, type SpecpowerParameters } from '../../src/estimation/specpowerModel.js';
 import { SPECPOWER_PARAMETERS } from '../../src/estimation/specpowerParameters.js';
+import { near } from '../support/assertions.js';
 
 const TRAIN = join(process.cwd(), 'data', 'specpower', 'train.csv');
-const near = (a: number, b: number, tol: number, what = '') => assert.ok(Math.abs(a - b) <= tol, `${what}: expected ${b} ± ${tol}, got ${a}`);
 
 function server(over: Partial<ServerSpec> = {}): ServerSpec {
   return { cpuName: 'Intel Xeon Gold 6140', vendor: 'intel', year: 2017, chips: 2, cores: 36, threads: 72, tdpWatts: 140, memGb: 192, ...over };

@@ -10,6 +10,12 @@ export interface MeterInUse {
   zones: string[];
 }
 
+/** Basic auth's refusals since start: wrong or missing credentials, and checks refused unchecked (429). */
+export interface AuthStats {
+  denied: number;
+  busy: number;
+}
+
 export interface ScrapeStats {
   lastDurationSec: number;
   lastBytes: number;
@@ -22,6 +28,8 @@ export class ExporterHealthCollector implements Collector {
   constructor(
     meter: MeterInUse,
     private readonly scrapeStats: () => ScrapeStats,
+    /** Only with basic auth on. */
+    private readonly authStats?: () => AuthStats | undefined,
   ) {
     this.meterLabels = renderLabels({ meter: meter.meter, zones: meter.zones.join(',') });
   }
@@ -65,5 +73,12 @@ export class ExporterHealthCollector implements Collector {
     out.sample('kepler_exporter_scrape_size_bytes', '', sc.lastBytes);
     out.family('kepler_exporter_scrapes_total', 'counter', 'Scrapes of /metrics served');
     out.sample('kepler_exporter_scrapes_total', '', sc.scrapes);
+
+    const auth = this.authStats?.();
+    if (auth) {
+      out.family('kepler_exporter_auth_failures_total', 'counter', 'Requests refused by basic auth: denied (wrong or missing credentials) or busy (429, too many checks under way)');
+      out.sample('kepler_exporter_auth_failures_total', renderLabels({ reason: 'denied' }), auth.denied);
+      out.sample('kepler_exporter_auth_failures_total', renderLabels({ reason: 'busy' }), auth.busy);
+    }
   }
 }

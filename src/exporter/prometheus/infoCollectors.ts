@@ -3,6 +3,7 @@
 
 import type { CpuInfoRecord } from '../../resource/cpuInfo.js';
 import type { Snapshot } from '../../monitor/snapshot.js';
+import type { BuildInfo } from '../../util/buildInfo.js';
 import type { Collector } from './collector.js';
 import { renderLabels, type ExpositionWriter } from './exposition.js';
 
@@ -20,12 +21,6 @@ export class CpuInfoCollector implements Collector {
     out.family('kepler_node_cpu_info', 'gauge', 'CPU information from procfs');
     for (const l of this.labels) out.sample('kepler_node_cpu_info', l, 1);
   }
-}
-
-export interface BuildInfo {
-  version: string;
-  revision: string;
-  branch: string;
 }
 
 export class BuildInfoCollector implements Collector {

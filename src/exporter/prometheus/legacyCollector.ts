@@ -8,12 +8,13 @@
 // their idle series exist and read 0 so that queries written for 0.7 keep their shape.
 
 import type { MetricsLevel } from '../../config/config.js';
-import { formatJoules } from '../../monitor/attribution.js';
+import { formatJoules } from '../formatJoules.js';
 import type { Snapshot, WorkloadEnergy } from '../../monitor/snapshot.js';
 import type { ContainerInfo, PodInfo, ProcessInfo, VmInfo } from '../../resource/workloads.js';
 import type { Collector } from './collector.js';
 import { renderLabels, type ExpositionWriter } from './exposition.js';
 import { domainEnergies, domainZones, LEGACY_DOMAINS, legacyTotal, NonDecreasing, type DomainZones } from './legacyDomains.js';
+import { OutsideContainersAccount, type OutsideContainers } from './legacyOutsideContainers.js';
 import { hasActivity } from './workloadEnergy.js';
 
 export type LegacyLevel = Exclude<MetricsLevel, 'pod'>;
@@ -62,6 +63,14 @@ export class LegacyCollector implements Collector {
   private readonly guard = new NonDecreasing<object>();
   private readonly containerLabelCache = new WeakMap<ContainerInfo, { pod: string; labels: string }>();
   private readonly processLabelCache = new WeakMap<ProcessInfo, string>();
+  private readonly outside = new OutsideContainersAccount();
+  /** Follows every snapshot, scraped or not (monitor.onSnapshot): the pseudo containers add up intervals. */
+  readonly observe = this.outside.onSnapshot;
+
+  /** The pseudo containers' totals as the next render shows them. */
+  outsideContainers(zoneCount: number): OutsideContainers {
+    return this.outside.current(zoneCount);
+  }
 
   constructor(private readonly opts: LegacyOptions) {
     this.map = domainZones(opts.zones.map((z) => z.name));
@@ -146,9 +155,10 @@ export class LegacyCollector implements Collector {
     const rows = this.workloadRows(s.containers.workloads, (c: ContainerInfo) => this.containerLabels(c, pods.get(c.podId)));
     const pseudo = (p: { id: string; namespace: string }) =>
       renderLabels({ container_id: p.id, pod_name: p.id, container_name: p.id, container_namespace: p.namespace });
+    const outside = this.outside.current(s.zones.length);
     rows.push(
-      { labels: pseudo(SYSTEM), dynamicUj: this.domains(OUTSIDE_SYSTEM, s.outsideContainers.systemUj), idleUj: ZERO },
-      { labels: pseudo(KERNEL), dynamicUj: this.domains(OUTSIDE_KERNEL, s.outsideContainers.kernelUj), idleUj: ZERO },
+      { labels: pseudo(SYSTEM), dynamicUj: this.domains(OUTSIDE_SYSTEM, outside.systemUj), idleUj: ZERO },
+      { labels: pseudo(KERNEL), dynamicUj: this.domains(OUTSIDE_KERNEL, outside.kernelUj), idleUj: ZERO },
     );
     return rows;
   }

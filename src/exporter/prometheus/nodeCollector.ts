@@ -2,7 +2,7 @@
 // the active energy each workload level leaves unattributed.
 
 import type { MetricsLevel } from '../../config/config.js';
-import { formatJoules } from '../../monitor/attribution.js';
+import { formatJoules } from '../formatJoules.js';
 import { watts, type LevelSnapshot, type Snapshot, type ZoneSnapshot } from '../../monitor/snapshot.js';
 import { help, type Collector } from './collector.js';
 import { renderLabels, type ExpositionWriter } from './exposition.js';

@@ -56,7 +56,7 @@ export class PrometheusExporter {
     headers['Content-Length'] = String(payload.length);
     res.writeHead(200, headers);
     res.end(req.method === 'HEAD' ? undefined : payload);
-    // Terminated workloads are shown once: this scrape showed them (a HEAD request showed nothing).
+    // This scrape showed its terminated workloads: their retention starts (a HEAD request showed nothing).
     if (req.method !== 'HEAD') this.monitor.acknowledgeExport(snapshot);
     this.stats.scrapes++;
     this.stats.lastBytes = bytes;

@@ -2,7 +2,7 @@
 // `_cpu_watts` families of one level, one sample per workload and zone, with each workload's
 // label string rendered once and cached on its (immutable) info object.
 
-import { formatJoules } from '../../monitor/attribution.js';
+import { formatJoules } from '../formatJoules.js';
 import { watts, type LevelSnapshot, type Snapshot, type WorkloadEnergy, type WorkloadState } from '../../monitor/snapshot.js';
 import { help } from './collector.js';
 import { renderLabels, type ExpositionWriter } from './exposition.js';

@@ -2,7 +2,7 @@
 // zones, and the top workloads by power), for debugging on a node without Prometheus.
 
 import { watts, type LevelSnapshot, type Snapshot } from '../../monitor/snapshot.js';
-import { formatJoules } from '../../monitor/attribution.js';
+import { formatJoules } from '../formatJoules.js';
 
 const TOP = 5;
 

@@ -1,7 +1,12 @@
 // Version, revision and branch recorded by scripts/build-info.mjs at build time.
 
 import { readFileSync } from 'node:fs';
-import type { BuildInfo } from '../exporter/prometheus/infoCollectors.js';
+
+export interface BuildInfo {
+  version: string;
+  revision: string;
+  branch: string;
+}
 
 export function readBuildInfo(): BuildInfo {
   for (const rel of ['../../build-info.json', '../../../package.json']) {

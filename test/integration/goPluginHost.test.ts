@@ -1,4 +1,4 @@
-// The go-plugin test host (test/aether/host) and its helper, checked against fake "plugins" that
+// The go-plugin test host (harness/aether-host) and its helper, checked against fake "plugins" that
 // are shell scripts: the real go-plugin 1.0.1 client refuses a bad handshake, and it re-emits a
 // plugin's stderr on the host's stderr, so the plugin tests can trust what the host reports.
 
@@ -7,7 +7,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { GO_HOST_PACKAGES, eventsOf, goAvailable, pluginLogLines, runGoHost } from '../support/goPluginHost.js';
+import { GO_HOST_PACKAGES, eventsOf, goAvailable, pluginLogLines, runGoHost } from '../../harness/goPluginHost.js';
 
 const skip = goAvailable() ? false : `go is not installed (apt-get install ${GO_HOST_PACKAGES})`;
 const tmp = mkdtempSync(join(tmpdir(), 'kepler-goplugin-host-'));

@@ -1,28 +1,28 @@
-// Test helper: aether's side of a source plugin, played by the real hashicorp/go-plugin client.
-// test/aether/host/main.go ("aether-host") is built with the Debian Go toolchain and packages
-// (GOPATH mode, no network) and reports what it sees as JSON lines; this module builds it, runs it
-// against a plugin executable and parses its output.
+// Harness: aether's side of a source plugin, played by the real hashicorp/go-plugin client, for
+// the tests and the benchmark. harness/aether-host/main.go ("aether-host") is built with the
+// Debian Go toolchain and packages (GOPATH mode, no network) and reports what it sees as JSON
+// lines; this module builds it, runs it against a plugin executable and parses its output.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { InstanceRequest, Metric as WireMetric, ResourceEmissions } from '../../src/aether/instances.js';
+import type { InstanceRequest, Metric as WireMetric, ResourceEmissions } from '../src/aether/instances.js';
 
 /** What `apt-get install` needs for the host to build (go-plugin's package omits grpc). */
 export const GO_HOST_PACKAGES = 'golang-go golang-github-hashicorp-go-plugin-dev golang-google-grpc-dev golang-golang-x-net-dev';
 
 const GOPATH = '/usr/share/gocode';
 
-/** test/aether/host in the source tree, found from here whether run from test/ or dist/test/. */
+/** harness/aether-host in the source tree, found from here whether run from harness/ or dist/harness/. */
 function hostSourceDir(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    const candidate = join(dir, 'test', 'aether', 'host');
+    const candidate = join(dir, 'harness', 'aether-host');
     if (existsSync(join(candidate, 'main.go')) && existsSync(join(dir, 'package.json'))) return candidate;
     const parent = dirname(dir);
-    if (parent === dir) throw new Error('test/aether/host/main.go not found above ' + fileURLToPath(import.meta.url));
+    if (parent === dir) throw new Error('harness/aether-host/main.go not found above ' + fileURLToPath(import.meta.url));
     dir = parent;
   }
 }

@@ -26,7 +26,7 @@ import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authoriz
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { loadConfig } from '../../src/config/load.js';
 
-// Compiled to dist/test/unit/; the manifests stay in the source tree.
+// Compiled to dist/test/integration/; the manifests stay in the source tree.
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CHART = join(ROOT, 'charts', 'kepler-ts');
 
@@ -587,7 +587,7 @@ test('Dockerfile: multi-stage, non-root, port 28282, runs dist/src/cli/main.js; 
       assert.ok(!dockerIgnored(ignore, rel), `COPY ${src}: excluded by .dockerignore`);
     }
   }
-  for (const p of ['src/cli/main.ts', 'package.json', 'package-lock.json', 'scripts/build-info.mjs', 'test/unit/deploy.test.ts']) {
+  for (const p of ['src/cli/main.ts', 'package.json', 'package-lock.json', 'scripts/build-info.mjs', 'test/integration/deploy.test.ts']) {
     assert.ok(!dockerIgnored(ignore, p), `${p} excluded by .dockerignore`);
   }
   for (const p of ['node_modules/yaml/package.json', 'dist/src/cli/main.js', 'src/node_modules/x', '.git/HEAD', 'README.md']) {
