@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
-import { containerEnergies, mergeFamilies, toInstance, usedEnergy, type FamilySamples, type Sample } from '../src/aether/instances.js';
+import { containerEnergies, mergeFamilies, toInstance, usedEnergy, type ContainerEnergy, type FamilySamples, type Sample } from '../src/aether/instances.js';
 import { familyQueries, type MetricsFamily } from '../src/aether/promql.js';
 import { AETHER_SOURCE_HANDSHAKE, AETHER_SOURCE_PROTO } from '../src/aether/sourceService.js';
 import { loadProtos, serviceDefinition } from '../src/goplugin/protos.js';
@@ -185,7 +185,7 @@ async function startOnce(prometheusUrl: string): Promise<{ ms: number; rss: numb
         child.kill('SIGKILL');
         return;
       }
-      result = { ms, rss: statusBytes(child.pid!, 'VmRSS') };
+      result = { ms, rss: child.pid === undefined ? NaN : statusBytes(child.pid, 'VmRSS') }; // NaN: unreadable, as statusBytes says it
       child.kill('SIGTERM');
     });
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -273,7 +273,7 @@ async function hostRun(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number
 function encodedResponseBytes(families: FamilySamples[], legacy: LegacyAnswer): { bytes: number; instances: number } {
   const byFamily = new Map<MetricsFamily, ReturnType<typeof containerEnergies>>();
   for (const f of families) if (f.family === 'current' || legacy === 'populated') byFamily.set(f.family, containerEnergies(f));
-  const containers = mergeFamilies(byFamily.get('current') ?? new Map(), byFamily.get('0.7') ?? new Map());
+  const containers = mergeFamilies(byFamily.get('current') ?? new Map<string, ContainerEnergy>(), byFamily.get('0.7') ?? new Map<string, ContainerEnergy>());
   const time = Math.floor(Date.now() / 1000);
   const instances = containers.filter(usedEnergy).map((c) => toInstance(c, { provider: 'gcp', updatedAt: time }));
   const fetch = serviceDefinition(loadProtos(AETHER_SOURCE_PROTO), 'proto.Source').Fetch;

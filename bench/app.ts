@@ -23,8 +23,7 @@ export function buildApp(stalenessMs: number, legacy = false): Application {
 }
 
 /** What Prometheus 2.x sends. */
-export const PROMETHEUS_ACCEPT =
-  'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+export const PROMETHEUS_ACCEPT = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
@@ -41,18 +40,15 @@ export interface ScrapeResult {
 export function scrape(port: number, host = '127.0.0.1', timeoutMs = 30_000): Promise<ScrapeResult> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const req = http.get(
-      { host, port, path: '/metrics', agent, headers: { Accept: PROMETHEUS_ACCEPT, 'Accept-Encoding': 'gzip' }, timeout: timeoutMs },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const body = Buffer.concat(chunks);
-          resolve({ ms: performance.now() - t0, status: res.statusCode ?? 0, bytes: body.length, gzip: res.headers['content-encoding'] === 'gzip', body });
-        });
-        res.on('error', reject);
-      },
-    );
+    const req = http.get({ host, port, path: '/metrics', agent, headers: { Accept: PROMETHEUS_ACCEPT, 'Accept-Encoding': 'gzip' }, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks);
+        resolve({ ms: performance.now() - t0, status: res.statusCode ?? 0, bytes: body.length, gzip: res.headers['content-encoding'] === 'gzip', body });
+      });
+      res.on('error', reject);
+    });
     req.on('timeout', () => req.destroy(new Error(`scrape timed out after ${timeoutMs} ms`)));
     req.on('error', reject);
   });

@@ -86,10 +86,14 @@ export async function benchAuthFlood(seconds: number, concurrency: number): Prom
     res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
     res.end(body);
   });
-  server.route('/healthz', (_req, res) => {
-    res.writeHead(200, { 'Content-Type': 'application/json' });
-    res.end('{"status":"ok"}\n');
-  }, { auth: false });
+  server.route(
+    '/healthz',
+    (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end('{"status":"ok"}\n');
+    },
+    { auth: false },
+  );
   await server.start();
   const port = server.addresses()[0].port;
   const scraper = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -177,7 +181,9 @@ async function floodChild(): Promise<void> {
   const statuses: Record<string, number> = {};
   let errors = 0;
   const until = performance.now() + seconds * 1000;
-  process.send!({ type: 'started' });
+  const send = process.send?.bind(process);
+  if (!send) throw new Error('the auth flood runs as a forked child: no IPC channel to the parent');
+  send({ type: 'started' });
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < until) {
@@ -191,7 +197,7 @@ async function floodChild(): Promise<void> {
     }),
   );
   agent.destroy();
-  await new Promise<void>((resolve) => process.send!({ type: 'result', result: { statuses, errors } }, undefined, {}, () => resolve()));
+  await new Promise<void>((resolve) => send({ type: 'result', result: { statuses, errors } }, undefined, {}, () => resolve()));
 }
 
 if (process.argv[2] === '--auth-flood-child' && process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -68,17 +68,9 @@ export async function benchIdle(pool: ProcPool, counts: number[], windowSec: num
       const config = join(dir, 'config.yaml');
       writeFileSync(
         config,
-        [
-          'log:',
-          '  level: warn',
-          'monitor:',
-          `  interval: ${INTERVAL_SEC}s`,
-          'cpu:',
-          '  preferredMeters: [fake]',
-          'web:',
-          `  listenAddresses: ["127.0.0.1:${port}"]`,
-          '',
-        ].join('\n'),
+        ['log:', '  level: warn', 'monitor:', `  interval: ${INTERVAL_SEC}s`, 'cpu:', '  preferredMeters: [fake]', 'web:', `  listenAddresses: ["127.0.0.1:${port}"]`, ''].join(
+          '\n',
+        ),
       );
       const watchdog = spawn('sh', ['-c', '"$@" & c=$!; echo $c; read _ || :; kill -TERM $c 2>/dev/null; wait', 'sh', process.execPath, main, `--config.file=${config}`], {
         detached: true,
@@ -86,11 +78,11 @@ export async function benchIdle(pool: ProcPool, counts: number[], windowSec: num
       });
       const unregister = onCleanup(() => watchdog.stdin?.destroy());
       let stderr = '';
-      watchdog.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
+      watchdog.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
       const exited = new Promise<void>((r) => watchdog.once('exit', () => r()));
       try {
         const pid = await new Promise<number>((resolve, reject) => {
-          watchdog.stdout!.setEncoding('utf8').once('data', (d: string) => resolve(Number(d.trim())));
+          watchdog.stdout.setEncoding('utf8').once('data', (d: string) => resolve(Number(d.trim())));
           watchdog.once('exit', () => reject(new Error(`exporter did not start: ${stderr}`)));
         });
         // Ready when /metrics answers.
@@ -140,7 +132,7 @@ export async function benchIdle(pool: ProcPool, counts: number[], windowSec: num
           othersCores: others.cores(ticks1 - ticks0),
         });
       } finally {
-        watchdog.stdin!.end();
+        watchdog.stdin.end();
         await Promise.race([exited, sleep(10_000)]);
         unregister();
       }

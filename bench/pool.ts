@@ -11,8 +11,9 @@
 //         `sleep 3600` (same pid, same CPU times). Started after the exporter's baseline refresh,
 //         it is billed that tick, so it appears in /metrics: the worst case of the exposition.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import type { Readable, Writable } from 'node:stream';
 import { onCleanup, sleep } from './util.js';
 
 // No single quotes inside: it is quoted into GROUP_SCRIPT. `$$` is the burner's own pid.
@@ -29,7 +30,7 @@ wait
 `;
 
 export class ProcGroup {
-  readonly child: ChildProcess;
+  readonly child: ChildProcessByStdio<Writable, Readable, null>;
   pids: number[] = [];
   /** The busy ones (the last `busy` of pids). */
   busyPids: number[] = [];
@@ -56,15 +57,15 @@ export class ProcGroup {
       let out = '';
       this.child.once('error', reject);
       this.child.once('exit', (code, sig) => reject(new Error(`process group shell exited early (${code ?? sig})`)));
-      this.child.stdout!.setEncoding('utf8');
-      this.child.stdout!.on('data', (d: string) => {
+      this.child.stdout.setEncoding('utf8');
+      this.child.stdout.on('data', (d: string) => {
         out += d;
         const nl = out.indexOf('\n');
         if (nl < 0) return;
         this.pids = out.slice(0, nl).trim().split(/\s+/).filter(Boolean).map(Number);
         this.busyPids = busy > 0 ? this.pids.slice(-busy) : [];
-        this.child.stdout!.removeAllListeners('data');
-        this.child.stdout!.resume();
+        this.child.stdout.removeAllListeners('data');
+        this.child.stdout.resume();
         if (this.pids.length !== idle + busy) reject(new Error(`process group started ${this.pids.length} of ${idle + busy} processes`));
         else resolve();
       });
@@ -143,7 +144,8 @@ export class ProcPool {
   /** Idle processes up to exactly `n` (whole groups of `groupSize` are closed when there are too many). */
   async ensureIdle(n: number, groupSize = 250): Promise<void> {
     while (this.count() > n) {
-      const g = this.groups.pop()!;
+      const g = this.groups.pop();
+      if (!g) break; // never: count() is the sum of the groups
       await g.close();
     }
     if (this.count() < n) await this.spawn(n - this.count(), groupSize);

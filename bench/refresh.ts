@@ -56,7 +56,7 @@ export async function benchRefresh(pool: ProcPool, counts: number[], iterations:
     const inf: number[] = [];
     const mon: number[] = [];
     const others = new OtherLoad();
-    for (let left = iterations; left > 0; ) {
+    for (let left = iterations; left > 0;) {
       const k = Math.min(left, Math.ceil(iterations / ROUNDS));
       left -= k;
       const f = floor?.run(k);

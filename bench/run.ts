@@ -81,7 +81,23 @@ function sampleRow(s: SoakSample): (string | number)[] {
     fmt(s.othersCores),
   ];
 }
-const SAMPLE_HEADERS = ['at', 'refreshes', '/proc', 'tracked', 'exported', 'refresh ms', 'max ms', 'render+gz ms', 'raw KiB', 'gz KiB', 'RSS MiB', 'heapUsed', 'heapTotal', 'external', 'others cores'];
+const SAMPLE_HEADERS = [
+  'at',
+  'refreshes',
+  '/proc',
+  'tracked',
+  'exported',
+  'refresh ms',
+  'max ms',
+  'render+gz ms',
+  'raw KiB',
+  'gz KiB',
+  'RSS MiB',
+  'heapUsed',
+  'heapTotal',
+  'external',
+  'others cores',
+];
 
 /** The soak in a child node started with --expose-gc (fresh heap, and a real GC before each reading). */
 function soakInChild(o: SoakOptions): Promise<SoakResult> {
@@ -115,8 +131,11 @@ async function soakChild(): Promise<void> {
   process.on('disconnect', () => process.exit(1));
   const send = (m: unknown): Promise<void> =>
     new Promise((resolve) => {
-      if (!process.connected) return resolve();
-      process.send!(m, undefined, {}, () => resolve()); // an error here means the parent is gone: 'disconnect' follows
+      if (!process.connected || !process.send) {
+        resolve();
+        return;
+      }
+      process.send(m, undefined, {}, () => resolve()); // an error here means the parent is gone: 'disconnect' follows
     });
   const o = JSON.parse(process.env.BENCH_SOAK_OPTIONS ?? '{}') as SoakOptions;
   const result = await runSoak(o, (sample) => void send({ type: 'sample', sample }));
@@ -127,15 +146,22 @@ function machine(): string {
   const cpuModel = cpus()[0]?.model ?? 'unknown';
   const load = readFileSync('/proc/loadavg', 'utf8').trim().split(' ').slice(0, 3).join(' ');
   const pidMax = readFileSync('/proc/sys/kernel/pid_max', 'utf8').trim();
-  return table('Machine', ['what', 'value'], [
-    ['node', process.version],
-    ['kernel', release()],
-    ['CPU', `${cpus().length} x ${cpuModel}`],
-    ['memory', `${(totalmem() / 2 ** 30).toFixed(1)} GiB`],
-    ['load average (1/5/15 min) at start', load],
-    ['processes in /proc at start', procCount()],
-    ['pid_max', pidMax],
-  ]) + `   "others cores" in the tables below: CPU used meanwhile by every process but the benchmark's, in cores of ${cpus().length};\n   above ~0.2 the machine was shared and timings are noisier (the C floor alternates with the node timings to compensate).\n`;
+  return (
+    table(
+      'Machine',
+      ['what', 'value'],
+      [
+        ['node', process.version],
+        ['kernel', release()],
+        ['CPU', `${cpus().length} x ${cpuModel}`],
+        ['memory', `${(totalmem() / 2 ** 30).toFixed(1)} GiB`],
+        ['load average (1/5/15 min) at start', load],
+        ['processes in /proc at start', procCount()],
+        ['pid_max', pidMax],
+      ],
+    ) +
+    `   "others cores" in the tables below: CPU used meanwhile by every process but the benchmark's, in cores of ${cpus().length};\n   above ~0.2 the machine was shared and timings are noisier (the C floor alternates with the node timings to compensate).\n`
+  );
 }
 
 async function main(): Promise<void> {
@@ -184,7 +210,8 @@ async function main(): Promise<void> {
       );
       for (const r of rs) {
         summary.push([`refresh @${r.procs} procs: informer / monitor ms`, `${fmt(r.informerMs)} / ${fmt(r.monitorMs)}`]);
-        if (r.floorOneMs) summary.push([`refresh @${r.procs} procs: x C floor (${fmt(r.floorOneMs)} ms)`, `${fmt(r.informerMs / r.floorOneMs)}x / ${fmt(r.monitorMs / r.floorOneMs)}x`]);
+        if (r.floorOneMs)
+          summary.push([`refresh @${r.procs} procs: x C floor (${fmt(r.floorOneMs)} ms)`, `${fmt(r.informerMs / r.floorOneMs)}x / ${fmt(r.monitorMs / r.floorOneMs)}x`]);
       }
     }
 
@@ -194,7 +221,23 @@ async function main(): Promise<void> {
       print(
         table(
           `2. /metrics at ${biggest} spawned processes, all levels, fake meter (4 zones); median of ${iterations}`,
-          ['case', '/proc', 'tracked', 'exported', 'series', 'text ms', 'text KiB', 'OM ms', 'OM KiB', 'gzip ms', 'gz KiB', 'HTTP ms', 'HTTP+refresh ms', 'refresh alone ms', 'others cores'],
+          [
+            'case',
+            '/proc',
+            'tracked',
+            'exported',
+            'series',
+            'text ms',
+            'text KiB',
+            'OM ms',
+            'OM KiB',
+            'gzip ms',
+            'gz KiB',
+            'HTTP ms',
+            'HTTP+refresh ms',
+            'refresh alone ms',
+            'others cores',
+          ],
           sr.cases.map((c) => [
             c.name,
             c.procs,
@@ -233,7 +276,20 @@ async function main(): Promise<void> {
       print(
         table(
           `4. Real exporter (dist/src/cli/main.js), fake meter, monitor.interval 5s, scraped every 5 s for ${idleSec} s`,
-          ['extra procs', '/proc', 'window s', 'CPU % of 1 core', 'RSS MiB', 'peak RSS MiB', 'refreshes', 'refresh mean ms', 'scrapes', 'scrape ms', 'scrape gz KiB', 'others cores'],
+          [
+            'extra procs',
+            '/proc',
+            'window s',
+            'CPU % of 1 core',
+            'RSS MiB',
+            'peak RSS MiB',
+            'refreshes',
+            'refresh mean ms',
+            'scrapes',
+            'scrape ms',
+            'scrape gz KiB',
+            'others cores',
+          ],
           ir.map((r) => [
             r.spawned,
             r.procs,
@@ -264,13 +320,33 @@ async function main(): Promise<void> {
       const ar = await benchAether(containers, starts, legacy);
       const st = ar.startup;
       print(
-        table(`5. aether plugin start-up (dist/bundle/kepler-aether-source run directly, cookie set, INTERVAL=5m PROVIDER=gcp); ${st.runs} runs`, ['measure', 'median', 'min', 'max'], [
-          ['spawn to handshake line ms', fmt(median(st.handshakeMs), 1), fmt(Math.min(...st.handshakeMs), 1), fmt(Math.max(...st.handshakeMs), 1)],
-          ['RSS at handshake MiB', mib(median(st.rssBytes)), mib(Math.min(...st.rssBytes)), mib(Math.max(...st.rssBytes))],
-        ]) +
+        table(
+          `5. aether plugin start-up (dist/bundle/kepler-aether-source run directly, cookie set, INTERVAL=5m PROVIDER=gcp); ${st.runs} runs`,
+          ['measure', 'median', 'min', 'max'],
+          [
+            ['spawn to handshake line ms', fmt(median(st.handshakeMs), 1), fmt(Math.min(...st.handshakeMs), 1), fmt(Math.max(...st.handshakeMs), 1)],
+            ['RSS at handshake MiB', mib(median(st.rssBytes)), mib(Math.min(...st.rssBytes)), mib(Math.max(...st.rssBytes))],
+          ],
+        ) +
           table(
             `5. aether plugin Fetch under the go-plugin client (aether-host -fetches ${FETCHES} -stdio), KEPLER_METRICS=auto, fake Prometheus on 127.0.0.1`,
-            ['containers', '0.7 queries', 'pods', 'instances', 'queries', 'query KiB', 'fetch ms', 'max ms', 'first ms', 'plugin CPU ms/fetch', 'proto KiB', 'RSS hs MiB', 'RSS after MiB', 'peak RSS MiB', 'others cores'],
+            [
+              'containers',
+              '0.7 queries',
+              'pods',
+              'instances',
+              'queries',
+              'query KiB',
+              'fetch ms',
+              'max ms',
+              'first ms',
+              'plugin CPU ms/fetch',
+              'proto KiB',
+              'RSS hs MiB',
+              'RSS after MiB',
+              'peak RSS MiB',
+              'others cores',
+            ],
             ar.fetches.map((r) => [
               r.containers,
               r.legacy,
@@ -301,7 +377,11 @@ async function main(): Promise<void> {
             .join(''),
       );
       summary.push([`aether plugin start-up: handshake ms / RSS MiB`, `${fmt(median(st.handshakeMs), 1)} / ${mib(median(st.rssBytes))}`]);
-      for (const r of ar.fetches) summary.push([`aether Fetch @${r.containers} containers, 0.7 ${r.legacy}: median / max ms, RSS MiB`, `${fmt(median(r.fetchMs), 1)} / ${fmt(Math.max(...r.fetchMs), 1)}, ${mib(r.rssAfterFetches)}`]);
+      for (const r of ar.fetches)
+        summary.push([
+          `aether Fetch @${r.containers} containers, 0.7 ${r.legacy}: median / max ms, RSS MiB`,
+          `${fmt(median(r.fetchMs), 1)} / ${fmt(Math.max(...r.fetchMs), 1)}, ${mib(r.rssAfterFetches)}`,
+        ]);
     }
 
     // ------------------------------------------------------------ 6. basic auth under a flood
@@ -313,8 +393,7 @@ async function main(): Promise<void> {
       const verdict = r.scrapeMs.length > 0 && max < AUTH_TARGET_MS && r.scrapeNotOk === 0 ? 'PASS' : 'MISS';
       const count = (status: string) => r.floodStatuses[status] ?? 0;
       const otherStatuses = Object.entries(r.floodStatuses).filter(([st]) => st !== '401' && st !== '429');
-      const row = (what: string, ms: number[], notOk: number) =>
-        [what, ms.length, fmt(median(ms)), fmt(quantile(ms, 0.9)), fmt(Math.max(...ms)), notOk];
+      const row = (what: string, ms: number[], notOk: number) => [what, ms.length, fmt(median(ms)), fmt(quantile(ms, 0.9)), fmt(Math.max(...ms)), notOk];
       print(
         table(
           `6. Basic auth: ${concurrency} connections sending wrong passwords for ${seconds} s (bcrypt cost 10, ${r.poolSize} worker${r.poolSize === 1 ? '' : 's'}); target: verified scrape under ${AUTH_TARGET_MS} ms: ${verdict}`,

@@ -115,7 +115,7 @@ export async function runSoak(o: SoakOptions, onSample: (s: SoakSample) => void)
     tracked = snap.processes.workloads.length;
     exported = 0;
     for (const line of body.split('\n', 1_000_000)) if (line.startsWith('kepler_process_cpu_seconds_total{')) exported++;
-    result.errors = snap.health.errors as Record<string, number>;
+    result.errors = snap.health.errors;
   };
 
   try {

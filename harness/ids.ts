@@ -3,7 +3,10 @@
 
 export function randomHex(n: number): string {
   let s = '';
-  while (s.length < n) s += Math.floor(Math.random() * 2 ** 32).toString(16).padStart(8, '0');
+  while (s.length < n)
+    s += Math.floor(Math.random() * 2 ** 32)
+      .toString(16)
+      .padStart(8, '0');
   return s.slice(0, n);
 }
 

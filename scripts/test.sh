@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs everything the tests need on a fresh Debian machine with Node.js, then runs every test.
+# Installs everything the tests need on a fresh Debian machine with Node.js, then runs the linters
+# (ESLint and Prettier: `npm run lint`) and every test.
 # The end-to-end tests need root (real cgroups) and these Debian packages:
 #   stress-ng                 real CPU load in real cgroups
 #   prometheus-node-exporter  cross-check of the node joules on the same RAPL tree
@@ -34,4 +35,5 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 npm ci --no-audit --no-fund
+npm run lint
 npm test

@@ -51,10 +51,9 @@ const MIN_INTERVAL_MS = 1000;
 const MAX_TIMEOUT_MS = 10 * 60_000;
 /** The Fetch standard's "bad ports", which Node's fetch() will not connect to. */
 const FETCH_BLOCKED_PORTS = new Set([
-  1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111, 113,
-  115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554,
-  556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665,
-  6666, 6667, 6668, 6669, 6679, 6697, 10080,
+  1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179,
+  389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000,
+  6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
 ]);
 /** The port written in a URL's authority (after any credentials, and an IPv6 host in brackets). */
 const EXPLICIT_PORT = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?(?:\[[^\]]*\]|[^/:?#]*):(\d+)/i;
@@ -168,7 +167,15 @@ export function loadAetherSourceConfig(env: NodeJS.ProcessEnv): AetherSourceConf
   const auth = prometheusAuth(values, target?.userinfo, problems);
 
   const { INTERVAL: intervalMs, PROVIDER: provider, PROMETHEUS_TIMEOUT: timeoutMs, KEPLER_METRICS: metrics, LOG_LEVEL: logLevel } = values;
-  if (problems.length > 0 || intervalMs === undefined || provider === undefined || target === undefined || timeoutMs === undefined || metrics === undefined || logLevel === undefined) {
+  if (
+    problems.length > 0 ||
+    intervalMs === undefined ||
+    provider === undefined ||
+    target === undefined ||
+    timeoutMs === undefined ||
+    metrics === undefined ||
+    logLevel === undefined
+  ) {
     throw new ConfigError(`invalid environment:\n  - ${problems.join('\n  - ')}`);
   }
   return {
@@ -195,7 +202,9 @@ function prometheusTarget(
   if (written === undefined) url.port = String(port ?? DEFAULT_PROMETHEUS_PORT);
   const effective = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
   if (FETCH_BLOCKED_PORTS.has(effective)) {
-    problems.push(`Prometheus port ${effective} (PROMETHEUS_URL/PROMETHEUS_PORT) is one the Fetch standard blocks, and Node.js refuses to connect to it; expose Prometheus on another port`);
+    problems.push(
+      `Prometheus port ${effective} (PROMETHEUS_URL/PROMETHEUS_PORT) is one the Fetch standard blocks, and Node.js refuses to connect to it; expose Prometheus on another port`,
+    );
     return undefined;
   }
   let userinfo: { username: string; password: string } | undefined;
@@ -230,7 +239,10 @@ function prometheusAuth(env: Partial<Env>, userinfo: { username: string; passwor
     problems.push('both a bearer token (PROMETHEUS_BEARER_TOKEN*) and basic auth (PROMETHEUS_USERNAME/PASSWORD or credentials in PROMETHEUS_URL) are set; set one');
     return { kind: 'none' };
   }
-  for (const [name, file] of [['PROMETHEUS_BEARER_TOKEN_FILE', tokenFile], ['PROMETHEUS_PASSWORD_FILE', passwordFile]] as const) {
+  for (const [name, file] of [
+    ['PROMETHEUS_BEARER_TOKEN_FILE', tokenFile],
+    ['PROMETHEUS_PASSWORD_FILE', passwordFile],
+  ] as const) {
     if (file === undefined) continue;
     try {
       readFileSync(file);
@@ -239,7 +251,11 @@ function prometheusAuth(env: Partial<Env>, userinfo: { username: string; passwor
     }
   }
   // The values sent, which may come from PROMETHEUS_URL: named after the variable that sets them.
-  for (const [name, value] of [['PROMETHEUS_BEARER_TOKEN', token], ['PROMETHEUS_PASSWORD', password], ['PROMETHEUS_USERNAME', username]] as const) {
+  for (const [name, value] of [
+    ['PROMETHEUS_BEARER_TOKEN', token],
+    ['PROMETHEUS_PASSWORD', password],
+    ['PROMETHEUS_USERNAME', username],
+  ] as const) {
     if (value !== undefined && !isHeaderSafe(value)) problems.push(`${name} holds characters an HTTP header cannot carry (expected printable ASCII)`);
   }
   if (bearer) return { kind: 'bearer', token, tokenFile };

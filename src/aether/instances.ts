@@ -77,7 +77,7 @@ export function containerEnergies(samples: FamilySamples): Map<string, Container
       if (!id || !Number.isFinite(value)) continue;
       const target = `${labels.job ?? ''}\xff${labels.instance ?? ''}`;
       let targets = byId.get(id);
-      if (!targets) byId.set(id, (targets = new Map()));
+      if (!targets) byId.set(id, (targets = new Map<string, ContainerEnergy>()));
       let c = targets.get(target);
       if (!c) {
         c = { id, name: id, family: samples.family, labels: {}, joules: { cpu: 0, memory: 0 }, duplicates: 0 };
@@ -97,10 +97,11 @@ export function containerEnergies(samples: FamilySamples): Map<string, Container
   for (const [id, targets] of byId) {
     let best: ContainerEnergy | undefined;
     for (const c of targets.values()) if (!best || total(c) > total(best)) best = c;
-    best!.duplicates = targets.size - 1;
-    const pod = best!.labels.pod_id ? pods.get(best!.labels.pod_id) : undefined;
-    if (pod) best!.labels = { ...best!.labels, ...pod };
-    out.set(id, best!);
+    if (!best) continue; // never: an id is entered together with its first target
+    best.duplicates = targets.size - 1;
+    const pod = best.labels.pod_id ? pods.get(best.labels.pod_id) : undefined;
+    if (pod) best.labels = { ...best.labels, ...pod };
+    out.set(id, best);
   }
   return out;
 }

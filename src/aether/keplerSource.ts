@@ -5,15 +5,7 @@
 import { formatDuration } from '../config/duration.js';
 import type { HclogLogger } from '../goplugin/hclogLogger.js';
 import type { AetherSourceConfig } from './config.js';
-import {
-  containerEnergies,
-  mergeFamilies,
-  toInstance,
-  usedEnergy,
-  type ContainerEnergy,
-  type FamilySamples,
-  type InstanceRequest,
-} from './instances.js';
+import { containerEnergies, mergeFamilies, toInstance, usedEnergy, type ContainerEnergy, type FamilySamples, type InstanceRequest } from './instances.js';
 import { PrometheusError, type PrometheusClient } from './prometheusClient.js';
 import { familyQueries, type MetricsFamily } from './promql.js';
 
@@ -55,7 +47,7 @@ export class KeplerSource {
     }
 
     const byFamily = new Map(read.map((s) => [s.family, containerEnergies(s)]));
-    const containers = mergeFamilies(byFamily.get('current') ?? new Map(), byFamily.get('0.7') ?? new Map());
+    const containers = mergeFamilies(byFamily.get('current') ?? new Map<string, ContainerEnergy>(), byFamily.get('0.7') ?? new Map<string, ContainerEnergy>());
     this.logFamilies(containers);
     const used = containers.filter(usedEnergy);
     const instances = used.map((c) => toInstance(c, { provider: this.config.provider, updatedAt: time, defaultRegion: this.config.defaultRegion }));

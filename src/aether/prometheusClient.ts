@@ -7,9 +7,7 @@ import type { Sample } from './instances.js';
 
 /** The credentials sent to Prometheus; config.ts builds them from the environment. */
 export type PrometheusAuth =
-  | { kind: 'none' }
-  | { kind: 'bearer'; token?: string; tokenFile?: string }
-  | { kind: 'basic'; username: string; password?: string; passwordFile?: string };
+  { kind: 'none' } | { kind: 'bearer'; token?: string; tokenFile?: string } | { kind: 'basic'; username: string; password?: string; passwordFile?: string };
 
 /** What went wrong, so that the gRPC layer can answer with the right status code. */
 export type PrometheusFailure = 'unavailable' | 'timeout' | 'cancelled' | 'unauthenticated' | 'denied' | 'rejected' | 'bad_response';
@@ -59,7 +57,11 @@ export class PrometheusClient {
       payload = await res.json();
     } catch (err) {
       if (opts.signal.aborted) throw transportError(where, err, opts.signal);
-      throw new PrometheusError(`${where} answered HTTP ${res.status} with a body that is not JSON; is PROMETHEUS_URL the Prometheus server?`, res.ok ? 'bad_response' : statusFailure(res.status), { cause: err });
+      throw new PrometheusError(
+        `${where} answered HTTP ${res.status} with a body that is not JSON; is PROMETHEUS_URL the Prometheus server?`,
+        res.ok ? 'bad_response' : statusFailure(res.status),
+        { cause: err },
+      );
     }
     return parseVector(payload, res.status, where);
   }
@@ -67,11 +69,11 @@ export class PrometheusClient {
   private async authorization(): Promise<Record<string, string>> {
     const a = this.auth;
     if (a.kind === 'bearer') {
-      const token = a.token ?? (await readSecret(a.tokenFile!, 'PROMETHEUS_BEARER_TOKEN_FILE'));
+      const token = a.token ?? (await readSecret(a.tokenFile, 'PROMETHEUS_BEARER_TOKEN_FILE'));
       return { authorization: `Bearer ${token}` };
     }
     if (a.kind === 'basic') {
-      const password = a.password ?? (await readSecret(a.passwordFile!, 'PROMETHEUS_PASSWORD_FILE'));
+      const password = a.password ?? (await readSecret(a.passwordFile, 'PROMETHEUS_PASSWORD_FILE'));
       return { authorization: `Basic ${Buffer.from(`${a.username}:${password}`).toString('base64')}` };
     }
     return {};
@@ -112,7 +114,9 @@ function transportError(where: string, err: unknown, signal: AbortSignal): Prome
   return new PrometheusError(`${where} cannot be reached: ${cause?.message ?? (err as Error).message}`, 'unavailable', { cause: err });
 }
 
-async function readSecret(file: string, name: string): Promise<string> {
+async function readSecret(file: string | undefined, name: string): Promise<string> {
+  // loadAetherConfig() never builds bearer or basic auth without the secret or its file.
+  if (file === undefined) throw new PrometheusError(`${name} is not set, nor the secret itself`, 'unauthenticated');
   let secret: string;
   try {
     secret = (await readFile(file, 'utf8')).trim();

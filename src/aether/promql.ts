@@ -22,8 +22,7 @@ export function familyQueries(family: MetricsFamily, windowMs: number): FamilyQu
   const w = promDuration(windowMs);
   if (family === 'current') {
     // `zone` goes: aether has a zone of its own (the cloud zone), and one zone is selected anyway.
-    const zoned = (zone: string) =>
-      `sum without (zone) (increase(kepler_container_cpu_joules_total{zone="${zone}"}[${w}]))`;
+    const zoned = (zone: string) => `sum without (zone) (increase(kepler_container_cpu_joules_total{zone="${zone}"}[${w}]))`;
     return {
       family,
       energy: { cpu: zoned('package'), memory: zoned('dram') },
@@ -31,8 +30,7 @@ export function familyQueries(family: MetricsFamily, windowMs: number): FamilyQu
     };
   }
   // 0.7 splits each domain by `mode` (dynamic, idle); like the Go plugin, a container's energy is both.
-  const moded = (domain: string) =>
-    `sum without (mode) (increase(kepler_container_${domain}_joules_total{container_id!~"${PSEUDO_CONTAINERS}"}[${w}]))`;
+  const moded = (domain: string) => `sum without (mode) (increase(kepler_container_${domain}_joules_total{container_id!~"${PSEUDO_CONTAINERS}"}[${w}]))`;
   return { family, energy: { cpu: moded('core'), memory: moded('dram') } };
 }
 

@@ -42,7 +42,10 @@ export function placementOf(labels: Record<string, string>, defaultRegion?: stri
   if (defaultRegion) return { region: defaultRegion, zone, from: 'REGION' };
   // An `instance` with a port is a scrape address (`kepler.monitoring.svc:28282`), not a node.
   const instance = labels.instance && !/:\d+$/.test(labels.instance) ? labels.instance : undefined;
-  for (const [name, value] of [['instance', instance], ['node_name', labels.node_name]]) {
+  for (const [name, value] of [
+    ['instance', instance],
+    ['node_name', labels.node_name],
+  ]) {
     const region = value ? regionFromNodeName(value) : undefined;
     if (region) return { region, zone, from: `label ${name}` };
   }

@@ -85,9 +85,15 @@ export class Application {
     }
     this.monitor.start();
     await this.server.start();
-    if (this.stopped) return void (await this.server.close(0));
+    if (this.stopped) {
+      await this.server.close(0);
+      return;
+    }
     this.logger.info('kepler-ts started', {
-      listen: this.server.addresses().map((a) => `${a.address}:${a.port}`).join(','),
+      listen: this.server
+        .addresses()
+        .map((a) => `${a.address}:${a.port}`)
+        .join(','),
       node_name: this.nodeName,
       interval: `${this.config.monitor.intervalMs}ms`,
     });
@@ -196,7 +202,6 @@ function readCpuInfo(procfs: string): string | undefined {
     return undefined;
   }
 }
-
 
 /** One sentence on what is estimated and how, for the log and the landing page. */
 function estimateSummary(d: EstimatorDescription, rejected: { meter: string; reason: string }[]): string {

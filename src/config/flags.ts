@@ -30,7 +30,16 @@ export const FLAGS: readonly FlagDef[] = [
   { name: 'config.file', type: 'string', help: 'Path to the YAML configuration file', defaultText: 'none' },
   ...KEY_DECLARATIONS.flatMap(({ yamlKey, flag }): FlagDef[] =>
     flag
-      ? [{ name: flag.name, type: flag.type, key: yamlKey, help: flag.help, ...(flag.repeatable ? { repeatable: true } : {}), ...(flag.defaultText !== undefined ? { defaultText: flag.defaultText } : {}) }]
+      ? [
+          {
+            name: flag.name,
+            type: flag.type,
+            key: yamlKey,
+            help: flag.help,
+            ...(flag.repeatable ? { repeatable: true } : {}),
+            ...(flag.defaultText !== undefined ? { defaultText: flag.defaultText } : {}),
+          },
+        ]
       : [],
   ),
 ];
@@ -65,7 +74,7 @@ export function parseFlags(argv: string[]): ParsedFlags {
   for (const f of FLAGS) {
     const v = parsed[f.name];
     if (f.key === undefined || v === undefined) continue;
-    setAt(raw, f.key, Array.isArray(v) ? v.map((x) => convert(f, x)) : convert(f, v as string));
+    setAt(raw, f.key, Array.isArray(v) ? (v as string[]).map((x) => convert(f, x)) : convert(f, v as string));
   }
   const { data, problems } = checkValues(raw);
   if (problems.length > 0) {

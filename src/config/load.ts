@@ -7,20 +7,13 @@ import { defaultConfig } from './defaults.js';
 import { helpText, parseFlags } from './flags.js';
 import { checkValues, configPath } from './schema.js';
 
-export type LoadResult =
-  | { kind: 'run'; config: Config; warnings: string[]; configFile?: string }
-  | { kind: 'help'; text: string }
-  | { kind: 'version' };
+export type LoadResult = { kind: 'run'; config: Config; warnings: string[]; configFile?: string } | { kind: 'help'; text: string } | { kind: 'version' };
 
 /**
  * Builds the configuration from the command line (argv without node and script), the environment
  * (NODE_NAME) and the file named by --config.file. Throws ConfigError, whose message is one line.
  */
-export function loadConfig(
-  argv: string[],
-  env: NodeJS.ProcessEnv = process.env,
-  readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
-): LoadResult {
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env, readFile: (path: string) => string = (path) => readFileSync(path, 'utf8')): LoadResult {
   const flags = parseFlags(argv);
   if (flags.help) return { kind: 'help', text: helpText() };
   if (flags.version) return { kind: 'version' };
@@ -75,7 +68,7 @@ function merge(target: object, source: Record<string, unknown>, prefix = ''): vo
     if (value === undefined || value === null) continue;
     const yamlKey = prefix ? `${prefix}.${key}` : key;
     const name = configPath(yamlKey).split('.').pop() as string;
-    if (isMapping(value) && isMapping(t[name])) merge(t[name] as object, value, yamlKey);
+    if (isMapping(value) && isMapping(t[name])) merge(t[name], value, yamlKey);
     else t[name] = value;
   }
 }
@@ -86,9 +79,7 @@ function isMapping(v: unknown): v is Record<string, unknown> {
 
 function checkCrossField(c: Config): void {
   if (c.kube.enabled && c.kube.nodeName === '') {
-    throw new ConfigError(
-      'config: kube.nodeName: invalid value "": required when kube.enabled is true; set kube.nodeName in the file, --kube.node-name or NODE_NAME',
-    );
+    throw new ConfigError('config: kube.nodeName: invalid value "": required when kube.enabled is true; set kube.nodeName in the file, --kube.node-name or NODE_NAME');
   }
   const e = c.estimator;
   if (e.idleWatts > 0 && e.maxWatts > 0 && e.maxWatts <= e.idleWatts) {

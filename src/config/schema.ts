@@ -149,13 +149,21 @@ export const configSchema = z.object({
       flag: { name: 'monitor.staleness', help: '(ours) A scrape refreshes data older than this' },
     }),
     /** 0 off, -1 unlimited. */
-    maxTerminated: key(number('expected an integer >= -1 (0 off, -1 unlimited)', (n) => Number.isInteger(n) && n >= -1), 500, {
-      flag: { name: 'monitor.max-terminated', help: 'Terminated workloads kept at once (0 off, -1 unlimited)' },
-    }),
+    maxTerminated: key(
+      number('expected an integer >= -1 (0 off, -1 unlimited)', (n) => Number.isInteger(n) && n >= -1),
+      500,
+      {
+        flag: { name: 'monitor.max-terminated', help: 'Terminated workloads kept at once (0 off, -1 unlimited)' },
+      },
+    ),
     /** Joules; terminated workloads below it are not kept. */
-    minTerminatedEnergyThreshold: key(number('expected a number of joules >= 0', (n) => n >= 0), 10, {
-      flag: { name: 'monitor.min-terminated-energy-threshold', help: '(ours) Joules below which terminated workloads are not kept' },
-    }),
+    minTerminatedEnergyThreshold: key(
+      number('expected a number of joules >= 0', (n) => n >= 0),
+      10,
+      {
+        flag: { name: 'monitor.min-terminated-energy-threshold', help: '(ours) Joules below which terminated workloads are not kept' },
+      },
+    ),
     /**
      * (ours) How long a terminated workload stays exported after a scrape first showed it, ms.
      * 1m: at least two scrapes at Kepler's usual 30 s, so both servers of an HA pair see a workload end.
@@ -165,16 +173,18 @@ export const configSchema = z.object({
       flag: { name: 'monitor.terminated-retention', help: '(ours) How long terminated workloads stay exported after a scrape first showed them' },
     }),
     /** (ours) A zone interval implying more watts than this is dropped as implausible. */
-    maxZoneWatts: key(number(`expected a number of watts >= 0 and at most ${MAX_WATTS} (0: no ceiling)`, (n) => n >= 0 && n <= MAX_WATTS), 5000, {
-      flag: { name: 'monitor.max-zone-watts', help: '(ours) Watts above which a zone interval is dropped as a counter glitch' },
-    }),
+    maxZoneWatts: key(
+      number(`expected a number of watts >= 0 and at most ${MAX_WATTS} (0: no ceiling)`, (n) => n >= 0 && n <= MAX_WATTS),
+      5000,
+      {
+        flag: { name: 'monitor.max-zone-watts', help: '(ours) Watts above which a zone interval is dropped as a counter glitch' },
+      },
+    ),
   }),
   cpu: section({
-    preferredMeters: key(
-      z.array(oneOf(METERS), `expected a list of ${METERS.join(', ')}`).min(1, `expected at least one of ${METERS.join(', ')}`),
-      ['rapl', 'hwmon'],
-      { flag: { name: 'cpu.preferred-meters', help: '(ours) CPU meters to try, in order: rapl, hwmon, fake, estimator' } },
-    ),
+    preferredMeters: key(z.array(oneOf(METERS), `expected a list of ${METERS.join(', ')}`).min(1, `expected at least one of ${METERS.join(', ')}`), ['rapl', 'hwmon'], {
+      flag: { name: 'cpu.preferred-meters', help: '(ours) CPU meters to try, in order: rapl, hwmon, fake, estimator' },
+    }),
   }),
   rapl: section({
     zones: key(strings, [], { flag: { name: 'rapl.zones', help: '(ours) RAPL zones to keep (none = all)' } }),
@@ -222,9 +232,13 @@ export const configSchema = z.object({
   /** (ours) The power estimator used where no meter works (shared/spec/estimation.md). */
   estimator: section({
     /** Model name (`kepler-ts model evaluate` lists them); '' = the built-in default. */
-    model: key(z.string('expected a model name').refine((s) => s === '' || MODEL_NAMES.includes(s), `expected one of ${MODEL_NAMES.join(', ')}`), '', {
-      flag: { name: 'estimator.model', help: '(ours) Power model used without a meter (see `kepler-ts model evaluate`)', defaultText: DEFAULT_ESTIMATOR_MODEL },
-    }),
+    model: key(
+      z.string('expected a model name').refine((s) => s === '' || MODEL_NAMES.includes(s), `expected one of ${MODEL_NAMES.join(', ')}`),
+      '',
+      {
+        flag: { name: 'estimator.model', help: '(ours) Power model used without a meter (see `kepler-ts model evaluate`)', defaultText: DEFAULT_ESTIMATOR_MODEL },
+      },
+    ),
     /** TDP of one CPU package in watts; 0 = from the CPU catalog, else from the core count. */
     tdpWatts: key(watts, 0, { flag: { name: 'estimator.tdp-watts', help: '(ours) TDP of one CPU package in watts (0 = from the CPU model)' } }),
     /** This machine's watts at idle / at full load (a VM: its share); 0 = from the model. */
@@ -233,10 +247,7 @@ export const configSchema = z.object({
     /** Measured (load 0-1, watts) points of this machine; they override idle/max watts. */
     points: key(
       z.array(
-        z.strictObject(
-          { load: number('expected a load between 0 and 1', (n) => n >= 0 && n <= 1), watts },
-          'expected a point like {load: 0.5, watts: 180}',
-        ),
+        z.strictObject({ load: number('expected a load between 0 and 1', (n) => n >= 0 && n <= 1), watts }, 'expected a point like {load: 0.5, watts: 180}'),
         'expected a list of points like [{load: 0, watts: 90}, {load: 1, watts: 300}]',
       ),
       [],
@@ -248,9 +259,13 @@ export const configSchema = z.object({
       { flag: { name: 'estimator.virtual-machine', help: '(ours) Estimate as a VM: auto, true or false' } },
     ),
     /** Logical CPUs of a VM's host; 0 = two packages of this CPU model. */
-    hostCpus: key(number('expected a whole number of CPUs >= 0 (0 = guess)', (n) => Number.isInteger(n) && n >= 0), 0, {
-      flag: { name: 'estimator.host-cpus', help: "(ours) Logical CPUs of a VM's host (0 = guess from the CPU model)" },
-    }),
+    hostCpus: key(
+      number('expected a whole number of CPUs >= 0 (0 = guess)', (n) => Number.isInteger(n) && n >= 0),
+      0,
+      {
+        flag: { name: 'estimator.host-cpus', help: "(ours) Logical CPUs of a VM's host (0 = guess from the CPU model)" },
+      },
+    ),
   }),
   experimental: section({
     platform: section({
@@ -380,6 +395,7 @@ export function checkValues(input: unknown): Checked {
       const parent = valueAt(stripped, issue.path) as Record<string, unknown>;
       for (const k of issue.keys) {
         unknownKeys.push([...issue.path, k].join('.'));
+        // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- a key of a parsed YAML document (a plain object zod reads again), not a dictionary entry
         delete parent[k];
       }
     } else {

@@ -83,7 +83,12 @@ export class EstimatorMeter implements EnergyMeter {
     const s = this.opts.settings;
     const modelName = s.model || DEFAULT_MODEL_NAME;
     const model = findModel(modelName);
-    if (!model) throw new MeterUnavailableError(`estimator: unknown model "${modelName}"; known: ${knownModels().map((m) => m.name).join(', ')}`);
+    if (!model)
+      throw new MeterUnavailableError(
+        `estimator: unknown model "${modelName}"; known: ${knownModels()
+          .map((m) => m.name)
+          .join(', ')}`,
+      );
     let host: HostProfile;
     try {
       host = readHostProfile({ procfs: this.opts.procfs, sysfs: this.opts.sysfs });
@@ -92,9 +97,7 @@ export class EstimatorMeter implements EnergyMeter {
     }
     const own = { ...host.spec, ...(s.tdpWatts > 0 ? { tdpWatts: s.tdpWatts } : {}) };
     const vm = s.virtualMachine === 'auto' ? host.virtualization.isVm : s.virtualMachine === 'true';
-    const { host: server, share } = vm
-      ? hostOfVirtualMachine(own, { hostCpus: s.hostCpus, coresPerChip: lookupCpuModel(own.cpuName)?.coresPerChip })
-      : { host: own, share: 1 };
+    const { host: server, share } = vm ? hostOfVirtualMachine(own, { hostCpus: s.hostCpus, coresPerChip: lookupCpuModel(own.cpuName)?.coresPerChip }) : { host: own, share: 1 };
     const calibration: Calibration = {
       ...(s.idleWatts > 0 ? { idleWatts: s.idleWatts } : {}),
       ...(s.maxWatts > 0 ? { maxWatts: s.maxWatts } : {}),
@@ -102,7 +105,8 @@ export class EstimatorMeter implements EnergyMeter {
     };
     const estimate: MachineEstimate = { model, server, share, calibration };
     const warnings: string[] = [];
-    if (s.hostCpus > 0 && !vm) warnings.push(`estimator.hostCpus (${s.hostCpus}) is ignored: this machine is estimated as bare metal (set estimator.virtualMachine: true to use it)`);
+    if (s.hostCpus > 0 && !vm)
+      warnings.push(`estimator.hostCpus (${s.hostCpus}) is ignored: this machine is estimated as bare metal (set estimator.virtualMachine: true to use it)`);
     if (s.hostCpus > 0 && vm && s.hostCpus < own.threads) {
       warnings.push(`estimator.hostCpus (${s.hostCpus}) is less than this VM's ${own.threads} CPUs; using ${own.threads}`);
     }

@@ -196,16 +196,7 @@ interface SkuRow {
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** `match` is the part of the normalised name to find as whole words (case-insensitive). */
-function row(
-  sku: string,
-  match: string,
-  suffixes: string,
-  tdpWatts: number,
-  coresPerChip: number,
-  year: number,
-  architecture: string,
-  sibling?: string,
-): SkuRow {
+function row(sku: string, match: string, suffixes: string, tdpWatts: number, coresPerChip: number, year: number, architecture: string, sibling?: string): SkuRow {
   // Words joined by any run of blanks; optional same-silicon suffixes (Intel M/L memory tiers, AMD
   // P single-socket parts: same cores and TDP); nothing word-like or '+' may follow.
   const words = match.split(' ').map(esc).join('\\s*');
@@ -594,7 +585,17 @@ function intelFromName(n: string): Microarchitecture | undefined {
   // Xeon W.
   if ((x = /(?<![\w-])W-(\d)(\d)\d\d/i.exec(n))) {
     const s = x[1] + x[2];
-    return ({ '21': m('skylake', 2017), '31': m('skylake', 2019), '22': m('cascadelake', 2019), '32': m('cascadelake', 2019), '33': m('icelake', 2021), '12': m('cometlake', 2020), '13': m('rocketlake', 2021) } as Record<string, Microarchitecture>)[s];
+    return (
+      {
+        '21': m('skylake', 2017),
+        '31': m('skylake', 2019),
+        '22': m('cascadelake', 2019),
+        '32': m('cascadelake', 2019),
+        '33': m('icelake', 2021),
+        '12': m('cometlake', 2020),
+        '13': m('rocketlake', 2021),
+      } as Record<string, Microarchitecture>
+    )[s];
   }
   if (/(?<![\w-])w[3579]-[23][45]\d\d/i.test(n)) return m('sapphirerapids', 2023);
 
@@ -700,7 +701,16 @@ function amdFromName(n: string): Microarchitecture | undefined {
   if (/\bOpteron\b/i.test(n)) return m('opteron', 2009);
   // Ryzen Threadripper: 1000/2000 Zen(+), 3000 Zen 2, 5000 Zen 3, 7000 Zen 4, 9000 Zen 5.
   if ((x = /\bThreadripper\s+(?:PRO\s+)?(\d)\d{3}/i.exec(n))) {
-    return ({ '1': m('epyc-gen1', 2017), '2': m('epyc-gen1', 2018), '3': m('epyc-gen2', 2019), '5': m('epyc-gen3', 2022), '7': m('epyc-gen4', 2023), '9': m('epyc-gen5', 2025) } as Record<string, Microarchitecture>)[x[1]];
+    return (
+      {
+        '1': m('epyc-gen1', 2017),
+        '2': m('epyc-gen1', 2018),
+        '3': m('epyc-gen2', 2019),
+        '5': m('epyc-gen3', 2022),
+        '7': m('epyc-gen4', 2023),
+        '9': m('epyc-gen5', 2025),
+      } as Record<string, Microarchitecture>
+    )[x[1]];
   }
   // Ryzen desktop parts; mobile parts from the 7000 series on name their core in the third digit.
   if ((x = /\bRyzen\s+[3579]\s+(?:PRO\s+)?(\d)\d(\d)\d([A-Z]*)/i.exec(n))) {
@@ -709,7 +719,19 @@ function amdFromName(n: string): Microarchitecture | undefined {
     if (gen === '7' && mobile) return ({ '2': m('epyc-gen2', 2022), '3': m('epyc-gen3', 2023), '4': m('epyc-gen4', 2023) } as Record<string, Microarchitecture>)[third];
     const apuZenPlus = gen === '3' && /^(G|GE|U|H)$/i.test(suffix); // Picasso: Zen+
     if (apuZenPlus) return m('epyc-gen1', 2019);
-    return ({ '1': m('epyc-gen1', 2017), '2': m('epyc-gen1', 2018), '3': m('epyc-gen2', 2019), '4': m('epyc-gen2', 2020), '5': m('epyc-gen3', 2020), '6': m('epyc-gen3', 2022), '7': m('epyc-gen4', 2022), '8': m('epyc-gen4', 2024), '9': m('epyc-gen5', 2024) } as Record<string, Microarchitecture>)[gen];
+    return (
+      {
+        '1': m('epyc-gen1', 2017),
+        '2': m('epyc-gen1', 2018),
+        '3': m('epyc-gen2', 2019),
+        '4': m('epyc-gen2', 2020),
+        '5': m('epyc-gen3', 2020),
+        '6': m('epyc-gen3', 2022),
+        '7': m('epyc-gen4', 2022),
+        '8': m('epyc-gen4', 2024),
+        '9': m('epyc-gen5', 2024),
+      } as Record<string, Microarchitecture>
+    )[gen];
   }
   if (/\bHygon\b/i.test(n)) return m('epyc-gen1', 2018);
   return undefined;
@@ -731,7 +753,9 @@ function armFromName(n: string): Microarchitecture | undefined {
   if (/\bAltra\b/i.test(n)) return m('neoverse-n1', 2020);
   if (/\bAmpereOne\b/i.test(n)) return m('ampereone', 2023);
   if ((x = /\bGraviton\s*(\d)?\b/i.exec(n))) {
-    return ({ '1': m('cortex-a72', 2018), '2': m('neoverse-n1', 2020), '3': m('neoverse-v1', 2022), '4': m('neoverse-v2', 2024) } as Record<string, Microarchitecture>)[x[1] ?? '1'];
+    return ({ '1': m('cortex-a72', 2018), '2': m('neoverse-n1', 2020), '3': m('neoverse-v1', 2022), '4': m('neoverse-v2', 2024) } as Record<string, Microarchitecture>)[
+      x[1] ?? '1'
+    ];
   }
   if (/\bNVIDIA\s+Grace\b/i.test(n)) return m('neoverse-v2', 2023);
   if (/\bCobalt\s*100\b/i.test(n)) return m('neoverse-n2', 2024);

@@ -62,7 +62,7 @@ export function buildHostProfile(facts: HostFacts): HostProfile {
   // An ARM core with a known per-core figure gives the package's power budget when no SKU does.
   const armCore = cpu.vendor === 'arm' && cpu.armImplementer !== undefined && cpu.armPart !== undefined ? armCoreOf(cpu.armImplementer, cpu.armPart) : undefined;
   const coreTdp = !catalog && armCore?.coreWatts ? Math.round(armCore.coreWatts * (cpu.cores / Math.max(1, cpu.chips)) * 10) / 10 : undefined;
-  if (coreTdp !== undefined) notes.push(`"${cpu.modelName}" not in the CPU catalog: TDP ${coreTdp} W from ${armCore!.name} at ${armCore!.coreWatts} W per core`);
+  if (coreTdp !== undefined && armCore) notes.push(`"${cpu.modelName}" not in the CPU catalog: TDP ${coreTdp} W from ${armCore.name} at ${armCore.coreWatts} W per core`);
   else if (!catalog) notes.push(`"${cpu.modelName}" not in the CPU catalog: TDP unknown`);
   else if (catalog.tdpSource === 'sibling') notes.push(`${catalog.sku}: no published TDP; using ${catalog.tdpWatts} W of ${catalog.sibling}`);
   if (facts.memGb === undefined) notes.push('memory size unknown: memGb 0');

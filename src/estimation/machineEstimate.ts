@@ -74,9 +74,9 @@ function calibratedTotal(est: MachineEstimate, u: number, baseTotal: number): nu
   if (idleWatts === undefined && maxWatts === undefined) return baseTotal;
   const idle0 = at(0);
   const max0 = at(1);
-  // Only one given: keep the model's idle/max ratio.
-  const idle = idleWatts ?? (maxWatts! * idle0) / max0;
-  const max = maxWatts ?? (idleWatts! * max0) / idle0;
+  // Only one given: keep the model's idle/max ratio (the inner fallbacks are never taken: one is set).
+  const idle = idleWatts ?? (maxWatts === undefined ? idle0 : (maxWatts * idle0) / max0);
+  const max = maxWatts ?? (idleWatts === undefined ? max0 : (idleWatts * max0) / idle0);
   const g = max0 > idle0 ? (baseTotal - idle0) / (max0 - idle0) : u;
   return idle + (max - idle) * g;
 }

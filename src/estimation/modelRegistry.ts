@@ -35,7 +35,9 @@ export function knownModels(): PowerModel[] {
 // The config validates `estimator.model` against its own list of names, so as not to load the
 // models: it must name exactly these models, in this order. A model added above goes there too.
 {
-  const registered = knownModels().map((m) => m.name).join(', ');
+  const registered = knownModels()
+    .map((m) => m.name)
+    .join(', ');
   if (registered !== ESTIMATOR_MODEL_NAMES.join(', ')) {
     throw new Error(`src/config/estimatorModels.ts lists the power models ${ESTIMATOR_MODEL_NAMES.join(', ')}, but the registry has ${registered}: make them agree`);
   }

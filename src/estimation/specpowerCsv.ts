@@ -6,14 +6,10 @@ import { CsvError, parse } from 'csv-parse/sync';
 import type { CpuVendor, ServerSpec } from './powerModel.js';
 
 /** Watt columns in SPEC_LOAD_LEVELS order: active idle, then 10 % to 100 %. */
-export const SPECPOWER_WATT_COLUMNS: readonly string[] = [
-  'w_idle', 'w_10', 'w_20', 'w_30', 'w_40', 'w_50', 'w_60', 'w_70', 'w_80', 'w_90', 'w_100',
-];
+export const SPECPOWER_WATT_COLUMNS: readonly string[] = ['w_idle', 'w_10', 'w_20', 'w_30', 'w_40', 'w_50', 'w_60', 'w_70', 'w_80', 'w_90', 'w_100'];
 
 /** Columns that must be in the header. `vendor`, `model`, `year`, `architecture`, `tdp_w`, `psu_count` are optional. */
-export const SPECPOWER_REQUIRED_COLUMNS: readonly string[] = [
-  'id', 'cpu_name', 'cpu_chips', 'cpu_cores', 'cpu_threads', 'mem_gb', ...SPECPOWER_WATT_COLUMNS,
-];
+export const SPECPOWER_REQUIRED_COLUMNS: readonly string[] = ['id', 'cpu_name', 'cpu_chips', 'cpu_cores', 'cpu_threads', 'mem_gb', ...SPECPOWER_WATT_COLUMNS];
 
 export interface SpecpowerRow {
   id: string;
@@ -72,8 +68,9 @@ export function parseSpecpowerCsv(text: string, file: string): SpecpowerRow[] {
   const header = records[0].record;
   const index = new Map<string, number>();
   header.forEach((name, i) => {
-    if (index.has(name)) {
-      throw new SpecpowerCsvError(file, records[0].info.lines, name, `appears twice in the header (columns ${index.get(name)! + 1} and ${i + 1}): expected each column once`);
+    const first = index.get(name);
+    if (first !== undefined) {
+      throw new SpecpowerCsvError(file, records[0].info.lines, name, `appears twice in the header (columns ${first + 1} and ${i + 1}): expected each column once`);
     }
     index.set(name, i);
   });

@@ -29,8 +29,14 @@ export function fitSpecpowerModel(rows: readonly SpecpowerRow[], fittedOn: strin
     throw new Error(`fitting needs at least ${FEATURES.length * 3} rows with every load level measured; got ${usable.length}`);
   }
   const X = usable.map((r) => featuresOf(r.spec));
-  const max = weightedLeastSquares(X, usable.map((r) => r.watts[LEVELS - 1]));
-  const idle = weightedLeastSquares(X, usable.map((r) => r.watts[0]));
+  const max = weightedLeastSquares(
+    X,
+    usable.map((r) => r.watts[LEVELS - 1]),
+  );
+  const idle = weightedLeastSquares(
+    X,
+    usable.map((r) => r.watts[0]),
+  );
   return { max, idle, shape: fitShapes(usable), modernIdleRatio: { ...MODERN_IDLE_RATIO }, fittedOn };
 }
 
@@ -40,7 +46,9 @@ function fitShapes(rows: CompleteRow[]): SpecpowerParameters['shape'] {
     const w = r.watts;
     const g = w.map((v) => (v - w[0]) / (w[LEVELS - 1] - w[0]));
     const key = `${eraOf(r.spec.year)}/${vendorGroupOf(r.spec)}`;
-    (cells.get(key) ?? cells.set(key, []).get(key)!).push(g);
+    let cell = cells.get(key);
+    if (!cell) cells.set(key, (cell = []));
+    cell.push(g);
   }
   const all = rows.map((r) => r.watts.map((v) => (v - r.watts[0]) / (r.watts[LEVELS - 1] - r.watts[0])));
   const pick = (era: Era, vendor: VendorGroup): number[] => {

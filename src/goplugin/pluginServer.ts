@@ -86,8 +86,7 @@ export class PluginServer {
 
 async function listen(server: grpc.Server, env: NodeJS.ProcessEnv, logger: HclogLogger): Promise<ListenAddress> {
   const credentials = grpc.ServerCredentials.createInsecure();
-  const bind = (target: string) =>
-    new Promise<void>((resolve, reject) => server.bindAsync(target, credentials, (err) => (err ? reject(err) : resolve())));
+  const bind = (target: string) => new Promise<void>((resolve, reject) => server.bindAsync(target, credentials, (err) => (err ? reject(err) : resolve())));
 
   // go-plugin's own plugins listen on a fresh socket in the temp dir (newer hosts may name the dir).
   const dir = env.PLUGIN_UNIX_SOCKET_DIR || tmpdir();

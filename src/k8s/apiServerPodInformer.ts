@@ -7,7 +7,7 @@ import type { Logger } from '../logger/logger.js';
 import { refreshCredentials, type KubeAccess } from './kubeClient.js';
 import { PodCache } from './podCache.js';
 import { backoffMs, OutageTracker, type PodInformer, type PodInformerStats } from './podInformer.js';
-import type { ContainerMeta, PodObject } from './podMetadata.js';
+import type { ContainerMeta } from './podMetadata.js';
 
 export interface ApiServerPodInformerOptions {
   access: KubeAccess;
@@ -63,7 +63,7 @@ export class ApiServerPodInformer implements PodInformer {
     this.watch.on('update', (p) => this.upsert(p));
     this.watch.on('delete', (p) => {
       this.uidByName.delete(nameOf(p));
-      this.cache.remove(p as PodObject);
+      this.cache.remove(p);
       this.outage.success();
     });
     this.watch.on('error', (err) => this.failed(err));
@@ -94,17 +94,20 @@ export class ApiServerPodInformer implements PodInformer {
     const previous = this.uidByName.get(name);
     if (previous && uid && previous !== uid) this.cache.remove({ metadata: { uid: previous } });
     if (uid) this.uidByName.set(name, uid);
-    this.cache.upsert(p as PodObject);
+    this.cache.upsert(p);
     this.outage.success();
   }
 
   /** (Re)starts the list and watch. */
   private connect(): void {
     // start() also resolves when the list failed (the client emits 'error' instead of throwing).
+    const watch = this.watch;
+    if (!watch) throw new Error('ApiServerPodInformer: connect() before start()');
     const failuresBefore = this.outage.errors.watch;
-    this.watch!.start().then(
+    watch.start().then(
       () => {
-        if (!this.running) void this.watch?.stop(); // stopped while the list was in flight
+        if (!this.running)
+          void this.watch?.stop(); // stopped while the list was in flight
         else if (this.outage.errors.watch === failuresBefore) this.outage.success();
       },
       (err: unknown) => this.failed(err),
@@ -116,10 +119,13 @@ export class ApiServerPodInformer implements PodInformer {
     if (!this.running) return; // stop() aborts the watch: not an outage
     this.outage.failure('watch', err);
     if (this.retry) return;
-    this.retry = setTimeout(() => {
-      this.retry = undefined;
-      if (this.running) this.connect();
-    }, backoffMs(this.outage.failures, 60_000));
+    this.retry = setTimeout(
+      () => {
+        this.retry = undefined;
+        if (this.running) this.connect();
+      },
+      backoffMs(this.outage.failures, 60_000),
+    );
     this.retry.unref();
   }
 }

@@ -3,6 +3,7 @@
 // client has no call for, is fetched here with the same credentials.
 
 import { readFileSync } from 'node:fs';
+import type { OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ConfigError } from '../config/config.js';
@@ -50,13 +51,16 @@ export function refreshCredentials(access: KubeAccess): void {
   }
 }
 
+/** HTTPS request options whose headers are an object (Node also takes a flat list), so that getJson can add to them. */
+export type JsonRequestOptions = Omit<https.RequestOptions, 'headers'> & { headers?: OutgoingHttpHeaders };
+
 /**
  * Options for an HTTPS request to the kubelet with this exporter's credentials. The token is
  * read at every call: projected service account tokens rotate. The kubelet's serving certificate
  * is usually self-signed, so (as in Kepler) it is verified only when a CA file is configured.
  */
-export async function kubeletRequestOptions(access: KubeAccess, kubeletCAFile: string): Promise<https.RequestOptions> {
-  const opts: https.RequestOptions = { headers: {} };
+export async function kubeletRequestOptions(access: KubeAccess, kubeletCAFile: string): Promise<JsonRequestOptions> {
+  const opts: JsonRequestOptions = { headers: {} };
   if (access.inCluster) {
     opts.headers = { Authorization: `Bearer ${readFileSync(SERVICE_ACCOUNT_TOKEN, 'utf8').trim()}` };
   } else {
@@ -84,7 +88,7 @@ const MAX_BODY_BYTES = 64 * 1024 * 1024;
  * GETs JSON over HTTPS; rejects on a non-2xx status, a body that is not JSON or too large, or
  * when the whole exchange takes longer than `timeoutMs` (a server trickling bytes included).
  */
-export function getJson(url: string, options: https.RequestOptions, timeoutMs: number): Promise<unknown> {
+export function getJson(url: string, options: JsonRequestOptions, timeoutMs: number): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const req = https.get(url, { ...options, headers: { ...options.headers, Accept: 'application/json' } }, (res) => {
       const chunks: Buffer[] = [];

@@ -102,7 +102,7 @@ export class KubeletPodInformer implements PodInformer {
         refreshCredentials(this.opts.access);
         const api = this.opts.access.kc.makeApiClient(CoreV1Api);
         const node = await withTimeout(api.readNode({ name: this.opts.nodeName }), timeoutMs, `API server: GET node ${this.opts.nodeName}`);
-        const endpoint = kubeletEndpoint(node as NodeObject, this.opts.nodeName);
+        const endpoint = kubeletEndpoint(node, this.opts.nodeName);
         if (endpoint !== this.endpoint) this.opts.logger.info('kubelet found', { node: this.opts.nodeName, endpoint });
         this.endpoint = endpoint;
         this.resolveAgain = false;

@@ -30,8 +30,7 @@ export function createLogger(opts: LoggerOptions, bound: LogFields = {}): Logger
   const write = opts.write ?? ((line: string) => process.stderr.write(line));
   const now = opts.now ?? (() => new Date());
   const min = RANK[opts.level];
-  const line = (time: string, level: string, msg: string, fields: LogFields) =>
-    opts.format === 'json' ? jsonLine(time, level, msg, fields) : textLine(time, level, msg, fields);
+  const line = (time: string, level: string, msg: string, fields: LogFields) => (opts.format === 'json' ? jsonLine(time, level, msg, fields) : textLine(time, level, msg, fields));
   const emit = (level: LogLevel, msg: string, fields?: LogFields): void => {
     if (RANK[level] < min) return;
     const all = { ...bound, ...fields };
@@ -69,6 +68,7 @@ function formatValue(v: unknown): string {
   if (typeof v === 'string') return v;
   if (v === undefined) return '';
   if (typeof v === 'object' && v !== null) return JSON.stringify(v, jsonSafe);
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- objects were written above: a primitive, null or a function is left
   return String(v);
 }
 
@@ -95,5 +95,6 @@ function errorStack(e: Error): string {
 
 /** logfmt quoting: bare when the value has no space, quote, equals sign or control character. */
 function quote(s: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what must be quoted
   return s !== '' && !/[\s"=\\\x00-\x1f]/.test(s) ? s : JSON.stringify(s);
 }

@@ -71,4 +71,3 @@ export class TerminatedTracker<I> {
     for (const k of this.items) if (k.firstShownMs === undefined && shownInfos.has(k.energy.info)) k.firstShownMs = nowMs;
   }
 }
-

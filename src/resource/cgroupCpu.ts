@@ -43,8 +43,7 @@ export function cgroupCpuSource(layout: CgroupLayout, foundOn: CgroupLine, lines
   for (const line of candidates) {
     let src: CgroupCpuSource | undefined;
     if (line.hierarchy === '0' && layout.v2Root) src = { file: join(layout.v2Root, line.path, 'cpu.stat'), kind: 'v2' };
-    else if (line.controllers.includes('cpuacct') && layout.v1CpuacctRoot)
-      src = { file: join(layout.v1CpuacctRoot, line.path, 'cpuacct.usage'), kind: 'v1' };
+    else if (line.controllers.includes('cpuacct') && layout.v1CpuacctRoot) src = { file: join(layout.v1CpuacctRoot, line.path, 'cpuacct.usage'), kind: 'v1' };
     if (src && existsSync(src.file)) return src;
   }
   return undefined;

@@ -40,7 +40,7 @@ export function cpuinfoRecords(text: string): { processors: CpuInfoFields[]; glo
 /** Pure. Fields an architecture lacks (ARM has no vendor_id or physical id) are empty. */
 export function parseCpuInfo(text: string): CpuInfoRecord[] {
   return cpuinfoRecords(text).processors.map((f) => ({
-    processor: f.get('processor')!,
+    processor: f.get('processor') ?? '', // always there: a record starts at its processor line
     vendorId: f.get('vendor_id') ?? f.get('CPU implementer') ?? '',
     modelName: f.get('model name') ?? f.get('Model') ?? f.get('CPU part') ?? '',
     physicalId: f.get('physical id') ?? '',

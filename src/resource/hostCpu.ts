@@ -125,7 +125,6 @@ function armModelName(global: CpuInfoFields, first: CpuInfoFields | undefined, i
   return named ?? 'ARM CPU';
 }
 
-
 /** MemTotal in GiB (the kernel's usable memory, a little under what is installed), or undefined. Pure. */
 export function parseMemTotalGb(meminfoText: string): number | undefined {
   const x = /^MemTotal:\s*(\d+)\s*kB\s*$/m.exec(meminfoText);

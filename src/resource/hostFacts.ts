@@ -79,7 +79,10 @@ export function readHostFacts(paths: HostPaths): HostFacts {
 
   // Absent on all but Xen guests and ARM boards respectively: absence is not worth a note.
   const xenType = readOptional(join(paths.sysfs, 'hypervisor', 'type'), notes, false)?.trim() || undefined;
-  const boardModel = readOptional(join(paths.procfs, 'device-tree', 'model'), notes, false)?.replace(/\0/g, '').trim() || undefined;
+  const boardModel =
+    readOptional(join(paths.procfs, 'device-tree', 'model'), notes, false)
+      ?.replace(/\0/g, '')
+      .trim() || undefined;
 
   return { cpu, memGb, dmi, xenType, boardModel, notes };
 }

@@ -16,7 +16,10 @@ export function parseProcStat(text: string): CpuTimes {
   const start = text.startsWith('cpu ') ? 0 : text.indexOf('\ncpu ') + 1;
   if (start < 0 || !text.startsWith('cpu ', start)) throw new Error('no aggregate "cpu" line');
   const end = text.indexOf('\n', start);
-  const fields = text.slice(start + 4, end < 0 ? undefined : end).trim().split(/\s+/);
+  const fields = text
+    .slice(start + 4, end < 0 ? undefined : end)
+    .trim()
+    .split(/\s+/);
   if (fields.length < 4) throw new Error(`aggregate "cpu" line has ${fields.length} fields, expected at least 4`);
   const n = fields.slice(0, 8).map((f) => {
     if (!/^\d+$/.test(f)) throw new Error(`aggregate "cpu" line: ${JSON.stringify(f.slice(0, 40))} is not a tick count`);

@@ -292,7 +292,7 @@ export class ResourceInformer {
         this.containers.set(id, c);
         isNew = true;
       }
-      if (this.opts.pods) this.applyPodMetadata(c);
+      if (this.opts.pods) this.applyPodMetadata(c, this.opts.pods);
       const processSum = live.reduce((s, p) => s + p.cpuDeltaSec, 0);
       let delta: number;
       // A container discovered in this walk is read now, at its first sight.
@@ -336,8 +336,8 @@ export class ResourceInformer {
    * Kubernetes' container name and pod for a container, when the pod informer knows it. Until it
    * does (and after it forgets a pod), the container keeps the labels it had.
    */
-  private applyPodMetadata(c: TrackedContainer): void {
-    const meta = this.opts.pods!.lookup(c.info.id);
+  private applyPodMetadata(c: TrackedContainer, pods: PodMetadataSource): void {
+    const meta = pods.lookup(c.info.id);
     if (!meta) return;
     const { name, namespace } = meta.pod;
     // The cgroup's pod UID wins where there is one: for a static pod the API server reports its
@@ -371,7 +371,7 @@ export class ResourceInformer {
   private discoverContainer(id: string, pid: number, errors: ErrorCounts): TrackedContainer {
     const src = this.procs.get(pid)?.container;
     const source = src ? cgroupCpuSource(this.layout, src.foundOn, src.lines, id) : undefined;
-    const podId = src ? podUidFromCgroupPath(src.foundOn.path) ?? '' : '';
+    const podId = src ? (podUidFromCgroupPath(src.foundOn.path) ?? '') : '';
     const runtime = src?.runtime ?? 'unknown';
     const info: ContainerInfo = { key: id, id, name: this.containerName(pid, errors), runtime, podId };
     return { info, source, totalSec: 0 };

@@ -68,7 +68,9 @@ export class BasicAuth {
     if (!creds) return 'denied';
     const known = this.users.get(creds.user);
     const hash = known ?? this.dummyHash;
-    const key = createHash('sha256').update(JSON.stringify([creds.user, creds.password, hash])).digest('hex');
+    const key = createHash('sha256')
+      .update(JSON.stringify([creds.user, creds.password, hash]))
+      .digest('hex');
     if (known !== undefined && this.verified.has(key)) return 'ok';
 
     if (!(await this.enter(client))) return 'busy';
@@ -85,7 +87,10 @@ export class BasicAuth {
     // An unknown user who happens to send the dummy hash's password still fails here.
     if (!ok || known === undefined) return 'denied';
     this.verified.add(key);
-    if (this.verified.size > CACHE_SIZE) this.verified.delete(this.verified.values().next().value!);
+    if (this.verified.size > CACHE_SIZE) {
+      const oldest = this.verified.values().next();
+      if (!oldest.done) this.verified.delete(oldest.value);
+    }
     return 'ok';
   }
 

@@ -95,7 +95,8 @@ export class BcryptPool {
     worker.unref();
     const slot: Slot = { index, worker, pending: new Map() };
     this.slots[index] = slot;
-    worker.on('message', ({ id, ok }: BcryptReply) => {
+    // `ok` as another thread sent it: anything but a literal true is a denial (fail closed).
+    worker.on('message', ({ id, ok }: Pick<BcryptReply, 'id'> & { ok: unknown }) => {
       const done = slot.pending.get(id);
       slot.pending.delete(id);
       if (slot.pending.size === 0) worker.unref();

@@ -20,13 +20,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../config/config.js';
 
-export const CLIENT_AUTH_TYPES = [
-  'NoClientCert',
-  'RequestClientCert',
-  'RequireAnyClientCert',
-  'VerifyClientCertIfGiven',
-  'RequireAndVerifyClientCert',
-] as const;
+export const CLIENT_AUTH_TYPES = ['NoClientCert', 'RequestClientCert', 'RequireAnyClientCert', 'VerifyClientCertIfGiven', 'RequireAndVerifyClientCert'] as const;
 export type ClientAuthType = (typeof CLIENT_AUTH_TYPES)[number];
 
 const TLS_VERSIONS = {
@@ -92,7 +86,11 @@ const tlsVersion = (dflt: TlsVersionName) => optionalString.pipe(z.enum(TLS_VERS
 const IGNORED_TLS_KEYS = ['cipher_suites', 'curve_preferences', 'prefer_server_cipher_suites'] as const;
 const BCRYPT_PROBLEM = 'value (not shown) is not a bcrypt hash: expected $2a$, $2b$ or $2y$, a cost of 04-31 and 53 characters, e.g. from "htpasswd -nBC 10 user"';
 /** PEMs given as a file or inline: one of the two. */
-const PEM_KEYS = [['cert_file', 'cert'], ['key_file', 'key'], ['client_ca_file', 'client_ca']] as const;
+const PEM_KEYS = [
+  ['cert_file', 'cert'],
+  ['key_file', 'key'],
+  ['client_ca_file', 'client_ca'],
+] as const;
 
 const TLS_SHAPE = {
   cert_file: optionalString,
@@ -200,7 +198,7 @@ export function loadWebConfig(path: string): WebConfig {
   try {
     doc = parse(text);
   } catch (err) {
-    throw new ConfigError(`${where}: invalid YAML: ${String((err as Error).message).split('\n')[0]}`, { cause: err });
+    throw new ConfigError(`${where}: invalid YAML: ${String((err as { message?: unknown }).message).split('\n')[0]}`, { cause: err });
   }
 
   const parsed = webConfigSchema.safeParse(doc, { error: (iss) => `invalid value ${show(iss.input)}` });
@@ -234,8 +232,9 @@ export function loadWebConfig(path: string): WebConfig {
       }
     };
     // The schema made sure that a certificate and a key are given.
-    const cert = pem(PEM_KEYS[0])!;
-    const key = pem(PEM_KEYS[1])!;
+    const cert = pem(PEM_KEYS[0]);
+    const key = pem(PEM_KEYS[1]);
+    if (!cert || !key) throw new Error(`${where}: tls_server_config passed the schema without a certificate and a key`);
     const ca = pem(PEM_KEYS[2]);
     const clientAuth = clientAuthOf(t);
     checkPem(cert, 'certificate', (p) => new X509Certificate(p), fail);
@@ -261,7 +260,11 @@ export function loadWebConfig(path: string): WebConfig {
   }
 
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(http.headers)) headers[canonicalHeader(name)!] = value as string;
+  for (const [name, value] of Object.entries(http.headers)) {
+    const canonical = canonicalHeader(name);
+    if (canonical === undefined) throw new Error(`${where}: header ${JSON.stringify(name)} passed the schema but is not one exporter-toolkit allows`);
+    headers[canonical] = value as string;
+  }
 
   return { ...(tls ? { tls } : {}), users: new Map(Object.entries(users)), headers, warnings };
 }

@@ -62,9 +62,7 @@ export class WebServer {
         throw new ConfigError(`web.listenAddresses: ${(err as Error).message}`, { cause: err });
       }
     });
-    this.config = opts.webConfigFile
-      ? loadWebConfig(opts.webConfigFile)
-      : { users: new Map(), headers: {}, warnings: [] };
+    this.config = opts.webConfigFile ? loadWebConfig(opts.webConfigFile) : { users: new Map(), headers: {}, warnings: [] };
     for (const w of this.config.warnings) this.logger.warn(w);
     if (this.config.users.size > 0) {
       const pool = new BcryptPool({ onError: (err) => this.logger.error('basic auth: bcrypt worker lost, its checks denied', { err }) });
@@ -135,9 +133,12 @@ export class WebServer {
    */
   async close(deadlineMs = 4000): Promise<void> {
     this.closing = true;
-    const force = setTimeout(() => {
-      for (const s of this.sockets) s.destroy();
-    }, Math.floor(deadlineMs * 0.75));
+    const force = setTimeout(
+      () => {
+        for (const s of this.sockets) s.destroy();
+      },
+      Math.floor(deadlineMs * 0.75),
+    );
     try {
       // server.close() also closes idle keep-alive connections (Node >= 19); its callback runs
       // once every connection is gone (with an error if it never listened, which is fine here).
@@ -194,17 +195,23 @@ export class WebServer {
           // One WARN a minute at most: a flood would otherwise flood the log too.
           this.warnBusy(req.socket.remoteAddress);
           res.setHeader('Retry-After', '1');
-          return sendText(res, 429, 'Too Many Requests\n');
+          sendText(res, 429, 'Too Many Requests\n');
+          return;
         }
         if (result !== 'ok') {
           res.setHeader('WWW-Authenticate', 'Basic realm="kepler-ts"');
-          return sendText(res, 401, 'Unauthorized\n');
+          sendText(res, 401, 'Unauthorized\n');
+          return;
         }
       }
-      if (!route) return sendText(res, 404, '404 page not found\n');
+      if (!route) {
+        sendText(res, 404, '404 page not found\n');
+        return;
+      }
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.setHeader('Allow', 'GET, HEAD');
-        return sendText(res, 405, 'Method Not Allowed\n');
+        sendText(res, 405, 'Method Not Allowed\n');
+        return;
       }
       await route.handler(req, res); // Node drops the body of HEAD responses itself.
     } catch (err) {

@@ -61,7 +61,7 @@ export class FileReader {
 
 /** The errno code of a failed fs call ('ENOENT', 'EACCES', ...), or undefined. */
 export function errnoCode(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
+  return typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : undefined;
 }
 
 /**

@@ -105,7 +105,10 @@ export const f1KubeUnreachable: Scenario = {
       const node = s.exp ? select(s.exp, 'kepler_node_cpu_joules_total').length : 0;
       const kube = s.exp ? [...new Set(s.exp.samples.filter((x) => x.name.startsWith('kepler_exporter_kube_')).map((x) => x.name))] : [];
       const errors = s.exp ? select(s.exp, 'kepler_exporter_kube_errors_total').reduce((a, x) => a + x.value, 0) : 0;
-      c.add(s.reply.status === 200 && node > 0 && kube.length > 0 && errors > 0, `${label}: running, /metrics ${s.reply.status}, ${node} node series, kube metrics [${kube.join(', ') || 'none'}], kube errors ${errors}`);
+      c.add(
+        s.reply.status === 200 && node > 0 && kube.length > 0 && errors > 0,
+        `${label}: running, /metrics ${s.reply.status}, ${node} node series, kube metrics [${kube.join(', ') || 'none'}], kube errors ${errors}`,
+      );
     }
     return c.result();
   },
@@ -151,9 +154,15 @@ export const f2BasicAuthFlood: Scenario = {
     await Promise.all(workers);
     const c = new Checks();
     c.info(`warm-up scrape ${warm.reply.status} in ${ms(warm.reply.ms)}`);
-    c.add(metricsSt.every((x) => x === 200) && max(metricsLat) < 100, `/metrics right password: ${histogram(metricsSt)}, median ${ms(median(metricsLat))}, max ${ms(max(metricsLat))}`);
+    c.add(
+      metricsSt.every((x) => x === 200) && max(metricsLat) < 100,
+      `/metrics right password: ${histogram(metricsSt)}, median ${ms(median(metricsLat))}, max ${ms(max(metricsLat))}`,
+    );
     c.add(healthSt.every((x) => x === 200) && max(healthLat) < 100, `/healthz no auth: ${histogram(healthSt)}, median ${ms(median(healthLat))}, max ${ms(max(healthLat))}`);
-    c.add(wrongStatuses.every((x) => x === 401 || x === 429), `wrong passwords: ${wrongStatuses.length} answered ${histogram(wrongStatuses)}`);
+    c.add(
+      wrongStatuses.every((x) => x === 401 || x === 429),
+      `wrong passwords: ${wrongStatuses.length} answered ${histogram(wrongStatuses)}`,
+    );
     return c.result();
   },
 };
@@ -178,7 +187,10 @@ export const f3DurationBounds: Scenario = {
       const r = await runToExit(scope, [...args, `--host.sysfs=${sysfs}`], 4000);
       const naming = r.lines.filter((l) => key.test(l));
       const ok = !r.timedOut && r.code === 2 && r.ms < 2000 && naming.length === 1 && !r.lines.some((l) => STACK_LINE.test(l));
-      c.add(ok, `${label}: ${r.timedOut ? 'still running after 4 s' : r.signal ? `killed by ${r.signal}` : `exit ${r.code} in ${ms(r.ms)}`}, ${naming.length} line(s) naming the key${naming[0] ? ` [${shorten(naming[0], 90)}]` : ''}`);
+      c.add(
+        ok,
+        `${label}: ${r.timedOut ? 'still running after 4 s' : r.signal ? `killed by ${r.signal}` : `exit ${r.code} in ${ms(r.ms)}`}, ${naming.length} line(s) naming the key${naming[0] ? ` [${shorten(naming[0], 90)}]` : ''}`,
+      );
     }
     return c.result();
   },
@@ -187,7 +199,8 @@ export const f3DurationBounds: Scenario = {
 export const f4HugeNumbers: Scenario = {
   name: 'F4',
   did: '(a) a 400-digit RAPL energy_uj for one scrape, with a busy container; (b) fake procfs: a 400-digit field in /proc/stat for one scrape, then a 400-digit utime in a fake <pid>/stat of a container process; interval 0s',
-  expected: 'every scrape 200; counted (zone_read or counter_implausible; proc_stat; process_parse); identity (container + other levels) holds at every later scrape; no node counter goes down',
+  expected:
+    'every scrape 200; counted (zone_read or counter_implausible; proc_stat; process_parse); identity (container + other levels) holds at every later scrape; no node counter goes down',
   limitSec: () => 90,
   async run({ scope, note }) {
     const c = new Checks();
@@ -226,7 +239,10 @@ export const f4HugeNumbers: Scenario = {
         note(`(a) scrape ${i}: ${s.reply.status}`);
       }
       const counted = (refreshErrors(after, 'zone_read') ?? 0) + (refreshErrors(after, 'counter_implausible') ?? 0) - (before ?? 0);
-      c.add(statuses.every((x) => x === 200), `(a) RAPL: scrapes ${histogram(statuses)}`);
+      c.add(
+        statuses.every((x) => x === 200),
+        `(a) RAPL: scrapes ${histogram(statuses)}`,
+      );
       c.add(counted >= 1, `(a) zone_read+counter_implausible +${counted}`);
       c.add(tally.ok, `(a) ${tally.text()}`);
       c.add(watch.decreases === 0, `(a) ${watch.text()}`);
@@ -241,7 +257,8 @@ export const f4HugeNumbers: Scenario = {
       const ctr = dockerCgroup(parent);
       const busy = runInCgroup(scope, ctr.dir, 'while :; do :; done');
       await sleep(200);
-      proc.linkPid(busy.pid!);
+      if (busy.pid === undefined) throw new Error('the busy loop did not start');
+      proc.linkPid(busy.pid);
       const fakePid = 99_999;
       const cgroupLine = `0::${ctr.dir.replace(/^\/sys\/fs\/cgroup\/unified/, '').replace(/^\/sys\/fs\/cgroup/, '')}\n`;
       const start = uptimeTicks();
@@ -282,7 +299,10 @@ export const f4HugeNumbers: Scenario = {
       }
       const dStat = (refreshErrors(last, 'proc_stat') ?? 0) - (errs.statBefore ?? 0);
       const dParse = (refreshErrors(last, 'process_parse') ?? 0) - (errs.parseBefore ?? 0);
-      c.add(statuses.every((x) => x === 200), `(b) procfs: scrapes ${histogram(statuses)}`);
+      c.add(
+        statuses.every((x) => x === 200),
+        `(b) procfs: scrapes ${histogram(statuses)}`,
+      );
       c.add(dStat >= 1, `(b) proc_stat +${dStat}`);
       c.add(dParse >= 1, `(b) process_parse +${dParse}`);
       c.add(tally.ok, `(b) ${tally.text()}`);
@@ -338,7 +358,10 @@ export const f5Hwmon: Scenario = {
     await scrape(exp.url);
     const healed = await request(`${exp.url}/healthz`);
     const c = new Checks();
-    c.add(statuses.every((x) => x === 200), `scrapes ${histogram(statuses)}`);
+    c.add(
+      statuses.every((x) => x === 200),
+      `scrapes ${histogram(statuses)}`,
+    );
     c.add(watts.length > 0 && watts.every((w) => w > 0), `watts after the bad reading: ${watts.map((w) => w.toFixed(1)).join(', ')}`);
     c.add((zoneAfter ?? 0) - (zoneBefore ?? 0) >= 1, `zone_read ${zoneBefore} → ${zoneAfter}`);
     c.add(status !== 'ok' && !status.startsWith('unparsable'), `/healthz after 4 failed refreshes: ${during.status} status=${status}`);
@@ -370,7 +393,10 @@ export const f6UnicodeComm: Scenario = {
       if (mine.length) last = mine[0].labels.comm;
     }
     const c = new Checks();
-    c.add(last === 'café☃', `last comm label ${last === undefined ? 'none (process not exported)' : JSON.stringify(last)}; seen ${[...seen].map((x) => JSON.stringify(x)).join(', ') || 'none'}`);
+    c.add(
+      last === 'café☃',
+      `last comm label ${last === undefined ? 'none (process not exported)' : JSON.stringify(last)}; seen ${[...seen].map((x) => JSON.stringify(x)).join(', ') || 'none'}`,
+    );
     return c.result();
   },
 };
@@ -406,7 +432,12 @@ export const f8AliasBomb: Scenario = {
     const dir = scope.tmpdir();
     const names = 'abcdefghij'.split('');
     const lines = [`${names[0]}: &${names[0]} [${Array(10).fill('"lol"').join(', ')}]`];
-    for (let i = 1; i < names.length; i++) lines.push(`${names[i]}: &${names[i]} [${Array(10).fill(`*${names[i - 1]}`).join(', ')}]`);
+    for (let i = 1; i < names.length; i++)
+      lines.push(
+        `${names[i]}: &${names[i]} [${Array(10)
+          .fill(`*${names[i - 1]}`)
+          .join(', ')}]`,
+      );
     const f = join(dir, 'bomb.yaml');
     writeFileSync(f, lines.join('\n') + '\n');
     const r = await runToExit(scope, [`--host.sysfs=${sysfs}`, `--config.file=${f}`], 4000);
@@ -442,16 +473,16 @@ export const f9AetherSecret: Scenario = {
       let out = '';
       child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
       child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-      const code = await Promise.race([
-        new Promise<number | null>((r) => child.on('exit', (code) => r(code))),
-        sleep(8000).then(() => 'timeout' as const),
-      ]);
+      const code = await Promise.race([new Promise<number | null>((r) => child.on('exit', (code) => r(code))), sleep(8000).then(() => 'timeout' as const)]);
       if (code === 'timeout') child.kill('SIGKILL');
       await sleep(50);
       return { code, out };
     };
     const a = await runOnce('http://user:secret@host:70000');
-    c.add(!a.out.includes('secret') && a.out.includes('70000') && a.code !== 'timeout', `port 70000: exit ${a.code}, "secret" ${a.out.includes('secret') ? 'PRINTED' : 'not printed'}, 70000 ${a.out.includes('70000') ? 'named' : 'not named'} [${shorten(a.out, 150)}]`);
+    c.add(
+      !a.out.includes('secret') && a.out.includes('70000') && a.code !== 'timeout',
+      `port 70000: exit ${a.code}, "secret" ${a.out.includes('secret') ? 'PRINTED' : 'not printed'}, 70000 ${a.out.includes('70000') ? 'named' : 'not named'} [${shorten(a.out, 150)}]`,
+    );
     const b = await runOnce('http://user:secret@host:9090/p?x=1');
     c.add(!b.out.includes('secret') && b.code !== 'timeout', `query variant: exit ${b.code}, "secret" ${b.out.includes('secret') ? 'PRINTED' : 'not printed'}`);
     return c.result();
@@ -515,13 +546,16 @@ export const f10ImplausibleCounter: Scenario = {
     const afterBack = await stepAndScrape(exp, [back, adv, adv]);
     const afterJump = await stepAndScrape(exp, [jump, adv, adv]);
     const all = [...first, ...afterBack, ...afterJump];
-    const w1 = maxWatts([first.at(-1)!, ...afterBack]);
-    const w2 = maxWatts([afterBack.at(-1)!, ...afterJump]);
+    const w1 = maxWatts([...first.slice(-1), ...afterBack]);
+    const w2 = maxWatts([...afterBack.slice(-1), ...afterJump]);
     const n0 = refreshErrors(first.at(-1)?.exp, 'counter_implausible');
     const n1 = refreshErrors(afterBack.at(-1)?.exp, 'counter_implausible');
     const n2 = refreshErrors(afterJump.at(-1)?.exp, 'counter_implausible');
     const c = new Checks();
-    c.add(all.every((s) => s.status === 200), `scrapes ${histogram(all.map((s) => s.status))}`);
+    c.add(
+      all.every((s) => s.status === 200),
+      `scrapes ${histogram(all.map((s) => s.status))}`,
+    );
     c.add(Math.max(w1.gauge, w1.derived) < 5000, `1 µJ back: max ${w1.gauge.toFixed(0)} W (gauge), ${w1.derived.toFixed(0)} W (Δjoules/Δt)`);
     c.add(Math.max(w2.gauge, w2.derived) < 5000, `jump > range: max ${w2.gauge.toFixed(0)} W (gauge), ${w2.derived.toFixed(0)} W (Δjoules/Δt)`);
     c.add(n0 !== undefined && (n1 ?? 0) > (n0 ?? 0) && (n2 ?? 0) > (n1 ?? 0), `counter_implausible ${n0 ?? 'absent'} → ${n1 ?? 'absent'} → ${n2 ?? 'absent'}`);
@@ -554,7 +588,10 @@ export const f11SocketBackwards: Scenario = {
     const n0 = refreshErrors(before.at(-1)?.exp, 'counter_backwards');
     const n1 = refreshErrors(after.at(-1)?.exp, 'counter_backwards');
     const c = new Checks();
-    c.add([...before, ...after].every((s) => s.status === 200), `scrapes ${histogram([...before, ...after].map((s) => s.status))}`);
+    c.add(
+      [...before, ...after].every((s) => s.status === 200),
+      `scrapes ${histogram([...before, ...after].map((s) => s.status))}`,
+    );
     c.add((n1 ?? 0) > (n0 ?? 0), `counter_backwards ${n0} → ${n1}`);
     c.add(watch.decreases === 0, watch.text());
     return c.result();
@@ -600,7 +637,10 @@ export const f12LogAndNegotiation: Scenario = {
     const warns = mentioning.filter((l) => /level=WARN|"level":"WARN"/.test(l));
     const infos = mentioning.filter((l) => /level=INFO|"level":"INFO"/.test(l));
     const c = new Checks();
-    c.add(warns.length === 1 && infos.length === 1 && mentioning.indexOf(warns[0]) < mentioning.indexOf(infos[0]), `${warns.length} WARN, ${infos.length} INFO of ${mentioning.length} lines naming the zone path${mentioning[0] ? ` [${shorten(mentioning[0], 90)}]` : ''}`);
+    c.add(
+      warns.length === 1 && infos.length === 1 && mentioning.indexOf(warns[0]) < mentioning.indexOf(infos[0]),
+      `${warns.length} WARN, ${infos.length} INFO of ${mentioning.length} lines naming the zone path${mentioning[0] ? ` [${shorten(mentioning[0], 90)}]` : ''}`,
+    );
     const om = await request(`${exp.url}/metrics`, { headers: { Accept: 'application/openmetrics-text;q=0, text/plain' } });
     c.add(String(om.headers['content-type']).startsWith('text/plain'), `Accept openmetrics;q=0 → ${om.status} ${om.headers['content-type']}`);
     const gz0 = await request(`${exp.url}/metrics`, { headers: { 'Accept-Encoding': 'gzip;q=0' } });
@@ -662,7 +702,10 @@ export const f13Signals: Scenario = {
     await sleep(1000);
     const s = exp.alive() ? await scrape(exp.url) : undefined;
     const hup = exp.lines(mark).filter((l) => /SIGHUP|hangup/i.test(l));
-    c.add(exp.alive() && s?.reply.status === 200 && hup.length > 0, `SIGHUP: ${exp.alive() ? `still running, /metrics ${s?.reply.status}` : exp.describeExit()}; ${hup.length ? `logged [${shorten(hup[0], 70)}]` : 'not logged'}`);
+    c.add(
+      exp.alive() && s?.reply.status === 200 && hup.length > 0,
+      `SIGHUP: ${exp.alive() ? `still running, /metrics ${s?.reply.status}` : exp.describeExit()}; ${hup.length ? `logged [${shorten(hup[0], 70)}]` : 'not logged'}`,
+    );
     return c.result();
   },
 };
@@ -681,7 +724,10 @@ export const f14TerminatedRetention: Scenario = {
     const ended = new Promise<void>((r) => child.on('exit', () => r()));
     const agentA = new http.Agent({ keepAlive: true });
     const agentB = new http.Agent({ keepAlive: true });
-    scope.defer('destroy agents', () => (agentA.destroy(), agentB.destroy()));
+    scope.defer('destroy agents', () => {
+      agentA.destroy();
+      agentB.destroy();
+    });
     const states = (e?: Exposition) => (e ? select(e, 'kepler_container_cpu_joules_total', { container_id: ctr.id }).map((s) => s.labels.state) : []);
     let sawRunning = false;
     let done = false;
@@ -707,7 +753,7 @@ export const f14TerminatedRetention: Scenario = {
     const c = new Checks();
     c.add(sawRunning, sawRunning ? 'container seen running' : 'container never seen running');
     c.info(`HEAD ${head.status}`);
-    c.add(seen.A[0] === true && seen.B[0] === true, `after it ended: ${seq.join(', ')}`);
+    c.add(seen.A.at(0) === true && seen.B.at(0) === true, `after it ended: ${seq.join(', ')}`);
     return c.result();
   },
 };
@@ -715,7 +761,8 @@ export const f14TerminatedRetention: Scenario = {
 export const f15Dropped: Scenario = {
   name: 'F15',
   did: '20 one-shot docker containers (sleep 0.3 s, ~0.05 s of CPU, sleep 0.6 s, end), one started every 0.5 s; default threshold (10 J) and staleness; --monitor.interval=250ms so refreshes bill them between scrapes; a scrape every 1.5 s',
-  expected: 'kepler_node_cpu_dropped_joules_total{zone,level} exists and is > 0 for level container; the H3 identity (over the scrape intervals, several refreshes each) holds at every scrape with the default threshold',
+  expected:
+    'kepler_node_cpu_dropped_joules_total{zone,level} exists and is > 0 for level container; the H3 identity (over the scrape intervals, several refreshes each) holds at every scrape with the default threshold',
   limitSec: () => 60,
   async run({ scope, note }) {
     const { sysfs } = liveRapl(scope);
@@ -749,7 +796,10 @@ export const f15Dropped: Scenario = {
     const dropped = last ? select(last, 'kepler_node_cpu_dropped_joules_total', { level: 'container' }) : [];
     const droppedProc = last ? select(last, 'kepler_node_cpu_dropped_joules_total', { level: 'process' }) : [];
     const c = new Checks();
-    c.add(statuses.every((x) => x === 200), `scrapes ${histogram(statuses)}`);
+    c.add(
+      statuses.every((x) => x === 200),
+      `scrapes ${histogram(statuses)}`,
+    );
     c.add(
       dropped.length > 0 && dropped.some((d) => d.value > 0),
       dropped.length ? `dropped{level=container}: ${dropped.map((d) => `${d.labels.zone}=${d.value.toFixed(3)} J`).join(', ')}` : 'kepler_node_cpu_dropped_joules_total absent',

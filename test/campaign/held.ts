@@ -111,11 +111,29 @@ export const h2HostileMeter: Scenario = {
       ['good', good],
       ['empty', garbage('')],
       ['good', good],
-      ['directory', () => (tree.advance([pkg]), tree.putDir(pkg))],
+      [
+        'directory',
+        () => {
+          tree.advance([pkg]);
+          tree.putDir(pkg);
+        },
+      ],
       ['good', good],
-      ['backwards', () => (tree.advance([pkg]), tree.set(pkg, (tree.counters.get(pkg) ?? 0) - 3_000_000))],
+      [
+        'backwards',
+        () => {
+          tree.advance([pkg]);
+          tree.set(pkg, (tree.counters.get(pkg) ?? 0) - 3_000_000);
+        },
+      ],
       ['good', good],
-      ['vanished', () => (tree.advance([pkg]), tree.remove(pkg))],
+      [
+        'vanished',
+        () => {
+          tree.advance([pkg]);
+          tree.remove(pkg);
+        },
+      ],
       ['good', good],
       ['"12abc"', garbage('12abc\n')],
       ['good', good],
@@ -140,7 +158,10 @@ export const h2HostileMeter: Scenario = {
       note(`${statuses.length} scrapes, last step ${label}: ${s.reply.status}`);
     }
     const c = new Checks();
-    c.add(statuses.every((x) => x === 200), `statuses ${histogram(statuses)}`);
+    c.add(
+      statuses.every((x) => x === 200),
+      `statuses ${histogram(statuses)}`,
+    );
     c.add(exp.alive(), exp.alive() ? 'still running' : `${exp.describeExit()}: ${shorten(exp.lastLine())}`);
     c.add(watch.decreases === 0, watch.text());
     c.info(`errors: zone_read ${refreshErrors(last, 'zone_read')}, counter_backwards ${refreshErrors(last, 'counter_backwards')}`);
@@ -186,7 +207,10 @@ export const h3ForkStorm: Scenario = {
     const rate = forks / ((performance.now() - t0) / 1000);
     removeCgroupTree(pod.dir);
     const c = new Checks();
-    c.add(statuses.every((x) => x === 200), `statuses ${histogram(statuses)}`);
+    c.add(
+      statuses.every((x) => x === 200),
+      `statuses ${histogram(statuses)}`,
+    );
     c.add(rate > 100, `≈${rate.toFixed(0)} forks/s (pid wrapped ${wraps}×)`);
     c.add(tally.ok, tally.text());
     c.info(`up to ${processSeries} process series per scrape`);
@@ -222,7 +246,10 @@ export const h4ParallelScrapes: Scenario = {
     const after = exp.rssMiB() ?? NaN;
     const statuses = replies.map((r) => (r.status ? r.status : `error(${r.error?.slice(0, 30)})`));
     const c = new Checks();
-    c.add(replies.every((r) => r.status === 200), `${n} requests in ${ms(took)}: ${histogram(statuses)}; latency median ${ms(median(replies.map((r) => r.ms)))}, max ${ms(max(replies.map((r) => r.ms)))}`);
+    c.add(
+      replies.every((r) => r.status === 200),
+      `${n} requests in ${ms(took)}: ${histogram(statuses)}; latency median ${ms(median(replies.map((r) => r.ms)))}, max ${ms(max(replies.map((r) => r.ms)))}`,
+    );
     const alive = exp.alive() && (await scrape(exp.url)).reply.status === 200;
     c.add(alive, alive ? 'still serving' : exp.describeExit());
     c.add(after < before + 100, `RSS ${MiB(before)} → ${MiB(after)} (peak ${MiB(peak)})`);
@@ -337,8 +364,14 @@ export const h7MemoryChurn: Scenario = {
     statuses.push((await scrape(exp.url)).reply.status);
     const end = exp.rssMiB() ?? NaN;
     const c = new Checks();
-    c.add(statuses.every((x) => x === 200), `${statuses.length} scrapes: ${histogram(statuses)}`);
-    c.add(seen.every((n) => n >= 150), `running containers seen per wave: ${seen.join(', ')}`);
+    c.add(
+      statuses.every((x) => x === 200),
+      `${statuses.length} scrapes: ${histogram(statuses)}`,
+    );
+    c.add(
+      seen.every((n) => n >= 150),
+      `running containers seen per wave: ${seen.join(', ')}`,
+    );
     c.add(end - afterFirst < 20, `RSS after wave 1 ${MiB(afterFirst)}, at the end ${MiB(end)} (${(end - afterFirst).toFixed(1)} MiB)`);
     c.add(exp.alive(), exp.alive() ? 'exporter up' : exp.describeExit());
     return c.result();
@@ -400,7 +433,10 @@ export const h8ChurnSoak: Scenario = {
     const last = rss.slice(-5).map((x) => x.v);
     const growth = mean(last) - mean(mid);
     const c = new Checks();
-    c.add(statuses.every((x) => x === 200), `${statuses.length} scrapes: ${histogram(statuses)}`);
+    c.add(
+      statuses.every((x) => x === 200),
+      `${statuses.length} scrapes: ${histogram(statuses)}`,
+    );
     c.add(watch.decreases === 0, watch.text());
     c.add(rss.length > 10 && growth < 10, `RSS mid ${MiB(mean(mid))} → end ${MiB(mean(last))} (${growth.toFixed(1)} MiB; first ${MiB(rss[0]?.v)})`);
     c.add(maxRefreshErr === 0, `refresh errors ${maxRefreshErr}`);

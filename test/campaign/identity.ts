@@ -13,12 +13,10 @@
 // exposition exactly when its totals move into dropped (README, Metrics). It holds for every
 // scraper alike, so it needs no pairing of series between scrapes.
 
-import { seriesKey, select, type Exposition, type Sample } from '../support/exposition.js';
+import { seriesKey, select, type Exposition } from '../support/exposition.js';
 
 export const LEVELS = ['process', 'container', 'vm', 'pod'] as const;
 export type Level = (typeof LEVELS)[number];
-
-const ID_LABEL: Record<Level, string> = { process: 'pid', container: 'container_id', vm: 'vm_id', pod: 'pod_id' };
 
 export interface IdentityCheck {
   zone: string;
@@ -84,8 +82,7 @@ export class IdentityTally {
       if (!c.ok) {
         this.failed++;
         const top = c.top.map((t) => `${t.key.replace(/,?node_name="[^"]*"/, '').replace(/,?zone="[^"]*"/, '')} ${t.value.toFixed(3)}`).join(', ');
-        this.first ??=
-          `scrape ${scrapeNo} ${c.level}/${c.zone}: workloads ${c.workloads.toFixed(6)} + unattributed ${c.unattributed.toFixed(6)} + dropped ${c.dropped.toFixed(6)} ≠ active ${c.active.toFixed(6)} (off by ${c.residual.toFixed(6)} J; largest series: ${top || 'none'})`;
+        this.first ??= `scrape ${scrapeNo} ${c.level}/${c.zone}: workloads ${c.workloads.toFixed(6)} + unattributed ${c.unattributed.toFixed(6)} + dropped ${c.dropped.toFixed(6)} ≠ active ${c.active.toFixed(6)} (off by ${c.residual.toFixed(6)} J; largest series: ${top || 'none'})`;
       }
     }
   }

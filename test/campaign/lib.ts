@@ -145,7 +145,9 @@ export function removeCgroupTree(dir: string): void {
     dirs.push(d);
     let entries: string[] = [];
     try {
-      entries = readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+      entries = readdirSync(d, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name);
     } catch {
       // vanished
     }
@@ -279,7 +281,10 @@ export class ExporterProc {
 
   /** Non-empty stderr lines, optionally from a character offset (see stderr().length). */
   lines(from = 0): string[] {
-    return this.err.slice(from).split('\n').filter((l) => l.trim() !== '');
+    return this.err
+      .slice(from)
+      .split('\n')
+      .filter((l) => l.trim() !== '');
   }
 
   /** Resident memory in MiB from /proc/<pid>/status, undefined once gone. */

@@ -39,7 +39,14 @@ function parseArgs(argv: string[]): { quick: boolean; only: Set<string> | undefi
   let soakMinutes: number | undefined;
   for (const a of argv) {
     if (a === '--quick') quick = true;
-    else if (a.startsWith('--only=')) only = new Set(a.slice(7).split(',').map((s) => s.trim().toUpperCase()).filter(Boolean));
+    else if (a.startsWith('--only='))
+      only = new Set(
+        a
+          .slice(7)
+          .split(',')
+          .map((s) => s.trim().toUpperCase())
+          .filter(Boolean),
+      );
     else if (a.startsWith('--soak-minutes=')) {
       soakMinutes = Number(a.slice(15));
       if (!(soakMinutes > 0)) usage(`--soak-minutes: expected a number of minutes > 0, got ${JSON.stringify(a.slice(15))}`);
@@ -71,9 +78,7 @@ let current: { scenario: Scenario; started: number; partial: () => string } | un
 function printReport(startedAt: number): void {
   const passed = rows.filter((r) => r.pass).length;
   process.stdout.write(`\n${table(rows)}\n\n`);
-  process.stdout.write(
-    `${passed}/${rows.length} scenarios passed in ${((performance.now() - startedAt) / 1000).toFixed(0)} s${interrupted ? ' (interrupted)' : ''}\n`,
-  );
+  process.stdout.write(`${passed}/${rows.length} scenarios passed in ${((performance.now() - startedAt) / 1000).toFixed(0)} s${interrupted ? ' (interrupted)' : ''}\n`);
 }
 
 async function runScenario(s: Scenario, quick: boolean, soakMinutes: number): Promise<Row> {
@@ -113,9 +118,15 @@ async function main(): Promise<number> {
     interrupted = true;
     process.stderr.write(`\ncampaign: ${sig}: cleaning up\n`);
     closeAllScopes();
-    if (current && !rows.some((r) => r.scenario === current!.scenario)) {
-      const p = current.partial();
-      rows.push({ scenario: current.scenario, observed: `✗ interrupted by ${sig}${p ? `; so far: ${p}` : ''}`, pass: false, seconds: (performance.now() - current.started) / 1000 });
+    const running = current;
+    if (running && !rows.some((r) => r.scenario === running.scenario)) {
+      const p = running.partial();
+      rows.push({
+        scenario: running.scenario,
+        observed: `✗ interrupted by ${sig}${p ? `; so far: ${p}` : ''}`,
+        pass: false,
+        seconds: (performance.now() - running.started) / 1000,
+      });
     }
     printReport(startedAt);
     process.exit(130);

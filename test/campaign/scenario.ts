@@ -8,8 +8,8 @@ export interface Ctx {
   /** Soak length in minutes (10, 1 with --quick, or --soak-minutes). */
   soakMinutes: number;
   scope: Scope;
-  /** Figures gathered so far: shown in the row if the scenario times out. */
-  note(s: string): void;
+  /** Figures gathered so far: shown in the row if the scenario times out. A function, not a method: scenarios destructure it. */
+  note: (s: string) => void;
 }
 
 export interface Observation {

@@ -102,7 +102,7 @@ describe('go-plugin conformance', { timeout: 120_000 }, () => {
     const levels = ours.map((l) => `${l['@level']} ${l['@message']}`);
     assert.ok(levels.includes('info kepler source plugin serving'), levels.join('\n'));
     assert.equal(ours.filter((l) => l['@level'] === 'error' && l['@message'] === 'fetch failed').length, 2, levels.join('\n'));
-    assert.ok(!pluginLogLines(run.stderr).some((l) => String(l['@message']).startsWith('{')), 'no plugin line was re-logged raw');
+    assert.ok(!pluginLogLines(run.stderr).some((l) => (l['@message'] ?? '').startsWith('{')), 'no plugin line was re-logged raw');
   });
 
   it('falls back to loopback TCP in the host port range when it cannot make a socket', async () => {
@@ -179,11 +179,11 @@ function runPlugin(
       child.kill('SIGKILL');
       reject(new Error(`the plugin did not exit within ${timeoutMs} ms: ${stderr}`));
     }, timeoutMs);
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       stdout += d.toString();
       watch?.(child, () => stdout);
     });
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
@@ -309,8 +309,8 @@ describe('end to end: kepler-ts, the real Prometheus and the plugin under go-plu
     const instances = fetched(run);
     const busy = instances.find((i) => i.id === ids.busy);
     assert.ok(busy, `busy container missing from ${JSON.stringify(instances.map((i) => i.id))}`);
-    const cpu = busy.metrics.cpu!;
-    const memory = busy.metrics.memory!;
+    const { cpu, memory } = busy.metrics;
+    assert.ok(cpu && memory, `busy container without cpu or memory: ${JSON.stringify(busy.metrics)}`);
     const time = cpu.updated_at;
     assert.ok(Number.isInteger(time) && Math.abs(time - Date.now() / 1000) < 30, `updated_at ${time}`);
 
@@ -331,16 +331,14 @@ describe('end to end: kepler-ts, the real Prometheus and the plugin under go-plu
     // The shape aether needs.
     assert.deepEqual(Object.keys(busy.metrics).sort(), ['cpu', 'memory']);
     for (const [key, m] of Object.entries(busy.metrics)) {
-      assert.equal(m!.name, key);
-      assert.equal(m!.resource_type, key);
-      assert.notEqual(m!.emissions, null, 'aether dereferences emissions');
-      assert.equal(m!.updated_at, time);
+      assert.ok(m, key);
+      assert.equal(m.name, key);
+      assert.equal(m.resource_type, key);
+      assert.notEqual(m.emissions, null, 'aether dereferences emissions');
+      assert.equal(m.updated_at, time);
     }
     assert.notEqual(busy.embodied_emissions, null);
-    assert.deepEqual(
-      [busy.provider, busy.service, busy.name, busy.status, busy.region, busy.zone],
-      ['gcp', 'kepler', 'busy', 'running', 'europe-west4', 'europe-west4-b'],
-    );
+    assert.deepEqual([busy.provider, busy.service, busy.name, busy.status, busy.region, busy.zone], ['gcp', 'kepler', 'busy', 'running', 'europe-west4', 'europe-west4-b']);
     assert.equal(busy.labels.container_id, ids.busy);
     for (const gone of ['zone', 'mode', 'state', '__name__']) assert.ok(!(gone in busy.labels), `label ${gone} in ${JSON.stringify(busy.labels)}`);
     const light = instances.find((i) => i.id === ids.light);
@@ -350,7 +348,7 @@ describe('end to end: kepler-ts, the real Prometheus and the plugin under go-plu
     // containers that used energy; no 0.7 pseudo containers.
     const idsSeen = instances.map((i) => i.id);
     assert.equal(new Set(idsSeen).size, idsSeen.length, 'an instance appears twice');
-    assert.ok(instances.every((i) => i.metrics.cpu!.energy + i.metrics.memory!.energy > 0));
+    assert.ok(instances.every((i) => i.metrics.cpu && i.metrics.memory && i.metrics.cpu.energy + i.metrics.memory.energy > 0));
     assert.ok(!idsSeen.includes('system_processes') && !idsSeen.includes('kernel_processes'));
 
     const logs = pluginLogLines(run.stderr).filter((l) => l['@module'] === MODULE);
@@ -365,12 +363,14 @@ describe('end to end: kepler-ts, the real Prometheus and the plugin under go-plu
     const run = await runGoHost({ plugin: PLUGIN, env: pluginEnv({ PROMETHEUS_URL: prom.url, KEPLER_METRICS: '0.7' }) });
     const busy = fetched(run).find((i) => i.id === ids.busy);
     assert.ok(busy, run.stderr);
-    const time = busy.metrics.cpu!.updated_at;
+    const { cpu, memory } = busy.metrics;
+    assert.ok(cpu && memory, run.stderr);
+    const time = cpu.updated_at;
     const coreJ = await promJoules('kepler_container_core_joules_total', `container_id="${ids.busy}"`, '20s', time);
     const dramJ = await promJoules('kepler_container_dram_joules_total', `container_id="${ids.busy}"`, '20s', time);
     assert.ok(coreJ > 100, `${coreJ} J`);
-    assert.ok(relDiff(busy.metrics.cpu!.energy, coreJ / 3.6e6) < 0.02, `cpu ${busy.metrics.cpu!.energy} vs ${coreJ / 3.6e6}`);
-    assert.ok(relDiff(busy.metrics.memory!.energy, dramJ / 3.6e6) < 0.02);
+    assert.ok(relDiff(cpu.energy, coreJ / 3.6e6) < 0.02, `cpu ${cpu.energy} vs ${coreJ / 3.6e6}`);
+    assert.ok(relDiff(memory.energy, dramJ / 3.6e6) < 0.02);
     assert.equal(busy.labels.container_name, 'busy');
     assert.ok(!fetched(run).some((i) => i.id === 'system_processes'), 'the pseudo containers are not workloads');
   });
@@ -382,7 +382,8 @@ describe('end to end: kepler-ts, the real Prometheus and the plugin under go-plu
     const brief = fetched(wide).find((i) => i.id === ids.brief);
     assert.ok(brief, 'the ended container is in a window that covers its life');
     // About 8 s of one busy CPU.
-    const joules = brief.metrics.cpu!.energy * 3.6e6;
+    assert.ok(brief.metrics.cpu, 'the ended container has cpu energy');
+    const joules = brief.metrics.cpu.energy * 3.6e6;
     assert.ok(joules > 20, `${joules} J`);
 
     const narrow = await runGoHost({ plugin: PLUGIN, env: pluginEnv({ PROMETHEUS_URL: prom.url, INTERVAL: '5s' }) });

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { lastOf } from '../support/assertions.js';
 import { parseExposition, select, sum, type Exposition } from '../support/exposition.js';
 import { randomHex } from '../../harness/ids.js';
 import {
@@ -65,8 +66,7 @@ describe('kepler-ts without a power meter: the estimator', { timeout: 120_000 },
     assert.equal(s.length, 1, `${name} ${JSON.stringify(labels)}: ${s.length} series`);
     return s[0].value;
   };
-  const delta = (a: Observation, b: Observation, name: string, labels: Record<string, string>) =>
-    sum(select(b.exp, name, labels)) - sum(select(a.exp, name, labels));
+  const delta = (a: Observation, b: Observation, name: string, labels: Record<string, string>) => sum(select(b.exp, name, labels)) - sum(select(a.exp, name, labels));
 
   before(async () => {
     requireCommand('stress-ng');
@@ -76,10 +76,7 @@ describe('kepler-ts without a power meter: the estimator', { timeout: 120_000 },
     const sysfs = hasMeter ? join(tmp, 'sys') : '/sys';
     mkdirSync(join(tmp, 'sys'), { recursive: true });
     const port = await freePort();
-    exporter = await startExporter(
-      [`--host.sysfs=${sysfs}`, `--web.listen-address=127.0.0.1:${port}`, '--monitor.interval=0s', '--monitor.staleness=0s'],
-      port,
-    );
+    exporter = await startExporter([`--host.sysfs=${sysfs}`, `--web.listen-address=127.0.0.1:${port}`, '--monitor.interval=0s', '--monitor.staleness=0s'], port);
     idle.push(await scrape()); // the first billed interval starts here
     for (let i = 0; i < 3; i++) {
       await sleep(1000);
@@ -106,14 +103,19 @@ describe('kepler-ts without a power meter: the estimator', { timeout: 120_000 },
     const log = exporter.stderr();
     assert.equal(log.match(/no power meter is readable; power is estimated/g)?.length, 1, log);
     assert.match(log, /rapl: /, 'the log says why RAPL was not used');
-    const last = busy.at(-1)!;
+    const last = lastOf(busy, 'scrape under load');
     assert.equal(select(last.exp, 'kepler_exporter_meter_info')[0]?.labels.meter, 'estimator');
   });
 
   it('labels every zone as an estimate and names the model in an info metric', () => {
-    const last = busy.at(-1)!;
-    const zones = select(last.exp, 'kepler_node_cpu_joules_total').map((s) => `${s.labels.zone}@${s.labels.path}`).sort();
-    assert.deepEqual(zones, ZONES.map((z) => `${z}@${PATH}`));
+    const last = lastOf(busy, 'scrape under load');
+    const zones = select(last.exp, 'kepler_node_cpu_joules_total')
+      .map((s) => `${s.labels.zone}@${s.labels.path}`)
+      .sort();
+    assert.deepEqual(
+      zones,
+      ZONES.map((z) => `${z}@${PATH}`),
+    );
     const [info] = select(last.exp, 'kepler_node_power_estimator_info');
     assert.ok(info, 'kepler_node_power_estimator_info is exported');
     assert.equal(info.labels.model, 'kts-specpower');
@@ -133,7 +135,7 @@ describe('kepler-ts without a power meter: the estimator', { timeout: 120_000 },
   });
 
   it('serves non-zero watts within the model range, rising with the real load', (t) => {
-    const [info] = select(busy.at(-1)!.exp, 'kepler_node_power_estimator_info');
+    const [info] = select(lastOf(busy, 'scrape under load').exp, 'kepler_node_power_estimator_info');
     const idleW = Number(info.labels.machine_idle_watts);
     const maxW = Number(info.labels.machine_max_watts);
     for (const o of [...idle.slice(1), ...busy.slice(1)]) {
@@ -168,7 +170,9 @@ describe('kepler-ts without a power meter: the estimator', { timeout: 120_000 },
         assert.ok(p.watts > q.watts, `interval ${p.i} (${p.own} busy): ${p.watts} W; interval ${q.i} (${q.own} busy): ${q.watts} W`);
       }
     }
-    t.diagnostic(`usage by interval (/proc/stat): ${intervals.map((x) => x.own.toFixed(2)).join(' ')}; platform W: ${intervals.map((x) => x.watts.toFixed(1)).join(' ')}; ${pairs} pairs compared`);
+    t.diagnostic(
+      `usage by interval (/proc/stat): ${intervals.map((x) => x.own.toFixed(2)).join(' ')}; platform W: ${intervals.map((x) => x.watts.toFixed(1)).join(' ')}; ${pairs} pairs compared`,
+    );
   });
 
   it('joules are the integral of the watts, and never go down', () => {
@@ -187,14 +191,16 @@ describe('kepler-ts without a power meter: the estimator', { timeout: 120_000 },
 
   it('attributes the active energy to the busy container and its processes, in proportion to their CPU', (t) => {
     const a = busy[0];
-    const b = busy.at(-1)!;
+    const b = lastOf(busy, 'scrape under load');
     const nodeActive = delta(a, b, 'kepler_node_cpu_active_joules_total', { zone: 'package' });
     const container = delta(a, b, 'kepler_container_cpu_joules_total', { container_id: id, zone: 'package' });
     const containerCpu = b.cgroupCpu - a.cgroupCpu;
     const seconds = (b.atMs - a.atMs) / 1000;
     const cpuShare = containerCpu / (b.nodeActiveCpu - a.nodeActiveCpu);
     const share = container / nodeActive;
-    t.diagnostic(`stress-ng container: ${containerCpu.toFixed(2)} CPU s in ${seconds.toFixed(1)} s, ${cpuShare.toFixed(3)} of the active CPU, ${share.toFixed(3)} of the active energy`);
+    t.diagnostic(
+      `stress-ng container: ${containerCpu.toFixed(2)} CPU s in ${seconds.toFixed(1)} s, ${cpuShare.toFixed(3)} of the active CPU, ${share.toFixed(3)} of the active energy`,
+    );
     assert.ok(nodeActive > 0);
     // What the test controls: its container did real work (stress-ng on every CPU gets at least a
     // fifth of one, however busy the machine is with other work)...

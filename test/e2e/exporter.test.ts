@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync, symlinkSync, writeFileSync, mkdirSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { parseExposition, select, seriesKey, sum, type Exposition, type Sample } from '../support/exposition.js';
+import { lastOf } from '../support/assertions.js';
+import { parseExposition, select, seriesKey, sum, type Exposition } from '../support/exposition.js';
 import { randomHex, randomUid } from '../../harness/ids.js';
 import {
   cgroupCpuSeconds,
@@ -95,15 +96,10 @@ describe('kepler-ts on real processes, cgroups and a RAPL tree', { timeout: 180_
     containers.busy = runInCgroup(join(v2, 'kubepods', 'besteffort', `pod${podA}`, ids.busy), 'exec stress-ng --cpu 1 --cpu-method int64 --timeout 300 -q');
     containers.sidecar = runInCgroup(join(v2, 'kubepods', 'besteffort', `pod${podA}`, ids.sidecar), 'exec stress-ng --cpu 1 --cpu-load 10 --timeout 300 -q');
     const slice = `kubepods-burstable-pod${podB.replace(/-/g, '_')}.slice`;
-    containers.crio = runInCgroup(
-      join(v2, 'kubepods.slice', 'kubepods-burstable.slice', slice, `crio-${ids.crio}.scope`),
-      'exec stress-ng --cpu 1 --cpu-load 10 --timeout 300 -q',
-    );
-    containers.shortJobs = runInCgroup(
-      join(v2, 'system.slice', `docker-${ids.shortJobs}.scope`),
-      'while :; do awk "BEGIN{for(i=0;i<30000;i++)s+=i}"; done',
-      { CONTAINER_NAME: 'short-jobs' },
-    );
+    containers.crio = runInCgroup(join(v2, 'kubepods.slice', 'kubepods-burstable.slice', slice, `crio-${ids.crio}.scope`), 'exec stress-ng --cpu 1 --cpu-load 10 --timeout 300 -q');
+    containers.shortJobs = runInCgroup(join(v2, 'system.slice', `docker-${ids.shortJobs}.scope`), 'while :; do awk "BEGIN{for(i=0;i<30000;i++)s+=i}"; done', {
+      CONTAINER_NAME: 'short-jobs',
+    });
     containers.v1 = runInCgroup(join(CGROUP_ROOT, 'cpuacct', 'docker', ids.v1), 'exec stress-ng --cpu 1 --cpu-load 10 --timeout 300 -q', {
       HOSTNAME: 'legacy-v1',
     });
@@ -137,11 +133,9 @@ describe('kepler-ts on real processes, cgroups and a RAPL tree', { timeout: 180_
       ].join('\n'),
     );
     exporter = await startExporter([`--config.file=${join(tmp, 'kepler.yaml')}`, `--host.sysfs=${sysfs}`, `--web.listen-address=127.0.0.1:${port}`], port);
-    nodeExporter = spawn(
-      'prometheus-node-exporter',
-      [`--path.sysfs=${sysfs}`, '--collector.disable-defaults', '--collector.rapl', `--web.listen-address=127.0.0.1:${nePort}`],
-      { stdio: 'ignore' },
-    );
+    nodeExporter = spawn('prometheus-node-exporter', [`--path.sysfs=${sysfs}`, '--collector.disable-defaults', '--collector.rapl', `--web.listen-address=127.0.0.1:${nePort}`], {
+      stdio: 'ignore',
+    });
     nodeExporterUrl = `http://127.0.0.1:${nePort}`;
     for (let i = 0; i < 50; i++) {
       try {
@@ -184,13 +178,15 @@ describe('kepler-ts on real processes, cgroups and a RAPL tree', { timeout: 180_
   });
 
   it('reads the RAPL zones de-duplicated and aggregated over sockets', () => {
-    const last = observations.at(-1)!.exp;
-    const zones = select(last, 'kepler_node_cpu_joules_total').map((s) => `${s.labels.zone}@${s.labels.path}`).sort();
+    const last = lastOf(observations, 'scrape').exp;
+    const zones = select(last, 'kepler_node_cpu_joules_total')
+      .map((s) => `${s.labels.zone}@${s.labels.path}`)
+      .sort();
     assert.deepEqual(zones, ['core@' + join(sysfs, 'class/powercap/intel-rapl:0:0'), 'dram@' + join(sysfs, 'class/powercap/intel-rapl:0:2'), 'package@aggregated-package']);
   });
 
   it('counts exactly the energy added to the counters, across wraps, with no resets', () => {
-    const last = observations.at(-1)!.exp;
+    const last = lastOf(observations, 'scrape').exp;
     for (const zone of ZONES) {
       const got = select(last, 'kepler_node_cpu_joules_total', { zone })[0].value;
       // Billing starts at the first scrape (the start-up refresh is the baseline and the advancer was paused until then).
@@ -223,7 +219,7 @@ describe('kepler-ts on real processes, cgroups and a RAPL tree', { timeout: 180_
       return total;
     };
     const first = observations[0].exp;
-    const last = observations.at(-1)!.exp;
+    const last = lastOf(observations, 'scrape').exp;
     for (const zone of ZONES) {
       const kepler = select(last, 'kepler_node_cpu_joules_total', { zone })[0].value - select(first, 'kepler_node_cpu_joules_total', { zone })[0].value;
       const ne = neTotal(`node_rapl_${zone}_joules_total`);
@@ -273,12 +269,9 @@ describe('kepler-ts on real processes, cgroups and a RAPL tree', { timeout: 180_
   });
 
   it('labels containers with their runtime, pod and name, and their processes with the container', () => {
-    const last = observations.at(-1)!.exp;
+    const last = lastOf(observations, 'scrape').exp;
     const c = (id: string) => select(last, 'kepler_container_cpu_joules_total', { container_id: id, zone: 'package' })[0]?.labels;
-    assert.deepEqual(
-      { runtime: c(ids.busy)?.runtime, pod: c(ids.busy)?.pod_id, state: c(ids.busy)?.state },
-      { runtime: 'kubernetes', pod: podA, state: 'running' },
-    );
+    assert.deepEqual({ runtime: c(ids.busy)?.runtime, pod: c(ids.busy)?.pod_id, state: c(ids.busy)?.state }, { runtime: 'kubernetes', pod: podA, state: 'running' });
     assert.equal(c(ids.sidecar)?.pod_id, podA);
     assert.deepEqual({ runtime: c(ids.crio)?.runtime, pod: c(ids.crio)?.pod_id }, { runtime: 'crio', pod: podB });
     assert.deepEqual({ runtime: c(ids.shortJobs)?.runtime, name: c(ids.shortJobs)?.container_name }, { runtime: 'docker', name: 'short-jobs' });
@@ -291,7 +284,7 @@ describe('kepler-ts on real processes, cgroups and a RAPL tree', { timeout: 180_
 
   it('finds the virtual machine from its command line and bills it', () => {
     const first = observations[0].exp;
-    const last = observations.at(-1)!.exp;
+    const last = lastOf(observations, 'scrape').exp;
     const vm = select(last, 'kepler_vm_cpu_joules_total', { vm_id: vmUuid, zone: 'package' })[0];
     assert.ok(vm, 'the VM is exported');
     assert.deepEqual({ name: vm.labels.vm_name, hypervisor: vm.labels.hypervisor, state: vm.labels.state }, { name: 'e2e-vm', hypervisor: 'kvm', state: 'running' });
@@ -303,13 +296,18 @@ describe('kepler-ts on real processes, cgroups and a RAPL tree', { timeout: 180_
 
   it('gives each container its real share of the active energy, short-lived processes included', () => {
     const first = observations[0];
-    const last = observations.at(-1)!;
+    const last = lastOf(observations, 'scrape');
     const nodeActive = (o: Observation) => select(o.exp, 'kepler_node_cpu_active_joules_total', { zone: 'package' })[0].value;
     const dNode = nodeActive(last) - nodeActive(first);
     const dCpu = last.nodeActiveCpu - first.nodeActiveCpu;
     const share = (key: keyof typeof ids) => {
       const e = (o: Observation) => select(o.exp, 'kepler_container_cpu_joules_total', { container_id: ids[key], zone: 'package' })[0]?.value ?? 0;
-      return { got: (e(last) - e(first)) / dNode, want: (last.cgroupCpu.get(key)! - first.cgroupCpu.get(key)!) / dCpu };
+      const cpu = (o: Observation) => {
+        const seconds = o.cgroupCpu.get(key);
+        assert.ok(seconds !== undefined, `${key}: no cgroup CPU reading`);
+        return seconds;
+      };
+      return { got: (e(last) - e(first)) / dNode, want: (cpu(last) - cpu(first)) / dCpu };
     };
     for (const key of ['busy', 'sidecar', 'crio', 'shortJobs', 'v1'] as const) {
       const { got, want } = share(key);
@@ -332,8 +330,11 @@ describe('kepler-ts on real processes, cgroups and a RAPL tree', { timeout: 180_
       const terminated = states.findIndex((l) => l.some((s) => s.state === 'terminated'));
       assert.ok(running >= 0, `${name} ${JSON.stringify(match)} was seen running`);
       assert.equal(terminated, running + 1, `${name} ${JSON.stringify(match)}: terminated right after its last running scrape`);
-      const last = states[running].find((s) => s.state === 'running')!.value;
-      const final = states[terminated].find((s) => s.state === 'terminated')!.value;
+      const lastRunning = states[running].find((s) => s.state === 'running');
+      const firstTerminated = states[terminated].find((s) => s.state === 'terminated');
+      assert.ok(lastRunning && firstTerminated); // found above by the same tests
+      const last = lastRunning.value;
+      const final = firstTerminated.value;
       assert.ok(final > 0 && final >= last, `final total ${final} J >= last running total ${last} J`);
       // Kept for 3 s after the first scrape that showed it (scrapes are ~1 s apart), so a second
       // scraper sees it too; unchanged all along; then gone for good.
@@ -345,7 +346,10 @@ describe('kepler-ts on real processes, cgroups and a RAPL tree', { timeout: 180_
       const keptFor = observations[gone - 1].atMs - shownAt;
       const goneAfter = observations[gone].atMs - shownAt;
       assert.ok(keptFor < 3000 + 100 && goneAfter >= 3000 - 100, `${name}: still there ${keptFor} ms after first shown, gone ${goneAfter} ms after`);
-      assert.ok(states.slice(gone).every((l) => l.length === 0), 'dropped for good');
+      assert.ok(
+        states.slice(gone).every((l) => l.length === 0),
+        'dropped for good',
+      );
     };
     check('kepler_container_cpu_joules_total', { container_id: ids.oneShot });
     check('kepler_process_cpu_joules_total', { pid: String(oneShotProcess.pid) });

@@ -123,8 +123,9 @@ describe('kepler-ts with Kubernetes pod metadata', { timeout: 180_000 }, () => {
       kubelet.pods = [web];
       runContainer(web, 'app', 60);
       // A Docker container with no pod: still exported as a container.
-      started.push(runInCgroup(join(v2, 'system.slice', `docker-${plain}.scope`), 'exec stress-ng --cpu 1 --cpu-load 5 --timeout 300 -q', { CONTAINER_NAME: 'plain' }));
-      cgroupDirs.push(started.at(-1)!.dir);
+      const plainRun = runInCgroup(join(v2, 'system.slice', `docker-${plain}.scope`), 'exec stress-ng --cpu 1 --cpu-load 5 --timeout 300 -q', { CONTAINER_NAME: 'plain' });
+      started.push(plainRun);
+      cgroupDirs.push(plainRun.dir);
       exporter = await startKubeExporter('kubelet');
     });
 
@@ -166,7 +167,8 @@ describe('kepler-ts with Kubernetes pod metadata', { timeout: 180_000 }, () => {
     });
 
     it('exports the containers of a pod that went away as terminated, with their names', async () => {
-      const dbProcess = started.find((c) => c.dir.endsWith(db.containers.db))!;
+      const dbProcess = started.find((c) => c.dir.endsWith(db.containers.db));
+      assert.ok(dbProcess, 'the db container was started');
       stopInCgroup(dbProcess);
       kubelet.pods = [web];
       const x = await waitFor('the terminated container', 10_000, async () => {
@@ -198,7 +200,14 @@ describe('kepler-ts with Kubernetes pod metadata', { timeout: 180_000 }, () => {
         await new Promise((r) => setTimeout(r, 500));
       }
       assert.ok(errors(x) >= 2, `retried with backoff: ${errors(x)} failed polls`);
-      assert.equal(exporter.stderr().slice(logBefore).match(/kubelet unreachable/g)?.length, 1, 'one log line for the outage');
+      assert.equal(
+        exporter
+          .stderr()
+          .slice(logBefore)
+          .match(/kubelet unreachable/g)?.length,
+        1,
+        'one log line for the outage',
+      );
 
       kubelet.pods = [web, late];
       await kubelet.start(port);

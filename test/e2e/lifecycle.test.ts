@@ -87,7 +87,7 @@ describe('start-up while Kubernetes is unreachable', () => {
       assert.ok(select(x, 'kepler_node_cpu_joules_total').length > 0, 'node metrics are served');
       const failures = select(x, 'kepler_exporter_kube_errors_total').reduce((s, v) => s + v.value, 0);
       assert.ok(failures >= 1, 'the failed requests are counted');
-      assert.match(e.stderr(), /level=WARN msg="kubelet unreachable; keeping the pod labels known so far and retrying/, "the outage is logged");
+      assert.match(e.stderr(), /level=WARN msg="kubelet unreachable; keeping the pod labels known so far and retrying/, 'the outage is logged');
       assert.equal((e.stderr().match(/unreachable/g) ?? []).length, 1, 'once');
     });
   }

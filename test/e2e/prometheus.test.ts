@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -88,22 +88,16 @@ describe('kepler-ts scraped by the real Prometheus', { timeout: 240_000 }, () =>
     // container; a virtual machine as the exporter sees one (a busy loop under qemu's name).
     containers.push(runInCgroup(join(v2, 'kubepods', 'besteffort', `pod${pod}`, ids.busy), 'exec stress-ng --cpu 1 --cpu-method int64 --timeout 600 -q'));
     containers.push(runInCgroup(join(v2, 'kubepods', 'besteffort', `pod${pod}`, ids.sidecar), 'exec stress-ng --cpu 1 --cpu-load 10 --timeout 600 -q'));
-    containers.push(
-      runInCgroup(join(v2, 'system.slice', `docker-${ids.web}.scope`), 'exec stress-ng --cpu 1 --cpu-load 20 --timeout 600 -q', { CONTAINER_NAME: 'web' }),
-    );
-    vm = spawn(
-      'bash',
-      ['-c', `exec -a qemu-system-x86_64 perl -e 'while(1){ for(1..20000){} select(undef,undef,undef,0.01) }' -- -name guest=prom-vm -uuid ${vmUuid}`],
-      { stdio: 'ignore', detached: true },
-    );
+    containers.push(runInCgroup(join(v2, 'system.slice', `docker-${ids.web}.scope`), 'exec stress-ng --cpu 1 --cpu-load 20 --timeout 600 -q', { CONTAINER_NAME: 'web' }));
+    vm = spawn('bash', ['-c', `exec -a qemu-system-x86_64 perl -e 'while(1){ for(1..20000){} select(undef,undef,undef,0.01) }' -- -name guest=prom-vm -uuid ${vmUuid}`], {
+      stdio: 'ignore',
+      detached: true,
+    });
 
     // The user's defaults (5 s refresh, 500 ms staleness: each 1 s scrape gets a fresh reading),
     // with the Kepler 0.7 family turned on by its flag.
     const port = await freePort();
-    exporter = await startExporter(
-      [`--host.sysfs=${sysfs}`, `--web.listen-address=127.0.0.1:${port}`, '--exporter.prometheus.legacy-metrics'],
-      port,
-    );
+    exporter = await startExporter([`--host.sysfs=${sysfs}`, `--web.listen-address=127.0.0.1:${port}`, '--exporter.prometheus.legacy-metrics'], port);
     tree.start(100);
     tree.resume();
     prom = await PrometheusServer.start(join(tmp, 'prometheus'), [{ job: 'kepler', address: `127.0.0.1:${port}`, interval: '1s' }]);
@@ -154,7 +148,11 @@ describe('kepler-ts scraped by the real Prometheus', { timeout: 240_000 }, () =>
     assert.deepEqual(lint, { status: 0, output: '' });
     // promtool 2.42 does not look for duplicate series (Prometheus would drop them with a log line).
     const keys = parseExposition(text).samples.map((s) => seriesKey(s));
-    assert.deepEqual(keys.filter((k, i) => keys.indexOf(k) !== i), [], 'series that appear twice');
+    assert.deepEqual(
+      keys.filter((k, i) => keys.indexOf(k) !== i),
+      [],
+      'series that appear twice',
+    );
   });
 
   it('rate() of the node, container and process joules agrees with the watts gauges', async () => {
@@ -204,7 +202,10 @@ describe('kepler-ts scraped by the real Prometheus', { timeout: 240_000 }, () =>
     assert.ok(tree.addedUj('package') / 2 > 2 * 60e6, `each package counter wrapped at least twice (${tree.addedUj('package') / 2e6} J each)`);
     assert.ok(tree.addedUj('psys') > 200e6, 'the psys counter wrapped');
     // And the node's joules over the run are what the counters gained, not a wrapped remainder.
-    const gained = await prom.queryOne(`max_over_time(kepler_node_cpu_joules_total{zone="package"}[${rangeVector}]) - min_over_time(kepler_node_cpu_joules_total{zone="package"}[${rangeVector}])`, t);
+    const gained = await prom.queryOne(
+      `max_over_time(kepler_node_cpu_joules_total{zone="package"}[${rangeVector}]) - min_over_time(kepler_node_cpu_joules_total{zone="package"}[${rangeVector}])`,
+      t,
+    );
     assert.ok(gained > 2 * 120, `package gained ${gained} J over the run`);
   });
 
@@ -212,7 +213,11 @@ describe('kepler-ts scraped by the real Prometheus', { timeout: 240_000 }, () =>
     // Every workload the exporter billed since it started, at its last total: a workload that
     // ended is shown once as terminated with its final total (hence max over the state label),
     // then its series ends.
-    for (const [level, id] of [['container', 'container_id'], ['pod', 'pod_id'], ['vm', 'vm_id']]) {
+    for (const [level, id] of [
+      ['container', 'container_id'],
+      ['pod', 'pod_id'],
+      ['vm', 'vm_id'],
+    ]) {
       const billed = `sum by (zone) (max by (${id}, zone) (last_over_time(kepler_${level}_cpu_joules_total[${rangeVector}])))`;
       const expr =
         `abs(1 - (${billed} + on (zone) sum by (zone) (kepler_node_cpu_unattributed_joules_total{level="${level}"}))` +
@@ -239,7 +244,7 @@ describe('kepler-ts scraped by the real Prometheus', { timeout: 240_000 }, () =>
       const gap = byLabels(await prom.query(`(${series} + on (zone) ${unattributed} + on (zone) ${dropped}) - on (zone) ${active}`, t), (m) => m.zone);
       assert.deepEqual([...gap.keys()].sort(), [...ZONES].sort(), `${level}: every zone compared`);
       const activeJ = byLabels(await prom.query(active, t), (m) => m.zone);
-      for (const [zone, g] of gap) assert.ok(Math.abs(g) <= 1e-9 * activeJ.get(zone)! + 1e-3, `${level}/${zone}: off by ${g} J of ${activeJ.get(zone)} J`);
+      for (const [zone, g] of gap) assert.ok(Math.abs(g) <= 1e-9 * (activeJ.get(zone) ?? NaN) + 1e-3, `${level}/${zone}: off by ${g} J of ${activeJ.get(zone)} J`);
     }
     // The check can fail: the one-shot containers' energy is really in dropped, and without it
     // the sum falls short.
@@ -249,7 +254,7 @@ describe('kepler-ts scraped by the real Prometheus', { timeout: 240_000 }, () =>
     assert.ok((kept[0]?.value ?? 0) < ONE_SHOTS, 'most one-shot containers were under the threshold and not kept');
   });
 
-  it('puts the busy container, its pod and its process at the top of the test\'s workloads', async (tc) => {
+  it("puts the busy container, its pod and its process at the top of the test's workloads", async (tc) => {
     // Among the workloads this test runs (one CPU, a tenth, a fifth and a light VM): the machine
     // may run busier ones of its own, which say nothing about the exporter.
     const own = `container_id=~"${[ids.busy, ids.sidecar, ids.web].join('|')}"`;
@@ -280,12 +285,16 @@ describe('kepler-ts scraped by the real Prometheus', { timeout: 240_000 }, () =>
         const r = await prom.query(`sum without (mode) (sum_over_time(kepler_container_${domain}_joules_total[5m]))`, t);
         const idsSeen = r.map((s) => s.metric.container_id);
         assert.equal(new Set(idsSeen).size, idsSeen.length, `${domain}: one series per container`);
-        assert.ok(r.every((s) => !('mode' in s.metric)), `${domain}: mode summed away`);
+        assert.ok(
+          r.every((s) => !('mode' in s.metric)),
+          `${domain}: mode summed away`,
+        );
         // ... from two series per container, dynamic and idle.
         const modes = await prom.query(`count by (container_id) (kepler_container_${domain}_joules_total{container_id="${ids.busy}"})`, t);
         assert.equal(modes[0]?.value, 2, `${domain}: dynamic and idle series`);
         for (const id of [ids.busy, ids.sidecar, ids.web, 'system_processes', 'kernel_processes']) assert.ok(idsSeen.includes(id), `${domain}: ${id} present`);
-        const busy = r.find((s) => s.metric.container_id === ids.busy)!;
+        const busy = r.find((s) => s.metric.container_id === ids.busy);
+        assert.ok(busy, `${domain}: the busy container is there`);
         assert.ok(busy.value > 0, `${domain}: the busy container has energy`);
         assert.equal(busy.metric.source, 'rapl-sysfs');
       }
@@ -297,7 +306,12 @@ describe('kepler-ts scraped by the real Prometheus', { timeout: 240_000 }, () =>
     });
 
     it('agrees with the current family, series by series', async () => {
-      for (const [domain, zone] of [['package', 'package'], ['core', 'core'], ['dram', 'dram'], ['platform', 'psys']]) {
+      for (const [domain, zone] of [
+        ['package', 'package'],
+        ['core', 'core'],
+        ['dram', 'dram'],
+        ['platform', 'psys'],
+      ]) {
         const legacy = byLabels(await prom.query(`kepler_container_${domain}_joules_total{mode="dynamic"}`, t), (m) => m.container_id);
         const current = byLabels(await prom.query(`kepler_container_cpu_joules_total{zone="${zone}"}`, t), (m) => m.container_id);
         for (const [id, v] of current) assert.ok(close(legacy.get(id) ?? NaN, v, 1e-9, 1e-6), `${domain} ${id}: ${legacy.get(id)} vs ${v}`);
@@ -341,10 +355,7 @@ describe('kepler-ts scraped by the real Prometheus', { timeout: 240_000 }, () =>
         const values: Record<string, string | string[]> = {};
         for (const v of variables) {
           const src = parseVariableQuery(interpolate(v.query, values, builtins, variables));
-          const found =
-            src.kind === 'label_values'
-              ? await prom.labelValues(src.label, src.match)
-              : (await prom.query(src.expr, t)).map((s) => JSON.stringify(s.metric));
+          const found = src.kind === 'label_values' ? await prom.labelValues(src.label, src.match) : (await prom.query(src.expr, t)).map((s) => JSON.stringify(s.metric));
           // Pod namespaces are empty without the Kubernetes integration; every other variable has values.
           if (v.name !== 'namespace') assert.ok(found.length > 0, `${file}: variable ${v.name} (${v.query}) has values`);
           if (v.includeAll && (pick === 'all' || found.length === 0)) values[v.name] = v.allValue !== undefined ? '$__all' : found;

@@ -67,7 +67,7 @@ function requireKubectl(): void {
   }
   let kustomize = '';
   try {
-    kustomize = String((JSON.parse(r.stdout) as { kustomizeVersion?: string }).kustomizeVersion ?? '');
+    kustomize = (JSON.parse(r.stdout) as { kustomizeVersion?: string }).kustomizeVersion ?? '';
   } catch {
     // reported below
   }
@@ -93,7 +93,11 @@ function kustomize(dir: string): Obj[] {
 function parseObjects(text: string, source: string): Obj[] {
   const objects: Obj[] = [];
   for (const doc of parseAllDocuments(text)) {
-    assert.deepEqual(doc.errors.map((e) => e.message), [], `${source}: invalid YAML`);
+    assert.deepEqual(
+      doc.errors.map((e) => e.message),
+      [],
+      `${source}: invalid YAML`,
+    );
     const o = doc.toJS() as Obj | null;
     if (o !== null) objects.push(o);
   }
@@ -192,7 +196,10 @@ function checkDeployment(objects: Obj[], source: string, want: Expect): void {
     assert.ok(volume, `${source}: mount ${path}: no volume ${mount.name}`);
     return { mount, volume };
   };
-  for (const [at, host] of [['/host/proc', '/proc'], ['/host/sys', '/sys']]) {
+  for (const [at, host] of [
+    ['/host/proc', '/proc'],
+    ['/host/sys', '/sys'],
+  ]) {
     const { mount, volume } = mountAt(at);
     assert.equal(mount.readOnly, true, `${source}: ${at} is not read-only`);
     assert.equal(volume.hostPath?.path, host, `${source}: ${at} is not the host's ${host}`);
@@ -266,7 +273,11 @@ function checkDeployment(objects: Obj[], source: string, want: Expect): void {
     assert.equal(sm.metadata.namespace, ns, `${source}: ServiceMonitor namespace`);
     assert.ok(Object.keys(sm.spec.selector?.matchLabels ?? {}).length > 0, `${source}: ServiceMonitor without a selector`);
     assert.ok(subset(sm.spec.selector.matchLabels, svc.metadata.labels), `${source}: the ServiceMonitor does not select the Service's labels`);
-    assert.deepEqual((sm.spec.endpoints as Obj[]).map((e) => e.port), ['http'], `${source}: ServiceMonitor endpoint port`);
+    assert.deepEqual(
+      (sm.spec.endpoints as Obj[]).map((e) => e.port),
+      ['http'],
+      `${source}: ServiceMonitor endpoint port`,
+    );
   }
 
   // config.yaml loads with the exporter's own loader, given the DaemonSet's args as kubelet expands them.
@@ -299,10 +310,7 @@ const RAPL: Expect = { privileged: true, podInformer: 'kubelet', preferredMeters
 test('deploy/base renders with kubectl kustomize into valid objects: RBAC, privileged DaemonSet for RAPL, Service', () => {
   const objects = kustomize('deploy/base');
   checkDeployment(objects, 'deploy/base', RAPL);
-  assert.deepEqual(
-    objects.map((o) => o.kind).sort(),
-    ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'DaemonSet', 'Namespace', 'Service', 'ServiceAccount'],
-  );
+  assert.deepEqual(objects.map((o) => o.kind).sort(), ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'DaemonSet', 'Namespace', 'Service', 'ServiceAccount']);
   const ns = only(objects, 'Namespace', 'deploy/base');
   assert.equal(ns.metadata.name, 'kepler');
   for (const o of objects) {
@@ -371,7 +379,23 @@ test('charts/kepler-ts: Chart.yaml and values.yaml parse, and the templates use 
   assert.equal(chart.appVersion, pkg.version, 'appVersion (the default image tag) is the package version');
 
   const values = parseYaml(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as Obj;
-  for (const key of ['image', 'imagePullSecrets', 'resources', 'tolerations', 'nodeSelector', 'affinity', 'priorityClassName', 'podAnnotations', 'privileged', 'securityContext', 'serviceMonitor', 'config', 'extraArgs', 'legacyMetrics', 'service']) {
+  for (const key of [
+    'image',
+    'imagePullSecrets',
+    'resources',
+    'tolerations',
+    'nodeSelector',
+    'affinity',
+    'priorityClassName',
+    'podAnnotations',
+    'privileged',
+    'securityContext',
+    'serviceMonitor',
+    'config',
+    'extraArgs',
+    'legacyMetrics',
+    'service',
+  ]) {
     assert.ok(key in values, `values.yaml lacks ${key}`);
   }
   assert.equal(values.service.port, 28282);
@@ -539,7 +563,16 @@ function dockerInstructions(text: string): Instruction[] {
 /** .dockerignore: last matching pattern wins; a pattern matching a parent folder matches its files. */
 function dockerIgnored(patterns: string[], path: string): boolean {
   const toRegex = (p: string): RegExp =>
-    new RegExp(`^${p.replace(/\/+$/, '').replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*\*\/?/g, '\u0000').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]').replace(/\u0000/g, '(?:.*/)?')}$`);
+    new RegExp(
+      `^${p
+        .replace(/\/+$/, '')
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*\*\/?/g, '\u0000')
+        .replace(/\*/g, '[^/]*')
+        .replace(/\?/g, '[^/]')
+        // eslint-disable-next-line no-control-regex -- NUL is the placeholder for ** put in above
+        .replace(/\u0000/g, '(?:.*/)?')}$`,
+    );
   const parts = path.split('/');
   const prefixes = parts.map((_, i) => parts.slice(0, i + 1).join('/'));
   let ignored = false;
@@ -559,14 +592,26 @@ test('Dockerfile: multi-stage, non-root, port 28282, runs dist/src/cli/main.js; 
   const runtimeAt = steps.lastIndexOf(froms.at(-1) as Instruction);
   const runtime = steps.slice(runtimeAt);
   const build = steps.slice(0, runtimeAt);
-  assert.ok(build.some((s) => s.op === 'RUN' && /\bnpm ci\b/.test(s.args)), 'npm ci');
-  assert.ok(build.some((s) => s.op === 'RUN' && /\bnpm run build\b/.test(s.args)), 'npm run build');
-  assert.ok(build.some((s) => s.op === 'RUN' && /\bnpm prune --omit=dev\b/.test(s.args)), 'npm prune --omit=dev');
+  assert.ok(
+    build.some((s) => s.op === 'RUN' && /\bnpm ci\b/.test(s.args)),
+    'npm ci',
+  );
+  assert.ok(
+    build.some((s) => s.op === 'RUN' && /\bnpm run build\b/.test(s.args)),
+    'npm run build',
+  );
+  assert.ok(
+    build.some((s) => s.op === 'RUN' && /\bnpm prune --omit=dev\b/.test(s.args)),
+    'npm prune --omit=dev',
+  );
 
   const user = runtime.filter((s) => s.op === 'USER').at(-1);
   assert.ok(user, 'runtime stage has no USER');
   assert.doesNotMatch(user.args, /^(0|root)(:|$)/, 'runtime user is root');
-  assert.ok(runtime.some((s) => s.op === 'EXPOSE' && s.args.split(/\s+/).includes('28282')), 'EXPOSE 28282');
+  assert.ok(
+    runtime.some((s) => s.op === 'EXPOSE' && s.args.split(/\s+/).includes('28282')),
+    'EXPOSE 28282',
+  );
   const entrypoint = runtime.filter((s) => s.op === 'ENTRYPOINT').at(-1);
   assert.ok(entrypoint, 'no ENTRYPOINT');
   const argv = JSON.parse(entrypoint.args) as string[];
@@ -596,7 +641,12 @@ test('Dockerfile: multi-stage, non-root, port 28282, runs dist/src/cli/main.js; 
 
   // The runtime stage copies from the build stage what `npm run build` made here.
   const fromBuild = runtime.filter((s) => s.op === 'COPY' && s.args.startsWith('--from=build'));
-  const copied = fromBuild.map((s) => s.args.split(/\s+/)[1].replace(/^\/src\//, '').replace(/\/$/, ''));
+  const copied = fromBuild.map((s) =>
+    s.args
+      .split(/\s+/)[1]
+      .replace(/^\/src\//, '')
+      .replace(/\/$/, ''),
+  );
   assert.deepEqual(copied.sort(), ['dist/build-info.json', 'dist/src', 'node_modules', 'package.json']);
   for (const p of copied) assert.ok(existsSync(join(ROOT, p)), `${p}: not built (run npm run build first)`);
 });
@@ -624,25 +674,33 @@ test('Dockerfile: the runtime stage layout (package.json, node_modules, dist/src
 test('deploy/aether/Dockerfile: Node.js 20 with aether and the bundled plugin in /plugins/sources', () => {
   const steps = dockerInstructions(readFileSync(join(ROOT, 'deploy', 'aether', 'Dockerfile'), 'utf8'));
   const froms = steps.filter((s) => s.op === 'FROM');
-  assert.match(froms.at(-1)!.args, /^node:20[-.\w]*$/, 'the final stage has Node.js (and /usr/bin/env) for the shebang');
+  const last = froms.at(-1);
+  assert.ok(last, 'the Dockerfile has a FROM');
+  assert.match(last.args, /^node:20[-.\w]*$/, 'the final stage has Node.js (and /usr/bin/env) for the shebang');
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
   const build = steps.find((s) => s.op === 'RUN' && /\bnpm run (\S+)/.test(s.args));
-  const script = /\bnpm run (\S+)/.exec(build!.args)![1];
+  assert.ok(build, 'the Dockerfile runs an npm script');
+  const run = /\bnpm run (\S+)/.exec(build.args);
+  assert.ok(run);
+  const script = run[1];
   assert.ok(pkg.scripts[script], `npm run ${script}: no such script`);
   // What the plugin stage copies in exists here; the bundle it makes is what it copies out.
   for (const s of steps.filter((x) => x.op === 'COPY' && !x.args.startsWith('--from'))) {
     for (const src of s.args.split(/\s+/).slice(0, -1)) assert.ok(existsSync(join(ROOT, src)), `COPY ${src}: not in the repository`);
   }
   const plugin = steps.find((s) => s.op === 'COPY' && /\/plugins\/sources\//.test(s.args));
-  assert.ok(plugin, 'the plugin goes to aether\'s default plugins.sourceDir');
+  assert.ok(plugin, "the plugin goes to aether's default plugins.sourceDir");
   const built = plugin.args.split(/\s+/)[1].replace(/^\/src\//, '');
   assert.ok(existsSync(join(ROOT, built)), `${built}: not built by npm run build`);
-  assert.ok(steps.some((s) => s.op === 'COPY' && /^--from=aether\s/.test(s.args)), "aether's binary comes from its image");
+  assert.ok(
+    steps.some((s) => s.op === 'COPY' && /^--from=aether\s/.test(s.args)),
+    "aether's binary comes from its image",
+  );
   const user = steps.filter((s) => s.op === 'USER').at(-1);
   assert.ok(user && !/^(0|root)(:|$)/.test(user.args), 'runs as a non-root user');
 });
 
-test('deploy/aether/values.yaml: the plugin environment it sets loads, and INTERVAL equals aether\'s scrapingInterval', async () => {
+test("deploy/aether/values.yaml: the plugin environment it sets loads, and INTERVAL equals aether's scrapingInterval", async () => {
   const { loadAetherSourceConfig } = await import('../../src/aether/config.js');
   const values = parseYaml(readFileSync(join(ROOT, 'deploy', 'aether', 'values.yaml'), 'utf8')) as Obj;
   const env = Object.fromEntries((values.env as { name: string; value: string }[]).map((e) => [e.name, e.value]));

@@ -72,7 +72,10 @@ describe('go-plugin test host', { skip }, () => {
         ['debug', 'Please execute the program that consumes these plugins, which will load any plugins automatically'],
       ],
     );
-    assert.ok(lines.some((l) => l['@module'] === 'aether' && l['@message'] === 'plugin process exited' && l.error === 'exit status 1'), r.stderr);
+    assert.ok(
+      lines.some((l) => l['@module'] === 'aether' && l['@message'] === 'plugin process exited' && l.error === 'exit status 1'),
+      r.stderr,
+    );
   });
 
   it('re-emits hclog JSON at its level only with a six-digit @timestamp', async () => {
@@ -92,7 +95,7 @@ describe('go-plugin test host', { skip }, () => {
     const six = lines.find((l) => l['@message'] === 'six digits');
     // The plugin's own keys come along, @module included (it overrides the host's module name).
     assert.deepEqual(six && [six['@level'], six['@module'], six.k, six.timestamp], ['warn', 'src', 1, '2024-05-01T10:00:00.123Z']);
-    const three = lines.find((l) => String(l['@message']).includes('three digits'));
+    const three = lines.find((l) => (l['@message'] ?? '').includes('three digits'));
     assert.deepEqual(three && [three['@level'], three['@module']], ['debug', 'aether.logs']);
     const offset = lines.find((l) => l['@message'] === 'offset');
     assert.equal(offset?.['@level'], 'info');

@@ -11,8 +11,12 @@ export function near(actual: number | undefined, expected: number, tolerance?: n
 export function near(actual: number | undefined, expected: number, toleranceOrWhat: number | string = 1e-9, what = ''): void {
   const tolerance = typeof toleranceOrWhat === 'number' ? toleranceOrWhat : 1e-9;
   if (typeof toleranceOrWhat === 'string') what = toleranceOrWhat;
-  assert.ok(
-    actual !== undefined && Number.isFinite(actual) && Math.abs(actual - expected) <= tolerance,
-    `${what}: expected ${expected} ± ${tolerance}, got ${actual}`,
-  );
+  assert.ok(actual !== undefined && Number.isFinite(actual) && Math.abs(actual - expected) <= tolerance, `${what}: expected ${expected} ± ${tolerance}, got ${actual}`);
+}
+
+/** The last element of `xs`; fails, naming `what`, when there is none. */
+export function lastOf<T>(xs: readonly T[], what: string): T {
+  const x = xs.at(-1);
+  assert.ok(x !== undefined, `no ${what}`);
+  return x;
 }

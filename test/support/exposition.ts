@@ -192,7 +192,7 @@ export function parseCheckedExposition(text: string, openMetrics: boolean): Chec
       case 'type': {
         assert.ok(!families.has(line.name), `family ${line.name} declared twice`);
         assert.equal(pendingHelp?.name, line.name, `HELP before TYPE for ${line.name}`);
-        current = { name: line.name, type: line.type, help: pendingHelp!.help, samples: [] };
+        current = { name: line.name, type: line.type, help: pendingHelp.help, samples: [] };
         families.set(line.name, current);
         pendingHelp = undefined;
         return;
@@ -221,7 +221,9 @@ export function parseCheckedExposition(text: string, openMetrics: boolean): Chec
 
 /** A stable key for a series: its name and labels, optionally leaving some labels out. */
 export function seriesKey(s: { name: string; labels: Record<string, string> }, omit: string[] = []): string {
-  const keys = Object.keys(s.labels).filter((k) => !omit.includes(k)).sort();
+  const keys = Object.keys(s.labels)
+    .filter((k) => !omit.includes(k))
+    .sort();
   return `${s.name}{${keys.map((k) => `${k}=${JSON.stringify(s.labels[k])}`).join(',')}}`;
 }
 

@@ -51,7 +51,23 @@ export function makeCertificate(dir: string, name: string): { certFile: string; 
   const keyFile = join(dir, `${name}.key`);
   const r = spawnSync(
     'openssl',
-    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', `/CN=${name}`, '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'],
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      '1',
+      '-subj',
+      `/CN=${name}`,
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    ],
     { encoding: 'utf8' },
   );
   if (r.status !== 0) throw new Error(`openssl could not make a certificate: ${r.stderr}`);
@@ -73,7 +89,7 @@ abstract class FakeHttpsServer {
   ) {}
 
   async start(port = 0): Promise<void> {
-    this.server = https.createServer({ cert: readFileSync(this.tls.certFile), key: readFileSync(this.tls.keyFile) }, (req, res) => {
+    const server = https.createServer({ cert: readFileSync(this.tls.certFile), key: readFileSync(this.tls.keyFile) }, (req, res) => {
       const path = (req.url ?? '/').split('?')[0];
       this.requests.set(path, (this.requests.get(path) ?? 0) + 1);
       if (req.headers.authorization !== `Bearer ${readFileSync(this.tokenFile, 'utf8').trim()}`) {
@@ -84,8 +100,9 @@ abstract class FakeHttpsServer {
       }
       this.handle(req, res);
     });
-    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
-    this.port = (this.server.address() as AddressInfo).port;
+    this.server = server;
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    this.port = (server.address() as AddressInfo).port;
   }
 
   /** Stops answering (a dead kubelet): closes the listener and every open connection. */
@@ -178,7 +195,13 @@ export class FakeApiServer extends FakeHttpsServer {
           apiVersion: 'v1',
           kind: 'Node',
           metadata: { name: this.nodeName },
-          status: { addresses: [{ type: 'Hostname', address: this.nodeName }, { type: 'InternalIP', address: '127.0.0.1' }], daemonEndpoints: { kubeletEndpoint: { Port: this.kubeletPort } } },
+          status: {
+            addresses: [
+              { type: 'Hostname', address: this.nodeName },
+              { type: 'InternalIP', address: '127.0.0.1' },
+            ],
+            daemonEndpoints: { kubeletEndpoint: { Port: this.kubeletPort } },
+          },
         }),
       );
       return;

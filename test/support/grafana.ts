@@ -267,12 +267,7 @@ function stringSpans(text: string): StringSpan[] {
  *   `$__range_ms`.
  * Throws an Error naming any variable that is neither a builtin nor in `values`.
  */
-export function interpolate(
-  text: string,
-  values: Record<string, string | string[]>,
-  builtins: Builtins,
-  variables: readonly VariableInfo[] = [],
-): string {
+export function interpolate(text: string, values: Record<string, string | string[]>, builtins: Builtins, variables: readonly VariableInfo[] = []): string {
   const builtin = builtinValues(builtins);
   const spans = stringSpans(text);
   const unknown = new Set<string>();
@@ -307,7 +302,13 @@ function formatValue(name: string, raw: string | string[], format: string | unde
   // Inside a quoted PromQL string (not a raw `...` one), a backslash is written twice.
   const slash = span && span.quote !== '`' ? '\\\\' : '\\';
   const regexEscape = (v: string) => v.replace(REGEX_META, (c) => slash + c);
-  const stringEscape = (v: string) => (span && span.quote !== '`' ? v.replace(/\\/g, '\\\\').split(span.quote).join('\\' + span.quote) : v);
+  const stringEscape = (v: string) =>
+    span && span.quote !== '`'
+      ? v
+          .replace(/\\/g, '\\\\')
+          .split(span.quote)
+          .join('\\' + span.quote)
+      : v;
   switch (format) {
     case undefined:
       if (list.length !== 1) return `(${list.map(regexEscape).join('|')})`;

@@ -81,7 +81,8 @@ export async function removeCgroups(dirs: string[]): Promise<void> {
 export function cgroupCpuSeconds(dir: string): number {
   if (existsSync(join(dir, 'cpu.stat'))) {
     const m = /usage_usec (\d+)/.exec(readFileSync(join(dir, 'cpu.stat'), 'utf8'));
-    return Number(m![1]) / 1e6;
+    if (!m) throw new Error(`${dir}/cpu.stat has no usage_usec`);
+    return Number(m[1]) / 1e6;
   }
   return Number(readFileSync(join(dir, 'cpuacct.usage'), 'utf8').trim()) / 1e9;
 }
@@ -122,8 +123,8 @@ export interface Exporter {
 export async function startExporter(args: string[], port: number): Promise<Exporter> {
   const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  child.stdout!.resume();
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  child.stdout.resume();
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {

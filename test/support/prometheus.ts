@@ -32,17 +32,20 @@ export class PrometheusServer {
     mkdirSync(dir, { recursive: true });
     const config = join(dir, 'prometheus.yml');
     const jobs = targets.map((t) =>
-      [`  - job_name: ${t.job}`, `    scrape_interval: ${t.interval}`, `    scrape_timeout: ${t.interval}`, `    static_configs: [{targets: ['${t.address}'], labels: ${JSON.stringify(t.labels ?? {})}}]`].join('\n'),
+      [
+        `  - job_name: ${t.job}`,
+        `    scrape_interval: ${t.interval}`,
+        `    scrape_timeout: ${t.interval}`,
+        `    static_configs: [{targets: ['${t.address}'], labels: ${JSON.stringify(t.labels ?? {})}}]`,
+      ].join('\n'),
     );
     writeFileSync(config, ['global: {evaluation_interval: 1s}', 'scrape_configs:', ...jobs, ''].join('\n'));
     const port = await freePort();
-    const child = spawn(
-      'prometheus',
-      [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
+    const child = spawn('prometheus', [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let log = '';
-    child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (log += d.toString()));
     const server = new PrometheusServer(`http://127.0.0.1:${port}`, child, () => log);
     for (let i = 0; i < 150; i++) {
       if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}: ${log}`);
@@ -72,7 +75,7 @@ export class PrometheusServer {
   private async api(path: string, params: Record<string, string | string[]>, method: 'GET' | 'POST' = 'POST'): Promise<unknown> {
     const body = new URLSearchParams();
     for (const [k, v] of Object.entries(params)) for (const one of Array.isArray(v) ? v : [v]) body.append(k, one);
-    const res = method === 'POST' ? await fetch(`${this.url}${path}`, { method, body }) : await fetch(`${this.url}${path}?${body}`);
+    const res = method === 'POST' ? await fetch(`${this.url}${path}`, { method, body }) : await fetch(`${this.url}${path}?${body.toString()}`);
     const json = (await res.json()) as { status: string; data?: unknown; error?: string; errorType?: string };
     if (json.status !== 'success') throw new Error(`prometheus ${path} ${JSON.stringify(params)}: ${json.errorType}: ${json.error}`);
     return json.data;

@@ -12,16 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadAetherSourceConfig, withoutUserinfo, type AetherSourceConfig, type PrometheusAuth } from '../../src/aether/config.js';
-import {
-  containerEnergies,
-  joulesToKwh,
-  mergeFamilies,
-  toInstance,
-  usedEnergy,
-  type ContainerEnergy,
-  type FamilySamples,
-  type Sample,
-} from '../../src/aether/instances.js';
+import { containerEnergies, joulesToKwh, mergeFamilies, toInstance, usedEnergy, type FamilySamples, type Sample } from '../../src/aether/instances.js';
 import { KeplerSource } from '../../src/aether/keplerSource.js';
 import { PrometheusClient, PrometheusError, type PrometheusFailure } from '../../src/aether/prometheusClient.js';
 import { familyQueries, promDuration, type MetricsFamily } from '../../src/aether/promql.js';
@@ -173,7 +164,12 @@ describe('aether source config', () => {
         { ...GO_ENV, PROMETHEUS_USERNAME: 'alice', PROMETHEUS_PASSWORD: 'pw', PROMETHEUS_PASSWORD_FILE: passwordFile },
         'PROMETHEUS_PASSWORD and PROMETHEUS_PASSWORD_FILE',
       );
-      configRejects({ ...GO_ENV, PROMETHEUS_BEARER_TOKEN: 'abc', PROMETHEUS_USERNAME: 'alice', PROMETHEUS_PASSWORD: 'pw' }, 'PROMETHEUS_BEARER_TOKEN', 'PROMETHEUS_USERNAME', 'set one');
+      configRejects(
+        { ...GO_ENV, PROMETHEUS_BEARER_TOKEN: 'abc', PROMETHEUS_USERNAME: 'alice', PROMETHEUS_PASSWORD: 'pw' },
+        'PROMETHEUS_BEARER_TOKEN',
+        'PROMETHEUS_USERNAME',
+        'set one',
+      );
       configRejects({ ...GO_ENV, PROMETHEUS_BEARER_TOKEN: 'abc', PROMETHEUS_URL: 'http://alice:pw@prom' }, 'PROMETHEUS_BEARER_TOKEN', 'PROMETHEUS_URL');
     });
 
@@ -326,7 +322,10 @@ describe('aether source PromQL', () => {
   it('reads the current family with increase() per zone, without the zone label', () => {
     const q = familyQueries('current', FIVE_MINUTES);
     assert.equal(q.family, 'current');
-    for (const [resource, zone] of [['cpu', 'package'], ['memory', 'dram']] as const) {
+    for (const [resource, zone] of [
+      ['cpu', 'package'],
+      ['memory', 'dram'],
+    ] as const) {
       const query = q.energy[resource];
       assert.match(query, /^sum without \(zone\) \(/, query);
       assert.ok(query.includes(`increase(kepler_container_cpu_joules_total{zone="${zone}"}[300s])`), query);
@@ -341,7 +340,10 @@ describe('aether source PromQL', () => {
     const q = familyQueries('0.7', FIVE_MINUTES);
     assert.equal(q.family, '0.7');
     assert.equal(q.pods, undefined);
-    for (const [resource, domain] of [['cpu', 'core'], ['memory', 'dram']] as const) {
+    for (const [resource, domain] of [
+      ['cpu', 'core'],
+      ['memory', 'dram'],
+    ] as const) {
       const query = q.energy[resource];
       assert.match(query, /^sum without \(mode\) \(increase\(/, query);
       assert.match(query, new RegExp(`kepler_container_${domain}_joules_total\\{container_id!~"system_processes\\|kernel_processes"\\}\\[300s\\]`), query);
@@ -420,7 +422,19 @@ describe('aether source instances', () => {
   it("sums a container's running and terminated series", () => {
     const running = currentSeries('c1');
     const terminated = currentSeries('c1', { state: 'terminated' });
-    const c = containerEnergies(familySamples('current', [[running, 1000], [terminated, 500]], [[running, 200], [terminated, 100]])).get('c1');
+    const c = containerEnergies(
+      familySamples(
+        'current',
+        [
+          [running, 1000],
+          [terminated, 500],
+        ],
+        [
+          [running, 200],
+          [terminated, 100],
+        ],
+      ),
+    ).get('c1');
     assert.ok(c);
     assert.deepEqual(c.joules, { cpu: 1500, memory: 300 });
     assert.equal(c.duplicates, 0);
@@ -430,7 +444,19 @@ describe('aether source instances', () => {
   it('counts once, the larger, a container scraped twice (series differing only in job)', () => {
     const a = currentSeries('c1', { job: 'kepler' });
     const b = currentSeries('c1', { job: 'kepler-again' });
-    const c = containerEnergies(familySamples('current', [[a, 1000], [b, 900]], [[a, 100], [b, 90]])).get('c1');
+    const c = containerEnergies(
+      familySamples(
+        'current',
+        [
+          [a, 1000],
+          [b, 900],
+        ],
+        [
+          [a, 100],
+          [b, 90],
+        ],
+      ),
+    ).get('c1');
     assert.ok(c);
     assert.deepEqual(c.joules, { cpu: 1000, memory: 100 });
     assert.equal(c.duplicates, 1);
@@ -441,7 +467,19 @@ describe('aether source instances', () => {
     // kepler-ts exports a container before its pod informer knows it, then with its names.
     const before = currentSeries('c1', { container_name: '', pod_id: '' });
     const afterwards = currentSeries('c1');
-    const c = containerEnergies(familySamples('current', [[before, 100], [afterwards, 200]], [[before, 10], [afterwards, 20]])).get('c1');
+    const c = containerEnergies(
+      familySamples(
+        'current',
+        [
+          [before, 100],
+          [afterwards, 200],
+        ],
+        [
+          [before, 10],
+          [afterwards, 20],
+        ],
+      ),
+    ).get('c1');
     assert.ok(c);
     assert.deepEqual(c.joules, { cpu: 300, memory: 30 });
     assert.equal(c.duplicates, 0);
@@ -450,24 +488,40 @@ describe('aether source instances', () => {
     // The same in the 0.7 family, where pod_name arrives.
     const unnamed = { ...legacySeries('c2'), pod_name: '' };
     const named = legacySeries('c2');
-    const l = containerEnergies(familySamples('0.7', [[named, 50], [unnamed, 25]])).get('c2');
+    const l = containerEnergies(
+      familySamples('0.7', [
+        [named, 50],
+        [unnamed, 25],
+      ]),
+    ).get('c2');
     assert.deepEqual([l?.joules.cpu, l?.labels.pod_name], [75, 'legacy-pod-c2']);
   });
 
   it('keeps a pod name over a row of the same pod without one, in either order', () => {
     const named = { pod_id: 'pod-c1', pod_name: 'web-0', pod_namespace: 'shop' };
     const unnamed = { pod_id: 'pod-c1' };
-    for (const rows of [[named, unnamed], [unnamed, named]]) {
+    for (const rows of [
+      [named, unnamed],
+      [unnamed, named],
+    ]) {
       const c = containerEnergies(familySamples('current', [[currentSeries('c1'), 10]], [], rows)).get('c1');
       assert.deepEqual([c?.labels.pod_name, c?.labels.pod_namespace], ['web-0', 'shop']);
     }
   });
 
   it('names the pod of a current-family container from the pod samples', () => {
-    const samples = familySamples('current', [[currentSeries('c1'), 10], [currentSeries('c2'), 20]], [], [
-      { pod_id: 'pod-c1', pod_name: 'web-0', pod_namespace: 'shop' },
-      { pod_id: 'pod-other', pod_name: 'db-0', pod_namespace: 'data' },
-    ]);
+    const samples = familySamples(
+      'current',
+      [
+        [currentSeries('c1'), 10],
+        [currentSeries('c2'), 20],
+      ],
+      [],
+      [
+        { pod_id: 'pod-c1', pod_name: 'web-0', pod_namespace: 'shop' },
+        { pod_id: 'pod-other', pod_name: 'db-0', pod_namespace: 'data' },
+      ],
+    );
     const byId = containerEnergies(samples);
     assert.equal(byId.get('c1')?.labels.pod_name, 'web-0');
     assert.equal(byId.get('c1')?.labels.pod_namespace, 'shop');
@@ -475,26 +529,54 @@ describe('aether source instances', () => {
   });
 
   it('falls back to the container id for a container without a name, and skips series without an id', () => {
-    const byId = containerEnergies(familySamples('current', [[currentSeries('c1', { container_name: '' }), 10], [{ job: 'kepler' }, 99]]));
+    const byId = containerEnergies(
+      familySamples('current', [
+        [currentSeries('c1', { container_name: '' }), 10],
+        [{ job: 'kepler' }, 99],
+      ]),
+    );
     assert.deepEqual([...byId.keys()], ['c1']);
     assert.equal(byId.get('c1')?.name, 'c1');
   });
 
   it('prefers the current family for a container in both, and keeps 0.7-only containers', () => {
     const current = containerEnergies(familySamples('current', [[currentSeries('both'), 100]]));
-    const legacy = containerEnergies(familySamples('0.7', [[legacySeries('both'), 999], [legacySeries('old'), 50]]));
+    const legacy = containerEnergies(
+      familySamples('0.7', [
+        [legacySeries('both'), 999],
+        [legacySeries('old'), 50],
+      ]),
+    );
     const merged = mergeFamilies(current, legacy);
     assert.deepEqual(
       merged.map((c) => [c.id, c.family, c.joules.cpu]),
-      [['both', 'current', 100], ['old', '0.7', 50]],
+      [
+        ['both', 'current', 100],
+        ['old', '0.7', 50],
+      ],
     );
   });
 
   it('calls a container with energy in either resource used, and one with none not', () => {
     const [idle, memoryOnly] = ['idle', 'memory-only'].map((id) => currentSeries(id));
-    const byId = containerEnergies(familySamples('current', [[idle, 0], [memoryOnly, 0]], [[idle, 0], [memoryOnly, 3]]));
-    assert.equal(usedEnergy(byId.get('idle')!), false);
-    assert.equal(usedEnergy(byId.get('memory-only')!), true);
+    const byId = containerEnergies(
+      familySamples(
+        'current',
+        [
+          [idle, 0],
+          [memoryOnly, 0],
+        ],
+        [
+          [idle, 0],
+          [memoryOnly, 3],
+        ],
+      ),
+    );
+    const idleEnergy = byId.get('idle');
+    const memoryOnlyEnergy = byId.get('memory-only');
+    assert.ok(idleEnergy && memoryOnlyEnergy);
+    assert.equal(usedEnergy(idleEnergy), false);
+    assert.equal(usedEnergy(memoryOnlyEnergy), true);
   });
 
   it('makes an aether instance with kWh, emissions on every metric, and the series labels', () => {
@@ -587,7 +669,13 @@ describe('aether source hclog logger', () => {
     logger.info('i');
     logger.warn('w');
     logger.error('e');
-    assert.deepEqual(lines().map((l) => [l['@level'], l['@message']]), [['warn', 'w'], ['error', 'e']]);
+    assert.deepEqual(
+      lines().map((l) => [l['@level'], l['@message']]),
+      [
+        ['warn', 'w'],
+        ['error', 'e'],
+      ],
+    );
 
     const trace = capturedLogger('trace');
     trace.logger.trace('t');
@@ -701,9 +789,10 @@ async function rejectsWith(promise: Promise<unknown>, failure: PrometheusFailure
     error = e;
     return true;
   });
-  assert.equal(error!.failure, failure, error!.message);
-  for (const part of parts) assert.ok(error!.message.includes(part), `${JSON.stringify(error!.message)} lacks ${JSON.stringify(part)}`);
-  return error!;
+  assert.ok(error);
+  assert.equal(error.failure, failure, error.message);
+  for (const part of parts) assert.ok(error.message.includes(part), `${JSON.stringify(error.message)} lacks ${JSON.stringify(part)}`);
+  return error;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -737,12 +826,20 @@ describe('aether source Prometheus client', () => {
     await ask(fromFile);
     writeFileSync(tokenFile, 'second\n');
     await ask(fromFile);
-    assert.deepEqual(server.received.map((r) => r.headers.authorization), ['Bearer abc', 'Bearer first', 'Bearer second']);
+    assert.deepEqual(
+      server.received.map((r) => r.headers.authorization),
+      ['Bearer abc', 'Bearer first', 'Bearer second'],
+    );
   });
 
   it("fails as 'unauthenticated' when a token file cannot be read or holds what a header cannot carry", async (t) => {
     const server = await httpServer(t, () => vectorReply([]));
-    await rejectsWith(ask(new PrometheusClient(server.url, { kind: 'bearer', tokenFile: join(tmp, 'no-such-token') })), 'unauthenticated', 'PROMETHEUS_BEARER_TOKEN_FILE', 'cannot be read');
+    await rejectsWith(
+      ask(new PrometheusClient(server.url, { kind: 'bearer', tokenFile: join(tmp, 'no-such-token') })),
+      'unauthenticated',
+      'PROMETHEUS_BEARER_TOKEN_FILE',
+      'cannot be read',
+    );
     const broken = secretFile('broken-token', 'abc\ndef\n');
     await rejectsWith(ask(new PrometheusClient(server.url, { kind: 'bearer', tokenFile: broken })), 'unauthenticated', 'HTTP header');
     assert.equal(server.received.length, 0, 'nothing was sent');
@@ -753,7 +850,10 @@ describe('aether source Prometheus client', () => {
     await ask(new PrometheusClient(server.url, { kind: 'basic', username: 'alice', password: 's:cr@t' }));
     await ask(new PrometheusClient(server.url, { kind: 'basic', username: 'alice', passwordFile: secretFile('basic-password', 'from-file\n') }));
     const basic = (userPass: string) => `Basic ${Buffer.from(userPass).toString('base64')}`;
-    assert.deepEqual(server.received.map((r) => r.headers.authorization), [basic('alice:s:cr@t'), basic('alice:from-file')]);
+    assert.deepEqual(
+      server.received.map((r) => r.headers.authorization),
+      [basic('alice:s:cr@t'), basic('alice:from-file')],
+    );
   });
 
   it("turns Prometheus's error payload into a 'rejected' failure with its text", async (t) => {
@@ -811,13 +911,17 @@ interface Holdings {
 /** Answers a posted PromQL query from `holdings`, by metric name and zone; anything else is a 400. */
 function answerFrom(holdings: Holdings, query: string): Reply {
   const has = (...parts: string[]) => parts.every((p) => query.includes(p));
-  const samples =
-    has('kepler_container_cpu_joules_total', 'zone="package"') ? holdings.current?.cpu
-    : has('kepler_container_cpu_joules_total', 'zone="dram"') ? holdings.current?.memory
-    : has('kepler_pod_cpu_joules_total') ? holdings.current?.pods
-    : has('kepler_container_core_joules_total') ? holdings.legacy?.cpu
-    : has('kepler_container_dram_joules_total') ? holdings.legacy?.memory
-    : null;
+  const samples = has('kepler_container_cpu_joules_total', 'zone="package"')
+    ? holdings.current?.cpu
+    : has('kepler_container_cpu_joules_total', 'zone="dram"')
+      ? holdings.current?.memory
+      : has('kepler_pod_cpu_joules_total')
+        ? holdings.current?.pods
+        : has('kepler_container_core_joules_total')
+          ? holdings.legacy?.cpu
+          : has('kepler_container_dram_joules_total')
+            ? holdings.legacy?.memory
+            : null;
   if (samples === null) return json({ status: 'error', errorType: 'bad_data', error: `unexpected query ${query}` }, 400);
   return vectorReply(samples ?? []);
 }
@@ -851,7 +955,8 @@ describe('aether source Fetch', () => {
     const { source, queries } = await keplerSource(t, { KEPLER_METRICS: 'current' }, (r) => answerFrom({ current }, r.form.get('query') ?? ''));
     const instances = await source.fetch();
     assert.deepEqual(kwhOf(instances), { web: [2, 0.1], db: [1, 0] });
-    const web = instances.find((i) => i.id === 'web')!;
+    const web = instances.find((i) => i.id === 'web');
+    assert.ok(web);
     assert.equal(web.name, 'name-web');
     assert.equal(web.provider, 'gcp');
     assert.equal(web.region, 'eu-north-1');
@@ -866,7 +971,10 @@ describe('aether source Fetch', () => {
     assert.equal(instances.filter((i) => i.id === 'web').length, 1);
     assert.equal(instances.find((i) => i.id === 'old')?.name, 'legacy-old');
     for (const metric of ['kepler_container_cpu_joules_total', 'kepler_pod_cpu_joules_total', 'kepler_container_core_joules_total', 'kepler_container_dram_joules_total']) {
-      assert.ok(queries().some((q) => q.includes(metric)), `no query for ${metric}`);
+      assert.ok(
+        queries().some((q) => q.includes(metric)),
+        `no query for ${metric}`,
+      );
     }
     assert.equal(queries().length, 5);
   });

@@ -114,5 +114,8 @@ test('the import reader sees static, type-only, re-export and dynamic imports', 
     "import {\n  f,\n  g,\n} from '../f/f.js';",
     "import x from 'node:fs';",
   ].join('\n');
-  assert.deepEqual(relativeImports(text), ['./a.js', '../b/b.js', './c.js', '../d.js', '../f/f.js', '../e/e.js'].sort((a, b) => text.indexOf(a) - text.indexOf(b)));
+  assert.deepEqual(
+    relativeImports(text),
+    ['./a.js', '../b/b.js', './c.js', '../d.js', '../f/f.js', '../e/e.js'].sort((a, b) => text.indexOf(a) - text.indexOf(b)),
+  );
 });

@@ -23,7 +23,7 @@ function load(argv: string[], yaml?: string, env: NodeJS.ProcessEnv = {}): Extra
     throw new Error(`ENOENT: no such file or directory, open '${path}'`);
   });
   assert.equal(r.kind, 'run');
-  return r as Extract<LoadResult, { kind: 'run' }>;
+  return r;
 }
 const run = (argv: string[], env: NodeJS.ProcessEnv = {}) => load(argv, undefined, env).config;
 const file = (yaml: string, ...flags: string[]) => load(['--config.file=c.yaml', ...flags], yaml);
@@ -137,15 +137,19 @@ test('flags override the file', () => {
     [
       `--config.file=${FIXTURE}`,
       '--log.level=warn',
-      '--log.format', 'text',
+      '--log.format',
+      'text',
       '--monitor.interval=0',
-      '--monitor.staleness', '250ms',
+      '--monitor.staleness',
+      '250ms',
       '--monitor.max-terminated=0',
       '--monitor.min-terminated-energy-threshold=0.5',
       '--monitor.terminated-retention=0s',
-      '--monitor.max-zone-watts', '800',
+      '--monitor.max-zone-watts',
+      '800',
       '--host.sysfs=/sys2',
-      '--host.procfs', '/proc2',
+      '--host.procfs',
+      '/proc2',
       '--no-kube.enable',
       '--kube.node-name=worker-2',
       '--kube.config=/k',
@@ -154,7 +158,8 @@ test('flags override the file', () => {
       '--no-debug.pprof',
       '--web.config-file=/w.yaml',
       '--experimental.platform.redfish.enabled=false',
-      '--experimental.platform.redfish.node-name', 'bmc-2',
+      '--experimental.platform.redfish.node-name',
+      'bmc-2',
       '--experimental.platform.redfish.config-file=/r.yaml',
       '--experimental.hwmon.force-enabled=false',
       '--experimental.gpu.enabled=false',
@@ -186,11 +191,13 @@ test('repeatable flags: collected in order, and replace the file list', () => {
   const c = file(
     yaml,
     '--web.listen-address=127.0.0.1:9102',
-    '--metrics', 'container',
+    '--metrics',
+    'container',
     '--metrics=vm',
     '--cpu.preferred-meters=fake',
     '--rapl.zones=package',
-    '--rapl.zones', 'core',
+    '--rapl.zones',
+    'core',
     '--experimental.hwmon.zones=power1',
   ).config;
   assert.deepEqual(c.web.listenAddresses, ['127.0.0.1:9102']);
@@ -252,9 +259,23 @@ test('redfish needs its config file', () => {
 
 test('parseDuration: Go syntax', () => {
   const good: Array<[string, number]> = [
-    ['5s', 5000], ['500ms', 500], ['1m30s', 90_000], ['1h', 3_600_000], ['1.5s', 1500], ['0', 0], ['0s', 0],
-    ['250us', 0.25], ['250µs', 0.25], ['250μs', 0.25], ['1000000ns', 1], ['1.1s', 1100], ['.5m', 30_000],
-    ['1h2m3s4ms', 3_723_004], ['+2s', 2000], ['-2s', -2000], ['2.s', 2000],
+    ['5s', 5000],
+    ['500ms', 500],
+    ['1m30s', 90_000],
+    ['1h', 3_600_000],
+    ['1.5s', 1500],
+    ['0', 0],
+    ['0s', 0],
+    ['250us', 0.25],
+    ['250µs', 0.25],
+    ['250μs', 0.25],
+    ['1000000ns', 1],
+    ['1.1s', 1100],
+    ['.5m', 30_000],
+    ['1h2m3s4ms', 3_723_004],
+    ['+2s', 2000],
+    ['-2s', -2000],
+    ['2.s', 2000],
   ];
   for (const [s, ms] of good) assert.equal(parseDuration(s), ms, s);
   for (const s of ['', '5', '1.5', 's', '5 s', '5sec', '1d', '5S', ' 5s', '5s ', '.s', '--5s', '1m-30s', 'abc', '0x5s']) {
@@ -427,11 +448,31 @@ test('--help lists every flag with its default; --version', () => {
   assert.equal(loadConfig(['--help'], {}).kind, 'help');
   assert.deepEqual(loadConfig(['--version'], {}), { kind: 'version' });
   const configFlags = FLAGS.filter((f) => f.key).map((f) => f.name);
-  for (const name of ['config.file', 'log.level', 'log.format', 'host.sysfs', 'host.procfs', 'monitor.interval', 'monitor.max-terminated',
-    'debug.pprof', 'web.config-file', 'web.listen-address', 'exporter.stdout', 'exporter.prometheus', 'metrics', 'kube.enable',
-    'kube.config', 'kube.node-name', 'experimental.platform.redfish.enabled', 'experimental.platform.redfish.node-name',
-    'experimental.platform.redfish.config-file', 'experimental.hwmon.force-enabled', 'experimental.hwmon.zones',
-    'experimental.gpu.enabled', 'experimental.gpu.idle-power']) {
+  for (const name of [
+    'config.file',
+    'log.level',
+    'log.format',
+    'host.sysfs',
+    'host.procfs',
+    'monitor.interval',
+    'monitor.max-terminated',
+    'debug.pprof',
+    'web.config-file',
+    'web.listen-address',
+    'exporter.stdout',
+    'exporter.prometheus',
+    'metrics',
+    'kube.enable',
+    'kube.config',
+    'kube.node-name',
+    'experimental.platform.redfish.enabled',
+    'experimental.platform.redfish.node-name',
+    'experimental.platform.redfish.config-file',
+    'experimental.hwmon.force-enabled',
+    'experimental.hwmon.zones',
+    'experimental.gpu.enabled',
+    'experimental.gpu.idle-power',
+  ]) {
     assert.ok(name === 'config.file' || configFlags.includes(name), `Kepler flag --${name} is missing`);
   }
 });
@@ -481,15 +522,32 @@ test('each key is declared once, and its default, YAML key, Config field and fla
 });
 
 test("estimator.model: the names the config accepts are the registry's models, in its order", () => {
-  assert.deepEqual([...ESTIMATOR_MODEL_NAMES], knownModels().map((m) => m.name));
+  assert.deepEqual(
+    [...ESTIMATOR_MODEL_NAMES],
+    knownModels().map((m) => m.name),
+  );
   assert.equal(DEFAULT_ESTIMATOR_MODEL, DEFAULT_MODEL_NAME);
   for (const name of ESTIMATOR_MODEL_NAMES) assert.equal(file(`estimator: {model: ${name}}\n`).config.estimator.model, name);
   assert.equal(file('estimator: {model: ""}\n').config.estimator.model, '');
 });
 
 test('listen addresses: the config accepts exactly what the web server binds', () => {
-  const samples = [':28282', '127.0.0.1:0', '[::1]:1', 'localhost:80', 'node-1.example.com.:9102', '1.2.3:80', 'my_host:80', '-bad:80', 'bad-:80',
-    '[::1]:65536', ':00080', 'a..b:80', '[127.0.0.1]:80', ' :80'];
+  const samples = [
+    ':28282',
+    '127.0.0.1:0',
+    '[::1]:1',
+    'localhost:80',
+    'node-1.example.com.:9102',
+    '1.2.3:80',
+    'my_host:80',
+    '-bad:80',
+    'bad-:80',
+    '[::1]:65536',
+    ':00080',
+    'a..b:80',
+    '[127.0.0.1]:80',
+    ' :80',
+  ];
   for (const a of samples) {
     let binds = true;
     try {
@@ -509,6 +567,12 @@ test('listen addresses: the config accepts exactly what the web server binds', (
 });
 
 test('errors that wrap another keep it as their cause', () => {
-  assert.throws(() => run(['--config.file=x.yaml']), (e: Error) => e instanceof ConfigError && e.cause instanceof Error && /ENOENT/.test(e.cause.message));
-  assert.throws(() => run(['--bogus']), (e: Error) => e instanceof ConfigError && (e.cause as NodeJS.ErrnoException | undefined)?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION');
+  assert.throws(
+    () => run(['--config.file=x.yaml']),
+    (e: Error) => e instanceof ConfigError && e.cause instanceof Error && /ENOENT/.test(e.cause.message),
+  );
+  assert.throws(
+    () => run(['--bogus']),
+    (e: Error) => e instanceof ConfigError && (e.cause as NodeJS.ErrnoException | undefined)?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION',
+  );
 });

@@ -98,7 +98,7 @@ function throwsWith(fn: () => unknown, parts: string[], cls: new (...a: never[])
   let message = '';
   assert.throws(fn, (e: unknown) => {
     assert.ok(e instanceof cls, `expected ${cls.name}, got ${String(e)}`);
-    message = (e as Error).message;
+    message = e.message;
     return true;
   });
   for (const p of parts) assert.ok(message.includes(p), `${JSON.stringify(message)} lacks ${JSON.stringify(p)}`);
@@ -267,7 +267,7 @@ test('rapl: aggregated zone undoes each socket wrap and its own wrap over severa
     if (cur < prev) sawOwnWrap = true;
     const d = counterDelta(prev, cur, pkg.maxEnergy());
     assert.equal(d, 800, `step ${i}`);
-    total += d!;
+    total += d;
     prev = cur;
   }
   assert.ok(sawOwnWrap, 'the aggregated counter never wrapped: the test does not cover it');
@@ -378,7 +378,9 @@ test('rapl: an unreadable zone is left out at discovery, the readable ones are k
   const base = raplTree(sysfs, SINGLE_SOCKET_INTEL);
   write(join(base, 'intel-rapl:0:1', 'energy_uj'), 'garbage');
   assert.deepEqual(
-    rapl(sysfs).zones().map((z) => z.name),
+    rapl(sysfs)
+      .zones()
+      .map((z) => z.name),
     ['package', 'core', 'dram', 'psys'],
   );
 });
@@ -417,8 +419,7 @@ function raplModuleForNobody(t: TestContext): string {
 
 function chmodTree(root: string, dirMode: number): void {
   const stack = [root];
-  while (stack.length) {
-    const d = stack.pop()!;
+  for (let d = stack.pop(); d !== undefined; d = stack.pop()) {
     chmodSync(d, dirMode);
     for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) stack.push(join(d, e.name));
   }
@@ -477,7 +478,7 @@ test('rapl: energy_uj readable by root only -> "permission denied (root only sin
   `;
   const r = runAsNobody(script);
   assert.equal(r.status, 0, `child failed: ${r.stderr}`);
-  const out = JSON.parse(r.stdout);
+  const out = JSON.parse(r.stdout) as Record<string, unknown>;
   assert.deepEqual(out.discovery, {
     name: 'MeterUnavailableError',
     message: `${join(base, 'intel-rapl:0', 'energy_uj')}: permission denied (root only since CVE-2020-8694)`,
@@ -652,11 +653,7 @@ test('hwmon: only a GPU chip -> unavailable, saying it was skipped and how to en
 
 test('hwmon: no hwmon directory, or only an unreadable sensor -> MeterUnavailableError naming the path', (t) => {
   const sysfs = tempSysfs(t);
-  throwsWith(
-    () => new HwmonMeter({ sysfs, zoneFilter: [], forceEnabled: false }).zones(),
-    [`${join(sysfs, 'class', 'hwmon')}: not found`],
-    MeterUnavailableError,
-  );
+  throwsWith(() => new HwmonMeter({ sysfs, zoneFilter: [], forceEnabled: false }).zones(), [`${join(sysfs, 'class', 'hwmon')}: not found`], MeterUnavailableError);
   const bad = tempSysfs(t);
   const base = hwmonTree(bad, [{ device: 'platform/x.0', files: { name: 'pmbus\n', power1_input: '' } }]);
   throwsWith(
@@ -695,7 +692,13 @@ test('hwmon: one oversized power reading is refused; the zone goes on integratin
 test('IntegratedPowerZone: a non-finite or negative reading throws and leaves the total usable', () => {
   let now = 0;
   let uw = 10_000_000;
-  const zone = new IntegratedPowerZone('package', 0, 'estimator:x', () => uw, () => now);
+  const zone = new IntegratedPowerZone(
+    'package',
+    0,
+    'estimator:x',
+    () => uw,
+    () => now,
+  );
   zone.energy();
   for (const bad of [NaN, Infinity, -1]) {
     uw = bad;
@@ -829,7 +832,10 @@ test('selectMeter: no preferred meter works -> the estimator, marked as a fallba
   const choice = selectMeter(cfg);
   assert.equal(choice.meter.name, 'estimator');
   assert.equal(choice.fellBack, true);
-  assert.deepEqual(choice.rejected.map((r) => r.meter), ['rapl', 'hwmon']);
+  assert.deepEqual(
+    choice.rejected.map((r) => r.meter),
+    ['rapl', 'hwmon'],
+  );
   assert.deepEqual(summary(choice.zones), [
     { name: 'package', index: 0, path: 'estimator:kts-specpower' },
     { name: 'dram', index: 0, path: 'estimator:kts-specpower' },

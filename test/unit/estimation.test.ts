@@ -8,13 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { runModelCommand } from '../../src/cli/modelCommand.js';
-import {
-  BOAVIZTA_GENERIC,
-  boaviztaCpuWatts,
-  boaviztaCurveForTdp,
-  boaviztaModel,
-  fitBoaviztaCurve,
-} from '../../src/estimation/baselines/boavizta.js';
+import { BOAVIZTA_GENERIC, boaviztaCpuWatts, boaviztaCurveForTdp, boaviztaModel, fitBoaviztaCurve } from '../../src/estimation/baselines/boavizta.js';
 import { ccfModel } from '../../src/estimation/baselines/ccf.js';
 import { codecarbonModel } from '../../src/estimation/baselines/codecarbon.js';
 import { teadsModel, teadsRatio } from '../../src/estimation/baselines/teads.js';
@@ -36,7 +30,10 @@ function spec(over: Partial<ServerSpec> = {}): ServerSpec {
 
 describe('baseline models', () => {
   it('all four are registered in order and their parts add up to the total', () => {
-    assert.deepEqual(BASELINE_MODELS.map((m) => m.name), ['ccf', 'teads', 'codecarbon', 'boavizta']);
+    assert.deepEqual(
+      BASELINE_MODELS.map((m) => m.name),
+      ['ccf', 'teads', 'codecarbon', 'boavizta'],
+    );
     const specs = [
       spec({ chips: 2, tdpWatts: 150, memGb: 64, architecture: 'skylake' }),
       spec({ memGb: 8 }),
@@ -132,7 +129,12 @@ describe('baseline models', () => {
     for (const tdp of [35, 150, 205]) {
       const curve = boaviztaCurveForTdp(tdp);
       assert.equal(curve.b, 0.0354);
-      for (const [load, ratio] of [[0, 0.12], [10, 0.32], [50, 0.75], [100, 1.02]]) {
+      for (const [load, ratio] of [
+        [0, 0.12],
+        [10, 0.32],
+        [50, 0.75],
+        [100, 1.02],
+      ]) {
         near(boaviztaCpuWatts(curve, load), tdp * ratio, 0.005 * tdp, `tdp ${tdp} at ${load} %`);
       }
       const p = boaviztaModel.predict(spec({ chips: 2, tdpWatts: tdp }), 0.5);
@@ -150,18 +152,12 @@ describe('baseline models', () => {
   });
 });
 
-const HEADER =
-  'id,vendor,model,cpu_name,year,architecture,cpu_chips,cpu_cores,cpu_threads,tdp_w,mem_gb,psu_count,' +
-  'w_idle,w_10,w_20,w_30,w_40,w_50,w_60,w_70,w_80,w_90,w_100';
+const HEADER = 'id,vendor,model,cpu_name,year,architecture,cpu_chips,cpu_cores,cpu_threads,tdp_w,mem_gb,psu_count,' + 'w_idle,w_10,w_20,w_30,w_40,w_50,w_60,w_70,w_80,w_90,w_100';
 const ROW_SKYLAKE =
-  '1,"Acme, Inc.","Box 1, rev 2",Intel Xeon Platinum 8176,2017,skylake,2,56,112,165.0,192.0,1,' +
-  '49.4,113.0,133.0,160.0,176.0,198.0,228.0,265.0,305.0,374.0,454.0';
+  '1,"Acme, Inc.","Box 1, rev 2",Intel Xeon Platinum 8176,2017,skylake,2,56,112,165.0,192.0,1,' + '49.4,113.0,133.0,160.0,176.0,198.0,228.0,265.0,305.0,374.0,454.0';
 const ROW_SANDY =
-  '2,"Huawei Technologies Co., Ltd",RH2288 V2,Intel Xeon E5-2660,2012,sandybridge,2,16,32,95.0,32.0,1,' +
-  '59.7,87.2,97.9,109.0,120.0,133.0,150.0,171.0,196.0,231.0,257.0';
-const ROW_NO_TDP =
-  '3,NEC Corporation,"Express5800, water cooled",Intel Core i3-540,2010,,1,2,4,,4.0,,' +
-  '25.8,30.8,nan,38.6,42.0,44.9,48.1,51.1,54.2,57.9,';
+  '2,"Huawei Technologies Co., Ltd",RH2288 V2,Intel Xeon E5-2660,2012,sandybridge,2,16,32,95.0,32.0,1,' + '59.7,87.2,97.9,109.0,120.0,133.0,150.0,171.0,196.0,231.0,257.0';
+const ROW_NO_TDP = '3,NEC Corporation,"Express5800, water cooled",Intel Core i3-540,2010,,1,2,4,,4.0,,' + '25.8,30.8,nan,38.6,42.0,44.9,48.1,51.1,54.2,57.9,';
 const CSV = [HEADER, ROW_SKYLAKE, ROW_SANDY, ROW_NO_TDP].join('\n') + '\n';
 
 describe('SPECpower CSV', () => {
@@ -193,7 +189,10 @@ describe('SPECpower CSV', () => {
     assert.equal(rows[2].watts[0], 25.8);
     // A quoted field spanning lines: the line number is where the row ends.
     const multi = parseSpecpowerCsv(`${HEADER}\n${ROW_SKYLAKE.replace('"Box 1, rev 2"', '"Box 1,\nrev 2"')}\n${ROW_SANDY}\n`, 'm.csv');
-    assert.deepEqual(multi.map((r) => r.line), [3, 4]);
+    assert.deepEqual(
+      multi.map((r) => r.line),
+      [3, 4],
+    );
   });
 
   it('maps vendors from CPU names', () => {
@@ -280,7 +279,10 @@ describe('evaluation', () => {
   });
 
   it('registry: extra models first, names unique, found by name', () => {
-    assert.deepEqual(allModels([flat]).map((m) => m.name), ['flat', 'ccf', 'teads', 'codecarbon', 'boavizta']);
+    assert.deepEqual(
+      allModels([flat]).map((m) => m.name),
+      ['flat', 'ccf', 'teads', 'codecarbon', 'boavizta'],
+    );
     assert.throws(() => allModels([{ ...flat, name: 'ccf' }]), /two power models are named "ccf"/);
     assert.equal(findModel('teads', knownModels()), teadsModel);
     assert.equal(findModel('nope', knownModels()), undefined);
@@ -361,7 +363,10 @@ describe('kepler-ts model evaluate', () => {
     const lines = r.stdout.trimEnd().split('\n');
     const expected = expectedMapes();
     const names = knownModels().map((m) => m.name);
-    assert.deepEqual(lines.map((l) => l.split(' ')[0]), names);
+    assert.deepEqual(
+      lines.map((l) => l.split(' ')[0]),
+      names,
+    );
     for (const line of lines) {
       const m = /^(\S+) mape=(\d+\.\d\d) rows=(\d+)$/.exec(line);
       assert.ok(m, `line format: ${line}`);
@@ -380,7 +385,9 @@ describe('kepler-ts model evaluate', () => {
     const r = cli(['evaluate', `--specpower=${file}`, '--model', 'codecarbon']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^codecarbon mape=\d+\.\d\d rows=3\n$/);
-    near(Number(/mape=(\S+)/.exec(r.stdout)![1]), expectedMapes().codecarbon, 0.0051);
+    const mape = /mape=(\S+)/.exec(r.stdout);
+    assert.ok(mape);
+    near(Number(mape[1]), expectedMapes().codecarbon, 0.0051);
   });
 
   it('usage and input errors exit 2 naming the input and what was expected', () => {

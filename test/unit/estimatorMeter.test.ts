@@ -15,8 +15,15 @@ import { EstimatorMeter } from '../../src/device/estimatorMeter.js';
 import { hostOfVirtualMachine, machinePower } from '../../src/estimation/machineEstimate.js';
 import { estimatorInfoLabels } from '../../src/exporter/prometheus/estimatorInfoCollector.js';
 import { findModel } from '../../src/estimation/modelRegistry.js';
+import type { PowerModel } from '../../src/estimation/powerModel.js';
 import { readHostProfile } from '../../src/estimation/hostProfile.js';
 import { near } from '../support/assertions.js';
+
+function knownModel(name: string): PowerModel {
+  const model = findModel(name);
+  assert.ok(model, `no model ${name}`);
+  return model;
+}
 
 const HOSTS = fileURLToPath(new URL('../../../test/fixtures/host', import.meta.url));
 
@@ -59,16 +66,19 @@ const read = (zones: { name: string; energy: () => number }[]) => Object.fromEnt
 test('estimator: zones package, dram, platform labelled estimator:<model>, counting the model watts at each interval load', (t) => {
   const r = rig(t, 'intel-xeon-2s');
   const zones = r.meter.zones();
-  assert.deepEqual(zones.map((z) => [z.name, z.path]), [
-    ['package', 'estimator:kts-specpower'],
-    ['dram', 'estimator:kts-specpower'],
-    ['platform', 'estimator:kts-specpower'],
-  ]);
+  assert.deepEqual(
+    zones.map((z) => [z.name, z.path]),
+    [
+      ['package', 'estimator:kts-specpower'],
+      ['dram', 'estimator:kts-specpower'],
+      ['platform', 'estimator:kts-specpower'],
+    ],
+  );
   assert.deepEqual(read(zones), { package: 0, dram: 0, platform: 0 }); // the baseline reading
   const d = r.meter.description();
   assert.equal(d.virtualMachine, false);
   assert.equal(d.share, 1);
-  const model = findModel('kts-specpower')!;
+  const model = knownModel('kts-specpower');
   const spec = d.host.spec;
   assert.equal(spec.cpuName.includes('6140'), true, spec.cpuName);
   assert.equal(spec.chips, 2);
@@ -97,7 +107,7 @@ test('estimator: each zone covers its own interval, so a zone read late is not b
   const r = rig(t, 'intel-xeon-2s');
   const zones = r.meter.zones();
   read(zones);
-  const model = findModel('kts-specpower')!;
+  const model = knownModel('kts-specpower');
   const spec = r.meter.description().host.spec;
   r.tick(100, 0); // 1 s fully busy
   r.advance(1000);
@@ -122,7 +132,7 @@ test('estimator: a cloud VM (hypervisor flag) is estimated as its vCPU share of 
   const d = r.meter.description();
   assert.equal(d.virtualMachine, true);
   assert.equal(d.host.virtualization.hypervisor, 'amazon');
-  const model = findModel('kts-specpower')!;
+  const model = knownModel('kts-specpower');
   const { host, share } = hostOfVirtualMachine(d.host.spec, { coresPerChip: 24 }); // 8259CL: 24 cores per package
   assert.equal(d.share, share);
   assert.equal(share, 4 / 96);
@@ -150,7 +160,12 @@ test('estimator: configuration corrects it (TDP, idle/max watts, measured points
   assert.equal(cal.meter.description().calibrated, true);
   assert.equal(cal.meter.description().parameters.machine_max_watts, 480);
 
-  const pts = rig(t, 'intel-xeon-2s', { points: [{ load: 0, watts: 100 }, { load: 1, watts: 300 }] });
+  const pts = rig(t, 'intel-xeon-2s', {
+    points: [
+      { load: 0, watts: 100 },
+      { load: 1, watts: 300 },
+    ],
+  });
   const pz = pts.meter.zones();
   read(pz);
   pts.tick(50, 50);
@@ -187,11 +202,17 @@ test('estimator: unreadable hardware or /proc/stat is a clear error, never a sil
   const dir = mkdtempSync(join(tmpdir(), 'kepler-estimator-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const meter = new EstimatorMeter({ procfs: dir, sysfs: dir, settings: defaultConfig().estimator });
-  assert.throws(() => meter.zones(), (e: unknown) => e instanceof MeterUnavailableError && e.message.includes(join(dir, 'cpuinfo')));
+  assert.throws(
+    () => meter.zones(),
+    (e: unknown) => e instanceof MeterUnavailableError && e.message.includes(join(dir, 'cpuinfo')),
+  );
 
   const noStat = rig(t, 'intel-xeon-2s');
   rmSync(join(noStat.procfs, 'stat'));
-  assert.throws(() => noStat.meter.zones(), (e: unknown) => e instanceof MeterUnavailableError && e.message.includes(join(noStat.procfs, 'stat')));
+  assert.throws(
+    () => noStat.meter.zones(),
+    (e: unknown) => e instanceof MeterUnavailableError && e.message.includes(join(noStat.procfs, 'stat')),
+  );
 
   const r = rig(t, 'intel-xeon-2s');
   const zones = r.meter.zones();
@@ -215,5 +236,5 @@ test('estimator: the model named in the config is used, and the path says which'
   r.tick(100, 0);
   r.advance(1000);
   const spec = readHostProfile({ procfs: r.procfs, sysfs: join(HOSTS, 'intel-xeon-2s', 'sys') }).spec;
-  near(read(zones).platform, machinePower({ model: findModel('ccf')!, server: spec, share: 1, calibration: {} }, 1).total * 1e6, 2, 'ccf at full load');
+  near(read(zones).platform, machinePower({ model: knownModel('ccf'), server: spec, share: 1, calibration: {} }, 1).total * 1e6, 2, 'ccf at full load');
 });

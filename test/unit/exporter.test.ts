@@ -10,17 +10,9 @@ import { gunzipSync } from 'node:zlib';
 import type { MetricsLevel } from '../../src/config/config.js';
 import type { Collector } from '../../src/exporter/prometheus/collector.js';
 import { buildCollectors } from '../../src/exporter/prometheus/collectors.js';
-import { ContainerCollector } from '../../src/exporter/prometheus/containerCollector.js';
-import { ExporterHealthCollector } from '../../src/exporter/prometheus/exporterHealthCollector.js';
 import { OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE } from '../../src/exporter/prometheus/exposition.js';
 import { acceptsGzip, negotiateFormat } from '../../src/exporter/prometheus/negotiation.js';
-import { BuildInfoCollector, CpuInfoCollector } from '../../src/exporter/prometheus/infoCollectors.js';
-import { NodeCollector } from '../../src/exporter/prometheus/nodeCollector.js';
-import { PodCollector } from '../../src/exporter/prometheus/podCollector.js';
-import { ProcessCollector } from '../../src/exporter/prometheus/processCollector.js';
 import { PrometheusExporter } from '../../src/exporter/prometheus/prometheusExporter.js';
-import { RuntimeCollector } from '../../src/exporter/prometheus/runtimeCollector.js';
-import { VmCollector } from '../../src/exporter/prometheus/vmCollector.js';
 import { formatSnapshot, StdoutExporter } from '../../src/exporter/stdout/stdoutExporter.js';
 import { formatJoules } from '../../src/exporter/formatJoules.js';
 import { PowerMonitor } from '../../src/monitor/powerMonitor.js';
@@ -64,7 +56,13 @@ function collectors(levelList: MetricsLevel[], exporter: () => PrometheusExporte
   return buildCollectors({
     nodeName: NODE,
     prometheus: { metricsLevel: levelList, legacyMetrics: false, debugCollectors: debug },
-    meter: { name: 'rapl', zones: [{ name: 'package', index: 0 }, { name: 'dram', index: 0 }] },
+    meter: {
+      name: 'rapl',
+      zones: [
+        { name: 'package', index: 0 },
+        { name: 'dram', index: 0 },
+      ],
+    },
     cpus: CPUS,
     cpuArchitecture: 'skylake',
     build: BUILD,
@@ -259,7 +257,9 @@ describe('exposition of the current metric family', () => {
       }
       // Samples keep _total in both formats.
       assert.deepEqual(
-        byName(e, 'kepler_process_cpu_joules_total', { pid: '42', zone: 'package' }).map((s) => s.labels.state).sort(),
+        byName(e, 'kepler_process_cpu_joules_total', { pid: '42', zone: 'package' })
+          .map((s) => s.labels.state)
+          .sort(),
         ['running', 'terminated'],
       );
       assert.equal(byName(e, 'kepler_process_cpu_watts', { pid: '42', zone: 'dram' }).length, 2);
@@ -370,7 +370,10 @@ describe('exposition of the current metric family', () => {
 
   test('processes that never used CPU are omitted', () => {
     const { exporter, snap } = setup();
-    assert.ok(snap.processes.workloads.some((w) => (w.info as ProcessInfo).pid === 3), 'the monitor tracks it');
+    assert.ok(
+      snap.processes.workloads.some((w) => w.info.pid === 3),
+      'the monitor tracks it',
+    );
     const e = parseCheckedExposition(exporter.render(false).body, false);
     assert.equal(e.samples.filter((s) => s.name.startsWith('kepler_process_') && s.labels.pid === '3').length, 0);
     assert.ok(e.samples.some((s) => s.name === 'kepler_process_cpu_joules_total' && s.labels.pid === '2'));
@@ -380,9 +383,24 @@ describe('exposition of the current metric family', () => {
     const kepler = (e: CheckedExposition) => [...e.families.keys()].filter((n) => n.startsWith('kepler_') && !n.startsWith('kepler_exporter_')).sort();
     {
       const e = parseCheckedExposition(setup(['node', 'pod']).exporter.render(false).body, false);
-      assert.deepEqual(kepler(e), [...Object.keys(NODE_FAMILIES), ...Object.keys(LEVEL_FAMILIES.pod), ...Object.keys(STATIC_FAMILIES), 'kepler_node_cpu_unattributed_joules_total', 'kepler_node_cpu_dropped_joules_total'].sort());
-      assert.deepEqual(byName(e, 'kepler_node_cpu_unattributed_joules_total').map((s) => s.labels.level), ['pod', 'pod']);
-      assert.deepEqual(byName(e, 'kepler_node_cpu_dropped_joules_total').map((s) => s.labels.level), ['pod', 'pod']);
+      assert.deepEqual(
+        kepler(e),
+        [
+          ...Object.keys(NODE_FAMILIES),
+          ...Object.keys(LEVEL_FAMILIES.pod),
+          ...Object.keys(STATIC_FAMILIES),
+          'kepler_node_cpu_unattributed_joules_total',
+          'kepler_node_cpu_dropped_joules_total',
+        ].sort(),
+      );
+      assert.deepEqual(
+        byName(e, 'kepler_node_cpu_unattributed_joules_total').map((s) => s.labels.level),
+        ['pod', 'pod'],
+      );
+      assert.deepEqual(
+        byName(e, 'kepler_node_cpu_dropped_joules_total').map((s) => s.labels.level),
+        ['pod', 'pod'],
+      );
     }
     {
       const e = parseCheckedExposition(setup(['pod']).exporter.render(true).body, true);
@@ -534,7 +552,7 @@ describe('content negotiation', () => {
     for (const [accept, want] of cases) assert.equal(negotiateFormat(accept), want, String(accept));
   });
 
-  test('acceptsGzip: only when its q is above 0 and at least identity\'s', () => {
+  test("acceptsGzip: only when its q is above 0 and at least identity's", () => {
     const cases: [string | undefined, boolean][] = [
       [undefined, false],
       ['', false],

@@ -1,17 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import {
-  allPanels,
-  interpolate,
-  loadDashboards,
-  panelQueries,
-  parseVariableQuery,
-  queryVariables,
-  variableNames,
-  type Builtins,
-  type Dashboard,
-} from '../support/grafana.js';
+import { allPanels, interpolate, loadDashboards, panelQueries, parseVariableQuery, queryVariables, variableNames, type Builtins, type Dashboard } from '../support/grafana.js';
 
 // Compiled to dist/test/unit/; the dashboards stay in the source tree.
 const DIR = fileURLToPath(new URL('../../../dashboards/', import.meta.url));
@@ -36,7 +26,8 @@ function dummyValues(d: Dashboard): Record<string, string | string[]> {
 
 // Metrics with a zone label: summing them over zones counts the same energy twice (package
 // contains core, psys contains package).
-const ZONED = /\bkepler_(?:node|process|container|vm|pod)_cpu_(?:joules_total|watts|active_joules_total|active_watts|idle_joules_total|idle_watts|unattributed_joules_total)\b(\{[^}]*\})?/g;
+const ZONED =
+  /\bkepler_(?:node|process|container|vm|pod)_cpu_(?:joules_total|watts|active_joules_total|active_watts|idle_joules_total|idle_watts|unattributed_joules_total)\b(\{[^}]*\})?/g;
 const AGGREGATION = /\b(?:sum|avg|min|max|count|topk|bottomk|quantile|stddev|stdvar|group)\s*(?:(?:by|without)\s*\([^)]*\)\s*)?\(/;
 
 /** True when the expression aggregates a zoned metric with neither a zone matcher nor a by (zone) grouping. */
@@ -115,8 +106,12 @@ test('dashboards: importable model with a datasource input and variable', () => 
     assert.ok((d.tags as string[]).includes('kepler-ts'), file);
     assert.ok(d.title.length > 0, file);
     const inputs = d.__inputs as Obj[];
-    assert.ok(inputs.some((i) => i.name === 'DS_PROMETHEUS' && i.type === 'datasource' && i.pluginId === 'prometheus'), file);
-    const list = d.templating!.list as Obj[];
+    assert.ok(
+      inputs.some((i) => i.name === 'DS_PROMETHEUS' && i.type === 'datasource' && i.pluginId === 'prometheus'),
+      file,
+    );
+    assert.ok(d.templating, `${file}: no templating`);
+    const list = d.templating.list as Obj[];
     const ds = list.find((v) => v.name === 'datasource');
     assert.ok(ds, `${file}: no datasource variable`);
     assert.equal(ds.type, 'datasource', file);
@@ -129,7 +124,10 @@ test('dashboards: every panel and target uses ${datasource}; panel ids are uniqu
   for (const { file, dashboard: d } of BOARDS) {
     const panels = allPanels(d);
     const ids = panels.map((p) => p.id);
-    assert.ok(ids.every((id) => typeof id === 'number'), `${file}: a panel without a numeric id`);
+    assert.ok(
+      ids.every((id) => typeof id === 'number'),
+      `${file}: a panel without a numeric id`,
+    );
     assert.equal(new Set(ids).size, ids.length, `${file}: duplicate panel ids ${ids.join(',')}`);
     for (const p of panels) {
       const where = `${file} / ${String(p.title)}`;
@@ -158,7 +156,10 @@ test('dashboards: the panels the task lists are there', () => {
     for (const p of allPanels(d)) if (p.type !== 'row') assert.ok(queried.has(p.title as string), `${file} / ${String(p.title)}: no query`);
   }
   // The metrics each board must show.
-  const exprs = (file: string) => panelQueries(board(file)).map((q) => q.expr).join('\n');
+  const exprs = (file: string) =>
+    panelQueries(board(file))
+      .map((q) => q.expr)
+      .join('\n');
   for (const m of [
     'kepler_node_cpu_watts',
     'kepler_node_cpu_active_watts',
@@ -170,7 +171,14 @@ test('dashboards: the panels the task lists are there', () => {
     'kepler_node_cpu_info',
   ])
     assert.ok(exprs('kepler-ts-node.json').includes(m), `node board lacks ${m}`);
-  for (const m of ['kepler_pod_cpu_watts', 'kepler_container_cpu_watts', 'kepler_process_cpu_watts', 'kepler_vm_cpu_watts', 'kepler_pod_cpu_joules_total', 'kepler_container_cpu_joules_total'])
+  for (const m of [
+    'kepler_pod_cpu_watts',
+    'kepler_container_cpu_watts',
+    'kepler_process_cpu_watts',
+    'kepler_vm_cpu_watts',
+    'kepler_pod_cpu_joules_total',
+    'kepler_container_cpu_joules_total',
+  ])
     assert.ok(exprs('kepler-ts-workloads.json').includes(m), `workloads board lacks ${m}`);
   for (const m of [
     'kepler_exporter_refresh_duration_seconds_bucket',
@@ -214,7 +222,8 @@ test('dashboards: the variables the task asks for, parseable, with allValue .* o
       assert.equal(zone.multi, false, file);
     }
   }
-  const ns = queryVariables(board('kepler-ts-workloads.json')).find((v) => v.name === 'namespace')!;
+  const ns = queryVariables(board('kepler-ts-workloads.json')).find((v) => v.name === 'namespace');
+  assert.ok(ns, 'no namespace variable');
   assert.deepEqual(parseVariableQuery(ns.query), { kind: 'label_values', label: 'pod_namespace', match: 'kepler_pod_cpu_joules_total{job=~"$job", node_name=~"$node"}' });
   assert.ok(ns.includeAll && ns.multi);
 });
@@ -254,7 +263,8 @@ test('dashboards: panels over a fixed window or the range are instant', () => {
       if (/\[(\$__range|1d)\]/.test(q.expr)) assert.ok(q.instant, `${file} / ${q.panel}`);
       if (q.expr.startsWith('topk(')) assert.ok(q.instant, `${file} / ${q.panel}: topk over a range gives more than k series`);
     }
-    for (const p of allPanels(d)) if (p.type === 'table' || p.type === 'bargauge') for (const t of p.targets as Obj[]) assert.equal(t.instant, true, `${file} / ${String(p.title)}`);
+    for (const p of allPanels(d))
+      if (p.type === 'table' || p.type === 'bargauge') for (const t of p.targets as Obj[]) assert.equal(t.instant, true, `${file} / ${String(p.title)}`);
   }
 });
 
@@ -267,7 +277,14 @@ const SYNTHETIC: Dashboard = {
     list: [
       { name: 'datasource', type: 'datasource', query: 'prometheus' },
       { name: 'job', type: 'query', query: 'label_values(up, job)', includeAll: true, multi: true, allValue: '.*', current: { text: ['All'], value: ['$__all'] } },
-      { name: 'node', type: 'query', query: { query: 'label_values(kepler_node_cpu_joules_total{job=~"$job"}, node_name)', refId: 'V' }, multi: true, allValue: null, current: { value: ['n1', 'n2'] } },
+      {
+        name: 'node',
+        type: 'query',
+        query: { query: 'label_values(kepler_node_cpu_joules_total{job=~"$job"}, node_name)', refId: 'V' },
+        multi: true,
+        allValue: null,
+        current: { value: ['n1', 'n2'] },
+      },
       { name: 'zone', type: 'query', definition: 'label_values(zone)', query: 'label_values(zone)', current: { text: 'package', value: 'package' } },
       { name: 'step', type: 'interval', query: '1m,5m' },
       { name: 'top', type: 'query', query: 'query_result(topk(3, x))', regex: '/pid="(\\d+)"/' },
@@ -276,14 +293,30 @@ const SYNTHETIC: Dashboard = {
   panels: [
     { id: 1, type: 'timeseries', title: 'A', targets: [{ refId: 'A', expr: 'up' }, { refId: 'B', expr: 'hidden', hide: true }, { refId: 'C', expr: '' }, { refId: 'D' }] },
     { id: 2, type: 'row', title: 'open row', collapsed: false, panels: [] },
-    { id: 3, type: 'stat', title: 'B', targets: [{ expr: 'x', instant: true, range: false }, { refId: 'Z', expr: 'y', instant: true, range: true }] },
+    {
+      id: 3,
+      type: 'stat',
+      title: 'B',
+      targets: [
+        { expr: 'x', instant: true, range: false },
+        { refId: 'Z', expr: 'y', instant: true, range: true },
+      ],
+    },
     {
       id: 4,
       type: 'row',
       title: 'closed row',
       collapsed: true,
       panels: [
-        { id: 5, type: 'table', title: 'nested', targets: [{ refId: 'A', expr: 'nested_metric', instant: true }, { refId: 'B', expr: 'gone', hide: true }] },
+        {
+          id: 5,
+          type: 'table',
+          title: 'nested',
+          targets: [
+            { refId: 'A', expr: 'nested_metric', instant: true },
+            { refId: 'B', expr: 'gone', hide: true },
+          ],
+        },
         { id: 6, type: 'text', title: 'text' },
       ],
     },
@@ -382,8 +415,14 @@ test('interpolate: builtins, longest names first', () => {
 });
 
 test('interpolate: unknown variables throw, naming them', () => {
-  assert.throws(() => interpolate('x{a="$nope"}', { name: 'n' }, BUILTINS), (e: unknown) => e instanceof Error && e.message.includes('$nope'));
-  assert.throws(() => interpolate('x{a="${nope}", b="[[other]]"}', {}, BUILTINS), (e: unknown) => e instanceof Error && e.message.includes('$nope, $other'));
+  assert.throws(
+    () => interpolate('x{a="$nope"}', { name: 'n' }, BUILTINS),
+    (e: unknown) => e instanceof Error && e.message.includes('$nope'),
+  );
+  assert.throws(
+    () => interpolate('x{a="${nope}", b="[[other]]"}', {}, BUILTINS),
+    (e: unknown) => e instanceof Error && e.message.includes('$nope, $other'),
+  );
   // $name does not stand in for $namespace.
   assert.throws(() => interpolate('$namespace', { name: 'n' }, BUILTINS), /\$namespace/);
   assert.throws(() => interpolate('$__from', {}, BUILTINS), /\$__from/);

@@ -9,14 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  armCoreOf,
-  catalogSkus,
-  inferMicroarchitectureFromName,
-  lookupCpuModel,
-  microarchitectureOf,
-  normaliseCpuName,
-} from '../../src/estimation/cpuCatalog.js';
+import { armCoreOf, catalogSkus, inferMicroarchitectureFromName, lookupCpuModel, microarchitectureOf, normaliseCpuName } from '../../src/estimation/cpuCatalog.js';
 import { buildHostProfile, readHostProfile, type HostProfile } from '../../src/estimation/hostProfile.js';
 import { parseHostCpuInfo, parseMemTotalGb } from '../../src/resource/hostCpu.js';
 import { detectVirtualization, type DmiInfo } from '../../src/resource/virtualization.js';
@@ -47,7 +40,15 @@ function tree(t: TestContext, files: Record<string, string>): { procfs: string; 
 
 /** A small x86 cpuinfo: one record per entry, fields given per record. */
 function x86(records: Record<string, string>[]): string {
-  return records.map((r, i) => Object.entries({ processor: String(i), ...r }).map(([k, v]) => `${k}\t: ${v}`).join('\n')).join('\n\n') + '\n';
+  return (
+    records
+      .map((r, i) =>
+        Object.entries({ processor: String(i), ...r })
+          .map(([k, v]) => `${k}\t: ${v}`)
+          .join('\n'),
+      )
+      .join('\n\n') + '\n'
+  );
 }
 
 const INTEL = { vendor_id: 'GenuineIntel', 'cpu family': '6', model: '85', 'model name': 'Intel(R) Xeon(R) Gold 6230 CPU @ 2.10GHz', stepping: '7' };
@@ -121,7 +122,7 @@ describe('readHostProfile on fixture machines', () => {
     assert.deepEqual([h.armImplementer, h.armPart], [0x41, 0xd08]);
     assert.equal(h.family, undefined);
     assert.deepEqual([h.logicalCpus, h.chips, h.cores, h.threads], [4, 1, 4, 4]);
-    near(h.memGb, 3.70, 0.01, 'memGb');
+    near(h.memGb, 3.7, 0.01, 'memGb');
     assert.equal(h.virtualization.isVm, false);
     assert.equal(h.virtualization.hypervisor, 'none');
     assert.deepEqual(h.dmi, {});
@@ -129,7 +130,10 @@ describe('readHostProfile on fixture machines', () => {
     assert.deepEqual([h.spec.architecture, h.spec.year], ['cortex-a72', 2019]);
     // No SKU in the catalog: the package budget is the A72's per-core figure x 4 cores.
     assert.equal(h.spec.tdpWatts, 4.0);
-    assert.ok(h.notes.some((n) => n.includes('TDP 4 W from') && n.includes('per core')), JSON.stringify(h.notes));
+    assert.ok(
+      h.notes.some((n) => n.includes('TDP 4 W from') && n.includes('per core')),
+      JSON.stringify(h.notes),
+    );
     const dmiNote = h.notes.find((n) => n.includes('class/dmi/id'));
     assert.ok(dmiNote, `a note about the missing DMI files, got ${JSON.stringify(h.notes)}`);
     assert.match(dmiNote, /sys_vendor, product_name, bios_vendor, board_vendor, chassis_vendor missing$/);
@@ -193,7 +197,10 @@ describe('readHostProfile on incomplete trees', () => {
     assert.equal(h.virtualization.isVm, true);
     assert.equal(h.virtualization.hypervisor, 'xen');
     assert.match(h.virtualization.evidence, /dmi sys_vendor "Xen", a string only virtual machines show/);
-    assert.ok(h.notes.some((n) => n.endsWith('bios_vendor, board_vendor, chassis_vendor missing')), JSON.stringify(h.notes));
+    assert.ok(
+      h.notes.some((n) => n.endsWith('bios_vendor, board_vendor, chassis_vendor missing')),
+      JSON.stringify(h.notes),
+    );
   });
 });
 
@@ -208,12 +215,24 @@ describe('parseHostCpuInfo', () => {
   });
 
   test('no physical id: one chip, cores from the distinct core ids', () => {
-    const c = parseHostCpuInfo(x86([{ ...INTEL, 'core id': '0' }, { ...INTEL, 'core id': '1' }, { ...INTEL, 'core id': '0' }, { ...INTEL, 'core id': '1' }]));
+    const c = parseHostCpuInfo(
+      x86([
+        { ...INTEL, 'core id': '0' },
+        { ...INTEL, 'core id': '1' },
+        { ...INTEL, 'core id': '0' },
+        { ...INTEL, 'core id': '1' },
+      ]),
+    );
     assert.deepEqual([c.logicalCpus, c.chips, c.cores, c.threads], [4, 1, 2, 4]);
   });
 
   test('same core id on two sockets counts twice; no core id falls back to "cpu cores" x chips; no topology at all to logical CPUs', () => {
-    const two = parseHostCpuInfo(x86([{ ...INTEL, 'physical id': '0', 'core id': '0' }, { ...INTEL, 'physical id': '1', 'core id': '0' }]));
+    const two = parseHostCpuInfo(
+      x86([
+        { ...INTEL, 'physical id': '0', 'core id': '0' },
+        { ...INTEL, 'physical id': '1', 'core id': '0' },
+      ]),
+    );
     assert.deepEqual([two.chips, two.cores], [2, 2]);
     const byCount = parseHostCpuInfo(x86([0, 1, 2, 3, 4, 5, 6, 7].map((i) => ({ ...INTEL, 'physical id': String(i % 2), 'cpu cores': '2' }))));
     assert.deepEqual([byCount.chips, byCount.cores, byCount.threads], [2, 4, 8]);
@@ -256,7 +275,8 @@ describe('parseHostCpuInfo', () => {
     assert.equal(parseHostCpuInfo(x86([{ vendor_id: 'CentaurHauls', 'model name': 'ZHAOXIN KaiXian KX-U6780A@2.7GHz' }])).vendor, 'other');
   });
 
-  const arm = (part: string, extra = '') => `processor\t: 0\nBogoMIPS\t: 50.00\nFeatures\t: fp asimd\nCPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x3\nCPU part\t: ${part}\nCPU revision\t: 1\n${extra}\n`;
+  const arm = (part: string, extra = '') =>
+    `processor\t: 0\nBogoMIPS\t: 50.00\nFeatures\t: fp asimd\nCPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x3\nCPU part\t: ${part}\nCPU revision\t: 1\n${extra}\n`;
 
   test('ARM without a model name: the name comes from the core (Neoverse-N1, as on Graviton2 or Altra)', () => {
     const c = parseHostCpuInfo(arm('0xd0c') + arm('0xd0c').replace('processor\t: 0', 'processor\t: 1'));
@@ -275,9 +295,7 @@ describe('parseHostCpuInfo', () => {
   });
 
   test('big.LITTLE with as many little as big cores: the big cores (listed last) decide', () => {
-    const rk3588 = [0, 1, 2, 3, 4, 5, 6, 7]
-      .map((i) => `processor\t: ${i}\nCPU implementer\t: 0x41\nCPU part\t: ${i < 4 ? '0xd05' : '0xd0b'}\n`)
-      .join('\n');
+    const rk3588 = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => `processor\t: ${i}\nCPU implementer\t: 0x41\nCPU part\t: ${i < 4 ? '0xd05' : '0xd0b'}\n`).join('\n');
     const c = parseHostCpuInfo(rk3588);
     assert.equal(c.armPart, 0xd0b);
     assert.equal(c.modelName, 'ARM Cortex-A76');
@@ -301,8 +319,7 @@ describe('parseMemTotalGb', () => {
 // ---------- detectVirtualization ----------
 
 describe('detectVirtualization', () => {
-  const d = (hypervisorFlag: boolean, dmi: DmiInfo, extra: { xenType?: string; cpuVendor?: 'intel' | 'arm' } = {}) =>
-    detectVirtualization({ hypervisorFlag, dmi, ...extra });
+  const d = (hypervisorFlag: boolean, dmi: DmiInfo, extra: { xenType?: string; cpuVendor?: 'intel' | 'arm' } = {}) => detectVirtualization({ hypervisorFlag, dmi, ...extra });
 
   const cases: [string, boolean, DmiInfo, { xenType?: string; cpuVendor?: 'intel' | 'arm' }, boolean, string][] = [
     ['EC2 Nitro VM', true, { sysVendor: 'Amazon EC2', productName: 'm5.xlarge' }, {}, true, 'amazon'],
@@ -337,8 +354,14 @@ describe('detectVirtualization', () => {
   }
 
   test('evidence names the deciding input; cloud is set on EC2 bare metal too', () => {
-    assert.equal(d(false, { sysVendor: 'Microsoft Corporation', productName: 'Virtual Machine' }).evidence, 'dmi product_name "Virtual Machine", a string only virtual machines show (no hypervisor flag)');
-    assert.equal(d(false, { sysVendor: 'Amazon EC2', productName: 'm6g.large' }, { cpuVendor: 'arm' }).evidence, 'dmi sys_vendor "Amazon EC2" with instance type "m6g.large", not .metal');
+    assert.equal(
+      d(false, { sysVendor: 'Microsoft Corporation', productName: 'Virtual Machine' }).evidence,
+      'dmi product_name "Virtual Machine", a string only virtual machines show (no hypervisor flag)',
+    );
+    assert.equal(
+      d(false, { sysVendor: 'Amazon EC2', productName: 'm6g.large' }, { cpuVendor: 'arm' }).evidence,
+      'dmi sys_vendor "Amazon EC2" with instance type "m6g.large", not .metal',
+    );
     assert.deepEqual(d(false, { sysVendor: 'Amazon EC2', productName: 'c5.metal' }), {
       isVm: false,
       hypervisor: 'none',

@@ -44,11 +44,7 @@ describe('podMetadata (pure)', () => {
     const p: PodObject = {
       metadata: { uid: 'uid-1', name: 'web', namespace: 'prod' },
       status: {
-        containerStatuses: [
-          { name: 'app', containerID: `containerd://${cid('app')}` },
-          { name: 'waiting', containerID: '' },
-          { name: 'pending' },
-        ],
+        containerStatuses: [{ name: 'app', containerID: `containerd://${cid('app')}` }, { name: 'waiting', containerID: '' }, { name: 'pending' }],
         initContainerStatuses: [{ name: 'init', containerID: `cri-o://${cid('init')}` }],
         ephemeralContainerStatuses: [{ name: 'debugger', containerID: `docker://${cid('dbg').toUpperCase()}` }],
       },
@@ -91,7 +87,17 @@ describe('podMetadata (pure)', () => {
     assert.equal(kubeletEndpoint({ status: { addresses: addrs, daemonEndpoints: { kubeletEndpoint: {} } } }, 'n'), 'https://10.0.0.5:10250');
     assert.equal(kubeletEndpoint({ status: { addresses: addrs, daemonEndpoints: { kubeletEndpoint: { Port: 0 } } } }, 'n'), 'https://10.0.0.5:10250');
     assert.equal(
-      kubeletEndpoint({ status: { addresses: [{ type: 'ExternalIP', address: '203.0.113.9' }, { type: 'Hostname', address: 'h' }] } }, 'n'),
+      kubeletEndpoint(
+        {
+          status: {
+            addresses: [
+              { type: 'ExternalIP', address: '203.0.113.9' },
+              { type: 'Hostname', address: 'h' },
+            ],
+          },
+        },
+        'n',
+      ),
       'https://203.0.113.9:10250',
       'no InternalIP: the first address',
     );

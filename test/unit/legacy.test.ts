@@ -9,15 +9,11 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Application } from '../../src/app/application.js';
 import { loadConfig } from '../../src/config/load.js';
-import { ContainerCollector } from '../../src/exporter/prometheus/containerCollector.js';
 import { buildCollectors } from '../../src/exporter/prometheus/collectors.js';
 import { LegacyCollector, legacySource, type LegacyLevel } from '../../src/exporter/prometheus/legacyCollector.js';
 import { splitOutsideContainers } from '../../src/exporter/prometheus/legacyOutsideContainers.js';
 import { domainEnergies, domainZones, LEGACY_DOMAINS, legacyTotal, measuredDomains, NonDecreasing, unmappedZones } from '../../src/exporter/prometheus/legacyDomains.js';
-import { NodeCollector } from '../../src/exporter/prometheus/nodeCollector.js';
-import { ProcessCollector } from '../../src/exporter/prometheus/processCollector.js';
 import { PrometheusExporter } from '../../src/exporter/prometheus/prometheusExporter.js';
-import { VmCollector } from '../../src/exporter/prometheus/vmCollector.js';
 import { PowerMonitor } from '../../src/monitor/powerMonitor.js';
 import type { Snapshot } from '../../src/monitor/snapshot.js';
 import type { ContainerInfo, PodInfo, ProcessInfo, ResourceSample, VmInfo, WorkloadCpu } from '../../src/resource/workloads.js';
@@ -42,7 +38,9 @@ const LABELS: Record<Level, string[]> = {
 };
 
 /** Every name the legacy family may use, at any level (pod included, to prove it is absent). */
-const LEGACY_NAME = new RegExp(`^kepler_(node|process|container|vm|pod)_(${LEGACY_DOMAINS.join('|')})_joules_total$|^kepler_(node|process|container|vm|pod)_joules_total$|^kepler_node_info$`);
+const LEGACY_NAME = new RegExp(
+  `^kepler_(node|process|container|vm|pod)_(${LEGACY_DOMAINS.join('|')})_joules_total$|^kepler_(node|process|container|vm|pod)_joules_total$|^kepler_node_info$`,
+);
 const domainFamily = (level: string, domain: string) => `kepler_${level}_${domain}_joules_total`;
 
 function cpu<I>(info: I, cpuDeltaSec: number, ended = false): WorkloadCpu<I> {
@@ -110,7 +108,8 @@ function rig(opts: RigOptions = {}) {
     logger: silent,
   });
   exporter.register(...collectors);
-  const legacy = collectors.find((c): c is LegacyCollector => c instanceof LegacyCollector)!;
+  const legacy = collectors.find((c): c is LegacyCollector => c instanceof LegacyCollector);
+  assert.ok(legacy, 'the 0.7 collector is built');
   monitor.refresh();
   return {
     monitor,
@@ -195,7 +194,10 @@ describe('1. legacy families', () => {
           assert.equal(s.labels.source, 'rapl-sysfs');
         }
         // Each series has both modes.
-        const modes = (m: string) => select(e, name, { mode: m }).map((s) => seriesKey(s, ['mode'])).sort();
+        const modes = (m: string) =>
+          select(e, name, { mode: m })
+            .map((s) => seriesKey(s, ['mode']))
+            .sort();
         assert.deepEqual(modes('dynamic'), modes('idle'), `${name}: a dynamic and an idle series per label set`);
       }
     }
@@ -211,7 +213,11 @@ describe('1. legacy families', () => {
       assert.equal(totals.length, select(e, domainFamily(level, 'package')).length, `${name}: one per package series`);
       for (const t of totals) {
         const parts = ['package', 'dram', 'other', 'gpu'].map((d) => uj(one(e, domainFamily(level, d), t.labels).value));
-        assert.equal(uj(t.value), parts.reduce((a, b) => a + b, 0), seriesKey(t));
+        assert.equal(
+          uj(t.value),
+          parts.reduce((a, b) => a + b, 0),
+          seriesKey(t),
+        );
       }
     }
     // Only those two levels have a total.
@@ -227,7 +233,10 @@ describe('1. legacy families', () => {
 
   test('no pod family, and levels not configured are absent', () => {
     const all = scenario().e;
-    assert.deepEqual(legacySamples(all).filter((s) => s.name.startsWith('kepler_pod_')), []);
+    assert.deepEqual(
+      legacySamples(all).filter((s) => s.name.startsWith('kepler_pod_')),
+      [],
+    );
     for (const name of all.types.keys()) assert.ok(!/^kepler_pod_(?!cpu_)/.test(name), `no legacy pod family (${name})`);
 
     const { e } = scenario({ levels: ['node', 'container'] });
@@ -276,7 +285,10 @@ describe('1. wiring in Application (fake meter configuration)', () => {
   test('off by default: none of the legacy names appear', async () => {
     const e = await scrapeApp([]);
     assert.ok(select(e, 'kepler_node_cpu_joules_total').length > 0, 'the current family is there');
-    assert.deepEqual(legacySamples(e).map((s) => s.name), []);
+    assert.deepEqual(
+      legacySamples(e).map((s) => s.name),
+      [],
+    );
     for (const name of e.types.keys()) assert.ok(!LEGACY_NAME.test(name), `${name} is a legacy family`);
   });
 
@@ -302,7 +314,10 @@ describe('1. wiring in Application (fake meter configuration)', () => {
     assert.ok(!e.types.has('kepler_process_dram_joules_total'));
     assert.ok(!e.types.has('kepler_vm_dram_joules_total'));
     const podOnly = await scrapeApp(['--exporter.prometheus.legacy-metrics', '--metrics=pod']);
-    assert.deepEqual(legacySamples(podOnly).map((s) => s.name), []);
+    assert.deepEqual(
+      legacySamples(podOnly).map((s) => s.name),
+      [],
+    );
   });
 });
 
@@ -312,7 +327,15 @@ describe('2. legacy labels', () => {
   test('container: id, name, and the pod name and namespace from the same snapshot (else empty)', () => {
     const { e } = scenario();
     const web = one(e, 'kepler_container_package_joules_total', { container_id: CID_WEB, mode: 'dynamic' });
-    assert.deepEqual(web.labels, { container_id: CID_WEB, pod_name: 'web-0', container_name: 'web', container_namespace: 'shop', mode: 'dynamic', node_name: NODE, source: 'rapl-sysfs' });
+    assert.deepEqual(web.labels, {
+      container_id: CID_WEB,
+      pod_name: 'web-0',
+      container_name: 'web',
+      container_namespace: 'shop',
+      mode: 'dynamic',
+      node_name: NODE,
+      source: 'rapl-sysfs',
+    });
     const db = one(e, 'kepler_container_package_joules_total', { container_id: CID_DB, mode: 'idle' });
     assert.deepEqual(db.labels, { container_id: CID_DB, pod_name: '', container_name: 'db', container_namespace: '', mode: 'idle', node_name: NODE, source: 'rapl-sysfs' });
   });
@@ -350,7 +373,12 @@ describe('2. legacy labels', () => {
   test('node: package is the package zone index, instance the node name', () => {
     const { e } = scenario();
     assert.deepEqual(one(e, 'kepler_node_dram_joules_total', { mode: 'idle' }).labels, { package: '0', instance: NODE, mode: 'idle', node_name: NODE, source: 'rapl-sysfs' });
-    const socket1 = scenario({ zones: [['dram', 1], ['package', 1]] }).e;
+    const socket1 = scenario({
+      zones: [
+        ['dram', 1],
+        ['package', 1],
+      ],
+    }).e;
     assert.equal(one(socket1, 'kepler_node_core_joules_total', { mode: 'dynamic' }).labels.package, '1');
   });
 });
@@ -399,7 +427,7 @@ describe('3. legacy values agree with the current family of the same snapshot', 
     assert.ok(uj(one(e, 'kepler_node_other_joules_total', { mode: 'dynamic' }).value) > 0);
   });
 
-  test('other = platform - package - dram with the estimator\'s platform zone', () => {
+  test("other = platform - package - dram with the estimator's platform zone", () => {
     const { e } = scenario({ zones: ['package', 'dram', 'platform'], meter: 'estimator' });
     const node = (d: string) => uj(one(e, domainFamily('node', d), { mode: 'dynamic' }).value);
     assert.equal(node('platform'), uj(one(e, 'kepler_node_cpu_active_joules_total', { zone: 'platform' }).value));
@@ -565,7 +593,7 @@ describe('4. pseudo containers system_processes and kernel_processes', () => {
     });
   }
 
-  test('a fully loaded node (the containers\' CPU time above the node\'s): the containers still add up to the node, `other` included', () => {
+  test("a fully loaded node (the containers' CPU time above the node's): the containers still add up to the node, `other` included", () => {
     // Accounting skew (attribution.md section 3): nearly all active energy goes to the containers,
     // and what is left unattributed is rounding, a few µJ per zone and interval.
     const r = rig({ zones: ['package', 'dram', 'psys'] });
@@ -602,7 +630,7 @@ describe('4. pseudo containers system_processes and kernel_processes', () => {
     }
   });
 
-  test('kernel_processes: exactly the kernel threads\' share when it fits, all of the unattributed energy when it does not', () => {
+  test("kernel_processes: exactly the kernel threads' share when it fits, all of the unattributed energy when it does not", () => {
     const r = rig({ zones: ['package'] });
     const kt = proc(2, 'kthreadd', { kernelThread: true });
     const c = container('c'.repeat(64), 'app', '');
@@ -644,8 +672,7 @@ describe('5. legacy counters never go down', () => {
     const inside = proc(5, 'app', { containerId: c.id, type: 'container' });
     const sys = proc(6, 'sshd');
     const kt = proc(7, 'kswapd0', { kernelThread: true });
-    const interval = () =>
-      sample({ nodeActiveCpuSec: 8, nodeTotalCpuSec: 16, usageRatio: 0.5, processes: [cpu(inside, 3), cpu(sys, 1), cpu(kt, 1)], containers: [cpu(c, 3)] });
+    const interval = () => sample({ nodeActiveCpuSec: 8, nodeTotalCpuSec: 16, usageRatio: 0.5, processes: [cpu(inside, 3), cpu(sys, 1), cpu(kt, 1)], containers: [cpu(c, 3)] });
     const rawOther = (s: Snapshot) => s.zones[2].activeUj - s.zones[0].activeUj - s.zones[1].activeUj;
     const deltas = [
       { package: 10e6, dram: 2e6, psys: 30e6 },
@@ -668,8 +695,10 @@ describe('5. legacy counters never go down', () => {
     });
     assert.ok(raws[1] < raws[0] && raws[2] < raws[1], 'precondition: platform - package - dram went down');
     // Once the platform has caught up, `other` is platform - package - dram again.
-    assert.equal(BigInt(uj(one(e!, 'kepler_node_other_joules_total', { mode: 'dynamic' }).value)), raws[3]);
-    const node = (d: string) => uj(one(e!, domainFamily('node', d), { mode: 'dynamic' }).value);
+    const last = e;
+    assert.ok(last);
+    assert.equal(BigInt(uj(one(last, 'kepler_node_other_joules_total', { mode: 'dynamic' }).value)), raws[3]);
+    const node = (d: string) => uj(one(last, domainFamily('node', d), { mode: 'dynamic' }).value);
     assert.equal(node('other'), node('platform') - node('package') - node('dram'));
   });
 });
@@ -701,7 +730,10 @@ describe('6. one series per label set', () => {
     r.step({ package: 16e6 }, sample({ nodeActiveCpuSec: 8, nodeTotalCpuSec: 16, usageRatio: 0.5, processes: [cpu(job, 2)] }));
     r.step({ package: 16e6 }, sample({ nodeActiveCpuSec: 8, nodeTotalCpuSec: 16, usageRatio: 0.5, processes: [cpu(job, 2, true)] }));
     const e = r.scrape();
-    assert.equal(one(e, 'kepler_process_package_joules_total', { pid: '60', mode: 'dynamic' }).value, one(e, 'kepler_process_cpu_joules_total', { pid: '60', state: 'terminated' }).value);
+    assert.equal(
+      one(e, 'kepler_process_package_joules_total', { pid: '60', mode: 'dynamic' }).value,
+      one(e, 'kepler_process_cpu_joules_total', { pid: '60', state: 'terminated' }).value,
+    );
   });
 });
 

@@ -16,7 +16,7 @@ function lines(level: 'debug' | 'info', format: 'json' | 'text', fields: LogFiel
 describe('logger', () => {
   it('writes a bigint field (µJ totals) as its digits in both formats instead of throwing', () => {
     const uj = 12_345_678_901_234_567_890n;
-    assert.deepEqual(JSON.parse(lines('info', 'json', { total: uj })[0]).total, '12345678901234567890');
+    assert.deepEqual((JSON.parse(lines('info', 'json', { total: uj })[0]) as Record<string, unknown>).total, '12345678901234567890');
     assert.match(lines('info', 'text', { totals: { package: uj } })[0], /totals="\{\\"package\\":\\"12345678901234567890\\"\}"/);
   });
 
@@ -25,7 +25,7 @@ describe('logger', () => {
     const err = new Error('cannot start', { cause: root });
     const info = lines('info', 'json', { err });
     assert.equal(info.length, 1);
-    assert.equal(JSON.parse(info[0]).err, 'cannot start: EACCES: permission denied');
+    assert.equal((JSON.parse(info[0]) as Record<string, unknown>).err, 'cannot start: EACCES: permission denied');
     const debug = lines('debug', 'json', { err, port: 1 }).map((l) => JSON.parse(l) as Record<string, string>);
     assert.equal(debug.length, 2);
     assert.equal(debug[0].err, 'cannot start: EACCES: permission denied', 'the line itself stays one line');
@@ -34,7 +34,7 @@ describe('logger', () => {
     assert.match(debug[1].stack, /\ncaused by: Error: EACCES: permission denied\n\s+at /);
     // A message that already quotes its cause does not repeat it.
     const quoted = new Error('zone read: EACCES: permission denied', { cause: root });
-    assert.equal(JSON.parse(lines('info', 'json', { err: quoted })[0]).err, 'zone read: EACCES: permission denied');
+    assert.equal((JSON.parse(lines('info', 'json', { err: quoted })[0]) as Record<string, unknown>).err, 'zone read: EACCES: permission denied');
     assert.match(lines('info', 'text', { err })[0], /err="cannot start: EACCES: permission denied"/);
   });
 });

@@ -4,6 +4,7 @@
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { lastOf } from '../support/assertions.js';
 import { captureLogger } from '../support/captureLogger.js';
 import { FakeZone, sample, ScriptedResources, silent } from '../support/fakes.js';
 import { assessHealth } from '../../src/monitor/health.js';
@@ -14,6 +15,13 @@ import { REFRESH_ERROR_KINDS, watts, type LevelSnapshot, type Snapshot } from '.
 import type { ContainerInfo, PodInfo, ProcessInfo, ResourceSample, VmInfo, WorkloadCpu } from '../../src/resource/workloads.js';
 
 // ---------- fakes ----------
+
+/** The monitor's latest snapshot; fails when it has none yet. */
+function latestOf(monitor: PowerMonitor): Snapshot {
+  const s = monitor.latest();
+  assert.ok(s, 'no snapshot yet');
+  return s;
+}
 
 function proc(pid: number, comm = `proc${pid}`, extra: Partial<ProcessInfo> = {}): ProcessInfo {
   return { key: `${pid}@${pid * 7}`, pid, comm, exe: `/usr/bin/${comm}`, type: 'regular', containerId: '', vmId: '', kernelThread: false, ...extra };
@@ -142,7 +150,7 @@ describe('attributeLevel', () => {
           billed += s;
         }
         assert.equal(billed + r.unattributedUj[z], active[z], `case ${i} zone ${z}`);
-        assert.ok(r.unattributedUj[z] >= 0, `unattributed ${r.unattributedUj[z]} (case ${i}: A=${active[z]} c=${c} node=${node})`);
+        assert.ok(r.unattributedUj[z] >= 0, `unattributed ${r.unattributedUj[z]} (case ${i}: A=${active[z]} c=${c.join(',')} node=${node})`);
       }
     }
   });
@@ -231,7 +239,7 @@ describe('PowerMonitor basics', () => {
     assert.deepEqual([zs.totalUj, zs.activeUj, zs.idleUj], [20_000_000n, 5_000_000n, 15_000_000n]);
     assert.equal(watts(zs.deltaUj, s.elapsedSec), 10);
     assert.equal(watts(zs.activeDeltaUj, s.elapsedSec), 2.5);
-    const byPid = new Map(s.processes.workloads.map((w) => [(w.info as ProcessInfo).pid, w]));
+    const byPid = new Map(s.processes.workloads.map((w) => [w.info.pid, w]));
     assert.deepEqual(byPid.get(1)?.energyUj, [1_250_000n]);
     assert.deepEqual(byPid.get(2)?.energyUj, [2_500_000n]);
     assert.deepEqual(s.processes.unattributedUj, [1_250_000n]);
@@ -362,7 +370,7 @@ describe('terminated workloads', () => {
     const s5 = monitor.refresh();
     assert.equal(s5.processes.workloads.filter((w) => w.state === 'terminated').length, 0);
     assert.deepEqual(
-      s5.processes.workloads.map((w) => (w.info as ProcessInfo).comm),
+      s5.processes.workloads.map((w) => w.info.comm),
       ['keep'],
     );
   });
@@ -389,7 +397,7 @@ describe('terminated workloads', () => {
     const { step, monitor, res } = scenario({ maxTerminated: 2 }, [5, 30, 7, 20]);
     step(false);
     const s = step(true);
-    const kept = s.processes.workloads.map((w) => [(w.info as ProcessInfo).pid, w.state, w.energyUj[0]]);
+    const kept = s.processes.workloads.map((w) => [w.info.pid, w.state, w.energyUj[0]]);
     assert.deepEqual(
       kept.sort((a, b) => Number(a[0]) - Number(b[0])),
       [
@@ -416,10 +424,7 @@ describe('terminated workloads', () => {
     // Totals at the end: 6 J, 12 J, 24 J: only the first is under 10 J.
     step(false);
     const s = step(true);
-    assert.deepEqual(
-      s.processes.workloads.map((w) => (w.info as ProcessInfo).pid).sort(),
-      [101, 102],
-    );
+    assert.deepEqual(s.processes.workloads.map((w) => w.info.pid).sort(), [101, 102]);
   });
 });
 
@@ -551,8 +556,7 @@ class World {
     const nodeActiveCpuSec = r() < 0.2 ? explained * r() : explained + r() * 3;
     const u = r();
     const usageRatio = u < 0.1 ? 0 : u < 0.2 ? 1 : r();
-    const list = <I extends object>(s: Iterable<{ info: I }>, ending: Set<unknown>) =>
-      [...s].map((x) => cpu(x.info, cpuOf.get(x.info) ?? 0, ending.has(x)));
+    const list = <I extends object>(s: Iterable<{ info: I }>, ending: Set<unknown>) => [...s].map((x) => cpu(x.info, cpuOf.get(x.info) ?? 0, ending.has(x)));
     const s = sample({
       baseline,
       nodeActiveCpuSec,
@@ -639,7 +643,7 @@ function runRandom(seed: number): void {
     }
     zones.forEach((z, i) => {
       if (z.failing) return;
-      expectDelta[i] = baseline || backwardsAt.has(step) && i === 2 ? 0 : pending[i];
+      expectDelta[i] = baseline || (backwardsAt.has(step) && i === 2) ? 0 : pending[i];
       pending[i] = 0;
     });
 
@@ -652,7 +656,11 @@ function runRandom(seed: number): void {
     // --- node ---
     assert.equal(s.seq, step + 1);
     assert.ok(s.usageRatio >= 0 && s.usageRatio <= 1, msg);
-    assert.equal(s.elapsedSec, baseline ? 0 : (s.monotonicMs - prev!.monotonicMs) / 1000, msg);
+    if (baseline) assert.equal(s.elapsedSec, 0, msg);
+    else {
+      assert.ok(prev, msg);
+      assert.equal(s.elapsedSec, (s.monotonicMs - prev.monotonicMs) / 1000, msg);
+    }
     s.zones.forEach((zs, i) => {
       assert.equal(zs.deltaUj, expectDelta[i], `${msg} zone ${zs.name} delta`);
       assert.equal(zs.activeDeltaUj + zs.idleDeltaUj, zs.deltaUj, msg);
@@ -768,7 +776,7 @@ function runRandom(seed: number): void {
     assert.deepEqual(Object.keys(s.health.errors).sort(), [...REFRESH_ERROR_KINDS].sort(), msg);
     for (const k of REFRESH_ERROR_KINDS) assert.equal(s.health.errors[k], expectErrors[k] ?? 0, `${msg}: errors ${k}`);
     assert.equal(s.health.refreshes, step + 1);
-    assert.equal(s.health.durationBuckets.at(-1)!.count, step + 1); // the fake clock does not move during a refresh
+    assert.equal(lastOf(s.health.durationBuckets, 'duration bucket').count, step + 1); // the fake clock does not move during a refresh
 
     // --- a scrape now and then: what it showed as terminated is gone next time ---
     if (rnd() < 0.4) {
@@ -787,8 +795,9 @@ function runRandom(seed: number): void {
   assert.ok(containerChecks >= 20, `container checks: ${containerChecks}`);
   assert.ok(terminatedSeen >= 20, `terminated: ${terminatedSeen}`);
   assert.ok(carriedSeen >= 1, `carried-over terminated: ${carriedSeen}`);
-  assert.equal(prev!.health.errors.zone_read, 3);
-  assert.equal(prev!.health.errors.counter_backwards, 2);
+  assert.ok(prev);
+  assert.equal(prev.health.errors.zone_read, 3);
+  assert.equal(prev.health.errors.counter_backwards, 2);
 }
 
 // ---------- faults: a refresh completes or changes nothing; unusable readings ----------
@@ -985,7 +994,13 @@ describe('refresh faults', () => {
       clock.now += 1000;
       failures.push([...monitor.refresh().health.zoneFailures]);
     }
-    assert.deepEqual(failures, [[1, 0], [2, 0], [3, 0], [4, 0], [5, 0]]);
+    assert.deepEqual(failures, [
+      [1, 0],
+      [2, 0],
+      [3, 0],
+      [4, 0],
+      [5, 0],
+    ]);
     assert.equal(assessHealth(monitor.latest(), clock.now, 1000).status, 'degraded', 'one zone of two unreadable');
     a.failing = false;
     clock.now += 1000;
@@ -1025,7 +1040,7 @@ describe('refresh faults', () => {
       clock.now += 1000;
       monitor.refresh();
     }
-    assert.deepEqual(monitor.latest()!.health.zoneStalls, [3]);
+    assert.deepEqual(latestOf(monitor).health.zoneStalls, [3]);
     assert.equal(status(), 'degraded');
     a.add(1_000_000);
     clock.now += 1000;
@@ -1060,7 +1075,7 @@ describe('terminated retention and dropped energy', () => {
     // Rendered but never acknowledged (a HEAD request): kept however long it takes.
     for (let i = 0; i < 30; i++) assert.equal(terminated(interval('gone')), 1, `unshown, refresh ${i}`);
     // Scraper A shows it: it stays for 10 s more, so scraper B (2 s later) sees it too.
-    monitor.acknowledgeExport(monitor.latest()!);
+    monitor.acknowledgeExport(latestOf(monitor));
     const shownAt = clock.now;
     let seen = 0;
     while (clock.now - shownAt < 20_000) {
@@ -1070,8 +1085,8 @@ describe('terminated retention and dropped energy', () => {
     }
     assert.equal(clock.now - shownAt, 10_000, 'dropped at the first refresh once retention has passed');
     assert.equal(seen, 9);
-    assert.deepEqual(monitor.latest()!.containers.droppedUj, [10_000_000n], 'its totals moved to dropped when its series ended');
-    assertLevelsAddUp(monitor.latest()!, 'after the retention');
+    assert.deepEqual(latestOf(monitor).containers.droppedUj, [10_000_000n], 'its totals moved to dropped when its series ended');
+    assertLevelsAddUp(latestOf(monitor), 'after the retention');
   });
 
   test('under the threshold: the totals of workloads not kept go to dropped, whatever scrapes saw', () => {

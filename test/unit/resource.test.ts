@@ -33,9 +33,21 @@ function one<T>(list: T[], what: string): T {
 
 const procsOf = (s: ResourceSample, pid: number) => s.processes.filter((p) => p.info.pid === pid);
 const proc = (s: ResourceSample, pid: number) => one(procsOf(s, pid), `process ${pid}`);
-const ctr = (s: ResourceSample, id: string) => one(s.containers.filter((c) => c.info.id === id), `container ${id.slice(0, 12)}`);
-const pod = (s: ResourceSample, uid: string) => one(s.pods.filter((p) => p.info.id === uid), `pod ${uid}`);
-const vm = (s: ResourceSample, id: string) => one(s.vms.filter((v) => v.info.id === id), `vm ${id}`);
+const ctr = (s: ResourceSample, id: string) =>
+  one(
+    s.containers.filter((c) => c.info.id === id),
+    `container ${id.slice(0, 12)}`,
+  );
+const pod = (s: ResourceSample, uid: string) =>
+  one(
+    s.pods.filter((p) => p.info.id === uid),
+    `pod ${uid}`,
+  );
+const vm = (s: ResourceSample, id: string) =>
+  one(
+    s.vms.filter((v) => v.info.id === id),
+    `vm ${id}`,
+  );
 const sum = (l: WorkloadCpu<unknown>[]) => l.reduce((a, w) => a + w.cpuDeltaSec, 0);
 
 // ---------- /proc/stat ----------
@@ -150,7 +162,7 @@ describe('parsePidStat', () => {
   test('a real line: comm, state, ppid, utime + stime, start time', () => {
     const s = parsePidStat(bash);
     assert.deepEqual(s, { comm: 'bash', state: 'S', ppid: 5300, flags: 4194560, cpuTicks: 37 + 12, startTicks: 64012 });
-    assert.equal(s!.flags & PF_KTHREAD, 0);
+    assert.equal(s.flags & PF_KTHREAD, 0);
   });
 
   test('a comm with parentheses and spaces is parsed from the last ")"', () => {
@@ -170,9 +182,11 @@ describe('parsePidStat', () => {
   });
 
   test('kernel threads carry PF_KTHREAD', () => {
-    const k = parsePidStat('2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 24 0 0 18446744073709551615 0 0 0 0 0 0 0 2147483647 0 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n');
+    const k = parsePidStat(
+      '2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 24 0 0 18446744073709551615 0 0 0 0 0 0 0 2147483647 0 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n',
+    );
     assert.equal(k?.comm, 'kthreadd');
-    assert.notEqual(k!.flags & PF_KTHREAD, 0);
+    assert.notEqual(k.flags & PF_KTHREAD, 0);
   });
 
   test('every truncation of a real line that cuts before the start time field is rejected', () => {
@@ -244,9 +258,7 @@ describe('parseProcCgroup', () => {
   });
 
   test('a v2-only file, and lines that are not cgroup lines', () => {
-    assert.deepEqual(parseProcCgroup(`0::/system.slice/docker-${ID}.scope\n`), [
-      { hierarchy: '0', controllers: [], path: `/system.slice/docker-${ID}.scope` },
-    ]);
+    assert.deepEqual(parseProcCgroup(`0::/system.slice/docker-${ID}.scope\n`), [{ hierarchy: '0', controllers: [], path: `/system.slice/docker-${ID}.scope` }]);
     assert.deepEqual(parseProcCgroup(''), []);
     assert.deepEqual(parseProcCgroup('garbage\n\nno colon here\n'), []);
   });
@@ -324,10 +336,7 @@ describe('podUidFromCgroupPath', () => {
   });
 
   test('systemd driver: underscores become dashes', () => {
-    assert.equal(
-      podUidFromCgroupPath(`/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${POD_UID_}.slice/cri-containerd-${ID}.scope`),
-      POD_UID,
-    );
+    assert.equal(podUidFromCgroupPath(`/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${POD_UID_}.slice/cri-containerd-${ID}.scope`), POD_UID);
     assert.equal(podUidFromCgroupPath(`/kubepods.slice/kubepods-pod${POD_UID_}.slice/crio-${ID}.scope`), POD_UID);
   });
 
@@ -350,7 +359,20 @@ describe('vmFromCmdline', () => {
   const UUID = 'c7a5fdbd-cdaf-9455-926a-d65c16db1809';
 
   test('libvirt qemu: -name guest=vm1,debug-threads=on -uuid ...', () => {
-    const argv = ['/usr/bin/qemu-system-x86_64', '-name', 'guest=vm1,debug-threads=on', '-S', '-object', '{"qom-type":"secret"}', '-machine', 'pc-q35-8.2,usb=off', '-uuid', UUID, '-smp', '2'];
+    const argv = [
+      '/usr/bin/qemu-system-x86_64',
+      '-name',
+      'guest=vm1,debug-threads=on',
+      '-S',
+      '-object',
+      '{"qom-type":"secret"}',
+      '-machine',
+      'pc-q35-8.2,usb=off',
+      '-uuid',
+      UUID,
+      '-smp',
+      '2',
+    ];
     assert.deepEqual(vmFromCmdline(argv, 4242), { id: UUID, name: 'vm1', hypervisor: 'kvm' });
   });
 
@@ -374,7 +396,14 @@ describe('vmFromCmdline', () => {
   });
 
   test('not a hypervisor', () => {
-    for (const argv of [[], ['/usr/bin/bash'], ['/usr/bin/python3', 'qemu-system-x86_64', '-name', 'x'], ['/usr/bin/qemu-img', 'convert', '-name', 'x'], ['/usr/bin/kvm-ok'], ['']]) {
+    for (const argv of [
+      [],
+      ['/usr/bin/bash'],
+      ['/usr/bin/python3', 'qemu-system-x86_64', '-name', 'x'],
+      ['/usr/bin/qemu-img', 'convert', '-name', 'x'],
+      ['/usr/bin/kvm-ok'],
+      [''],
+    ]) {
       assert.equal(vmFromCmdline(argv, 1), undefined, JSON.stringify(argv));
     }
   });
@@ -476,7 +505,8 @@ describe('detectCgroupLayout and cgroupCpuSource', () => {
     assert.deepEqual(detectCgroupLayout(join(root, 'none')), {});
 
     const lines = parseProcCgroup(`4:cpu,cpuacct:/docker/${ID}\n1:name=systemd:/docker/${ID}\n0::/\n`);
-    const c = containerOfProcess(lines)!;
+    const c = containerOfProcess(lines);
+    assert.ok(c);
     assert.deepEqual(cgroupCpuSource(layout, c.line, lines, ID), { file: join(v1, 'fs', 'cgroup', 'cpuacct', 'docker', ID, 'cpuacct.usage'), kind: 'v1' });
     // The cgroup directory does not exist: no source.
     const other = parseProcCgroup(`4:cpu,cpuacct:/docker/${ID2}\n`);
@@ -581,15 +611,21 @@ class FakeHost {
     if (exe !== null) symlinkSync(exe, join(dir, 'exe'));
   }
 
+  private spec(pid: number): ProcSpec {
+    const s = this.specs.get(pid);
+    if (!s) throw new Error(`no process ${pid} in this fake /proc`);
+    return s;
+  }
+
   ticks(pid: number, utime: number, stime = 0): void {
-    const s = this.specs.get(pid)!;
+    const s = this.spec(pid);
     s.utime = utime;
     s.stime = stime;
     this.writePidStat(pid);
   }
 
   private writePidStat(pid: number): void {
-    const s = this.specs.get(pid)!;
+    const s = this.spec(pid);
     const line = `${pid} (${s.comm ?? 'proc'}) S 1 ${pid} ${pid} 0 -1 ${s.flags ?? 4194560} 10 0 0 0 ${s.utime ?? 0} ${s.stime ?? 0} 0 0 20 0 1 0 ${s.start} ${STAT_TAIL}\n`;
     writeFileSync(join(this.procfs, String(pid), 'stat'), line);
   }
@@ -604,7 +640,11 @@ class FakeHost {
     const dir = join(this.cgRoot, path);
     mkdirSync(dir, { recursive: true });
     if (this.mode === 'v1') writeFileSync(join(dir, 'cpuacct.usage'), `${Math.round(sec * 1e9)}\n`);
-    else writeFileSync(join(dir, 'cpu.stat'), `usage_usec ${Math.round(sec * 1e6)}\nuser_usec ${Math.round(sec * 7e5)}\nsystem_usec ${Math.round(sec * 3e5)}\nnr_periods 0\nnr_throttled 0\nthrottled_usec 0\n`);
+    else
+      writeFileSync(
+        join(dir, 'cpu.stat'),
+        `usage_usec ${Math.round(sec * 1e6)}\nuser_usec ${Math.round(sec * 7e5)}\nsystem_usec ${Math.round(sec * 3e5)}\nnr_periods 0\nnr_throttled 0\nthrottled_usec 0\n`,
+      );
   }
 
   removeCgroup(path: string): void {
@@ -617,8 +657,7 @@ class FakeHost {
 }
 
 const dockerScope = (id: string) => `/system.slice/docker-${id}.scope`;
-const podPath = (uid: string, id: string) =>
-  `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${uid.replace(/-/g, '_')}.slice/cri-containerd-${id}.scope`;
+const podPath = (uid: string, id: string) => `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${uid.replace(/-/g, '_')}.slice/cri-containerd-${id}.scope`;
 
 describe('ResourceInformer on a synthetic host', () => {
   test('first refresh is a baseline; the second bills tick deltas / 100 and node CPU from /proc/stat', (t) => {
@@ -740,8 +779,14 @@ describe('ResourceInformer on a synthetic host', () => {
     const s3 = inf.refresh();
     const entries = procsOf(s3, 400);
     assert.equal(entries.length, 2);
-    const old = one(entries.filter((p) => p.ended), 'ended entry');
-    const fresh = one(entries.filter((p) => !p.ended), 'live entry');
+    const old = one(
+      entries.filter((p) => p.ended),
+      'ended entry',
+    );
+    const fresh = one(
+      entries.filter((p) => !p.ended),
+      'live entry',
+    );
     assert.equal(old.info.key, '400/2000');
     assert.equal(old.info.comm, 'old');
     assert.equal(old.cpuDeltaSec, 0);
@@ -998,7 +1043,10 @@ describe('ResourceInformer on a synthetic host', () => {
     assert.equal(vm(s3, 'vm2').ended, false);
     h.uptime(130);
     const s4 = inf.refresh();
-    assert.deepEqual(s4.vms.map((v) => v.info.id), ['vm2']);
+    assert.deepEqual(
+      s4.vms.map((v) => v.info.id),
+      ['vm2'],
+    );
   });
 
   test('one unreadable or garbled process never stops the refresh: skipped and counted', (t) => {
@@ -1144,7 +1192,8 @@ test('FileReader: a procfs seq_file served one page per read comes back whole', 
   const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
   t.after(() => child.kill('SIGKILL'));
   await new Promise((r) => setTimeout(r, 300));
-  process.kill(child.pid!, 'SIGSTOP'); // its memory map stays still while both read it
+  assert.ok(child.pid !== undefined, 'the child started');
+  process.kill(child.pid, 'SIGSTOP'); // its memory map stays still while both read it
   const path = `/proc/${child.pid}/maps`;
   const expected = readFileSync(path, 'latin1');
   assert.ok(expected.length > 5000, `maps is ${expected.length} bytes`);

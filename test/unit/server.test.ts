@@ -26,11 +26,27 @@ const pem = (name: string): string => readFileSync(join(dir, name), 'utf8');
 
 /** A self-signed certificate and key: `<name>.crt`, `<name>.key`. */
 function selfSigned(name: string, cn: string, san: string): void {
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2',
-    '-subj', `/CN=${cn}`, '-addext', `subjectAltName=${san}`,
-    '-keyout', join(dir, `${name}.key`), '-out', join(dir, `${name}.crt`),
-  ], { stdio: 'pipe' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${cn}`,
+      '-addext',
+      `subjectAltName=${san}`,
+      '-keyout',
+      join(dir, `${name}.key`),
+      '-out',
+      join(dir, `${name}.crt`),
+    ],
+    { stdio: 'pipe' },
+  );
 }
 
 before(() => {
@@ -74,7 +90,7 @@ function request(url: string, opts: https.RequestOptions = {}): Promise<Reply> {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -114,11 +130,15 @@ describe('parseListenAddress', () => {
   test('rejects bad addresses, naming them', () => {
     const bad = ['28282', 'localhost', ':', '', ':70000', ':abc', ':-1', '::1:80', '[::1]', '[::1]80', '[zz]:80', 'bad host:80', 'a:b:1'];
     for (const s of bad) {
-      assert.throws(() => parseListenAddress(s), (err: Error) => {
-        assert.match(err.message, /^invalid listen address /);
-        assert.ok(err.message.includes(JSON.stringify(s)), err.message);
-        return true;
-      }, s);
+      assert.throws(
+        () => parseListenAddress(s),
+        (err: Error) => {
+          assert.match(err.message, /^invalid listen address /);
+          assert.ok(err.message.includes(JSON.stringify(s)), err.message);
+          return true;
+        },
+        s,
+      );
     }
   });
 });
@@ -143,14 +163,19 @@ describe('loadWebConfig', () => {
   });
 
   test('client_auth_type maps onto Node options', () => {
-    const cfg = loadWebConfig(webConfig('mtls.yml', [
-      'tls_server_config:',
-      '  cert_file: server.crt',
-      '  key_file: server.key',
-      '  client_ca_file: client.crt',
-      '  client_auth_type: RequireAndVerifyClientCert',
-      '  min_version: TLS13',
-    ].join('\n')));
+    const cfg = loadWebConfig(
+      webConfig(
+        'mtls.yml',
+        [
+          'tls_server_config:',
+          '  cert_file: server.crt',
+          '  key_file: server.key',
+          '  client_ca_file: client.crt',
+          '  client_auth_type: RequireAndVerifyClientCert',
+          '  min_version: TLS13',
+        ].join('\n'),
+      ),
+    );
     assert.equal(cfg.tls?.ca, pem('client.crt'));
     assert.equal(cfg.tls?.requestCert, true);
     assert.equal(cfg.tls?.rejectUnauthorized, true);
@@ -158,17 +183,22 @@ describe('loadWebConfig', () => {
   });
 
   test('unknown keys and ignored TLS knobs come back as warnings naming the key', () => {
-    const cfg = loadWebConfig(webConfig('warn.yml', [
-      'foo: 1',
-      'tls_server_config:',
-      '  cert_file: server.crt',
-      '  key_file: server.key',
-      '  bar: 2',
-      '  cipher_suites: [TLS_AES_128_GCM_SHA256]',
-      'http_server_config:',
-      '  http2: false',
-      '  baz: 3',
-    ].join('\n')));
+    const cfg = loadWebConfig(
+      webConfig(
+        'warn.yml',
+        [
+          'foo: 1',
+          'tls_server_config:',
+          '  cert_file: server.crt',
+          '  key_file: server.key',
+          '  bar: 2',
+          '  cipher_suites: [TLS_AES_128_GCM_SHA256]',
+          'http_server_config:',
+          '  http2: false',
+          '  baz: 3',
+        ].join('\n'),
+      ),
+    );
     const w = cfg.warnings.join('\n');
     assert.match(w, /unknown key "foo"/);
     assert.match(w, /unknown key "tls_server_config\.bar"/);
@@ -181,80 +211,132 @@ describe('loadWebConfig', () => {
   const cases: [string, string, string[]][] = [
     ['yaml.yml', 'tls_server_config: [\n', ['invalid YAML']],
     ['mapping.yml', 'tls_server_config: yes please\n', ['tls_server_config', '"yes please"', 'a mapping']],
-    ['nocert.yml', 'tls_server_config:\n  cert_file: missing.crt\n  key_file: server.key\n',
-      ['tls_server_config.cert_file', JSON.stringify(join(dir, 'missing.crt')), 'ENOENT']],
+    ['nocert.yml', 'tls_server_config:\n  cert_file: missing.crt\n  key_file: server.key\n', ['tls_server_config.cert_file', JSON.stringify(join(dir, 'missing.crt')), 'ENOENT']],
     ['nokey.yml', 'tls_server_config:\n  cert_file: server.crt\n', ['tls_server_config.key_file', 'missing']],
     ['nocertfile.yml', 'tls_server_config:\n  key_file: server.key\n', ['tls_server_config.cert_file', 'missing']],
     ['numcert.yml', 'tls_server_config:\n  cert_file: 123\n  key_file: server.key\n', ['tls_server_config.cert_file', '123', 'a string']],
-    ['garbage.yml', 'tls_server_config:\n  cert_file: garbage.pem\n  key_file: server.key\n',
-      ['tls_server_config.cert_file', JSON.stringify(join(dir, 'garbage.pem')), 'not a PEM certificate']],
-    ['mismatch.yml', 'tls_server_config:\n  cert_file: server.crt\n  key_file: client.key\n',
-      ['tls_server_config.key_file', JSON.stringify(join(dir, 'client.key')), 'does not match']],
-    ['auth.yml', 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: Foo\n',
-      ['tls_server_config.client_auth_type', 'invalid value "Foo"', 'NoClientCert', 'RequireAndVerifyClientCert']],
-    ['capolicy.yml', 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_ca_file: client.crt\n',
-      ['tls_server_config.client_auth_type', 'invalid value ""', 'client_ca_file']],
-    ['minver.yml', 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  min_version: TLS14\n',
-      ['tls_server_config.min_version', '"TLS14"', 'TLS10, TLS11, TLS12, TLS13']],
-    ['minmax.yml', 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  min_version: TLS13\n  max_version: TLS12\n',
-      ['tls_server_config.min_version', '"TLS13"', 'max_version']],
-    ['sans.yml', 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_allowed_sans: [a]\n',
-      ['tls_server_config.client_allowed_sans', 'not supported']],
+    [
+      'garbage.yml',
+      'tls_server_config:\n  cert_file: garbage.pem\n  key_file: server.key\n',
+      ['tls_server_config.cert_file', JSON.stringify(join(dir, 'garbage.pem')), 'not a PEM certificate'],
+    ],
+    [
+      'mismatch.yml',
+      'tls_server_config:\n  cert_file: server.crt\n  key_file: client.key\n',
+      ['tls_server_config.key_file', JSON.stringify(join(dir, 'client.key')), 'does not match'],
+    ],
+    [
+      'auth.yml',
+      'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: Foo\n',
+      ['tls_server_config.client_auth_type', 'invalid value "Foo"', 'NoClientCert', 'RequireAndVerifyClientCert'],
+    ],
+    [
+      'capolicy.yml',
+      'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_ca_file: client.crt\n',
+      ['tls_server_config.client_auth_type', 'invalid value ""', 'client_ca_file'],
+    ],
+    [
+      'minver.yml',
+      'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  min_version: TLS14\n',
+      ['tls_server_config.min_version', '"TLS14"', 'TLS10, TLS11, TLS12, TLS13'],
+    ],
+    [
+      'minmax.yml',
+      'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  min_version: TLS13\n  max_version: TLS12\n',
+      ['tls_server_config.min_version', '"TLS13"', 'max_version'],
+    ],
+    [
+      'sans.yml',
+      'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_allowed_sans: [a]\n',
+      ['tls_server_config.client_allowed_sans', 'not supported'],
+    ],
     ['header.yml', 'http_server_config:\n  headers:\n    X-Foo: bar\n', ['http_server_config.headers.X-Foo', '"X-Foo"', 'Strict-Transport-Security']],
-    ['headerval.yml', 'http_server_config:\n  headers:\n    X-Frame-Options: allow\n',
-      ['http_server_config.headers.X-Frame-Options', '"allow"', 'deny, sameorigin']],
+    ['headerval.yml', 'http_server_config:\n  headers:\n    X-Frame-Options: allow\n', ['http_server_config.headers.X-Frame-Options', '"allow"', 'deny, sameorigin']],
     ['http2.yml', 'http_server_config:\n  http2: maybe\n', ['http_server_config.http2', '"maybe"', 'true or false']],
     // Node refuses such a value in setHeader, so it would pass start-up and then fail every request.
-    ['headercrlf.yml', 'http_server_config:\n  headers:\n    Strict-Transport-Security: "max-age=1\\r\\nSet-Cookie: a=b"\n',
-      ['http_server_config.headers.Strict-Transport-Security', '"max-age=1\\r\\nSet-Cookie: a=b"', 'without control characters (CR, LF, NUL)']],
-    ['headernul.yml', 'http_server_config:\n  headers:\n    Content-Security-Policy: "default-src \\0"\n',
-      ['http_server_config.headers.Content-Security-Policy', '"default-src \\u0000"', 'without control characters']],
-    ['headerlf.yml', 'http_server_config:\n  headers:\n    x-xss-protection: "1;\\nmode=block"\n',
-      ['http_server_config.headers.x-xss-protection', '"1;\\nmode=block"', 'without control characters']],
+    [
+      'headercrlf.yml',
+      'http_server_config:\n  headers:\n    Strict-Transport-Security: "max-age=1\\r\\nSet-Cookie: a=b"\n',
+      ['http_server_config.headers.Strict-Transport-Security', '"max-age=1\\r\\nSet-Cookie: a=b"', 'without control characters (CR, LF, NUL)'],
+    ],
+    [
+      'headernul.yml',
+      'http_server_config:\n  headers:\n    Content-Security-Policy: "default-src \\0"\n',
+      ['http_server_config.headers.Content-Security-Policy', '"default-src \\u0000"', 'without control characters'],
+    ],
+    [
+      'headerlf.yml',
+      'http_server_config:\n  headers:\n    x-xss-protection: "1;\\nmode=block"\n',
+      ['http_server_config.headers.x-xss-protection', '"1;\\nmode=block"', 'without control characters'],
+    ],
   ];
   for (const [name, yaml, expected] of cases) {
     test(`error: ${name}`, () => {
       const path = webConfig(name, yaml);
-      assert.throws(() => loadWebConfig(path), (err: Error) => {
-        assert.ok(err instanceof ConfigError, String(err));
-        assert.ok(err.message.startsWith(`web config ${path}: `), err.message);
-        assert.ok(!err.message.includes('\n'), `one line: ${err.message}`);
-        for (const e of expected) assert.ok(err.message.includes(e), `${JSON.stringify(e)} in: ${err.message}`);
-        return true;
-      });
+      assert.throws(
+        () => loadWebConfig(path),
+        (err: Error) => {
+          assert.ok(err instanceof ConfigError, String(err));
+          assert.ok(err.message.startsWith(`web config ${path}: `), err.message);
+          assert.ok(!err.message.includes('\n'), `one line: ${err.message}`);
+          for (const e of expected) assert.ok(err.message.includes(e), `${JSON.stringify(e)} in: ${err.message}`);
+          return true;
+        },
+      );
     });
   }
 
   test('error: missing file names the file', () => {
     const path = join(dir, 'nope.yml');
-    assert.throws(() => loadWebConfig(path), (err: Error) =>
-      err instanceof ConfigError && err.message === `web config ${path}: cannot read file: no such file (ENOENT)`);
+    assert.throws(
+      () => loadWebConfig(path),
+      (err: Error) => err instanceof ConfigError && err.message === `web config ${path}: cannot read file: no such file (ENOENT)`,
+    );
   });
 
   test('error: a cert/key mismatch keeps the TLS error as its cause', () => {
     const path = webConfig('mismatch-cause.yml', 'tls_server_config:\n  cert_file: server.crt\n  key_file: client.key\n');
-    assert.throws(() => loadWebConfig(path), (err: Error) => err instanceof ConfigError && err.cause instanceof Error && err.message.includes(err.cause.message));
+    assert.throws(
+      () => loadWebConfig(path),
+      (err: Error) => err instanceof ConfigError && err.cause instanceof Error && err.message.includes(err.cause.message),
+    );
   });
 
   test('error: the first of several problems, and the TLS checks only when TLS is asked for', () => {
     const path = webConfig('two.yml', 'http_server_config:\n  http2: maybe\nbasic_auth_users:\n  alice: hunter2\n');
-    assert.throws(() => loadWebConfig(path), (err: Error) => err instanceof ConfigError && err.message.startsWith(`web config ${path}: http_server_config.http2: `));
-    const inline = loadWebConfig(webConfig('inline.yml', `tls_server_config:\n  cert: ${JSON.stringify(pem('server.crt'))}\n  key: ${JSON.stringify(pem('server.key'))}\n  key_file: ""\n`));
+    assert.throws(
+      () => loadWebConfig(path),
+      (err: Error) => err instanceof ConfigError && err.message.startsWith(`web config ${path}: http_server_config.http2: `),
+    );
+    const inline = loadWebConfig(
+      webConfig('inline.yml', `tls_server_config:\n  cert: ${JSON.stringify(pem('server.crt'))}\n  key: ${JSON.stringify(pem('server.key'))}\n  key_file: ""\n`),
+    );
     assert.equal(inline.tls?.cert, pem('server.crt'));
     const both = webConfig('both.yml', 'tls_server_config:\n  cert_file: server.crt\n  cert: x\n  key_file: server.key\n');
-    assert.throws(() => loadWebConfig(both), (err: Error) => err.message === `web config ${both}: tls_server_config.cert_file: cannot be set together with cert`);
-    assert.equal(loadWebConfig(webConfig('req.yml', 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireClientCert\n  client_ca_file: client.crt\n')).tls?.clientAuth, 'RequireAnyClientCert');
+    assert.throws(
+      () => loadWebConfig(both),
+      (err: Error) => err.message === `web config ${both}: tls_server_config.cert_file: cannot be set together with cert`,
+    );
+    assert.equal(
+      loadWebConfig(
+        webConfig('req.yml', 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireClientCert\n  client_ca_file: client.crt\n'),
+      ).tls?.clientAuth,
+      'RequireAnyClientCert',
+    );
   });
 
   test('error: a non-bcrypt password names the user but never echoes the value', () => {
     const path = webConfig('hash.yml', 'basic_auth_users:\n  alice: hunter2\n');
-    assert.throws(() => loadWebConfig(path), (err: Error) => {
-      assert.ok(err instanceof ConfigError);
-      assert.ok(err.message.startsWith(`web config ${path}: basic_auth_users.alice: `), err.message);
-      assert.match(err.message, /not a bcrypt hash/);
-      assert.ok(!err.message.includes('hunter2'), err.message);
-      return true;
-    });
+    assert.throws(
+      () => loadWebConfig(path),
+      (err: Error) => {
+        assert.ok(err instanceof ConfigError);
+        assert.ok(err.message.startsWith(`web config ${path}: basic_auth_users.alice: `), err.message);
+        assert.match(err.message, /not a bcrypt hash/);
+        assert.ok(!err.message.includes('hunter2'), err.message);
+        return true;
+      },
+    );
   });
 });
 
@@ -292,7 +374,10 @@ describe('BasicAuth', () => {
   test('the cache is bounded', async () => {
     let compares = 0;
     const users = new Map(Array.from({ length: 150 }, (_, i) => [`u${i}`, 'h'] as [string, string]));
-    const auth = new BasicAuth(users, async () => (compares++, true));
+    const auth = new BasicAuth(users, () => {
+      compares++;
+      return Promise.resolve(true);
+    });
     for (const u of users.keys()) assert.equal(await auth.check(basic(u, 'p').headers.Authorization), 'ok');
     assert.equal(await auth.check(basic('u149', 'p').headers.Authorization), 'ok');
     assert.equal(compares, 150, 'recent entry cached');
@@ -303,14 +388,24 @@ describe('BasicAuth', () => {
   test('at most 4 compares run and 16 wait; more is "busy" at once, and cached credentials still pass', async () => {
     // Compares that finish only when the test says so.
     const running: { password: string; finish: (ok: boolean) => void }[] = [];
-    const auth = new BasicAuth(new Map([['alice', 'h'], ['bob', 'h']]), (password) =>
-      new Promise((finish) => running.push({ password, finish })));
+    const auth = new BasicAuth(
+      new Map([
+        ['alice', 'h'],
+        ['bob', 'h'],
+      ]),
+      (password) => new Promise((finish) => running.push({ password, finish })),
+    );
     const hdr = (u: string, p: string) => basic(u, p).headers.Authorization;
     const turn = () => new Promise((r) => setImmediate(r));
+    const next = () => {
+      const compare = running.shift();
+      assert.ok(compare, 'a compare is running');
+      return compare;
+    };
 
     const first = auth.check(hdr('alice', 'secret'));
     await turn();
-    running.shift()!.finish(true);
+    next().finish(true);
     assert.equal(await first, 'ok');
 
     // From 30 addresses: the per-address share of the queue is not what limits here.
@@ -326,7 +421,7 @@ describe('BasicAuth', () => {
     let compares = 0;
     while (running.length > 0) {
       assert.ok(running.length <= 4);
-      running.shift()!.finish(false);
+      next().finish(false);
       compares++;
       await turn();
     }
@@ -334,9 +429,7 @@ describe('BasicAuth', () => {
     assert.deepEqual(await Promise.all(flood.slice(0, 20)), Array(20).fill('denied'));
 
     // Drained: a compare that throws is a denial and frees its place too.
-    const broken = new BasicAuth(new Map([['alice', 'h']]), async () => {
-      throw new Error('worker gone');
-    });
+    const broken = new BasicAuth(new Map([['alice', 'h']]), () => Promise.reject(new Error('worker gone')));
     for (let i = 0; i < 25; i++) assert.equal(await broken.check(hdr('alice', 'x')), 'denied');
   });
 });
@@ -346,6 +439,11 @@ test('BasicAuth: one address floods at most 4 places of the queue; a scraper els
   const auth = new BasicAuth(new Map([['prometheus', 'h']]), () => new Promise((finish) => running.push({ finish })));
   const hdr = (p: string) => basic('prometheus', p).headers.Authorization;
   const turn = () => new Promise((r) => setImmediate(r));
+  const next = () => {
+    const compare = running.shift();
+    assert.ok(compare, 'a compare is running');
+    return compare;
+  };
   const attacker = Array.from({ length: 30 }, () => auth.check(hdr('wrong'), '203.0.113.9'));
   await turn();
   assert.equal(running.length, 4, 'four compares run, whoever asked');
@@ -355,10 +453,10 @@ test('BasicAuth: one address floods at most 4 places of the queue; a scraper els
   assert.equal(auth.failures.busy, 22, 'the scraper was not refused');
   // The scraper's check runs after the 4 running and the attacker's 4 waiting ones.
   for (let i = 0; i < 8; i++) {
-    running.shift()!.finish(false);
+    next().finish(false);
     await turn();
   }
-  running.shift()!.finish(true);
+  next().finish(true);
   assert.equal(await scraper, 'ok');
   assert.deepEqual(await Promise.all(attacker.slice(0, 8)), Array(8).fill('denied'));
   assert.deepEqual(auth.failures, { denied: 8, busy: 22 });
@@ -379,13 +477,16 @@ describe('BcryptPool', () => {
 
   test('a worker that dies fails its checks closed, is reported, and is replaced', async () => {
     const script = join(dir, 'crashy-worker.mjs');
-    writeFileSync(script, [
-      "import { parentPort } from 'node:worker_threads';",
-      "parentPort.on('message', (m) => {",
-      "  if (m.password === 'crash') process.exit(3);",
-      "  parentPort.postMessage({ id: m.id, ok: m.password === 'good' });",
-      '});',
-    ].join('\n'));
+    writeFileSync(
+      script,
+      [
+        "import { parentPort } from 'node:worker_threads';",
+        "parentPort.on('message', (m) => {",
+        "  if (m.password === 'crash') process.exit(3);",
+        "  parentPort.postMessage({ id: m.id, ok: m.password === 'good' });",
+        '});',
+      ].join('\n'),
+    );
     const errors: Error[] = [];
     const pool = new BcryptPool({ size: 1, script: pathToFileURL(script), onError: (e) => errors.push(e) });
     try {
@@ -407,7 +508,10 @@ describe('BcryptPool', () => {
       assert.equal(await pool.compare('p', 'h'), false);
       assert.equal(await pool.compare('p', 'h'), false);
       assert.ok(errors.length >= 1);
-      assert.ok(errors.every((e) => /bcrypt worker/.test(e.message)), errors.map(String).join('; '));
+      assert.ok(
+        errors.every((e) => /bcrypt worker/.test(e.message)),
+        errors.map(String).join('; '),
+      );
     } finally {
       await pool.close();
     }
@@ -442,9 +546,7 @@ describe('WebServer over HTTP', () => {
       srv.route('/throw', () => {
         throw new Error('boom');
       });
-      srv.route('/reject', async () => {
-        throw new Error('async boom');
-      });
+      srv.route('/reject', () => Promise.reject(new Error('async boom')));
     });
     try {
       assert.equal((await request(`${s.http}/throw`)).status, 500);
@@ -460,12 +562,7 @@ describe('WebServer over HTTP', () => {
   });
 
   test('configured headers go on every response', async () => {
-    const cfg = webConfig('headers.yml', [
-      'http_server_config:',
-      '  headers:',
-      '    X-Frame-Options: deny',
-      '    Strict-Transport-Security: max-age=31536000',
-    ].join('\n'));
+    const cfg = webConfig('headers.yml', ['http_server_config:', '  headers:', '    X-Frame-Options: deny', '    Strict-Transport-Security: max-age=31536000'].join('\n'));
     const s = await startServer(cfg);
     try {
       for (const path of ['/metrics', '/nope']) {
@@ -522,8 +619,7 @@ describe('WebServer over HTTP', () => {
     try {
       assert.equal((await request(`${s.http}/metrics`, basic('alice', 's3cret'))).status, 200, 'verified once: cached');
       const arrived: number[] = [];
-      const flood = Array.from({ length: 50 }, () =>
-        request(`${s.http}/metrics`, basic('alice', 'wrong')).then((r) => (arrived.push(r.status), r)));
+      const flood = Array.from({ length: 50 }, () => request(`${s.http}/metrics`, basic('alice', 'wrong')).then((r) => (arrived.push(r.status), r)));
       // The first answer comes once the flood is under way (a 429: the queue is full).
       await Promise.race(flood);
       const denied = () => arrived.filter((st) => st === 401).length;
@@ -581,35 +677,42 @@ describe('WebServer over HTTP', () => {
 
   test('bad listen addresses and web configs fail in the constructor', () => {
     const logger = testLogger().logger;
-    assert.throws(() => new WebServer({ listenAddresses: ['nope'], webConfigFile: '', logger }),
-      (e: Error) => e instanceof ConfigError && /web\.listenAddresses: invalid listen address "nope"/.test(e.message));
+    assert.throws(
+      () => new WebServer({ listenAddresses: ['nope'], webConfigFile: '', logger }),
+      (e: Error) => e instanceof ConfigError && /web\.listenAddresses: invalid listen address "nope"/.test(e.message),
+    );
     assert.throws(() => new WebServer({ listenAddresses: [], webConfigFile: '', logger }), ConfigError);
     assert.throws(() => new WebServer({ listenAddresses: [':0'], webConfigFile: join(dir, 'nope.yml'), logger }), ConfigError);
   });
 
   test('the errors of the constructor keep the error they wrap as their cause', () => {
     const logger = testLogger().logger;
-    assert.throws(() => new WebServer({ listenAddresses: ['nope'], webConfigFile: '', logger }),
-      (e: Error) => e instanceof ConfigError && e.cause instanceof Error && e.cause.message.startsWith('invalid listen address "nope"'));
-    assert.throws(() => new WebServer({ listenAddresses: [':0'], webConfigFile: join(dir, 'nope.yml'), logger }),
-      (e: Error) => e instanceof ConfigError && (e.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT');
+    assert.throws(
+      () => new WebServer({ listenAddresses: ['nope'], webConfigFile: '', logger }),
+      (e: Error) => e instanceof ConfigError && e.cause instanceof Error && e.cause.message.startsWith('invalid listen address "nope"'),
+    );
+    assert.throws(
+      () => new WebServer({ listenAddresses: [':0'], webConfigFile: join(dir, 'nope.yml'), logger }),
+      (e: Error) => e instanceof ConfigError && (e.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT',
+    );
   });
 });
 
 describe('WebServer over HTTPS', () => {
-  const tlsConfig = (name: string, extra: string[] = []) =>
-    webConfig(name, ['tls_server_config:', '  cert_file: server.crt', '  key_file: server.key', ...extra].join('\n'));
+  const tlsConfig = (name: string, extra: string[] = []) => webConfig(name, ['tls_server_config:', '  cert_file: server.crt', '  key_file: server.key', ...extra].join('\n'));
 
   test('answers https.get from a client that trusts the certificate', async () => {
     const s = await startServer(tlsConfig('tls.yml'));
     try {
       const body = await new Promise<string>((resolve, reject) => {
-        https.get(`${s.https}/metrics`, { ca: pem('server.crt'), agent: false }, (res) => {
-          assert.equal(res.statusCode, 200);
-          let b = '';
-          res.on('data', (c) => (b += c));
-          res.on('end', () => resolve(b));
-        }).on('error', reject);
+        https
+          .get(`${s.https}/metrics`, { ca: pem('server.crt'), agent: false }, (res) => {
+            assert.equal(res.statusCode, 200);
+            let b = '';
+            res.on('data', (c: Buffer) => (b += c.toString()));
+            res.on('end', () => resolve(b));
+          })
+          .on('error', reject);
       });
       assert.equal(body, 'up 1\n');
       await assert.rejects(request(`${s.https}/metrics`), /self[- ]signed/i, 'untrusting client refuses');
@@ -675,7 +778,8 @@ describe('WebServer.close', () => {
         entered();
         await new Promise((r) => setTimeout(r, 300));
         res.end('done');
-      }));
+      }),
+    );
     const agent = new http.Agent({ keepAlive: true });
     try {
       const reply = request(`${s.http}/slow`, { agent });

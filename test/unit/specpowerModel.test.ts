@@ -87,7 +87,15 @@ describe('kts-specpower arithmetic', () => {
   });
   it('eras, features and interpolation', () => {
     assert.deepEqual([2005, 2008, 2009, 2011, 2012, 2016, 2017, 2030, undefined].map(eraOf), [
-      'pre2009', 'pre2009', '2009-2011', '2009-2011', '2012-2016', '2012-2016', '2017+', '2017+', '2017+',
+      'pre2009',
+      'pre2009',
+      '2009-2011',
+      '2009-2011',
+      '2012-2016',
+      '2012-2016',
+      '2017+',
+      '2017+',
+      '2017+',
     ]);
     assert.deepEqual(featuresOf(server({ year: 2010, vendor: 'amd' })), [1, 280, 192, 2, 0, 280, 0, 280]);
     assert.equal(featuresOf(server()).length, FEATURES.length);
@@ -105,13 +113,27 @@ describe('kts-specpower fit', () => {
     near(b[0], truth[0] + 100, 1e-6, 'b0');
     near(b[1], truth[1], 1e-6, 'b1');
     near(b[2], truth[2], 1e-6, 'b2');
-    assert.throws(() => weightedLeastSquares([[1, 0], [1, 0], [1, 0]], [1, 2, 3]), /no variation/);
+    assert.throws(
+      () =>
+        weightedLeastSquares(
+          [
+            [1, 0],
+            [1, 0],
+            [1, 0],
+          ],
+          [1, 2, 3],
+        ),
+      /no variation/,
+    );
   });
   it('level medians are monotone from 0 to 1', () => {
     assert.deepEqual(levelMedians([LINEAR, LINEAR, SQUARE]), LINEAR);
     const bumpy = LINEAR.map((v, i) => (i === 5 ? 0.3 : v));
     const m = levelMedians([bumpy]);
-    assert.ok(m.every((v, i) => i === 0 || v >= m[i - 1]), String(m));
+    assert.ok(
+      m.every((v, i) => i === 0 || v >= m[i - 1]),
+      String(m),
+    );
   });
   it('the committed parameters are the fit of data/specpower/train.csv', () => {
     const rows = parseSpecpowerCsv(readFileSync(TRAIN, 'utf8'), TRAIN);
@@ -149,10 +171,10 @@ describe('machine estimate', () => {
     assert.equal(cat.host.chips, 2);
     assert.equal(cat.host.threads, 96); // 2 x 24 cores x 2 (SMT seen in the VM)
     assert.equal(cat.host.cores, 48);
-    assert.equal(cat.host.memGb, 16 / 4 * 96);
+    assert.equal(cat.host.memGb, (16 / 4) * 96);
     assert.equal(cat.share, 4 / 96);
     const est: MachineEstimate = { model, server: cat.host, share: cat.share, calibration: {} };
-    near(machinePower(est, 0.5).total, model.predict(cat.host, 0.5).total * 4 / 96, 1e-9, 'vm watts');
+    near(machinePower(est, 0.5).total, (model.predict(cat.host, 0.5).total * 4) / 96, 1e-9, 'vm watts');
     // The config's hostCpus wins; no catalog entry: 2 x 64 threads; never smaller than the VM.
     assert.equal(hostOfVirtualMachine(vm, { hostCpus: 192 }).share, 4 / 192);
     assert.equal(hostOfVirtualMachine(vm, {}).host.threads, 128);
@@ -172,7 +194,16 @@ describe('machine estimate', () => {
     near(p.cpu + p.memory + p.other, p.total, 1e-9, 'parts');
   });
   it('calibration: measured points replace the curve, one point scales it', () => {
-    const pts = { ...bare, calibration: { points: [{ load: 1, watts: 400 }, { load: 0.2, watts: 150 }, { load: 0.6, watts: 250 }] } };
+    const pts = {
+      ...bare,
+      calibration: {
+        points: [
+          { load: 1, watts: 400 },
+          { load: 0.2, watts: 150 },
+          { load: 0.6, watts: 250 },
+        ],
+      },
+    };
     near(machinePower(pts, 0.2).total, 150, 1e-9, 'at a point');
     near(machinePower(pts, 0.4).total, 200, 1e-9, 'between');
     near(machinePower(pts, 0).total, 150 - 0.2 * 250, 1e-9, 'extrapolated below');

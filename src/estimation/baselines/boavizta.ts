@@ -109,15 +109,15 @@ export function boaviztaCurveForTdp(tdpWatts: number): BoaviztaCurve {
   return { a: u.a * tdpWatts, b: u.b, c: u.c, d: u.d * tdpWatts };
 }
 
-function curveFor(spec: ServerSpec): { curve: BoaviztaCurve; fitted: boolean } {
-  if (spec.tdpWatts !== undefined && spec.tdpWatts > 0) return { curve: boaviztaCurveForTdp(spec.tdpWatts), fitted: true };
-  return { curve: BOAVIZTA_GENERIC, fitted: false };
+/** The curve for a spec, and the TDP it was refitted to (none: the generic curve). */
+function curveFor(spec: ServerSpec): { curve: BoaviztaCurve; fittedTo?: number } {
+  if (spec.tdpWatts !== undefined && spec.tdpWatts > 0) return { curve: boaviztaCurveForTdp(spec.tdpWatts), fittedTo: spec.tdpWatts };
+  return { curve: BOAVIZTA_GENERIC };
 }
 
 export const boaviztaModel: PowerModel = {
   name: 'boavizta',
-  description:
-    'Boavizta: per package a*ln(b*(load%+c))+d (generic Xeon Platinum, or refitted to TDP x Teads ratios), RAM 0.284 W/GB, other +33 %',
+  description: 'Boavizta: per package a*ln(b*(load%+c))+d (generic Xeon Platinum, or refitted to TDP x Teads ratios), RAM 0.284 W/GB, other +33 %',
   predict(spec: ServerSpec, load: number): PowerBreakdown {
     const { curve } = curveFor(spec);
     const cpu = spec.chips * Math.max(0, boaviztaCpuWatts(curve, clampLoad(load) * 100));
@@ -126,10 +126,10 @@ export const boaviztaModel: PowerModel = {
     return { total: cpu + memory + other, cpu, memory, other };
   },
   parameters(spec: ServerSpec): Record<string, number | string> {
-    const { curve, fitted } = curveFor(spec);
+    const { curve, fittedTo } = curveFor(spec);
     return {
-      curve: fitted ? 'refitted to TDP x Teads ratios' : 'generic Xeon Platinum',
-      ...(fitted ? { tdpWatts: spec.tdpWatts! } : {}),
+      curve: fittedTo !== undefined ? 'refitted to TDP x Teads ratios' : 'generic Xeon Platinum',
+      ...(fittedTo !== undefined ? { tdpWatts: fittedTo } : {}),
       chips: spec.chips,
       a: curve.a,
       b: curve.b,

@@ -42,8 +42,7 @@ export function ccfCoefficients(architecture: string | undefined): CcfCoefficien
 
 export const ccfModel: PowerModel = {
   name: 'ccf',
-  description:
-    'Cloud Carbon Footprint: per vCPU min + load x (max - min) W by microarchitecture, memory 0.392 W/GB (no PUE)',
+  description: 'Cloud Carbon Footprint: per vCPU min + load x (max - min) W by microarchitecture, memory 0.392 W/GB (no PUE)',
   predict(spec: ServerSpec, load: number): PowerBreakdown {
     const { min, max } = ccfCoefficients(spec.architecture);
     const cpu = spec.threads * (min + clampLoad(load) * (max - min));
@@ -53,7 +52,7 @@ export const ccfModel: PowerModel = {
   parameters(spec: ServerSpec): Record<string, number | string> {
     const { min, max, known } = ccfCoefficients(spec.architecture);
     return {
-      architecture: known ? spec.architecture! : 'unknown',
+      architecture: known && spec.architecture !== undefined ? spec.architecture : 'unknown',
       vcpus: spec.threads,
       minWattsPerVcpu: min,
       maxWattsPerVcpu: max,

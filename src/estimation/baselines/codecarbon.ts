@@ -6,8 +6,9 @@ import { clampLoad, type PowerBreakdown, type PowerModel, type ServerSpec } from
 export const CODECARBON_DEFAULT_TDP_W = 85;
 
 function codecarbonTdp(spec: ServerSpec): { tdp: number; known: boolean } {
-  const known = spec.tdpWatts !== undefined && spec.tdpWatts > 0;
-  return { tdp: known ? spec.tdpWatts! : CODECARBON_DEFAULT_TDP_W, known };
+  const tdp = spec.tdpWatts;
+  const known = tdp !== undefined && tdp > 0;
+  return { tdp: known ? tdp : CODECARBON_DEFAULT_TDP_W, known };
 }
 
 export const codecarbonModel: PowerModel = {

@@ -76,7 +76,11 @@ export class ExporterHealthCollector implements Collector {
 
     const auth = this.authStats?.();
     if (auth) {
-      out.family('kepler_exporter_auth_failures_total', 'counter', 'Requests refused by basic auth: denied (wrong or missing credentials) or busy (429, too many checks under way)');
+      out.family(
+        'kepler_exporter_auth_failures_total',
+        'counter',
+        'Requests refused by basic auth: denied (wrong or missing credentials) or busy (429, too many checks under way)',
+      );
       out.sample('kepler_exporter_auth_failures_total', renderLabels({ reason: 'denied' }), auth.denied);
       out.sample('kepler_exporter_auth_failures_total', renderLabels({ reason: 'busy' }), auth.busy);
     }

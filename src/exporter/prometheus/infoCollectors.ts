@@ -11,9 +11,7 @@ export class CpuInfoCollector implements Collector {
   private readonly labels: string[];
 
   constructor(cpus: CpuInfoRecord[]) {
-    this.labels = cpus.map((c) =>
-      renderLabels({ processor: c.processor, vendor_id: c.vendorId, model_name: c.modelName, physical_id: c.physicalId, core_id: c.coreId }),
-    );
+    this.labels = cpus.map((c) => renderLabels({ processor: c.processor, vendor_id: c.vendorId, model_name: c.modelName, physical_id: c.physicalId, core_id: c.coreId }));
   }
 
   collect(_s: Snapshot, out: ExpositionWriter): void {

@@ -97,14 +97,26 @@ export class LegacyCollector implements Collector {
       out.sample('kepler_node_info', this.nodeInfo, 1);
       const nodeRow: Row = {
         labels: this.nodeLabels,
-        dynamicUj: this.domains(NODE_DYNAMIC, s.zones.map((z) => z.activeUj)),
-        idleUj: this.domains(NODE_IDLE, s.zones.map((z) => z.idleUj)),
+        dynamicUj: this.domains(
+          NODE_DYNAMIC,
+          s.zones.map((z) => z.activeUj),
+        ),
+        idleUj: this.domains(
+          NODE_IDLE,
+          s.zones.map((z) => z.idleUj),
+        ),
       };
       this.writeLevel(out, 'node', [nodeRow], false);
     }
     if (levels.has('container')) this.writeLevel(out, 'container', this.containerRows(s), true);
     if (levels.has('process')) this.writeLevel(out, 'process', this.processRows(s), true);
-    if (levels.has('vm')) this.writeLevel(out, 'vm', this.workloadRows(s.vms.workloads, (v: VmInfo) => renderLabels({ vm_id: v.id })), false);
+    if (levels.has('vm'))
+      this.writeLevel(
+        out,
+        'vm',
+        this.workloadRows(s.vms.workloads, (v: VmInfo) => renderLabels({ vm_id: v.id })),
+        false,
+      );
   }
 
   private domains(key: object, perZoneUj: readonly bigint[]): bigint[] {
@@ -153,8 +165,7 @@ export class LegacyCollector implements Collector {
     const pods = new Map<string, PodInfo>();
     for (const p of s.pods.workloads) pods.set(p.info.id, p.info);
     const rows = this.workloadRows(s.containers.workloads, (c: ContainerInfo) => this.containerLabels(c, pods.get(c.podId)));
-    const pseudo = (p: { id: string; namespace: string }) =>
-      renderLabels({ container_id: p.id, pod_name: p.id, container_name: p.id, container_namespace: p.namespace });
+    const pseudo = (p: { id: string; namespace: string }) => renderLabels({ container_id: p.id, pod_name: p.id, container_name: p.id, container_namespace: p.namespace });
     const outside = this.outside.current(s.zones.length);
     rows.push(
       { labels: pseudo(SYSTEM), dynamicUj: this.domains(OUTSIDE_SYSTEM, outside.systemUj), idleUj: ZERO },

@@ -49,7 +49,8 @@ function parameterEnd(s: string, i: number): number {
   for (; i < s.length; i++) {
     const c = s[i];
     if (quoted) {
-      if (c === '\\') i++; // a quoted-pair: skip the escaped character
+      if (c === '\\')
+        i++; // a quoted-pair: skip the escaped character
       else if (c === '"') quoted = false;
     } else if (c === '"') quoted = true;
     else if (c === ';' || c === ',') return i;

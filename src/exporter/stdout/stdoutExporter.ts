@@ -18,7 +18,12 @@ export function formatSnapshot(s: Snapshot): string {
       .filter((w) => w.state === 'running')
       .sort((a, b) => (b.deltaUj[0] ?? 0) - (a.deltaUj[0] ?? 0))
       .slice(0, TOP);
-    for (const w of ranked) lines.push(`${level.padEnd(9)} ${watts(w.deltaUj[0] ?? 0, s.elapsedSec).toFixed(2).padStart(8)} W  ${name(w.info)}`);
+    for (const w of ranked)
+      lines.push(
+        `${level.padEnd(9)} ${watts(w.deltaUj[0] ?? 0, s.elapsedSec)
+          .toFixed(2)
+          .padStart(8)} W  ${name(w.info)}`,
+      );
   };
   top('process', s.processes, (p) => `${p.pid} ${p.comm}`);
   top('container', s.containers, (c) => `${c.id.slice(0, 12)} ${c.name}`);
