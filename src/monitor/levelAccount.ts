@@ -3,8 +3,7 @@
 // tracker, and counts as dropped the totals of every workload that leaves the exposition.
 //
 // Billing is two-phase so that a refresh completes or changes nothing: prepare() computes every
-// new total without touching the account (and throws on a number it cannot use), commit()
-// stores them and cannot fail.
+// new total without touching the account, commit() stores them and cannot fail.
 
 import type { WorkloadCpu } from '../resource/workloads.js';
 import { attributeLevel } from './attribution.js';
@@ -117,10 +116,6 @@ export class LevelAccount<I extends { key: string }> {
       droppedUj: this.dropped,
       billed: p.billed,
     };
-  }
-
-  bill(workloads: readonly WorkloadCpu<I>[], activeDeltaUj: readonly number[], nodeActiveCpuSec: number, nowMs = 0): LevelSnapshot<I> {
-    return this.commit(this.prepare(workloads, activeDeltaUj, nodeActiveCpuSec), nowMs);
   }
 
   /** An export showed this level's snapshot at monotonic `nowMs`: its terminated workloads start their retention. */

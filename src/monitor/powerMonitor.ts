@@ -14,7 +14,7 @@ import type { Logger } from '../logger/logger.js';
 import type { ContainerInfo, PodInfo, ProcessInfo, ResourceErrorKind, ResourceSample, VmInfo } from '../resource/workloads.js';
 import { splitActiveIdle } from './attribution.js';
 import { LevelAccount, type PreparedBill } from './levelAccount.js';
-import { REFRESH_ERROR_KINDS, type RefreshErrorKind, type RefreshHealth, type Snapshot, type ZoneSnapshot } from './snapshot.js';
+import { REFRESH_ERROR_KINDS, type LevelSnapshot, type RefreshErrorKind, type RefreshHealth, type Snapshot, type ZoneSnapshot } from './snapshot.js';
 
 export interface ResourceSource {
   refresh(): ResourceSample;
@@ -79,7 +79,6 @@ interface Plan {
   /** False when the resources could not be sampled: the zones then keep their last readings. */
   sampled: boolean;
   zones: ZoneSnapshot[];
-  activeDeltaUj: number[];
   processes: PreparedBill<ProcessInfo>;
   containers: PreparedBill<ContainerInfo>;
   vms: PreparedBill<VmInfo>;
@@ -163,10 +162,7 @@ export class PowerMonitor {
     return this.current;
   }
 
-  /**
-   * An exporter has shown this snapshot: terminated workloads in it start their retention, and
-   * what it showed of running ones is no longer counted as dropped when they end.
-   */
+  /** An exporter has shown this snapshot: the terminated workloads in it start their retention. */
   acknowledgeExport(s: Snapshot): void {
     const now = this.clock();
     this.processes.markShown(s.processes, now);
@@ -278,7 +274,6 @@ export class PowerMonitor {
       readings,
       sample,
       zones,
-      activeDeltaUj,
       processes,
       containers,
       vms: this.vms.prepare(sample.vms, activeDeltaUj, cpu),
@@ -304,12 +299,13 @@ export class PowerMonitor {
       this.trackZoneHealth(z, r, plan.sample.baseline ? undefined : elapsedSec);
     });
     this.errors = plan.errors;
-    // Without a sample the workloads are unknown, not gone: the levels stay as they were.
+    // Without a sample the workloads are unknown, not gone: the levels keep their totals, with
+    // nothing billed in this interval (a listener adding up deltas must not count any twice).
     const kept = this.current;
-    const processes = plan.sampled || !kept ? this.processes.commit(plan.processes, started) : kept.processes;
-    const containers = plan.sampled || !kept ? this.containers.commit(plan.containers, started) : kept.containers;
-    const vms = plan.sampled || !kept ? this.vms.commit(plan.vms, started) : kept.vms;
-    const pods = plan.sampled || !kept ? this.pods.commit(plan.pods, started) : kept.pods;
+    const processes = plan.sampled || !kept ? this.processes.commit(plan.processes, started) : unbilled(kept.processes);
+    const containers = plan.sampled || !kept ? this.containers.commit(plan.containers, started) : unbilled(kept.containers);
+    const vms = plan.sampled || !kept ? this.vms.commit(plan.vms, started) : unbilled(kept.vms);
+    const pods = plan.sampled || !kept ? this.pods.commit(plan.pods, started) : unbilled(kept.pods);
 
     // The whole refresh, attribution included.
     const duration = (this.clock() - started) / 1000;
@@ -439,6 +435,16 @@ function usableSample(s: ResourceSample, replaced: () => void): ResourceSample {
     containers: fixLevel(s.containers),
     vms: fixLevel(s.vms),
     pods: fixLevel(s.pods),
+  };
+}
+
+/** A level as it stands, with nothing billed in the interval: the same totals, no deltas. */
+function unbilled<I>(level: LevelSnapshot<I>): LevelSnapshot<I> {
+  return {
+    ...level,
+    workloads: level.workloads.map((w) => ({ ...w, deltaUj: w.deltaUj.map(() => 0) })),
+    unattributedDeltaUj: level.unattributedDeltaUj.map(() => 0),
+    billed: [],
   };
 }
 

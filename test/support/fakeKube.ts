@@ -3,12 +3,11 @@
 // openssl) and bearer tokens read from a file the test can rotate. Kubernetes cannot run on the
 // test machine; these are the lowest layer the exporter's real code talks to.
 
-import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { selfSignedCertificate } from './certificates.js';
 import type { LogLine } from './captureLogger.js';
 
 export interface TestPod {
@@ -47,31 +46,7 @@ export function podObject(p: TestPod, resourceVersion = '1'): object {
 
 /** A self-signed certificate for 127.0.0.1 (and localhost), written under `dir`. */
 export function makeCertificate(dir: string, name: string): { certFile: string; keyFile: string } {
-  const certFile = join(dir, `${name}.crt`);
-  const keyFile = join(dir, `${name}.key`);
-  const r = spawnSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-      '-days',
-      '1',
-      '-subj',
-      `/CN=${name}`,
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    ],
-    { encoding: 'utf8' },
-  );
-  if (r.status !== 0) throw new Error(`openssl could not make a certificate: ${r.stderr}`);
-  return { certFile, keyFile };
+  return selfSignedCertificate(dir, name, { cn: name, san: 'IP:127.0.0.1,DNS:localhost' });
 }
 
 /** Common parts: TLS, bearer token check against a file, request counting. */

@@ -896,6 +896,7 @@ describe('refresh faults', () => {
     assert.equal(failed.health.errors.resources, 1);
     assert.equal(failed.zones[0].totalUj, 0n, 'nothing billed without the CPU times');
     assert.equal(failed.containers.workloads.length, 1, 'the workloads are unknown this time, not gone');
+    assert.deepEqual([failed.containers.billed.length, failed.containers.unattributedDeltaUj, failed.containers.workloads[0].deltaUj], [0, [0], [0]], 'nothing billed twice');
     assertLevelsAddUp(failed, 'no sample');
     res.refresh = real;
     z.add(5_000_000);

@@ -3,7 +3,6 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,41 +17,17 @@ import { loadWebConfig } from '../../src/server/webConfig.js';
 import { BasicAuth, parseBasic } from '../../src/server/basicAuth.js';
 import { BcryptPool } from '../../src/server/bcryptPool.js';
 import { WebServer } from '../../src/server/webServer.js';
+import { selfSignedCertificate } from '../support/certificates.js';
 
 // ---------- fixtures ----------
 
 const dir = mkdtempSync(join(tmpdir(), 'kepler-ts-server-'));
 const pem = (name: string): string => readFileSync(join(dir, name), 'utf8');
 
-/** A self-signed certificate and key: `<name>.crt`, `<name>.key`. */
-function selfSigned(name: string, cn: string, san: string): void {
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      `/CN=${cn}`,
-      '-addext',
-      `subjectAltName=${san}`,
-      '-keyout',
-      join(dir, `${name}.key`),
-      '-out',
-      join(dir, `${name}.crt`),
-    ],
-    { stdio: 'pipe' },
-  );
-}
-
 before(() => {
-  selfSigned('server', 'localhost', 'DNS:localhost,IP:127.0.0.1');
-  selfSigned('client', 'scraper', 'DNS:scraper'); // doubles as its own client CA
-  selfSigned('stranger', 'stranger', 'DNS:stranger'); // a client cert no CA vouches for
+  selfSignedCertificate(dir, 'server', { cn: 'localhost', san: 'DNS:localhost,IP:127.0.0.1' });
+  selfSignedCertificate(dir, 'client', { cn: 'scraper', san: 'DNS:scraper' }); // doubles as its own client CA
+  selfSignedCertificate(dir, 'stranger', { cn: 'stranger', san: 'DNS:stranger' }); // a client cert no CA vouches for
   writeFileSync(join(dir, 'garbage.pem'), 'not a certificate\n');
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
