@@ -17,9 +17,18 @@ RUN node -e "const f='dist/build-info.json',fs=require('fs'),j=JSON.parse(fs.rea
   if(j.revision==='unknown')j.revision=process.argv[1]; if(j.branch==='unknown')j.branch=process.argv[2]; \
   fs.writeFileSync(f,JSON.stringify(j)+'\n')" "$REVISION" "$BRANCH"
 RUN npm prune --omit=dev --no-audit --no-fund
+# /usr/bin/kepler, the command of Kepler's Helm chart and manifests, and /usr/bin/kepler-ts: links to
+# the launcher, made here because the runtime stage has no shell. They reach the runtime stage as
+# the contents of a copied folder: COPY keeps the links inside a folder, but a link named as the
+# source itself would be copied as a plain file, away from the ../dist the launcher loads.
+COPY bin/kepler.cjs bin/kepler.cjs
+RUN chmod 0755 bin/kepler.cjs \
+  && mkdir -p /out/usr/bin \
+  && ln -s /app/bin/kepler.cjs /out/usr/bin/kepler \
+  && ln -s /app/bin/kepler.cjs /out/usr/bin/kepler-ts
 
 # Runtime stage: Node.js and nothing else (no shell, no package manager), Debian 12 like the build.
-FROM gcr.io/distroless/nodejs20-debian12:nonroot
+FROM gcr.io/distroless/nodejs20-debian12
 WORKDIR /app
 ENV NODE_ENV=production
 # package.json: "type": "module" makes dist/*.js ES modules; version for kepler_build_info.
@@ -27,11 +36,15 @@ COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules/ ./node_modules/
 COPY --from=build /src/dist/src/ ./dist/src/
 COPY --from=build /src/dist/build-info.json ./dist/build-info.json
+COPY --from=build /src/bin/ ./bin/
+COPY --from=build /out/usr/bin/ /usr/bin/
 LABEL org.opencontainers.image.title="kepler-ts" \
       org.opencontainers.image.description="Power exporter for Prometheus, a drop-in replacement for Kepler" \
       org.opencontainers.image.licenses="Apache-2.0"
-# Non-root by default (distroless "nonroot", 65532). Reading RAPL's energy_uj needs root: the
-# DaemonSet in deploy/base sets runAsUser: 0; the estimator needs no privilege and keeps 65532.
-USER 65532:65532
+# Root by default, as Kepler's image: Kepler's Helm chart and manifests run it privileged but set
+# no runAsUser, and RAPL's energy_uj is readable by root only (CVE-2020-8694). Under user 65532
+# they would silently fall back to the estimator. What needs no privilege sets its user itself:
+# deploy/overlays/estimator and the chart with privileged=false run as 65532:65532.
+USER 0:0
 EXPOSE 28282
 ENTRYPOINT ["/nodejs/bin/node", "dist/src/cli/main.js"]

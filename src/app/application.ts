@@ -15,14 +15,15 @@ import { PrometheusExporter } from '../exporter/prometheus/prometheusExporter.js
 import { StdoutExporter } from '../exporter/stdout/stdoutExporter.js';
 import type { PodInformer } from '../k8s/podInformer.js';
 import type { Logger } from '../logger/logger.js';
-import { assessHealth } from '../monitor/health.js';
+import { assessHealth, probeAnswer, type Health } from '../monitor/health.js';
 import { PowerMonitor } from '../monitor/powerMonitor.js';
+import type { Snapshot } from '../monitor/snapshot.js';
 import { architectureOf } from '../estimation/hostProfile.js';
 import { parseCpuInfo } from '../resource/cpuInfo.js';
 import { parseHostCpuInfo } from '../resource/hostCpu.js';
 import { ResourceInformer } from '../resource/resourceInformer.js';
 import { renderLandingPage } from '../server/landingPage.js';
-import { WebServer } from '../server/webServer.js';
+import { WebServer, type Handler } from '../server/webServer.js';
 import { readBuildInfo } from '../util/buildInfo.js';
 
 export class Application {
@@ -130,19 +131,37 @@ export class Application {
       endpoints.push({ path: '/metrics', description: 'Prometheus metrics (OpenMetrics when asked for)' });
     }
     // Without basic auth: kubelet probes carry no credentials, and the answer reveals no workload.
-    this.server.route(
-      '/healthz',
+    // /healthz is ours; /probe/livez and /probe/readyz are Kepler's, which its Helm chart probes.
+    const health =
+      (answer: (s: Snapshot | undefined, h: Health, nowMs: number) => boolean): Handler =>
       (_req, res) => {
         const s = this.monitor.latest();
         // Monotonic time: a clock step (NTP) must not read as a stalled loop.
-        const h = assessHealth(s, performance.now(), this.config.monitor.intervalMs);
-        res.writeHead(h.healthy ? 200 : 503, { 'Content-Type': 'application/json' });
+        const nowMs = performance.now();
+        const h = assessHealth(s, nowMs, this.config.monitor.intervalMs);
+        res.writeHead(answer(s, h, nowMs) ? 200 : 503, { 'Content-Type': 'application/json' });
         const body = { status: h.status, meter: this.meter.meter.name, lastRefresh: s ? new Date(s.timestampMs).toISOString() : null };
         res.end(JSON.stringify(h.failingZones.length ? { ...body, failingZones: h.failingZones } : body) + '\n');
-      },
+      };
+    const interval = this.config.monitor.intervalMs;
+    this.server.route(
+      '/healthz',
+      health((_s, h) => h.healthy),
+      { auth: false },
+    );
+    this.server.route(
+      '/probe/livez',
+      health((s, _h, nowMs) => probeAnswer('live', s, nowMs, interval)),
+      { auth: false },
+    );
+    this.server.route(
+      '/probe/readyz',
+      health((s, _h, nowMs) => probeAnswer('ready', s, nowMs, interval)),
       { auth: false },
     );
     endpoints.push({ path: '/healthz', description: 'health: 200 while refreshes run (status degraded when a zone fails), 503 when they stall or no zone reads' });
+    endpoints.push({ path: '/probe/livez', description: "Kepler's liveness probe: 200 while starting or healthy" });
+    endpoints.push({ path: '/probe/readyz', description: "Kepler's readiness probe: 200 once the first refresh is done and while healthy" });
     if (this.config.debug.pprof.enabled) {
       this.server.route('/debug/pprof/', (_req, res) => {
         res.writeHead(501, { 'Content-Type': 'text/plain; charset=utf-8' });
@@ -192,6 +211,10 @@ export class Application {
       [c.debug.pprof.enabled, 'debug.pprof.enabled: Go pprof does not exist in kepler-ts; /debug/pprof/ explains how to profile Node.js'],
     ];
     for (const [on, msg] of unsupported) if (on) this.logger.warn(msg);
+    for (const n of this.meter.notices) this.logger[n.level](n.message);
+    if (c.experimental.gpu.dcgmEndpoint !== '') {
+      this.logger.info('experimental.gpu.dcgmEndpoint: accepted, not used: kepler-ts has no GPU support yet', { dcgm_endpoint: c.experimental.gpu.dcgmEndpoint });
+    }
   }
 }
 

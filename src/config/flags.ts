@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from './config.js';
 import { defaultConfig } from './defaults.js';
 import { formatDuration } from './duration.js';
+import { hideUrlCredentials } from './hideCredentials.js';
 import { checkValues, configPath, KEY_DECLARATIONS, type ValueFlagType } from './schema.js';
 
 /** `switch`: a plain boolean without value (--help); `bool`: true/false, also as --no-<flag>. */
@@ -80,7 +81,7 @@ export function parseFlags(argv: string[]): ParsedFlags {
   if (problems.length > 0) {
     const p = problems[0];
     const flag = FLAGS.find((f) => f.key === p.key);
-    throw new ConfigError(`flag --${flag?.name ?? p.key}: invalid value ${JSON.stringify(String(p.value))}: ${p.expected}`);
+    throw new ConfigError(`flag --${flag?.name ?? p.key}: invalid value ${hideUrlCredentials(JSON.stringify(String(p.value)))}: ${p.expected}`);
   }
   const configFile = parsed['config.file'] as string | undefined;
   return { help: !!parsed.help, version: !!parsed.version, ...(configFile ? { configFile } : {}), values: data };

@@ -5,6 +5,8 @@ import { parseDocument } from 'yaml';
 import { ConfigError, type Config } from './config.js';
 import { defaultConfig } from './defaults.js';
 import { helpText, parseFlags } from './flags.js';
+import { hideUrlCredentials } from './hideCredentials.js';
+import { effectivePreferredMeters, setsHwmonSelector } from './legacyMeterSelectors.js';
 import { checkValues, configPath } from './schema.js';
 
 export type LoadResult = { kind: 'run'; config: Config; warnings: string[]; configFile?: string } | { kind: 'help'; text: string } | { kind: 'version' };
@@ -21,9 +23,14 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env,
   const config = defaultConfig();
   const warnings: string[] = [];
   if (flags.configFile !== undefined) merge(config, readYaml(flags.configFile, readFile, warnings));
+  // experimental.hwmon.forceEnabled and Kepler 0.11's .enabled are one setting: a flag of either overrides the file's.
+  if (setsHwmonSelector(flags.values)) Object.assign(config.experimental.hwmon, { forceEnabled: false, enabled: false });
   merge(config, flags.values);
   if (config.kube.nodeName === '') config.kube.nodeName = env.NODE_NAME ?? '';
   checkCrossField(config);
+  const meters = effectivePreferredMeters(config);
+  config.cpu.preferredMeters = meters.preferredMeters;
+  warnings.push(...meters.warnings);
   return { kind: 'run', config, warnings, ...(flags.configFile !== undefined ? { configFile: flags.configFile } : {}) };
 }
 
@@ -110,6 +117,6 @@ function checkCrossField(c: Config): void {
 
 /** A value for an error message: JSON, shortened so that the message stays one readable line. */
 function show(v: unknown): string {
-  const s = JSON.stringify(v) ?? String(v);
+  const s = hideUrlCredentials(JSON.stringify(v) ?? String(v));
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }

@@ -12,6 +12,8 @@
 // missing keys keep their defaults.
 
 import { z } from 'zod';
+import { chipRulesSchema, type ChipRule } from './chipRules.js';
+import { dcgmEndpointProblem } from './dcgmEndpoint.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { DEFAULT_ESTIMATOR_MODEL, ESTIMATOR_MODEL_NAMES } from './estimatorModels.js';
 import { checkListenAddress } from './listenAddress.js';
@@ -20,6 +22,8 @@ export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export const LOG_FORMATS = ['text', 'json'] as const;
 export const METERS = ['rapl', 'hwmon', 'fake', 'estimator'] as const;
 export const METRICS_LEVELS = ['node', 'process', 'container', 'vm', 'pod'] as const;
+/** Kepler's `go` and `process`; `nodejs` is ours. All three give the same Node.js runtime metrics here. */
+export const DEBUG_COLLECTORS = ['go', 'process', 'nodejs'] as const;
 const POD_INFORMER_MODES = ['kubelet', 'apiserver'] as const;
 
 // ---------- value schemas ----------
@@ -88,6 +92,48 @@ export function isListenAddress(s: string): boolean {
   return 'address' in checkListenAddress(s);
 }
 
+type MetricsLevelName = (typeof METRICS_LEVELS)[number];
+const LEVELS = `expected a level or a list of levels: ${METRICS_LEVELS.join(', ')} (an empty list: all of them)`;
+/**
+ * Kepler's metricsLevel (config/level.go): one level name or a list of them, each trimmed and
+ * lower-cased; an empty list means every level. Repeats count once.
+ */
+const metricsLevels = z.unknown().transform((v, ctx): MetricsLevelName[] => {
+  const items = typeof v === 'string' ? [v] : Array.isArray(v) ? (v as unknown[]) : undefined;
+  if (items === undefined) {
+    ctx.issues.push({ code: 'custom', message: LEVELS, input: v });
+    return z.NEVER;
+  }
+  if (items.length === 0) return [...METRICS_LEVELS];
+  const out: MetricsLevelName[] = [];
+  items.forEach((item, i) => {
+    const name = typeof item === 'string' ? item.trim().toLowerCase() : undefined;
+    const level = METRICS_LEVELS.find((l) => l === name);
+    if (level === undefined) ctx.issues.push({ code: 'custom', message: `expected one of ${METRICS_LEVELS.join(', ')}`, input: item, path: typeof v === 'string' ? [] : [i] });
+    else if (!out.includes(level)) out.push(level);
+  });
+  return out;
+});
+
+const COLLECTORS = `expected one of ${DEBUG_COLLECTORS.join(', ')}`;
+const COLLECTOR_NAMES: readonly string[] = DEBUG_COLLECTORS;
+/** Names of debug collectors, trimmed as Kepler's sanitize() does; an unknown one is refused, as Kepler does. Typed string[] for the exporter. */
+const debugCollectors = z.array(
+  z
+    .string(COLLECTORS)
+    .trim()
+    .refine((s) => COLLECTOR_NAMES.includes(s), COLLECTORS),
+  `expected a list of ${DEBUG_COLLECTORS.join(', ')} (or [] for none)`,
+);
+
+const dcgmEndpoint = z
+  .string('expected a URL string')
+  .trim()
+  .superRefine((s, ctx) => {
+    const problem = dcgmEndpointProblem(s);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
 // ---------- declarations: key() and section() ----------
 
 /** The command-line flag that sets a key. Its type and repeatability follow from the key. */
@@ -148,12 +194,12 @@ export const configSchema = z.object({
       yaml: 'staleness',
       flag: { name: 'monitor.staleness', help: '(ours) A scrape refreshes data older than this' },
     }),
-    /** 0 off, -1 unlimited. */
+    /** 0 off, N keep N, any negative value unlimited (as in Kepler). */
     maxTerminated: key(
-      number('expected an integer >= -1 (0 off, -1 unlimited)', (n) => Number.isInteger(n) && n >= -1),
+      number('expected an integer (0 off, N keep N, negative unlimited)', (n) => Number.isSafeInteger(n)),
       500,
       {
-        flag: { name: 'monitor.max-terminated', help: 'Terminated workloads kept at once (0 off, -1 unlimited)' },
+        flag: { name: 'monitor.max-terminated', help: 'Terminated workloads kept at once (0 off, negative unlimited)' },
       },
     ),
     /** Joules; terminated workloads below it are not kept. */
@@ -208,11 +254,12 @@ export const configSchema = z.object({
     }),
     prometheus: section({
       enabled: key(bool, true, { flag: { name: 'exporter.prometheus', help: 'Enable the Prometheus exporter' } }),
-      debugCollectors: key(strings, ['go']),
+      /** Kepler's `go` and `process` (and our `nodejs`) all give the Node.js runtime metrics (runtimeCollector.ts). */
+      debugCollectors: key(debugCollectors, ['go']),
       /** (ours) Also export the legacy metric family of Kepler 0.7-0.9 (metrics.md). */
       legacyMetrics: key(bool, false, { flag: { name: 'exporter.prometheus.legacy-metrics', help: '(ours) Also export Kepler 0.7-0.9 metric names' } }),
-      metricsLevel: key(z.array(oneOf(METRICS_LEVELS), `expected a list of ${METRICS_LEVELS.join(', ')}`), [...METRICS_LEVELS], {
-        flag: { name: 'metrics', help: 'Metrics levels to export: node, process, container, vm, pod' },
+      metricsLevel: key(metricsLevels, [...METRICS_LEVELS], {
+        flag: { name: 'metrics', help: 'Metrics level to export, repeatable (the first replaces the default): node, process, container, vm, pod' },
       }),
     }),
   }),
@@ -277,12 +324,24 @@ export const configSchema = z.object({
       }),
     }),
     hwmon: section({
-      forceEnabled: key(bool, false, { flag: { name: 'experimental.hwmon.force-enabled', help: 'Use hwmon even where RAPL is available' } }),
-      zones: key(strings, [], { flag: { name: 'experimental.hwmon.zones', help: 'hwmon zones to keep (none = all)' } }),
+      /** Deprecated selector: true stands for cpu.preferredMeters [hwmon] (legacyMeterSelectors.ts). */
+      forceEnabled: key(bool, false, {
+        flag: { name: 'experimental.hwmon.force-enabled', help: 'Deprecated: use hwmon only, as cpu.preferredMeters [hwmon] (the estimator stays the fallback)' },
+      }),
+      /** Kepler 0.11's name of forceEnabled. */
+      enabled: key(bool, false, { flag: { name: 'experimental.hwmon.enabled', help: 'Deprecated: Kepler 0.11 name of experimental.hwmon.force-enabled' } }),
+      /** Zone names to keep; a GPU chip's zones (amdgpu, ...) are used only when named here. */
+      zones: key(strings, [], { flag: { name: 'experimental.hwmon.zones', help: "hwmon zones to keep (none = all; a GPU chip's zones only when named here)" } }),
+      /** How to pair voltage and current sensors of chips without power sensors (chipRules.ts). */
+      chipRules: key(chipRulesSchema, [] as ChipRule[]),
     }),
     gpu: section({
       enabled: key(bool, false, { flag: { name: 'experimental.gpu.enabled', help: 'Enable GPU power monitoring' } }),
       idlePower: key(anyWatts, 0, { flag: { name: 'experimental.gpu.idle-power', help: 'GPU idle power in watts (0 = auto-detect)' } }),
+      /** Kepler's dcgm-exporter URL for MIG attribution: checked as Kepler does, not used (no GPU support yet). */
+      dcgmEndpoint: key(dcgmEndpoint, '', {
+        flag: { name: 'experimental.gpu.dcgm-endpoint', help: 'dcgm-exporter metrics URL (checked, not used: no GPU support yet)' },
+      }),
     }),
   }),
   dev: section({
@@ -394,7 +453,7 @@ export function checkValues(input: unknown): Checked {
     if (issue.code === 'unrecognized_keys') {
       const parent = valueAt(stripped, issue.path) as Record<string, unknown>;
       for (const k of issue.keys) {
-        unknownKeys.push([...issue.path, k].join('.'));
+        unknownKeys.push(formatPath([...issue.path, k]));
         // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- a key of a parsed YAML document (a plain object zod reads again), not a dictionary entry
         delete parent[k];
       }

@@ -19,6 +19,24 @@ export interface EnergyZone {
    * with a single counter leave it out: the monitor sees their readings itself.
    */
   takeDroppedReadings?(): number;
+  /**
+   * The counters a summed zone is made of (AggregatedZone: one per socket), for the exports that
+   * show each socket (Kepler 0.7's node series). Absent on a zone with a single counter.
+   */
+  readonly parts?: readonly ZonePart[];
+  /**
+   * With `parts`: each part's share of the zone's counter as of the last energy() call, in µJ, in
+   * the order of `parts`. Each wraps at maxEnergy() as the zone's counter does, and between two
+   * readings the parts' deltas add up to the zone's delta (a reading a part had to drop counts in
+   * neither), so that a consumer can split the zone's energy over its parts exactly.
+   */
+  partCounters?(): readonly number[];
+}
+
+/** One counter of a summed zone: its own index (the socket) and where it is read from. */
+export interface ZonePart {
+  readonly index: number;
+  readonly path: string;
 }
 
 export interface EnergyMeter {
@@ -29,6 +47,14 @@ export interface EnergyMeter {
    * Throws MeterUnavailableError with a reason a user can act on when there is none.
    */
   zones(): EnergyZone[];
+  /** What the meter found worth saying once, after zones() (hwmon: a chip rule that matched no chip). */
+  notices?(): MeterNotice[];
+}
+
+/** Something a meter found worth saying once at start-up. */
+export interface MeterNotice {
+  level: 'info' | 'warn';
+  message: string;
 }
 
 export class MeterUnavailableError extends Error {

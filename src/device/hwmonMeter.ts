@@ -1,20 +1,28 @@
 // hwmon (<sysfs>/class/hwmon/hwmon*): energy counters `energyN_input` (µJ) and power sensors
 // `powerN_average` / `powerN_input` (µW), including ACPI `power_meter` chips (whole-platform power
-// reported by the BMC). The zone name is the sensor's label file when present, else the chip name.
+// reported by the BMC). A chip with neither, but with voltage and current sensors and a rule in
+// experimental.hwmon.chipRules, gives power as in{N} x curr{M} (hwmonPairing.ts), as in Kepler.
+// The zone name is the sensor's label file when present, else the chip name (a voltage x current
+// pair: <chip>_power<N>, as Kepler names it).
+//
+// GPU chips (amdgpu, nouveau, ...) measure the graphics card, not the CPU: their zones are used
+// only when experimental.hwmon.zones names them, so that no node meters its GPU by accident.
 
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { MeterUnavailableError, type EnergyMeter, type EnergyZone } from './energyZone.js';
+import type { ChipRule } from '../config/chipRules.js';
+import { MeterUnavailableError, type EnergyMeter, type EnergyZone, type MeterNotice } from './energyZone.js';
+import { channelFiles, pairChannels, pairFiles, ruleFor, type ChannelFiles } from './hwmonPairing.js';
 import { IntegratedPowerZone, monotonicMs, type Clock } from './integratedPowerZone.js';
 import { listMeterDir, readCounterFile } from './sysfsFiles.js';
 import { FileReader } from '../util/fileReader.js';
 
 export interface HwmonMeterOptions {
   sysfs: string;
-  /** Keep only zones with these names (case-insensitive); empty keeps all. */
+  /** Keep only zones with these names (case-insensitive); empty keeps all but GPU chips' zones. */
   zoneFilter: string[];
-  /** Also accept GPU chips, which measure the graphics card and not the CPU (off by default). */
-  forceEnabled: boolean;
+  /** Voltage x current pairing for chips without power sensors (experimental.hwmon.chipRules). */
+  chipRules?: readonly ChipRule[];
   clock?: Clock;
 }
 
@@ -24,8 +32,12 @@ const GPU_CHIPS = new Set(['amdgpu', 'radeon', 'nouveau', 'i915', 'xe']);
 export interface HwmonSensor {
   chipDir: string; // hwmon3, or hwmon3/device where the driver puts its sensors on the parent device
   chip: string; // name file of the chip
-  kind: 'energy' | 'power';
-  file: string; // energy1_input, power1_average
+  kind: 'energy' | 'power' | 'voltageCurrent';
+  file: string; // energy1_input, power1_average, in1_input
+  /** voltageCurrent: the current file multiplied with `file` (curr1_input). */
+  currentFile?: string;
+  /** voltageCurrent: the voltage channel N of in{N}, for the zone name <chip>_power<N>. */
+  channel?: number;
   label?: string;
 }
 
@@ -52,11 +64,17 @@ export function findHwmonSensors(chipDir: string, chip: string, files: string[],
 export function nameHwmonZones(sensors: HwmonSensor[]): { sensor: HwmonSensor; name: string; index: number }[] {
   const next = new Map<string, number>();
   return sensors.map((sensor) => {
-    const name = (sensor.label ?? sensor.chip).trim().toLowerCase().replace(/\s+/g, '_');
+    const name = zoneName(sensor);
     const index = next.get(name) ?? 0;
     next.set(name, index + 1);
     return { sensor, name, index };
   });
+}
+
+function zoneName(s: HwmonSensor): string {
+  const fallback = s.kind === 'voltageCurrent' ? `${s.chip}_power${s.channel ?? 0}` : s.chip;
+  const label = s.label?.trim();
+  return (label ? label : fallback).toLowerCase().replace(/\s+/g, '_');
 }
 
 class HwmonEnergyZone implements EnergyZone {
@@ -74,52 +92,75 @@ class HwmonEnergyZone implements EnergyZone {
   }
 }
 
+interface Chip {
+  hwmonDir: string;
+  chipDir: string;
+  chip: string;
+  files: string[];
+}
+
 export class HwmonMeter implements EnergyMeter {
   readonly name = 'hwmon';
   private readonly reader = new FileReader(256);
+  private found: MeterNotice[] = [];
 
   constructor(private readonly opts: HwmonMeterOptions) {}
 
+  /** What the last zones() call found worth saying once (chip rules that matched nothing). */
+  notices(): MeterNotice[] {
+    return [...this.found];
+  }
+
   zones(): EnergyZone[] {
     const base = join(this.opts.sysfs, 'class', 'hwmon');
-    const chips = listMeterDir(base, 'no hwmon sensors exposed').filter((d) => d.startsWith('hwmon'));
+    const dirs = listMeterDir(base, 'no hwmon sensors exposed').filter((d) => d.startsWith('hwmon'));
+    const chips = dirs
+      .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
+      .map((d) => this.readChip(base, d))
+      .filter((c) => c !== undefined);
+    const rules = this.opts.chipRules ?? [];
+    this.found = [];
     const sensors: HwmonSensor[] = [];
-    const skippedGpu: string[] = [];
-    for (const hwmonDir of chips.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))) {
-      const found = this.readChip(base, hwmonDir);
-      if (!found) continue;
-      const { chipDir, chip, files } = found;
-      const dir = join(base, chipDir);
-      if (GPU_CHIPS.has(chip) && !this.opts.forceEnabled) {
-        skippedGpu.push(chip);
-        continue;
+    for (const c of chips) {
+      const labels = this.readLabels(join(base, c.chipDir), c.files);
+      const own = findHwmonSensors(c.chipDir, c.chip, c.files, labels);
+      const rule = ruleFor(c.chip, rules);
+      if (rule && own.length > 0) {
+        this.found.push({
+          level: 'info',
+          message: `experimental.hwmon.chipRules: chip ${JSON.stringify(c.chip)} (${c.hwmonDir}) has power or energy sensors, which are used; its rule is not needed`,
+        });
       }
-      const labels = new Map<string, string>();
-      for (const f of files) {
-        const m = /^((?:energy|power)\d+)_label$/.exec(f);
-        if (!m) continue;
-        try {
-          labels.set(m[1], this.reader.readUtf8(join(dir, f)).trim());
-        } catch {
-          // an unreadable label falls back to the chip name
-        }
-      }
-      sensors.push(...findHwmonSensors(chipDir, chip, files, labels));
+      sensors.push(...(rule && own.length === 0 ? this.pairedSensors(base, c, rule, labels) : own));
     }
+    const present = new Set(chips.map((c) => c.chip.trim().toLowerCase()));
+    for (const r of rules) {
+      if (present.has(r.name.trim().toLowerCase())) continue;
+      const names = [...new Set(chips.map((c) => c.chip))].join(', ') || 'none';
+      this.found.push({ level: 'info', message: `experimental.hwmon.chipRules: no hwmon chip named ${JSON.stringify(r.name)}; the rule is unused (chips here: ${names})` });
+    }
+
     const keep = new Set(this.opts.zoneFilter.map((z) => z.toLowerCase()));
-    const named = nameHwmonZones(sensors).filter((z) => keep.size === 0 || keep.has(z.name));
+    const skippedGpu = new Map<string, Set<string>>();
+    const admitted = nameHwmonZones(sensors)
+      .filter(({ sensor, name }) => {
+        if (!GPU_CHIPS.has(sensor.chip)) return keep.size === 0 || keep.has(name);
+        if (!keep.has(name)) skippedGpu.set(sensor.chip, (skippedGpu.get(sensor.chip) ?? new Set()).add(name));
+        return keep.has(name);
+      })
+      .map((z) => z.sensor);
+    // Indexes count only the zones kept, so that a GPU zone left out leaves no gap.
+    const named = nameHwmonZones(admitted);
     if (named.length === 0) {
-      const gpu = skippedGpu.length ? `; GPU chips ${skippedGpu.join(', ')} skipped (experimental.hwmon.forceEnabled to use them)` : '';
-      throw new MeterUnavailableError(`${base}: no energy or power sensors${gpu}`);
+      const gpu = [...skippedGpu].map(([chip, zones]) => `${chip} (${[...zones].join(', ')})`).join(', ');
+      const gpuNote = gpu ? `; GPU chip zones ${gpu} skipped: name them in experimental.hwmon.zones to use them` : '';
+      const ruleNotes = this.found.map((n) => `; ${n.message}`).join('');
+      throw new MeterUnavailableError(`${base}: no energy, power or paired voltage/current sensors${gpuNote}${ruleNotes}`);
     }
     const zones: EnergyZone[] = [];
     const problems: string[] = [];
     for (const { sensor, name, index } of named) {
-      const file = join(base, sensor.chipDir, sensor.file);
-      const zone =
-        sensor.kind === 'energy'
-          ? new HwmonEnergyZone(name, index, file, this.reader)
-          : new IntegratedPowerZone(name, index, file, () => readCounterFile(this.reader, file), this.opts.clock ?? monotonicMs);
+      const zone = this.zone(base, sensor, name, index);
       try {
         zone.energy();
         zones.push(zone);
@@ -131,16 +172,68 @@ export class HwmonMeter implements EnergyMeter {
     return zones;
   }
 
+  private zone(base: string, sensor: HwmonSensor, name: string, index: number): EnergyZone {
+    const file = join(base, sensor.chipDir, sensor.file);
+    const clock = this.opts.clock ?? monotonicMs;
+    if (sensor.kind === 'energy') return new HwmonEnergyZone(name, index, file, this.reader);
+    if (sensor.kind === 'power') return new IntegratedPowerZone(name, index, file, () => readCounterFile(this.reader, file), clock);
+    // mV x mA = µW. The zone's path is the voltage file, as in Kepler.
+    const current = join(base, sensor.chipDir, sensor.currentFile ?? '');
+    return new IntegratedPowerZone(name, index, file, () => readCounterFile(this.reader, file) * readCounterFile(this.reader, current), clock);
+  }
+
+  /** The voltage x current sensors `rule` makes of a chip without power sensors; says so when it makes none. */
+  private pairedSensors(base: string, c: Chip, rule: ChipRule, labels: Map<string, string>): HwmonSensor[] {
+    const dir = join(base, c.chipDir);
+    const enabled = (ch: { enable?: string }) => ch.enable === undefined || this.readOr(join(dir, ch.enable), '1').trim() !== '0';
+    const voltages = new Map([...channelFiles(c.files, 'in')].filter(([, ch]) => enabled(ch)));
+    const currents = new Map([...channelFiles(c.files, 'curr')].filter(([, ch]) => enabled(ch)));
+    const pairs = pairChannels(rule, [...voltages.keys()], [...currents.keys()]);
+    if (pairs.length === 0) {
+      const list = (type: string, m: Map<number, unknown>) => [...m.keys()].map((n) => `${type}${n}`).join(', ') || 'none';
+      this.found.push({
+        level: 'warn',
+        message: `experimental.hwmon.chipRules: the rule for ${JSON.stringify(rule.name)} pairs none of the sensors of ${c.hwmonDir} (voltages: ${list('in', voltages)}; currents: ${list('curr', currents)})`,
+      });
+    }
+    return pairs.map(({ voltage, current }) => {
+      const files = pairFiles(voltages.get(voltage) as ChannelFiles, currents.get(current) as ChannelFiles);
+      return { chipDir: c.chipDir, chip: c.chip, kind: 'voltageCurrent', file: files.voltage, currentFile: files.current, channel: voltage, label: labels.get(`in${voltage}`) };
+    });
+  }
+
+  private readLabels(dir: string, files: string[]): Map<string, string> {
+    const labels = new Map<string, string>();
+    for (const f of files) {
+      const m = /^((?:energy|power|in)\d+)_label$/.exec(f);
+      if (!m) continue;
+      try {
+        labels.set(m[1], this.reader.readUtf8(join(dir, f)).trim());
+      } catch {
+        // an unreadable label falls back to the chip name
+      }
+    }
+    return labels;
+  }
+
+  private readOr(file: string, fallback: string): string {
+    try {
+      return this.reader.readText(file);
+    } catch {
+      return fallback; // an unreadable enable file: try the channel itself, as Kepler does
+    }
+  }
+
   /**
    * The chip's name and files: in hwmonN/, or, for drivers on the old hwmon_device_register() API
    * (ACPI power_meter among them), on the parent device hwmonN/device/, as libsensors looks.
    */
-  private readChip(base: string, hwmonDir: string): { chipDir: string; chip: string; files: string[] } | undefined {
+  private readChip(base: string, hwmonDir: string): Chip | undefined {
     for (const chipDir of [hwmonDir, join(hwmonDir, 'device')]) {
       const dir = join(base, chipDir);
       try {
         const chip = this.reader.readText(join(dir, 'name')).trim();
-        return { chipDir, chip, files: readdirSync(dir) };
+        return { hwmonDir, chipDir, chip, files: readdirSync(dir) };
       } catch {
         // no name here: try the parent device
       }

@@ -1,9 +1,11 @@
 // Chooses the node's meter: the first of cpu.preferredMeters that reports at least one readable
 // zone, else the estimator (Kepler exits there; an estimate, labelled as one, keeps every
 // dashboard working). Each meter is one entry in METER_FACTORIES: a new meter is a file and a line.
+// Kepler's legacy selectors (experimental.hwmon.forceEnabled, dev.fake-cpu-meter.enabled) are
+// already translated into cpu.preferredMeters by the configuration (legacyMeterSelectors.ts).
 
 import type { Config } from '../config/config.js';
-import { MeterUnavailableError, type EnergyMeter, type EnergyZone } from './energyZone.js';
+import { MeterUnavailableError, type EnergyMeter, type EnergyZone, type MeterNotice } from './energyZone.js';
 import { EstimatorMeter } from './estimatorMeter.js';
 import { FakeMeter } from './fakeMeter.js';
 import { HwmonMeter } from './hwmonMeter.js';
@@ -18,7 +20,7 @@ export const METER_FACTORIES: Record<string, MeterFactory> = {
     new HwmonMeter({
       sysfs: cfg.host.sysfs,
       zoneFilter: cfg.experimental.hwmon.zones,
-      forceEnabled: cfg.experimental.hwmon.forceEnabled,
+      chipRules: cfg.experimental.hwmon.chipRules,
       clock,
     }),
   fake: (cfg, clock) => new FakeMeter({ zones: cfg.dev.fakeCpuMeter.zones, watts: cfg.dev.fakeCpuMeter.watts, clock }),
@@ -35,6 +37,8 @@ export interface MeterChoice {
   rejected: { meter: string; reason: string }[];
   /** True when no preferred meter worked and FALLBACK_METER was used instead. */
   fellBack: boolean;
+  /** What the chosen meter found worth saying once at start-up (chip rules that matched no chip). */
+  notices: MeterNotice[];
 }
 
 export class NoMeterError extends Error {
@@ -44,16 +48,10 @@ export class NoMeterError extends Error {
   }
 }
 
-/** The meters to try, in order: dev.fake-cpu-meter.enabled puts `fake` first, as in Kepler. */
-export function meterOrder(cfg: Config): string[] {
-  const order = [...cfg.cpu.preferredMeters] as string[];
-  if (cfg.dev.fakeCpuMeter.enabled && !order.includes('fake')) order.unshift('fake');
-  return order;
-}
-
 export function selectMeter(cfg: Config, factories: Record<string, MeterFactory> = METER_FACTORIES, clock?: Clock): MeterChoice {
   const rejected: { meter: string; reason: string }[] = [];
-  const order = meterOrder(cfg);
+  // cpu.preferredMeters, in which loadConfig has already translated Kepler's legacy selectors.
+  const order: string[] = [...cfg.cpu.preferredMeters];
   const candidates = order.includes(FALLBACK_METER) ? order : [...order, FALLBACK_METER];
   for (const name of candidates) {
     const factory = factories[name];
@@ -63,7 +61,11 @@ export function selectMeter(cfg: Config, factories: Record<string, MeterFactory>
     }
     const meter = factory(cfg, clock);
     try {
-      return { meter, zones: meter.zones(), rejected, fellBack: !order.includes(name) };
+      const zones = meter.zones();
+      const notices = meter.notices?.() ?? [];
+      const rules = cfg.experimental.hwmon.chipRules.length;
+      if (rules > 0 && name !== 'hwmon') notices.push({ level: 'info', message: `experimental.hwmon.chipRules: ${rules} rule(s) not used: the meter is ${name}, not hwmon` });
+      return { meter, zones, rejected, fellBack: !order.includes(name), notices };
     } catch (err) {
       if (!(err instanceof MeterUnavailableError)) throw err;
       rejected.push({ meter: name, reason: err.message });

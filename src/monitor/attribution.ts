@@ -42,3 +42,41 @@ export function attributeLevel(activeUj: readonly number[], cpuDeltaSec: readonl
   );
   return { sharesUj, unattributedUj };
 }
+
+/**
+ * `totalUj` in whole µJ over weights, by largest remainder: each gets floor(total x w / W), and
+ * the µJ left go one each to the largest remainders (the first on a tie). The result adds up to
+ * `totalUj` exactly, and equals the weights when they add up to it. Equal weights when they are
+ * all 0. Exact (BigInt) whatever the magnitudes.
+ */
+export function apportion(totalUj: number, weights: readonly number[]): number[] {
+  if (weights.length === 0) return [];
+  const ws = weights.map((w) => BigInt(Math.max(0, Math.round(w))));
+  let sum = ws.reduce((a, b) => a + b, 0n);
+  if (sum === 0n) {
+    ws.fill(1n);
+    sum = BigInt(ws.length);
+  }
+  const total = BigInt(totalUj);
+  const shares = ws.map((w) => (total * w) / sum);
+  let left = total - shares.reduce((a, b) => a + b, 0n);
+  const byRemainder = ws.map((w, i) => ({ i, r: (total * w) % sum })).sort((a, b) => (a.r === b.r ? a.i - b.i : a.r > b.r ? -1 : 1));
+  for (const { i } of byRemainder) {
+    if (left <= 0n) break;
+    shares[i]++;
+    left--;
+  }
+  return shares.map(Number);
+}
+
+/**
+ * A summed zone's interval over its parts (sockets), from each part's own delta: part k gets
+ * its delta (the zone's delta apportioned by them, should they not add up to it), and of that
+ * its share of the zone's active energy. Per part active + idle = its delta, and the parts add
+ * up to the zone's active and idle exactly; a part's active never exceeds its delta.
+ */
+export function splitOverParts(zone: ActiveIdle, partDeltasUj: readonly number[]): ActiveIdle[] {
+  const totals = apportion(zone.activeUj + zone.idleUj, partDeltasUj);
+  const active = apportion(zone.activeUj, totals);
+  return totals.map((t, k) => ({ activeUj: active[k], idleUj: t - active[k] }));
+}

@@ -39,3 +39,16 @@ export function assessHealth(s: Snapshot | undefined, nowMs: number, intervalMs:
   if (s.zones.length > 0 && unreadable.every(Boolean)) return { status: 'meter_failing', healthy: false, failingZones };
   return { status: 'degraded', healthy: true, failingZones };
 }
+
+/**
+ * Kepler's Kubernetes probes (/probe/livez, /probe/readyz), from the same assessment as /healthz.
+ *   live   the exporter need not restart: still starting (no refresh yet), or healthy. A restart
+ *          before the first refresh would only start the same slow start again.
+ *   ready  it can be scraped: a first refresh has completed and it is healthy. With interval 0
+ *          refreshes happen only on scrapes, so it is ready from the start: a pod that is not ready
+ *          is left out of the Service's endpoints and would never be scraped into readiness.
+ */
+export function probeAnswer(probe: 'live' | 'ready', s: Snapshot | undefined, nowMs: number, intervalMs: number): boolean {
+  if (s === undefined) return probe === 'live' || intervalMs === 0;
+  return assessHealth(s, nowMs, intervalMs).healthy;
+}

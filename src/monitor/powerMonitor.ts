@@ -12,9 +12,9 @@
 import { counterDelta, type EnergyZone } from '../device/energyZone.js';
 import type { Logger } from '../logger/logger.js';
 import type { ContainerInfo, PodInfo, ProcessInfo, ResourceErrorKind, ResourceSample, VmInfo } from '../resource/workloads.js';
-import { splitActiveIdle } from './attribution.js';
+import { splitActiveIdle, splitOverParts } from './attribution.js';
 import { LevelAccount, type PreparedBill } from './levelAccount.js';
-import { REFRESH_ERROR_KINDS, type LevelSnapshot, type RefreshErrorKind, type RefreshHealth, type Snapshot, type ZoneSnapshot } from './snapshot.js';
+import { REFRESH_ERROR_KINDS, type LevelSnapshot, type RefreshErrorKind, type RefreshHealth, type Snapshot, type ZonePartSnapshot, type ZoneSnapshot } from './snapshot.js';
 
 export interface ResourceSource {
   refresh(): ResourceSample;
@@ -51,9 +51,13 @@ interface ZoneState {
   /** Last usable counter reading, and when it was taken (monotonic ms). */
   last?: number;
   lastMs?: number;
+  /** A summed zone's part counters taken with `last` (EnergyZone.partCounters). */
+  lastParts?: readonly number[];
   total: bigint;
   active: bigint;
   idle: bigint;
+  /** A summed zone's parts and their totals; undefined for a single counter. */
+  parts?: readonly ZonePartSnapshot[];
   /** Consecutive refreshes in which the zone could not be read (for health). */
   failures: number;
   /** Consecutive refreshes of at least a second in which it read but did not advance (for health). */
@@ -66,7 +70,11 @@ interface ZoneState {
 interface ZoneReading {
   /** The counter value to continue from; undefined when the zone could not be read. */
   counter?: number;
+  /** A summed zone's part counters read with `counter`. */
+  partCounters?: readonly number[];
   deltaUj: number;
+  /** A summed zone's parts' deltas, adding up to deltaUj; undefined when deltaUj is 0. */
+  partDeltasUj?: number[];
   problem?: { kind: RefreshErrorKind; detail: string };
   /** Parts of a summed zone that went backwards (counted as counter_backwards; the rest is used). */
   droppedParts?: number;
@@ -107,7 +115,16 @@ export class PowerMonitor {
   constructor(private readonly opts: PowerMonitorOptions) {
     this.clock = opts.clock ?? (() => performance.now());
     this.wallClock = opts.wallClock ?? Date.now;
-    this.zones = opts.zones.map((zone) => ({ zone, total: 0n, active: 0n, idle: 0n, failures: 0, stalls: 0, troubled: 0 }));
+    this.zones = opts.zones.map((zone) => ({
+      zone,
+      total: 0n,
+      active: 0n,
+      idle: 0n,
+      parts: zone.parts?.map((p) => ({ index: p.index, path: p.path, totalUj: 0n, activeUj: 0n, idleUj: 0n })),
+      failures: 0,
+      stalls: 0,
+      troubled: 0,
+    }));
     const account = {
       zoneCount: opts.zones.length,
       maxTerminated: opts.maxTerminated,
@@ -193,10 +210,23 @@ export class PowerMonitor {
   /** Step 1: every zone's reading and its delta since the last usable one; no state changes. */
   private readZones(nowMs: number): ZoneReading[] {
     return this.zones.map((z) => {
-      const r = this.readZone(z, nowMs);
+      const r = this.withParts(z, this.readZone(z, nowMs));
       const droppedParts = z.zone.takeDroppedReadings?.() ?? 0;
       return droppedParts ? { ...r, droppedParts } : r;
     });
+  }
+
+  /**
+   * A summed zone's reading with its parts' counters, and when it has energy to bill, each part's
+   * delta since the parts' last usable counters (the zone's `last`, taken with them).
+   */
+  private withParts(z: ZoneState, r: ZoneReading): ZoneReading {
+    if (r.counter === undefined || !z.zone.partCounters) return r;
+    const partCounters = z.zone.partCounters();
+    const last = z.lastParts;
+    if (r.deltaUj === 0 || !last) return { ...r, partCounters };
+    const max = z.zone.maxEnergy();
+    return { ...r, partCounters, partDeltasUj: partCounters.map((c, k) => counterDelta(last[k] ?? c, c, max) ?? 0) };
   }
 
   private readZone(z: ZoneState, nowMs: number): ZoneReading {
@@ -247,9 +277,10 @@ export class PowerMonitor {
     const activeDeltaUj: number[] = [];
     const zones = this.zones.map((z, i): ZoneSnapshot => {
       const dE = sample.baseline ? 0 : readings[i].deltaUj;
-      const { activeUj, idleUj } = splitActiveIdle(dE, sample.usageRatio);
+      const split = splitActiveIdle(dE, sample.usageRatio);
+      const { activeUj, idleUj } = split;
       activeDeltaUj.push(activeUj);
-      return {
+      const zs: ZoneSnapshot = {
         name: z.zone.name,
         index: z.zone.index,
         path: z.zone.path,
@@ -260,6 +291,15 @@ export class PowerMonitor {
         activeDeltaUj: activeUj,
         idleDeltaUj: idleUj,
       };
+      if (!z.parts) return zs;
+      // Each socket's share of exactly this interval's energy: the sockets add up to the zone.
+      const shares = dE > 0 ? splitOverParts(split, readings[i].partDeltasUj ?? z.parts.map(() => 0)) : undefined;
+      const parts = z.parts.map((p, k) => {
+        const sh = shares?.[k];
+        if (!sh) return p;
+        return { ...p, totalUj: p.totalUj + BigInt(sh.activeUj + sh.idleUj), activeUj: p.activeUj + BigInt(sh.activeUj), idleUj: p.idleUj + BigInt(sh.idleUj) };
+      });
+      return { ...zs, parts };
     });
 
     const cpu = sample.nodeActiveCpuSec;
@@ -291,11 +331,13 @@ export class PowerMonitor {
       if (r.counter !== undefined && plan.sampled) {
         z.last = r.counter;
         z.lastMs = started;
+        z.lastParts = r.partCounters;
       }
       const zs = plan.zones[i];
       z.total = zs.totalUj;
       z.active = zs.activeUj;
       z.idle = zs.idleUj;
+      if (zs.parts) z.parts = zs.parts;
       this.trackZoneHealth(z, r, plan.sample.baseline ? undefined : elapsedSec);
     });
     this.errors = plan.errors;

@@ -17,6 +17,21 @@ export interface ZoneSnapshot {
   readonly deltaUj: number;
   readonly activeDeltaUj: number;
   readonly idleDeltaUj: number;
+  /**
+   * A summed zone's parts (one per socket), in the meter's order; absent for a single counter.
+   * In every snapshot the parts add up to the zone exactly, in total, active and idle.
+   */
+  readonly parts?: readonly ZonePartSnapshot[];
+}
+
+/** One socket of a summed zone: totals since the exporter started, exact µJ. */
+export interface ZonePartSnapshot {
+  /** The socket (the part's own zone index). */
+  readonly index: number;
+  readonly path: string;
+  readonly totalUj: bigint;
+  readonly activeUj: bigint;
+  readonly idleUj: bigint;
 }
 
 export interface WorkloadEnergy<I> {

@@ -9,6 +9,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import bcrypt from 'bcryptjs';
 import { parseExposition, select } from '../support/exposition.js';
 import { freePort, MAIN, startExporter, type Exporter } from '../support/processes.js';
 
@@ -141,6 +142,35 @@ describe('signals', () => {
     } finally {
       e.child.kill('SIGTERM');
       assert.equal(await e.exited, 0);
+    }
+  });
+});
+
+describe("Kepler's probes under Kepler's Helm chart", () => {
+  it('/probe/livez and /probe/readyz answer 200 without credentials while /metrics asks for them', async () => {
+    const webConfig = join(tmp, 'web-auth.yml');
+    writeFileSync(webConfig, `basic_auth_users:\n  prom: ${bcrypt.hashSync('right-password', 4)}\n`);
+    const port = await freePort();
+    const e = await startExporter([...BASE, '--monitor.interval=200ms', `--web.config-file=${webConfig}`, `--web.listen-address=127.0.0.1:${port}`], port);
+    try {
+      // The kubelet probes the first refresh's readiness; give it one interval.
+      let ready = await fetch(`${e.url}/probe/readyz`);
+      for (let i = 0; i < 20 && ready.status !== 200; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        ready = await fetch(`${e.url}/probe/readyz`);
+      }
+      const body = await ready.text();
+      assert.equal(ready.status, 200, body);
+      assert.equal((JSON.parse(body) as { status: string }).status, 'ok');
+      const live = await fetch(`${e.url}/probe/livez`);
+      assert.equal(live.status, 200);
+      assert.equal(((await live.json()) as { meter: string }).meter, 'fake');
+      assert.equal((await fetch(`${e.url}/metrics`)).status, 401, 'the probes are open, the metrics are not');
+      const landing = await (await fetch(`${e.url}/`, { headers: { authorization: `Basic ${Buffer.from('prom:right-password').toString('base64')}` } })).text();
+      assert.match(landing, /\/probe\/readyz/, 'the landing page lists the probes');
+    } finally {
+      e.child.kill('SIGTERM');
+      await e.exited;
     }
   });
 });

@@ -318,11 +318,12 @@ describe('kepler-ts scraped by the real Prometheus', { timeout: 240_000 }, () =>
         // Real and pseudo containers together hold the node's dynamic energy: every container
         // billed since the start at its last total (one that ended has no series at t).
         const all = await prom.queryOne(`sum(max by (container_id) (last_over_time(kepler_container_${domain}_joules_total{mode="dynamic"}[${rangeVector}])))`, t);
-        const node = await prom.queryOne(`kepler_node_${domain}_joules_total{mode="dynamic"}`, t);
+        // The 0.7 node series are per socket (package="0", "1"), as in Kepler 0.7: their sum is the node's.
+        const node = await prom.queryOne(`sum(kepler_node_${domain}_joules_total{mode="dynamic"})`, t);
         assert.ok(close(all, node, 0.01, 1e-3), `${domain}: containers ${all} J, node dynamic ${node} J`);
         const nodeActive = await prom.queryOne(`kepler_node_cpu_active_joules_total{zone="${zone}"}`, t);
         assert.ok(close(node, nodeActive, 1e-9, 1e-6), `${domain}: node dynamic = current active`);
-        const idle = await prom.queryOne(`kepler_node_${domain}_joules_total{mode="idle"}`, t);
+        const idle = await prom.queryOne(`sum(kepler_node_${domain}_joules_total{mode="idle"})`, t);
         assert.ok(close(idle, await prom.queryOne(`kepler_node_cpu_idle_joules_total{zone="${zone}"}`, t), 1e-9, 1e-6), `${domain}: node idle`);
       }
       // other = platform - package - dram, here where the meter has a platform zone.

@@ -4,6 +4,9 @@
 // validators check types, required fields and formats, but not unknown fields: Kubernetes' schemas
 // allow them), then checks what an SRE would check: RBAC, host mounts, probes, resources,
 // privileges, selectors, and that the config file loads with the exporter's own loader.
+// A Kepler user changes the image and nothing else: the chart takes Kepler's own values file
+// (test/fixtures/helm/kepler-values.yaml) and puts each value where Kepler's chart does, and the
+// image has the /usr/bin/kepler that Kepler's chart and manifests run (bin/kepler.cjs).
 //
 // kubectl: Debian bookworm has no `kubectl` package, only `kubernetes-client` (1.20), whose
 // kustomize is too old for components; the machines of this project come with a kubectl >= 1.21.
@@ -13,8 +16,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, symlinkSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +26,9 @@ import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { ConfigMap, Namespace, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { DaemonSet } from 'kubernetes-models/apps/v1';
 import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
+import type { Config } from '../../src/config/config.js';
 import { loadConfig } from '../../src/config/load.js';
 
 // Compiled to dist/test/integration/; the manifests stay in the source tree.
@@ -44,6 +49,7 @@ const MODELS = new Map<string, new (data: never) => Validatable>([
   ['rbac.authorization.k8s.io/v1/ClusterRole', ClusterRole],
   ['rbac.authorization.k8s.io/v1/ClusterRoleBinding', ClusterRoleBinding],
   ['monitoring.coreos.com/v1/ServiceMonitor', ServiceMonitor],
+  ['networking.k8s.io/v1/NetworkPolicy', NetworkPolicy],
 ]);
 
 // ---------------------------------------------------------------------------------------------
@@ -152,9 +158,18 @@ interface Expect {
   preferredMeters?: string[];
   legacyMetrics?: boolean;
   serviceMonitor: boolean;
+  /**
+   * Rendered with Kepler's values: its tolerations (the control plane's taints, not every taint),
+   * its probes (/probe/livez and /probe/readyz) and the resources it was given, which the test
+   * checks itself. Otherwise kepler-ts's own: every taint, /healthz, resources from the benchmark.
+   */
+  keplerValues?: boolean;
+  /** The container's port, where the exporter listens: 28282 unless said. */
+  containerPort?: number;
 }
 
-function checkDeployment(objects: Obj[], source: string, want: Expect): void {
+/** Checks a rendered deployment; returns the configuration its pods load. */
+function checkDeployment(objects: Obj[], source: string, want: Expect): Config {
   validateAll(objects, source);
 
   // RBAC: exactly nodes get, nodes/proxy get, pods get/list/watch, bound to the pod's account.
@@ -181,10 +196,12 @@ function checkDeployment(objects: Obj[], source: string, want: Expect): void {
   assert.ok(subset(ds.spec.selector.matchLabels, ds.spec.template.metadata.labels), `${source}: the selector does not select the pod template`);
   assert.ok(Object.keys(ds.spec.selector.matchLabels ?? {}).length > 0, `${source}: empty selector`);
   assert.equal(ds.spec.updateStrategy?.type, 'RollingUpdate', `${source}: updateStrategy`);
-  assert.ok(
-    (pod.tolerations as Obj[] | undefined)?.some((t) => t.operator === 'Exists' && t.key === undefined && t.effect === undefined),
-    `${source}: no toleration of every taint`,
-  );
+  if (!want.keplerValues) {
+    assert.ok(
+      (pod.tolerations as Obj[] | undefined)?.some((t) => t.operator === 'Exists' && t.key === undefined && t.effect === undefined),
+      `${source}: no toleration of every taint`,
+    );
+  }
 
   assert.equal(pod.containers.length, 1, `${source}: one container`);
   const c = pod.containers[0] as Obj;
@@ -221,10 +238,14 @@ function checkDeployment(objects: Obj[], source: string, want: Expect): void {
 
   const port = (c.ports as Obj[]).find((p) => p.name === 'http');
   assert.ok(port, `${source}: no container port named http`);
-  assert.equal(port.containerPort, 28282, `${source}: containerPort`);
-  for (const probe of ['readinessProbe', 'livenessProbe', 'startupProbe']) {
-    if (probe === 'startupProbe' && c[probe] === undefined) continue;
-    assert.deepEqual(c[probe]?.httpGet, { path: '/healthz', port: 'http' }, `${source}: ${probe}`);
+  assert.equal(port.containerPort, want.containerPort ?? 28282, `${source}: containerPort`);
+  if (want.keplerValues) {
+    assert.deepEqual(c.livenessProbe?.httpGet, { path: '/probe/livez', port: 'http' }, `${source}: livenessProbe`);
+    assert.deepEqual(c.readinessProbe?.httpGet, { path: '/probe/readyz', port: 'http' }, `${source}: readinessProbe`);
+  } else {
+    for (const probe of ['readinessProbe', 'livenessProbe', 'startupProbe']) {
+      assert.deepEqual(c[probe]?.httpGet, { path: '/healthz', port: 'http' }, `${source}: ${probe}`);
+    }
   }
 
   // Requests and limits, sized from the README's Performance figures: 2.3 % of a core and
@@ -235,9 +256,11 @@ function checkDeployment(objects: Obj[], source: string, want: Expect): void {
     assert.ok(res?.limits?.[r] !== undefined, `${source}: no ${r} limit`);
     assert.ok(quantity(res.requests[r]) <= quantity(res.limits[r]), `${source}: ${r} request above the limit`);
   }
-  assert.ok(quantity(res.requests.cpu) >= 0.023, `${source}: cpu request ${res.requests.cpu} below the 23m measured at 5,000 processes`);
-  assert.ok(quantity(res.requests.memory) >= 110 * 1024 ** 2, `${source}: memory request ${res.requests.memory} below the 109 MiB measured at 5,000 processes`);
-  assert.ok(quantity(res.limits.memory) >= 2 * 109 * 1024 ** 2, `${source}: memory limit ${res.limits.memory}: less than twice the measured 109 MiB`);
+  if (!want.keplerValues) {
+    assert.ok(quantity(res.requests.cpu) >= 0.023, `${source}: cpu request ${res.requests.cpu} below the 23m measured at 5,000 processes`);
+    assert.ok(quantity(res.requests.memory) >= 110 * 1024 ** 2, `${source}: memory request ${res.requests.memory} below the 109 MiB measured at 5,000 processes`);
+    assert.ok(quantity(res.limits.memory) >= 2 * 109 * 1024 ** 2, `${source}: memory limit ${res.limits.memory}: less than twice the measured 109 MiB`);
+  }
 
   // Privileges.
   const sc = (c.securityContext ?? {}) as Obj;
@@ -245,18 +268,22 @@ function checkDeployment(objects: Obj[], source: string, want: Expect): void {
   assert.equal(sc.readOnlyRootFilesystem, true, `${source}: readOnlyRootFilesystem`);
   if (want.privileged) {
     assert.equal(sc.privileged, true, `${source}: RAPL needs privileged`);
-    assert.equal(sc.runAsUser ?? podSc.runAsUser, 0, `${source}: RAPL needs root (the image runs as 65532)`);
+    assert.equal(sc.runAsUser ?? podSc.runAsUser, 0, `${source}: RAPL needs root, said here rather than left to the image's default user`);
   } else {
+    // The image's default user is root (for Kepler's chart, which sets none): what runs
+    // unprivileged must name its own user and group.
     assert.notEqual(sc.privileged, true, `${source}: privileged`);
     assert.equal(sc.runAsNonRoot ?? podSc.runAsNonRoot, true, `${source}: runAsNonRoot`);
     const uid = sc.runAsUser ?? podSc.runAsUser;
-    assert.ok(typeof uid === 'number' && uid > 0, `${source}: runAsUser ${uid}`);
+    assert.ok(typeof uid === 'number' && uid > 0, `${source}: runAsUser ${uid}: the image's default user is root`);
+    const gid = sc.runAsGroup ?? podSc.runAsGroup;
+    assert.ok(typeof gid === 'number' && gid > 0, `${source}: runAsGroup ${gid}: the image's default group is root`);
     assert.equal(sc.allowPrivilegeEscalation, false, `${source}: allowPrivilegeEscalation`);
     assert.deepEqual(sc.capabilities?.drop, ['ALL'], `${source}: capabilities not dropped`);
     assert.equal(sc.capabilities?.add, undefined, `${source}: capabilities added`);
   }
 
-  // Service: selects the DaemonSet's pods, port http = 28282.
+  // Service: selects the DaemonSet's pods, port http (28282) to the container's port.
   const svc = only(objects, 'Service', source);
   assert.equal(svc.metadata.namespace, ns, `${source}: Service namespace`);
   assert.ok(Object.keys(svc.spec.selector ?? {}).length > 0, `${source}: Service without a selector`);
@@ -264,7 +291,7 @@ function checkDeployment(objects: Obj[], source: string, want: Expect): void {
   const svcPort = (svc.spec.ports as Obj[]).find((p) => p.name === 'http');
   assert.ok(svcPort, `${source}: Service without a port named http`);
   assert.equal(svcPort.port, 28282, `${source}: Service port`);
-  assert.ok(svcPort.targetPort === 'http' || svcPort.targetPort === 28282, `${source}: Service targetPort ${svcPort.targetPort}`);
+  assert.ok(svcPort.targetPort === 'http' || svcPort.targetPort === port.containerPort, `${source}: Service targetPort ${svcPort.targetPort}`);
 
   // ServiceMonitor.
   const monitors = objects.filter((o) => o.kind === 'ServiceMonitor');
@@ -286,8 +313,7 @@ function checkDeployment(objects: Obj[], source: string, want: Expect): void {
     assert.equal(path, '/etc/kepler/config.yaml');
     return cm.data['config.yaml'] as string;
   });
-  assert.equal(loaded.kind, 'run', `${source}: config`);
-  if (loaded.kind !== 'run') return;
+  if (loaded.kind !== 'run') return assert.fail(`${source}: config: ${loaded.kind}`);
   assert.deepEqual(loaded.warnings, [], `${source}: config warnings`);
   const config = loaded.config;
   assert.equal(config.host.procfs, '/host/proc', `${source}: host.procfs`);
@@ -300,6 +326,7 @@ function checkDeployment(objects: Obj[], source: string, want: Expect): void {
   assert.equal(config.exporter.prometheus.enabled, true, `${source}: /metrics`);
   assert.equal(config.exporter.prometheus.legacyMetrics, want.legacyMetrics ?? false, `${source}: legacyMetrics`);
   if (want.preferredMeters) assert.deepEqual(config.cpu.preferredMeters, want.preferredMeters, `${source}: cpu.preferredMeters`);
+  return config;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -370,7 +397,27 @@ function valuesReferences(): { file: string; path: string }[] {
   return refs;
 }
 
-test('charts/kepler-ts: Chart.yaml and values.yaml parse, and the templates use only values that exist', () => {
+const KEPLER_VALUES = 'test/fixtures/helm/kepler-values.yaml';
+const KEPLER_USER_VALUES = 'test/fixtures/helm/kepler-user-values.yaml';
+
+/** The top-level names daemonset.* keys had before the chart took Kepler's layout; still read, and they win. */
+const ALIASES = [
+  'privileged',
+  'securityContext',
+  'podSecurityContext',
+  'resources',
+  'tolerations',
+  'nodeSelector',
+  'affinity',
+  'priorityClassName',
+  'podLabels',
+  'podAnnotations',
+  'updateStrategy',
+  'extraArgs',
+  'extraEnv',
+];
+
+test("charts/kepler-ts: Chart.yaml and values.yaml parse; values.yaml has every key of Kepler's, and the templates use only values that exist", () => {
   const chart = parseYaml(readFileSync(join(CHART, 'Chart.yaml'), 'utf8')) as Obj;
   assert.equal(chart.apiVersion, 'v2');
   assert.equal(chart.name, 'kepler-ts');
@@ -379,24 +426,30 @@ test('charts/kepler-ts: Chart.yaml and values.yaml parse, and the templates use 
   assert.equal(chart.appVersion, pkg.version, 'appVersion (the default image tag) is the package version');
 
   const values = parseYaml(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as Obj;
-  for (const key of [
-    'image',
-    'imagePullSecrets',
-    'resources',
-    'tolerations',
-    'nodeSelector',
-    'affinity',
-    'priorityClassName',
-    'podAnnotations',
-    'privileged',
-    'securityContext',
-    'serviceMonitor',
-    'config',
-    'extraArgs',
-    'legacyMetrics',
-    'service',
-  ]) {
-    assert.ok(key in values, `values.yaml lacks ${key}`);
+  // Kepler's layout is the primary one: every key of Kepler's values file is one here, down to where
+  // either side holds a value, or a mapping of the user's choosing (null or {} here: securityContext,
+  // labels, a probe). config is the exporter's, checked by its loader.
+  const kepler = parseYaml(readFileSync(join(ROOT, KEPLER_VALUES), 'utf8')) as Obj;
+  const walk = (theirs: Obj, ours: Obj, prefix: string): void => {
+    for (const [key, value] of Object.entries(theirs)) {
+      const path = `${prefix}${key}`;
+      assert.ok(key in ours, `values.yaml lacks Kepler's ${path}`);
+      const mine = ours[key];
+      if (path === 'config' || mine === null || (isMapping(mine) && Object.keys(mine).length === 0)) continue;
+      if (isMapping(value) && Object.keys(value).length > 0) {
+        assert.ok(isMapping(mine), `values.yaml: ${path} is not a mapping, as in Kepler's values`);
+        walk(value, mine, `${path}.`);
+      }
+    }
+  };
+  walk(kepler, values, '');
+  for (const key of ['imagePullSecrets', 'legacyMetrics', 'daemonset.privileged', 'daemonset.podSecurityContext', 'daemonset.updateStrategy', 'daemonset.extraArgs']) {
+    assert.ok(valueAt(values, key) !== undefined, `values.yaml lacks ${key}`);
+  }
+  // The earlier names: null, so that one a user sets is told from the default, and each names a daemonset.* key.
+  for (const alias of ALIASES) {
+    assert.ok(alias in values && values[alias] === null, `values.yaml: the alias ${alias} is not null`);
+    assert.ok(alias in values.daemonset, `values.yaml: the alias ${alias} names no daemonset.${alias}`);
   }
   assert.equal(values.service.port, 28282);
   assert.equal(values.serviceMonitor.enabled, false);
@@ -405,12 +458,21 @@ test('charts/kepler-ts: Chart.yaml and values.yaml parse, and the templates use 
   assert.ok(refs.length > 20, `only ${refs.length} .Values references found`);
   for (const { file, path } of refs) {
     let node: unknown = values;
-    for (const part of path.split('.')) {
+    // Below config are the exporter's keys (Kepler's), which values.yaml need not list.
+    for (const part of (path.startsWith('config.') ? 'config' : path).split('.')) {
       assert.ok(node !== null && typeof node === 'object' && part in (node as Obj), `templates/${file}: .Values.${path} is not in values.yaml`);
       node = (node as Obj)[part];
     }
   }
 });
+
+function isMapping(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function valueAt(o: Obj, dotted: string): unknown {
+  return dotted.split('.').reduce<unknown>((node, key) => (isMapping(node) ? node[key] : undefined), o);
+}
 
 /** A zip member, read with the central directory (no zip64, stored or deflated). */
 function unzipMember(zip: Buffer, name: string): Buffer {
@@ -461,47 +523,85 @@ function findHelm(): string | undefined {
 const HELM = findHelm();
 const helmSkip = HELM ? false : 'helm is not on PATH and @aws-cdk/asset-kubectl-v20 (linux x64) is not installed: static chart checks only';
 
-function helm(args: string[]): string {
+function helmRun(args: string[]): { status: number | null; stdout: string; stderr: string } {
   assert.ok(HELM);
   const home = mkdtempSync(join(tmpdir(), 'kepler-ts-helm-'));
   try {
     const env = { ...process.env, HELM_CACHE_HOME: home, HELM_CONFIG_HOME: home, HELM_DATA_HOME: home };
-    const r = exec(HELM, args, env);
-    assert.equal(r.status, 0, `helm ${args.join(' ')} failed:\n${r.stdout}${r.stderr}`);
-    return r.stdout;
+    return exec(HELM, args, env);
   } finally {
     rmSync(home, { recursive: true, force: true });
   }
 }
 
-const helmTemplate = (...set: string[]): Obj[] => {
-  const args = ['template', 'kepler-ts', 'charts/kepler-ts', '--namespace', 'kepler', ...set.flatMap((s) => ['--set', s])];
-  return parseObjects(helm(args), `helm ${args.join(' ')}`);
-};
+function helm(args: string[]): string {
+  const r = helmRun(args);
+  assert.equal(r.status, 0, `helm ${args.join(' ')} failed:\n${r.stdout}${r.stderr}`);
+  return r.stdout;
+}
 
-test('charts/kepler-ts: helm lint --strict', { skip: helmSkip }, () => {
+interface Render {
+  release?: string;
+  namespace?: string;
+  /** Values files, relative to the repository, in order. */
+  files?: string[];
+  set?: string[];
+}
+
+function helmArgs({ release = 'kepler-ts', namespace = 'kepler', files = [], set = [] }: Render): string[] {
+  return ['template', release, 'charts/kepler-ts', '--namespace', namespace, ...files.flatMap((f) => ['-f', f]), ...set.flatMap((v) => ['--set', v])];
+}
+
+function helmRender(render: Render): Obj[] {
+  const args = helmArgs(render);
+  return parseObjects(helm(args), `helm ${args.join(' ')}`);
+}
+
+const helmTemplate = (...set: string[]): Obj[] => helmRender({ set });
+
+/**
+ * A Kepler user's move: Kepler's values file (and their own over it), the image changed and nothing
+ * else, rendered as `helm template kepler charts/kepler-ts -f ... --namespace monitoring`.
+ */
+const renderWithKeplerValues = (files: string[], ...set: string[]): Obj[] =>
+  helmRender({ release: 'kepler', namespace: 'monitoring', files: [KEPLER_VALUES, ...files], set: ['image.repository=ghcr.io/kepler-ts/kepler-ts', ...set] });
+
+/** Kepler's selector labels for a release named kepler: what its DaemonSet selects, and its ServiceMonitors and any selector written for it. */
+const KEPLER_SELECTOR = { 'app.kubernetes.io/name': 'kepler', 'app.kubernetes.io/instance': 'kepler' };
+
+const CLUSTER_SCOPED = ['Namespace', 'ClusterRole', 'ClusterRoleBinding'];
+
+const readValues = (file: string): Obj => parseYaml(readFileSync(join(ROOT, file), 'utf8')) as Obj;
+
+test("charts/kepler-ts: helm lint --strict, with its own values and with a Kepler user's", { skip: helmSkip }, () => {
   helm(['lint', '--strict', 'charts/kepler-ts']);
+  helm(['lint', '--strict', 'charts/kepler-ts', '-f', KEPLER_VALUES, '-f', KEPLER_USER_VALUES]);
 });
 
 test('charts/kepler-ts: the default values render a privileged DaemonSet for RAPL, RBAC and a Service', { skip: helmSkip }, () => {
   const objects = helmTemplate();
   checkDeployment(objects, 'helm template (defaults)', RAPL);
+  assert.deepEqual(objects.map((o) => o.kind).sort(), ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'DaemonSet', 'Service', 'ServiceAccount']);
   const ds = only(objects, 'DaemonSet', 'helm');
   assert.equal(ds.spec.template.spec.containers[0].image, 'ghcr.io/kepler-ts/kepler-ts:0.1.0');
   assert.match(ds.spec.template.metadata.annotations['checksum/config'], /^[0-9a-f]{64}$/);
+  // Kepler's two selector labels exactly: a selector with more would not survive an upgrade from Kepler's chart.
+  assert.deepEqual(ds.spec.selector.matchLabels, { 'app.kubernetes.io/name': 'kepler-ts', 'app.kubernetes.io/instance': 'kepler-ts' });
+  assert.equal(ds.metadata.labels['app.kubernetes.io/component'], 'exporter');
+  for (const o of objects) assert.equal(o.metadata.namespace ?? 'kepler', 'kepler', `${describe(o)}: not in the release namespace`);
 });
 
-test('charts/kepler-ts: privileged=false, serviceMonitor, legacyMetrics, extraArgs and config values', { skip: helmSkip }, () => {
+test('charts/kepler-ts: daemonset.privileged=false, serviceMonitor, legacyMetrics, extraArgs and config values', { skip: helmSkip }, () => {
   const objects = helmTemplate(
-    'privileged=false',
+    'daemonset.privileged=false',
     'serviceMonitor.enabled=true',
     'serviceMonitor.labels.release=prometheus',
     'legacyMetrics=true',
-    'extraArgs={--log.level=debug}',
+    'daemonset.extraArgs={--log.level=debug}',
     'config.cpu.preferredMeters={estimator}',
     'config.kube.podInformer.mode=apiserver',
     'image.tag=1.2.3',
-    'priorityClassName=system-node-critical',
+    'daemonset.priorityClassName=system-node-critical',
   );
   checkDeployment(objects, 'helm template (unprivileged, ServiceMonitor)', {
     privileged: false,
@@ -515,16 +615,17 @@ test('charts/kepler-ts: privileged=false, serviceMonitor, legacyMetrics, extraAr
   assert.equal(pod.containers[0].image, 'ghcr.io/kepler-ts/kepler-ts:1.2.3');
   assert.equal(pod.containers[0].args.at(-1), '--log.level=debug');
   assert.equal(pod.priorityClassName, 'system-node-critical');
-  assert.equal(only(objects, 'ServiceMonitor', 'helm').metadata.labels.release, 'prometheus');
+  const sm = only(objects, 'ServiceMonitor', 'helm');
+  assert.equal(sm.metadata.labels.release, 'prometheus');
+  // No scrapeTimeout by default: Prometheus's own is never above the interval; 10s would be above Kepler's 5s.
+  assert.deepEqual(sm.spec.endpoints, [{ port: 'http', path: '/metrics', interval: '30s', honorLabels: false }]);
 
-  // The chart's own keys win over config: the mounts, the port and kube.enabled.
-  const forced = helmTemplate('config.host.procfs=/proc', 'config.kube.enabled=false', 'config.web.listenAddresses={:9999}', 'service.port=9102');
-  const cm = only(forced, 'ConfigMap', 'helm');
-  const c = parseYaml(cm.data['config.yaml']) as Obj;
+  // The chart's own keys win over config: the mounts and kube.enabled. legacyMetrics in config stays.
+  const forced = helmTemplate('config.host.procfs=/proc', 'config.kube.enabled=false', 'config.exporter.prometheus.legacyMetrics=true');
+  const c = parseYaml(only(forced, 'ConfigMap', 'helm').data['config.yaml']) as Obj;
   assert.equal(c.host.procfs, '/host/proc');
   assert.equal(c.kube.enabled, true);
-  assert.deepEqual(c.web.listenAddresses, [':9102']);
-  assert.equal(only(forced, 'DaemonSet', 'helm').spec.template.spec.containers[0].ports[0].containerPort, 9102);
+  assert.equal(c.exporter.prometheus.legacyMetrics, true);
 });
 
 test('charts/kepler-ts: rbac.create=false and serviceAccount.create=false render neither', { skip: helmSkip }, () => {
@@ -532,6 +633,243 @@ test('charts/kepler-ts: rbac.create=false and serviceAccount.create=false render
   assert.deepEqual(objects.map((o) => o.kind).sort(), ['ConfigMap', 'DaemonSet', 'Service']);
   validateAll(objects, 'helm template (no RBAC)');
   assert.equal(only(objects, 'DaemonSet', 'helm').spec.template.spec.serviceAccountName, 'kepler');
+});
+
+test("charts/kepler-ts: Kepler's values file as it is, the image changed, puts each value where Kepler's chart does", { skip: helmSkip }, () => {
+  const source = 'helm template kepler -f kepler-values.yaml';
+  const kepler = readValues(KEPLER_VALUES);
+  const objects = renderWithKeplerValues([]);
+  // Kepler's config.yaml loads without a warning: every key of Kepler's is one of the exporter's.
+  const config = checkDeployment(objects, source, { ...RAPL, keplerValues: true });
+  assert.deepEqual(objects.map((o) => o.kind).sort(), ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'DaemonSet', 'Service', 'ServiceAccount']);
+  for (const o of objects) if (!CLUSTER_SCOPED.includes(o.kind)) assert.equal(o.metadata.namespace, 'monitoring', `${describe(o)}: namespace`);
+
+  const ds = only(objects, 'DaemonSet', source);
+  const pod = ds.spec.template.spec;
+  const c = pod.containers[0];
+  assert.equal(c.image, 'ghcr.io/kepler-ts/kepler-ts:0.1.0', 'image.tag "": the chart\'s appVersion');
+  assert.equal(c.imagePullPolicy, kepler.image.pullPolicy);
+  assert.deepEqual(pod.tolerations, kepler.daemonset.tolerations);
+  assert.equal(pod.hostPID, kepler.daemonset.hostPID);
+  assert.equal(pod.hostUsers, kepler.daemonset.hostUsers);
+  for (const [key, value] of Object.entries(kepler.daemonset.securityContext as Obj)) {
+    assert.deepEqual(c.securityContext[key], value, `the container's securityContext.${key}`);
+  }
+  assert.equal(pod.securityContext, undefined, "Kepler's securityContext is the container's, not the pod's");
+  assert.deepEqual(c.livenessProbe, kepler.daemonset.livenessProbe);
+  assert.deepEqual(c.readinessProbe, kepler.daemonset.readinessProbe);
+  assert.equal(c.startupProbe, undefined, "Kepler's startupProbe: {} is none");
+  // Kepler's resources: {} leaves kepler-ts's own, from the benchmark.
+  assert.deepEqual(c.resources, readValues('charts/kepler-ts/values.yaml').daemonset.resources);
+  assert.equal(pod.serviceAccountName, kepler.serviceAccount.name);
+  assert.equal(only(objects, 'ServiceAccount', source).metadata.name, kepler.serviceAccount.name);
+
+  const svc = only(objects, 'Service', source);
+  assert.equal(svc.spec.type, kepler.service.type);
+  assert.equal(svc.spec.clusterIP, undefined, "not headless: Kepler's Service has an address, which cannot change in an upgrade");
+  assert.deepEqual(svc.spec.ports, [{ name: 'http', port: kepler.service.port, targetPort: kepler.service.targetPort, protocol: kepler.service.protocol }]);
+
+  // config.yaml: Kepler's values, with what the chart's DaemonSet needs.
+  assert.equal(config.log.level, kepler.config.log.level);
+  assert.equal(config.monitor.maxTerminated, kepler.config.monitor.maxTerminated);
+  assert.deepEqual(config.web.listenAddresses, kepler.config.web.listenAddresses);
+  assert.equal(config.experimental.platform.redfish.configFile, kepler.config.experimental.platform.redfish.configFile);
+  assert.deepEqual(config.experimental.hwmon.chipRules, []);
+  assert.equal(config.experimental.gpu.dcgmEndpoint, '');
+  assert.equal(config.kube.enabled, true, 'Kepler passes --kube.enable; the chart sets it in config.yaml');
+
+  // Without nameOverride the names are kepler-ts's: Kepler's selectors do not select these pods.
+  assert.equal(ds.metadata.name, 'kepler-kepler-ts');
+  assert.ok(!subset(KEPLER_SELECTOR, ds.spec.template.metadata.labels), "Kepler's selector selects the pods without nameOverride=kepler");
+
+  // Kepler's ServiceMonitor and NetworkPolicy, switched on with Kepler's own settings for them.
+  const more = renderWithKeplerValues([], 'serviceMonitor.enabled=true', 'networkPolicy.enabled=true');
+  validateAll(more, `${source} (ServiceMonitor, NetworkPolicy)`);
+  const sm = only(more, 'ServiceMonitor', source);
+  assert.deepEqual(sm.spec.endpoints, [{ port: 'http', path: kepler.serviceMonitor.path, interval: kepler.serviceMonitor.interval, honorLabels: false }]);
+  const np = only(more, 'NetworkPolicy', source);
+  assert.equal(np.metadata.name, 'kepler-kepler-ts-network-policy');
+  assert.equal(np.metadata.namespace, 'monitoring');
+  assert.deepEqual(np.spec.podSelector, { matchLabels: only(more, 'DaemonSet', source).spec.selector.matchLabels });
+  assert.deepEqual(np.spec.policyTypes, ['Egress', 'Ingress']);
+  assert.deepEqual(np.spec.ingress, kepler.networkPolicy.ingress);
+  assert.deepEqual(np.spec.egress, kepler.networkPolicy.egress);
+});
+
+test("charts/kepler-ts: nameOverride=kepler gives Kepler's names and selector labels, which Kepler's selectors and ServiceMonitors select", { skip: helmSkip }, () => {
+  const source = 'helm template kepler -f kepler-values.yaml --set nameOverride=kepler';
+  const objects = renderWithKeplerValues([], 'nameOverride=kepler', 'serviceMonitor.enabled=true');
+  checkDeployment(objects, source, { ...RAPL, keplerValues: true, serviceMonitor: true });
+  // As Kepler's chart names them for a release named kepler (its ServiceAccount from serviceAccount.name: kepler).
+  for (const kind of ['DaemonSet', 'Service', 'ConfigMap', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'ServiceMonitor']) {
+    assert.equal(only(objects, kind, source).metadata.name, 'kepler', `${kind} name`);
+  }
+  for (const o of objects) assert.equal(o.metadata.labels?.['app.kubernetes.io/name'], 'kepler', `${describe(o)}: app.kubernetes.io/name`);
+  const ds = only(objects, 'DaemonSet', source);
+  // A DaemonSet's selector cannot change: helm upgrade from Kepler's chart needs exactly Kepler's.
+  assert.deepEqual(ds.spec.selector.matchLabels, KEPLER_SELECTOR);
+  assert.ok(subset(KEPLER_SELECTOR, ds.spec.template.metadata.labels), "Kepler's selector does not select the pods");
+  const svc = only(objects, 'Service', source);
+  assert.deepEqual(svc.spec.selector, KEPLER_SELECTOR);
+  assert.ok(subset(KEPLER_SELECTOR, svc.metadata.labels), 'a ServiceMonitor written for Kepler does not select the Service');
+  assert.deepEqual(only(objects, 'ServiceMonitor', source).spec.selector.matchLabels, KEPLER_SELECTOR);
+  assert.equal(ds.spec.template.spec.containers[0].name, 'kepler');
+  assert.equal((ds.spec.template.spec.volumes as Obj[]).find((v) => v.configMap)?.configMap.name, 'kepler');
+
+  // Another release name: <release>-kepler, as in Kepler's chart.
+  const other = helmRender({ release: 'power', files: [KEPLER_VALUES], set: ['nameOverride=kepler'] });
+  const otherDs = only(other, 'DaemonSet', 'helm template power');
+  assert.equal(otherDs.metadata.name, 'power-kepler');
+  assert.deepEqual(otherDs.spec.selector.matchLabels, { 'app.kubernetes.io/name': 'kepler', 'app.kubernetes.io/instance': 'power' });
+  assert.equal(only(other, 'ConfigMap', 'helm template power').metadata.name, 'power-kepler');
+});
+
+test("charts/kepler-ts: a Kepler user's values (namespace, labels, ServiceMonitor, NetworkPolicy, ...) land where Kepler's chart puts them", { skip: helmSkip }, () => {
+  const source = 'helm template kepler -f kepler-values.yaml -f kepler-user-values.yaml';
+  const user = readValues(KEPLER_USER_VALUES);
+  const objects = renderWithKeplerValues([KEPLER_USER_VALUES], 'nameOverride=kepler');
+  const config = checkDeployment(objects, source, { ...RAPL, keplerValues: true, serviceMonitor: true });
+
+  // namespace.create: the Namespace, and every namespaced object in it, whatever --namespace said.
+  const ns = only(objects, 'Namespace', source);
+  assert.equal(ns.metadata.name, user.namespace.name);
+  for (const o of objects) if (!CLUSTER_SCOPED.includes(o.kind)) assert.equal(o.metadata.namespace, user.namespace.name, `${describe(o)}: namespace`);
+  assert.equal(only(objects, 'ClusterRoleBinding', source).subjects[0].namespace, user.namespace.name);
+
+  // labels and annotations: on every object and on the pods.
+  const ds = only(objects, 'DaemonSet', source);
+  for (const [what, meta] of [...objects.map((o) => [describe(o), o.metadata] as const), ['the pod template', ds.spec.template.metadata] as const]) {
+    assert.ok(subset(user.labels, meta.labels), `${what}: labels ${JSON.stringify(meta.labels)} lack ${JSON.stringify(user.labels)}`);
+    assert.ok(subset(user.annotations, meta.annotations), `${what}: annotations ${JSON.stringify(meta.annotations)} lack ${JSON.stringify(user.annotations)}`);
+  }
+
+  const pod = ds.spec.template.spec;
+  const c = pod.containers[0];
+  assert.equal(c.image, `${user.image.repository}:${user.image.tag}`);
+  assert.deepEqual(pod.tolerations, user.daemonset.tolerations);
+  assert.deepEqual(pod.affinity, user.daemonset.affinity);
+  assert.ok(subset(user.daemonset.nodeSelector, pod.nodeSelector), `nodeSelector ${JSON.stringify(pod.nodeSelector)}`);
+  assert.deepEqual(c.resources, user.daemonset.resources);
+  assert.deepEqual(c.startupProbe, user.daemonset.startupProbe, "a probe given replaces the chart's whole (a tcpSocket probe with an httpGet is invalid)");
+  assert.equal(pod.hostUsers, true);
+  assert.equal(c.securityContext.runAsNonRoot, false);
+
+  const svc = only(objects, 'Service', source);
+  assert.equal(svc.spec.type, user.service.type);
+  assert.deepEqual(svc.spec.ports, [{ name: 'http', port: 28282, targetPort: user.service.targetPort, protocol: user.service.protocol }]);
+
+  const sm = only(objects, 'ServiceMonitor', source);
+  assert.equal(sm.spec.endpoints[0].path, user.serviceMonitor.path);
+  assert.equal(sm.spec.endpoints[0].interval, user.serviceMonitor.interval);
+  assert.equal(sm.spec.endpoints[0].scrapeTimeout, undefined);
+  assert.ok(subset(user.serviceMonitor.labels, sm.metadata.labels), 'serviceMonitor.labels');
+  assert.ok(subset(user.serviceMonitor.annotations, sm.metadata.annotations), 'serviceMonitor.annotations');
+
+  const np = only(objects, 'NetworkPolicy', source);
+  assert.equal(np.metadata.name, 'kepler-network-policy');
+  assert.deepEqual(np.spec.podSelector.matchLabels, KEPLER_SELECTOR);
+  assert.ok(subset(np.spec.podSelector.matchLabels, ds.spec.template.metadata.labels), 'the NetworkPolicy does not select the pods');
+  assert.deepEqual(np.spec.policyTypes, ['Egress', 'Ingress']);
+  assert.deepEqual(np.spec.ingress, user.networkPolicy.ingress);
+  assert.deepEqual(np.spec.egress, user.networkPolicy.egress);
+
+  // config: the user's keys over Kepler's.
+  assert.equal(config.log.level, user.config.log.level);
+  assert.equal(config.monitor.intervalMs, 10_000);
+  assert.equal(config.monitor.maxTerminated, 100, "Kepler's, which the user did not change");
+});
+
+test("charts/kepler-ts: kepler-ts's own defaults where Kepler's chart has none or hard-codes one", { skip: helmSkip }, () => {
+  // A NetworkPolicy that leaves egress open (the exporter needs the kubelet or the API server) and
+  // admits the container's port by name, wherever it listens.
+  const objects = helmTemplate('networkPolicy.enabled=true');
+  validateAll(objects, 'helm template (NetworkPolicy)');
+  const np = only(objects, 'NetworkPolicy', 'helm');
+  assert.deepEqual(np.spec.policyTypes, ['Ingress']);
+  assert.deepEqual(np.spec.ingress, [{ ports: [{ protocol: 'TCP', port: 'http' }] }]);
+  assert.equal(np.spec.egress, undefined);
+
+  // Headless on request.
+  assert.equal(only(helmTemplate('service.clusterIP=None'), 'Service', 'helm').spec.clusterIP, 'None');
+
+  // Where the exporter listens is where the container port is: the first listen address...
+  const listen = helmTemplate('config.web.listenAddresses={:9102}');
+  const config = checkDeployment(listen, 'helm template (listen :9102)', { ...RAPL, containerPort: 9102 });
+  assert.deepEqual(config.web.listenAddresses, [':9102']);
+  const keplerListen = renderWithKeplerValues([], 'config.web.listenAddresses={0.0.0.0:9300}');
+  assert.equal(only(keplerListen, 'DaemonSet', 'helm').spec.template.spec.containers[0].ports[0].containerPort, 9300, "Kepler's chart would keep 28282");
+  // ...else service.port, which the exporter is then told to listen on.
+  const port = helmTemplate('service.port=9200');
+  assert.equal(only(port, 'DaemonSet', 'helm').spec.template.spec.containers[0].ports[0].containerPort, 9200);
+  assert.deepEqual((parseYaml(only(port, 'ConfigMap', 'helm').data['config.yaml']) as Obj).web.listenAddresses, [':9200']);
+  const bad = helmRun(helmArgs({ set: ['config.web.listenAddresses={localhost}'] }));
+  assert.notEqual(bad.status, 0, 'a listen address without a port renders');
+  assert.match(bad.stderr, /config\.web\.listenAddresses\[0\]: "localhost": expected \[host\]:port/);
+
+  // updateStrategy OnDelete drops the default rollingUpdate, which the API server would refuse with it.
+  assert.deepEqual(only(helmTemplate('daemonset.updateStrategy.type=OnDelete'), 'DaemonSet', 'helm').spec.updateStrategy, { type: 'OnDelete' });
+});
+
+test('charts/kepler-ts: the earlier top-level names (tolerations, resources, privileged, ...) still work and win over daemonset.*', { skip: helmSkip }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kepler-ts-aliases-'));
+  try {
+    // Kepler's values set daemonset.*; daemonset.* keys are also set here; the aliases must win.
+    const aliases = {
+      daemonset: {
+        priorityClassName: 'low',
+        extraArgs: ['--log.level=warn'],
+        podLabels: { tier: 'daemonset' },
+        securityContext: { seLinuxOptions: { type: 'daemonset_t' } },
+        podSecurityContext: { supplementalGroups: [1] },
+      },
+      tolerations: [{ operator: 'Exists' }],
+      nodeSelector: { disktype: 'ssd' },
+      affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'power', operator: 'Exists' }] }] } } },
+      resources: { requests: { cpu: '50m', memory: '200Mi' }, limits: { cpu: '1', memory: '400Mi' } },
+      securityContext: { seLinuxOptions: { type: 'spc_t' } },
+      podSecurityContext: { supplementalGroups: [44] },
+      priorityClassName: 'system-node-critical',
+      podLabels: { tier: 'power' },
+      podAnnotations: { 'example.com/scrape': 'false' },
+      updateStrategy: { type: 'OnDelete' },
+      extraArgs: ['--log.level=debug'],
+      extraEnv: [{ name: 'TZ', value: 'UTC' }],
+    };
+    const file = join(dir, 'aliases.yaml');
+    writeFileSync(file, JSON.stringify(aliases));
+    const source = 'helm template -f kepler-values.yaml -f aliases.yaml';
+    const objects = renderWithKeplerValues([file]);
+    validateAll(objects, source);
+    const ds = only(objects, 'DaemonSet', source);
+    const pod = ds.spec.template.spec;
+    const c = pod.containers[0];
+    assert.deepEqual(pod.tolerations, aliases.tolerations);
+    assert.deepEqual(pod.nodeSelector, aliases.nodeSelector, 'an alias replaces: no kubernetes.io/os from the defaults');
+    assert.deepEqual(pod.affinity, aliases.affinity);
+    assert.deepEqual(c.resources, aliases.resources);
+    // securityContext keys are set over the daemonset.* ones: Kepler's privileged and runAsNonRoot stay.
+    assert.deepEqual(c.securityContext.seLinuxOptions, aliases.securityContext.seLinuxOptions);
+    assert.equal(c.securityContext.privileged, true);
+    assert.equal(c.securityContext.runAsNonRoot, false);
+    assert.deepEqual(pod.securityContext.supplementalGroups, [44]);
+    assert.equal(pod.priorityClassName, aliases.priorityClassName);
+    assert.equal(ds.spec.template.metadata.labels.tier, 'power');
+    assert.equal(ds.spec.template.metadata.annotations['example.com/scrape'], 'false');
+    assert.deepEqual(ds.spec.updateStrategy, aliases.updateStrategy);
+    assert.equal(c.args.at(-1), '--log.level=debug');
+    assert.ok(!c.args.includes('--log.level=warn'), `args ${c.args.join(' ')}`);
+    assert.deepEqual(
+      (c.env as Obj[]).find((e) => e.name === 'TZ'),
+      aliases.extraEnv[0],
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  // privileged: the alias wins over daemonset.privileged, either way round.
+  checkDeployment(helmTemplate('daemonset.privileged=true', 'privileged=false'), 'helm template (privileged=false)', { ...RAPL, privileged: false });
+  checkDeployment(helmTemplate('daemonset.privileged=false', 'privileged=true'), 'helm template (privileged=true)', RAPL);
+  checkDeployment(helmTemplate('daemonset.privileged=false'), 'helm template (daemonset.privileged=false)', { ...RAPL, privileged: false });
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -584,14 +922,25 @@ function dockerIgnored(patterns: string[], path: string): boolean {
   return ignored;
 }
 
-test('Dockerfile: multi-stage, non-root, port 28282, runs dist/src/cli/main.js; what it copies exists', () => {
+/** The Dockerfile's instructions, split into the build stages and the runtime (last) stage. */
+function dockerStages(): { build: Instruction[]; runtime: Instruction[]; froms: Instruction[] } {
   const steps = dockerInstructions(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
   const froms = steps.filter((s) => s.op === 'FROM');
+  const runtimeAt = steps.lastIndexOf(froms.at(-1) as Instruction);
+  return { build: steps.slice(0, runtimeAt), runtime: steps.slice(runtimeAt), froms };
+}
+
+/** The node binary the image runs: the ENTRYPOINT's first word. */
+function entrypointNode(runtime: Instruction[]): string {
+  const entrypoint = runtime.filter((s) => s.op === 'ENTRYPOINT').at(-1);
+  assert.ok(entrypoint, 'no ENTRYPOINT');
+  return (JSON.parse(entrypoint.args) as string[])[0];
+}
+
+test("Dockerfile: multi-stage, root by default (for Kepler's chart), port 28282, runs dist/src/cli/main.js; what it copies exists", () => {
+  const { build, runtime, froms } = dockerStages();
   assert.ok(froms.length >= 2, 'multi-stage: at least two FROM');
   assert.match(froms[0].args, /^node:20[-.\w]*\s+AS\s+build$/i, 'build stage on node:20');
-  const runtimeAt = steps.lastIndexOf(froms.at(-1) as Instruction);
-  const runtime = steps.slice(runtimeAt);
-  const build = steps.slice(0, runtimeAt);
   assert.ok(
     build.some((s) => s.op === 'RUN' && /\bnpm ci\b/.test(s.args)),
     'npm ci',
@@ -605,9 +954,11 @@ test('Dockerfile: multi-stage, non-root, port 28282, runs dist/src/cli/main.js; 
     'npm prune --omit=dev',
   );
 
+  // Kepler's chart and manifests run the image privileged but set no runAsUser, and RAPL's
+  // energy_uj is readable by root only: under any other default user they silently estimate.
   const user = runtime.filter((s) => s.op === 'USER').at(-1);
   assert.ok(user, 'runtime stage has no USER');
-  assert.doesNotMatch(user.args, /^(0|root)(:|$)/, 'runtime user is root');
+  assert.match(user.args, /^(0|root)(:(0|root))?$/, `runtime user ${user.args}: Kepler's chart needs root by default to read RAPL`);
   assert.ok(
     runtime.some((s) => s.op === 'EXPOSE' && s.args.split(/\s+/).includes('28282')),
     'EXPOSE 28282',
@@ -639,31 +990,126 @@ test('Dockerfile: multi-stage, non-root, port 28282, runs dist/src/cli/main.js; 
     assert.ok(dockerIgnored(ignore, p), `${p} not excluded by .dockerignore`);
   }
 
-  // The runtime stage copies from the build stage what `npm run build` made here.
-  const fromBuild = runtime.filter((s) => s.op === 'COPY' && s.args.startsWith('--from=build'));
+  // The runtime stage copies from the build stage's /src what `npm run build` made here, and the launcher.
+  const fromBuild = runtime.filter((s) => s.op === 'COPY' && s.args.startsWith('--from=build /src/'));
   const copied = fromBuild.map((s) =>
     s.args
       .split(/\s+/)[1]
       .replace(/^\/src\//, '')
       .replace(/\/$/, ''),
   );
-  assert.deepEqual(copied.sort(), ['dist/build-info.json', 'dist/src', 'node_modules', 'package.json']);
+  assert.deepEqual(copied.sort(), ['bin', 'dist/build-info.json', 'dist/src', 'node_modules', 'package.json']);
   for (const p of copied) assert.ok(existsSync(join(ROOT, p)), `${p}: not built (run npm run build first)`);
 });
 
-test('Dockerfile: the runtime stage layout (package.json, node_modules, dist/src, dist/build-info.json) starts the exporter', () => {
-  // The same files in a folder of their own, as the image's /app has them.
+/** The runtime stage's /app in a folder of its own: package.json, node_modules, dist/src, dist/build-info.json, bin/. */
+function imageLayout(): string {
   const app = mkdtempSync(join(tmpdir(), 'kepler-ts-image-'));
+  cpSync(join(ROOT, 'package.json'), join(app, 'package.json'));
+  cpSync(join(ROOT, 'dist', 'src'), join(app, 'dist', 'src'), { recursive: true });
+  cpSync(join(ROOT, 'dist', 'build-info.json'), join(app, 'dist', 'build-info.json'));
+  cpSync(join(ROOT, 'bin'), join(app, 'bin'), { recursive: true });
+  symlinkSync(join(ROOT, 'node_modules'), join(app, 'node_modules'), 'dir');
+  return app;
+}
+
+test('Dockerfile: the runtime stage layout (package.json, node_modules, dist/src, dist/build-info.json) starts the exporter', () => {
+  const app = imageLayout();
   try {
-    cpSync(join(ROOT, 'package.json'), join(app, 'package.json'));
-    cpSync(join(ROOT, 'dist', 'src'), join(app, 'dist', 'src'), { recursive: true });
-    cpSync(join(ROOT, 'dist', 'build-info.json'), join(app, 'dist', 'build-info.json'));
-    symlinkSync(join(ROOT, 'node_modules'), join(app, 'node_modules'), 'dir');
     const r = spawnSync(process.execPath, ['dist/src/cli/main.js', '--version'], { cwd: app, encoding: 'utf8' });
     assert.equal(r.status, 0, `node dist/src/cli/main.js --version: ${r.stderr}`);
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
     assert.ok(r.stdout.includes(pkg.version), `--version printed ${JSON.stringify(r.stdout)}`);
   } finally {
+    rmSync(app, { recursive: true, force: true });
+  }
+});
+
+test("Dockerfile: /usr/bin/kepler (the command of Kepler's chart and manifests) and /usr/bin/kepler-ts are links to bin/kepler.cjs, run by the ENTRYPOINT's node", () => {
+  const { build, runtime } = dockerStages();
+  // The links are made in the build stage (the runtime stage has no shell)...
+  const links = new Map<string, string>();
+  for (const s of build.filter((x) => x.op === 'RUN')) {
+    for (const m of s.args.matchAll(/\bln -s\s+(\S+)\s+(\S+)/g)) links.set(m[2], m[1]);
+  }
+  const workdir = runtime.filter((s) => s.op === 'WORKDIR').at(-1)?.args;
+  const launcher = `${workdir}/bin/kepler.cjs`;
+  // ...and copied as the contents of their folder: COPY keeps links inside a copied folder, but
+  // copies a link named as the source itself as a plain file, which would not find ../dist.
+  const provided = new Map<string, string>();
+  for (const s of runtime.filter((x) => x.op === 'COPY' && x.args.startsWith('--from=build '))) {
+    const [, from, to] = s.args.split(/\s+/);
+    for (const [link, target] of links) {
+      if (from.endsWith('/') && dirname(link) === from.replace(/\/$/, '')) provided.set(`${to.replace(/\/$/, '')}/${link.slice(from.length)}`, target);
+    }
+  }
+  for (const name of ['/usr/bin/kepler', '/usr/bin/kepler-ts']) assert.equal(provided.get(name), launcher, `${name}: not a link to ${launcher} in the image`);
+  assert.ok(
+    runtime.some((s) => s.op === 'COPY' && /^--from=build\s+\/src\/bin\/\s+\.\/bin\/$/.test(s.args)),
+    `the runtime stage does not copy bin/ to ${workdir}/bin/`,
+  );
+
+  // The kernel runs the launcher with its shebang: the node of the ENTRYPOINT, the one the image has.
+  const file = join(ROOT, 'bin', 'kepler.cjs');
+  const shebang = readFileSync(file, 'utf8').split('\n')[0];
+  assert.equal(shebang, `#!${entrypointNode(runtime)}`, 'the shebang is not the ENTRYPOINT node');
+  assert.equal(statSync(file).mode & 0o111, 0o111, 'bin/kepler.cjs is not executable');
+});
+
+test('bin/kepler.cjs, called through a link named kepler or kepler-ts, runs the exporter with its arguments, exit codes and signals unchanged', async () => {
+  const app = imageLayout();
+  const usrBin = mkdtempSync(join(tmpdir(), 'kepler-ts-usr-bin-'));
+  try {
+    // As /usr/bin/kepler -> /app/bin/kepler.cjs in the image; run from another folder. A launcher
+    // that loses its arguments starts the exporter instead: the timeout makes that a failure, not a hang.
+    const run = (argv: string[]) => spawnSync(process.execPath, argv, { cwd: usrBin, encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL' });
+    const direct = (...args: string[]) => run([join(app, 'dist', 'src', 'cli', 'main.js'), ...args]);
+    for (const name of ['kepler', 'kepler-ts']) {
+      const link = join(usrBin, name);
+      symlinkSync(join(app, 'bin', 'kepler.cjs'), link);
+      for (const args of [['--version'], ['--help'], ['--no-such-flag'], ['--monitor.interval=forever']]) {
+        const want = direct(...args);
+        const got = run([link, ...args]);
+        assert.equal(got.status, want.status, `${name} ${args.join(' ')}: exit code ${got.status}, ${want.status} from main.js; stderr ${got.stderr}`);
+        assert.equal(got.stdout, want.stdout, `${name} ${args.join(' ')}: stdout`);
+        assert.equal(got.stderr, want.stderr, `${name} ${args.join(' ')}: stderr`);
+      }
+      assert.equal(run([link, '--no-such-flag']).status, 2, 'a bad flag is a configuration error: exit code 2');
+      assert.match(run([link, '--version']).stdout, /^kepler-ts \d+\.\d+\.\d+/);
+    }
+
+    // SIGTERM reaches the exporter's own handler: a clean stop, exit code 0, as the kubelet expects.
+    const child = spawn(process.execPath, [join(usrBin, 'kepler'), '--cpu.preferred-meters=fake', '--web.listen-address=127.0.0.1:0', '--monitor.interval=1s'], {
+      cwd: usrBin,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`not started within 20 s:\n${output}`)), 20_000);
+      const onData = (d: Buffer): void => {
+        output += d.toString();
+        if (output.includes('kepler-ts started')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      void exited.then(({ code }) => {
+        clearTimeout(timer);
+        reject(new Error(`exited with ${code} before starting:\n${output}`));
+      });
+    }).catch((e: unknown) => {
+      child.kill('SIGKILL');
+      throw e;
+    });
+    child.kill('SIGTERM');
+    const { code, signal } = await exited;
+    assert.deepEqual({ code, signal }, { code: 0, signal: null }, `SIGTERM: ${output}`);
+    assert.match(output, /msg=stopping signal=SIGTERM/);
+  } finally {
+    rmSync(usrBin, { recursive: true, force: true });
     rmSync(app, { recursive: true, force: true });
   }
 });

@@ -2,7 +2,7 @@
 // for unknown keys, the message when no meter works, and the two log formats.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,46 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 function run(args: string[]) {
   const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 20_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Starts the exporter, waits for `until` in its log, stops it with SIGTERM; its log and exit code. */
+function runUntil(args: string[], until: RegExp): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`no ${String(until)} in 20 s; log:\n${stderr}`));
+    }, 20_000);
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      if (until.test(stderr)) child.kill('SIGTERM');
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    });
+  });
+}
+
+/** A sysfs with a working RAPL package zone and an INA3221 (voltage and current, no power sensor). */
+function raplAndIna3221(dir: string): string {
+  const sysfs = join(tmp, dir);
+  const rapl = join(sysfs, 'class', 'powercap', 'intel-rapl:0');
+  const hwmon = join(sysfs, 'class', 'hwmon', 'hwmon0');
+  mkdirSync(rapl, { recursive: true });
+  mkdirSync(hwmon, { recursive: true });
+  const files: Record<string, string> = {
+    [join(rapl, 'name')]: 'package-0\n',
+    [join(rapl, 'energy_uj')]: '1000000\n',
+    [join(rapl, 'max_energy_range_uj')]: '262143328850\n',
+    [join(hwmon, 'name')]: 'ina3221\n',
+    [join(hwmon, 'in1_input')]: '12000\n',
+    [join(hwmon, 'in1_label')]: 'VDD_IN\n',
+    [join(hwmon, 'curr1_input')]: '1500\n',
+  };
+  for (const [f, text] of Object.entries(files)) writeFileSync(f, text);
+  return sysfs;
 }
 
 describe('kepler-ts command line', () => {
@@ -54,10 +94,74 @@ describe('kepler-ts command line', () => {
     assert.match(r.stderr, new RegExp(`estimator: .*${join(procfs, 'cpuinfo')}`));
   });
 
+  it("takes Kepler's --experimental.hwmon.enabled: warns it is deprecated and uses hwmon (chip rules, V x I) over a working RAPL", async () => {
+    const sysfs = raplAndIna3221('sys-hwmon');
+    const file = join(tmp, 'hwmon.yaml');
+    writeFileSync(file, 'experimental:\n  hwmon:\n    chipRules:\n      - {name: ina3221, useSameIndex: true}\n      - {name: ltc2945, pairings: {1: 1}}\n');
+    const endpoint = 'http://10.131.2.22:9400/metrics';
+    const r = await runUntil(
+      [`--config.file=${file}`, '--experimental.hwmon.enabled', `--experimental.gpu.dcgm-endpoint=${endpoint}`, `--host.sysfs=${sysfs}`, '--web.listen-address=127.0.0.1:0'],
+      /kepler-ts started/,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const line = (re: RegExp) => r.stderr.split('\n').find((l) => re.test(l)) ?? assert.fail(`no line ${String(re)} in:\n${r.stderr}`);
+    assert.match(
+      line(/deprecated/),
+      /level=WARN msg="config: experimental\.hwmon\.enabled is deprecated: using cpu\.preferredMeters \[hwmon\] in place of \[rapl, hwmon\] \(the estimator stays the fallback\); set cpu\.preferredMeters instead"/,
+    );
+    assert.match(line(/meter chosen/), /msg="meter chosen: hwmon" meter=hwmon zones=vdd_in\(.*in1_input\) not_chosen=none/);
+    assert.match(line(/ltc2945/), /level=INFO msg="experimental\.hwmon\.chipRules: no hwmon chip named \\"ltc2945\\"; the rule is unused \(chips here: ina3221\)"/);
+    assert.match(
+      line(/dcgmEndpoint/),
+      new RegExp(`level=INFO msg="experimental\\.gpu\\.dcgmEndpoint: accepted, not used: kepler-ts has no GPU support yet" dcgm_endpoint=${endpoint}`),
+    );
+  });
+
+  it('exits 2 with one line on a bad value of a Kepler key it used to ignore or refuse as a flag', () => {
+    const cases: [string[], RegExp][] = [
+      [
+        ['--experimental.gpu.dcgm-endpoint=ftp://10.0.0.7:9400/metrics'],
+        /^kepler-ts: flag --experimental\.gpu\.dcgm-endpoint: invalid value "ftp:\/\/10\.0\.0\.7:9400\/metrics": expected an http or https URL.*scheme "ftp"/,
+      ],
+      [['--experimental.hwmon.enabled=maybe'], /^kepler-ts: flag --experimental\.hwmon\.enabled: invalid value "maybe": expected true or false$/],
+      [['--metrics=nodes'], /^kepler-ts: flag --metrics: invalid value "nodes": expected one of node, process, container, vm, pod$/],
+    ];
+    const yaml: [string, RegExp][] = [
+      ['experimental: {hwmon: {chipRules: [{name: ina3221, pairings: {a: 1}}]}}\n', /experimental\.hwmon\.chipRules\[0\]\.pairings\.a: .*not a voltage index/],
+      ['exporter: {prometheus: {debugCollectors: [go, python]}}\n', /exporter\.prometheus\.debugCollectors\[1\]: invalid value "python": expected one of go, process, nodejs$/],
+      [
+        'experimental: {gpu: {dcgmEndpoint: "http://u:pw@dcgm:9400/metrics"}}\n',
+        /experimental\.gpu\.dcgmEndpoint: invalid value "http:\/\/\*\*\*@dcgm:9400\/metrics": .*no credentials/,
+      ],
+    ];
+    yaml.forEach(([text, re], i) => {
+      const f = join(tmp, `kepler-key-${i}.yaml`);
+      writeFileSync(f, text);
+      cases.push([[`--config.file=${f}`], re]);
+    });
+    for (const [args, re] of cases) {
+      const r = run(args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      const lines = r.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0], re);
+    }
+  });
+
   it('prints help listing Kepler flags, and the version', () => {
     const help = run(['--help']);
     assert.equal(help.code, 0);
-    for (const flag of ['--config.file', '--host.sysfs', '--web.listen-address', '--metrics', '--kube.node-name', '--web.config-file']) {
+    for (const flag of [
+      '--config.file',
+      '--host.sysfs',
+      '--web.listen-address',
+      '--metrics',
+      '--kube.node-name',
+      '--web.config-file',
+      '--experimental.hwmon.enabled',
+      '--experimental.hwmon.force-enabled',
+      '--experimental.gpu.dcgm-endpoint',
+    ]) {
       assert.ok(help.stdout.includes(flag), `help mentions ${flag}`);
     }
     const v = run(['--version']);

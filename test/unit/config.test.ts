@@ -12,6 +12,7 @@ import { parseListenAddress } from '../../src/config/listenAddress.js';
 import { loadConfig, type LoadResult } from '../../src/config/load.js';
 import { configPath, KEY_DECLARATIONS } from '../../src/config/schema.js';
 import { DEFAULT_MODEL_NAME, knownModels } from '../../src/estimation/modelRegistry.js';
+import { TerminatedTracker } from '../../src/monitor/terminatedTracker.js';
 
 // Compiled to dist/test/unit/; the fixtures stay in the source tree.
 const FIXTURE = fileURLToPath(new URL('../../../test/fixtures/config/kepler.yaml', import.meta.url));
@@ -57,8 +58,8 @@ test('defaults are those of config.md', () => {
   assert.deepEqual(c.kube, { enabled: false, config: '', nodeName: '', podInformer: { mode: 'kubelet', pollIntervalMs: 15000 }, kubeletCAFile: '' });
   assert.deepEqual(c.experimental, {
     platform: { redfish: { enabled: false, nodeName: '', configFile: '', httpTimeoutMs: 5000 } },
-    hwmon: { forceEnabled: false, zones: [] },
-    gpu: { enabled: false, idlePower: 0 },
+    hwmon: { forceEnabled: false, enabled: false, zones: [], chipRules: [] },
+    gpu: { enabled: false, idlePower: 0, dcgmEndpoint: '' },
   });
   assert.deepEqual(c.dev, { fakeCpuMeter: { enabled: false, zones: [], watts: {} } });
   assert.notEqual(defaultConfig().cpu.preferredMeters, c.cpu.preferredMeters, 'a fresh object each call');
@@ -75,16 +76,20 @@ test('a full Kepler-style YAML file sets every key', () => {
   const r = loadConfig(['--config.file', FIXTURE], {});
   assert.ok(r.kind === 'run');
   assert.equal(r.configFile, FIXTURE);
-  assert.deepEqual(r.warnings, []);
+  // The legacy selectors it sets are translated into cpu.preferredMeters, and said to be deprecated.
+  assert.deepEqual(r.warnings, [
+    'config: dev.fake-cpu-meter.enabled is deprecated: using cpu.preferredMeters [fake] in place of [hwmon, rapl, estimator] (the estimator stays the fallback); set cpu.preferredMeters instead',
+    'config: experimental.hwmon.forceEnabled is deprecated and ignored: dev.fake-cpu-meter.enabled selects the fake meter; set cpu.preferredMeters instead',
+  ]);
   const expected: Config = {
     log: { level: 'debug', format: 'json' },
     host: { sysfs: '/host/sys', procfs: '/host/proc' },
     monitor: { intervalMs: 3000, stalenessMs: 1000, maxTerminated: -1, minTerminatedEnergyThreshold: 2.5, terminatedRetentionMs: 120_000, maxZoneWatts: 2000 },
-    cpu: { preferredMeters: ['hwmon', 'rapl', 'estimator'] },
+    cpu: { preferredMeters: ['fake'] },
     rapl: { zones: ['package', 'dram'] },
     exporter: {
       stdout: { enabled: true },
-      prometheus: { enabled: true, debugCollectors: ['go'], metricsLevel: ['node', 'pod', 'container'], legacyMetrics: true },
+      prometheus: { enabled: true, debugCollectors: ['go', 'process'], metricsLevel: ['node', 'pod', 'container'], legacyMetrics: true },
     },
     debug: { pprof: { enabled: true } },
     web: { configFile: '/etc/kepler/web-config.yaml', listenAddresses: [':9102', '[::1]:28282'] },
@@ -97,8 +102,16 @@ test('a full Kepler-style YAML file sets every key', () => {
     },
     experimental: {
       platform: { redfish: { enabled: true, nodeName: 'worker-1-bmc', configFile: '/etc/kepler/redfish.yaml', httpTimeoutMs: 10_000 } },
-      hwmon: { forceEnabled: true, zones: ['power1'] },
-      gpu: { enabled: true, idlePower: 12.5 },
+      hwmon: {
+        forceEnabled: true,
+        enabled: false,
+        zones: ['power1'],
+        chipRules: [
+          { name: 'ina3221', pairings: {}, skipVoltages: [4, 5, 6, 7], skipCurrents: [], useSameIndex: true },
+          { name: 'ltc2992', pairings: { '0': 1, '2': 2 }, skipVoltages: [1, 3, 4, 5], skipCurrents: [], useSameIndex: false },
+        ],
+      },
+      gpu: { enabled: true, idlePower: 12.5, dcgmEndpoint: 'http://10.131.2.22:9400/metrics' },
     },
     estimator: {
       model: 'ccf',
@@ -164,6 +177,8 @@ test('flags override the file', () => {
       '--experimental.hwmon.force-enabled=false',
       '--experimental.gpu.enabled=false',
       '--experimental.gpu.idle-power=7',
+      '--experimental.gpu.dcgm-endpoint=',
+      '--experimental.hwmon.enabled=false',
     ],
     {},
   );
@@ -182,7 +197,7 @@ test('flags override the file', () => {
   assert.equal(c.web.configFile, '/w.yaml');
   assert.deepEqual(c.experimental.platform.redfish, { enabled: false, nodeName: 'bmc-2', configFile: '/r.yaml', httpTimeoutMs: 10_000 });
   assert.equal(c.experimental.hwmon.forceEnabled, false);
-  assert.deepEqual(c.experimental.gpu, { enabled: false, idlePower: 7 });
+  assert.deepEqual(c.experimental.gpu, { enabled: false, idlePower: 7, dcgmEndpoint: '' });
   assert.deepEqual(c.rapl.zones, ['package', 'dram'], 'lists without a flag stay');
 });
 
@@ -351,9 +366,13 @@ test('invalid file values: one line with the file, key, value and what is allowe
   rejects(() => file('cpu: {preferredMeters: [rapl, nvml]}\n'), 'cpu.preferredMeters[1]', '"nvml"', 'rapl, hwmon, fake, estimator');
   rejects(() => file('cpu: {preferredMeters: []}\n'), 'cpu.preferredMeters', '[]', 'rapl, hwmon, fake, estimator');
   rejects(() => file('exporter: {prometheus: {metricsLevel: [node, gpu]}}\n'), 'exporter.prometheus.metricsLevel[1]', '"gpu"', 'node, process, container, vm, pod');
-  rejects(() => file('exporter: {prometheus: {metricsLevel: node}}\n'), 'exporter.prometheus.metricsLevel', '"node"', 'expected a list');
-  rejects(() => file('monitor: {maxTerminated: -2}\n'), 'monitor.maxTerminated', '-2', 'integer >= -1');
-  rejects(() => file('monitor: {maxTerminated: 1.5}\n'), 'monitor.maxTerminated', '1.5', 'integer >= -1');
+  rejects(
+    () => file('exporter: {prometheus: {metricsLevel: nodes}}\n'),
+    'exporter.prometheus.metricsLevel: invalid value "nodes": expected one of node, process, container, vm, pod',
+  );
+  rejects(() => file('exporter: {prometheus: {metricsLevel: {node: true}}}\n'), 'exporter.prometheus.metricsLevel', 'expected a level or a list of levels');
+  rejects(() => file('monitor: {maxTerminated: 1.5}\n'), 'monitor.maxTerminated: invalid value 1.5: expected an integer (0 off, N keep N, negative unlimited)');
+  rejects(() => file('monitor: {maxTerminated: "many"}\n'), 'monitor.maxTerminated', '"many"', 'expected an integer');
   rejects(() => file('monitor: {minTerminatedEnergyThreshold: -1}\n'), 'monitor.minTerminatedEnergyThreshold', '-1', '>= 0');
   rejects(() => file('kube: {enabled: "yes"}\n'), 'kube.enabled', '"yes"', 'expected true or false');
   rejects(() => file('kube: {podInformer: {mode: watch}}\n'), 'kube.podInformer.mode', '"watch"', 'kubelet, apiserver');
@@ -391,8 +410,8 @@ test('invalid flag values name the flag', () => {
   rejects(() => run(['--log.level=verbose']), 'flag --log.level: invalid value "verbose": expected one of debug, info, warn, error');
   rejects(() => run(['--metrics=node', '--metrics=gpu']), 'flag --metrics', '"gpu"', 'node, process, container, vm, pod');
   rejects(() => run(['--cpu.preferred-meters=nvml']), 'flag --cpu.preferred-meters', '"nvml"', 'rapl, hwmon, fake, estimator');
-  rejects(() => run(['--monitor.max-terminated=many']), 'flag --monitor.max-terminated', '"many"', 'integer >= -1');
-  rejects(() => run(['--monitor.max-terminated=-2']), 'flag --monitor.max-terminated', '"-2"', 'integer >= -1');
+  rejects(() => run(['--monitor.max-terminated=many']), 'flag --monitor.max-terminated', '"many"', 'expected an integer (0 off, N keep N, negative unlimited)');
+  rejects(() => run(['--monitor.max-terminated=-1.5']), 'flag --monitor.max-terminated', '"-1.5"', 'expected an integer');
   rejects(() => run(['--experimental.gpu.idle-power=']), 'flag --experimental.gpu.idle-power', '""', '>= 0');
   rejects(() => run(['--estimator.tdp-watts=lots']), 'flag --estimator.tdp-watts', '"lots"', 'watts >= 0');
   rejects(() => run(['--estimator.virtual-machine=yes']), 'flag --estimator.virtual-machine', '"yes"', 'auto, true or false');
@@ -468,10 +487,12 @@ test('--help lists every flag with its default; --version', () => {
     'experimental.platform.redfish.enabled',
     'experimental.platform.redfish.node-name',
     'experimental.platform.redfish.config-file',
+    'experimental.hwmon.enabled',
     'experimental.hwmon.force-enabled',
     'experimental.hwmon.zones',
     'experimental.gpu.enabled',
     'experimental.gpu.idle-power',
+    'experimental.gpu.dcgm-endpoint',
   ]) {
     assert.ok(name === 'config.file' || configFlags.includes(name), `Kepler flag --${name} is missing`);
   }
@@ -575,4 +596,190 @@ test('errors that wrap another keep it as their cause', () => {
     () => run(['--bogus']),
     (e: Error) => e instanceof ConfigError && (e.cause as NodeJS.ErrnoException | undefined)?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION',
   );
+});
+
+// ---------------------------------------------------------------------------------------------
+// Kepler keys and flags (issue 13)
+
+const DEPRECATED_HWMON = (key: string, given = 'rapl, hwmon') =>
+  `config: ${key} is deprecated: using cpu.preferredMeters [hwmon] in place of [${given}] (the estimator stays the fallback); set cpu.preferredMeters instead`;
+
+test("experimental.hwmon.forceEnabled and Kepler 0.11's experimental.hwmon.enabled: cpu.preferredMeters [hwmon], with a deprecation warning", () => {
+  for (const r of [
+    file('experimental: {hwmon: {forceEnabled: true}}\n'),
+    file('experimental: {hwmon: {enabled: true}}\n'),
+    load(['--experimental.hwmon.force-enabled']),
+    load(['--experimental.hwmon.enabled']),
+    load(['--experimental.hwmon.enabled=true']),
+  ]) {
+    assert.deepEqual(r.config.cpu.preferredMeters, ['hwmon']);
+    assert.equal(r.warnings.length, 1);
+    assert.match(r.warnings[0], /^config: experimental\.hwmon\.(forceEnabled|enabled) is deprecated: using cpu\.preferredMeters \[hwmon\] in place of \[rapl, hwmon\]/);
+  }
+  assert.deepEqual(load(['--experimental.hwmon.enabled']).warnings, [DEPRECATED_HWMON('experimental.hwmon.enabled')]);
+  assert.equal(run(['--experimental.hwmon.enabled']).experimental.hwmon.enabled, true);
+  assert.deepEqual(file('experimental: {hwmon: {forceEnabled: true, enabled: true}}\n').warnings, [
+    DEPRECATED_HWMON('experimental.hwmon.forceEnabled and experimental.hwmon.enabled', 'rapl, hwmon').replace(' is ', ' are '),
+  ]);
+  // It overrides an explicit cpu.preferredMeters, as in Kepler.
+  const r = file('cpu: {preferredMeters: [rapl, estimator]}\nexperimental: {hwmon: {forceEnabled: true}}\n');
+  assert.deepEqual(r.config.cpu.preferredMeters, ['hwmon']);
+  assert.deepEqual(r.warnings, [DEPRECATED_HWMON('experimental.hwmon.forceEnabled', 'rapl, estimator')]);
+  // Off, or already migrated: nothing changes and nothing is said.
+  for (const r2 of [
+    load(['--no-experimental.hwmon.enabled']),
+    file('experimental: {hwmon: {forceEnabled: false}}\n'),
+    file('cpu: {preferredMeters: [hwmon]}\nexperimental: {hwmon: {enabled: true}}\n'),
+  ]) {
+    assert.deepEqual(r2.warnings, []);
+  }
+  assert.deepEqual(run(['--no-experimental.hwmon.enabled']).cpu.preferredMeters, ['rapl', 'hwmon']);
+  rejects(() => run(['--experimental.hwmon.enabled=yes']), 'flag --experimental.hwmon.enabled', '"yes"', 'expected true or false');
+  rejects(() => file('experimental: {hwmon: {enabled: "on"}}\n'), 'experimental.hwmon.enabled', '"on"', 'expected true or false');
+});
+
+test('the two hwmon spellings are one setting: a flag of either replaces what the file said in either', () => {
+  const yaml = 'experimental: {hwmon: {forceEnabled: true}}\n';
+  for (const flag of ['--no-experimental.hwmon.enabled', '--experimental.hwmon.enabled=false', '--no-experimental.hwmon.force-enabled']) {
+    const r = file(yaml, flag);
+    assert.deepEqual(r.config.cpu.preferredMeters, ['rapl', 'hwmon'], flag);
+    assert.deepEqual(r.warnings, [], flag);
+  }
+  assert.deepEqual(file('experimental: {hwmon: {enabled: true}}\n', '--experimental.hwmon.force-enabled=false').config.cpu.preferredMeters, ['rapl', 'hwmon']);
+  assert.deepEqual(file('experimental: {hwmon: {enabled: false}}\n', '--experimental.hwmon.force-enabled').config.cpu.preferredMeters, ['hwmon']);
+});
+
+test('dev.fake-cpu-meter.enabled: cpu.preferredMeters [fake], and it wins over the hwmon selector', () => {
+  const r = file('dev: {fake-cpu-meter: {enabled: true}}\n');
+  assert.deepEqual(r.config.cpu.preferredMeters, ['fake']);
+  assert.deepEqual(r.warnings, [
+    'config: dev.fake-cpu-meter.enabled is deprecated: using cpu.preferredMeters [fake] in place of [rapl, hwmon] (the estimator stays the fallback); set cpu.preferredMeters instead',
+  ]);
+  const both = file('dev: {fake-cpu-meter: {enabled: true}}\n', '--experimental.hwmon.enabled');
+  assert.deepEqual(both.config.cpu.preferredMeters, ['fake']);
+  assert.equal(
+    both.warnings[1],
+    'config: experimental.hwmon.enabled is deprecated and ignored: dev.fake-cpu-meter.enabled selects the fake meter; set cpu.preferredMeters instead',
+  );
+  // examples/fake-meter.yaml sets both the old and the new key: no warning, the file reads as intended.
+  assert.deepEqual(file('cpu: {preferredMeters: [fake]}\ndev: {fake-cpu-meter: {enabled: true}}\n').warnings, []);
+});
+
+test("experimental.hwmon.chipRules: Kepler's shape, with defaults for what a rule leaves out", () => {
+  const c = file(
+    'experimental:\n  hwmon:\n    chipRules:\n      - {name: " INA3221 ", useSameIndex: true, skipVoltages: [4, 5, 6, 7]}\n      - {name: max34440, useSameIndex: true, skipCurrents: [7, 8], pairings: ~}\n      - name: max20730\n        pairings: {2: 1}\n',
+  ).config;
+  assert.deepEqual(c.experimental.hwmon.chipRules, [
+    { name: 'INA3221', pairings: {}, skipVoltages: [4, 5, 6, 7], skipCurrents: [], useSameIndex: true },
+    { name: 'max34440', pairings: {}, skipVoltages: [], skipCurrents: [7, 8], useSameIndex: true },
+    { name: 'max20730', pairings: { '2': 1 }, skipVoltages: [], skipCurrents: [], useSameIndex: false },
+  ]);
+  assert.deepEqual(file('experimental: {hwmon: {chipRules: []}}\n').config.experimental.hwmon.chipRules, []);
+  assert.ok(!FLAGS.some((f) => f.key === 'experimental.hwmon.chipRules'), 'no flag, as in Kepler');
+});
+
+test('experimental.hwmon.chipRules: a bad rule stops the start with one line naming its path', () => {
+  const rule = (r: string) => file(`experimental: {hwmon: {chipRules: [${r}]}}\n`);
+  rejects(() => file('experimental: {hwmon: {chipRules: {name: ina3221}}}\n'), 'experimental.hwmon.chipRules: invalid value', 'expected a list of rules');
+  rejects(() => rule('ina3221'), 'experimental.hwmon.chipRules[0]: invalid value "ina3221": expected a rule like {name: ina3221, useSameIndex: true}');
+  rejects(() => rule('{useSameIndex: true}'), 'experimental.hwmon.chipRules[0].name', 'expected the chip name');
+  rejects(() => rule('{name: " ", useSameIndex: true}'), 'experimental.hwmon.chipRules[0].name', 'expected the chip name');
+  rejects(() => rule('{name: ina226, pairings: {a: 1}}'), 'experimental.hwmon.chipRules[0].pairings.a', 'the key "a" is not a voltage index');
+  rejects(() => rule('{name: ina226, pairings: {-1: 1}}'), 'experimental.hwmon.chipRules[0].pairings.-1', 'not a voltage index');
+  rejects(() => rule('{name: ina226, pairings: {1: 1.5}}'), 'experimental.hwmon.chipRules[0].pairings.1: invalid value 1.5', 'as the current index');
+  rejects(() => rule('{name: ina226, pairings: [1]}'), 'experimental.hwmon.chipRules[0].pairings', 'expected a mapping of voltage index to current index');
+  rejects(() => rule('{name: ina3221, useSameIndex: true, skipVoltages: [4, x]}'), 'experimental.hwmon.chipRules[0].skipVoltages[1]: invalid value "x": expected a sensor index');
+  rejects(() => rule('{name: ina3221, useSameIndex: true, skipCurrents: 7}'), 'experimental.hwmon.chipRules[0].skipCurrents', 'expected a list of current indexes');
+  rejects(() => rule('{name: ina3221, useSameIndex: "yes"}'), 'experimental.hwmon.chipRules[0].useSameIndex', 'expected true or false');
+  rejects(() => rule('{name: ina3221}'), 'experimental.hwmon.chipRules[0]: invalid value {"name":"ina3221"}: expected pairings or useSameIndex: true');
+  rejects(
+    () => rule('{name: ina3221, useSameIndex: true}, {name: INA3221, pairings: {1: 1}}'),
+    'experimental.hwmon.chipRules[1].name',
+    'expected one rule per chip (chipRules[0] is also for "INA3221")',
+  );
+  // An unknown key in a rule is warned about by its path, like any other; the rule still applies.
+  const r = rule('{name: ina3221, useSameIndex: true, skipVoltage: [4]}');
+  assert.deepEqual(r.warnings, ['config: c.yaml: unknown key "experimental.hwmon.chipRules[0].skipVoltage" (ignored)']);
+  assert.equal(r.config.experimental.hwmon.chipRules[0].useSameIndex, true);
+});
+
+test('experimental.gpu.dcgmEndpoint and --experimental.gpu.dcgm-endpoint: checked as Kepler does', () => {
+  for (const ok of [
+    '',
+    'http://10.131.2.22:9400/metrics',
+    'https://dcgm-exporter.gpu-operator.svc:9400/metrics',
+    'http://[fd00::1]:9400/metrics',
+    'HTTP://dcgm',
+    ' http://dcgm:9400/metrics ',
+  ]) {
+    assert.equal(file(`experimental: {gpu: {dcgmEndpoint: "${ok}"}}\n`).config.experimental.gpu.dcgmEndpoint, ok.trim(), ok);
+    assert.equal(run([`--experimental.gpu.dcgm-endpoint=${ok}`]).experimental.gpu.dcgmEndpoint, ok.trim(), ok);
+  }
+  const bad: [string, string][] = [
+    ['ftp://10.0.0.7:9400/metrics', 'scheme "ftp" is not http or https'],
+    ['10.0.0.7:9400/metrics', 'expected an http or https URL'],
+    ['dcgm-exporter', 'expected an http or https URL'],
+    ['http:///metrics', 'a host is required'],
+    ['http://:9400/metrics', 'a host is required'],
+    ['http://10.0.0.7:9400/metrics?x=1', 'no query string or fragment'],
+    ['http://10.0.0.7:9400/metrics#top', 'no query string or fragment'],
+    ['http://10.0.0.7:0/metrics', 'port "0" is not 1-65535'],
+    ['http://10.0.0.7:99999/metrics', 'port "99999" is not 1-65535'],
+    ['http://10.0.0.7:/metrics', 'port "" is not 1-65535'],
+    ['http://dcgm\\\\exporter:9400/metrics', 'no backslash'],
+    ['http://bad host:9400/', 'not a host name or address'],
+  ];
+  for (const [url, why] of bad) {
+    rejects(() => file(`experimental: {gpu: {dcgmEndpoint: ${JSON.stringify(url)}}}\n`), 'c.yaml: experimental.gpu.dcgmEndpoint: invalid value', why);
+    rejects(() => run([`--experimental.gpu.dcgm-endpoint=${url}`]), 'flag --experimental.gpu.dcgm-endpoint: invalid value', why);
+  }
+  // Credentials are refused, and not repeated in the error line that goes to the log.
+  for (const m of [
+    rejects(() => file('experimental: {gpu: {dcgmEndpoint: "http://user:s3cret@10.0.0.7:9400/metrics"}}\n'), 'no credentials', 'http://***@10.0.0.7'),
+    rejects(() => run(['--experimental.gpu.dcgm-endpoint=https://user:s3cret@10.0.0.7/metrics']), 'no credentials', 'https://***@10.0.0.7'),
+  ]) {
+    assert.ok(!m.includes('s3cret'), m);
+  }
+  rejects(() => file('experimental: {gpu: {dcgmEndpoint: 9400}}\n'), 'experimental.gpu.dcgmEndpoint', 'expected a URL string');
+});
+
+test('exporter.prometheus.metricsLevel: one level or a list, trimmed and any case; [] is every level, as in Kepler', () => {
+  const levels = (yaml: string) => file(`exporter: {prometheus: {metricsLevel: ${yaml}}}\n`).config.exporter.prometheus.metricsLevel;
+  assert.deepEqual(levels('node'), ['node']);
+  assert.deepEqual(levels('" Pod "'), ['pod']);
+  assert.deepEqual(levels('[]'), ['node', 'process', 'container', 'vm', 'pod']);
+  assert.deepEqual(levels('[" Container", NODE, node]'), ['container', 'node'], 'a repeat counts once');
+  rejects(
+    () => file('exporter: {prometheus: {metricsLevel: [node, gpu]}}\n'),
+    'exporter.prometheus.metricsLevel[1]: invalid value "gpu": expected one of node, process, container, vm, pod',
+  );
+  rejects(() => file('exporter: {prometheus: {metricsLevel: [node, 5]}}\n'), 'exporter.prometheus.metricsLevel[1]: invalid value 5');
+  rejects(() => file('exporter: {prometheus: {metricsLevel: ""}}\n'), 'exporter.prometheus.metricsLevel: invalid value ""', 'expected one of');
+  // --metrics: repeatable, the first use replaces the default; same rules per value.
+  assert.deepEqual(run(['--metrics=POD', '--metrics', ' node']).exporter.prometheus.metricsLevel, ['pod', 'node']);
+  assert.deepEqual(file('exporter: {prometheus: {metricsLevel: [vm]}}\n', '--metrics=container').config.exporter.prometheus.metricsLevel, ['container']);
+  rejects(() => run(['--metrics=node,pod']), 'flag --metrics: invalid value "node,pod": expected one of node, process, container, vm, pod');
+  rejects(() => run(['--metrics=']), 'flag --metrics: invalid value ""');
+});
+
+test('monitor.maxTerminated and --monitor.max-terminated: any negative value is unlimited, as in Kepler', () => {
+  assert.equal(file('monitor: {maxTerminated: -5}\n').config.monitor.maxTerminated, -5);
+  assert.equal(run(['--monitor.max-terminated', '-1000']).monitor.maxTerminated, -1000);
+  assert.equal(run(['--monitor.max-terminated=-2']).monitor.maxTerminated, -2);
+  // The monitor keeps every terminated workload for any negative value.
+  const tracker = new TerminatedTracker<number>(run(['--monitor.max-terminated=-7']).monitor.maxTerminated, 0n, 0);
+  for (let i = 0; i < 600; i++) assert.deepEqual(tracker.add({ info: i, state: 'terminated', cpuTotalSec: 1, energyUj: [BigInt(i + 1)], deltaUj: [0] }), []);
+  assert.equal(tracker.list().length, 600);
+});
+
+test('exporter.prometheus.debugCollectors: go, process or nodejs, trimmed; another name stops the start', () => {
+  const collectors = (yaml: string) => file(`exporter: {prometheus: {debugCollectors: ${yaml}}}\n`).config.exporter.prometheus.debugCollectors;
+  assert.deepEqual(collectors('[go, " process", nodejs]'), ['go', 'process', 'nodejs']);
+  assert.deepEqual(collectors('[]'), []);
+  rejects(
+    () => file('exporter: {prometheus: {debugCollectors: [go, gc]}}\n'),
+    'c.yaml: exporter.prometheus.debugCollectors[1]: invalid value "gc": expected one of go, process, nodejs',
+  );
+  rejects(() => file('exporter: {prometheus: {debugCollectors: [Go]}}\n'), 'exporter.prometheus.debugCollectors[0]', '"Go"', 'expected one of go, process, nodejs');
+  rejects(() => file('exporter: {prometheus: {debugCollectors: go}}\n'), 'exporter.prometheus.debugCollectors', 'expected a list of go, process, nodejs');
 });

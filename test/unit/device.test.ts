@@ -11,10 +11,13 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { MeterName } from '../../src/config/config.js';
 import { defaultConfig } from '../../src/config/defaults.js';
+import { loadConfig } from '../../src/config/load.js';
 import { AggregatedZone, UNKNOWN_RANGE_WRAP } from '../../src/device/aggregatedZone.js';
 import { counterDelta, MeterUnavailableError, type EnergyZone } from '../../src/device/energyZone.js';
 import { FakeMeter } from '../../src/device/fakeMeter.js';
+import type { ChipRule } from '../../src/config/chipRules.js';
 import { HwmonMeter } from '../../src/device/hwmonMeter.js';
+import { channelFiles, pairChannels, ruleFor } from '../../src/device/hwmonPairing.js';
 import { IntegratedPowerZone } from '../../src/device/integratedPowerZone.js';
 import { NoMeterError, selectMeter } from '../../src/device/meterSelection.js';
 import { planRaplZones, RaplMeter } from '../../src/device/raplMeter.js';
@@ -573,7 +576,7 @@ test('hwmon: ACPI power_meter, labelled energy counters, power average over inpu
   const sysfs = tempSysfs(t);
   const base = hwmonTree(sysfs, HWMON_CHIPS);
   const { clock } = clockAt(1000);
-  const zones = new HwmonMeter({ sysfs, zoneFilter: [], forceEnabled: false, clock }).zones();
+  const zones = new HwmonMeter({ sysfs, zoneFilter: [], clock }).zones();
   assert.deepEqual(summary(zones), [
     { name: 'power_meter', index: 0, path: join(base, 'hwmon0', 'device', 'power1_average') },
     { name: 'esocket0', index: 0, path: join(base, 'hwmon2', 'energy1_input') },
@@ -588,7 +591,7 @@ test('hwmon: power_meter with its files in hwmonN itself is found too', (t) => {
   const sysfs = tempSysfs(t);
   const base = hwmonTree(sysfs, [{ ...ACPI_POWER_METER(0, 80_000_000), legacy: false }]);
   const { clock, advance } = clockAt(0);
-  const zones = new HwmonMeter({ sysfs, zoneFilter: [], forceEnabled: false, clock }).zones();
+  const zones = new HwmonMeter({ sysfs, zoneFilter: [], clock }).zones();
   assert.deepEqual(summary(zones), [{ name: 'power_meter', index: 0, path: join(base, 'hwmon0', 'power1_average') }]);
   advance(250);
   assert.equal(zones[0].energy(), 20_000_000); // 80 W x 0.25 s
@@ -598,7 +601,7 @@ test('hwmon: power zones integrate µW x elapsed time on the injected clock; ene
   const sysfs = tempSysfs(t);
   const base = hwmonTree(sysfs, HWMON_CHIPS);
   const { clock, advance } = clockAt(1000);
-  const zones = new HwmonMeter({ sysfs, zoneFilter: [], forceEnabled: false, clock }).zones();
+  const zones = new HwmonMeter({ sysfs, zoneFilter: [], clock }).zones();
   const meter0 = zoneNamed(zones, 'power_meter', 0);
   const meter1 = zoneNamed(zones, 'power_meter', 1);
   const pin = zoneNamed(zones, 'pin');
@@ -620,53 +623,191 @@ test('hwmon: power zones integrate µW x elapsed time on the injected clock; ene
   assert.equal(esocket.maxEnergy(), 0);
 });
 
-test('hwmon: GPU chips only with forceEnabled; zone filter is case-insensitive', (t) => {
+test('hwmon: GPU chips only when experimental.hwmon.zones names their zones; the filter is case-insensitive', (t) => {
   const sysfs = tempSysfs(t);
   const base = hwmonTree(sysfs, HWMON_CHIPS);
   const { clock, advance } = clockAt(0);
-  const forced = new HwmonMeter({ sysfs, zoneFilter: [], forceEnabled: true, clock }).zones();
+  const withGpu = new HwmonMeter({ sysfs, zoneFilter: ['PPT', 'power_meter'], clock }).zones();
   assert.deepEqual(
-    forced.map((z) => `${z.name}/${z.index}`),
-    ['power_meter/0', 'esocket0/0', 'ecore000/0', 'pin/0', 'pout1/0', 'ppt/0', 'power_meter/1'],
+    withGpu.map((z) => `${z.name}/${z.index}`),
+    ['power_meter/0', 'ppt/0', 'power_meter/1'],
   );
-  const ppt = zoneNamed(forced, 'ppt');
+  const ppt = zoneNamed(withGpu, 'ppt');
   assert.equal(ppt.path, join(base, 'hwmon4', 'power1_average'));
   advance(1000);
   assert.equal(ppt.energy(), 35_000_000);
 
-  const filtered = new HwmonMeter({ sysfs, zoneFilter: ['Power_Meter'], forceEnabled: false, clock }).zones();
+  const filtered = new HwmonMeter({ sysfs, zoneFilter: ['Power_Meter'], clock }).zones();
   assert.deepEqual(
     filtered.map((z) => `${z.name}/${z.index}`),
     ['power_meter/0', 'power_meter/1'],
   );
 });
 
-test('hwmon: only a GPU chip -> unavailable, saying it was skipped and how to enable it', (t) => {
+test('hwmon: a GPU zone left out leaves no gap in the indexes of a CPU zone of the same name', (t) => {
+  const sysfs = tempSysfs(t);
+  const gpu: ChipSpec = { device: 'pci0000:00/0000:00:02.0', files: { name: 'i915\n', power1_input: 9_000_000, power1_label: 'pkg\n' } };
+  const cpu: ChipSpec = { device: 'platform/x.0', files: { name: 'pmbus\n', power1_input: 90_000_000, power1_label: 'pkg\n' } };
+  hwmonTree(sysfs, [gpu, cpu]);
+  const zones = new HwmonMeter({ sysfs, zoneFilter: [] }).zones();
+  assert.deepEqual(
+    zones.map((z) => `${z.name}/${z.index}`),
+    ['pkg/0'],
+  );
+});
+
+test('hwmon: only a GPU chip -> unavailable, naming its zones and how to admit them', (t) => {
   const sysfs = tempSysfs(t);
   const base = hwmonTree(sysfs, [HWMON_CHIPS[1], HWMON_CHIPS[4]]);
   throwsWith(
-    () => new HwmonMeter({ sysfs, zoneFilter: [], forceEnabled: false }).zones(),
-    [`${base}: no energy or power sensors`, 'GPU chips amdgpu skipped', 'forceEnabled'],
+    () => new HwmonMeter({ sysfs, zoneFilter: [] }).zones(),
+    [`${base}: no energy, power or paired voltage/current sensors`, 'GPU chip zones amdgpu (ppt) skipped: name them in experimental.hwmon.zones to use them'],
+    MeterUnavailableError,
+  );
+});
+
+// Voltage x current (experimental.hwmon.chipRules)
+
+const rule = (r: Partial<ChipRule> & { name: string }): ChipRule => ({ pairings: {}, skipVoltages: [], skipCurrents: [], useSameIndex: false, ...r });
+
+/** An INA3221 as its driver lays it out: bus voltages in1-in3, shunt voltages in4-in6, sum in7, currents curr1-curr3 (mV, mA). */
+const INA3221: ChipSpec = {
+  device: 'platform/3160000.i2c/i2c-0/0-0040',
+  files: {
+    name: 'ina3221\n',
+    in1_input: 12_000,
+    in1_label: 'VDD_IN\n',
+    in2_input: 5_000,
+    in2_label: 'VDD_CPU_GPU_CV\n',
+    in3_input: 5_000,
+    in3_enable: 0,
+    in4_input: 40,
+    in5_input: 20,
+    in6_input: 0,
+    in7_input: 60,
+    curr1_input: 1_500,
+    curr2_input: 800,
+    curr3_input: 0,
+    curr1_enable: 1,
+  },
+};
+
+test('pairChannels: same index or explicit pairs, minus skipped and absent channels', () => {
+  assert.deepEqual(pairChannels(rule({ name: 'ina3221', useSameIndex: true, skipVoltages: [4, 5, 6, 7] }), [1, 2, 3, 4, 5, 6, 7], [1, 2, 3]), [
+    { voltage: 1, current: 1 },
+    { voltage: 2, current: 2 },
+    { voltage: 3, current: 3 },
+  ]);
+  // useSameIndex ignores pairings, as in Kepler.
+  assert.deepEqual(pairChannels(rule({ name: 'x', useSameIndex: true, pairings: { '2': 1 } }), [1, 2], [1]), [{ voltage: 1, current: 1 }]);
+  assert.deepEqual(pairChannels(rule({ name: 'max20730', pairings: { '2': 1 } }), [1, 2], [1]), [{ voltage: 2, current: 1 }]);
+  assert.deepEqual(pairChannels(rule({ name: 'ltc2992', pairings: { '0': 1, '2': 2 }, skipCurrents: [2] }), [0, 1, 2, 3], [1, 2]), [{ voltage: 0, current: 1 }]);
+  assert.deepEqual(pairChannels(rule({ name: 'ina226', pairings: { '1': 1 } }), [0, 1], []), []);
+  assert.equal(ruleFor(' INA3221', [rule({ name: 'ina3221', useSameIndex: true })])?.name, 'ina3221');
+  assert.equal(ruleFor('ina226', [rule({ name: 'ina3221', useSameIndex: true })]), undefined);
+});
+
+test('channelFiles: the _input channels of a type, with their average and enable files', () => {
+  assert.deepEqual(
+    [...channelFiles(['in10_input', 'in2_input', 'in2_average', 'in2_enable', 'in3_label', 'curr1_input', 'in1_min'], 'in')],
+    [
+      [2, { input: 'in2_input', average: 'in2_average', enable: 'in2_enable' }],
+      [10, { input: 'in10_input' }],
+    ],
+  );
+});
+
+test('hwmon chipRules: a chip without power sensors gives in{N} mV x curr{M} mA, integrated; disabled channels and skips are left out', (t) => {
+  const sysfs = tempSysfs(t);
+  const base = hwmonTree(sysfs, [HWMON_CHIPS[1], INA3221]);
+  const { clock, advance } = clockAt(0);
+  const meter = new HwmonMeter({ sysfs, zoneFilter: [], chipRules: [rule({ name: 'INA3221', useSameIndex: true, skipVoltages: [4, 5, 6, 7] })], clock });
+  const zones = meter.zones();
+  assert.deepEqual(summary(zones), [
+    { name: 'vdd_in', index: 0, path: join(base, 'hwmon1', 'in1_input') },
+    { name: 'vdd_cpu_gpu_cv', index: 0, path: join(base, 'hwmon1', 'in2_input') },
+  ]);
+  assert.deepEqual(meter.notices(), []);
+  const [vin, cpu] = zones;
+  advance(2000);
+  assert.equal(vin.energy(), 36_000_000); // 12 V x 1.5 A = 18 W, x 2 s
+  assert.equal(cpu.energy(), 8_000_000); // 5 V x 0.8 A = 4 W, x 2 s
+  // The sensors change: the next interval integrates the new product.
+  write(join(base, 'hwmon1', 'in1_input'), 11_500);
+  write(join(base, 'hwmon1', 'curr1_input'), 2_000);
+  advance(500);
+  assert.equal(vin.energy(), 36_000_000 + 11_500_000); // 11.5 V x 2 A = 23 W, x 0.5 s
+  // A current that cannot be read throws naming its file.
+  rmSync(realpathSync(join(base, 'hwmon1', 'curr2_input')));
+  throwsWith(() => cpu.energy(), [join(base, 'hwmon1', 'curr2_input'), 'no such file']);
+});
+
+test('hwmon chipRules: explicit pairings; averages when both channels have one; unlabelled pairs are named <chip>_power<N>', (t) => {
+  const sysfs = tempSysfs(t);
+  const chip: ChipSpec = {
+    device: 'platform/i2c-3/3-0010',
+    files: { name: 'max20730\n', in1_input: 12_000, in2_input: 900, in2_average: 1_000, curr1_input: 40_000, curr1_average: 50_000 },
+  };
+  const base = hwmonTree(sysfs, [chip]);
+  const { clock, advance } = clockAt(0);
+  const zones = new HwmonMeter({ sysfs, zoneFilter: [], chipRules: [rule({ name: 'max20730', pairings: { '2': 1 } })], clock }).zones();
+  assert.deepEqual(summary(zones), [{ name: 'max20730_power2', index: 0, path: join(base, 'hwmon0', 'in2_average') }]);
+  advance(1000);
+  assert.equal(zones[0].energy(), 50_000_000); // 1 V x 50 A average, x 1 s
+});
+
+test('hwmon chipRules: without a rule, or where the chip has power sensors, voltage and current are not multiplied', (t) => {
+  const sysfs = tempSysfs(t);
+  const pmbus: ChipSpec = { device: 'platform/p.0', files: { name: 'pmbus\n', power1_input: 7_000_000, in1_input: 12_000, curr1_input: 1_000 } };
+  hwmonTree(sysfs, [pmbus, INA3221]);
+  throwsWith(() => new HwmonMeter({ sysfs, zoneFilter: ['vdd_in'] }).zones(), ['no energy, power or paired voltage/current sensors'], MeterUnavailableError);
+  const meter = new HwmonMeter({ sysfs, zoneFilter: [], chipRules: [rule({ name: 'pmbus', useSameIndex: true })] });
+  assert.deepEqual(
+    meter.zones().map((z) => z.path),
+    [join(sysfs, 'class', 'hwmon', 'hwmon0', 'power1_input')],
+  );
+  assert.deepEqual(meter.notices(), [
+    { level: 'info', message: 'experimental.hwmon.chipRules: chip "pmbus" (hwmon0) has power or energy sensors, which are used; its rule is not needed' },
+  ]);
+});
+
+test('hwmon chipRules: a rule that matches no chip, or pairs nothing, is said once; with nothing else the meter is unavailable and says why', (t) => {
+  const sysfs = tempSysfs(t);
+  hwmonTree(sysfs, [HWMON_CHIPS[0], INA3221]);
+  const rules = [rule({ name: 'ltc2945', pairings: { '1': 1 } }), rule({ name: 'ina3221', pairings: { '9': 9 } })];
+  const meter = new HwmonMeter({ sysfs, zoneFilter: [], chipRules: rules, clock: () => 0 });
+  assert.deepEqual(
+    meter.zones().map((z) => z.name),
+    ['power_meter'],
+  );
+  const unmatched = 'experimental.hwmon.chipRules: no hwmon chip named "ltc2945"; the rule is unused (chips here: power_meter, ina3221)';
+  const pairsNone =
+    'experimental.hwmon.chipRules: the rule for "ina3221" pairs none of the sensors of hwmon1 (voltages: in1, in2, in4, in5, in6, in7; currents: curr1, curr2, curr3)';
+  assert.deepEqual(meter.notices(), [
+    { level: 'warn', message: pairsNone },
+    { level: 'info', message: unmatched },
+  ]);
+  const only = tempSysfs(t);
+  hwmonTree(only, [INA3221]);
+  throwsWith(
+    () => new HwmonMeter({ sysfs: only, zoneFilter: [], chipRules: rules }).zones(),
+    ['no energy, power or paired voltage/current sensors', 'no hwmon chip named "ltc2945"', 'pairs none'],
     MeterUnavailableError,
   );
 });
 
 test('hwmon: no hwmon directory, or only an unreadable sensor -> MeterUnavailableError naming the path', (t) => {
   const sysfs = tempSysfs(t);
-  throwsWith(() => new HwmonMeter({ sysfs, zoneFilter: [], forceEnabled: false }).zones(), [`${join(sysfs, 'class', 'hwmon')}: not found`], MeterUnavailableError);
+  throwsWith(() => new HwmonMeter({ sysfs, zoneFilter: [] }).zones(), [`${join(sysfs, 'class', 'hwmon')}: not found`], MeterUnavailableError);
   const bad = tempSysfs(t);
   const base = hwmonTree(bad, [{ device: 'platform/x.0', files: { name: 'pmbus\n', power1_input: '' } }]);
-  throwsWith(
-    () => new HwmonMeter({ sysfs: bad, zoneFilter: [], forceEnabled: false }).zones(),
-    [join(base, 'hwmon0', 'power1_input'), 'expected a non-negative integer'],
-    MeterUnavailableError,
-  );
+  throwsWith(() => new HwmonMeter({ sysfs: bad, zoneFilter: [] }).zones(), [join(base, 'hwmon0', 'power1_input'), 'expected a non-negative integer'], MeterUnavailableError);
 });
 
 test('hwmon: a power sensor that vanishes after discovery throws naming its file', (t) => {
   const sysfs = tempSysfs(t);
   const base = hwmonTree(sysfs, HWMON_CHIPS);
-  const zones = new HwmonMeter({ sysfs, zoneFilter: [], forceEnabled: false, clock: () => 0 }).zones();
+  const zones = new HwmonMeter({ sysfs, zoneFilter: [], clock: () => 0 }).zones();
   const file = join(base, 'hwmon3', 'power1_average');
   rmSync(realpathSync(file));
   throwsWith(() => zoneNamed(zones, 'pin').energy(), [file, 'no such file']);
@@ -676,7 +817,7 @@ test('hwmon: one oversized power reading is refused; the zone goes on integratin
   const sysfs = tempSysfs(t);
   const base = hwmonTree(sysfs, [ACPI_POWER_METER(0, 100_000_000)]);
   const { clock, advance } = clockAt(0);
-  const [zone] = new HwmonMeter({ sysfs, zoneFilter: [], forceEnabled: false, clock }).zones();
+  const [zone] = new HwmonMeter({ sysfs, zoneFilter: [], clock }).zones();
   const file = join(base, 'hwmon0', 'device', 'power1_average');
   advance(1000);
   assert.equal(zone.energy(), 100_000_000);
@@ -868,11 +1009,12 @@ test('selectMeter: an unknown meter name is rejected as not available, the next 
   assert.match(choice.rejected[0].reason, /not available/);
 });
 
-test('selectMeter: dev.fakeCpuMeter.enabled puts fake first, ahead of a working rapl', (t) => {
+test('selectMeter: cpu.preferredMeters [fake] is used ahead of a working rapl', (t) => {
   const sysfs = tempSysfs(t);
   raplTree(sysfs, SINGLE_SOCKET_INTEL);
   const cfg = configFor(sysfs);
-  cfg.dev.fakeCpuMeter = { enabled: true, zones: ['package'], watts: { package: 3 } };
+  cfg.cpu.preferredMeters = ['fake'];
+  cfg.dev.fakeCpuMeter = { enabled: false, zones: ['package'], watts: { package: 3 } };
   const { clock, advance } = clockAt(0);
   const choice = selectMeter(cfg, undefined, clock);
   assert.equal(choice.meter.name, 'fake');
@@ -881,6 +1023,41 @@ test('selectMeter: dev.fakeCpuMeter.enabled puts fake first, ahead of a working 
   choice.zones[0].energy();
   advance(1_000);
   assert.equal(choice.zones[0].energy(), 3_000_000);
+});
+
+test("selectMeter: Kepler's legacy selectors, as loadConfig translates them, pick hwmon or fake over a working rapl", (t) => {
+  const sysfs = tempSysfs(t);
+  raplTree(sysfs, SINGLE_SOCKET_INTEL);
+  hwmonTree(sysfs, HWMON_CHIPS);
+  const loaded = (argv: string[], yaml = '') => {
+    const r = loadConfig([`--host.sysfs=${sysfs}`, '--config.file=c.yaml', ...argv], {}, () => yaml);
+    assert.ok(r.kind === 'run');
+    return r.config;
+  };
+  for (const [argv, yaml] of [
+    [['--experimental.hwmon.enabled'], ''],
+    [['--experimental.hwmon.force-enabled'], ''],
+    [[], 'experimental: {hwmon: {forceEnabled: true}}\n'],
+    [[], 'experimental: {hwmon: {enabled: true}}\n'],
+  ] as const) {
+    const cfg = loaded([...argv], yaml);
+    assert.deepEqual(cfg.cpu.preferredMeters, ['hwmon'], `${argv.join(' ')} ${yaml}`);
+    const choice = selectMeter(cfg);
+    assert.equal(choice.meter.name, 'hwmon');
+    assert.deepEqual(choice.rejected, [], 'rapl is not even tried');
+  }
+  const fake = loaded(['--experimental.hwmon.enabled'], 'dev: {fake-cpu-meter: {enabled: true}}\n');
+  assert.deepEqual(fake.cpu.preferredMeters, ['fake'], 'fake wins');
+  assert.equal(selectMeter(fake).meter.name, 'fake');
+});
+
+test('selectMeter: chip rules while another meter is chosen are said to be unused', (t) => {
+  const sysfs = tempSysfs(t);
+  raplTree(sysfs, SINGLE_SOCKET_INTEL);
+  const cfg = configFor(sysfs);
+  assert.deepEqual(selectMeter(cfg).notices, []);
+  cfg.experimental.hwmon.chipRules = [{ name: 'ina3221', pairings: {}, skipVoltages: [], skipCurrents: [], useSameIndex: true }];
+  assert.deepEqual(selectMeter(cfg).notices, [{ level: 'info', message: 'experimental.hwmon.chipRules: 1 rule(s) not used: the meter is rapl, not hwmon' }]);
 });
 
 test('selectMeter: a meter failing with anything but MeterUnavailableError is not hidden', () => {

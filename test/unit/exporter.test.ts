@@ -21,6 +21,9 @@ import type { ContainerInfo, PodInfo, ProcessInfo, VmInfo, WorkloadCpu } from '.
 import { WebServer } from '../../src/server/webServer.js';
 import { parseCheckedExposition, seriesKey, type CheckedExposition, type Family, type TextSample } from '../support/exposition.js';
 import { FakeZone, sample, silent } from '../support/fakes.js';
+import { endianness } from 'node:os';
+import { buildInfoLabels } from '../../src/exporter/prometheus/infoCollectors.js';
+import { goArch } from '../../src/util/buildInfo.js';
 
 // ---------- fakes: zones, workloads, monitor, collectors as the application wires them ----------
 
@@ -184,7 +187,13 @@ const LEVEL_FAMILIES: Record<'process' | 'container' | 'vm' | 'pod', Record<stri
 };
 const STATIC_FAMILIES: Record<string, Spec> = {
   kepler_node_cpu_info: { type: 'gauge', help: /\S/, labels: ['processor', 'vendor_id', 'model_name', 'physical_id', 'core_id'], nodeName: false },
-  kepler_build_info: { type: 'gauge', help: /\S/, labels: ['arch', 'branch', 'revision', 'version', 'nodeversion'], nodeName: false },
+  // Kepler's five labels and help, and (ours) nodeversion.
+  kepler_build_info: {
+    type: 'gauge',
+    help: "A metric with a constant '1' value labeled with version information",
+    labels: ['arch', 'branch', 'revision', 'version', 'goversion', 'nodeversion'],
+    nodeName: false,
+  },
 };
 const UNATTRIBUTED: Spec = { type: 'counter', help: /unattributed|no running workload/i, labels: ['zone', 'level'] };
 const DROPPED: Spec = { type: 'counter', help: /ended workloads .* no scrape showed/i, labels: ['zone', 'level'] };
@@ -317,7 +326,15 @@ describe('exposition of the current metric family', () => {
     assert.equal(one(e, 'kepler_exporter_refresh_duration_seconds_bucket', { le: '+Inf' }).value, '3');
     assert.deepEqual(one(e, 'kepler_exporter_meter_info').labels, { meter: 'rapl', zones: 'package,dram' });
     // Build and CPU info.
-    assert.deepEqual(one(e, 'kepler_build_info').labels, { arch: process.arch, branch: 'main', revision: 'abc1234', version: '0.1.0', nodeversion: process.version });
+    assert.deepEqual(one(e, 'kepler_build_info').labels, {
+      arch: goArch(process.arch, endianness()),
+      branch: 'main',
+      revision: 'abc1234',
+      version: '0.1.0',
+      goversion: process.version,
+      nodeversion: process.version,
+    });
+    assert.match(one(e, 'kepler_build_info').labels.goversion, /^v\d+\.\d+\.\d+/);
     assert.equal(one(e, 'kepler_build_info').value, '1');
     assert.deepEqual(
       byName(e, 'kepler_node_cpu_info').map((s) => [s.labels.processor, s.labels.core_id, s.labels.model_name, s.value]),
@@ -430,6 +447,70 @@ describe('exposition of the current metric family', () => {
       assert.equal(one(e, 'kepler_node_cpu_joules_total').value, '0');
       assert.equal(byName(e, 'kepler_process_cpu_joules_total').length, 0);
     }
+  });
+});
+
+describe('kepler_build_info', () => {
+  test("goArch: Node's process.arch in Go's GOARCH names, ppc64 by byte order (pure)", () => {
+    const cases: [string, 'LE' | 'BE', string][] = [
+      ['x64', 'LE', 'amd64'],
+      ['arm64', 'LE', 'arm64'],
+      ['ia32', 'LE', '386'],
+      ['arm', 'LE', 'arm'],
+      ['ppc64', 'LE', 'ppc64le'],
+      ['ppc64', 'BE', 'ppc64'],
+      ['s390x', 'BE', 's390x'],
+      ['riscv64', 'LE', 'riscv64'],
+      ['loong64', 'LE', 'loong64'],
+      ['mips', 'BE', 'mips'],
+      ['mipsel', 'LE', 'mipsle'],
+      ['mips64el', 'LE', 'mips64le'],
+      ['wasm32', 'LE', 'wasm32'], // no Go name: Node's kept
+    ];
+    for (const [arch, order, want] of cases) assert.equal(goArch(arch, order), want, `${arch} ${order}`);
+  });
+
+  test("labels: Kepler's arch, branch, revision, version, goversion (the Node.js runtime version), then nodeversion (ours)", () => {
+    const labels = buildInfoLabels({ version: '0.2.0', revision: '0123456789ab', branch: 'main' }, { arch: 'x64', endianness: 'LE', version: 'v20.11.1' });
+    assert.deepEqual(Object.entries(labels), [
+      ['arch', 'amd64'],
+      ['branch', 'main'],
+      ['revision', '0123456789ab'],
+      ['version', '0.2.0'],
+      ['goversion', 'v20.11.1'],
+      ['nodeversion', 'v20.11.1'],
+    ]);
+    assert.equal(buildInfoLabels({ version: 'x', revision: 'y', branch: 'z' }, { arch: 'ppc64', endianness: 'LE', version: 'v22.1.0' }).arch, 'ppc64le');
+  });
+});
+
+describe('pods without Kubernetes metadata', () => {
+  test('a pod known only by the UID in its cgroup path: series with pod_id, and pod_name, pod_namespace written as "" (the same label set as with Kubernetes)', () => {
+    const zones = [new FakeZone('package', 0, 'p')];
+    const clock = { now: 1_000 };
+    let next = sample({ baseline: true });
+    const monitor = new PowerMonitor({
+      zones,
+      resources: { refresh: () => next },
+      intervalMs: 0,
+      stalenessMs: 500,
+      maxTerminated: 500,
+      minTerminatedEnergyThresholdJ: 0,
+      logger: silent,
+      clock: () => clock.now,
+    });
+    const exporter: PrometheusExporter = new PrometheusExporter(monitor, silent);
+    exporter.register(...collectors(['pod'], () => exporter, []));
+    const bare: PodInfo = { key: 'uid-7', id: 'uid-7', name: '', namespace: '' };
+    monitor.refresh();
+    zones[0].counter += 10_000_000;
+    clock.now += 1000;
+    next = sample({ nodeActiveCpuSec: 2, nodeTotalCpuSec: 4, usageRatio: 0.5, pods: [cpu(bare, 1, 1)] });
+    monitor.refresh();
+    const text = exporter.render(false).body;
+    assert.match(text, /^kepler_pod_cpu_joules_total\{node_name="node-1",pod_id="uid-7",pod_name="",pod_namespace="",state="running",zone="package"\} 2\.5$/m);
+    const e = parseCheckedExposition(text, false);
+    checkFamily(e, 'kepler_pod_cpu_watts', LEVEL_FAMILIES.pod.kepler_pod_cpu_watts, false);
   });
 });
 

@@ -9,9 +9,11 @@ import { captureLogger } from '../support/captureLogger.js';
 import { FakeZone, sample, ScriptedResources, silent } from '../support/fakes.js';
 import { assessHealth } from '../../src/monitor/health.js';
 import { formatJoules } from '../../src/exporter/formatJoules.js';
-import { attributeLevel, splitActiveIdle } from '../../src/monitor/attribution.js';
-import { implausibility, PowerMonitor, type PowerMonitorOptions } from '../../src/monitor/powerMonitor.js';
-import { REFRESH_ERROR_KINDS, watts, type LevelSnapshot, type Snapshot } from '../../src/monitor/snapshot.js';
+import { apportion, attributeLevel, splitActiveIdle, splitOverParts } from '../../src/monitor/attribution.js';
+import { implausibility, PowerMonitor, type PowerMonitorOptions, type ResourceSource } from '../../src/monitor/powerMonitor.js';
+import { REFRESH_ERROR_KINDS, watts, type LevelSnapshot, type Snapshot, type ZonePartSnapshot } from '../../src/monitor/snapshot.js';
+import { AggregatedZone } from '../../src/device/aggregatedZone.js';
+import type { EnergyZone } from '../../src/device/energyZone.js';
 import type { ContainerInfo, PodInfo, ProcessInfo, ResourceSample, VmInfo, WorkloadCpu } from '../../src/resource/workloads.js';
 
 // ---------- fakes ----------
@@ -31,7 +33,7 @@ function cpu<I>(info: I, cpuDeltaSec: number, ended = false, cpuTotalSec = cpuDe
   return { info, cpuDeltaSec, cpuTotalSec, ended };
 }
 
-function monitorWith(zones: FakeZone[], res: ScriptedResources, opts: Partial<PowerMonitorOptions> = {}) {
+function monitorWith(zones: EnergyZone[], res: ResourceSource, opts: Partial<PowerMonitorOptions> = {}) {
   const clock = { now: 10_000 };
   const monitor = new PowerMonitor({
     zones,
@@ -798,6 +800,187 @@ function runRandom(seed: number): void {
   assert.ok(prev);
   assert.equal(prev.health.errors.zone_read, 3);
   assert.equal(prev.health.errors.counter_backwards, 2);
+}
+
+// ---------- summed zones: each socket carried to the snapshot (Kepler 0.7's per-socket node series) ----------
+
+/** Per summed zone of a snapshot: the parts add up to the zone exactly, and each part's total = active + idle. */
+function assertPartsAddUp(s: Snapshot, msg: string): void {
+  for (const z of s.zones) {
+    if (!z.parts) continue;
+    const sum = (f: (p: ZonePartSnapshot) => bigint) => z.parts?.reduce((a, p) => a + f(p), 0n);
+    assert.equal(
+      sum((p) => p.totalUj),
+      z.totalUj,
+      `${msg} ${z.name}: parts' totals`,
+    );
+    assert.equal(
+      sum((p) => p.activeUj),
+      z.activeUj,
+      `${msg} ${z.name}: parts' active`,
+    );
+    assert.equal(
+      sum((p) => p.idleUj),
+      z.idleUj,
+      `${msg} ${z.name}: parts' idle`,
+    );
+    for (const p of z.parts) assert.equal(p.activeUj + p.idleUj, p.totalUj, `${msg} ${z.name}/${p.index}: total = active + idle`);
+  }
+}
+
+describe('summed zones: each socket carried to the snapshot', () => {
+  test('two sockets: each part holds its own counter energy, split by the usage ratio; the parts add up to the zone', () => {
+    const s0 = new FakeZone('package', 0, '/sys/class/powercap/intel-rapl:0', 1_000_000_000);
+    const s1 = new FakeZone('package', 1, '/sys/class/powercap/intel-rapl:1', 1_000_000_000);
+    const single = new FakeZone('psys', 0, '/sys/class/powercap/intel-rapl:2', 0);
+    const res = new ScriptedResources();
+    const { monitor, clock } = monitorWith([new AggregatedZone([s0, s1]), single], res);
+    const base = monitor.refresh();
+    assert.deepEqual(base.zones[0].parts, [
+      { index: 0, path: s0.path, totalUj: 0n, activeUj: 0n, idleUj: 0n },
+      { index: 1, path: s1.path, totalUj: 0n, activeUj: 0n, idleUj: 0n },
+    ]);
+    assert.equal(base.zones[1].parts, undefined, 'a single counter has no parts');
+    s0.add(30_000_001);
+    s1.add(10_000_000);
+    clock.now += 1000;
+    res.next = sample({ nodeActiveCpuSec: 2, nodeTotalCpuSec: 8, usageRatio: 0.25 });
+    const s = monitor.refresh();
+    assert.equal(s.zones[0].path, 'aggregated-package');
+    assert.equal(s.zones[0].totalUj, 40_000_001n);
+    // active 10,000,000 (0.25 of 40,000,001, rounded) over 30,000,001 : 10,000,000.
+    assert.deepEqual(
+      s.zones[0].parts?.map((p) => [p.index, p.totalUj, p.activeUj, p.idleUj]),
+      [
+        [0, 30_000_001n, 7_500_000n, 22_500_001n],
+        [1, 10_000_000n, 2_500_000n, 7_500_000n],
+      ],
+    );
+    assertPartsAddUp(s, 'one interval');
+  });
+
+  test('random refreshes with wraps, a socket going back with no known range, unreadable reads, unsampled intervals and implausible steps: the parts add up exactly in every snapshot, never go down, and hold their own energy', () => {
+    for (const seed of [3, 17, 2024]) {
+      const rnd = prng(seed);
+      // package: one socket with a range, one without (the sum then wraps at 2^50); dram: both with
+      // small ranges, so that the sum wraps at their sum every few refreshes.
+      const pkg = [new FakeZone('package', 0, 'intel-rapl:0', 150_000_000), new FakeZone('package', 1, 'intel-rapl:1', 0)];
+      const dram = [new FakeZone('dram', 0, 'intel-rapl:0:1', 60_000_000), new FakeZone('dram', 1, 'intel-rapl:1:1', 45_000_000)];
+      const members = [...pkg, ...dram];
+      for (const m of members) m.counter = Math.floor(rnd() * (m.max || 1e9));
+      const res = new ScriptedResources();
+      let resourcesFail = false;
+      const resources = { refresh: () => (resourcesFail ? boom() : res.refresh()) };
+      const { monitor, clock } = monitorWith([new AggregatedZone(pkg), new AggregatedZone(dram)], resources, { maxZoneWatts: 100 });
+      // Energy of each member since the monitor last took a reading of its zone, and whether some
+      // of it was legitimately lost (a member gone back with no range, an implausible step).
+      const pending = members.map(() => 0);
+      const lost = [false, false];
+      let prev: Snapshot | undefined;
+      const seen = { exact: 0, wraps: 0, backwards: 0, unreadable: 0, unsampled: 0, implausible: 0 };
+      res.next = sample({ baseline: true });
+      for (let step = 0; step < 150; step++) {
+        const msg = `seed ${seed} step ${step}`;
+        if (step > 0) {
+          clock.now += 1000;
+          members.forEach((m, k) => {
+            const e = Math.floor(rnd() * (k < 2 ? 40e6 : 15e6));
+            const before = m.counter;
+            m.add(e);
+            if (m.counter < before) seen.wraps++;
+            pending[k] += e;
+          });
+          res.next = sample({ nodeActiveCpuSec: 4, nodeTotalCpuSec: 8, usageRatio: Math.round(rnd() * 100) / 100 });
+        }
+        const event = step > 2 ? rnd() : 1;
+        resourcesFail = event < 0.06;
+        dram[0].failing = event >= 0.06 && event < 0.12;
+        if (event >= 0.12 && event < 0.17) {
+          pkg[1].counter = Math.floor(pkg[1].counter / 2); // backwards, range unknown: its interval is dropped
+          lost[0] = true;
+          seen.backwards++;
+        }
+        if (event >= 0.17 && event < 0.2) {
+          pkg[1].add(150e6); // 150 J in a second on a 100 W ceiling: the package interval is dropped
+          pending[1] += 150e6;
+          lost[0] = true;
+          seen.implausible++;
+        }
+        if (resourcesFail) seen.unsampled++;
+        if (dram[0].failing) seen.unreadable++;
+        const s = monitor.refresh();
+        if (resourcesFail) assert.ok(s.health.errors.resources > 0, msg);
+        assertPartsAddUp(s, msg);
+        s.zones.forEach((z, zi) => {
+          const parts = z.parts ?? [];
+          assert.equal(parts.length, 2, msg);
+          parts.forEach((p, k) => {
+            const before = prev?.zones[zi].parts?.[k];
+            for (const f of ['totalUj', 'activeUj', 'idleUj'] as const) assert.ok(p[f] >= (before?.[f] ?? 0n), `${msg} ${z.name}/${p.index} ${f} went down`);
+            assert.equal(p.index, k);
+          });
+        });
+        // A zone read with the resources sampled took its members' pending energy: exactly, unless some was lost.
+        if (!resourcesFail && step > 0) {
+          for (let zi = 0; zi < 2; zi++) {
+            if (zi === 1 && dram[0].failing) continue;
+            const ks = zi === 0 ? [0, 1] : [2, 3];
+            if (!lost[zi]) {
+              ks.forEach((k, j) => {
+                const got = (s.zones[zi].parts?.[j].totalUj ?? 0n) - (prev?.zones[zi].parts?.[j].totalUj ?? 0n);
+                assert.equal(got, BigInt(pending[k]), `${msg} zone ${zi} part ${j}: its own energy`);
+              });
+              seen.exact++;
+            }
+            for (const k of ks) pending[k] = 0;
+            lost[zi] = false;
+          }
+        }
+        prev = s;
+      }
+      assert.ok(prev);
+      assert.ok(
+        seen.exact > 150 && seen.wraps > 20 && seen.backwards > 0 && seen.unreadable > 0 && seen.unsampled > 0 && seen.implausible > 0,
+        `seed ${seed}: ${JSON.stringify(seen)}`,
+      );
+      assert.ok(prev.health.errors.counter_backwards >= seen.backwards, 'the dropped socket readings are counted');
+    }
+  });
+
+  test('splitOverParts: integers; the parts add up to the zone in active and idle; each part active + idle = its delta, active <= delta', () => {
+    const rnd = prng(8);
+    for (let i = 0; i < 3000; i++) {
+      const n = 1 + Math.floor(rnd() * 4);
+      const deltas = Array.from({ length: n }, () => (rnd() < 0.15 ? 0 : Math.floor(rnd() * 10 ** (1 + rnd() * 12))));
+      const total = deltas.reduce((a, b) => a + b, 0);
+      const zone = splitActiveIdle(total, rnd());
+      const parts = splitOverParts(zone, deltas);
+      assert.equal(
+        parts.reduce((a, p) => a + p.activeUj, 0),
+        zone.activeUj,
+      );
+      assert.equal(
+        parts.reduce((a, p) => a + p.idleUj, 0),
+        zone.idleUj,
+      );
+      parts.forEach((p, k) => {
+        assert.ok(Number.isInteger(p.activeUj) && Number.isInteger(p.idleUj) && p.activeUj >= 0 && p.idleUj >= 0, JSON.stringify(p));
+        assert.equal(p.activeUj + p.idleUj, deltas[k]);
+      });
+    }
+    // Weights that do not add up to the delta (never from the monitor): apportioned, still exact.
+    assert.deepEqual(apportion(10, [1, 1, 1]), [4, 3, 3]);
+    assert.deepEqual(apportion(7, [0, 0]), [4, 3]);
+    assert.deepEqual(apportion(2 ** 52, [2 ** 51, 2 ** 51 + 1]), [2 ** 51, 2 ** 51], 'exact past 2^53 in the products');
+    assert.deepEqual(splitOverParts({ activeUj: 3, idleUj: 1 }, [1, 1]), [
+      { activeUj: 2, idleUj: 0 },
+      { activeUj: 1, idleUj: 1 },
+    ]);
+  });
+});
+
+function boom(): never {
+  throw new Error('resource informer failed');
 }
 
 // ---------- faults: a refresh completes or changes nothing; unusable readings ----------

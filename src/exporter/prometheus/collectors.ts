@@ -12,8 +12,8 @@ import { ContainerCollector } from './containerCollector.js';
 import { EstimatorInfoCollector, estimatorInfoLabels } from './estimatorInfoCollector.js';
 import { ExporterHealthCollector, type AuthStats, type ScrapeStats } from './exporterHealthCollector.js';
 import { BuildInfoCollector, CpuInfoCollector } from './infoCollectors.js';
-import { LegacyCollector, legacySource, type LegacyLevel } from './legacyCollector.js';
-import { domainZones, LEGACY_DOMAINS, measuredDomains, unmappedZones } from './legacyDomains.js';
+import { LegacyCollector, legacySource, type LegacyGpuSource, type LegacyLevel } from './legacyCollector.js';
+import { domainZones, exportedDomains, measuredDomains, socketDomainEnergies, unmappedZones } from './legacyDomains.js';
 import { NodeCollector } from './nodeCollector.js';
 import { PodCollector } from './podCollector.js';
 import { ProcessCollector } from './processCollector.js';
@@ -23,8 +23,13 @@ import { VmCollector } from './vmCollector.js';
 export interface CollectorSetup {
   nodeName: string;
   prometheus: Pick<Config['exporter']['prometheus'], 'metricsLevel' | 'legacyMetrics' | 'debugCollectors'>;
-  /** The meter in use and its zones, in the order of Snapshot.zones. */
-  meter: { name: string; zones: readonly { name: string; index: number }[] };
+  /** The meter in use and its zones, in the order of Snapshot.zones (a summed zone with its sockets). */
+  meter: { name: string; zones: readonly { name: string; index: number; parts?: readonly { index: number }[] }[] };
+  /**
+   * The GPU meter's energy, for the 0.7 family's gpu names; undefined when there is no GPU meter,
+   * which today is always (NVML is a later issue): the gpu names are then left out.
+   */
+  gpu?: LegacyGpuSource;
   /** /proc/cpuinfo's records (kepler_node_cpu_info); empty when it could not be read. */
   cpus: readonly CpuInfoRecord[];
   /** The CPU's microarchitecture for kepler_node_info (0.7 family); 'unknown' when not known. */
@@ -59,16 +64,27 @@ export function buildCollectors(c: CollectorSetup): Collector[] {
   return out;
 }
 
-/** Kepler 0.7's family, from the same snapshots; says once which of its domains read 0 here. */
+/**
+ * Kepler 0.7's family, from the same snapshots; says once which of its domains read 0 here, which
+ * are left out, and the sockets its node series are labelled with.
+ */
 function legacyCollector(c: CollectorSetup, levels: Set<MetricsLevel>): LegacyCollector {
   const names = c.meter.zones.map((z) => z.name);
   const source = legacySource(c.meter.name);
-  const measured = measuredDomains(domainZones(names));
-  const unmeasured = LEGACY_DOMAINS.filter((d) => !measured.includes(d));
+  const map = domainZones(names);
+  const gpu = c.gpu !== undefined;
+  const measured = measuredDomains(map, gpu);
+  const unmeasured = exportedDomains(gpu).filter((d) => !measured.includes(d));
+  const sockets = socketDomainEnergies(
+    c.meter.zones.map((z) => ({ index: z.index, uj: 0n, parts: z.parts?.map((p) => ({ index: p.index, uj: 0n })) })),
+    map,
+  );
   c.logger.info('Kepler 0.7 metrics enabled', {
     source,
     measured: measured.join(','),
     exported_as_zero: unmeasured.join(',') || 'none',
+    left_out: gpu ? 'none' : 'gpu (no GPU meter)',
+    node_packages: sockets.map((s) => s.socket).join(','),
     zones_left_out: unmappedZones(names).join(',') || 'none',
   });
   const legacy = new LegacyCollector({
@@ -78,6 +94,7 @@ function legacyCollector(c: CollectorSetup, levels: Set<MetricsLevel>): LegacyCo
     levels: [...levels].filter((l): l is LegacyLevel => l !== 'pod'),
     cpuArchitecture: c.cpuArchitecture,
     platformSource: measured.includes('platform') ? source : 'none',
+    gpu: c.gpu,
   });
   c.snapshots.onSnapshot(legacy.observe);
   return legacy;

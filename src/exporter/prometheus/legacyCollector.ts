@@ -6,14 +6,29 @@
 //
 // Workloads get only dynamic energy (kepler-ts does not attribute idle energy, attribution.md);
 // their idle series exist and read 0 so that queries written for 0.7 keep their shape.
+//
+// The node's series are per socket (`package="<socket>"`), as 0.7's were: the sockets of a summed
+// zone (path="aggregated-<zone>" in the current family) come from the snapshot's zone parts, and
+// add up to the current family's node value exactly. The gpu names are exported only with a GPU
+// meter (there is none yet), then with one node series per GPU, as 0.7 did.
 
 import type { MetricsLevel } from '../../config/config.js';
 import { formatJoules } from '../formatJoules.js';
-import type { Snapshot, WorkloadEnergy } from '../../monitor/snapshot.js';
+import type { Snapshot, WorkloadEnergy, ZoneSnapshot } from '../../monitor/snapshot.js';
 import type { ContainerInfo, PodInfo, ProcessInfo, VmInfo } from '../../resource/workloads.js';
 import type { Collector } from './collector.js';
 import { renderLabels, type ExpositionWriter } from './exposition.js';
-import { domainEnergies, domainZones, LEGACY_DOMAINS, legacyTotal, NonDecreasing, type DomainZones } from './legacyDomains.js';
+import {
+  domainEnergies,
+  domainZones,
+  exportedDomains,
+  LEGACY_DOMAINS,
+  legacyTotal,
+  NonDecreasing,
+  socketDomainEnergies,
+  type DomainZones,
+  type ZoneEnergy,
+} from './legacyDomains.js';
 import { OutsideContainersAccount, type OutsideContainers } from './legacyOutsideContainers.js';
 import { hasActivity } from './workloadEnergy.js';
 
@@ -29,7 +44,28 @@ export interface LegacyOptions {
   /** kepler_node_info labels. */
   cpuArchitecture: string;
   platformSource: string;
+  /** The GPU meter's energy; undefined without one, and then the gpu names are left out. */
+  gpu?: LegacyGpuSource;
 }
+
+/**
+ * What a GPU meter adds to a snapshot for the 0.7 family's gpu domain, µJ since start. No GPU
+ * meter exists yet (NVML is a later issue): until one does the setup passes no source, and the
+ * gpu names are absent rather than 0, as in Kepler 0.7 on a node without a GPU.
+ */
+export interface LegacyGpuEnergy {
+  /** Per GPU: the id Kepler 0.7 put in the node series' `package` label (the device index). */
+  readonly devices: readonly { readonly id: string; readonly activeUj: bigint; readonly idleUj: bigint }[];
+  /** Active GPU energy per workload, keyed by the snapshot's info objects; a workload absent used none. */
+  readonly processes: ReadonlyMap<ProcessInfo, bigint>;
+  readonly containers: ReadonlyMap<ContainerInfo, bigint>;
+  readonly vms: ReadonlyMap<VmInfo, bigint>;
+  /** Active GPU energy no container explains: 0.7 billed it to system_processes. */
+  readonly outsideContainersUj: bigint;
+}
+
+/** Reads the GPU energy of a snapshot (a collector reads nothing but snapshots). */
+export type LegacyGpuSource = (s: Snapshot) => LegacyGpuEnergy;
 
 /** Kepler 0.7's names for the meters kepler-ts has. */
 export function legacySource(meter: string): string {
@@ -45,13 +81,23 @@ interface Row {
   labels: string;
   dynamicUj: bigint[];
   idleUj: bigint[];
+  /** The domains the row has series for; all when absent. */
+  has?: readonly boolean[];
 }
 
 const ZERO = LEGACY_DOMAINS.map(() => 0n);
-const NODE_DYNAMIC = {};
-const NODE_IDLE = {};
+const GPU = LEGACY_DOMAINS.indexOf('gpu');
+const GPU_ONLY = LEGACY_DOMAINS.map((_, d) => d === GPU);
 const OUTSIDE_SYSTEM = {};
 const OUTSIDE_KERNEL = {};
+const NO_GPU: LegacyGpuEnergy = { devices: [], processes: new Map(), containers: new Map(), vms: new Map(), outsideContainersUj: 0n };
+
+/** Guard keys of one node series group (a socket or a GPU), per mode. */
+interface NodeKeys {
+  labels: string;
+  dynamic: object;
+  idle: object;
+}
 
 export class LegacyCollector implements Collector {
   private readonly map: DomainZones;
@@ -59,7 +105,10 @@ export class LegacyCollector implements Collector {
   private readonly totalHelp: string;
   private readonly constant: string;
   private readonly nodeInfo: string;
-  private readonly nodeLabels: string;
+  /** The domains written (indexes into LEGACY_DOMAINS): gpu only with a GPU meter. */
+  private readonly written: number[];
+  private readonly socketKeys = new Map<string, NodeKeys>();
+  private readonly gpuKeys = new Map<string, NodeKeys>();
   private readonly guard = new NonDecreasing<object>();
   private readonly containerLabelCache = new WeakMap<ContainerInfo, { pod: string; labels: string }>();
   private readonly processLabelCache = new WeakMap<ProcessInfo, string>();
@@ -84,55 +133,78 @@ export class LegacyCollector implements Collector {
       components_power_source: opts.source,
       platform_power_source: opts.platformSource,
     });
-    // Kepler 0.7 labelled node series with the socket. kepler-ts sums the sockets into one zone
-    // (index 0), so a multi-socket node shows one series, package="0", holding every socket.
-    const pkg = this.map.package[0];
-    this.nodeLabels = renderLabels({ package: String(pkg === undefined ? 0 : opts.zones[pkg].index), instance: opts.nodeName });
+    const exported = exportedDomains(opts.gpu !== undefined);
+    this.written = LEGACY_DOMAINS.flatMap((d, i) => (exported.includes(d) ? [i] : []));
   }
 
   collect(s: Snapshot, out: ExpositionWriter): void {
     const levels = new Set(this.opts.levels);
+    const gpu = this.opts.gpu?.(s) ?? NO_GPU;
     if (levels.has('node')) {
       out.family('kepler_node_info', 'gauge', 'Labeled node information');
       out.sample('kepler_node_info', this.nodeInfo, 1);
-      const nodeRow: Row = {
-        labels: this.nodeLabels,
-        dynamicUj: this.domains(
-          NODE_DYNAMIC,
-          s.zones.map((z) => z.activeUj),
-        ),
-        idleUj: this.domains(
-          NODE_IDLE,
-          s.zones.map((z) => z.idleUj),
-        ),
-      };
-      this.writeLevel(out, 'node', [nodeRow], false);
+      this.writeLevel(out, 'node', this.nodeRows(s, gpu), false);
     }
-    if (levels.has('container')) this.writeLevel(out, 'container', this.containerRows(s), true);
-    if (levels.has('process')) this.writeLevel(out, 'process', this.processRows(s), true);
+    if (levels.has('container')) this.writeLevel(out, 'container', this.containerRows(s, gpu), true);
+    if (levels.has('process')) this.writeLevel(out, 'process', this.processRows(s, gpu), true);
     if (levels.has('vm'))
       this.writeLevel(
         out,
         'vm',
-        this.workloadRows(s.vms.workloads, (v: VmInfo) => renderLabels({ vm_id: v.id })),
+        this.workloadRows(
+          s.vms.workloads,
+          (v: VmInfo) => renderLabels({ vm_id: v.id }),
+          (v) => gpu.vms.get(v),
+        ),
         false,
       );
   }
 
-  private domains(key: object, perZoneUj: readonly bigint[]): bigint[] {
-    return this.guard.apply(key, domainEnergies(perZoneUj, this.map));
+  /** The domain energies of per-zone totals, with the GPU's, held from going down. */
+  private domains(key: object, perZoneUj: readonly bigint[], gpuUj = 0n): bigint[] {
+    const d = domainEnergies(perZoneUj, this.map);
+    d[GPU] = gpuUj;
+    return this.guard.apply(key, d);
+  }
+
+  /** One row per socket (package="<socket>"), then one per GPU with only the gpu domain. */
+  private nodeRows(s: Snapshot, gpu: LegacyGpuEnergy): Row[] {
+    const energies = (pick: (z: { activeUj: bigint; idleUj: bigint }) => bigint) =>
+      socketDomainEnergies(
+        s.zones.map((z: ZoneSnapshot): ZoneEnergy => ({ index: z.index, uj: pick(z), parts: z.parts?.map((p) => ({ index: p.index, uj: pick(p) })) })),
+        this.map,
+      );
+    const idle = energies((z) => z.idleUj);
+    const rows = energies((z) => z.activeUj).map((dyn, i): Row => {
+      const k = this.nodeKeys(this.socketKeys, String(dyn.socket));
+      return { labels: k.labels, dynamicUj: this.guard.apply(k.dynamic, dyn.domainsUj), idleUj: this.guard.apply(k.idle, idle[i].domainsUj), has: dyn.has };
+    });
+    for (const g of gpu.devices) {
+      const k = this.nodeKeys(this.gpuKeys, g.id);
+      const only = (uj: bigint) => LEGACY_DOMAINS.map((_, d) => (d === GPU ? uj : 0n));
+      rows.push({ labels: k.labels, dynamicUj: this.guard.apply(k.dynamic, only(g.activeUj)), idleUj: this.guard.apply(k.idle, only(g.idleUj)), has: GPU_ONLY });
+    }
+    return rows;
+  }
+
+  /** Labels and guard keys of a node series group; sockets and GPUs in maps of their own, as their ids overlap. */
+  private nodeKeys(cache: Map<string, NodeKeys>, id: string): NodeKeys {
+    let k = cache.get(id);
+    if (!k) cache.set(id, (k = { labels: renderLabels({ package: id, instance: this.opts.nodeName }), dynamic: {}, idle: {} }));
+    return k;
   }
 
   private writeLevel(out: ExpositionWriter, level: string, rows: Row[], withTotal: boolean): void {
     const suffix = { dynamic: `,mode="dynamic",${this.constant}`, idle: `,mode="idle",${this.constant}` };
-    LEGACY_DOMAINS.forEach((domain, d) => {
-      const name = `kepler_${level}_${domain}_joules_total`;
+    for (const d of this.written) {
+      const name = `kepler_${level}_${LEGACY_DOMAINS[d]}_joules_total`;
       out.family(name, 'counter', this.help[d]);
       for (const r of rows) {
+        if (r.has && !r.has[d]) continue;
         out.sample(name, r.labels + suffix.dynamic, formatJoules(r.dynamicUj[d]));
         out.sample(name, r.labels + suffix.idle, formatJoules(r.idleUj[d]));
       }
-    });
+    }
     if (!withTotal) return;
     const name = `kepler_${level}_joules_total`;
     out.family(name, 'counter', this.totalHelp);
@@ -146,7 +218,12 @@ export class LegacyCollector implements Collector {
    * Running workloads, then terminated ones whose labels no running workload has (the legacy
    * family has no `state` label: a terminated process and a new one with its pid would collide).
    */
-  private workloadRows<I extends object>(workloads: readonly WorkloadEnergy<I>[], labels: (info: I) => string, include: (w: WorkloadEnergy<I>) => boolean = () => true): Row[] {
+  private workloadRows<I extends object>(
+    workloads: readonly WorkloadEnergy<I>[],
+    labels: (info: I) => string,
+    gpuUj: (info: I) => bigint | undefined,
+    include: (w: WorkloadEnergy<I>) => boolean = () => true,
+  ): Row[] {
     const rows: Row[] = [];
     const seen = new Set<string>();
     for (const terminated of [false, true]) {
@@ -155,20 +232,24 @@ export class LegacyCollector implements Collector {
         const l = labels(w.info);
         if (seen.has(l)) continue;
         seen.add(l);
-        rows.push({ labels: l, dynamicUj: this.domains(w.info, w.energyUj), idleUj: ZERO });
+        rows.push({ labels: l, dynamicUj: this.domains(w.info, w.energyUj, gpuUj(w.info)), idleUj: ZERO });
       }
     }
     return rows;
   }
 
-  private containerRows(s: Snapshot): Row[] {
+  private containerRows(s: Snapshot, gpu: LegacyGpuEnergy): Row[] {
     const pods = new Map<string, PodInfo>();
     for (const p of s.pods.workloads) pods.set(p.info.id, p.info);
-    const rows = this.workloadRows(s.containers.workloads, (c: ContainerInfo) => this.containerLabels(c, pods.get(c.podId)));
+    const rows = this.workloadRows(
+      s.containers.workloads,
+      (c: ContainerInfo) => this.containerLabels(c, pods.get(c.podId)),
+      (c) => gpu.containers.get(c),
+    );
     const pseudo = (p: { id: string; namespace: string }) => renderLabels({ container_id: p.id, pod_name: p.id, container_name: p.id, container_namespace: p.namespace });
     const outside = this.outside.current(s.zones.length);
     rows.push(
-      { labels: pseudo(SYSTEM), dynamicUj: this.domains(OUTSIDE_SYSTEM, outside.systemUj), idleUj: ZERO },
+      { labels: pseudo(SYSTEM), dynamicUj: this.domains(OUTSIDE_SYSTEM, outside.systemUj, gpu.outsideContainersUj), idleUj: ZERO },
       { labels: pseudo(KERNEL), dynamicUj: this.domains(OUTSIDE_KERNEL, outside.kernelUj), idleUj: ZERO },
     );
     return rows;
@@ -184,7 +265,7 @@ export class LegacyCollector implements Collector {
     return labels;
   }
 
-  private processRows(s: Snapshot): Row[] {
+  private processRows(s: Snapshot, gpu: LegacyGpuEnergy): Row[] {
     const labels = (p: ProcessInfo) => {
       const hit = this.processLabelCache.get(p);
       if (hit) return hit;
@@ -194,6 +275,7 @@ export class LegacyCollector implements Collector {
       this.processLabelCache.set(p, l);
       return l;
     };
-    return this.workloadRows(s.processes.workloads, labels, hasActivity);
+    const gpuUj = (p: ProcessInfo) => gpu.processes.get(p);
+    return this.workloadRows(s.processes.workloads, labels, gpuUj, (w) => hasActivity(w) || (gpuUj(w.info) ?? 0n) > 0n);
   }
 }

@@ -1,5 +1,9 @@
 // Pod level: kepler_pod_cpu_{joules_total,watts}. The pod UID comes from the kubelet's cgroup
-// path; name and namespace need Kubernetes metadata and are empty until it is configured.
+// path, so these series exist with Kubernetes off too, where Kepler exports none: the UID is real,
+// and pod_id joins kube-state-metrics' kube_pod_info{uid}. Name and namespace need Kubernetes
+// metadata (kube.enabled); until then they are written as "", so that the label set is the same
+// either way (Prometheus stores an empty label as no label: {pod_name=""} matches these series).
+// Kepler's help text is kept; the README's metric reference says this.
 
 import type { Snapshot } from '../../monitor/snapshot.js';
 import type { PodInfo } from '../../resource/workloads.js';
