@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { Config } from '../config/config.js';
+import { ConfigError, type Config } from '../config/config.js';
 import { EstimatorMeter, type EstimatorDescription } from '../device/estimatorMeter.js';
 import { selectMeter, type MeterChoice } from '../device/meterSelection.js';
 import type { Collector } from '../exporter/prometheus/collector.js';
@@ -16,7 +16,7 @@ import { StdoutExporter } from '../exporter/stdout/stdoutExporter.js';
 import type { PodInformer } from '../k8s/podInformer.js';
 import type { Logger } from '../logger/logger.js';
 import { assessHealth, probeAnswer, type Health } from '../monitor/health.js';
-import { PowerMonitor } from '../monitor/powerMonitor.js';
+import { knownIdleWatts, PowerMonitor, type IdleOptions } from '../monitor/powerMonitor.js';
 import type { Snapshot } from '../monitor/snapshot.js';
 import { architectureOf } from '../estimation/hostProfile.js';
 import { parseCpuInfo } from '../resource/cpuInfo.js';
@@ -35,6 +35,8 @@ export class Application {
   podInformer: PodInformer | undefined;
   /** Set by stop(), which may come while start() is still waiting for Kubernetes. */
   private stopped = false;
+  /** Monotonic ms of construction: how long /probe/livez waits for a first refresh. */
+  private readonly startedMs = performance.now();
 
   /** Builds every part; throws NoMeterError or ConfigError before anything starts. */
   constructor(
@@ -45,6 +47,7 @@ export class Application {
     this.meter = selectMeter(config);
     this.logMeterChoice();
     this.warnUnsupported();
+    const idle = this.idleOptions();
 
     // The pod informer is created in start(): its module loads the Kubernetes client.
     const pods = config.kube.enabled ? { lookup: (id: string) => this.podInformer?.lookup(id) } : undefined;
@@ -60,6 +63,7 @@ export class Application {
       minTerminatedEnergyThresholdJ: config.monitor.minTerminatedEnergyThreshold,
       terminatedRetentionMs: config.monitor.terminatedRetentionMs,
       maxZoneWatts: config.monitor.maxZoneWatts,
+      idle,
       logger: logger.with({ component: 'monitor' }),
     });
 
@@ -151,12 +155,12 @@ export class Application {
     );
     this.server.route(
       '/probe/livez',
-      health((s, _h, nowMs) => probeAnswer('live', s, nowMs, interval)),
+      health((s, h, nowMs) => probeAnswer('live', h, s, nowMs - this.startedMs, interval)),
       { auth: false },
     );
     this.server.route(
       '/probe/readyz',
-      health((s, _h, nowMs) => probeAnswer('ready', s, nowMs, interval)),
+      health((s, h, nowMs) => probeAnswer('ready', h, s, nowMs - this.startedMs, interval)),
       { auth: false },
     );
     endpoints.push({ path: '/healthz', description: 'health: 200 while refreshes run (status degraded when a zone fails), 503 when they stall or no zone reads' });
@@ -197,6 +201,38 @@ export class Application {
     else this.logger.info(`meter chosen: ${meter.name}`, fields);
     for (const w of estimate?.warnings ?? []) this.logger.warn(w);
     if (estimate) this.logger.info('power estimator', { model: estimate.model, ...estimate.parameters, detection: estimate.host.notes.join('; ') || 'complete' });
+  }
+
+  /**
+   * monitor.idle for the monitor, with the estimator's own idle watts when it is the meter; says
+   * once where each zone's idle power comes from. Throws ConfigError (exit 2) for a zone in
+   * monitor.idle.watts that the chosen meter does not have: a typo would otherwise pin nothing.
+   */
+  private idleOptions(): IdleOptions {
+    const { model, watts, attribution } = this.config.monitor.idle;
+    const names = [...new Set(this.meter.zones.map((z) => z.name))];
+    for (const zone of Object.keys(watts)) {
+      if (!names.includes(zone)) {
+        throw new ConfigError(`config: monitor.idle.watts.${zone}: unknown zone: expected one of the ${this.meter.meter.name} meter's zones: ${names.join(', ') || 'none'}`);
+      }
+    }
+    const meterWatts = this.meter.meter instanceof EstimatorMeter ? this.meter.meter.idleWatts() : undefined;
+    const opts: IdleOptions = { model, attribution, pinnedWatts: watts, ...(meterWatts ? { meterWatts } : {}) };
+    const known = knownIdleWatts(
+      this.meter.zones.map((z) => z.name),
+      watts,
+      meterWatts,
+    );
+    const sources = this.meter.zones.map((z, i) => {
+      if (model === 'usage-ratio') return `${z.name}: total x (1 - usage)`;
+      const k = known[i];
+      return k
+        ? `${z.name}: ${k.source} ${Math.round(k.watts * 100) / 100} W`
+        : `${z.name}: learned from the meter (Kepler's split until a first interval, the lowest power seen until usage varies)`;
+    });
+    if (model === 'usage-ratio' && Object.keys(watts).length > 0) this.logger.warn('monitor.idle.watts is ignored with monitor.idle.model usage-ratio');
+    this.logger.info('idle power', { model, attribution, zones: sources.join('; ') });
+    return opts;
   }
 
   private estimatorDescription(): EstimatorDescription | undefined {

@@ -75,13 +75,16 @@ export function parseFlags(argv: string[]): ParsedFlags {
   for (const f of FLAGS) {
     const v = parsed[f.name];
     if (f.key === undefined || v === undefined) continue;
-    setAt(raw, f.key, Array.isArray(v) ? (v as string[]).map((x) => convert(f, x)) : convert(f, v as string));
+    if (f.type === 'mapping') setAt(raw, f.key, mappingOf(f, v as string[]));
+    else setAt(raw, f.key, Array.isArray(v) ? (v as string[]).map((x) => convert(f, x)) : convert(f, v as string));
   }
   const { data, problems } = checkValues(raw);
   if (problems.length > 0) {
     const p = problems[0];
-    const flag = FLAGS.find((f) => f.key === p.key);
-    throw new ConfigError(`flag --${flag?.name ?? p.key}: invalid value ${hideUrlCredentials(JSON.stringify(String(p.value)))}: ${p.expected}`);
+    const flag = FLAGS.find((f) => f.key === p.key) ?? FLAGS.find((f) => f.type === 'mapping' && f.key !== undefined && p.key.startsWith(`${f.key}.`));
+    // A mapping flag's entry is shown as it was given: NAME=VALUE.
+    const given = flag?.type === 'mapping' && flag.key !== undefined ? `${p.key.slice(flag.key.length + 1)}=${String(p.value)}` : String(p.value);
+    throw new ConfigError(`flag --${flag?.name ?? p.key}: invalid value ${hideUrlCredentials(JSON.stringify(given))}: ${p.expected}`);
   }
   const configFile = parsed['config.file'] as string | undefined;
   return { help: !!parsed.help, version: !!parsed.version, ...(configFile ? { configFile } : {}), values: data };
@@ -108,8 +111,20 @@ function normalizeArgs(argv: string[]): string[] {
 /** Turns a flag's text into the YAML value type; text that does not convert is kept for the error. */
 function convert(f: FlagDef, text: string): unknown {
   if (f.type === 'bool') return BOOL_WORDS[text.toLowerCase()] ?? text;
-  if (f.type === 'number') return text.trim() !== '' && Number.isFinite(Number(text)) ? Number(text) : text;
+  if (f.type === 'number' || f.type === 'mapping') return text.trim() !== '' && Number.isFinite(Number(text)) ? Number(text) : text;
   return text;
+}
+
+/** The NAME=NUMBER entries of a mapping flag as one mapping; a later entry for a name replaces an earlier one. */
+function mappingOf(f: FlagDef, entries: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const entry of entries) {
+    const eq = entry.indexOf('=');
+    const name = eq > 0 ? entry.slice(0, eq).trim() : '';
+    if (name === '') throw new ConfigError(`flag --${f.name}: invalid value ${JSON.stringify(entry)}: expected NAME=NUMBER, e.g. --${f.name}=package=35`);
+    out[name] = convert(f, entry.slice(eq + 1));
+  }
+  return out;
 }
 
 function parseArgsError(e: Error & { code?: string }): Error {
@@ -134,7 +149,7 @@ function parseArgsError(e: Error & { code?: string }): Error {
 export function helpText(): string {
   const defaults = defaultConfig();
   const rows = FLAGS.map((f) => {
-    const placeholder = { string: '=VALUE', number: '=NUMBER', duration: '=DURATION', bool: '', switch: '' }[f.type];
+    const placeholder = { string: '=VALUE', number: '=NUMBER', duration: '=DURATION', mapping: '=NAME=NUMBER', bool: '', switch: '' }[f.type];
     const value = f.repeatable ? `${placeholder}...` : placeholder;
     const left = `${f.short ? `-${f.short}, ` : '    '}--${f.name}${value}`;
     const dflt = f.defaultText ?? (f.key === undefined ? undefined : formatDefault(f, valueAt(defaults, configPath(f.key))));
@@ -156,6 +171,10 @@ export function helpText(): string {
 function formatDefault(f: FlagDef, v: unknown): string {
   if (f.type === 'duration') return formatDuration(v as number);
   if (Array.isArray(v)) return v.length ? v.join(', ') : 'none';
+  if (f.type === 'mapping') {
+    const entries = Object.entries(v as Record<string, unknown>);
+    return entries.length ? entries.map(([k, x]) => `${k}=${String(x)}`).join(', ') : 'none';
+  }
   return v === '' ? 'none' : String(v);
 }
 

@@ -7,7 +7,8 @@ import { defaultConfig } from './defaults.js';
 import { helpText, parseFlags } from './flags.js';
 import { hideUrlCredentials } from './hideCredentials.js';
 import { effectivePreferredMeters, setsHwmonSelector } from './legacyMeterSelectors.js';
-import { checkValues, configPath } from './schema.js';
+import { dcgmEndpointProblem } from './dcgmEndpoint.js';
+import { checkValues, configPath, unknownDebugCollector } from './schema.js';
 
 export type LoadResult = { kind: 'run'; config: Config; warnings: string[]; configFile?: string } | { kind: 'help'; text: string } | { kind: 'version' };
 
@@ -88,6 +89,11 @@ function checkCrossField(c: Config): void {
   if (c.kube.enabled && c.kube.nodeName === '') {
     throw new ConfigError('config: kube.nodeName: invalid value "": required when kube.enabled is true; set kube.nodeName in the file, --kube.node-name or NODE_NAME');
   }
+  if (c.monitor.idle.attribution === 'request' && !c.kube.enabled) {
+    throw new ConfigError(
+      'config: monitor.idle.attribution: invalid value "request": requires kube.enabled true (CPU requests come from the Kubernetes pod informer); set kube.enabled (--kube.enable) or choose none, cpu or even',
+    );
+  }
   const e = c.estimator;
   if (e.idleWatts > 0 && e.maxWatts > 0 && e.maxWatts <= e.idleWatts) {
     throw new ConfigError(`config: estimator.maxWatts: invalid value ${e.maxWatts}: expected more than estimator.idleWatts (${e.idleWatts})`);
@@ -107,6 +113,17 @@ function checkCrossField(c: Config): void {
       );
     }
   }
+  const prometheus = c.exporter.prometheus;
+  const unknown = prometheus.enabled ? unknownDebugCollector(prometheus.debugCollectors) : undefined;
+  if (unknown) {
+    throw new ConfigError(`config: exporter.prometheus.debugCollectors[${unknown.index}]: invalid value ${show(prometheus.debugCollectors[unknown.index])}: ${unknown.expected}`);
+  }
+  // Kepler checks the endpoint only when an experimental feature is on (it drops the section
+  // otherwise), so a file that sets it with every feature off starts in both.
+  const x = c.experimental;
+  const dcgm = x.gpu.dcgmEndpoint;
+  const dcgmProblem = x.gpu.enabled || x.hwmon.enabled || x.hwmon.forceEnabled || x.platform.redfish.enabled ? dcgmEndpointProblem(dcgm) : undefined;
+  if (dcgmProblem !== undefined) throw new ConfigError(`config: experimental.gpu.dcgmEndpoint: invalid value ${show(dcgm)}: ${dcgmProblem}`);
   const redfish = c.experimental.platform.redfish;
   if (redfish.enabled && redfish.configFile === '') {
     throw new ConfigError(
@@ -117,6 +134,7 @@ function checkCrossField(c: Config): void {
 
 /** A value for an error message: JSON, shortened so that the message stays one readable line. */
 function show(v: unknown): string {
-  const s = hideUrlCredentials(JSON.stringify(v) ?? String(v));
+  // JSON has no Infinity or NaN (YAML's .inf and .nan): written as numbers, not as null.
+  const s = hideUrlCredentials(typeof v === 'number' ? String(v) : (JSON.stringify(v) ?? String(v)));
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }

@@ -13,7 +13,6 @@
 
 import { z } from 'zod';
 import { chipRulesSchema, type ChipRule } from './chipRules.js';
-import { dcgmEndpointProblem } from './dcgmEndpoint.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { DEFAULT_ESTIMATOR_MODEL, ESTIMATOR_MODEL_NAMES } from './estimatorModels.js';
 import { checkListenAddress } from './listenAddress.js';
@@ -25,6 +24,10 @@ export const METRICS_LEVELS = ['node', 'process', 'container', 'vm', 'pod'] as c
 /** Kepler's `go` and `process`; `nodejs` is ours. All three give the same Node.js runtime metrics here. */
 export const DEBUG_COLLECTORS = ['go', 'process', 'nodejs'] as const;
 const POD_INFORMER_MODES = ['kubelet', 'apiserver'] as const;
+/** (ours) How the node's idle power is found: a learned baseline, or Kepler's total x (1 - usage). */
+export const IDLE_MODELS = ['baseline', 'usage-ratio'] as const;
+/** (ours) Who pays for the idle power: nobody (node level only), by CPU time, by CPU request, or evenly. */
+export const IDLE_ATTRIBUTIONS = ['none', 'cpu', 'request', 'even'] as const;
 
 // ---------- value schemas ----------
 
@@ -40,6 +43,11 @@ const wattsUpTo = (expected: string) => number(expected, (n) => n >= 0 && n <= M
 const watts = wattsUpTo(`expected a number of watts >= 0 and at most ${MAX_WATTS} (0 = from the model)`);
 const anyWatts = wattsUpTo(`expected a number of watts >= 0 and at most ${MAX_WATTS}`);
 const MODEL_NAMES: readonly string[] = ESTIMATOR_MODEL_NAMES;
+/** Watts per zone name, e.g. {package: 35, dram: 4}. The names are checked against the meter's zones at start. */
+const zoneWatts = (expected: string) =>
+  z.record(z.string(), anyWatts, expected).superRefine((m, ctx) => {
+    if (Object.keys(m).some((k) => k.trim() === '')) ctx.addIssue({ code: 'custom', message: `${expected} (a zone name is empty)` });
+  });
 
 const DURATION = 'expected a duration like 5s, 500ms or 1m30s';
 const HOUR_MS = 3_600_000;
@@ -115,24 +123,22 @@ const metricsLevels = z.unknown().transform((v, ctx): MetricsLevelName[] => {
   return out;
 });
 
-const COLLECTORS = `expected one of ${DEBUG_COLLECTORS.join(', ')}`;
-const COLLECTOR_NAMES: readonly string[] = DEBUG_COLLECTORS;
-/** Names of debug collectors, trimmed as Kepler's sanitize() does; an unknown one is refused, as Kepler does. Typed string[] for the exporter. */
-const debugCollectors = z.array(
-  z
-    .string(COLLECTORS)
-    .trim()
-    .refine((s) => COLLECTOR_NAMES.includes(s), COLLECTORS),
-  `expected a list of ${DEBUG_COLLECTORS.join(', ')} (or [] for none)`,
-);
+/**
+ * Names of debug collectors, trimmed as Kepler's sanitize() does. Which names are known is checked
+ * in load.ts, and only with the Prometheus exporter on: Kepler refuses an unknown one when its
+ * Prometheus exporter starts, so a disabled exporter's list stops nothing. Typed string[] for the exporter.
+ */
+const debugCollectors = z.array(z.string(`expected one of ${DEBUG_COLLECTORS.join(', ')}`).trim(), `expected a list of ${DEBUG_COLLECTORS.join(', ')} (or [] for none)`);
 
-const dcgmEndpoint = z
-  .string('expected a URL string')
-  .trim()
-  .superRefine((s, ctx) => {
-    const problem = dcgmEndpointProblem(s);
-    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
-  });
+/** An unknown debug collector's position in `names` and the message, or undefined when all are known. */
+export function unknownDebugCollector(names: readonly string[]): { index: number; expected: string } | undefined {
+  const known: readonly string[] = DEBUG_COLLECTORS;
+  const index = names.findIndex((n) => !known.includes(n));
+  return index < 0 ? undefined : { index, expected: `expected one of ${DEBUG_COLLECTORS.join(', ')}` };
+}
+
+/** Checked in load.ts when an experimental feature is on, as Kepler checks it (dcgmEndpoint.ts). */
+const dcgmEndpoint = z.string('expected a URL string').trim();
 
 // ---------- declarations: key() and section() ----------
 
@@ -226,6 +232,23 @@ export const configSchema = z.object({
         flag: { name: 'monitor.max-zone-watts', help: '(ours) Watts above which a zone interval is dropped as a counter glitch' },
       },
     ),
+    /** (ours) The node's idle power and who pays for it. */
+    idle: section({
+      model: key(oneOf(IDLE_MODELS), 'baseline', {
+        flag: { name: 'monitor.idle.model', help: "(ours) Idle power: baseline (learned per zone) or usage-ratio (Kepler's total x (1 - CPU usage))" },
+      }),
+      /** Idle watts of the whole node per zone name, in place of the learned baseline; zones not listed are learned. */
+      watts: key(
+        zoneWatts('expected a mapping of zone name to watts, e.g. {package: 35, dram: 4}'),
+        {},
+        {
+          flag: { name: 'monitor.idle.watts', help: '(ours) Idle watts of a zone (node total), repeatable: --monitor.idle.watts=package=35' },
+        },
+      ),
+      attribution: key(oneOf(IDLE_ATTRIBUTIONS), 'none', {
+        flag: { name: 'monitor.idle.attribution', help: '(ours) Who pays for idle power: none, cpu (CPU time), request (CPU requests, needs kube), even' },
+      }),
+    }),
   }),
   cpu: section({
     preferredMeters: key(z.array(oneOf(METERS), `expected a list of ${METERS.join(', ')}`).min(1, `expected at least one of ${METERS.join(', ')}`), ['rapl', 'hwmon'], {
@@ -359,8 +382,11 @@ export const configSchema = z.object({
 
 // ---------- what follows from the declarations ----------
 
-/** How a flag's text becomes a value: `bool` also takes --x and --no-x; `duration` is a Go duration. */
-export type ValueFlagType = 'string' | 'bool' | 'number' | 'duration';
+/**
+ * How a flag's text becomes a value: `bool` also takes --x and --no-x; `duration` is a Go duration;
+ * `mapping` is a repeatable NAME=NUMBER (a key whose value is a mapping of names to numbers).
+ */
+export type ValueFlagType = 'string' | 'bool' | 'number' | 'duration' | 'mapping';
 
 /** One declared key, as the file and the flags see it. */
 export interface KeyDeclaration {
@@ -396,7 +422,8 @@ function fileSection(shape: z.ZodRawShape, yamlPrefix: string[], configPrefix: s
     } else if (k) {
       fileShape[yamlName] = k.schema.nullish();
       const duration = DURATIONS.has(k.schema);
-      const flag = k.flag && { ...k.flag, type: flagType(duration, k.default), repeatable: Array.isArray(k.default) };
+      const type = flagType(duration, k.default);
+      const flag = k.flag && { ...k.flag, type, repeatable: Array.isArray(k.default) || type === 'mapping' };
       declarations.push({ yamlKey: yamlPath.join('.'), configPath: configPath.join('.'), schema: k.schema, default: k.default, duration, ...(flag ? { flag } : {}) });
     } else {
       throw new Error(`config schema: ${configPath.join('.')} is neither a key() nor a section()`);
@@ -409,6 +436,7 @@ function flagType(duration: boolean, dflt: unknown): ValueFlagType {
   if (duration) return 'duration';
   if (typeof dflt === 'boolean') return 'bool';
   if (typeof dflt === 'number') return 'number';
+  if (typeof dflt === 'object' && dflt !== null && !Array.isArray(dflt)) return 'mapping';
   return 'string';
 }
 

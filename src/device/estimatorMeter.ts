@@ -73,6 +73,16 @@ export class EstimatorMeter implements EnergyMeter {
     });
   }
 
+  /**
+   * Each zone's power at zero load, W, by zone name: what the model itself says idle is
+   * (monitor.idle.model baseline uses it rather than learning it from the estimate). Valid once
+   * zones() has succeeded.
+   */
+  idleWatts(): Record<string, number> {
+    const idle = machinePower(this.prepare().estimate, 0);
+    return Object.fromEntries(ZONE_PARTS.map(([name, part]) => [name, idle[part]]));
+  }
+
   /** Valid once zones() has succeeded. */
   description(): EstimatorDescription {
     return this.prepare().described;

@@ -6,7 +6,7 @@ import { CoreV1Api, ListWatch, Watch, type V1Pod } from '@kubernetes/client-node
 import type { Logger } from '../logger/logger.js';
 import { refreshCredentials, type KubeAccess } from './kubeClient.js';
 import { PodCache } from './podCache.js';
-import { backoffMs, OutageTracker, type PodInformer, type PodInformerStats } from './podInformer.js';
+import { backoffMs, MalformedCpuRequests, OutageTracker, type PodInformer, type PodInformerStats } from './podInformer.js';
 import type { ContainerMeta } from './podMetadata.js';
 
 export interface ApiServerPodInformerOptions {
@@ -33,8 +33,9 @@ class GuardedWatch extends Watch {
 
 export class ApiServerPodInformer implements PodInformer {
   readonly mode = 'apiserver' as const;
-  private readonly cache = new PodCache();
   private readonly outage: OutageTracker;
+  private readonly malformed: MalformedCpuRequests;
+  private readonly cache: PodCache;
   private watch: ListWatch<V1Pod> | undefined;
   private retry: NodeJS.Timeout | undefined;
   private running = false;
@@ -43,6 +44,8 @@ export class ApiServerPodInformer implements PodInformer {
 
   constructor(private readonly opts: ApiServerPodInformerOptions) {
     this.outage = new OutageTracker(opts.logger, 'API server');
+    this.malformed = new MalformedCpuRequests(opts.logger);
+    this.cache = new PodCache(Date.now, this.malformed.report);
   }
 
   start(): void {
@@ -85,7 +88,7 @@ export class ApiServerPodInformer implements PodInformer {
   }
 
   stats(): PodInformerStats {
-    return this.outage.stats(this.mode, this.cache.podCount());
+    return this.outage.stats(this.mode, this.cache.podCount(), this.malformed.count);
   }
 
   private upsert(p: V1Pod): void {

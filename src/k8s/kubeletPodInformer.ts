@@ -6,7 +6,7 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import type { Logger } from '../logger/logger.js';
 import { getJson, kubeletRequestOptions, refreshCredentials, type KubeAccess } from './kubeClient.js';
 import { PodCache } from './podCache.js';
-import { backoffMs, OutageTracker, withTimeout, type PodInformer, type PodInformerStats } from './podInformer.js';
+import { backoffMs, MalformedCpuRequests, OutageTracker, withTimeout, type PodInformer, type PodInformerStats } from './podInformer.js';
 import { podListItems, type ContainerMeta } from './podMetadata.js';
 
 export interface KubeletPodInformerOptions {
@@ -34,8 +34,9 @@ export function kubeletEndpoint(node: NodeObject, nodeName: string): string {
 
 export class KubeletPodInformer implements PodInformer {
   readonly mode = 'kubelet' as const;
-  private readonly cache = new PodCache();
   private readonly outage: OutageTracker;
+  private readonly malformed: MalformedCpuRequests;
+  private readonly cache: PodCache;
   private endpoint: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
@@ -47,6 +48,8 @@ export class KubeletPodInformer implements PodInformer {
 
   constructor(private readonly opts: KubeletPodInformerOptions) {
     this.outage = new OutageTracker(opts.logger, 'kubelet');
+    this.malformed = new MalformedCpuRequests(opts.logger);
+    this.cache = new PodCache(Date.now, this.malformed.report);
   }
 
   start(): void {
@@ -78,7 +81,7 @@ export class KubeletPodInformer implements PodInformer {
   }
 
   stats(): PodInformerStats {
-    return this.outage.stats(this.mode, this.cache.podCount());
+    return this.outage.stats(this.mode, this.cache.podCount(), this.malformed.count);
   }
 
   /** One poll (resolving the kubelet first if needed), then the next one scheduled. */

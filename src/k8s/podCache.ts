@@ -3,7 +3,7 @@
 // names for a while: a container in its grace period, or one whose pod is already deleted, still
 // burns CPU under the same labels, and a flip to an unnamed series would split its history.
 
-import { containersOfPod, podMetaOf, type ContainerMeta, type PodMeta, type PodObject } from './podMetadata.js';
+import { containersOfPod, podMetaOf, type ContainerMeta, type MalformedCpuRequest, type PodMeta, type PodObject } from './podMetadata.js';
 
 /** How long a container of a removed pod keeps its pod's labels. */
 export const REMOVED_POD_RETENTION_MS = 10 * 60_000;
@@ -13,7 +13,11 @@ export class PodCache {
   private readonly byContainer = new Map<string, ContainerMeta>();
   private readonly removed = new Map<string, { meta: ContainerMeta; untilMs: number }>();
 
-  constructor(private readonly clock: () => number = Date.now) {}
+  /** `onMalformed`: a container's CPU request is not a quantity (called at every list or event that carries it). */
+  constructor(
+    private readonly clock: () => number = Date.now,
+    private readonly onMalformed?: (m: MalformedCpuRequest) => void,
+  ) {}
 
   /** A full list of the node's pods (kubelet /pods, or an API server list). */
   replaceAll(pods: readonly PodObject[]): void {
@@ -29,7 +33,7 @@ export class PodCache {
   upsert(pod: PodObject): void {
     const meta = podMetaOf(pod);
     if (!meta) return;
-    const next = containersOfPod(pod);
+    const next = containersOfPod(pod, this.onMalformed);
     const prev = this.byPod.get(meta.uid);
     // Containers that left the pod (a restarted container has a new id) are retained too.
     for (const [id, c] of prev ?? []) if (!next.has(id)) this.retire(id, c);
@@ -79,4 +83,4 @@ export class PodCache {
   }
 }
 
-export type { ContainerMeta, PodMeta };
+export type { ContainerMeta, MalformedCpuRequest, PodMeta };

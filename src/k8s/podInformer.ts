@@ -4,7 +4,7 @@
 // log once per outage, and count their failures for the exporter's health metrics.
 
 import type { Logger } from '../logger/logger.js';
-import type { ContainerMeta } from './podMetadata.js';
+import type { ContainerMeta, MalformedCpuRequest } from './podMetadata.js';
 
 export type PodInformerMode = 'kubelet' | 'apiserver';
 
@@ -16,13 +16,15 @@ export interface PodInformerStats {
   readonly errors: Readonly<Record<string, number>>;
   /** Wall-clock ms of the last successful sync (list, poll or watch event); undefined before. */
   readonly lastSyncMs?: number;
+  /** CPU requests that were not Kubernetes quantities since start, each (pod, container, value) once. */
+  readonly malformedCpuRequests: number;
 }
 
 export interface PodInformer {
   readonly mode: PodInformerMode;
   start(): void;
   stop(): void;
-  /** Pod and container name of a container id; undefined when unknown (may trigger one early refresh). */
+  /** Pod, container name and CPU request of a container id; undefined when unknown (may trigger one early refresh). */
   lookup(containerId: string): ContainerMeta | undefined;
   stats(): PodInformerStats;
   /** Resolves true at the first successful sync, false when `timeoutMs` passes first. */
@@ -111,9 +113,36 @@ export class OutageTracker {
     return this.firstSync.wait(timeoutMs);
   }
 
-  stats(mode: PodInformerMode, pods: number): PodInformerStats {
-    return { mode, pods, errors: { ...this.errors }, lastSyncMs: this.lastSyncMs };
+  stats(mode: PodInformerMode, pods: number, malformedCpuRequests: number): PodInformerStats {
+    return { mode, pods, errors: { ...this.errors }, lastSyncMs: this.lastSyncMs, malformedCpuRequests };
   }
+}
+
+/**
+ * CPU requests that are not Kubernetes quantities. The container counts as requesting nothing;
+ * each (pod, container, value) is logged and counted once, not at every poll or watch event that
+ * repeats it, and never stops the informer.
+ */
+export class MalformedCpuRequests {
+  count = 0;
+  private readonly seen = new Set<string>();
+
+  constructor(private readonly logger: Logger) {}
+
+  /** For PodCache: called with every malformed request of every list or event. */
+  readonly report = (m: MalformedCpuRequest): void => {
+    const value = JSON.stringify(m.value) ?? String(m.value);
+    const key = `${m.pod.uid}\0${m.containerName}\0${value}`;
+    if (this.seen.has(key)) return;
+    if (this.seen.size >= 10_000) this.seen.clear(); // bounded; at worst a value is logged again
+    this.seen.add(key);
+    this.count++;
+    this.logger.warn('container CPU request is not a Kubernetes quantity; counted as no request', {
+      pod: `${m.pod.namespace}/${m.pod.name}`,
+      container: m.containerName,
+      cpu_request: value.length > 60 ? `${value.slice(0, 57)}...` : value,
+    });
+  };
 }
 
 export function errorText(err: unknown): string {

@@ -24,12 +24,16 @@ export interface Health {
   failingZones: string[];
 }
 
+/** How long without a refresh reads as a stuck loop: three intervals, and at least a minute. */
+export function staleAfterMs(intervalMs: number): number {
+  return Math.max(3 * intervalMs, 60_000);
+}
+
 /** `nowMs` on the monitor's monotonic clock (Snapshot.monotonicMs). */
 export function assessHealth(s: Snapshot | undefined, nowMs: number, intervalMs: number): Health {
   // Healthy while refreshes keep coming: a stuck loop is what a liveness probe should catch.
   // With interval 0 refreshes happen only on scrapes, so their age says nothing.
-  const maxAgeMs = Math.max(3 * intervalMs, 60_000);
-  if (s === undefined || (intervalMs > 0 && nowMs - s.monotonicMs >= maxAgeMs)) {
+  if (s === undefined || (intervalMs > 0 && nowMs - s.monotonicMs >= staleAfterMs(intervalMs))) {
     return { status: intervalMs === 0 && s === undefined ? 'ok' : 'stale', healthy: intervalMs === 0, failingZones: [] };
   }
   const unreadable = s.zones.map((_, i) => (s.health.zoneFailures[i] ?? 0) >= FAILING_AFTER);
@@ -41,14 +45,14 @@ export function assessHealth(s: Snapshot | undefined, nowMs: number, intervalMs:
 }
 
 /**
- * Kepler's Kubernetes probes (/probe/livez, /probe/readyz), from the same assessment as /healthz.
- *   live   the exporter need not restart: still starting (no refresh yet), or healthy. A restart
- *          before the first refresh would only start the same slow start again.
- *   ready  it can be scraped: a first refresh has completed and it is healthy. With interval 0
- *          refreshes happen only on scrapes, so it is ready from the start: a pod that is not ready
- *          is left out of the Service's endpoints and would never be scraped into readiness.
+ * Kepler's Kubernetes probes (/probe/livez, /probe/readyz), from the /healthz assessment `h`.
+ *   ready  as /healthz: a refresh has completed and it is healthy (with interval 0, from the start:
+ *          a pod left out of its Service's endpoints would never be scraped into readiness).
+ *   live   the same, except that before the first refresh it has as long as a stalled loop would
+ *          (staleAfterMs) to complete one: a restart then would only start over. After that,
+ *          no refresh at all is a loop that is stuck, or a refresh that throws every time.
  */
-export function probeAnswer(probe: 'live' | 'ready', s: Snapshot | undefined, nowMs: number, intervalMs: number): boolean {
-  if (s === undefined) return probe === 'live' || intervalMs === 0;
-  return assessHealth(s, nowMs, intervalMs).healthy;
+export function probeAnswer(probe: 'live' | 'ready', h: Health, s: Snapshot | undefined, sinceStartMs: number, intervalMs: number): boolean {
+  if (probe === 'ready') return h.healthy;
+  return h.healthy || (s === undefined && sinceStartMs < staleAfterMs(intervalMs));
 }

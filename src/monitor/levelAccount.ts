@@ -2,12 +2,17 @@
 // interval's shares, keeps the unattributed remainder, hands ended workloads to the terminated
 // tracker, and counts as dropped the totals of every workload that leaves the exposition.
 //
+// With monitor.idle.attribution, each workload also carries its share of the node's idle energy
+// beside its active total, and the level keeps the idle no workload carries. When a workload's
+// series ends, its idle total moves into the level's unattributed idle (there is no dropped idle
+// family): in every snapshot, per zone, the workloads' idle + unattributed idle = node idle.
+//
 // Billing is two-phase so that a refresh completes or changes nothing: prepare() computes every
 // new total without touching the account, commit() stores them and cannot fail.
 
 import type { WorkloadCpu } from '../resource/workloads.js';
-import { attributeLevel } from './attribution.js';
-import type { LevelSnapshot, WorkloadEnergy } from './snapshot.js';
+import { attributeLevel, type IdleBasis } from './attribution.js';
+import type { LevelIdleSnapshot, LevelSnapshot, WorkloadEnergy } from './snapshot.js';
 import { TerminatedTracker } from './terminatedTracker.js';
 
 export interface LevelAccountOptions {
@@ -17,6 +22,14 @@ export interface LevelAccountOptions {
   minTerminatedEnergyUj: bigint;
   /** How long a terminated workload stays after an export first showed it, ms. */
   terminatedRetentionMs: number;
+  /** Whether workloads carry a share of the idle energy (monitor.idle.attribution other than none). */
+  idle?: boolean;
+}
+
+/** This interval's idle energy per zone and how the level's workloads share it. */
+export interface IdleBill {
+  readonly deltaUj: readonly number[];
+  readonly basis: IdleBasis;
 }
 
 /** The outcome of one interval's billing, computed but not yet stored. */
@@ -26,11 +39,14 @@ export interface PreparedBill<I> {
   readonly ended: readonly boolean[];
   readonly unattributedUj: readonly bigint[];
   readonly unattributedDeltaUj: readonly number[];
+  /** With idle attribution: the unattributed idle before the ended workloads' totals join it (commit). */
+  readonly idle?: LevelIdleSnapshot;
 }
 
 /** A running workload's totals, and the refresh that last billed it. */
 interface Ledger {
   totals: readonly bigint[];
+  idle?: readonly bigint[];
   seen: number;
 }
 
@@ -38,41 +54,53 @@ export class LevelAccount<I extends { key: string }> {
   private readonly ledgers = new Map<string, Ledger>();
   private unattributed: bigint[];
   private dropped: bigint[];
+  private unattributedIdle: bigint[] | undefined;
   private readonly terminated: TerminatedTracker<I>;
   private generation = 0;
 
   constructor(private readonly opts: LevelAccountOptions) {
     this.unattributed = new Array<bigint>(opts.zoneCount).fill(0n);
     this.dropped = new Array<bigint>(opts.zoneCount).fill(0n);
+    if (opts.idle) this.unattributedIdle = new Array<bigint>(opts.zoneCount).fill(0n);
     this.terminated = new TerminatedTracker(opts.maxTerminated, opts.minTerminatedEnergyUj, opts.terminatedRetentionMs);
   }
 
-  /** Pure with respect to the account: the shares of this interval and every new total. */
-  prepare(workloads: readonly WorkloadCpu<I>[], activeDeltaUj: readonly number[], nodeActiveCpuSec: number): PreparedBill<I> {
+  /**
+   * Pure with respect to the account: the shares of this interval and every new total. `idle` is
+   * required when the account attributes idle energy, and ignored when it does not.
+   */
+  prepare(workloads: readonly WorkloadCpu<I>[], activeDeltaUj: readonly number[], nodeActiveCpuSec: number, idle?: IdleBill): PreparedBill<I> {
     const { sharesUj, unattributedUj } = attributeLevel(
       activeDeltaUj,
       workloads.map((w) => w.cpuDeltaSec),
       nodeActiveCpuSec,
     );
+    const idleShares = this.unattributedIdle && idle ? attributeLevel(idle.deltaUj, idle.basis.weights, idle.basis.floor) : undefined;
     const zeros = new Array<bigint>(this.opts.zoneCount).fill(0n);
+    const zeroDeltas = new Array<number>(this.opts.zoneCount).fill(0);
+    // A new array when something was billed: snapshots already published keep the totals they
+    // were given. Totals are never changed in place, so one that did not move is shared as it is
+    // (most processes sleep through most intervals: no allocation for them).
+    const add = (total: readonly bigint[], delta: readonly number[]) => (delta.some((d) => d !== 0) ? total.map((t, z) => (delta[z] ? t + BigInt(delta[z]) : t)) : total);
     const billed = workloads.map((w, i): WorkloadEnergy<I> => {
       const shares = sharesUj[i];
-      const total = this.ledgers.get(w.info.key)?.totals ?? zeros;
-      return {
-        info: w.info,
-        state: w.ended ? 'terminated' : 'running',
-        cpuTotalSec: w.cpuTotalSec,
-        // A new array each time: snapshots already published keep the totals they were given.
-        energyUj: total.map((t, z) => (shares[z] ? t + BigInt(shares[z]) : t)),
-        deltaUj: shares,
-      };
+      const ledger = this.ledgers.get(w.info.key);
+      const state = w.ended ? 'terminated' : 'running';
+      const energyUj = add(ledger?.totals ?? zeros, shares);
+      if (!this.unattributedIdle) return { info: w.info, state, cpuTotalSec: w.cpuTotalSec, energyUj, deltaUj: shares };
+      const idleDeltaUj = idleShares?.sharesUj[i] ?? zeroDeltas;
+      return { info: w.info, state, cpuTotalSec: w.cpuTotalSec, energyUj, deltaUj: shares, idleUj: add(ledger?.idle ?? zeros, idleDeltaUj), idleDeltaUj };
     });
-    return {
+    const prepared = {
       billed,
       ended: workloads.map((w) => w.ended),
       unattributedUj: this.unattributed.map((u, z) => u + BigInt(unattributedUj[z])),
       unattributedDeltaUj: unattributedUj,
     };
+    if (!this.unattributedIdle) return prepared;
+    // Without a bill (never from the monitor) the interval's idle is unknown here: nothing moves.
+    const idleLeft = idleShares?.unattributedUj ?? zeroDeltas;
+    return { ...prepared, idle: { unattributedUj: this.unattributedIdle.map((u, z) => u + BigInt(idleLeft[z])), unattributedDeltaUj: idleLeft } };
   }
 
   /** Stores a prepared bill made at monotonic `nowMs`; returns the level's snapshot. */
@@ -80,23 +108,29 @@ export class LevelAccount<I extends { key: string }> {
     const gen = ++this.generation;
     this.unattributed = [...p.unattributedUj];
     const dropped = [...this.dropped];
+    const unattributedIdle = p.idle ? [...p.idle.unattributedUj] : undefined;
     // Whatever leaves the exposition takes its totals to dropped, so that at every scrape the
-    // level's series + unattributed + dropped = node active, for every scraper alike.
-    const drop = (energyUj: readonly bigint[]) => energyUj.forEach((e, z) => (dropped[z] += e));
-    for (const w of this.terminated.nextInterval(nowMs)) drop(w.energyUj);
+    // level's series + unattributed + dropped = node active, for every scraper alike; and its
+    // idle total to the unattributed idle, so that the series' idle + unattributed idle = node idle.
+    const drop = (energyUj: readonly bigint[], idleUj: readonly bigint[] | undefined) => {
+      energyUj.forEach((e, z) => (dropped[z] += e));
+      if (unattributedIdle && idleUj) idleUj.forEach((e, z) => (unattributedIdle[z] += e));
+    };
+    for (const w of this.terminated.nextInterval(nowMs)) drop(w.energyUj, w.idleUj);
     const running: WorkloadEnergy<I>[] = [];
     p.billed.forEach((energy, i) => {
       const key = energy.info.key;
       if (p.ended[i]) {
         this.ledgers.delete(key);
-        for (const w of this.terminated.add(energy)) drop(w.energyUj);
+        for (const w of this.terminated.add(energy)) drop(w.energyUj, w.idleUj);
         return;
       }
       const ledger = this.ledgers.get(key);
       if (ledger) {
         ledger.totals = energy.energyUj;
+        ledger.idle = energy.idleUj;
         ledger.seen = gen;
-      } else this.ledgers.set(key, { totals: energy.energyUj, seen: gen });
+      } else this.ledgers.set(key, { totals: energy.energyUj, idle: energy.idleUj, seen: gen });
       running.push(energy);
     });
     // A workload the resources stopped reporting without saying it ended (its end was in a
@@ -105,17 +139,20 @@ export class LevelAccount<I extends { key: string }> {
       for (const [key, ledger] of this.ledgers) {
         if (ledger.seen === gen) continue;
         this.ledgers.delete(key);
-        drop(ledger.totals);
+        drop(ledger.totals, ledger.idle);
       }
     }
     this.dropped = dropped;
-    return {
+    const level: LevelSnapshot<I> = {
       workloads: running.concat(this.terminated.list()),
       unattributedUj: this.unattributed,
       unattributedDeltaUj: p.unattributedDeltaUj,
       droppedUj: this.dropped,
       billed: p.billed,
     };
+    if (!unattributedIdle || !p.idle) return level;
+    this.unattributedIdle = unattributedIdle;
+    return { ...level, idle: { unattributedUj: unattributedIdle, unattributedDeltaUj: p.idle.unattributedDeltaUj } };
   }
 
   /** An export showed this level's snapshot at monotonic `nowMs`: its terminated workloads start their retention. */

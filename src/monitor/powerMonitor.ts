@@ -8,17 +8,76 @@
 // new total, in locals), commit (store, publish). A reading the monitor cannot use (a counter
 // that went backwards, a step no hardware makes) drops that zone's interval, is counted, and
 // leaves the zone's totals flat.
+//
+// Idle (monitor.idle): with the baseline model, a zone's idle energy is its zero-load power over
+// the interval, capped at the interval's energy: pinned (monitor.idle.watts), else the meter's
+// own (the estimator knows it), else learned from the zone's readings (IdleBaseline, fed each
+// accepted interval in commit, read in prepare: an interval is never split by a baseline that
+// already contains it). Until the learner has a first interval, Kepler's usage-ratio split is
+// used, and the snapshot says so. With an attribution policy, each level's workloads share the
+// idle energy too (levelAccount.ts).
 
 import { counterDelta, type EnergyZone } from '../device/energyZone.js';
 import type { Logger } from '../logger/logger.js';
-import type { ContainerInfo, PodInfo, ProcessInfo, ResourceErrorKind, ResourceSample, VmInfo } from '../resource/workloads.js';
-import { splitActiveIdle, splitOverParts } from './attribution.js';
-import { LevelAccount, type PreparedBill } from './levelAccount.js';
-import { REFRESH_ERROR_KINDS, type LevelSnapshot, type RefreshErrorKind, type RefreshHealth, type Snapshot, type ZonePartSnapshot, type ZoneSnapshot } from './snapshot.js';
+import type { ContainerInfo, PodInfo, ProcessInfo, ResourceErrorKind, ResourceSample, VmInfo, WorkloadCpu } from '../resource/workloads.js';
+import { idleBasis, splitActiveIdle, splitByBaseline, splitOverParts, type ActiveIdle, type IdleAttribution, type IdleWeighed } from './attribution.js';
+import { IdleBaseline } from './idleBaseline.js';
+import { LevelAccount, type IdleBill, type PreparedBill } from './levelAccount.js';
+import {
+  REFRESH_ERROR_KINDS,
+  watts,
+  type IdleBaselineSnapshot,
+  type IdleModel,
+  type LevelSnapshot,
+  type RefreshErrorKind,
+  type RefreshHealth,
+  type Snapshot,
+  type ZonePartSnapshot,
+  type ZoneSnapshot,
+} from './snapshot.js';
 
 export interface ResourceSource {
   refresh(): ResourceSample;
 }
+
+/** monitor.idle, with what the meter knows of its own idle power. */
+export interface IdleOptions {
+  model: IdleModel;
+  attribution: IdleAttribution;
+  /** monitor.idle.watts: zero-load watts per zone name, node total. */
+  pinnedWatts?: Readonly<Record<string, number>>;
+  /** The meter's own zero-load watts per zone name (the estimator's), for the zones nothing pins. */
+  meterWatts?: Readonly<Record<string, number>>;
+}
+
+/** A zone's zero-load power that needs no learning. */
+export interface KnownIdle {
+  readonly watts: number;
+  readonly source: 'pinned' | 'estimator';
+}
+
+/**
+ * Per zone (in the order given), the zero-load power known without learning: pinned, else the
+ * meter's. Both are node totals per zone name: where several zones share a name (hwmon sensors
+ * with one label), each gets an equal part. Undefined where it must be learned. Pure.
+ */
+export function knownIdleWatts(
+  zoneNames: readonly string[],
+  pinned: Readonly<Record<string, number>> = {},
+  meter: Readonly<Record<string, number>> = {},
+): (KnownIdle | undefined)[] {
+  const count = new Map<string, number>();
+  for (const n of zoneNames) count.set(n, (count.get(n) ?? 0) + 1);
+  const usable = (w: number | undefined) => w !== undefined && Number.isFinite(w) && w >= 0;
+  return zoneNames.map((n) => {
+    const share = 1 / (count.get(n) ?? 1);
+    if (Object.hasOwn(pinned, n) && usable(pinned[n])) return { watts: pinned[n] * share, source: 'pinned' };
+    if (Object.hasOwn(meter, n) && usable(meter[n])) return { watts: meter[n] * share, source: 'estimator' };
+    return undefined;
+  });
+}
+
+const DEFAULT_IDLE: IdleOptions = { model: 'baseline', attribution: 'none' };
 
 export interface PowerMonitorOptions {
   zones: EnergyZone[];
@@ -31,6 +90,8 @@ export interface PowerMonitorOptions {
   terminatedRetentionMs?: number;
   /** A zone's interval implying more watts than this is dropped as implausible; 0 or absent: no ceiling. */
   maxZoneWatts?: number;
+  /** monitor.idle; absent: the defaults (baseline model, no attribution). */
+  idle?: IdleOptions;
   logger: Logger;
   /** Monotonic ms; injectable for tests. */
   clock?: () => number;
@@ -58,6 +119,11 @@ interface ZoneState {
   idle: bigint;
   /** A summed zone's parts and their totals; undefined for a single counter. */
   parts?: readonly ZonePartSnapshot[];
+  /** Baseline model: the zone's zero-load power when known without learning, else its learner. */
+  knownIdle?: KnownIdle;
+  learner?: IdleBaseline;
+  /** The source of the last interval's baseline, to log its changes. */
+  idleSource?: string;
   /** Consecutive refreshes in which the zone could not be read (for health). */
   failures: number;
   /** Consecutive refreshes of at least a second in which it read but did not advance (for health). */
@@ -86,6 +152,14 @@ interface Plan {
   sample: ResourceSample;
   /** False when the resources could not be sampled: the zones then keep their last readings. */
   sampled: boolean;
+  /**
+   * Whether the interval's usage ratio is a measurement the idle learner may use: /proc/stat was
+   * read at both ends and covered some CPU time, and the ratio needed no repair. A ratio of 0
+   * reported for want of one would teach it a zero-load power that is not.
+   */
+  usageMeasured: boolean;
+  /** /proc/stat could not be read: the next interval's usage ratio covers more time than its energy. */
+  procStatFailed: boolean;
   zones: ZoneSnapshot[];
   processes: PreparedBill<ProcessInfo>;
   containers: PreparedBill<ContainerInfo>;
@@ -102,11 +176,14 @@ export class PowerMonitor {
   private readonly containers: LevelAccount<ContainerInfo>;
   private readonly vms: LevelAccount<VmInfo>;
   private readonly pods: LevelAccount<PodInfo>;
+  private readonly idle: IdleOptions;
   private current: Snapshot | undefined;
   private lastRefreshMs: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private seq = 0;
+  /** The last sampled refresh could not read /proc/stat (see Plan.procStatFailed). */
+  private procStatFailed = false;
   private errors = Object.fromEntries(REFRESH_ERROR_KINDS.map((k) => [k, 0])) as Record<RefreshErrorKind, number>;
   private readonly bucketCounts = DURATION_BUCKETS.map(() => 0);
   private durationSum = 0;
@@ -115,12 +192,21 @@ export class PowerMonitor {
   constructor(private readonly opts: PowerMonitorOptions) {
     this.clock = opts.clock ?? (() => performance.now());
     this.wallClock = opts.wallClock ?? Date.now;
-    this.zones = opts.zones.map((zone) => ({
+    this.idle = opts.idle ?? DEFAULT_IDLE;
+    const baseline = this.idle.model === 'baseline';
+    const known = knownIdleWatts(
+      opts.zones.map((z) => z.name),
+      this.idle.pinnedWatts,
+      this.idle.meterWatts,
+    );
+    this.zones = opts.zones.map((zone, i) => ({
       zone,
       total: 0n,
       active: 0n,
       idle: 0n,
       parts: zone.parts?.map((p) => ({ index: p.index, path: p.path, totalUj: 0n, activeUj: 0n, idleUj: 0n })),
+      ...(baseline && known[i] ? { knownIdle: known[i] } : {}),
+      ...(baseline && !known[i] ? { learner: new IdleBaseline() } : {}),
       failures: 0,
       stalls: 0,
       troubled: 0,
@@ -130,6 +216,7 @@ export class PowerMonitor {
       maxTerminated: opts.maxTerminated,
       minTerminatedEnergyUj: BigInt(Math.round(opts.minTerminatedEnergyThresholdJ * 1e6)),
       terminatedRetentionMs: opts.terminatedRetentionMs ?? 0,
+      idle: this.idle.attribution !== 'none',
     };
     this.processes = new LevelAccount(account);
     this.containers = new LevelAccount(account);
@@ -195,7 +282,7 @@ export class PowerMonitor {
     try {
       const readings = this.readZones(started);
       const sample = this.sampleResources();
-      snap = this.commit(this.prepare(readings, sample), started);
+      snap = this.commit(this.prepare(readings, sample, started), started);
     } catch (err) {
       this.errors = { ...this.errors, refresh: this.errors.refresh + 1 };
       this.opts.logger.error('refresh failed; totals unchanged', { err });
@@ -262,7 +349,7 @@ export class PowerMonitor {
   }
 
   /** Step 3: every total this refresh will publish, computed in locals. */
-  private prepare(readings: ZoneReading[], sampled: ResourceSample | undefined): Plan {
+  private prepare(readings: ZoneReading[], sampled: ResourceSample | undefined, started: number): Plan {
     const errors = { ...this.errors };
     for (const [kind, n] of Object.entries(sampled?.errors ?? {}) as [ResourceErrorKind, number][]) errors[kind] += n;
     // Without a sample the interval's usage is unknown: nothing is billed, and the zones keep
@@ -275,11 +362,16 @@ export class PowerMonitor {
     }
 
     const activeDeltaUj: number[] = [];
+    const idleDeltaUj: number[] = [];
     const zones = this.zones.map((z, i): ZoneSnapshot => {
       const dE = sample.baseline ? 0 : readings[i].deltaUj;
-      const split = splitActiveIdle(dE, sample.usageRatio);
+      // The zone's energy covers the time since its last usable reading (more than the interval
+      // when it could not be read at the last refresh): its idle is the baseline over that time.
+      const spanSec = z.lastMs === undefined ? 0 : (started - z.lastMs) / 1000;
+      const { split, baseline } = this.splitZone(z, dE, spanSec, sample.usageRatio);
       const { activeUj, idleUj } = split;
       activeDeltaUj.push(activeUj);
+      idleDeltaUj.push(idleUj);
       const zs: ZoneSnapshot = {
         name: z.zone.name,
         index: z.zone.index,
@@ -290,6 +382,7 @@ export class PowerMonitor {
         deltaUj: dE,
         activeDeltaUj: activeUj,
         idleDeltaUj: idleUj,
+        ...(baseline ? { idleBaseline: baseline } : {}),
       };
       if (!z.parts) return zs;
       // Each socket's share of exactly this interval's energy: the sockets add up to the zone.
@@ -308,24 +401,83 @@ export class PowerMonitor {
     // more than its containers together.
     let containerCpu = 0;
     for (const c of sample.containers) containerCpu += c.cpuDeltaSec;
-    const processes = this.processes.prepare(sample.processes, activeDeltaUj, cpu);
-    const containers = this.containers.prepare(sample.containers, activeDeltaUj, cpu);
+    const podCpu = Math.max(cpu, containerCpu);
+    const policy = this.idle.attribution;
+    const idle = (weighed: readonly IdleWeighed[], floorCpu: number): IdleBill | undefined =>
+      policy === 'none' ? undefined : { deltaUj: idleDeltaUj, basis: idleBasis(policy, weighed, floorCpu) };
+    // Only containers and pods have CPU requests; mapped only when the policy reads them.
+    const withRequests = (ws: readonly WorkloadCpu<{ cpuRequestCores: number }>[]): readonly IdleWeighed[] =>
+      policy === 'request' ? ws.map((w) => ({ cpuDeltaSec: w.cpuDeltaSec, cpuTotalSec: w.cpuTotalSec, cpuRequestCores: w.info.cpuRequestCores })) : ws;
     return {
       readings,
       sample,
       zones,
-      processes,
-      containers,
-      vms: this.vms.prepare(sample.vms, activeDeltaUj, cpu),
-      pods: this.pods.prepare(sample.pods, activeDeltaUj, Math.max(cpu, containerCpu)),
+      processes: this.processes.prepare(sample.processes, activeDeltaUj, cpu, idle(sample.processes, cpu)),
+      containers: this.containers.prepare(sample.containers, activeDeltaUj, cpu, idle(withRequests(sample.containers), cpu)),
+      vms: this.vms.prepare(sample.vms, activeDeltaUj, cpu, idle(sample.vms, cpu)),
+      pods: this.pods.prepare(sample.pods, activeDeltaUj, podCpu, idle(withRequests(sample.pods), podCpu)),
       sampled: sampled !== undefined,
+      usageMeasured:
+        sampled !== undefined &&
+        !sampled.baseline &&
+        !sampled.errors.proc_stat &&
+        sampled.nodeTotalCpuSec > 0 &&
+        Number.isFinite(sampled.nodeTotalCpuSec) &&
+        sampled.usageRatio >= 0 &&
+        sampled.usageRatio <= 1,
+      procStatFailed: (sampled?.errors.proc_stat ?? 0) > 0,
       errors,
     };
+  }
+
+  /**
+   * A zone's interval split into active and idle by the idle model, and the baseline it used
+   * (baseline model only). Reads the learner, never feeds it (commit does).
+   */
+  private splitZone(z: ZoneState, deltaUj: number, spanSec: number, usageRatio: number): { split: ActiveIdle; baseline?: IdleBaselineSnapshot } {
+    if (this.idle.model === 'usage-ratio') return { split: splitActiveIdle(deltaUj, usageRatio) };
+    const base = z.knownIdle ?? z.learner?.estimate();
+    if (base) return { split: splitByBaseline(deltaUj, base.watts, spanSec), baseline: { watts: base.watts, source: base.source } };
+    // Nothing learned yet (the first interval): Kepler's split, and the snapshot says so.
+    const split = splitActiveIdle(deltaUj, usageRatio);
+    return { split, baseline: { watts: watts(split.idleUj, spanSec), source: 'usage-ratio' } };
+  }
+
+  /**
+   * Feeds each zone's learner with this interval, when it is one: the zone read usably, the
+   * usage ratio was measured (Plan.usageMeasured), and the zone's energy covers the same time as
+   * the usage ratio (not when the zone resumes after an unreadable refresh, nor the interval after
+   * /proc/stat could not be read). Called in commit, before the readings move on.
+   */
+  private learn(plan: Plan, started: number): void {
+    const after = this.procStatFailed;
+    if (plan.sampled) this.procStatFailed = plan.procStatFailed;
+    if (!plan.sampled || !plan.usageMeasured || after || this.lastRefreshMs === undefined) return;
+    this.zones.forEach((z, i) => {
+      const r = plan.readings[i];
+      if (!z.learner || r.counter === undefined || r.problem || r.droppedParts || z.lastMs === undefined || z.lastMs !== this.lastRefreshMs) return;
+      const spanSec = (started - z.lastMs) / 1000;
+      if (spanSec > 0) z.learner.observe(plan.sample.usageRatio, r.deltaUj / 1e6 / spanSec, spanSec, started / 1000);
+    });
+  }
+
+  /** Says when a zone's idle baseline changes source (lowest -> fitted, say): a few lines in a node's life. */
+  private logIdleSources(zones: readonly ZoneSnapshot[]): void {
+    this.zones.forEach((z, i) => {
+      const b = zones[i].idleBaseline;
+      if (!b || b.source === z.idleSource) return;
+      const first = z.idleSource === undefined;
+      z.idleSource = b.source;
+      if (first || b.source === 'usage-ratio') return; // the start-up line says it
+      this.opts.logger.info('idle baseline', { zone: z.zone.name, path: z.zone.path, source: b.source, watts: Math.round(b.watts * 100) / 100 });
+    });
   }
 
   /** Step 4: stores the plan and builds the snapshot. Nothing here can fail. */
   private commit(plan: Plan, started: number): Snapshot {
     const elapsedSec = this.lastRefreshMs === undefined ? 0 : (started - this.lastRefreshMs) / 1000;
+    this.learn(plan, started);
+    this.logIdleSources(plan.zones);
     this.zones.forEach((z, i) => {
       const r = plan.readings[i];
       if (r.counter !== undefined && plan.sampled) {
@@ -370,6 +522,8 @@ export class PowerMonitor {
       monotonicMs: started,
       elapsedSec: plan.sample.baseline ? 0 : elapsedSec,
       usageRatio: plan.sample.usageRatio,
+      idleModel: this.idle.model,
+      idleAttribution: this.idle.attribution,
       zones: plan.zones,
       processes,
       containers,
@@ -482,12 +636,13 @@ function usableSample(s: ResourceSample, replaced: () => void): ResourceSample {
 
 /** A level as it stands, with nothing billed in the interval: the same totals, no deltas. */
 function unbilled<I>(level: LevelSnapshot<I>): LevelSnapshot<I> {
-  return {
+  const out = {
     ...level,
-    workloads: level.workloads.map((w) => ({ ...w, deltaUj: w.deltaUj.map(() => 0) })),
+    workloads: level.workloads.map((w) => ({ ...w, deltaUj: w.deltaUj.map(() => 0), ...(w.idleDeltaUj ? { idleDeltaUj: w.idleDeltaUj.map(() => 0) } : {}) })),
     unattributedDeltaUj: level.unattributedDeltaUj.map(() => 0),
     billed: [],
   };
+  return level.idle ? { ...out, idle: { ...level.idle, unattributedDeltaUj: level.idle.unattributedDeltaUj.map(() => 0) } } : out;
 }
 
 function errorMessage(err: unknown): string {

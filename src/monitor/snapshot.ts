@@ -2,8 +2,27 @@
 // one after publishing it.
 
 import { RESOURCE_ERROR_KINDS, type ContainerInfo, type PodInfo, type ProcessInfo, type VmInfo } from '../resource/workloads.js';
+import type { IdleAttribution } from './attribution.js';
 
 export type WorkloadState = 'running' | 'terminated';
+
+/** The idle model of the node (monitor.idle.model). */
+export type IdleModel = 'baseline' | 'usage-ratio';
+
+/**
+ * Where a zone's idle power of an interval came from (model baseline): pinned by
+ * monitor.idle.watts, the estimator's own zero-load power, a fit of power against usage
+ * (IdleBaseline), the lowest power seen while the usage has not varied enough for a fit, or
+ * Kepler's usage-ratio split while nothing has been learned yet (the first interval).
+ */
+export type IdleSource = 'pinned' | 'estimator' | 'fitted' | 'lowest' | 'usage-ratio';
+
+/** A zone's idle baseline as the interval used it (kepler_node_cpu_idle_baseline_watts). */
+export interface IdleBaselineSnapshot {
+  /** Zero-load watts of the zone (node total); with source usage-ratio, the idle watts the split gave. */
+  readonly watts: number;
+  readonly source: IdleSource;
+}
 
 export interface ZoneSnapshot {
   readonly name: string;
@@ -17,6 +36,8 @@ export interface ZoneSnapshot {
   readonly deltaUj: number;
   readonly activeDeltaUj: number;
   readonly idleDeltaUj: number;
+  /** With monitor.idle.model baseline: the baseline the interval's idle came from; absent with usage-ratio. */
+  readonly idleBaseline?: IdleBaselineSnapshot;
   /**
    * A summed zone's parts (one per socket), in the meter's order; absent for a single counter.
    * In every snapshot the parts add up to the zone exactly, in total, active and idle.
@@ -41,6 +62,27 @@ export interface WorkloadEnergy<I> {
   /** Per zone, in the order of Snapshot.zones. */
   readonly energyUj: readonly bigint[];
   readonly deltaUj: readonly number[];
+  /**
+   * Per zone, with monitor.idle.attribution other than none: its share of the node's idle energy,
+   * totals since start (kepler_<level>_cpu_idle_joules_total) and this interval's. Apart from
+   * energyUj, which stays Kepler's active-only energy.
+   */
+  readonly idleUj?: readonly bigint[];
+  readonly idleDeltaUj?: readonly number[];
+}
+
+/** A level's idle energy that no workload carries, with monitor.idle.attribution other than none. */
+export interface LevelIdleSnapshot {
+  /**
+   * Per zone, totals since start (kepler_node_cpu_unattributed_idle_joules_total): the idle
+   * energy the policy gave no workload of the level (no CPU time, no request, rounding), plus the
+   * idle totals of the level's workloads whose series ended (they leave the exposition, their
+   * idle stays in the sum). So in every snapshot, per zone: the level's workloads' idle + this =
+   * node idle, exactly.
+   */
+  readonly unattributedUj: readonly bigint[];
+  /** This interval's idle energy the policy gave no workload (without the ended workloads' totals). */
+  readonly unattributedDeltaUj: readonly number[];
 }
 
 export interface LevelSnapshot<I> {
@@ -58,6 +100,8 @@ export interface LevelSnapshot<I> {
   readonly droppedUj: readonly bigint[];
   /** Every workload billed this interval, ended ones included whether kept or not. */
   readonly billed: readonly WorkloadEnergy<I>[];
+  /** Present with monitor.idle.attribution other than none. */
+  readonly idle?: LevelIdleSnapshot;
 }
 
 /**
@@ -98,6 +142,9 @@ export interface Snapshot {
   /** Length of the interval this snapshot's deltas cover, seconds; 0 for the first (baseline). */
   readonly elapsedSec: number;
   readonly usageRatio: number;
+  /** monitor.idle.model and monitor.idle.attribution, as the monitor applies them. */
+  readonly idleModel: IdleModel;
+  readonly idleAttribution: IdleAttribution;
   readonly zones: readonly ZoneSnapshot[];
   readonly processes: LevelSnapshot<ProcessInfo>;
   readonly containers: LevelSnapshot<ContainerInfo>;

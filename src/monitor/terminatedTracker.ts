@@ -1,5 +1,5 @@
 // Workloads that ended, kept with state="terminated" and their final totals (attribution.md
-// section 4, with a retention): at most maxTerminated of them (0 none, -1 unlimited), the
+// section 4, with a retention): at most maxTerminated of them (0 none, any negative value unlimited), the
 // highest-energy first, none under the energy threshold. Each is kept until a scrape has shown
 // it and `retentionMs` has passed since, so that every scraper of an HA pair sees it.
 
@@ -59,7 +59,7 @@ export class TerminatedTracker<I> {
         removed.push(k.energy);
         continue;
       }
-      if (k.energy.deltaUj.some((d) => d !== 0)) k.energy = { ...k.energy, deltaUj: k.energy.deltaUj.map(() => 0) };
+      if (k.energy.deltaUj.some((d) => d !== 0) || k.energy.idleDeltaUj?.some((d) => d !== 0)) k.energy = withoutDeltas(k.energy);
       kept.push(k);
     }
     this.items = kept;
@@ -70,4 +70,10 @@ export class TerminatedTracker<I> {
   markShown(shownInfos: ReadonlySet<unknown>, nowMs: number): void {
     for (const k of this.items) if (k.firstShownMs === undefined && shownInfos.has(k.energy.info)) k.firstShownMs = nowMs;
   }
+}
+
+/** The workload with its totals and no energy in the interval (its idle share included). */
+function withoutDeltas<I>(w: WorkloadEnergy<I>): WorkloadEnergy<I> {
+  const out = { ...w, deltaUj: w.deltaUj.map(() => 0) };
+  return w.idleDeltaUj ? { ...out, idleDeltaUj: w.idleDeltaUj.map(() => 0) } : out;
 }

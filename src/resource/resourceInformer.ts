@@ -23,9 +23,9 @@ export interface ResourceInformerOptions {
   pods?: PodMetadataSource;
 }
 
-/** Pod and container names by container id, as Kubernetes reports them. */
+/** Pod and container names, and CPU requests (cores; absent: none), by container id, as Kubernetes reports them. */
 export interface PodMetadataSource {
-  lookup(containerId: string): { containerName: string; pod: { uid: string; name: string; namespace: string } } | undefined;
+  lookup(containerId: string): { containerName: string; pod: { uid: string; name: string; namespace: string }; cpuRequestCores?: number } | undefined;
 }
 
 interface TrackedProcess {
@@ -117,6 +117,7 @@ export class ResourceInformer {
       this.vmTotals,
     );
     for (const v of vms) if (v.ended) this.vmInfos.delete(v.info.key);
+    this.applyPodRequests(containers);
     const pods = this.aggregate(
       containers.filter((c) => c.info.podId !== ''),
       (c) => this.podInfo(c.info.podId),
@@ -343,16 +344,44 @@ export class ResourceInformer {
     // The cgroup's pod UID wins where there is one: for a static pod the API server reports its
     // mirror pod's UID, and the pod must not change identity between the two modes.
     const uid = c.info.podId || meta.pod.uid;
-    if (c.info.name !== meta.containerName || c.info.podId !== uid) c.info = { ...c.info, name: meta.containerName, podId: uid };
+    const request = meta.cpuRequestCores ?? 0;
+    // A new object only when something changed: collectors cache labels per info object.
+    if (c.info.name !== meta.containerName || c.info.podId !== uid || c.info.cpuRequestCores !== request) {
+      c.info = { ...c.info, name: meta.containerName, podId: uid, cpuRequestCores: request };
+    }
     const pod = this.podInfos.get(uid);
-    if (!pod || pod.name !== name || pod.namespace !== namespace) this.podInfos.set(uid, { key: uid, id: uid, name, namespace });
+    if (!pod || pod.name !== name || pod.namespace !== namespace) this.podInfos.set(uid, { key: uid, id: uid, name, namespace, cpuRequestCores: pod?.cpuRequestCores ?? 0 });
   }
 
-  /** One info object per pod while it lives (collectors cache labels per object). */
+  /**
+   * Each pod's CPU request: the sum over its running containers in this sample (over all of them
+   * when none is running: the pod ends in this interval). A new info object only when it changed.
+   */
+  private applyPodRequests(containers: readonly WorkloadCpu<ContainerInfo>[]): void {
+    const sums = new Map<string, { running: number; all: number; anyRunning: boolean }>();
+    for (const c of containers) {
+      if (c.info.podId === '') continue;
+      let s = sums.get(c.info.podId);
+      if (!s) sums.set(c.info.podId, (s = { running: 0, all: 0, anyRunning: false }));
+      s.all += c.info.cpuRequestCores;
+      if (!c.ended) {
+        s.running += c.info.cpuRequestCores;
+        s.anyRunning = true;
+      }
+    }
+    for (const [uid, s] of sums) {
+      // Rounded to nanocores, Kubernetes' finest unit: the same requests summed in another order give the same value.
+      const request = Math.round((s.anyRunning ? s.running : s.all) * 1e9) / 1e9;
+      const info = this.podInfo(uid);
+      if (info.cpuRequestCores !== request) this.podInfos.set(uid, { ...info, cpuRequestCores: request });
+    }
+  }
+
+  /** One info object per pod while its labels and request stay the same (collectors cache labels per object). */
   private podInfo(uid: string): PodInfo {
     let info = this.podInfos.get(uid);
     if (!info) {
-      info = { key: uid, id: uid, name: '', namespace: '' };
+      info = { key: uid, id: uid, name: '', namespace: '', cpuRequestCores: 0 };
       this.podInfos.set(uid, info);
     }
     return info;
@@ -373,7 +402,7 @@ export class ResourceInformer {
     const source = src ? cgroupCpuSource(this.layout, src.foundOn, src.lines, id) : undefined;
     const podId = src ? (podUidFromCgroupPath(src.foundOn.path) ?? '') : '';
     const runtime = src?.runtime ?? 'unknown';
-    const info: ContainerInfo = { key: id, id, name: this.containerName(pid, errors), runtime, podId };
+    const info: ContainerInfo = { key: id, id, name: this.containerName(pid, errors), runtime, podId, cpuRequestCores: 0 };
     return { info, source, totalSec: 0 };
   }
 

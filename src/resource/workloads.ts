@@ -22,6 +22,12 @@ export interface ContainerInfo {
   readonly name: string;
   readonly runtime: ContainerRuntime;
   readonly podId: string;
+  /**
+   * Its Kubernetes CPU request in cores; 0 when it has none or it is not known (no pod informer, a
+   * container outside Kubernetes). Not part of its identity: a request that changes (in-place
+   * resize) gives a new info object with the same key.
+   */
+  readonly cpuRequestCores: number;
 }
 
 export interface VmInfo {
@@ -36,6 +42,11 @@ export interface PodInfo {
   readonly id: string;
   readonly name: string;
   readonly namespace: string;
+  /**
+   * The sum of cpuRequestCores over the pod's containers in this sample that are running (when all
+   * of them ended in this interval: over those). Not part of its identity, like a container's.
+   */
+  readonly cpuRequestCores: number;
 }
 
 export interface WorkloadCpu<I> {

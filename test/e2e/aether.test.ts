@@ -269,7 +269,9 @@ describe('end to end: kepler-ts, the real Prometheus and the plugin under go-plu
     containers.push(runInCgroup(join(v2, 'kubepods', 'besteffort', `pod${pod}`, ids.light), 'exec stress-ng --cpu 1 --cpu-load 15 --timeout 600 -q'));
 
     const port = await freePort();
-    exporter = await startExporter([`--host.sysfs=${sysfs}`, `--web.listen-address=127.0.0.1:${port}`, '--exporter.prometheus.legacy-metrics'], port);
+    // The tree's zero-load power pinned: a run this short would not learn it.
+    const pinned = ['package=10', 'core=3', 'dram=3'].map((w) => `--monitor.idle.watts=${w}`);
+    exporter = await startExporter([`--host.sysfs=${sysfs}`, `--web.listen-address=127.0.0.1:${port}`, '--exporter.prometheus.legacy-metrics', ...pinned], port);
     tree.start(100);
     tree.resume();
     // The node's region comes the way Kubernetes service discovery and relabelling bring it.

@@ -128,6 +128,7 @@ describe('kepler-ts on real processes, cgroups and a RAPL tree', { timeout: 180_
         '  maxTerminated: -1',
         '  minTerminatedEnergyThreshold: 0',
         '  terminatedRetention: 3s  # terminated series stay 3 s after the first scrape that shows them',
+        "  idle: {watts: {package: 16, core: 2, dram: 3}}  # the tree's zero-load power: active energy is then exactly proportional to CPU time",
         'cpu: {preferredMeters: [rapl]}',
         'log: {level: debug}',
       ].join('\n'),

@@ -8,10 +8,11 @@
 
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import bcrypt from 'bcryptjs';
 import { randomHex, randomUid } from '../../harness/ids.js';
 import { parseExposition, select, type Exposition } from '../support/exposition.js';
 import { codeSpans, expandBraces, migrationTable } from '../support/migrationGuide.js';
@@ -60,9 +61,42 @@ async function exposition(e: Exporter, path = '/metrics'): Promise<{ text: strin
   return { text, parsed: parseExposition(text) };
 }
 
-/** Metric family names of an exposition, from its TYPE lines. */
-function families(text: string): Set<string> {
-  return new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
+/** Metric families of an exposition, name to type, from its TYPE lines. */
+function families(text: string): Map<string, string> {
+  return new Map([...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1], m[2]]));
+}
+
+/**
+ * Kepler's label names per metric (its docs/user/metrics.md; the 0.7 family from Kepler 0.7's
+ * exporter), the first pattern that matches. A "same" row's series must carry exactly these,
+ * plus the label names its status cell names in code (`nodeversion`).
+ */
+const KEPLER_LABELS: [RegExp, string[]][] = [
+  [/^kepler_node_cpu_usage_ratio$/, ['node_name']],
+  [/^kepler_node_cpu_info$/, ['processor', 'vendor_id', 'model_name', 'physical_id', 'core_id']],
+  [/^kepler_node_cpu_/, ['node_name', 'zone', 'path']],
+  [/^kepler_process_cpu_seconds_total$/, ['node_name', 'pid', 'comm', 'exe', 'type', 'container_id', 'vm_id']],
+  [/^kepler_process_cpu_/, ['node_name', 'pid', 'comm', 'exe', 'type', 'state', 'container_id', 'vm_id', 'zone']],
+  [/^kepler_container_cpu_seconds_total$/, ['node_name', 'container_id', 'container_name', 'runtime', 'state', 'pod_id']],
+  [/^kepler_container_cpu_/, ['node_name', 'container_id', 'container_name', 'runtime', 'state', 'zone', 'pod_id']],
+  [/^kepler_vm_cpu_/, ['node_name', 'vm_id', 'vm_name', 'hypervisor', 'state', 'zone']],
+  [/^kepler_pod_cpu_/, ['node_name', 'pod_id', 'pod_name', 'pod_namespace', 'state', 'zone']],
+  [/^kepler_build_info$/, ['arch', 'branch', 'revision', 'version', 'goversion']],
+  [/^kepler_node_info$/, ['cpu_architecture', 'components_power_source', 'platform_power_source']],
+  [/^kepler_node_[a-z]+_joules_total$/, ['package', 'instance', 'mode', 'source']],
+  [/^kepler_container_([a-z]+_)?joules_total$/, ['container_id', 'pod_name', 'container_name', 'container_namespace', 'mode', 'source']],
+  [/^kepler_process_([a-z]+_)?joules_total$/, ['pid', 'container_id', 'vm_id', 'command', 'mode', 'source']],
+  [/^kepler_vm_[a-z]+_joules_total$/, ['vm_id', 'mode', 'source']],
+];
+
+/** A "same" row's metric as exported: Kepler's type (counters end in _total) and labels, plus `extra`. */
+function assertSame(metric: string, text: string, extra: string[]): void {
+  assert.equal(families(text).get(metric), metric.endsWith('_total') ? 'counter' : 'gauge', `${metric}: type`);
+  const kepler = KEPLER_LABELS.find(([re]) => re.test(metric))?.[1];
+  assert.ok(kepler, `${metric}: Kepler's labels are not known to this test`);
+  const samples = select(parseExposition(text), metric);
+  assert.ok(samples.length > 0, `${metric}: no series`);
+  for (const s of samples) assert.deepEqual(Object.keys(s.labels).sort(), [...kepler, ...extra].sort(), `${metric}: labels of ${JSON.stringify(s.labels)}`);
 }
 
 describe('README, Migrating from Kepler: metrics and behaviour, on the real exporter and Prometheus', { timeout: 240_000 }, () => {
@@ -133,10 +167,14 @@ describe('README, Migrating from Kepler: metrics and behaviour, on the real expo
         const inDefault = families(defaultText);
         const inLegacy = families(legacyText);
         const where = (m: string) => `${m}: default ${inDefault.has(m)}, with legacyMetrics ${inLegacy.has(m)}`;
+        // Label names the status adds to Kepler's: its code spans that are label names.
+        const extra = codeSpans(status).filter((c) => /^[a-z_]+$/.test(c));
         if (/^same with `legacyMetrics: true`/.test(status)) {
           for (const m of metrics) assert.ok(!inDefault.has(m) && inLegacy.has(m), where(m));
+          for (const m of metrics) assertSame(m, legacyText, extra);
         } else if (/^same\b/.test(status)) {
           for (const m of metrics) assert.ok(inDefault.has(m) && inLegacy.has(m), where(m));
+          for (const m of metrics) assertSame(m, defaultText, extra);
         } else if (/^not exported\b/.test(status)) {
           for (const m of metrics) assert.ok(!inDefault.has(m) && !inLegacy.has(m), where(m));
         } else if (/^replaced\b/.test(status)) {
@@ -165,6 +203,19 @@ describe('README, Migrating from Kepler: metrics and behaviour, on the real expo
         // From 0 at start: the first value Prometheus saw is at most the energy of the first interval or two.
         const first = await prom.queryOne(`min_over_time(kepler_node_cpu_joules_total{zone="package"}[1h])`);
         assert.ok(first < 2 * 2 * 40 * 3, `first scraped total ${first} J`);
+      },
+      'idle power': () => {
+        // The default exporter: the baseline model, per zone, with its source; idle watts are the
+        // baseline capped at the zone's power.
+        const e = parseExposition(defaultText);
+        for (const w of select(e, 'kepler_node_cpu_watts')) {
+          const [b] = select(e, 'kepler_node_cpu_idle_baseline_watts', { zone: w.labels.zone });
+          assert.ok(b, `${w.labels.zone}: a baseline`);
+          assert.ok(['usage-ratio', 'lowest', 'fitted'].includes(b.labels.source), `${w.labels.zone}: source ${b.labels.source}`);
+          const [idle] = select(e, 'kepler_node_cpu_idle_watts', { zone: w.labels.zone });
+          if (b.labels.source !== 'usage-ratio')
+            assert.ok(Math.abs(idle.value - Math.min(b.value, w.value)) < 1e-3, `${w.labels.zone}: idle ${idle.value} W, baseline ${b.value} W, power ${w.value} W`);
+        }
       },
       'energy no workload explains': () => {
         const e = parseExposition(defaultText);
@@ -215,10 +266,21 @@ describe('README, Migrating from Kepler: metrics and behaviour, on the real expo
         assert.match(await r.text(), /node --cpu-prof/);
       },
       probes: async () => {
-        for (const path of ['/probe/livez', '/probe/readyz', '/healthz']) {
-          const r = await fetch(`${current.url}${path}`);
-          assert.equal(r.status, 200, path);
-          assert.equal(((await r.json()) as { status: string }).status, 'ok', path);
+        // Under basic auth, as a kubelet probes: no credentials.
+        const webConfig = join(tmp, 'web-auth.yml');
+        writeFileSync(webConfig, `basic_auth_users:\n  prom: ${bcrypt.hashSync('right-password', 4)}\n`);
+        const port = await freePort();
+        const e = await startExporter([`--host.sysfs=${sysfs}`, '--monitor.interval=1s', `--web.config-file=${webConfig}`, `--web.listen-address=127.0.0.1:${port}`], port);
+        try {
+          for (const path of ['/probe/livez', '/probe/readyz', '/healthz']) {
+            const r = await fetch(`${e.url}${path}`);
+            assert.equal(r.status, 200, path);
+            assert.equal(((await r.json()) as { status: string }).status, 'ok', path);
+          }
+          assert.equal((await fetch(`${e.url}/metrics`)).status, 401);
+        } finally {
+          e.child.kill('SIGTERM');
+          await e.exited;
         }
       },
       'pod metrics without Kubernetes': () => {
@@ -236,8 +298,11 @@ describe('README, Migrating from Kepler: metrics and behaviour, on the real expo
       },
       'Kepler 0.7 node series (`legacyMetrics: true`)': () => {
         const e = parseExposition(legacyText);
-        const sockets = select(e, 'kepler_node_package_joules_total', { mode: 'dynamic' }).map((s) => s.labels.package);
-        assert.deepEqual(sockets.sort(), ['0', '1']);
+        // Every domain on every socket, as 0.7 exported them (dram and core are on socket 0 only here).
+        for (const domain of ['package', 'core', 'uncore', 'dram', 'other', 'platform']) {
+          const sockets = select(e, `kepler_node_${domain}_joules_total`, { mode: 'dynamic' }).map((s) => s.labels.package);
+          assert.deepEqual(sockets.sort(), ['0', '1'], domain);
+        }
       },
     };
 

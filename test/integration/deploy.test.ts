@@ -798,6 +798,12 @@ test("charts/kepler-ts: kepler-ts's own defaults where Kepler's chart has none o
   assert.deepEqual(config.web.listenAddresses, [':9102']);
   const keplerListen = renderWithKeplerValues([], 'config.web.listenAddresses={0.0.0.0:9300}');
   assert.equal(only(keplerListen, 'DaemonSet', 'helm').spec.template.spec.containers[0].ports[0].containerPort, 9300, "Kepler's chart would keep 28282");
+  // An address with spaces around it, which the exporter's loader (and Kepler's) trims.
+  const spacedDir = mkdtempSync(join(tmpdir(), 'kepler-ts-listen-'));
+  const spaced = join(spacedDir, 'values.yaml');
+  writeFileSync(spaced, 'config:\n  web:\n    listenAddresses: [" :9102 "]\n');
+  assert.equal(only(helmRender({ files: [spaced] }), 'DaemonSet', 'helm').spec.template.spec.containers[0].ports[0].containerPort, 9102);
+  rmSync(spacedDir, { recursive: true, force: true });
   // ...else service.port, which the exporter is then told to listen on.
   const port = helmTemplate('service.port=9200');
   assert.equal(only(port, 'DaemonSet', 'helm').spec.template.spec.containers[0].ports[0].containerPort, 9200);

@@ -18,6 +18,10 @@ export interface TestPod {
   /** container name -> 64-hex id (reported as containerd://<id>). */
   containers: Record<string, string>;
   initContainers?: Record<string, string>;
+  /** container name -> spec.*containers[].resources.requests.cpu (regular or init container). */
+  cpuRequests?: Record<string, string | number>;
+  /** container name -> status.*containerStatuses[].resources.requests.cpu (what an in-place resize applied). */
+  statusCpuRequests?: Record<string, string>;
 }
 
 /** The node the fake cluster's pods run on unless a test says otherwise. */
@@ -34,12 +38,15 @@ export const unreachableWarnings = (lines: LogLine[], what: string): LogLine[] =
 export const reachableAgain = (lines: LogLine[], what: string): LogLine[] => lines.filter((l) => l.level === 'INFO' && l.msg === `${what} reachable again`);
 
 export function podObject(p: TestPod, resourceVersion = '1'): object {
-  const statuses = (m: Record<string, string> = {}) => Object.entries(m).map(([name, id]) => ({ name, containerID: `containerd://${id}`, ready: true }));
+  const requests = (cpu: string | number | undefined) => (cpu === undefined ? {} : { resources: { requests: { cpu, memory: '64Mi' }, limits: { cpu: '4' } } });
+  const statuses = (m: Record<string, string> = {}) =>
+    Object.entries(m).map(([name, id]) => ({ name, containerID: `containerd://${id}`, ready: true, ...requests(p.statusCpuRequests?.[name]) }));
+  const specs = (m: Record<string, string> = {}) => Object.keys(m).map((name) => ({ name, image: 'busybox', ...requests(p.cpuRequests?.[name]) }));
   return {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { uid: p.uid, name: p.name, namespace: p.namespace, resourceVersion },
-    spec: { nodeName: p.nodeName, containers: Object.keys(p.containers).map((name) => ({ name, image: 'busybox' })) },
+    spec: { nodeName: p.nodeName, containers: specs(p.containers), ...(p.initContainers ? { initContainers: specs(p.initContainers) } : {}) },
     status: { phase: 'Running', containerStatuses: statuses(p.containers), initContainerStatuses: statuses(p.initContainers) },
   };
 }

@@ -120,8 +120,8 @@ describe('kepler-ts command line', () => {
   it('exits 2 with one line on a bad value of a Kepler key it used to ignore or refuse as a flag', () => {
     const cases: [string[], RegExp][] = [
       [
-        ['--experimental.gpu.dcgm-endpoint=ftp://10.0.0.7:9400/metrics'],
-        /^kepler-ts: flag --experimental\.gpu\.dcgm-endpoint: invalid value "ftp:\/\/10\.0\.0\.7:9400\/metrics": expected an http or https URL.*scheme "ftp"/,
+        ['--experimental.gpu.enabled', '--experimental.gpu.dcgm-endpoint=ftp://10.0.0.7:9400/metrics'],
+        /^kepler-ts: config: experimental\.gpu\.dcgmEndpoint: invalid value "ftp:\/\/10\.0\.0\.7:9400\/metrics": expected an http or https URL.*scheme "ftp"/,
       ],
       [['--experimental.hwmon.enabled=maybe'], /^kepler-ts: flag --experimental\.hwmon\.enabled: invalid value "maybe": expected true or false$/],
       [['--metrics=nodes'], /^kepler-ts: flag --metrics: invalid value "nodes": expected one of node, process, container, vm, pod$/],
@@ -130,7 +130,7 @@ describe('kepler-ts command line', () => {
       ['experimental: {hwmon: {chipRules: [{name: ina3221, pairings: {a: 1}}]}}\n', /experimental\.hwmon\.chipRules\[0\]\.pairings\.a: .*not a voltage index/],
       ['exporter: {prometheus: {debugCollectors: [go, python]}}\n', /exporter\.prometheus\.debugCollectors\[1\]: invalid value "python": expected one of go, process, nodejs$/],
       [
-        'experimental: {gpu: {dcgmEndpoint: "http://u:pw@dcgm:9400/metrics"}}\n',
+        'experimental: {gpu: {enabled: true, dcgmEndpoint: "http://u:pw@dcgm:9400/metrics"}}\n',
         /experimental\.gpu\.dcgmEndpoint: invalid value "http:\/\/\*\*\*@dcgm:9400\/metrics": .*no credentials/,
       ],
     ];
@@ -145,6 +145,38 @@ describe('kepler-ts command line', () => {
       const lines = r.stderr.trim().split('\n');
       assert.equal(lines.length, 1, r.stderr);
       assert.match(lines[0], re);
+    }
+  });
+
+  it('exits 2 with one exact line on a bad monitor.idle setting (issue 14)', () => {
+    const W = 'expected a number of watts >= 0 and at most 100000';
+    const cases: [string[], string][] = [
+      [['--monitor.idle.model=learned'], 'kepler-ts: flag --monitor.idle.model: invalid value "learned": expected one of baseline, usage-ratio'],
+      [['--monitor.idle.attribution=pods'], 'kepler-ts: flag --monitor.idle.attribution: invalid value "pods": expected one of none, cpu, request, even'],
+      [['--monitor.idle.watts=package=-5'], `kepler-ts: flag --monitor.idle.watts: invalid value "package=-5": ${W}`],
+      [['--monitor.idle.watts=package'], 'kepler-ts: flag --monitor.idle.watts: invalid value "package": expected NAME=NUMBER, e.g. --monitor.idle.watts=package=35'],
+      [
+        ['--monitor.idle.attribution=request'],
+        'kepler-ts: config: monitor.idle.attribution: invalid value "request": requires kube.enabled true (CPU requests come from the Kubernetes pod informer); set kube.enabled (--kube.enable) or choose none, cpu or even',
+      ],
+    ];
+    const yaml: [string, string][] = [
+      ['monitor: {idle: {model: kepler}}\n', 'monitor.idle.model: invalid value "kepler": expected one of baseline, usage-ratio'],
+      ['monitor: {idle: {attribution: evenly}}\n', 'monitor.idle.attribution: invalid value "evenly": expected one of none, cpu, request, even'],
+      ['monitor: {idle: {watts: {package: -1}}}\n', `monitor.idle.watts.package: invalid value -1: ${W}`],
+      ['monitor: {idle: {watts: {dram: "4 W"}}}\n', `monitor.idle.watts.dram: invalid value "4 W": ${W}`],
+      ['monitor: {idle: {watts: {package: 1e6}}}\n', `monitor.idle.watts.package: invalid value 1000000: ${W}`],
+      ['monitor: {idle: {watts: [35]}}\n', 'monitor.idle.watts: invalid value [35]: expected a mapping of zone name to watts, e.g. {package: 35, dram: 4}'],
+    ];
+    yaml.forEach(([text, line], i) => {
+      const f = join(tmp, `idle-${i}.yaml`);
+      writeFileSync(f, text);
+      cases.push([[`--config.file=${f}`], `kepler-ts: config: ${f}: ${line}`]);
+    });
+    for (const [args, line] of cases) {
+      const r = run(args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stderr, `${line}\n`, args.join(' '));
     }
   });
 

@@ -46,7 +46,15 @@ test('defaults are those of config.md', () => {
   const c = defaultConfig();
   assert.deepEqual(c.log, { level: 'info', format: 'text' });
   assert.deepEqual(c.host, { sysfs: '/sys', procfs: '/proc' });
-  assert.deepEqual(c.monitor, { intervalMs: 5000, stalenessMs: 500, maxTerminated: 500, minTerminatedEnergyThreshold: 10, terminatedRetentionMs: 60_000, maxZoneWatts: 5000 });
+  assert.deepEqual(c.monitor, {
+    intervalMs: 5000,
+    stalenessMs: 500,
+    maxTerminated: 500,
+    minTerminatedEnergyThreshold: 10,
+    terminatedRetentionMs: 60_000,
+    maxZoneWatts: 5000,
+    idle: { model: 'baseline', watts: {}, attribution: 'none' },
+  });
   assert.deepEqual(c.cpu.preferredMeters, ['rapl', 'hwmon']);
   assert.deepEqual(c.rapl.zones, []);
   assert.deepEqual(c.exporter, {
@@ -84,7 +92,15 @@ test('a full Kepler-style YAML file sets every key', () => {
   const expected: Config = {
     log: { level: 'debug', format: 'json' },
     host: { sysfs: '/host/sys', procfs: '/host/proc' },
-    monitor: { intervalMs: 3000, stalenessMs: 1000, maxTerminated: -1, minTerminatedEnergyThreshold: 2.5, terminatedRetentionMs: 120_000, maxZoneWatts: 2000 },
+    monitor: {
+      intervalMs: 3000,
+      stalenessMs: 1000,
+      maxTerminated: -1,
+      minTerminatedEnergyThreshold: 2.5,
+      terminatedRetentionMs: 120_000,
+      maxZoneWatts: 2000,
+      idle: { model: 'usage-ratio', watts: { package: 35, dram: 4.5 }, attribution: 'request' },
+    },
     cpu: { preferredMeters: ['fake'] },
     rapl: { zones: ['package', 'dram'] },
     exporter: {
@@ -160,6 +176,10 @@ test('flags override the file', () => {
       '--monitor.terminated-retention=0s',
       '--monitor.max-zone-watts',
       '800',
+      '--monitor.idle.model=baseline',
+      '--monitor.idle.watts',
+      'package=40',
+      '--monitor.idle.attribution=cpu', // the file's request needs kube, which --no-kube.enable turns off
       '--host.sysfs=/sys2',
       '--host.procfs',
       '/proc2',
@@ -186,7 +206,15 @@ test('flags override the file', () => {
   const c = r.config;
   assert.deepEqual(c.log, { level: 'warn', format: 'text' });
   assert.deepEqual(c.host, { sysfs: '/sys2', procfs: '/proc2' });
-  assert.deepEqual(c.monitor, { intervalMs: 0, stalenessMs: 250, maxTerminated: 0, minTerminatedEnergyThreshold: 0.5, terminatedRetentionMs: 0, maxZoneWatts: 800 });
+  assert.deepEqual(c.monitor, {
+    intervalMs: 0,
+    stalenessMs: 250,
+    maxTerminated: 0,
+    minTerminatedEnergyThreshold: 0.5,
+    terminatedRetentionMs: 0,
+    maxZoneWatts: 800,
+    idle: { model: 'baseline', watts: { package: 40, dram: 4.5 }, attribution: 'cpu' }, // a zone flag replaces that zone
+  });
   assert.equal(c.kube.enabled, false);
   assert.equal(c.kube.nodeName, 'worker-2');
   assert.equal(c.kube.config, '/k');
@@ -729,14 +757,17 @@ test('experimental.gpu.dcgmEndpoint and --experimental.gpu.dcgm-endpoint: checke
     ['http://dcgm\\\\exporter:9400/metrics', 'no backslash'],
     ['http://bad host:9400/', 'not a host name or address'],
   ];
+  // Checked, as in Kepler, when an experimental feature is on: here the GPU (file) or hwmon (flags).
   for (const [url, why] of bad) {
-    rejects(() => file(`experimental: {gpu: {dcgmEndpoint: ${JSON.stringify(url)}}}\n`), 'c.yaml: experimental.gpu.dcgmEndpoint: invalid value', why);
-    rejects(() => run([`--experimental.gpu.dcgm-endpoint=${url}`]), 'flag --experimental.gpu.dcgm-endpoint: invalid value', why);
+    rejects(() => file(`experimental: {gpu: {enabled: true, dcgmEndpoint: ${JSON.stringify(url)}}}\n`), 'config: experimental.gpu.dcgmEndpoint: invalid value', why);
+    rejects(() => run(['--experimental.hwmon.enabled', `--experimental.gpu.dcgm-endpoint=${url}`]), 'config: experimental.gpu.dcgmEndpoint: invalid value', why);
+    // With every experimental feature off Kepler drops the section unread: it starts, and so does this.
+    assert.equal(file(`experimental: {gpu: {dcgmEndpoint: ${JSON.stringify(url)}}}\n`).config.experimental.gpu.dcgmEndpoint, url, url);
   }
   // Credentials are refused, and not repeated in the error line that goes to the log.
   for (const m of [
-    rejects(() => file('experimental: {gpu: {dcgmEndpoint: "http://user:s3cret@10.0.0.7:9400/metrics"}}\n'), 'no credentials', 'http://***@10.0.0.7'),
-    rejects(() => run(['--experimental.gpu.dcgm-endpoint=https://user:s3cret@10.0.0.7/metrics']), 'no credentials', 'https://***@10.0.0.7'),
+    rejects(() => file('experimental: {gpu: {enabled: true, dcgmEndpoint: "http://user:s3cret@10.0.0.7:9400/metrics"}}\n'), 'no credentials', 'http://***@10.0.0.7'),
+    rejects(() => run(['--experimental.gpu.enabled', '--experimental.gpu.dcgm-endpoint=https://user:s3cret@10.0.0.7/metrics']), 'no credentials', 'https://***@10.0.0.7'),
   ]) {
     assert.ok(!m.includes('s3cret'), m);
   }
@@ -778,8 +809,91 @@ test('exporter.prometheus.debugCollectors: go, process or nodejs, trimmed; anoth
   assert.deepEqual(collectors('[]'), []);
   rejects(
     () => file('exporter: {prometheus: {debugCollectors: [go, gc]}}\n'),
-    'c.yaml: exporter.prometheus.debugCollectors[1]: invalid value "gc": expected one of go, process, nodejs',
+    'config: exporter.prometheus.debugCollectors[1]: invalid value "gc": expected one of go, process, nodejs',
   );
   rejects(() => file('exporter: {prometheus: {debugCollectors: [Go]}}\n'), 'exporter.prometheus.debugCollectors[0]', '"Go"', 'expected one of go, process, nodejs');
   rejects(() => file('exporter: {prometheus: {debugCollectors: go}}\n'), 'exporter.prometheus.debugCollectors', 'expected a list of go, process, nodejs');
+  // Kepler refuses an unknown name when its Prometheus exporter starts: with the exporter off, it starts.
+  assert.deepEqual(file('exporter: {prometheus: {enabled: false, debugCollectors: [gc]}}\n').config.exporter.prometheus.debugCollectors, ['gc']);
+  rejects(() => file('exporter: {prometheus: {enabled: false, debugCollectors: [gc]}}\n', '--exporter.prometheus'), 'debugCollectors[0]', '"gc"');
+});
+
+// ---------------------------------------------------------------------------------------------
+// The node's idle power (issue 14): monitor.idle.*
+
+test('monitor.idle: model, watts and attribution in the file and as flags', () => {
+  const idle = (yaml: string, ...flags: string[]) => file(yaml, ...flags).config.monitor.idle;
+  assert.deepEqual(defaultConfig().monitor.idle, { model: 'baseline', watts: {}, attribution: 'none' });
+  assert.deepEqual(idle('monitor: {idle: {model: usage-ratio}}\n'), { model: 'usage-ratio', watts: {}, attribution: 'none' });
+  assert.deepEqual(idle('monitor: {idle: {watts: {package: 35, dram: 4, psys: 0}}}\n').watts, { package: 35, dram: 4, psys: 0 });
+  assert.deepEqual(idle('monitor: {idle: {watts: {}}}\n').watts, {});
+  assert.deepEqual(idle('monitor: {idle: {watts: {package: 100000}}}\n').watts, { package: 100_000 }, 'MAX_WATTS itself is accepted');
+  assert.deepEqual(idle('monitor: {idle: ~}\n'), defaultConfig().monitor.idle, 'an empty section keeps the defaults');
+  for (const a of ['none', 'cpu', 'even'] as const) {
+    assert.equal(idle(`monitor: {idle: {attribution: ${a}}}\n`).attribution, a);
+    assert.equal(run([`--monitor.idle.attribution=${a}`]).monitor.idle.attribution, a);
+  }
+  assert.equal(run(['--monitor.idle.model', 'usage-ratio']).monitor.idle.model, 'usage-ratio');
+  assert.equal(idle('monitor: {idle: {model: usage-ratio}}\n', '--monitor.idle.model=baseline').model, 'baseline', 'the flag wins');
+  // --monitor.idle.watts: repeatable NAME=NUMBER; a later entry for a zone replaces an earlier one,
+  // and each zone given replaces the file's for that zone only.
+  assert.deepEqual(run(['--monitor.idle.watts=package=35', '--monitor.idle.watts', 'dram=4.5', '--monitor.idle.watts=package=36']).monitor.idle.watts, { package: 36, dram: 4.5 });
+  assert.deepEqual(idle('monitor: {idle: {watts: {package: 35, dram: 4}}}\n', '--monitor.idle.watts=dram=0').watts, { package: 35, dram: 0 });
+  assert.deepEqual(run(['--monitor.idle.watts= core =1e1']).monitor.idle.watts, { core: 10 }, 'the name is trimmed; the number is any JS number form');
+  // request needs Kubernetes: with it, it loads.
+  const k = run(['--monitor.idle.attribution=request', '--kube.enable', '--kube.node-name=n1']);
+  assert.equal(k.monitor.idle.attribution, 'request');
+  assert.equal(file('monitor: {idle: {attribution: request}}\nkube: {enabled: true, nodeName: n1}\n').config.monitor.idle.attribution, 'request');
+  assert.equal(run(['--monitor.idle.attribution=request', '--kube.enable'], { NODE_NAME: 'n2' }).monitor.idle.attribution, 'request');
+  // The exact Config shape the monitor codes against.
+  const shape: { model: 'baseline' | 'usage-ratio'; watts: Record<string, number>; attribution: 'none' | 'cpu' | 'request' | 'even' } = k.monitor.idle;
+  assert.deepEqual(Object.keys(shape).sort(), ['attribution', 'model', 'watts']);
+});
+
+test('monitor.idle: every bad value stops the start with one exact line', () => {
+  const exact = (fn: () => unknown, line: string) => assert.equal(rejects(fn), line);
+  const W = 'expected a number of watts >= 0 and at most 100000';
+  const MAPPING = 'expected a mapping of zone name to watts, e.g. {package: 35, dram: 4}';
+  exact(() => file('monitor: {idle: {model: learned}}\n'), 'config: c.yaml: monitor.idle.model: invalid value "learned": expected one of baseline, usage-ratio');
+  exact(() => run(['--monitor.idle.model=kepler']), 'flag --monitor.idle.model: invalid value "kepler": expected one of baseline, usage-ratio');
+  exact(() => file('monitor: {idle: {attribution: requests}}\n'), 'config: c.yaml: monitor.idle.attribution: invalid value "requests": expected one of none, cpu, request, even');
+  exact(() => run(['--monitor.idle.attribution=CPU']), 'flag --monitor.idle.attribution: invalid value "CPU": expected one of none, cpu, request, even');
+  exact(() => file('monitor: {idle: {watts: {package: -1}}}\n'), `config: c.yaml: monitor.idle.watts.package: invalid value -1: ${W}`);
+  exact(() => file('monitor: {idle: {watts: {package: "35"}}}\n'), `config: c.yaml: monitor.idle.watts.package: invalid value "35": ${W}`);
+  exact(() => file('monitor: {idle: {watts: {dram: lots}}}\n'), `config: c.yaml: monitor.idle.watts.dram: invalid value "lots": ${W}`);
+  exact(() => file('monitor: {idle: {watts: {package: 100001}}}\n'), `config: c.yaml: monitor.idle.watts.package: invalid value 100001: ${W}`);
+  exact(() => file('monitor: {idle: {watts: {package: .inf}}}\n'), `config: c.yaml: monitor.idle.watts.package: invalid value Infinity: ${W}`);
+  exact(() => file('monitor: {idle: {watts: {package: .nan}}}\n'), `config: c.yaml: monitor.idle.watts.package: invalid value NaN: ${W}`);
+  exact(() => file('monitor: {idle: {watts: {package: ~}}}\n'), `config: c.yaml: monitor.idle.watts.package: invalid value null: ${W}`);
+  exact(() => file('monitor: {idle: {watts: [35, 4]}}\n'), `config: c.yaml: monitor.idle.watts: invalid value [35,4]: ${MAPPING}`);
+  exact(() => file('monitor: {idle: {watts: 35}}\n'), `config: c.yaml: monitor.idle.watts: invalid value 35: ${MAPPING}`);
+  exact(() => file('monitor: {idle: {watts: {"": 3}}}\n'), `config: c.yaml: monitor.idle.watts: invalid value {"":3}: ${MAPPING} (a zone name is empty)`);
+  exact(() => run(['--monitor.idle.watts=package=-3']), `flag --monitor.idle.watts: invalid value "package=-3": ${W}`);
+  exact(() => run(['--monitor.idle.watts=package=lots']), `flag --monitor.idle.watts: invalid value "package=lots": ${W}`);
+  exact(() => run(['--monitor.idle.watts=package=']), `flag --monitor.idle.watts: invalid value "package=": ${W}`);
+  exact(() => run(['--monitor.idle.watts=package=1e6']), `flag --monitor.idle.watts: invalid value "package=1000000": ${W}`);
+  exact(() => run(['--monitor.idle.watts=package=Infinity']), `flag --monitor.idle.watts: invalid value "package=Infinity": ${W}`);
+  exact(() => run(['--monitor.idle.watts=package']), 'flag --monitor.idle.watts: invalid value "package": expected NAME=NUMBER, e.g. --monitor.idle.watts=package=35');
+  exact(() => run(['--monitor.idle.watts==35']), 'flag --monitor.idle.watts: invalid value "=35": expected NAME=NUMBER, e.g. --monitor.idle.watts=package=35');
+  exact(() => run(['--monitor.idle.watts']), 'flag --monitor.idle.watts: missing value (write --monitor.idle.watts=VALUE for a value starting with "-")');
+  // request without Kubernetes: the CPU requests come from the pod informer.
+  const REQUEST =
+    'config: monitor.idle.attribution: invalid value "request": requires kube.enabled true (CPU requests come from the Kubernetes pod informer); set kube.enabled (--kube.enable) or choose none, cpu or even';
+  exact(() => run(['--monitor.idle.attribution=request']), REQUEST);
+  exact(() => file('monitor: {idle: {attribution: request}}\n'), REQUEST);
+  exact(() => file('monitor: {idle: {attribution: request}}\nkube: {enabled: true, nodeName: n1}\n', '--no-kube.enable'), REQUEST);
+  exact(() => file('kube: {enabled: false}\n', '--monitor.idle.attribution=request'), REQUEST);
+});
+
+test('monitor.idle: (ours) in --help, with the flags and their defaults', () => {
+  const r = loadConfig(['--help'], {});
+  assert.ok(r.kind === 'help');
+  const line = (flag: string) => r.text.split('\n').find((l) => l.includes(`--${flag}=`)) ?? assert.fail(`--${flag} missing from the help`);
+  assert.match(line('monitor.idle.model'), /--monitor\.idle\.model=VALUE\s+\(ours\) .*baseline.*usage-ratio.* \(default: baseline\)$/);
+  assert.match(line('monitor.idle.watts'), /--monitor\.idle\.watts=NAME=NUMBER\.\.\.\s+\(ours\) .*repeatable.* \(default: none\)$/);
+  assert.match(line('monitor.idle.attribution'), /--monitor\.idle\.attribution=VALUE\s+\(ours\) .*none, cpu .*request .*even \(default: none\)$/);
+  assert.deepEqual(
+    FLAGS.filter((f) => f.type === 'mapping').map((f) => [f.name, f.key, f.repeatable]),
+    [['monitor.idle.watts', 'monitor.idle.watts', true]],
+  );
 });

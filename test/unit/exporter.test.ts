@@ -15,13 +15,20 @@ import { acceptsGzip, negotiateFormat } from '../../src/exporter/prometheus/nego
 import { PrometheusExporter } from '../../src/exporter/prometheus/prometheusExporter.js';
 import { formatSnapshot, StdoutExporter } from '../../src/exporter/stdout/stdoutExporter.js';
 import { formatJoules } from '../../src/exporter/formatJoules.js';
-import { PowerMonitor } from '../../src/monitor/powerMonitor.js';
+import { PowerMonitor, type IdleOptions } from '../../src/monitor/powerMonitor.js';
 import { watts, type Snapshot } from '../../src/monitor/snapshot.js';
 import type { ContainerInfo, PodInfo, ProcessInfo, VmInfo, WorkloadCpu } from '../../src/resource/workloads.js';
 import { WebServer } from '../../src/server/webServer.js';
 import { parseCheckedExposition, seriesKey, type CheckedExposition, type Family, type TextSample } from '../support/exposition.js';
 import { FakeZone, sample, silent } from '../support/fakes.js';
 import { endianness } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { Application } from '../../src/app/application.js';
+import { ConfigError } from '../../src/config/config.js';
+import { loadConfig } from '../../src/config/load.js';
+import { EstimatorMeter } from '../../src/device/estimatorMeter.js';
+import { captureLogger } from '../support/captureLogger.js';
 import { buildInfoLabels } from '../../src/exporter/prometheus/infoCollectors.js';
 import { goArch } from '../../src/util/buildInfo.js';
 
@@ -43,8 +50,8 @@ const info = {
   qemu: { key: '4@40', pid: 4, comm: 'qemu-system-x86', exe: '/usr/bin/qemu-system-x86_64', type: 'vm', containerId: '', vmId: 'vm-uuid-1', kernelThread: false } as ProcessInfo,
   oldJob: { key: '42@50', pid: 42, comm: 'job', exe: '/usr/bin/job', type: 'regular', containerId: '', vmId: '', kernelThread: false } as ProcessInfo,
   newJob: { key: '42@60', pid: 42, comm: 'job', exe: '/usr/bin/job', type: 'regular', containerId: '', vmId: '', kernelThread: false } as ProcessInfo,
-  container: { key: CID, id: CID, name: 'web "front"', runtime: 'containerd', podId: 'pod-uid-1' } as ContainerInfo,
-  pod: { key: 'pod-uid-1', id: 'pod-uid-1', name: 'web-0', namespace: 'default' } as PodInfo,
+  container: { key: CID, id: CID, name: 'web "front"', runtime: 'containerd', podId: 'pod-uid-1', cpuRequestCores: 0.5 } as ContainerInfo,
+  pod: { key: 'pod-uid-1', id: 'pod-uid-1', name: 'web-0', namespace: 'default', cpuRequestCores: 0.5 } as PodInfo,
   vm: { key: 'vm-uuid-1', id: 'vm-uuid-1', name: 'guest1', hypervisor: 'kvm' } as VmInfo,
 };
 
@@ -79,7 +86,7 @@ function collectors(levelList: MetricsLevel[], exporter: () => PrometheusExporte
  * A monitor after three refreshes: baseline, one interval of everything running, and one in
  * which the old pid-42 job ends and a new process reuses pid 42. `sleepy` never uses CPU.
  */
-function setup(levels: MetricsLevel[] = ['node', 'process', 'container', 'vm', 'pod']) {
+function setup(levels: MetricsLevel[] = ['node', 'process', 'container', 'vm', 'pod'], idle: IdleOptions = { model: 'usage-ratio', attribution: 'none' }) {
   const zones = [new FakeZone('package', 0, '/sys/class/powercap/intel-rapl:0'), new FakeZone('dram', 0, '/sys/class/powercap/intel-rapl:0/intel-rapl:0:0')];
   const clock = { now: 5_000 };
   let next = sample({ baseline: true });
@@ -90,6 +97,8 @@ function setup(levels: MetricsLevel[] = ['node', 'process', 'container', 'vm', '
     stalenessMs: 500,
     maxTerminated: 500,
     minTerminatedEnergyThresholdJ: 0,
+    // Kepler's split unless a test says otherwise: the worked numbers below are Kepler's.
+    idle,
     logger: silent,
     clock: () => clock.now,
     wallClock: () => 1_700_000_000_000 + clock.now,
@@ -450,6 +459,193 @@ describe('exposition of the current metric family', () => {
   });
 });
 
+describe('idle power in the exposition (monitor.idle)', () => {
+  const IDLE_FAMILIES: Record<string, Spec> = {
+    kepler_process_cpu_idle_joules_total: { type: 'counter', help: 'Energy consumption of cpu in idle state at process level in joules', labels: PROC },
+    kepler_container_cpu_idle_joules_total: { type: 'counter', help: 'Energy consumption of cpu in idle state at container level in joules', labels: CONT },
+    kepler_vm_cpu_idle_joules_total: { type: 'counter', help: 'Energy consumption of cpu in idle state at vm level in joules', labels: VM },
+    kepler_pod_cpu_idle_joules_total: { type: 'counter', help: 'Energy consumption of cpu in idle state at pod level in joules', labels: POD },
+  };
+  const UNATTRIBUTED_IDLE: Spec = { type: 'counter', help: /^Idle energy of cpu at node level that no workload series of the level carries/, labels: ['zone', 'level'] };
+  const BASELINE: Spec = { type: 'gauge', help: /^Power of cpu at zero load at node level in watts/, labels: ['zone', 'path', 'source'] };
+  const LEVEL_NAMES = ['process', 'container', 'vm', 'pod'] as const;
+  const uj = (v: string) => Math.round(Number(v) * 1e6);
+
+  /** Per zone and level: the workload series' idle + the unattributed idle = the node's idle, to the µJ. */
+  function assertIdleAddsUp(e: CheckedExposition, msg: string) {
+    for (const zone of ['package', 'dram']) {
+      const nodeIdle = uj(one(e, 'kepler_node_cpu_idle_joules_total', { zone }).value);
+      for (const level of LEVEL_NAMES) {
+        const series = byName(e, `kepler_${level}_cpu_idle_joules_total`, { zone }).reduce((a, x) => a + uj(x.value), 0);
+        const un = uj(one(e, 'kepler_node_cpu_unattributed_idle_joules_total', { zone, level }).value);
+        assert.equal(series + un, nodeIdle, `${msg}: ${level}/${zone}`);
+      }
+    }
+  }
+
+  test('none (the default): no idle family of workloads, no unattributed idle', () => {
+    for (const model of ['usage-ratio', 'baseline'] as const) {
+      const e = parseCheckedExposition(setup(undefined, { model, attribution: 'none' }).exporter.render(false).body, false);
+      for (const name of [...Object.keys(IDLE_FAMILIES), 'kepler_node_cpu_unattributed_idle_joules_total']) assert.ok(!e.families.has(name), `${model}: ${name}`);
+    }
+  });
+
+  for (const openMetrics of [false, true]) {
+    test(`${openMetrics ? 'OpenMetrics' : 'text'}: cpu: the idle families with the level's labels and help in Kepler's pattern, and the unattributed idle per zone and level`, () => {
+      const { exporter } = setup(undefined, { model: 'usage-ratio', attribution: 'cpu' });
+      const e = parseCheckedExposition(exporter.render(openMetrics).body, openMetrics);
+      for (const [name, spec] of Object.entries(IDLE_FAMILIES)) assert.ok(checkFamily(e, name, spec, openMetrics).samples.length > 0, name);
+      const un = checkFamily(e, 'kepler_node_cpu_unattributed_idle_joules_total', UNATTRIBUTED_IDLE, openMetrics);
+      assert.deepEqual(un.samples.map((x) => `${x.labels.level}/${x.labels.zone}`).sort(), LEVEL_NAMES.flatMap((l) => [`${l}/dram`, `${l}/package`]).sort());
+    });
+  }
+
+  test("cpu: each workload's idle in proportion to its CPU time (with Kepler's split, the same as its active energy at 50 % usage); everything adds up to the node's idle", () => {
+    const { exporter, monitor, snap, step } = setup(undefined, { model: 'usage-ratio', attribution: 'cpu' });
+    const e = parseCheckedExposition(exporter.render(false).body, false);
+    // nginx: 1 of 8 CPU-s of 20 J idle, then 1.5 of 8 of 30 J: 2.5 + 5.625 J.
+    assert.equal(one(e, 'kepler_process_cpu_idle_joules_total', { pid: '1', zone: 'package' }).value, '8.125');
+    assert.equal(one(e, 'kepler_process_cpu_idle_joules_total', { pid: '42', state: 'terminated', zone: 'package' }).value, '8.125');
+    assert.equal(one(e, 'kepler_container_cpu_idle_joules_total', { container_id: CID, zone: 'dram' }).value, '8.125');
+    assert.equal(byName(e, 'kepler_process_cpu_idle_joules_total', { pid: '3' }).length, 0, 'a process that never ran has no series');
+    assertIdleAddsUp(e, 'after three refreshes');
+    // Once a scrape has shown it, the terminated pid 42 leaves the exposition: its idle joins the
+    // unattributed idle, and the sums still hold.
+    monitor.acknowledgeExport(snap);
+    step();
+    monitor.refresh();
+    const e2 = parseCheckedExposition(exporter.render(false).body, false);
+    assert.equal(byName(e2, 'kepler_process_cpu_idle_joules_total', { pid: '42', state: 'terminated' }).length, 0);
+    assertIdleAddsUp(e2, 'after pid 42 left');
+  });
+
+  test("request: the container's request pays for all of it, and its pod; processes and VMs have none, so their level's idle is all unattributed", () => {
+    const { exporter, snap } = setup(undefined, { model: 'usage-ratio', attribution: 'request' });
+    const e = parseCheckedExposition(exporter.render(false).body, false);
+    const idle = formatJoules(snap.zones[0].idleUj);
+    assert.equal(idle, '50');
+    assert.equal(one(e, 'kepler_container_cpu_idle_joules_total', { container_id: CID, zone: 'package' }).value, idle);
+    assert.equal(one(e, 'kepler_pod_cpu_idle_joules_total', { pod_id: 'pod-uid-1', zone: 'package' }).value, idle);
+    assert.equal(one(e, 'kepler_node_cpu_unattributed_idle_joules_total', { zone: 'package', level: 'process' }).value, idle);
+    assert.equal(one(e, 'kepler_node_cpu_unattributed_idle_joules_total', { zone: 'package', level: 'vm' }).value, idle);
+    assert.equal(one(e, 'kepler_node_cpu_unattributed_idle_joules_total', { zone: 'package', level: 'container' }).value, '0');
+    assertIdleAddsUp(e, 'request');
+  });
+
+  test('even: every workload that has used CPU gets the same idle', () => {
+    const { exporter } = setup(undefined, { model: 'baseline', attribution: 'even', pinnedWatts: { package: 4, dram: 1 } });
+    const e = parseCheckedExposition(exporter.render(false).body, false);
+    // Interval 1: 4 processes ran (nginx, weird, qemu, the old job): 8 J / 4 each; interval 2: 5 (the new job too): 12 J / 5.
+    assert.equal(one(e, 'kepler_process_cpu_idle_joules_total', { pid: '1', zone: 'package' }).value, '4.4');
+    assert.equal(one(e, 'kepler_process_cpu_idle_joules_total', { pid: '42', state: 'running', zone: 'package' }).value, '2.4');
+    assertIdleAddsUp(e, 'even');
+  });
+
+  test('baseline model: kepler_node_cpu_idle_baseline_watts per zone with its source; idle watts are the baseline, active the rest', () => {
+    const { exporter } = setup(['node'], { model: 'baseline', attribution: 'none', pinnedWatts: { package: 5 } });
+    const e = parseCheckedExposition(exporter.render(false).body, false);
+    const fam = checkFamily(e, 'kepler_node_cpu_idle_baseline_watts', BASELINE, false);
+    assert.deepEqual(
+      fam.samples.map((x) => [x.labels.zone, x.labels.source, x.value]),
+      [
+        ['package', 'pinned', '5'],
+        // dram is learned: the first interval (40 J over 2 s) is the lowest power seen so far.
+        ['dram', 'lowest', '20'],
+      ],
+    );
+    assert.equal(one(e, 'kepler_node_cpu_idle_watts', { zone: 'package' }).value, '5');
+    assert.equal(one(e, 'kepler_node_cpu_active_watts', { zone: 'package' }).value, '15');
+    assert.equal(one(e, 'kepler_node_cpu_idle_joules_total', { zone: 'package' }).value, '25', '5 W over 2 s, then over 3 s');
+    assert.equal(one(e, 'kepler_node_cpu_idle_watts', { zone: 'dram' }).value, '20');
+    assert.equal(one(e, 'kepler_node_cpu_active_watts', { zone: 'dram' }).value, '0');
+    // With Kepler's split there is no baseline to show.
+    assert.ok(!parseCheckedExposition(setup(['node']).exporter.render(false).body, false).families.has('kepler_node_cpu_idle_baseline_watts'));
+  });
+});
+
+describe('monitor.idle wiring in Application', () => {
+  const FAKE_YAML = join(process.cwd(), 'examples', 'fake-meter.yaml'); // zones package, core, dram
+  const XEON = join(process.cwd(), 'test', 'fixtures', 'host', 'intel-xeon-2s');
+  const config = (flags: string[], file: string[] = [`--config.file=${FAKE_YAML}`]) => {
+    const r = loadConfig([...file, `--kube.node-name=${NODE}`, '--web.listen-address=127.0.0.1:0', ...flags], {});
+    if (r.kind !== 'run') throw new Error(`loadConfig: ${r.kind}`);
+    return r.config;
+  };
+
+  test("a zone in monitor.idle.watts that the meter does not have: one line naming the key, the zone and the meter's zones; exit 2", () => {
+    assert.throws(
+      () => new Application(config(['--monitor.idle.watts=package=35', '--monitor.idle.watts=gpu=3']), silent),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError, String(err));
+        assert.equal(err.message, "config: monitor.idle.watts.gpu: unknown zone: expected one of the fake meter's zones: package, core, dram");
+        return true;
+      },
+    );
+    const r = spawnSync(
+      process.execPath,
+      [join(process.cwd(), 'dist', 'src', 'cli', 'main.js'), `--config.file=${FAKE_YAML}`, '--monitor.idle.watts=gpu=3', '--web.listen-address=127.0.0.1:0'],
+      {
+        encoding: 'utf8',
+        timeout: 20_000,
+      },
+    );
+    assert.equal(r.status, 2, r.stderr);
+    const errors = `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.includes('monitor.idle.watts'));
+    assert.equal(errors.length, 1, `${r.stdout}${r.stderr}`);
+    assert.match(errors[0], /level=ERROR msg="config: monitor\.idle\.watts\.gpu: unknown zone: expected one of the fake meter's zones: package, core, dram"$/);
+  });
+
+  test('says once where each zone idle power comes from; pinned watts reach the monitor', () => {
+    const { logger, lines } = captureLogger();
+    const app = new Application(config(['--monitor.idle.watts=package=35', '--monitor.idle.attribution=cpu']), logger);
+    const said = lines.filter((l) => l.msg === 'idle power');
+    assert.equal(said.length, 1);
+    assert.deepEqual(said[0].fields.model, 'baseline');
+    assert.deepEqual(said[0].fields.attribution, 'cpu');
+    assert.match(String(said[0].fields.zones), /^package: pinned 35 W; core: learned .*; dram: learned /);
+    const s = app.monitor.refresh();
+    app.monitor.stop();
+    assert.deepEqual(
+      s.zones.map((z) => [z.name, z.idleBaseline?.source, z.idleBaseline?.watts]),
+      [
+        ['package', 'pinned', 35],
+        ['core', 'usage-ratio', 0],
+        ['dram', 'usage-ratio', 0],
+      ],
+    );
+    assert.equal(s.idleAttribution, 'cpu');
+    assert.ok(s.containers.idle, 'the levels carry idle');
+  });
+
+  test("the estimator's zones take the model's own zero-load watts", () => {
+    const { logger, lines } = captureLogger();
+    const app = new Application(config(['--cpu.preferred-meters=estimator', `--host.procfs=${join(XEON, 'proc')}`, `--host.sysfs=${join(XEON, 'sys')}`], []), logger);
+    const s = app.monitor.refresh();
+    app.monitor.stop();
+    assert.ok(app.meter.meter instanceof EstimatorMeter);
+    const idle = app.meter.meter.idleWatts();
+    assert.deepEqual(Object.keys(idle), ['package', 'dram', 'platform']);
+    assert.ok(idle.platform > idle.package && idle.package > 0 && idle.dram > 0, JSON.stringify(idle));
+    assert.deepEqual(
+      s.zones.map((z) => [z.name, z.idleBaseline?.source, z.idleBaseline?.watts]),
+      Object.entries(idle).map(([name, w]) => [name, 'estimator', w]),
+    );
+    assert.match(String(lines.find((l) => l.msg === 'idle power')?.fields.zones), /^package: estimator [\d.]+ W; dram: estimator [\d.]+ W; platform: estimator [\d.]+ W$/);
+  });
+
+  test('usage-ratio: Kepler split, no baseline; pinned watts are ignored, and the log says so', () => {
+    const { logger, lines } = captureLogger();
+    const app = new Application(config(['--monitor.idle.model=usage-ratio', '--monitor.idle.watts=dram=4']), logger);
+    const s = app.monitor.refresh();
+    app.monitor.stop();
+    assert.deepEqual(
+      s.zones.map((z) => z.idleBaseline),
+      [undefined, undefined, undefined],
+    );
+    assert.ok(lines.some((l) => l.level === 'WARN' && /monitor\.idle\.watts is ignored/.test(l.msg)));
+  });
+});
+
 describe('kepler_build_info', () => {
   test("goArch: Node's process.arch in Go's GOARCH names, ppc64 by byte order (pure)", () => {
     const cases: [string, 'LE' | 'BE', string][] = [
@@ -501,7 +697,7 @@ describe('pods without Kubernetes metadata', () => {
     });
     const exporter: PrometheusExporter = new PrometheusExporter(monitor, silent);
     exporter.register(...collectors(['pod'], () => exporter, []));
-    const bare: PodInfo = { key: 'uid-7', id: 'uid-7', name: '', namespace: '' };
+    const bare: PodInfo = { key: 'uid-7', id: 'uid-7', name: '', namespace: '', cpuRequestCores: 0 };
     monitor.refresh();
     zones[0].counter += 10_000_000;
     clock.now += 1000;

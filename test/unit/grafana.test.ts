@@ -50,6 +50,7 @@ const EXPECTED_TITLES: Record<string, string[]> = {
     'Unattributed active power by level ($zone)',
     'Power meter',
     'CPU model',
+    'Idle baseline by zone',
   ],
   'kepler-ts-workloads.json': [
     'Top 10 pods by power ($zone)',
@@ -61,6 +62,8 @@ const EXPECTED_TITLES: Record<string, string[]> = {
     'Container power ($zone)',
     'Pod power ($zone)',
     'Container energy over the range ($zone)',
+    'Idle energy per namespace, last 24 h ($zone)',
+    'Active and idle power per namespace ($zone)',
   ],
   'kepler-ts-exporter.json': [
     'Up',
@@ -169,6 +172,7 @@ test('dashboards: the panels the task lists are there', () => {
     'kepler_node_cpu_unattributed_joules_total',
     'kepler_exporter_meter_info',
     'kepler_node_cpu_info',
+    'kepler_node_cpu_idle_baseline_watts',
   ])
     assert.ok(exprs('kepler-ts-node.json').includes(m), `node board lacks ${m}`);
   for (const m of [
@@ -178,6 +182,7 @@ test('dashboards: the panels the task lists are there', () => {
     'kepler_vm_cpu_watts',
     'kepler_pod_cpu_joules_total',
     'kepler_container_cpu_joules_total',
+    'kepler_pod_cpu_idle_joules_total',
   ])
     assert.ok(exprs('kepler-ts-workloads.json').includes(m), `workloads board lacks ${m}`);
   for (const m of [

@@ -4,14 +4,15 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { probeAnswer } from '../../src/monitor/health.js';
+import { assessHealth, probeAnswer } from '../../src/monitor/health.js';
 import { PowerMonitor } from '../../src/monitor/powerMonitor.js';
 import { FakeZone, ScriptedResources, silent } from '../support/fakes.js';
 
 const INTERVAL_MS = 1000;
+const START_MS = 50_000;
 
 function running() {
-  const clock = { now: 50_000 };
+  const clock = { now: START_MS };
   const zone = new FakeZone('package');
   const monitor = new PowerMonitor({
     zones: [zone],
@@ -31,21 +32,30 @@ function running() {
       monitor.refresh();
     }
   };
-  const probes = (intervalMs = INTERVAL_MS) => ({
-    live: probeAnswer('live', monitor.latest(), clock.now, intervalMs),
-    ready: probeAnswer('ready', monitor.latest(), clock.now, intervalMs),
-  });
+  const probes = (intervalMs = INTERVAL_MS) => {
+    const s = monitor.latest();
+    const h = assessHealth(s, clock.now, intervalMs);
+    return {
+      live: probeAnswer('live', h, s, clock.now - START_MS, intervalMs),
+      ready: probeAnswer('ready', h, s, clock.now - START_MS, intervalMs),
+    };
+  };
   return { clock, zone, monitor, refresh, probes };
 }
 
 describe("Kepler's probes", () => {
-  test('before the first refresh: live (a restart would only start again), not ready', () => {
+  test('before the first refresh: live for as long as a stalled loop would be (a minute here), not ready', () => {
     const m = running();
     assert.deepEqual(m.probes(), { live: true, ready: false });
+    m.clock.now += 59_000;
+    assert.deepEqual(m.probes(), { live: true, ready: false });
+    m.clock.now += 2_000;
+    assert.deepEqual(m.probes(), { live: false, ready: false }, 'a first refresh that never completes is a restart');
   });
 
-  test('with monitor.interval 0 (refresh on scrape) it is ready before any scrape, or it would never be scraped', () => {
+  test('with monitor.interval 0 (refresh on scrape) it is live and ready before any scrape, or it would never be scraped', () => {
     const m = running();
+    m.clock.now += 3_600_000;
     assert.deepEqual(m.probes(0), { live: true, ready: true });
   });
 

@@ -1,20 +1,33 @@
-// Kubernetes pod metadata: the pure parts (container ids, pod lists, the kubelet's address,
-// backoff), the PodCache with a fake clock, and loadKubeAccess's configuration errors. Both
-// informers against fake HTTPS servers on real timers are in test/integration/k8sInformers.test.ts.
+// Kubernetes pod metadata: the pure parts (container ids, pod lists, CPU requests, the kubelet's
+// address, backoff), the PodCache with a fake clock, and loadKubeAccess's configuration errors.
+// Both informers carry CPU requests from fake HTTPS servers (one quick sync each, below); their
+// outage behaviour on real timers is in test/integration/k8sInformers.test.ts.
 
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/config/config.js';
+import { ApiServerPodInformer } from '../../src/k8s/apiServerPodInformer.js';
 import { loadKubeAccess } from '../../src/k8s/kubeClient.js';
-import { kubeletEndpoint } from '../../src/k8s/kubeletPodInformer.js';
+import { KubeletPodInformer, kubeletEndpoint } from '../../src/k8s/kubeletPodInformer.js';
 import { PodCache, REMOVED_POD_RETENTION_MS } from '../../src/k8s/podCache.js';
-import { backoffMs, OutageTracker } from '../../src/k8s/podInformer.js';
-import { containerIdOf, containersOfPod, podListItems, podMetaOf, type PodObject } from '../../src/k8s/podMetadata.js';
-import { captureLogger } from '../support/captureLogger.js';
-import { podObject, reachableAgain, testPod, unreachableWarnings, writeKubeconfig, type TestPod } from '../support/fakeKube.js';
+import { backoffMs, MalformedCpuRequests, OutageTracker, type PodInformer } from '../../src/k8s/podInformer.js';
+import { containerIdOf, containersOfPod, parseCpuQuantity, podListItems, podMetaOf, type MalformedCpuRequest, type PodObject } from '../../src/k8s/podMetadata.js';
+import { captureLogger, type LogLine } from '../support/captureLogger.js';
+import {
+  FAKE_NODE,
+  FakeApiServer,
+  FakeKubelet,
+  makeCertificate,
+  podObject,
+  reachableAgain,
+  testPod,
+  unreachableWarnings,
+  writeKubeconfig,
+  type TestPod,
+} from '../support/fakeKube.js';
 import { cid } from '../support/ids.js';
 
 // ---------- pure functions ----------
@@ -294,4 +307,240 @@ describe('loadKubeAccess', () => {
       else process.env.KUBERNETES_SERVICE_HOST = saved;
     }
   });
+});
+
+// ---------- CPU requests ----------
+
+describe('CPU requests', () => {
+  test('parseCpuQuantity: Kubernetes quantities as cores', () => {
+    const good: [unknown, number][] = [
+      ['250m', 0.25],
+      ['1', 1],
+      ['1.5', 1.5],
+      ['2000m', 2],
+      ['0.1', 0.1],
+      ['100m', 0.1],
+      ['1m', 0.001],
+      ['0', 0],
+      ['0m', 0],
+      ['-0', 0],
+      ['+2', 2],
+      ['007', 7],
+      ['.5', 0.5],
+      ['5.', 5],
+      ['1.G', 1e9],
+      ['500000u', 0.5],
+      ['250000000n', 0.25],
+      ['2k', 2000],
+      ['1M', 1e6],
+      ['1E', 1e18],
+      ['1e3', 1000],
+      ['1E3', 1000],
+      ['1e+2', 100],
+      ['1e-3', 0.001],
+      ['25e-2', 0.25],
+      ['1Ki', 1024],
+      ['1.5Ki', 1536],
+      ['1Mi', 1024 ** 2],
+      // A JSON number (an object written by hand, not by the API server) is cores.
+      [0.5, 0.5],
+      [2, 2],
+      [0, 0],
+    ];
+    for (const [q, cores] of good) assert.equal(parseCpuQuantity(q), cores, JSON.stringify(q));
+    const bad: unknown[] = [
+      '',
+      ' 1',
+      '1 ',
+      '1e3m', // an exponent and a suffix: not a quantity
+      '1K', // kilo is k; K only in Ki
+      '1ki',
+      '1mm',
+      'm',
+      '.',
+      '1.2.3',
+      '1e',
+      '1e1.5',
+      '1e400', // not a finite number
+      '-1', // the API server refuses negative requests
+      '-250m',
+      '0x10',
+      '1_000',
+      '½',
+      'lots',
+      'NaN',
+      'Infinity',
+      -1,
+      NaN,
+      Infinity,
+      null,
+      undefined,
+      true,
+      {},
+      ['1'],
+    ];
+    for (const q of bad) assert.equal(parseCpuQuantity(q), undefined, JSON.stringify(q) ?? String(q));
+  });
+
+  test("containersOfPod: each container's request, from its status after a resize, else from the spec by name", () => {
+    const ids = { app: cid('r-app'), side: cid('r-side'), init: cid('r-init'), dbg: cid('r-dbg'), bad: cid('r-bad'), resized: cid('r-resized') };
+    const p: PodObject = {
+      metadata: { uid: 'uid-r', name: 'shop', namespace: 'prod' },
+      spec: {
+        containers: [
+          { name: 'app', resources: { requests: { cpu: '250m', memory: '1Gi' } } },
+          { name: 'side' },
+          { name: 'bad', resources: { requests: { cpu: 'lots' } } },
+          { name: 'resized', resources: { requests: { cpu: '2' } } },
+        ],
+        initContainers: [{ name: 'init', resources: { requests: { cpu: '1.5' } } }],
+        ephemeralContainers: [{ name: 'debugger', resources: { requests: { cpu: '0.1' } } }],
+      },
+      status: {
+        containerStatuses: [
+          { name: 'resized', containerID: `containerd://${ids.resized}`, resources: { requests: { cpu: '500m' } } },
+          { name: 'app', containerID: `containerd://${ids.app}`, resources: {} },
+          { name: 'side', containerID: `containerd://${ids.side}` },
+          { name: 'bad', containerID: `containerd://${ids.bad}` },
+        ],
+        initContainerStatuses: [{ name: 'init', containerID: `containerd://${ids.init}` }],
+        ephemeralContainerStatuses: [{ name: 'debugger', containerID: `containerd://${ids.dbg}` }],
+      },
+    };
+    const malformed: MalformedCpuRequest[] = [];
+    const m = containersOfPod(p, (x) => malformed.push(x));
+    const pod = { uid: 'uid-r', name: 'shop', namespace: 'prod' };
+    assert.deepEqual(m.get(ids.app), { containerName: 'app', pod, cpuRequestCores: 0.25 });
+    assert.deepEqual(m.get(ids.resized), { containerName: 'resized', pod, cpuRequestCores: 0.5 }, "the status's request: what the running container has");
+    assert.deepEqual(m.get(ids.init), { containerName: 'init', pod, cpuRequestCores: 1.5 });
+    assert.deepEqual(m.get(ids.dbg), { containerName: 'debugger', pod, cpuRequestCores: 0.1 });
+    assert.deepEqual(m.get(ids.side), { containerName: 'side', pod }, 'no request: no cpuRequestCores');
+    assert.deepEqual(m.get(ids.bad), { containerName: 'bad', pod }, 'a malformed request counts as none');
+    assert.deepEqual(malformed, [{ pod, containerName: 'bad', value: 'lots' }]);
+    // Without a callback, a malformed request is no crash either.
+    assert.equal(containersOfPod(p).get(ids.bad)?.cpuRequestCores, undefined);
+  });
+
+  test('PodCache: a changed request (in-place resize) is what the next lookup gives, under the same container id', () => {
+    const id = cid('resize');
+    const reported: MalformedCpuRequest[] = [];
+    const cache = new PodCache(
+      () => 0,
+      (m) => reported.push(m),
+    );
+    cache.replaceAll([podObject(testPod('a', { app: id }, { cpuRequests: { app: '250m' } }))]);
+    assert.equal(cache.lookup(id)?.cpuRequestCores, 0.25);
+    cache.replaceAll([podObject(testPod('a', { app: id }, { cpuRequests: { app: '250m' }, statusCpuRequests: { app: '1' } }))]);
+    assert.equal(cache.lookup(id)?.cpuRequestCores, 1);
+    cache.upsert(podObject(testPod('a', { app: id }, { cpuRequests: { app: 'x' } })));
+    assert.deepEqual(cache.lookup(id), { containerName: 'app', pod: { uid: 'a', name: 'pod-a', namespace: 'ns1' } });
+    assert.equal(reported.length, 1);
+    cache.upsert(podObject(testPod('a', { app: id })));
+    assert.equal(cache.lookup(id)?.cpuRequestCores, undefined, 'request removed');
+  });
+
+  test('MalformedCpuRequests: each (pod, container, value) is logged and counted once', () => {
+    const { logger, lines } = captureLogger();
+    const r = new MalformedCpuRequests(logger);
+    const pod = { uid: 'u', name: 'web', namespace: 'shop' };
+    for (let i = 0; i < 3; i++) r.report({ pod, containerName: 'app', value: 'lots' });
+    assert.equal(r.count, 1);
+    r.report({ pod, containerName: 'app', value: '1e3m' }); // another value: said again
+    r.report({ pod, containerName: 'side', value: 'lots' });
+    r.report({ pod: { ...pod, uid: 'u2' }, containerName: 'app', value: 'lots' });
+    r.report({ pod, containerName: 'app', value: { cpu: 1 } });
+    assert.equal(r.count, 5);
+    const warned = lines.filter((l) => l.level === 'WARN');
+    assert.equal(warned.length, 5);
+    assert.deepEqual(warned[0], {
+      level: 'WARN',
+      msg: 'container CPU request is not a Kubernetes quantity; counted as no request',
+      fields: { pod: 'shop/web', container: 'app', cpu_request: '"lots"' },
+    });
+    assert.equal(warned[4].fields.cpu_request, '{"cpu":1}');
+    r.report({ pod, containerName: 'app', value: 'x'.repeat(500) });
+    assert.equal(String(lines.at(-1)?.fields.cpu_request).length, 60, 'a long value is shortened');
+  });
+});
+
+describe('both informers carry CPU requests from Kubernetes (fake kubelet and API server over HTTPS)', () => {
+  let dir = '';
+  let tls: { certFile: string; keyFile: string };
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'k8s-requests-'));
+    tls = makeCertificate(dir, 'fake');
+  });
+  after(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const APP = cid('req-app');
+  const SIDE = cid('req-side');
+  const INIT = cid('req-init');
+  const BAD = cid('req-bad');
+  const pod = (extra: Partial<TestPod> = {}) =>
+    testPod('rq', { app: APP, side: SIDE, bad: BAD }, { initContainers: { init: INIT }, cpuRequests: { app: '250m', init: '100m', bad: '1e3m' }, ...extra });
+
+  async function waitFor(cond: () => boolean, what: string): Promise<void> {
+    const deadline = Date.now() + 5000;
+    while (!cond()) {
+      if (Date.now() > deadline) assert.fail(`timed out waiting for: ${what}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  for (const mode of ['kubelet', 'apiserver'] as const) {
+    test(`${mode}: requests by container id, a resize updates them, a malformed one is counted once`, async () => {
+      const tokenFile = join(dir, `token-${mode}`);
+      writeFileSync(tokenFile, 't');
+      const api = new FakeApiServer(tls, tokenFile, FAKE_NODE);
+      const kubelet = new FakeKubelet(tls, tokenFile);
+      await api.start();
+      await kubelet.start();
+      api.kubeletPort = kubelet.port;
+      const kubeconfig = join(dir, `kubeconfig-${mode}`);
+      writeKubeconfig(kubeconfig, api.port, tls.certFile, tokenFile);
+      const access = loadKubeAccess(kubeconfig);
+      const { logger, lines } = captureLogger();
+      const inf: PodInformer =
+        mode === 'kubelet'
+          ? new KubeletPodInformer({ access, nodeName: FAKE_NODE, pollIntervalMs: 100, kubeletCAFile: tls.certFile, logger, requestTimeoutMs: 2000 })
+          : new ApiServerPodInformer({ access, nodeName: FAKE_NODE, logger });
+      kubelet.pods = [pod()];
+      api.setPod(pod());
+      const malformedWarnings = (l: LogLine[]) => l.filter((x) => x.level === 'WARN' && x.msg.includes('CPU request'));
+      try {
+        inf.start();
+        await waitFor(() => inf.stats().lastSyncMs !== undefined, 'the first sync');
+        assert.deepEqual(inf.lookup(APP), { containerName: 'app', pod: { uid: 'rq', name: 'pod-rq', namespace: 'ns1' }, cpuRequestCores: 0.25 });
+        assert.equal(inf.lookup(INIT)?.cpuRequestCores, 0.1, 'an init container');
+        assert.equal(inf.lookup(SIDE)?.containerName, 'side');
+        assert.equal(inf.lookup(SIDE)?.cpuRequestCores, undefined, 'no request');
+        assert.equal(inf.lookup(BAD)?.containerName, 'bad', 'a malformed request keeps the labels');
+        assert.equal(inf.lookup(BAD)?.cpuRequestCores, undefined);
+        assert.equal(inf.stats().malformedCpuRequests, 1);
+
+        // In-place resize: the status says what the running container now has. (The fake API
+        // server does not replay events: the watch must be open before the change.)
+        if (mode === 'apiserver') await waitFor(() => api.openWatches() === 1, 'the watch');
+        const resized = pod({ statusCpuRequests: { app: '1500m' } });
+        kubelet.pods = [resized];
+        api.setPod(resized);
+        await waitFor(() => inf.lookup(APP)?.cpuRequestCores === 1.5, 'the resized request');
+        // Another list or event repeating the malformed request.
+        const again = pod({ statusCpuRequests: { app: '2' } });
+        kubelet.pods = [again];
+        api.setPod(again);
+        await waitFor(() => inf.lookup(APP)?.cpuRequestCores === 2, 'the second resize');
+        assert.equal(inf.stats().malformedCpuRequests, 1, 'counted once, not at every poll or event');
+        assert.equal(malformedWarnings(lines).length, 1, 'logged once');
+        assert.deepEqual(malformedWarnings(lines)[0].fields, { pod: 'ns1/pod-rq', container: 'bad', cpu_request: '"1e3m"' });
+        assert.deepEqual(inf.stats().errors, { node: 0, pods: 0, watch: 0 }, 'not a failure to reach Kubernetes');
+      } finally {
+        inf.stop();
+        await kubelet.stop();
+        await api.stop();
+      }
+    });
+  }
 });

@@ -9,6 +9,7 @@ import { describe, test } from 'node:test';
 import { parse as parseYaml, stringify } from 'yaml';
 import { ConfigError, type Config } from '../../src/config/config.js';
 import { loadConfig } from '../../src/config/load.js';
+import { checkValues } from '../../src/config/schema.js';
 import { MeterUnavailableError } from '../../src/device/energyZone.js';
 import { selectMeter, type MeterFactory } from '../../src/device/meterSelection.js';
 import { TerminatedTracker } from '../../src/monitor/terminatedTracker.js';
@@ -131,9 +132,9 @@ function loaded(argv: string[], file = ''): { config: Config; warnings: string[]
   return r.kind === 'run' ? r : assert.fail();
 }
 
-function fromFile(key: string, value: unknown, companion = true): { config: Config; warnings: string[] } {
+function fromFile(key: string, value: unknown, companion = true, more: Record<string, unknown> = {}): { config: Config; warnings: string[] } {
   const c = companion ? COMPANIONS[key] : undefined;
-  return loaded([`--config.file=${FILE}`], fileSetting({ [key]: value, ...(c ? { [c[0]]: c[2] } : {}) }));
+  return loaded([`--config.file=${FILE}`], fileSetting({ [key]: value, ...(c ? { [c[0]]: c[2] } : {}), ...more }));
 }
 
 function fromFlags(flag: string, key: string, value: unknown): { config: Config; warnings: string[] } {
@@ -142,9 +143,9 @@ function fromFlags(flag: string, key: string, value: unknown): { config: Config;
 }
 
 /** The configuration error a file setting gives. */
-function refusal(key: string, value: unknown, companion = true): string {
+function refusal(key: string, value: unknown, companion = true, more: Record<string, unknown> = {}): string {
   try {
-    fromFile(key, value, companion);
+    fromFile(key, value, companion, more);
   } catch (e) {
     if (e instanceof ConfigError) return e.message;
     throw e;
@@ -181,10 +182,13 @@ const PROMISES: Record<string, (config: Config) => void> = {
   },
   'exporter.prometheus.metricsLevel': (c) => {
     assert.deepEqual(c.exporter.prometheus.metricsLevel, ['node'], 'one level, as a string');
+    // [] is every level: the file's value itself, not the default it would leave if it were dropped.
+    const parsed = checkValues({ exporter: { prometheus: { metricsLevel: [] } } }).data as { exporter: { prometheus: { metricsLevel: string[] } } };
+    assert.deepEqual([...parsed.exporter.prometheus.metricsLevel].sort(), ['container', 'node', 'pod', 'process', 'vm'], '[] is every level');
     assert.deepEqual(
-      [...fromFile('exporter.prometheus.metricsLevel', []).config.exporter.prometheus.metricsLevel].sort(),
-      ['container', 'node', 'pod', 'process', 'vm'],
-      '[] is every level',
+      loaded(['--config.file=c.yaml', '--metrics=node'], 'exporter: {prometheus: {metricsLevel: []}}\n').config.exporter.prometheus.metricsLevel,
+      ['node'],
+      'a flag still wins',
     );
     assert.deepEqual(fromFile('exporter.prometheus.metricsLevel', [' Pod ', 'NODE']).config.exporter.prometheus.metricsLevel, ['pod', 'node'], 'trimmed, any case');
     assert.match(refusal('exporter.prometheus.metricsLevel', 'nodes'), /exporter\.prometheus\.metricsLevel/);
@@ -195,6 +199,8 @@ const PROMISES: Record<string, (config: Config) => void> = {
     assert.match(msg, /exporter\.prometheus\.debugCollectors/);
     assert.match(msg, /"gc"/);
     assert.doesNotMatch(msg, /\n/);
+    // As in Kepler, whose Prometheus exporter refuses it when it starts: off, it does not.
+    assert.deepEqual(loaded([`--config.file=${FILE}`], 'exporter: {prometheus: {enabled: false, debugCollectors: [gc]}}\n').config.exporter.prometheus.debugCollectors, ['gc']);
   },
   'cpu.preferredMeters': (c) => assert.deepEqual(metersTried(c), ['hwmon', 'estimator']),
   'dev.fake-cpu-meter.enabled': (c) => assert.deepEqual(metersTried(c), ['fake', 'estimator']),
@@ -208,10 +214,19 @@ const PROMISES: Record<string, (config: Config) => void> = {
     assert.match(refusal('experimental.hwmon.chipRules', [{ useSameIndex: true }]), /experimental\.hwmon\.chipRules/);
   },
   'experimental.gpu.dcgmEndpoint': () => {
-    for (const bad of ['ftp://10.0.0.7:9400/metrics', 'http://user:secret@10.0.0.7:9400/metrics', 'http://10.0.0.7:9400/metrics?x=1', 'http:///metrics']) {
-      const msg = refusal('experimental.gpu.dcgmEndpoint', bad);
+    for (const bad of [
+      'ftp://10.0.0.7:9400/metrics',
+      'http://user:secret@10.0.0.7:9400/metrics',
+      'http://admin:p@secret@10.0.0.7:9400/metrics',
+      'http://user:se"cret@10.0.0.7:9400/metrics',
+      'http://10.0.0.7:9400/metrics?x=1',
+      'http:///metrics',
+    ]) {
+      // Checked when an experimental feature is on, as Kepler checks it; unread (and accepted) otherwise.
+      assert.equal(fromFile('experimental.gpu.dcgmEndpoint', bad).config.experimental.gpu.dcgmEndpoint, bad.trim());
+      const msg = refusal('experimental.gpu.dcgmEndpoint', bad, true, { 'experimental.gpu.enabled': true });
       assert.match(msg, /experimental\.gpu\.dcgmEndpoint/, bad);
-      assert.doesNotMatch(msg, /secret/, 'credentials are not echoed');
+      assert.doesNotMatch(msg, /secret|cret/, `credentials are not echoed: ${msg}`);
     }
   },
 };

@@ -2,7 +2,7 @@
 // ResourceInformer on a synthetic procfs/sysfs tree in a temp dir (counters advanced by the test
 // between refreshes), and one sanity run against this machine's real /proc.
 
-import { describe, test, type TestContext } from 'node:test';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,12 +13,18 @@ import { containerOfProcess, matchContainer, parseProcCgroup, podUidFromCgroupPa
 import { parseCpuInfo } from '../../src/resource/cpuInfo.js';
 import { parsePidStat, PF_KTHREAD } from '../../src/resource/pidStat.js';
 import { cpuInterval, parseProcStat, type CpuTimes } from '../../src/resource/procStat.js';
-import { ResourceInformer } from '../../src/resource/resourceInformer.js';
+import { ApiServerPodInformer } from '../../src/k8s/apiServerPodInformer.js';
+import { loadKubeAccess } from '../../src/k8s/kubeClient.js';
+import { KubeletPodInformer } from '../../src/k8s/kubeletPodInformer.js';
+import type { PodInformer } from '../../src/k8s/podInformer.js';
+import { ResourceInformer, type PodMetadataSource } from '../../src/resource/resourceInformer.js';
 import { vmFromCmdline } from '../../src/resource/vm.js';
 import type { ResourceSample, WorkloadCpu } from '../../src/resource/workloads.js';
 import { FileReader } from '../../src/util/fileReader.js';
 import { spawn } from 'node:child_process';
 import { near } from '../support/assertions.js';
+import { captureLogger } from '../support/captureLogger.js';
+import { FAKE_NODE, FakeApiServer, FakeKubelet, makeCertificate, testPod, writeKubeconfig, type TestPod } from '../support/fakeKube.js';
 import { cid } from '../support/ids.js';
 
 // ---------- helpers ----------
@@ -574,8 +580,8 @@ class FakeHost {
     this.uptime(100);
   }
 
-  informer(): ResourceInformer {
-    return new ResourceInformer({ procfs: this.procfs, sysfs: this.sysfs });
+  informer(pods?: PodMetadataSource): ResourceInformer {
+    return new ResourceInformer({ procfs: this.procfs, sysfs: this.sysfs, ...(pods ? { pods } : {}) });
   }
 
   uptime(sec: number): void {
@@ -1150,6 +1156,159 @@ describe('ResourceInformer on a synthetic host', () => {
     assert.equal(s.nodeActiveCpuSec, 0);
     assert.equal(s.usageRatio, 0);
     near(proc(s, 920).cpuDeltaSec, 0.5, 'process still billed');
+  });
+});
+
+// ---------- CPU requests from Kubernetes ----------
+
+type Meta = NonNullable<ReturnType<PodMetadataSource['lookup']>>;
+
+describe('ResourceInformer: CPU requests from the pod informer', () => {
+  const UID_B = '0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b';
+  const [A1, A2, B1] = [cid('rq-a1'), cid('rq-a2'), cid('rq-b1')];
+  const podA = { uid: POD_UID, name: 'web-0', namespace: 'shop' };
+  const podB = { uid: UID_B, name: 'db-0', namespace: 'shop' };
+
+  test('ContainerInfo and PodInfo carry them; a resize is in the next sample; identity and labels stay', (t) => {
+    const h = new FakeHost(t);
+    const paths = [podPath(POD_UID, A1), podPath(POD_UID, A2), podPath(UID_B, B1)];
+    paths.forEach((p, i) => {
+      h.proc(810 + i, { comm: `c${i}`, utime: 100, start: 100, cgroup: p });
+      h.cgroupCpu(p, 10);
+    });
+    h.proc(820, { comm: 'plain', start: 100, cgroup: dockerScope(ID) });
+    const metas = new Map<string, Meta>([
+      [A1, { containerName: 'app', pod: podA, cpuRequestCores: 0.25 }],
+      [A2, { containerName: 'side', pod: podA, cpuRequestCores: 0.1 }],
+      [B1, { containerName: 'db', pod: podB, cpuRequestCores: 1.5 }],
+    ]);
+    const inf = h.informer({ lookup: (id) => metas.get(id) });
+
+    const s1 = inf.refresh();
+    assert.equal(ctr(s1, A1).info.cpuRequestCores, 0.25);
+    assert.equal(ctr(s1, A2).info.cpuRequestCores, 0.1);
+    assert.equal(ctr(s1, B1).info.cpuRequestCores, 1.5);
+    assert.equal(ctr(s1, ID).info.cpuRequestCores, 0, 'a container outside Kubernetes: 0');
+    assert.deepEqual(pod(s1, POD_UID).info, { key: POD_UID, id: POD_UID, name: 'web-0', namespace: 'shop', cpuRequestCores: 0.35 }, 'the sum of its containers');
+    assert.equal(pod(s1, UID_B).info.cpuRequestCores, 1.5);
+
+    // Nothing changed: the very same info objects (collectors cache their labels per object).
+    h.uptime(110);
+    const s2 = inf.refresh();
+    for (const id of [A1, A2, B1, ID]) assert.equal(ctr(s2, id).info, ctr(s1, id).info, id);
+    assert.equal(pod(s2, POD_UID).info, pod(s1, POD_UID).info);
+
+    // In-place resize of app: the next sample carries the new request, under the same key and labels.
+    metas.set(A1, { containerName: 'app', pod: podA, cpuRequestCores: 1 });
+    h.uptime(120);
+    h.cgroupCpu(paths[0], 11);
+    const s3 = inf.refresh();
+    const a1 = ctr(s3, A1);
+    assert.deepEqual({ ...a1.info }, { ...ctr(s2, A1).info, cpuRequestCores: 1 });
+    assert.equal(a1.info.key, A1);
+    near(a1.cpuTotalSec, 1, 'its CPU history is kept');
+    assert.equal(pod(s3, POD_UID).info.cpuRequestCores, 1.1);
+    assert.equal(pod(s3, POD_UID).info.key, POD_UID);
+    assert.equal(ctr(s3, A2).info, ctr(s2, A2).info, 'the other container is untouched');
+    assert.equal(pod(s3, UID_B).info, pod(s2, UID_B).info, 'the other pod is untouched');
+
+    // The pod informer forgets the pod: the containers keep what they had.
+    metas.clear();
+    h.uptime(130);
+    const s4 = inf.refresh();
+    assert.equal(ctr(s4, A1).info, a1.info);
+    assert.equal(pod(s4, POD_UID).info.cpuRequestCores, 1.1);
+
+    // app ends: the pod's request is its running containers'; a pod whose containers all end keeps theirs.
+    h.kill(810);
+    h.kill(812);
+    h.uptime(140);
+    const s5 = inf.refresh();
+    assert.equal(ctr(s5, A1).ended, true);
+    assert.equal(ctr(s5, A1).info.cpuRequestCores, 1, 'an ended container keeps its request');
+    assert.equal(pod(s5, POD_UID).ended, false);
+    assert.equal(pod(s5, POD_UID).info.cpuRequestCores, 0.1);
+    assert.equal(pod(s5, UID_B).ended, true);
+    assert.equal(pod(s5, UID_B).info.cpuRequestCores, 1.5);
+  });
+
+  test('no pod informer: every request is 0', (t) => {
+    const h = new FakeHost(t);
+    h.proc(830, { comm: 'c', start: 100, cgroup: podPath(POD_UID, A1) });
+    const s = h.informer().refresh();
+    assert.equal(ctr(s, A1).info.cpuRequestCores, 0);
+    assert.equal(pod(s, POD_UID).info.cpuRequestCores, 0);
+  });
+
+  describe('from a fake kubelet and API server, through both informers', () => {
+    let dir = '';
+    let tls: { certFile: string; keyFile: string };
+    before(() => {
+      dir = mkdtempSync(join(tmpdir(), 'resource-k8s-'));
+      tls = makeCertificate(dir, 'fake');
+    });
+    after(() => {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    for (const mode of ['kubelet', 'apiserver'] as const) {
+      test(`${mode} mode: the pod list's requests reach the sample, and so does a resize`, async (t) => {
+        const tokenFile = join(dir, `token-${mode}`);
+        writeFileSync(tokenFile, 't');
+        const api = new FakeApiServer(tls, tokenFile, FAKE_NODE);
+        const kubelet = new FakeKubelet(tls, tokenFile);
+        await api.start();
+        await kubelet.start();
+        api.kubeletPort = kubelet.port;
+        const kubeconfig = join(dir, `kubeconfig-${mode}`);
+        writeKubeconfig(kubeconfig, api.port, tls.certFile, tokenFile);
+        const access = loadKubeAccess(kubeconfig);
+        const { logger } = captureLogger();
+        const pods: PodInformer =
+          mode === 'kubelet'
+            ? new KubeletPodInformer({ access, nodeName: FAKE_NODE, pollIntervalMs: 100, kubeletCAFile: tls.certFile, logger, requestTimeoutMs: 2000 })
+            : new ApiServerPodInformer({ access, nodeName: FAKE_NODE, logger });
+        const publish = (p: TestPod) => {
+          kubelet.pods = [p];
+          api.setPod(p);
+        };
+        const h = new FakeHost(t);
+        h.proc(840, { comm: 'app', start: 100, cgroup: podPath(POD_UID, A1) });
+        h.proc(841, { comm: 'side', start: 100, cgroup: podPath(POD_UID, A2) });
+        publish(testPod(POD_UID, { app: A1, side: A2 }, { name: 'web-0', cpuRequests: { app: '250m' } }));
+        try {
+          pods.start();
+          assert.equal(await pods.whenSynced(5000), true);
+          const inf = h.informer(pods);
+          const s1 = inf.refresh();
+          assert.equal(ctr(s1, A1).info.name, 'app');
+          assert.equal(ctr(s1, A1).info.cpuRequestCores, 0.25);
+          assert.equal(ctr(s1, A2).info.cpuRequestCores, 0);
+          assert.deepEqual(pod(s1, POD_UID).info, { key: POD_UID, id: POD_UID, name: 'web-0', namespace: 'ns1', cpuRequestCores: 0.25 });
+
+          // The fake API server does not replay events: the watch must be open before the change.
+          const deadline = Date.now() + 5000;
+          const waitFor = async (cond: () => boolean, what: string) => {
+            while (!cond()) {
+              if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+              await new Promise((r) => setTimeout(r, 20));
+            }
+          };
+          if (mode === 'apiserver') await waitFor(() => api.openWatches() === 1, 'the watch');
+          publish(testPod(POD_UID, { app: A1, side: A2 }, { name: 'web-0', cpuRequests: { app: '250m', side: '0.5' }, statusCpuRequests: { app: '2' } }));
+          await waitFor(() => pods.lookup(A2)?.cpuRequestCores !== undefined, 'the resize to reach the informer');
+          h.uptime(110);
+          const s2 = inf.refresh();
+          assert.equal(ctr(s2, A1).info.cpuRequestCores, 2);
+          assert.equal(ctr(s2, A2).info.cpuRequestCores, 0.5);
+          assert.equal(pod(s2, POD_UID).info.cpuRequestCores, 2.5);
+        } finally {
+          pods.stop();
+          await kubelet.stop();
+          await api.stop();
+        }
+      });
+    }
   });
 });
 

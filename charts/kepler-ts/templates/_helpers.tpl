@@ -135,7 +135,7 @@ chart hard-codes 28282, which breaks a changed address), else service.port.
 {{- end -}}
 {{- end -}}
 {{- if $addresses -}}
-{{- $first := first $addresses | toString -}}
+{{- $first := first $addresses | toString | trim -}}
 {{- $port := regexFind ":[0-9]+$" $first | trimPrefix ":" -}}
 {{- if not $port -}}
 {{- fail (printf "config.web.listenAddresses[0]: %q: expected [host]:port, e.g. \":28282\"" $first) -}}

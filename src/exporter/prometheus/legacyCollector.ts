@@ -4,8 +4,11 @@
 // the current family, so the two always agree: a container's package/dynamic counter is its
 // kepler_container_cpu_joules_total{zone="package"}.
 //
-// Workloads get only dynamic energy (kepler-ts does not attribute idle energy, attribution.md);
-// their idle series exist and read 0 so that queries written for 0.7 keep their shape.
+// Workloads' dynamic series carry their active energy. Their idle series carry their share of the
+// node's idle energy with monitor.idle.attribution (cpu, request, even), and read 0 with none
+// (the default: idle is given to no workload), so that queries written for 0.7 keep their shape.
+// The pseudo containers carry the container level's unattributed idle: with them, the containers'
+// idle adds up to the node's.
 //
 // The node's series are per socket (`package="<socket>"`), as 0.7's were: the sockets of a summed
 // zone (path="aggregated-<zone>" in the current family) come from the snapshot's zone parts, and
@@ -88,6 +91,8 @@ interface Row {
 const ZERO = LEGACY_DOMAINS.map(() => 0n);
 const GPU = LEGACY_DOMAINS.indexOf('gpu');
 const GPU_ONLY = LEGACY_DOMAINS.map((_, d) => d === GPU);
+/** A socket has every CPU domain, as in 0.7, at 0 where it has no such zone: a query for package="1" finds each. */
+const CPU_DOMAINS = LEGACY_DOMAINS.map((_, d) => d !== GPU);
 const OUTSIDE_SYSTEM = {};
 const OUTSIDE_KERNEL = {};
 const NO_GPU: LegacyGpuEnergy = { devices: [], processes: new Map(), containers: new Map(), vms: new Map(), outsideContainersUj: 0n };
@@ -110,6 +115,8 @@ export class LegacyCollector implements Collector {
   private readonly socketKeys = new Map<string, NodeKeys>();
   private readonly gpuKeys = new Map<string, NodeKeys>();
   private readonly guard = new NonDecreasing<object>();
+  /** Workloads' idle series, apart: their guard keys are the same info objects as their dynamic ones'. */
+  private readonly idleGuard = new NonDecreasing<object>();
   private readonly containerLabelCache = new WeakMap<ContainerInfo, { pod: string; labels: string }>();
   private readonly processLabelCache = new WeakMap<ProcessInfo, string>();
   private readonly outside = new OutsideContainersAccount();
@@ -167,6 +174,11 @@ export class LegacyCollector implements Collector {
     return this.guard.apply(key, d);
   }
 
+  /** The domain energies of per-zone idle totals (no GPU idle is attributed), held from going down; 0 without. */
+  private idleDomains(key: object, perZoneUj: readonly bigint[] | undefined): bigint[] {
+    return perZoneUj ? this.idleGuard.apply(key, domainEnergies(perZoneUj, this.map)) : ZERO;
+  }
+
   /** One row per socket (package="<socket>"), then one per GPU with only the gpu domain. */
   private nodeRows(s: Snapshot, gpu: LegacyGpuEnergy): Row[] {
     const energies = (pick: (z: { activeUj: bigint; idleUj: bigint }) => bigint) =>
@@ -177,7 +189,7 @@ export class LegacyCollector implements Collector {
     const idle = energies((z) => z.idleUj);
     const rows = energies((z) => z.activeUj).map((dyn, i): Row => {
       const k = this.nodeKeys(this.socketKeys, String(dyn.socket));
-      return { labels: k.labels, dynamicUj: this.guard.apply(k.dynamic, dyn.domainsUj), idleUj: this.guard.apply(k.idle, idle[i].domainsUj), has: dyn.has };
+      return { labels: k.labels, dynamicUj: this.guard.apply(k.dynamic, dyn.domainsUj), idleUj: this.guard.apply(k.idle, idle[i].domainsUj), has: CPU_DOMAINS };
     });
     for (const g of gpu.devices) {
       const k = this.nodeKeys(this.gpuKeys, g.id);
@@ -232,7 +244,7 @@ export class LegacyCollector implements Collector {
         const l = labels(w.info);
         if (seen.has(l)) continue;
         seen.add(l);
-        rows.push({ labels: l, dynamicUj: this.domains(w.info, w.energyUj, gpuUj(w.info)), idleUj: ZERO });
+        rows.push({ labels: l, dynamicUj: this.domains(w.info, w.energyUj, gpuUj(w.info)), idleUj: this.idleDomains(w.info, w.idleUj) });
       }
     }
     return rows;
@@ -249,8 +261,12 @@ export class LegacyCollector implements Collector {
     const pseudo = (p: { id: string; namespace: string }) => renderLabels({ container_id: p.id, pod_name: p.id, container_name: p.id, container_namespace: p.namespace });
     const outside = this.outside.current(s.zones.length);
     rows.push(
-      { labels: pseudo(SYSTEM), dynamicUj: this.domains(OUTSIDE_SYSTEM, outside.systemUj, gpu.outsideContainersUj), idleUj: ZERO },
-      { labels: pseudo(KERNEL), dynamicUj: this.domains(OUTSIDE_KERNEL, outside.kernelUj), idleUj: ZERO },
+      {
+        labels: pseudo(SYSTEM),
+        dynamicUj: this.domains(OUTSIDE_SYSTEM, outside.systemUj, gpu.outsideContainersUj),
+        idleUj: this.idleDomains(OUTSIDE_SYSTEM, outside.systemIdleUj),
+      },
+      { labels: pseudo(KERNEL), dynamicUj: this.domains(OUTSIDE_KERNEL, outside.kernelUj), idleUj: this.idleDomains(OUTSIDE_KERNEL, outside.kernelIdleUj) },
     );
     return rows;
   }

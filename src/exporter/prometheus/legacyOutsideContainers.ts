@@ -2,6 +2,12 @@
 // no container explains: the container level's unattributed energy, split each interval by what
 // kernel threads were billed at process level. Kept here, beside the 0.7 collector, as a
 // snapshot listener: the monitor knows nothing of the 0.7 family.
+//
+// With monitor.idle.attribution the same goes for idle (mode="idle"): kernel_processes gets, each
+// interval, the part of the container level's unattributed idle that kernel threads were given at
+// process level, and system_processes the rest of the container level's unattributed idle total,
+// which also holds the idle of containers whose series ended. So the real and pseudo containers'
+// idle add up to the node's idle exactly.
 
 import type { Snapshot } from '../../monitor/snapshot.js';
 
@@ -9,6 +15,9 @@ import type { Snapshot } from '../../monitor/snapshot.js';
 export interface OutsideContainers {
   readonly kernelUj: readonly bigint[];
   readonly systemUj: readonly bigint[];
+  /** With idle attribution: kernelIdleUj + systemIdleUj = the container level's unattributed idle. */
+  readonly kernelIdleUj?: readonly bigint[];
+  readonly systemIdleUj?: readonly bigint[];
 }
 
 /**
@@ -41,10 +50,24 @@ export class OutsideContainersAccount {
     }
     const { kernelUj, systemUj } = splitOutsideContainers(s.containers.unattributedDeltaUj, kernelThreadsUj);
     // New arrays: what a render already read keeps its values.
-    this.totals = {
+    const totals: OutsideContainers = {
       kernelUj: prev.kernelUj.map((t, z) => t + BigInt(kernelUj[z])),
       systemUj: prev.systemUj.map((t, z) => t + BigInt(systemUj[z])),
     };
+    const idle = s.containers.idle;
+    if (!idle) {
+      this.totals = totals;
+      return;
+    }
+    const kernelThreadsIdleUj = s.zones.map(() => 0);
+    for (const w of s.processes.billed) {
+      if (w.info.kernelThread && w.idleDeltaUj) w.idleDeltaUj.forEach((d, z) => (kernelThreadsIdleUj[z] += d));
+    }
+    // The kernel part of each interval's unattributed idle, never more than it: so the system
+    // part, the rest of the unattributed idle total, never goes down.
+    const kernelIdle = splitOutsideContainers(idle.unattributedDeltaUj, kernelThreadsIdleUj).kernelUj;
+    const kernelIdleUj = (prev.kernelIdleUj ?? zeros()).map((t, z) => t + BigInt(kernelIdle[z]));
+    this.totals = { ...totals, kernelIdleUj, systemIdleUj: idle.unattributedUj.map((u, z) => u - kernelIdleUj[z]) };
   };
 
   /** The totals as of the latest snapshot seen. */

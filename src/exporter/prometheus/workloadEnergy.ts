@@ -1,6 +1,8 @@
 // What the process, container, VM and pod collectors share: the `_cpu_joules_total` and
 // `_cpu_watts` families of one level, one sample per workload and zone, with each workload's
-// label string rendered once and cached on its (immutable) info object.
+// label string rendered once and cached on its (immutable) info object. With
+// monitor.idle.attribution, also `_cpu_idle_joules_total` (ours): the workload's share of the
+// node's idle energy, in a family of its own so that `_cpu_joules_total` keeps Kepler's meaning.
 
 import { formatJoules } from '../formatJoules.js';
 import { watts, type LevelSnapshot, type Snapshot, type WorkloadEnergy, type WorkloadState } from '../../monitor/snapshot.js';
@@ -23,10 +25,11 @@ export class LabelCache<I extends object> {
   }
 }
 
-/** Whether a workload is worth a series: it used CPU or was billed energy since we saw it. */
+/** Whether a workload is worth a series: it used CPU or was billed energy (active or idle) since we saw it. */
 export function hasActivity(w: WorkloadEnergy<unknown>): boolean {
   if (w.cpuTotalSec > 0) return true;
   for (const e of w.energyUj) if (e > 0n) return true;
+  if (w.idleUj) for (const e of w.idleUj) if (e > 0n) return true;
   return false;
 }
 
@@ -52,5 +55,14 @@ export function writeLevelEnergy<I extends object>(
     if (!include(w)) continue;
     const l = labels.get(w.info, w.state);
     for (let z = 0; z < zoneSuffix.length; z++) out.sample(power, l + zoneSuffix[z], watts(w.deltaUj[z], s.elapsedSec));
+  }
+  if (!snap.idle) return;
+  // With these and kepler_node_cpu_unattributed_idle_joules_total{level}: the node's idle energy, per zone.
+  const idle = `kepler_${level}_cpu_idle_joules_total`;
+  out.family(idle, 'counter', help.stateEnergy('cpu', 'idle', level));
+  for (const w of snap.workloads) {
+    if (!w.idleUj || !include(w)) continue;
+    const l = labels.get(w.info, w.state);
+    for (let z = 0; z < zoneSuffix.length; z++) out.sample(idle, l + zoneSuffix[z], formatJoules(w.idleUj[z]));
   }
 }
