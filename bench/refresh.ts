@@ -1,7 +1,9 @@
 // Section 1: refresh time at N processes, against the C floor measured in the same run.
 
 import { FakeMeter } from '../src/device/fakeMeter.js';
+import { IDLE_ATTRIBUTIONS } from '../src/config/schema.js';
 import { PowerMonitor } from '../src/monitor/powerMonitor.js';
+import type { IdleAttribution } from '../src/monitor/attribution.js';
 import { ResourceInformer } from '../src/resource/resourceInformer.js';
 import type { CFloor } from './floor.js';
 import type { ProcPool } from './pool.js';
@@ -25,6 +27,13 @@ export interface RefreshResult {
 }
 
 const WARMUP = 3;
+
+function idleAttribution(): IdleAttribution {
+  const v = process.env.BENCH_IDLE_ATTRIBUTION ?? 'none';
+  const known: readonly string[] = IDLE_ATTRIBUTIONS;
+  if (!known.includes(v)) throw new Error(`BENCH_IDLE_ATTRIBUTION: expected one of ${IDLE_ATTRIBUTIONS.join(', ')}, got ${JSON.stringify(v)}`);
+  return v as IdleAttribution;
+}
 const ROUNDS = 3;
 
 export async function benchRefresh(pool: ProcPool, counts: number[], iterations: number, floor: CFloor | undefined): Promise<RefreshResult[]> {
@@ -47,6 +56,8 @@ export async function benchRefresh(pool: ProcPool, counts: number[], iterations:
       stalenessMs: 500,
       maxTerminated: 500,
       minTerminatedEnergyThresholdJ: 10,
+      // BENCH_IDLE_ATTRIBUTION=cpu|request|even: the cost of billing idle energy too (default none).
+      idle: { model: 'baseline', attribution: idleAttribution() },
       logger: silentLogger,
     });
     timeEach(1 + WARMUP, () => monitor.refresh());

@@ -30,6 +30,7 @@
 //   BENCH_AUTH_SECONDS=5         flood duration of section 6
 //   BENCH_AUTH_CONCURRENCY=50    connections sending wrong passwords in section 6
 //   BENCH_SECTIONS=refresh,scrape,idle,soak,aether,auth   which sections to run
+//   BENCH_IDLE_ATTRIBUTION=none  the monitor's monitor.idle.attribution in section 1 (cpu, request, even)
 
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
