@@ -138,10 +138,12 @@ describe('kepler-ts on real processes, cgroups and a RAPL tree', { timeout: 180_
       stdio: 'ignore',
     });
     nodeExporterUrl = `http://127.0.0.1:${nePort}`;
-    for (let i = 0; i < 50; i++) {
+    // node_exporter can take seconds to listen on a busy machine: wait up to 30 s, then say so.
+    for (let i = 0; ; i++) {
       try {
         if ((await fetch(`${nodeExporterUrl}/metrics`)).ok) break;
       } catch {
+        if (i >= 300) throw new Error(`prometheus-node-exporter did not answer on ${nodeExporterUrl} within 30 s`);
         await new Promise((r) => setTimeout(r, 100));
       }
     }
