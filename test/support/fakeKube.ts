@@ -4,6 +4,7 @@
 // test machine; these are the lowest layer the exporter's real code talks to.
 
 import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -233,4 +234,37 @@ export function writeKubeconfig(file: string, apiPort: number, caFile: string, t
       '',
     ].join('\n'),
   );
+}
+
+/** An API server and its node's kubelet, sharing a token file, and the kubeconfig that reaches them. */
+export interface FakeCluster {
+  api: FakeApiServer;
+  kubelet: FakeKubelet;
+  kubeconfig: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a FakeApiServer for `node` whose Node object points at a FakeKubelet, both with `tls`,
+ * and writes their token (`name`) and kubeconfig under `dir`.
+ */
+export async function startFakeCluster(dir: string, name: string, tls: { certFile: string; keyFile: string }, node = FAKE_NODE): Promise<FakeCluster> {
+  const tokenFile = join(dir, `token-${name}`);
+  writeFileSync(tokenFile, 't');
+  const api = new FakeApiServer(tls, tokenFile, node);
+  const kubelet = new FakeKubelet(tls, tokenFile);
+  await api.start();
+  await kubelet.start();
+  api.kubeletPort = kubelet.port;
+  const kubeconfig = join(dir, `kubeconfig-${name}`);
+  writeKubeconfig(kubeconfig, api.port, tls.certFile, tokenFile);
+  return {
+    api,
+    kubelet,
+    kubeconfig,
+    stop: async () => {
+      await kubelet.stop();
+      await api.stop();
+    },
+  };
 }

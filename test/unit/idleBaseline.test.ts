@@ -18,18 +18,7 @@ import {
   type IdleBaselineOptions,
   type UsageBinEnvelope,
 } from '../../src/monitor/idleBaseline.js';
-
-/** mulberry32: a small seeded PRNG, so a failure replays. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../support/prng.js';
 
 // ---------- the synthetic zone ----------
 

@@ -16,18 +16,7 @@ import { PodCache, REMOVED_POD_RETENTION_MS } from '../../src/k8s/podCache.js';
 import { backoffMs, MalformedCpuRequests, OutageTracker, type PodInformer } from '../../src/k8s/podInformer.js';
 import { containerIdOf, containersOfPod, parseCpuQuantity, podListItems, podMetaOf, type MalformedCpuRequest, type PodObject } from '../../src/k8s/podMetadata.js';
 import { captureLogger, type LogLine } from '../support/captureLogger.js';
-import {
-  FAKE_NODE,
-  FakeApiServer,
-  FakeKubelet,
-  makeCertificate,
-  podObject,
-  reachableAgain,
-  testPod,
-  unreachableWarnings,
-  writeKubeconfig,
-  type TestPod,
-} from '../support/fakeKube.js';
+import { FAKE_NODE, makeCertificate, podObject, reachableAgain, startFakeCluster, testPod, unreachableWarnings, writeKubeconfig, type TestPod } from '../support/fakeKube.js';
 import { cid } from '../support/ids.js';
 
 // ---------- pure functions ----------
@@ -491,16 +480,9 @@ describe('both informers carry CPU requests from Kubernetes (fake kubelet and AP
 
   for (const mode of ['kubelet', 'apiserver'] as const) {
     test(`${mode}: requests by container id, a resize updates them, a malformed one is counted once`, async () => {
-      const tokenFile = join(dir, `token-${mode}`);
-      writeFileSync(tokenFile, 't');
-      const api = new FakeApiServer(tls, tokenFile, FAKE_NODE);
-      const kubelet = new FakeKubelet(tls, tokenFile);
-      await api.start();
-      await kubelet.start();
-      api.kubeletPort = kubelet.port;
-      const kubeconfig = join(dir, `kubeconfig-${mode}`);
-      writeKubeconfig(kubeconfig, api.port, tls.certFile, tokenFile);
-      const access = loadKubeAccess(kubeconfig);
+      const cluster = await startFakeCluster(dir, mode, tls);
+      const { api, kubelet } = cluster;
+      const access = loadKubeAccess(cluster.kubeconfig);
       const { logger, lines } = captureLogger();
       const inf: PodInformer =
         mode === 'kubelet'
@@ -538,8 +520,7 @@ describe('both informers carry CPU requests from Kubernetes (fake kubelet and AP
         assert.deepEqual(inf.stats().errors, { node: 0, pods: 0, watch: 0 }, 'not a failure to reach Kubernetes');
       } finally {
         inf.stop();
-        await kubelet.stop();
-        await api.stop();
+        await cluster.stop();
       }
     });
   }

@@ -35,6 +35,7 @@ import { FakeZone, sample, silent } from '../support/fakes.js';
 import { captureLogger } from '../support/captureLogger.js';
 import { lastOf } from '../support/assertions.js';
 import { PowercapTree, type PowercapZone } from '../support/powercapTree.js';
+import { prng } from '../support/prng.js';
 
 // ---------- builders ----------
 
@@ -491,17 +492,6 @@ describe('3. legacy values agree with the current family of the same snapshot', 
 
 // ---------- 4. pseudo containers: the container level adds up to the node ----------
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Checks of one scrape against the previous one; `prev` maps seriesKey to µJ. */
 function checkContainerLevel(e: Exposition, prev: Map<string, number>, msg: string): void {
   // Real + pseudo containers = node dynamic, per domain, to the µJ. `other` is a difference
@@ -551,7 +541,7 @@ function churn(
   each: (e: Exposition, s: Snapshot, step: number, outside: ReturnType<LegacyCollector['outsideContainers']>) => void,
   opts: { rig?: RigOptions; ack?: boolean } = {},
 ): void {
-  const rnd = mulberry32(seed);
+  const rnd = prng(seed);
   const r2 = (x: number) => Math.round(x * 100) / 100;
   const r = rig(opts.rig);
   let pid = 100;
@@ -876,7 +866,7 @@ describe('6. one series per label set', () => {
 
 describe('7. splitOutsideContainers', () => {
   test('kernel + system = unattributed exactly; 0 <= kernel <= unattributed', () => {
-    const rnd = mulberry32(42);
+    const rnd = prng(42);
     for (let i = 0; i < 2000; i++) {
       const n = 1 + Math.floor(rnd() * 4);
       const unattributed = Array.from({ length: n }, () => Math.floor(rnd() * 1e9));
@@ -938,7 +928,7 @@ describe('8. node series per socket (a two-socket powercap tree read by the real
 
   test('package="0" and package="1": each socket its own energy, through a wrap and an unreadable read; the sockets add up to the current family exactly', (t) => {
     const { tree, r } = twoSocketRig(t);
-    const rnd = mulberry32(11);
+    const rnd = prng(11);
     // What the monitor has taken of each counter (an unreadable zone's energy waits for its next read), split by the usage ratio.
     const taken = new Map(SOCKET_DIRS.map((d) => [d.dir, 0]));
     const pending = new Map(SOCKET_DIRS.map((d) => [d.dir, 0]));
@@ -1222,7 +1212,7 @@ describe('legacy domain arithmetic', () => {
   });
 
   test('socketDomainEnergies: for every domain, the sockets add up to domainEnergies of the zone totals (random layouts)', () => {
-    const rnd = mulberry32(5);
+    const rnd = prng(5);
     const names = ['package', 'core', 'uncore', 'dram', 'psys', 'platform', 'temp1'];
     for (let i = 0; i < 500; i++) {
       const zoneNames = names.filter(() => rnd() < 0.6);

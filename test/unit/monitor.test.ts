@@ -15,6 +15,7 @@ import { REFRESH_ERROR_KINDS, watts, type LevelSnapshot, type Snapshot, type Zon
 import { AggregatedZone } from '../../src/device/aggregatedZone.js';
 import type { EnergyZone } from '../../src/device/energyZone.js';
 import type { ContainerInfo, PodInfo, ProcessInfo, ResourceSample, VmInfo, WorkloadCpu } from '../../src/resource/workloads.js';
+import { prng } from '../support/prng.js';
 
 // ---------- fakes ----------
 
@@ -51,18 +52,6 @@ function monitorWith(zones: EnergyZone[], res: ResourceSource, opts: Partial<Pow
     ...opts,
   });
   return { monitor, clock };
-}
-
-/** mulberry32: a small seeded PRNG, so a failure replays. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Exact decimal of a µJ count, the slow obvious way, as the reference for formatJoules. */

@@ -24,7 +24,7 @@ import { FileReader } from '../../src/util/fileReader.js';
 import { spawn } from 'node:child_process';
 import { near } from '../support/assertions.js';
 import { captureLogger } from '../support/captureLogger.js';
-import { FAKE_NODE, FakeApiServer, FakeKubelet, makeCertificate, testPod, writeKubeconfig, type TestPod } from '../support/fakeKube.js';
+import { FAKE_NODE, makeCertificate, startFakeCluster, testPod, type TestPod } from '../support/fakeKube.js';
 import { cid } from '../support/ids.js';
 
 // ---------- helpers ----------
@@ -1253,16 +1253,9 @@ describe('ResourceInformer: CPU requests from the pod informer', () => {
 
     for (const mode of ['kubelet', 'apiserver'] as const) {
       test(`${mode} mode: the pod list's requests reach the sample, and so does a resize`, async (t) => {
-        const tokenFile = join(dir, `token-${mode}`);
-        writeFileSync(tokenFile, 't');
-        const api = new FakeApiServer(tls, tokenFile, FAKE_NODE);
-        const kubelet = new FakeKubelet(tls, tokenFile);
-        await api.start();
-        await kubelet.start();
-        api.kubeletPort = kubelet.port;
-        const kubeconfig = join(dir, `kubeconfig-${mode}`);
-        writeKubeconfig(kubeconfig, api.port, tls.certFile, tokenFile);
-        const access = loadKubeAccess(kubeconfig);
+        const cluster = await startFakeCluster(dir, mode, tls);
+        const { api, kubelet } = cluster;
+        const access = loadKubeAccess(cluster.kubeconfig);
         const { logger } = captureLogger();
         const pods: PodInformer =
           mode === 'kubelet'
@@ -1304,8 +1297,7 @@ describe('ResourceInformer: CPU requests from the pod informer', () => {
           assert.equal(pod(s2, POD_UID).info.cpuRequestCores, 2.5);
         } finally {
           pods.stop();
-          await kubelet.stop();
-          await api.stop();
+          await cluster.stop();
         }
       });
     }
