@@ -24,7 +24,7 @@ export const LAYERS: readonly (readonly [string, readonly string[]])[] = [
   ['resource', ['util']],
   ['k8s', ['config', 'logger']],
   ['estimation', ['config', 'resource']],
-  ['device', ['config', 'util', 'resource', 'estimation']],
+  ['device', ['config', 'util', 'logger', 'resource', 'estimation']],
   ['monitor', ['device', 'resource', 'logger']],
   ['exporter', ['monitor', 'resource', 'k8s', 'device', 'config', 'logger', 'util']],
   ['server', ['config', 'logger']],
