@@ -9,7 +9,8 @@
 //      Fetch time under the real go-plugin client (harness/aether-host) against a fake Prometheus
 //      answering N containers (needs `go`; see harness/goPluginHost.ts);
 //   6. basic auth under a flood of wrong passwords: a verified scraper's latency meanwhile
-//      (target: under 100 ms), and how the flood was answered (401 checked, 429 refused unchecked).
+//      (target: under 100 ms), and how the flood was answered (401 checked, 429 refused unchecked);
+//   7. GPUs: NVML reads of 8 stand-in GPUs (a fake libnvidia-ml.so.1) and the GPU part of a refresh.
 // Results are printed (stdout); progress goes to stderr. Nothing is written in the repository.
 //
 // Options (environment):
@@ -29,7 +30,7 @@
 //   BENCH_AETHER_NODE_OPTIONS    NODE_OPTIONS of the plugin in section 5's Fetches (--require a profiler)
 //   BENCH_AUTH_SECONDS=5         flood duration of section 6
 //   BENCH_AUTH_CONCURRENCY=50    connections sending wrong passwords in section 6
-//   BENCH_SECTIONS=refresh,scrape,idle,soak,aether,auth   which sections to run
+//   BENCH_SECTIONS=refresh,scrape,idle,soak,aether,auth,gpu   which sections to run
 //   BENCH_IDLE_ATTRIBUTION=none  the monitor's monitor.idle.attribution in section 1 (cpu, request, even)
 
 import { fork } from 'node:child_process';
@@ -37,6 +38,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { CFloor } from './floor.js';
+import { benchGpu } from './gpu.js';
 import { benchIdle, type IdleResult } from './idle.js';
 import { ProcPool } from './pool.js';
 import { benchRefresh, type RefreshResult } from './refresh.js';
@@ -47,7 +49,7 @@ import { benchAether, FETCHES, type LegacyAnswer } from './aether.js';
 import { AUTH_TARGET_MS, benchAuthFlood } from './authFlood.js';
 import { envInt, envList, fmt, installCleanupHandlers, kib, median, mib, onCleanup, print, procCount, progress, quantile, table } from './util.js';
 
-const SECTIONS = ['refresh', 'scrape', 'idle', 'soak', 'aether', 'auth'] as const;
+const SECTIONS = ['refresh', 'scrape', 'idle', 'soak', 'aether', 'auth', 'gpu'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function soakOptions(population: number): SoakOptions {
@@ -383,6 +385,24 @@ async function main(): Promise<void> {
           `aether Fetch @${r.containers} containers, 0.7 ${r.legacy}: median / max ms, RSS MiB`,
           `${fmt(median(r.fetchMs), 1)} / ${fmt(Math.max(...r.fetchMs), 1)}, ${mib(r.rssAfterFetches)}`,
         ]);
+    }
+
+    // ------------------------------------------------------------ 7. GPUs (NVML)
+    if (sections.has('gpu')) {
+      const g = benchGpu(iterations);
+      print(
+        table(
+          `7. GPUs: ${g.gpus} stand-in GPUs (fake libnvidia-ml.so.1), ${g.gpuProcesses} GPU processes, ${g.otherProcesses} others (median of ${iterations})`,
+          ['NVML reads ms', 'p90', 'refresh with GPUs ms', 'p90', 'refresh without ms', 'GPU part ms'],
+          [[fmt(g.readMs, 3), fmt(g.readP90Ms, 3), fmt(g.refreshMs, 3), fmt(g.refreshP90Ms, 3), fmt(g.refreshNoGpuMs, 3), fmt(g.refreshMs - g.refreshNoGpuMs, 3)]],
+        ) +
+          '   NVML reads: NvmlMeter.read() of every GPU (energy, compute mode, MIG mode, processes, utilization), the fake C library included.\n' +
+          '   refresh: PowerMonitor.refresh() on a static resource sample (no /proc), with and without the GPUs: the GPU part is the difference.\n',
+      );
+      summary.push([
+        `GPU: ${g.gpus} GPUs, ${g.gpuProcesses} GPU processes: NVML reads / whole GPU part of a refresh ms`,
+        `${fmt(g.readMs, 3)} / ${fmt(g.refreshMs - g.refreshNoGpuMs, 3)}`,
+      ]);
     }
 
     // ------------------------------------------------------------ 6. basic auth under a flood

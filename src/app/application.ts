@@ -7,6 +7,9 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, type Config } from '../config/config.js';
 import { EstimatorMeter, type EstimatorDescription } from '../device/estimatorMeter.js';
+import { DcgmActivity } from '../device/gpu/dcgmActivity.js';
+import type { GpuMeter } from '../device/gpu/gpuMeter.js';
+import { openNvml } from '../device/gpu/nvml/nvmlLibrary.js';
 import { selectMeter, type MeterChoice } from '../device/meterSelection.js';
 import type { Collector } from '../exporter/prometheus/collector.js';
 import { buildCollectors } from '../exporter/prometheus/collectors.js';
@@ -29,6 +32,8 @@ import { readBuildInfo } from '../util/buildInfo.js';
 export class Application {
   readonly nodeName: string;
   readonly meter: MeterChoice;
+  /** The GPU meter (experimental.gpu.enabled with a readable NVML), and the MIG activity poller it reads. */
+  readonly gpu: { meter: GpuMeter; dcgm?: DcgmActivity } | undefined;
   readonly monitor: PowerMonitor;
   readonly server: WebServer;
   readonly prometheus: PrometheusExporter;
@@ -48,6 +53,7 @@ export class Application {
     this.logMeterChoice();
     this.warnUnsupported();
     const idle = this.idleOptions();
+    this.gpu = this.openGpu();
 
     // The pod informer is created in start(): its module loads the Kubernetes client.
     const pods = config.kube.enabled ? { lookup: (id: string) => this.podInformer?.lookup(id) } : undefined;
@@ -64,6 +70,7 @@ export class Application {
       terminatedRetentionMs: config.monitor.terminatedRetentionMs,
       maxZoneWatts: config.monitor.maxZoneWatts,
       idle,
+      ...(this.gpu ? { gpu: { meter: this.gpu.meter, idleWatts: config.experimental.gpu.idlePower } } : {}),
       logger: logger.with({ component: 'monitor' }),
     });
 
@@ -88,6 +95,7 @@ export class Application {
       if (!(await this.podInformer.whenSynced(5000))) this.logger.warn('no pod metadata yet; containers are labelled once Kubernetes answers');
       if (this.stopped) return;
     }
+    this.gpu?.dcgm?.start();
     this.monitor.start();
     await this.server.start();
     if (this.stopped) {
@@ -107,6 +115,8 @@ export class Application {
   async stop(): Promise<void> {
     this.stopped = true;
     this.monitor.stop();
+    this.gpu?.dcgm?.stop();
+    this.gpu?.meter.close();
     this.podInformer?.stop();
     await this.server.close(4000);
   }
@@ -117,6 +127,7 @@ export class Application {
       nodeName: this.nodeName,
       prometheus: this.config.exporter.prometheus,
       meter: { name: this.meter.meter.name, zones: this.meter.zones },
+      ...(this.gpu ? { gpus: this.gpu.meter.devices } : {}),
       cpus: cpuinfo ? parseCpuInfo(cpuinfo) : [],
       cpuArchitecture: (cpuinfo && architectureOf(parseHostCpuInfo(cpuinfo))) || 'unknown',
       estimate: this.estimatorDescription(),
@@ -235,6 +246,28 @@ export class Application {
     return opts;
   }
 
+  /**
+   * With experimental.gpu.enabled: NVML, and dcgm-exporter for MIG when an endpoint is set. Without
+   * a readable NVML the exporter runs without GPU power, and says why once.
+   */
+  private openGpu(): Application['gpu'] {
+    const g = this.config.experimental.gpu;
+    if (!g.enabled) return undefined;
+    const log = this.logger.with({ component: 'gpu' });
+    const dcgm = g.dcgmEndpoint !== '' ? new DcgmActivity({ endpoint: g.dcgmEndpoint, logger: log }) : undefined;
+    const opened = openNvml({ logger: log, ...(dcgm ? { dcgm } : {}) });
+    if ('reason' in opened) {
+      log.warn(opened.reason);
+      return undefined;
+    }
+    log.info('GPU power', {
+      gpus: opened.meter.devices.length,
+      idle: g.idlePower > 0 ? `experimental.gpu.idlePower ${g.idlePower} W per GPU` : 'the lowest power seen with no compute process (0 W until then)',
+      mig_activity: dcgm ? g.dcgmEndpoint : 'none (MIG instances share equally)',
+    });
+    return { meter: opened.meter, ...(dcgm ? { dcgm } : {}) };
+  }
+
   private estimatorDescription(): EstimatorDescription | undefined {
     return this.meter.meter instanceof EstimatorMeter ? this.meter.meter.description() : undefined;
   }
@@ -243,13 +276,12 @@ export class Application {
     const c = this.config;
     const unsupported: [boolean, string][] = [
       [c.experimental.platform.redfish.enabled, 'experimental.platform.redfish.enabled: Redfish platform power is not implemented; ignored'],
-      [c.experimental.gpu.enabled, 'experimental.gpu.enabled: GPU power is not implemented; ignored'],
       [c.debug.pprof.enabled, 'debug.pprof.enabled: Go pprof does not exist in kepler-ts; /debug/pprof/ explains how to profile Node.js'],
     ];
     for (const [on, msg] of unsupported) if (on) this.logger.warn(msg);
     for (const n of this.meter.notices) this.logger[n.level](n.message);
-    if (c.experimental.gpu.dcgmEndpoint !== '') {
-      this.logger.info('experimental.gpu.dcgmEndpoint: accepted, not used: kepler-ts has no GPU support yet', { dcgm_endpoint: c.experimental.gpu.dcgmEndpoint });
+    if (c.experimental.gpu.dcgmEndpoint !== '' && !c.experimental.gpu.enabled) {
+      this.logger.info('experimental.gpu.dcgmEndpoint: not used: GPU power is off (experimental.gpu.enabled)', { dcgm_endpoint: c.experimental.gpu.dcgmEndpoint });
     }
   }
 }

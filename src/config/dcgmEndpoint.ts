@@ -1,5 +1,5 @@
 // `experimental.gpu.dcgmEndpoint`: the URL of a dcgm-exporter's /metrics, which Kepler reads for
-// MIG power attribution. kepler-ts has no GPU support yet; it checks the URL as Kepler does
+// MIG power attribution (device/gpu/dcgmActivity.ts). It is checked as Kepler does
 // (config.go validateDCGMEndpoint), so that a configuration Kepler refuses is refused here too:
 // empty is fine; otherwise http or https, a host, no credentials, no query or fragment, no
 // backslash, and a port (when given) of 1-65535.

@@ -361,9 +361,9 @@ export const configSchema = z.object({
     gpu: section({
       enabled: key(bool, false, { flag: { name: 'experimental.gpu.enabled', help: 'Enable GPU power monitoring' } }),
       idlePower: key(anyWatts, 0, { flag: { name: 'experimental.gpu.idle-power', help: 'GPU idle power in watts (0 = auto-detect)' } }),
-      /** Kepler's dcgm-exporter URL for MIG attribution: checked as Kepler does, not used (no GPU support yet). */
+      /** Kepler's dcgm-exporter URL: MIG instances' engine activity, which weighs their share of a GPU's energy. */
       dcgmEndpoint: key(dcgmEndpoint, '', {
-        flag: { name: 'experimental.gpu.dcgm-endpoint', help: 'dcgm-exporter metrics URL (checked, not used: no GPU support yet)' },
+        flag: { name: 'experimental.gpu.dcgm-endpoint', help: 'dcgm-exporter metrics URL, for MIG power attribution' },
       }),
     }),
   }),

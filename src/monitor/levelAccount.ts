@@ -11,7 +11,7 @@
 // new total without touching the account, commit() stores them and cannot fail.
 
 import type { WorkloadCpu } from '../resource/workloads.js';
-import { attributeLevel, type IdleBasis } from './attribution.js';
+import { attributeLevel, type IdleBasis, type LevelShares } from './attribution.js';
 import type { LevelIdleSnapshot, LevelSnapshot, WorkloadEnergy } from './snapshot.js';
 import { TerminatedTracker } from './terminatedTracker.js';
 
@@ -75,6 +75,21 @@ export class LevelAccount<I extends { key: string }> {
       workloads.map((w) => w.cpuDeltaSec),
       nodeActiveCpuSec,
     );
+    return this.prepareShares(workloads, { sharesUj, unattributedUj }, idle);
+  }
+
+  /** Whether a workload has running totals here (it was billed and has not ended). */
+  has(key: string): boolean {
+    return this.ledgers.has(key);
+  }
+
+  /**
+   * As prepare, with the interval's shares computed by the caller (GPU energy is not split by CPU
+   * time): sharesUj[w][z] for each workload, and per zone what none of them explains. A running
+   * workload with totals here must be among `workloads` (billed 0 if it used nothing), or its
+   * series ends.
+   */
+  prepareShares(workloads: readonly WorkloadCpu<I>[], { sharesUj, unattributedUj }: LevelShares, idle?: IdleBill): PreparedBill<I> {
     const idleShares = this.unattributedIdle && idle ? attributeLevel(idle.deltaUj, idle.basis.weights, idle.basis.floor) : undefined;
     const zeros = new Array<bigint>(this.opts.zoneCount).fill(0n);
     const zeroDeltas = new Array<number>(this.opts.zoneCount).fill(0);
@@ -161,4 +176,15 @@ export class LevelAccount<I extends { key: string }> {
     for (const w of level.workloads) if (w.state === 'terminated') shown.add(w.info);
     if (shown.size) this.terminated.markShown(shown, nowMs);
   }
+}
+
+/** A level as it stands, with nothing billed in the interval: the same totals, no deltas. */
+export function unbilled<I>(level: LevelSnapshot<I>): LevelSnapshot<I> {
+  const out = {
+    ...level,
+    workloads: level.workloads.map((w) => ({ ...w, deltaUj: w.deltaUj.map(() => 0), ...(w.idleDeltaUj ? { idleDeltaUj: w.idleDeltaUj.map(() => 0) } : {}) })),
+    unattributedDeltaUj: level.unattributedDeltaUj.map(() => 0),
+    billed: [],
+  };
+  return level.idle ? { ...out, idle: { ...level.idle, unattributedDeltaUj: level.idle.unattributedDeltaUj.map(() => 0) } } : out;
 }

@@ -18,23 +18,27 @@
 // idle energy too (levelAccount.ts).
 
 import { counterDelta, type EnergyZone } from '../device/energyZone.js';
+import type { GpuMeter } from '../device/gpu/gpuMeter.js';
 import type { Logger } from '../logger/logger.js';
 import type { ContainerInfo, PodInfo, ProcessInfo, ResourceErrorKind, ResourceSample, VmInfo, WorkloadCpu } from '../resource/workloads.js';
+import { implausibility } from './counterPlausibility.js';
 import { idleBasis, splitActiveIdle, splitByBaseline, splitOverParts, type ActiveIdle, type IdleAttribution, type IdleWeighed } from './attribution.js';
 import { IdleBaseline } from './idleBaseline.js';
-import { LevelAccount, type IdleBill, type PreparedBill } from './levelAccount.js';
+import { GpuAccount, type GpuDeviceReading, type GpuPlan } from './gpuAccount.js';
+import { LevelAccount, unbilled, type IdleBill, type PreparedBill } from './levelAccount.js';
 import {
   REFRESH_ERROR_KINDS,
   watts,
   type IdleBaselineSnapshot,
   type IdleModel,
-  type LevelSnapshot,
   type RefreshErrorKind,
   type RefreshHealth,
   type Snapshot,
   type ZonePartSnapshot,
   type ZoneSnapshot,
 } from './snapshot.js';
+
+export { implausibility } from './counterPlausibility.js';
 
 export interface ResourceSource {
   refresh(): ResourceSample;
@@ -92,6 +96,8 @@ export interface PowerMonitorOptions {
   maxZoneWatts?: number;
   /** monitor.idle; absent: the defaults (baseline model, no attribution). */
   idle?: IdleOptions;
+  /** GPU power (experimental.gpu): the GPU meter and each GPU's configured idle watts (0: learned). */
+  gpu?: { meter: GpuMeter; idleWatts: number };
   logger: Logger;
   /** Monotonic ms; injectable for tests. */
   clock?: () => number;
@@ -101,11 +107,6 @@ export interface PowerMonitorOptions {
 const NO_SAMPLE: ResourceSample = { baseline: true, nodeActiveCpuSec: 0, nodeTotalCpuSec: 0, usageRatio: 0, processes: [], containers: [], vms: [], pods: [], errors: {} };
 
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
-/**
- * The plausibility ceiling is applied over at least this long: counters that update coarsely
- * (some hwmon energy counters tick once a second) may show a second's energy in a short interval.
- */
-const MIN_PLAUSIBILITY_WINDOW_SEC = 1;
 
 interface ZoneState {
   zone: EnergyZone;
@@ -165,6 +166,7 @@ interface Plan {
   containers: PreparedBill<ContainerInfo>;
   vms: PreparedBill<VmInfo>;
   pods: PreparedBill<PodInfo>;
+  gpu?: GpuPlan;
   errors: Record<RefreshErrorKind, number>;
 }
 
@@ -177,6 +179,7 @@ export class PowerMonitor {
   private readonly vms: LevelAccount<VmInfo>;
   private readonly pods: LevelAccount<PodInfo>;
   private readonly idle: IdleOptions;
+  private readonly gpu: GpuAccount | undefined;
   private current: Snapshot | undefined;
   private lastRefreshMs: number | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -222,6 +225,15 @@ export class PowerMonitor {
     this.containers = new LevelAccount(account);
     this.vms = new LevelAccount(account);
     this.pods = new LevelAccount(account);
+    if (opts.gpu) {
+      this.gpu = new GpuAccount({
+        meter: opts.gpu.meter,
+        idleWatts: opts.gpu.idleWatts,
+        maxWatts: opts.maxZoneWatts ?? 0,
+        levels: { maxTerminated: account.maxTerminated, minTerminatedEnergyUj: account.minTerminatedEnergyUj, terminatedRetentionMs: account.terminatedRetentionMs },
+        logger: opts.logger,
+      });
+    }
   }
 
   /** Takes the baseline refresh and starts the periodic loop (unless interval is 0). */
@@ -273,6 +285,7 @@ export class PowerMonitor {
     this.containers.markShown(s.containers, now);
     this.vms.markShown(s.vms, now);
     this.pods.markShown(s.pods, now);
+    if (s.gpu) this.gpu?.markShown(s.gpu, now);
   }
 
   /** One refresh; throws (changing nothing, the failure counted) when it cannot complete. */
@@ -281,8 +294,9 @@ export class PowerMonitor {
     let snap: Snapshot;
     try {
       const readings = this.readZones(started);
+      const gpuReadings = this.gpu?.read(started);
       const sample = this.sampleResources();
-      snap = this.commit(this.prepare(readings, sample, started), started);
+      snap = this.commit(this.prepare(readings, sample, started, gpuReadings), started);
     } catch (err) {
       this.errors = { ...this.errors, refresh: this.errors.refresh + 1 };
       this.opts.logger.error('refresh failed; totals unchanged', { err });
@@ -349,7 +363,7 @@ export class PowerMonitor {
   }
 
   /** Step 3: every total this refresh will publish, computed in locals. */
-  private prepare(readings: ZoneReading[], sampled: ResourceSample | undefined, started: number): Plan {
+  private prepare(readings: ZoneReading[], sampled: ResourceSample | undefined, started: number, gpuReadings?: readonly GpuDeviceReading[]): Plan {
     const errors = { ...this.errors };
     for (const [kind, n] of Object.entries(sampled?.errors ?? {}) as [ResourceErrorKind, number][]) errors[kind] += n;
     // Without a sample the interval's usage is unknown: nothing is billed, and the zones keep
@@ -408,10 +422,13 @@ export class PowerMonitor {
     // Only containers and pods have CPU requests; mapped only when the policy reads them.
     const withRequests = (ws: readonly WorkloadCpu<{ cpuRequestCores: number }>[]): readonly IdleWeighed[] =>
       policy === 'request' ? ws.map((w) => ({ cpuDeltaSec: w.cpuDeltaSec, cpuTotalSec: w.cpuTotalSec, cpuRequestCores: w.info.cpuRequestCores })) : ws;
+    const gpu = this.gpu && gpuReadings ? this.gpu.prepare(gpuReadings, sample, started) : undefined;
+    for (const [kind, n] of Object.entries(gpu?.errors ?? {}) as [RefreshErrorKind, number][]) errors[kind] += n;
     return {
       readings,
       sample,
       zones,
+      gpu,
       processes: this.processes.prepare(sample.processes, activeDeltaUj, cpu, idle(sample.processes, cpu)),
       containers: this.containers.prepare(sample.containers, activeDeltaUj, cpu, idle(withRequests(sample.containers), cpu)),
       vms: this.vms.prepare(sample.vms, activeDeltaUj, cpu, idle(sample.vms, cpu)),
@@ -500,6 +517,7 @@ export class PowerMonitor {
     const containers = plan.sampled || !kept ? this.containers.commit(plan.containers, started) : unbilled(kept.containers);
     const vms = plan.sampled || !kept ? this.vms.commit(plan.vms, started) : unbilled(kept.vms);
     const pods = plan.sampled || !kept ? this.pods.commit(plan.pods, started) : unbilled(kept.pods);
+    const gpu = plan.gpu && this.gpu?.commit(plan.gpu, started, plan.sampled, kept?.gpu);
 
     // The whole refresh, attribution included.
     const duration = (this.clock() - started) / 1000;
@@ -529,6 +547,7 @@ export class PowerMonitor {
       containers,
       vms,
       pods,
+      ...(gpu ? { gpu } : {}),
       health,
     };
     this.current = snap;
@@ -589,22 +608,6 @@ export class PowerMonitor {
 }
 
 /**
- * Why a counter step cannot be energy the zone used. Pure; undefined when plausible.
- * - More than the counter's whole range: no counter advances by more than it holds.
- * - More watts than `maxWatts` over the interval (over at least a second, for counters that
- *   update coarsely: some hwmon energy counters tick once a second). This is what tells a
- *   counter that steps back a little (1 µJ back on a 262 kJ package counter reads as a wrap of
- *   262 kJ) from a real wrap, as long as the interval is shorter than range / maxWatts (52 s for
- *   that counter at 5 kW): a wrap cannot be told from a glitch by the readings alone.
- */
-export function implausibility(deltaUj: number, maxEnergyUj: number, elapsedSec: number, maxWatts: number | undefined): string | undefined {
-  if (maxEnergyUj > 0 && deltaUj > maxEnergyUj) return `more than the counter's range (${maxEnergyUj} µJ)`;
-  if (!maxWatts) return undefined;
-  const watts = deltaUj / 1e6 / Math.max(elapsedSec, MIN_PLAUSIBILITY_WINDOW_SEC);
-  return watts > maxWatts ? `${Math.round(watts)} W over ${elapsedSec.toFixed(3)} s is above monitor.maxZoneWatts (${maxWatts} W)` : undefined;
-}
-
-/**
  * The sample with every CPU time a finite number >= 0 and the usage ratio within [0, 1]: an
  * informer bug must neither make the arithmetic throw half way nor bill NaN. Each value replaced
  * is reported through `replaced`.
@@ -632,17 +635,6 @@ function usableSample(s: ResourceSample, replaced: () => void): ResourceSample {
     vms: fixLevel(s.vms),
     pods: fixLevel(s.pods),
   };
-}
-
-/** A level as it stands, with nothing billed in the interval: the same totals, no deltas. */
-function unbilled<I>(level: LevelSnapshot<I>): LevelSnapshot<I> {
-  const out = {
-    ...level,
-    workloads: level.workloads.map((w) => ({ ...w, deltaUj: w.deltaUj.map(() => 0), ...(w.idleDeltaUj ? { idleDeltaUj: w.idleDeltaUj.map(() => 0) } : {}) })),
-    unattributedDeltaUj: level.unattributedDeltaUj.map(() => 0),
-    billed: [],
-  };
-  return level.idle ? { ...out, idle: { ...level.idle, unattributedDeltaUj: level.idle.unattributedDeltaUj.map(() => 0) } } : out;
 }
 
 function errorMessage(err: unknown): string {

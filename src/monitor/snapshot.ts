@@ -113,6 +113,8 @@ export const REFRESH_ERROR_KINDS = [
   'zone_read',
   'counter_backwards', // an interval dropped: a counter went backwards with no known range
   'counter_implausible', // an interval dropped: a step beyond the counter's range or above monitor.maxZoneWatts
+  'gpu_read', // a GPU's energy could not be read (an NVML error): its totals stay flat
+  'gpu_counter_reset', // a GPU's energy counter restarted (driver reload): the energy since the restart is billed
   'resources', // the resource refresh threw, or gave a CPU time that is not a finite number >= 0 (a bug, not a bad process)
   'refresh', // the refresh itself threw
 ] as const;
@@ -133,6 +135,47 @@ export interface RefreshHealth {
   readonly zoneStalls: readonly number[];
 }
 
+/** Where a GPU's idle power of an interval came from. */
+export type GpuIdleSource = 'configured' | 'lowest' | 'unknown';
+
+/** How a GPU's active energy of an interval was split between its processes. */
+export type GpuSharing = 'time-slicing' | 'exclusive' | 'mig';
+
+/** One GPU (a zone of the GPU levels: workloads' energyUj[g] is on Snapshot.gpu.devices[g]). */
+export interface GpuDeviceSnapshot {
+  readonly index: number;
+  readonly uuid: string;
+  readonly name: string;
+  readonly vendor: string;
+  /** Totals since the exporter started, exact µJ; total = active + idle. */
+  readonly totalUj: bigint;
+  readonly activeUj: bigint;
+  readonly idleUj: bigint;
+  /** This interval's energy, µJ. */
+  readonly deltaUj: number;
+  readonly activeDeltaUj: number;
+  readonly idleDeltaUj: number;
+  /**
+   * Zero-load watts the interval's idle came from: experimental.gpu.idlePower (configured), the
+   * lowest power seen over an interval with no compute process (lowest), or none seen yet
+   * (unknown: 0 W, all of the energy active).
+   */
+  readonly idleBaseline: { readonly watts: number; readonly source: GpuIdleSource };
+  readonly sharing: GpuSharing;
+}
+
+/**
+ * The GPUs and their workloads, present when a GPU meter is in use. The levels' zones are the
+ * GPUs: in every snapshot, per GPU and level, workloads + unattributed + dropped = active, exactly.
+ */
+export interface GpuSnapshot {
+  readonly devices: readonly GpuDeviceSnapshot[];
+  readonly processes: LevelSnapshot<ProcessInfo>;
+  readonly containers: LevelSnapshot<ContainerInfo>;
+  readonly vms: LevelSnapshot<VmInfo>;
+  readonly pods: LevelSnapshot<PodInfo>;
+}
+
 export interface Snapshot {
   readonly seq: number;
   /** Wall-clock time of the refresh, ms since the epoch. */
@@ -150,6 +193,8 @@ export interface Snapshot {
   readonly containers: LevelSnapshot<ContainerInfo>;
   readonly vms: LevelSnapshot<VmInfo>;
   readonly pods: LevelSnapshot<PodInfo>;
+  /** GPU power (experimental.gpu.enabled with a readable GPU); absent otherwise. */
+  readonly gpu?: GpuSnapshot;
   readonly health: RefreshHealth;
 }
 

@@ -16,6 +16,7 @@ import bcrypt from 'bcryptjs';
 import { randomHex, randomUid } from '../../harness/ids.js';
 import { parseExposition, select, type Exposition } from '../support/exposition.js';
 import { codeSpans, expandBraces, migrationTable } from '../support/migrationGuide.js';
+import { buildFakeNvml, type FakeNvml } from '../../harness/fakeNvml.js';
 import { PrometheusServer } from '../support/prometheus.js';
 import {
   CGROUP_ROOT,
@@ -72,6 +73,11 @@ function families(text: string): Map<string, string> {
  * plus the label names its status cell names in code (`nodeversion`).
  */
 const KEPLER_LABELS: [RegExp, string[]][] = [
+  [/^kepler_node_gpu_/, ['node_name', 'gpu', 'gpu_uuid', 'gpu_name', 'vendor']],
+  [/^kepler_process_gpu_/, ['node_name', 'pid', 'comm', 'exe', 'type', 'state', 'container_id', 'vm_id', 'gpu', 'gpu_uuid']],
+  [/^kepler_container_gpu_/, ['node_name', 'container_id', 'container_name', 'runtime', 'state', 'pod_id', 'gpu', 'gpu_uuid']],
+  [/^kepler_vm_gpu_/, ['node_name', 'vm_id', 'vm_name', 'hypervisor', 'state', 'gpu', 'gpu_uuid']],
+  [/^kepler_pod_gpu_/, ['node_name', 'pod_id', 'pod_name', 'pod_namespace', 'state', 'gpu', 'gpu_uuid']],
   [/^kepler_node_cpu_usage_ratio$/, ['node_name']],
   [/^kepler_node_cpu_info$/, ['processor', 'vendor_id', 'model_name', 'physical_id', 'core_id']],
   [/^kepler_node_cpu_/, ['node_name', 'zone', 'path']],
@@ -83,6 +89,10 @@ const KEPLER_LABELS: [RegExp, string[]][] = [
   [/^kepler_pod_cpu_/, ['node_name', 'pod_id', 'pod_name', 'pod_namespace', 'state', 'zone']],
   [/^kepler_build_info$/, ['arch', 'branch', 'revision', 'version', 'goversion']],
   [/^kepler_node_info$/, ['cpu_architecture', 'components_power_source', 'platform_power_source']],
+];
+
+/** Kepler 0.7's label names: its gpu names are also Kepler 0.11's, in one family (the series with `mode` are 0.7's). */
+const KEPLER_07_LABELS: [RegExp, string[]][] = [
   [/^kepler_node_[a-z]+_joules_total$/, ['package', 'instance', 'mode', 'source']],
   [/^kepler_container_([a-z]+_)?joules_total$/, ['container_id', 'pod_name', 'container_name', 'container_namespace', 'mode', 'source']],
   [/^kepler_process_([a-z]+_)?joules_total$/, ['pid', 'container_id', 'vm_id', 'command', 'mode', 'source']],
@@ -90,11 +100,12 @@ const KEPLER_LABELS: [RegExp, string[]][] = [
 ];
 
 /** A "same" row's metric as exported: Kepler's type (counters end in _total) and labels, plus `extra`. */
-function assertSame(metric: string, text: string, extra: string[]): void {
+function assertSame(metric: string, text: string, extra: string[], kepler07 = false): void {
   assert.equal(families(text).get(metric), metric.endsWith('_total') ? 'counter' : 'gauge', `${metric}: type`);
-  const kepler = KEPLER_LABELS.find(([re]) => re.test(metric))?.[1];
+  const labels = kepler07 ? KEPLER_07_LABELS : [...KEPLER_LABELS, ...KEPLER_07_LABELS];
+  const kepler = labels.find(([re]) => re.test(metric))?.[1];
   assert.ok(kepler, `${metric}: Kepler's labels are not known to this test`);
-  const samples = select(parseExposition(text), metric);
+  const samples = select(parseExposition(text), metric).filter((s) => !kepler07 || s.labels.mode !== undefined);
   assert.ok(samples.length > 0, `${metric}: no series`);
   for (const s of samples) assert.deepEqual(Object.keys(s.labels).sort(), [...kepler, ...extra].sort(), `${metric}: labels of ${JSON.stringify(s.labels)}`);
 }
@@ -112,6 +123,7 @@ describe('README, Migrating from Kepler: metrics and behaviour, on the real expo
   let current: Exporter; // the defaults
   let legacy: Exporter; // the Kepler 0.7 family and --debug.pprof on
   let prom: PrometheusServer;
+  let nvml: FakeNvml;
   let defaultText = '';
   let legacyText = '';
 
@@ -138,10 +150,19 @@ describe('README, Migrating from Kepler: metrics and behaviour, on the real expo
     });
     tree.start(100);
     tree.resume();
-    const common = [`--host.sysfs=${sysfs}`, '--monitor.interval=1s'];
+    // A GPU (a fake libnvidia-ml.so.1) shared by the pod's container and the VM.
+    nvml = buildFakeNvml();
+    nvml.write({
+      gpus: [{ uuid: 'GPU-6d000000-0000-4000-8000-000000000000', name: 'NVIDIA A100-SXM4-40GB', energyMj: 0, powerMw: 250_000, advanceFromMs: Date.now() }],
+      processes: [
+        { gpu: 0, pid: cgroups[0].child.pid ?? 0, smUtil: 60 },
+        { gpu: 0, pid: vm.pid ?? 0, smUtil: 40 },
+      ],
+    });
+    const common = [`--host.sysfs=${sysfs}`, '--monitor.interval=1s', '--experimental.gpu.enabled'];
     const [p1, p2] = [await freePort(), await freePort()];
-    current = await startExporter([...common, `--web.listen-address=127.0.0.1:${p1}`], p1);
-    legacy = await startExporter([...common, '--exporter.prometheus.legacy-metrics', '--debug.pprof', `--web.listen-address=127.0.0.1:${p2}`], p2);
+    current = await startExporter([...common, `--web.listen-address=127.0.0.1:${p1}`], p1, nvml.env);
+    legacy = await startExporter([...common, '--exporter.prometheus.legacy-metrics', '--debug.pprof', `--web.listen-address=127.0.0.1:${p2}`], p2, nvml.env);
     prom = await PrometheusServer.start(join(tmp, 'prometheus'), [{ job: 'kepler', address: `127.0.0.1:${p1}`, interval: '1s' }]);
     await prom.waitForScrapes('kepler', SCRAPES, 90_000);
     defaultText = (await exposition(current)).text;
@@ -155,6 +176,7 @@ describe('README, Migrating from Kepler: metrics and behaviour, on the real expo
     for (const c of cgroups) stopInCgroup(c);
     for (const p of [idle, vm]) if (p) killGroup(p);
     await removeCgroups([...cgroups.map((c) => c.dir), join(v2, 'kubepods', 'besteffort', `pod${podUid}`), join(v2, 'kubepods', 'besteffort'), join(v2, 'kubepods')]);
+    nvml?.cleanup();
     rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -170,8 +192,10 @@ describe('README, Migrating from Kepler: metrics and behaviour, on the real expo
         // Label names the status adds to Kepler's: its code spans that are label names.
         const extra = codeSpans(status).filter((c) => /^[a-z_]+$/.test(c));
         if (/^same with `legacyMetrics: true`/.test(status)) {
-          for (const m of metrics) assert.ok(!inDefault.has(m) && inLegacy.has(m), where(m));
-          for (const m of metrics) assertSame(m, legacyText, extra);
+          // Kepler 0.7's gpu names are Kepler 0.11's too: the 0.7 series join that family.
+          const shared = /in one family with Kepler 0\.11's/.test(status);
+          for (const m of metrics) assert.ok((shared || !inDefault.has(m)) && inLegacy.has(m), where(m));
+          for (const m of metrics) assertSame(m, legacyText, extra, /\(0\.7\)/.test(names));
         } else if (/^same\b/.test(status)) {
           for (const m of metrics) assert.ok(inDefault.has(m) && inLegacy.has(m), where(m));
           for (const m of metrics) assertSame(m, defaultText, extra);

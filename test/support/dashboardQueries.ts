@@ -15,17 +15,46 @@ export function needsIdleAttribution(q: PanelQuery): boolean {
 }
 
 /**
- * Runs the panel queries that `select` picks, at time `t`, twice as users meet them: each variable
- * at "All" where it has one, then at its first value. Returns how many ran.
+ * Queries of GPU metrics (kepler_<level>_gpu_*: the GPU dashboard, kepler-ts-gpu.json), which only
+ * an exporter with a GPU meter (experimental.gpu.enabled on a node with an NVIDIA GPU) has.
+ * assertPanelsReturnData leaves them out unless asked with `{ gpu: true }`.
  */
-export async function assertPanelsReturnData(prom: PrometheusServer, t: number, rangeSeconds: number, select: (q: PanelQuery) => boolean): Promise<number> {
+export function needsGpu(q: PanelQuery): boolean {
+  return /\bkepler_(?:node|process|container|pod|vm)_gpu_/.test(q.expr);
+}
+
+/**
+ * Queries of the pod level (kepler_pod_*), which has series only for processes in a pod's cgroup:
+ * on a machine without Kubernetes-style cgroups, select `(q) => !needsPods(q)`.
+ */
+export function needsPods(q: PanelQuery): boolean {
+  return /\bkepler_pod_/.test(q.expr);
+}
+
+export interface PanelsOptions {
+  /** Also run the queries of GPU metrics (needsGpu); default false, so that an exporter without GPUs passes. */
+  gpu?: boolean;
+}
+
+/**
+ * Runs the panel queries that `select` picks, at time `t`, twice as users meet them: each variable
+ * at "All" where it has one, then at its first value. Queries of GPU metrics run only with
+ * `options.gpu`. Returns how many ran.
+ */
+export async function assertPanelsReturnData(
+  prom: PrometheusServer,
+  t: number,
+  rangeSeconds: number,
+  select: (q: PanelQuery) => boolean,
+  options: PanelsOptions = {},
+): Promise<number> {
   const boards = loadDashboards(join(process.cwd(), 'dashboards'));
   assert.ok(boards.length >= 3, 'the node, workloads and exporter dashboards');
   const builtins = { rateInterval: '10s', interval: '2s', rangeSeconds };
   let queries = 0;
   for (const { file, dashboard } of boards) {
     const variables = queryVariables(dashboard);
-    const picked = panelQueries(dashboard).filter(select);
+    const picked = panelQueries(dashboard).filter((q) => select(q) && (options.gpu === true || !needsGpu(q)));
     if (picked.length === 0) continue;
     for (const pick of ['all', 'first'] as const) {
       const values: Record<string, string | string[]> = {};

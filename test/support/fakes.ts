@@ -2,6 +2,7 @@
 // logger, resource samples), one definition for every test.
 
 import type { EnergyZone } from '../../src/device/energyZone.js';
+import type { GpuDeviceInfo, GpuMeter, GpuReading } from '../../src/device/gpu/gpuMeter.js';
 import type { Logger } from '../../src/logger/logger.js';
 import type { ResourceSample } from '../../src/resource/workloads.js';
 
@@ -47,4 +48,37 @@ export class ScriptedResources {
     this.calls++;
     return this.next;
   }
+}
+
+/**
+ * A GPU meter at the monitor's interface, for the monitor's and exporter's unit tests (the NVML
+ * binding is tested against a fake libnvidia-ml.so.1): each device returns what the test put in
+ * `readings`; a device in `failing` throws as an NVML error does.
+ */
+export class ScriptedGpuMeter implements GpuMeter {
+  readonly name = 'scripted';
+  readonly maxEnergyUj = 0;
+  readonly readings: GpuReading[];
+  readonly failing = new Set<number>();
+  closed = false;
+  constructor(readonly devices: GpuDeviceInfo[]) {
+    this.readings = devices.map(() => ({ energyUj: 0, integrated: false, mig: false, processes: [], utilization: [] }));
+  }
+  read(position: number): GpuReading {
+    if (this.failing.has(position)) throw new Error(`nvmlDeviceGetTotalEnergyConsumption failed on GPU ${position}: GPU is lost`);
+    return this.readings[position];
+  }
+  close(): void {
+    this.closed = true;
+  }
+  /** Advances device `position`'s counter by `uj` and sets what else the test gives. */
+  step(position: number, uj: number, r: Partial<GpuReading> = {}): void {
+    const cur = this.readings[position];
+    this.readings[position] = { ...cur, ...r, energyUj: (r.energyUj ?? cur.energyUj) + uj };
+  }
+}
+
+/** `n` NVIDIA GPUs as a meter lists them. */
+export function gpuDevices(n: number): GpuDeviceInfo[] {
+  return Array.from({ length: n }, (_, i) => ({ index: i, uuid: `GPU-${String(i).repeat(8)}-0000-0000-0000-00000000000${i}`, name: 'NVIDIA H100 80GB HBM3', vendor: 'nvidia' }));
 }

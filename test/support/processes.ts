@@ -119,9 +119,9 @@ export interface Exporter {
   exited: Promise<number | null>;
 }
 
-/** Starts kepler-ts and waits until /metrics answers. */
-export async function startExporter(args: string[], port: number): Promise<Exporter> {
-  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts kepler-ts (with `env` added to this process's environment) and waits until /healthz answers. */
+export async function startExporter(args: string[], port: number, env: Record<string, string> = {}): Promise<Exporter> {
+  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   child.stdout.resume();

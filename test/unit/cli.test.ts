@@ -113,7 +113,7 @@ describe('kepler-ts command line', () => {
     assert.match(line(/ltc2945/), /level=INFO msg="experimental\.hwmon\.chipRules: no hwmon chip named \\"ltc2945\\"; the rule is unused \(chips here: ina3221\)"/);
     assert.match(
       line(/dcgmEndpoint/),
-      new RegExp(`level=INFO msg="experimental\\.gpu\\.dcgmEndpoint: accepted, not used: kepler-ts has no GPU support yet" dcgm_endpoint=${endpoint}`),
+      new RegExp(`level=INFO msg="experimental\\.gpu\\.dcgmEndpoint: not used: GPU power is off \\(experimental\\.gpu\\.enabled\\)" dcgm_endpoint=${endpoint}`),
     );
   });
 

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { allPanels, interpolate, loadDashboards, panelQueries, parseVariableQuery, queryVariables, variableNames, type Builtins, type Dashboard } from '../support/grafana.js';
+import { needsGpu, needsPods } from '../support/dashboardQueries.js';
 
 // Compiled to dist/test/unit/; the dashboards stay in the source tree.
 const DIR = fileURLToPath(new URL('../../../dashboards/', import.meta.url));
@@ -65,6 +66,20 @@ const EXPECTED_TITLES: Record<string, string[]> = {
     'Idle energy per namespace, last 24 h ($zone)',
     'Active and idle power per namespace ($zone)',
   ],
+  'kepler-ts-gpu.json': [
+    'GPU power now',
+    'GPU energy over the range',
+    'GPUs',
+    'Power per GPU',
+    'Active and idle power per GPU',
+    'Energy over the range per GPU',
+    'Idle baseline per GPU',
+    'Top 10 pods by GPU power',
+    'Top 10 containers by GPU power',
+    'Top 10 processes by GPU power',
+    'Unattributed active GPU power by level',
+    'GPU power by pod',
+  ],
   'kepler-ts-exporter.json': [
     'Up',
     'Time since last refresh',
@@ -91,16 +106,16 @@ const EXPECTED_TITLES: Record<string, string[]> = {
   ],
 };
 
-test('dashboards: the three files load, sorted, with stable distinct uids', () => {
+test('dashboards: the four files load, sorted, with stable distinct uids', () => {
   assert.deepEqual(
     BOARDS.map((b) => b.file),
-    ['kepler-ts-exporter.json', 'kepler-ts-node.json', 'kepler-ts-workloads.json'],
+    ['kepler-ts-exporter.json', 'kepler-ts-gpu.json', 'kepler-ts-node.json', 'kepler-ts-workloads.json'],
   );
   assert.deepEqual(
     BOARDS.map((b) => b.dashboard.uid),
-    ['kepler-ts-exporter', 'kepler-ts-node', 'kepler-ts-workloads'],
+    ['kepler-ts-exporter', 'kepler-ts-gpu', 'kepler-ts-node', 'kepler-ts-workloads'],
   );
-  assert.equal(new Set(BOARDS.map((b) => b.dashboard.title)).size, 3);
+  assert.equal(new Set(BOARDS.map((b) => b.dashboard.title)).size, 4);
 });
 
 test('dashboards: importable model with a datasource input and variable', () => {
@@ -200,6 +215,36 @@ test('dashboards: the panels the task lists are there', () => {
     'kepler_exporter_last_refresh_timestamp_seconds',
   ])
     assert.ok(exprs('kepler-ts-exporter.json').includes(m), `exporter board lacks ${m}`);
+  for (const m of [
+    'kepler_node_gpu_info',
+    'kepler_node_gpu_watts',
+    'kepler_node_gpu_active_watts',
+    'kepler_node_gpu_idle_watts',
+    'kepler_node_gpu_joules_total',
+    'kepler_node_gpu_idle_baseline_watts',
+    'kepler_node_gpu_unattributed_joules_total',
+    'kepler_pod_gpu_joules_total',
+    'kepler_pod_gpu_watts',
+    'kepler_container_gpu_joules_total',
+    'kepler_process_gpu_watts',
+  ])
+    assert.ok(exprs('kepler-ts-gpu.json').includes(m), `GPU board lacks ${m}`);
+  // Only the GPU board reads GPU metrics: the others must return data on nodes without a GPU.
+  for (const { file, dashboard: d } of BOARDS) {
+    if (file === 'kepler-ts-gpu.json') for (const q of panelQueries(d)) assert.ok(needsGpu(q), `${file} / ${q.panel}: reads no GPU metric`);
+    else for (const q of panelQueries(d)) assert.ok(!needsGpu(q), `${file} / ${q.panel}: reads a GPU metric`);
+  }
+  // The GPU board's pod panels, which a run without pods leaves out with needsPods.
+  assert.deepEqual(
+    [
+      ...new Set(
+        panelQueries(board('kepler-ts-gpu.json'))
+          .filter(needsPods)
+          .map((q) => q.panel),
+      ),
+    ],
+    ['Top 10 pods by GPU power', 'GPU power by pod'],
+  );
   // No panel needs the estimator: its info metric is absent on a RAPL meter.
   for (const { dashboard: d } of BOARDS) for (const q of panelQueries(d)) assert.ok(!q.expr.includes('estimator'), q.panel);
 });
@@ -209,6 +254,7 @@ test('dashboards: the variables the task asks for, parseable, with allValue .* o
   assert.deepEqual(names('kepler-ts-node.json'), ['job', 'node', 'zone']);
   assert.deepEqual(names('kepler-ts-workloads.json'), ['job', 'node', 'zone', 'namespace']);
   assert.deepEqual(names('kepler-ts-exporter.json'), ['job', 'instance']);
+  assert.deepEqual(names('kepler-ts-gpu.json'), ['job', 'node', 'namespace']);
   for (const { file, dashboard: d } of BOARDS) {
     const seen = new Set(['datasource']);
     for (const v of queryVariables(d)) {
@@ -231,6 +277,17 @@ test('dashboards: the variables the task asks for, parseable, with allValue .* o
   assert.ok(ns, 'no namespace variable');
   assert.deepEqual(parseVariableQuery(ns.query), { kind: 'label_values', label: 'pod_namespace', match: 'kepler_pod_cpu_joules_total{job=~"$job", node_name=~"$node"}' });
   assert.ok(ns.includeAll && ns.multi);
+  // The GPU board lists the nodes that have GPUs, and the namespaces of pods that used one.
+  const gpuVariables = queryVariables(board('kepler-ts-gpu.json'));
+  assert.deepEqual(
+    gpuVariables.map((v) => parseVariableQuery(v.query)),
+    [
+      { kind: 'label_values', label: 'job', match: 'kepler_node_gpu_joules_total' },
+      { kind: 'label_values', label: 'node_name', match: 'kepler_node_gpu_joules_total{job=~"$job"}' },
+      { kind: 'label_values', label: 'pod_namespace', match: 'kepler_pod_gpu_joules_total{job=~"$job", node_name=~"$node"}' },
+    ],
+  );
+  for (const v of gpuVariables) assert.ok(v.includeAll && v.multi && v.current === '$__all', `GPU board $${v.name}`);
 });
 
 test('dashboards: every expr uses only defined variables and builtins', () => {

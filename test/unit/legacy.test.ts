@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Application } from '../../src/app/application.js';
 import { loadConfig } from '../../src/config/load.js';
 import { buildCollectors } from '../../src/exporter/prometheus/collectors.js';
-import { LegacyCollector, legacySource, type LegacyGpuSource, type LegacyLevel } from '../../src/exporter/prometheus/legacyCollector.js';
+import { LegacyCollector, legacySource, type LegacyLevel } from '../../src/exporter/prometheus/legacyCollector.js';
 import { splitOutsideContainers } from '../../src/exporter/prometheus/legacyOutsideContainers.js';
 import {
   domainEnergies,
@@ -31,9 +31,8 @@ import type { Logger } from '../../src/logger/logger.js';
 import type { Snapshot } from '../../src/monitor/snapshot.js';
 import type { ContainerInfo, PodInfo, ProcessInfo, ResourceSample, VmInfo, WorkloadCpu } from '../../src/resource/workloads.js';
 import { parseExposition, select, seriesKey, sum, type Exposition, type Sample } from '../support/exposition.js';
-import { FakeZone, sample, silent } from '../support/fakes.js';
+import { FakeZone, gpuDevices, sample, ScriptedGpuMeter, silent } from '../support/fakes.js';
 import { captureLogger } from '../support/captureLogger.js';
-import { lastOf } from '../support/assertions.js';
 import { PowercapTree, type PowercapZone } from '../support/powercapTree.js';
 import { prng } from '../support/prng.js';
 
@@ -95,8 +94,8 @@ interface RigOptions {
   minTerminatedEnergyThresholdJ?: number;
   /** The meter's zones, read as they are (a RaplMeter's, say), instead of fake zones named by `zones`. */
   meterZones?: EnergyZone[];
-  /** A GPU meter's energy (none exists yet: the seam the 0.7 gpu names read). */
-  gpu?: LegacyGpuSource;
+  /** A GPU meter: the monitor reads it, and the collectors export its GPUs. */
+  gpu?: ScriptedGpuMeter;
   logger?: Logger;
   /**
    * monitor.idle; Kepler's usage-ratio split by default: the worked numbers of these tests are
@@ -122,6 +121,7 @@ function rig(opts: RigOptions = {}) {
     maxTerminated: opts.maxTerminated ?? -1,
     minTerminatedEnergyThresholdJ: opts.minTerminatedEnergyThresholdJ ?? 0,
     idle: opts.idle ?? { model: 'usage-ratio', attribution: 'none' },
+    ...(opts.gpu ? { gpu: { meter: opts.gpu, idleWatts: 2 } } : {}),
     logger: silent,
     clock: () => clock.now,
     wallClock: () => 1_700_000_000_000 + clock.now,
@@ -137,7 +137,7 @@ function rig(opts: RigOptions = {}) {
     scrapeStats: () => exporter.scrapeStats(),
     snapshots: monitor,
     logger: opts.logger ?? silent,
-    ...(opts.gpu ? { gpu: opts.gpu } : {}),
+    ...(opts.gpu ? { gpus: opts.gpu.devices } : {}),
   });
   exporter.register(...collectors);
   const legacy = collectors.find((c): c is LegacyCollector => c instanceof LegacyCollector);
@@ -1061,7 +1061,7 @@ describe('8. node series per socket (a two-socket powercap tree read by the real
       zones_left_out: 'none',
     });
     const withGpu = captureLogger();
-    rig({ zones: ['package', 'dram'], logger: withGpu.logger, gpu: () => NO_GPU_ENERGY });
+    rig({ zones: ['package', 'dram'], logger: withGpu.logger, gpu: new ScriptedGpuMeter(gpuDevices(1)) });
     const l2 = withGpu.lines.find((l) => l.msg === 'Kepler 0.7 metrics enabled');
     assert.ok(l2);
     assert.equal(l2.fields.measured, 'package,dram,gpu');
@@ -1073,60 +1073,93 @@ describe('8. node series per socket (a two-socket powercap tree read by the real
 
 // ---------- 9. gpu: only with a GPU meter ----------
 
-const NO_GPU_ENERGY = { devices: [], processes: new Map(), containers: new Map(), vms: new Map(), outsideContainersUj: 0n };
-
-describe('9. gpu names: absent without a GPU meter, its values with one (the seam: no GPU meter exists yet)', () => {
-  test('with a GPU source: one node series per GPU, every level reads its values, the totals include them, the containers add up to the node', () => {
-    const calls: number[] = [];
-    const gpu: LegacyGpuSource = (s) => {
-      calls.push(s.seq);
-      return {
-        devices: [
-          { id: '0', activeUj: 30_000_000n, idleUj: 12_000_000n },
-          { id: '1', activeUj: 5_500_000n, idleUj: 9_000_000n },
+describe("9. gpu names: absent without a GPU meter, the GPU levels' energy with one", () => {
+  test("with a GPU meter: one node series per GPU, every level carries the current family's GPU energy, the totals include it, the containers add up to the node", () => {
+    const meter = new ScriptedGpuMeter(gpuDevices(2));
+    // Each interval is 1 s with 2 W of configured idle: GPU 0 shared by nginx and sshd 84:16, GPU 1 the VM's alone.
+    const onGpus = () => {
+      meter.step(0, 17e6, {
+        processes: [{ pid: 10 }, { pid: 20 }],
+        utilization: [
+          { pid: 10, smUtil: 84 },
+          { pid: 20, smUtil: 16 },
         ],
-        processes: new Map([
-          [P.nginx, 21_000_000n],
-          [P.sshd, 4_000_000n],
-          [P.qemu, 2_500_000n],
-        ]),
-        containers: new Map([[C_WEB, 21_000_000n]]),
-        vms: new Map([[VM1, 2_500_000n]]),
-        outsideContainersUj: 14_500_000n,
-      };
+      });
+      meter.step(1, 4.75e6, { processes: [{ pid: 40 }], utilization: [] });
     };
-    const { e, snap } = scenario({ gpu });
-    assert.equal(lastOf(calls, 'GPU source call'), snap.seq, 'read from the snapshot being rendered');
+    const run = (gpu?: ScriptedGpuMeter) => {
+      const r = rig(gpu ? { gpu } : {});
+      if (gpu) onGpus();
+      r.step(
+        { package: 40e6, dram: 8e6 },
+        sample({
+          nodeActiveCpuSec: 10,
+          nodeTotalCpuSec: 20,
+          usageRatio: 0.5,
+          processes: [cpu(P.nginx, 2), cpu(P.postgres, 1), cpu(P.sshd, 1), cpu(P.kworker, 0.5), cpu(P.qemu, 1.5)],
+          containers: [cpu(C_WEB, 2.5), cpu(C_DB, 1)],
+          pods: [cpu(POD_WEB, 2.5)],
+          vms: [cpu(VM1, 1.5)],
+        }),
+      );
+      if (gpu) onGpus();
+      const snap = r.step(
+        { package: 60e6, dram: 9e6 },
+        sample({
+          nodeActiveCpuSec: 10,
+          nodeTotalCpuSec: 16,
+          usageRatio: 0.625,
+          processes: [cpu(P.nginx, 3), cpu(P.postgres, 1), cpu(P.sshd, 0.5), cpu(P.kworker, 1), cpu(P.qemu, 1)],
+          containers: [cpu(C_WEB, 3.5), cpu(C_DB, 1)],
+          pods: [cpu(POD_WEB, 3.5)],
+          vms: [cpu(VM1, 1)],
+        }),
+      );
+      return { snap, e: r.scrape() };
+    };
+    const { snap, e } = run(meter);
+    assert.ok(snap.gpu);
+    const legacy = (name: string, match: Record<string, string> = {}) => select(e, name, match).filter((x) => x.labels.mode !== undefined);
     for (const level of LEVELS) {
       const name = domainFamily(level, 'gpu');
       assert.equal(e.types.get(name), 'counter', name);
-      assert.equal(e.help.get(name), 'Aggregated value in gpu value from rapl-sysfs');
-      for (const s of select(e, name)) assert.deepEqual(Object.keys(s.labels).sort(), [...LABELS[level]].sort(), seriesKey(s));
+      // One family with the current family's series of that name (Kepler 0.11's), under its help.
+      assert.equal(e.help.get(name), `Energy consumption of gpu at ${level} level in joules`, name);
+      for (const x of legacy(name)) assert.deepEqual(Object.keys(x.labels).sort(), [...LABELS[level]].sort(), seriesKey(x));
     }
-    // Node: one series per GPU, labelled with its index as 0.7 did; the CPU series keep their socket.
-    const nodeGpu = (mode: string, id: string) => one(e, 'kepler_node_gpu_joules_total', { mode, package: id }).value;
-    assert.equal(select(e, 'kepler_node_gpu_joules_total').length, 4);
-    assert.deepEqual([nodeGpu('dynamic', '0'), nodeGpu('idle', '0'), nodeGpu('dynamic', '1'), nodeGpu('idle', '1')], [30, 12, 5.5, 9]);
+    // Node: one series per GPU, labelled with its index as 0.7 did, with the current family's active and idle; the CPU series keep their socket.
+    const current = (name: string, match: Record<string, string>) => one(e, name, match).value;
+    assert.equal(legacy('kepler_node_gpu_joules_total').length, 4);
+    for (const id of ['0', '1']) {
+      assert.equal(one(e, 'kepler_node_gpu_joules_total', { mode: 'dynamic', package: id }).value, current('kepler_node_gpu_active_joules_total', { gpu: id }));
+      assert.equal(one(e, 'kepler_node_gpu_joules_total', { mode: 'idle', package: id }).value, current('kepler_node_gpu_idle_joules_total', { gpu: id }));
+    }
+    assert.deepEqual([current('kepler_node_gpu_active_joules_total', { gpu: '0' }), current('kepler_node_gpu_idle_joules_total', { gpu: '1' })], [30, 4]);
     for (const domain of CPU_DOMAINS)
       assert.deepEqual(
-        select(e, domainFamily('node', domain)).map((s) => s.labels.package),
+        select(e, domainFamily('node', domain)).map((x) => x.labels.package),
         ['0', '0'],
         domain,
       );
-    // Workloads: their values (dynamic), 0 when the source has none; idle 0.
+    // Workloads: the current family's energy summed over the GPUs (dynamic), 0 where they used none; idle 0.
     const dyn = (level: string, match: Record<string, string>) => one(e, domainFamily(level, 'gpu'), { ...match, mode: 'dynamic' }).value;
-    assert.equal(dyn('container', { container_id: CID_WEB }), 21);
+    const gpuSum = (level: string, match: Record<string, string>) => sum(select(e, `kepler_${level}_gpu_joules_total`, match).filter((x) => x.labels.gpu !== undefined));
+    assert.equal(dyn('container', { container_id: CID_WEB }), gpuSum('container', { container_id: CID_WEB }));
+    assert.equal(dyn('container', { container_id: CID_WEB }), 25.2);
     assert.equal(dyn('container', { container_id: CID_DB }), 0);
-    assert.equal(dyn('container', { container_id: 'system_processes' }), 14.5);
     assert.equal(dyn('container', { container_id: 'kernel_processes' }), 0);
     assert.deepEqual(
       ['10', '11', '20', '40'].map((pid) => dyn('process', { pid })),
-      [21, 0, 4, 2.5],
+      ['10', '11', '20', '40'].map((pid) => gpuSum('process', { pid })),
     );
-    assert.equal(dyn('vm', { vm_id: VM1.id }), 2.5);
-    for (const level of LEVELS) for (const s of select(e, domainFamily(level, 'gpu'), { mode: 'idle' })) if (level !== 'node') assert.equal(s.value, 0, seriesKey(s));
+    assert.deepEqual(
+      ['10', '11', '20', '40'].map((pid) => dyn('process', { pid })),
+      [25.2, 0, 4.8, 5.5],
+    );
+    assert.equal(dyn('vm', { vm_id: VM1.id }), 5.5);
+    for (const level of LEVELS) for (const x of legacy(domainFamily(level, 'gpu'), { mode: 'idle' })) if (level !== 'node') assert.equal(x.value, 0, seriesKey(x));
     // Real + pseudo containers = the node's GPU active energy.
-    assert.equal(ujSum(select(e, 'kepler_container_gpu_joules_total', { mode: 'dynamic' })), ujSum(select(e, 'kepler_node_gpu_joules_total', { mode: 'dynamic' })));
+    assert.equal(ujSum(legacy('kepler_container_gpu_joules_total', { mode: 'dynamic' })), ujSum(legacy('kepler_node_gpu_joules_total', { mode: 'dynamic' })));
     // kepler_<level>_joules_total = package + dram + other + gpu.
     for (const level of ['container', 'process'] as const) {
       for (const t of select(e, `kepler_${level}_joules_total`)) {
@@ -1140,7 +1173,7 @@ describe('9. gpu names: absent without a GPU meter, its values with one (the sea
     }
     assert.ok(uj(one(e, 'kepler_container_joules_total', { container_id: CID_WEB, mode: 'dynamic' }).value) > 21e6);
     // The CPU domains are what they are without a GPU.
-    const cpuOnly = scenario().e;
+    const cpuOnly = run().e;
     for (const s of legacySamples(cpuOnly)) {
       if (/_joules_total$/.test(s.name) && !/^kepler_(container|process)_joules_total$/.test(s.name)) assert.equal(one(e, s.name, s.labels).value, s.value, seriesKey(s));
     }

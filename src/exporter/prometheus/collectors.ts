@@ -3,6 +3,7 @@
 
 import type { Config, MetricsLevel } from '../../config/config.js';
 import type { EstimatorDescription } from '../../device/estimatorMeter.js';
+import type { GpuDeviceInfo } from '../../device/gpu/gpuMeter.js';
 import type { Logger } from '../../logger/logger.js';
 import type { Snapshot } from '../../monitor/snapshot.js';
 import type { CpuInfoRecord } from '../../resource/cpuInfo.js';
@@ -12,7 +13,8 @@ import { ContainerCollector } from './containerCollector.js';
 import { EstimatorInfoCollector, estimatorInfoLabels } from './estimatorInfoCollector.js';
 import { ExporterHealthCollector, type AuthStats, type ScrapeStats } from './exporterHealthCollector.js';
 import { BuildInfoCollector, CpuInfoCollector } from './infoCollectors.js';
-import { LegacyCollector, legacySource, type LegacyGpuSource, type LegacyLevel } from './legacyCollector.js';
+import { GpuNodeCollector } from './gpuNodeCollector.js';
+import { LegacyCollector, legacyGpuEnergy, legacySource, type LegacyLevel } from './legacyCollector.js';
 import { domainZones, exportedDomains, measuredDomains, socketDomainEnergies, unmappedZones } from './legacyDomains.js';
 import { NodeCollector } from './nodeCollector.js';
 import { PodCollector } from './podCollector.js';
@@ -25,11 +27,8 @@ export interface CollectorSetup {
   prometheus: Pick<Config['exporter']['prometheus'], 'metricsLevel' | 'legacyMetrics' | 'debugCollectors'>;
   /** The meter in use and its zones, in the order of Snapshot.zones (a summed zone with its sockets). */
   meter: { name: string; zones: readonly { name: string; index: number; parts?: readonly { index: number }[] }[] };
-  /**
-   * The GPU meter's energy, for the 0.7 family's gpu names; undefined when there is no GPU meter,
-   * which today is always (NVML is a later issue): the gpu names are then left out.
-   */
-  gpu?: LegacyGpuSource;
+  /** The GPU meter's devices; undefined without a GPU meter (no gpu families, and 0.7's gpu names left out). */
+  gpus?: readonly GpuDeviceInfo[];
   /** /proc/cpuinfo's records (kepler_node_cpu_info); empty when it could not be read. */
   cpus: readonly CpuInfoRecord[];
   /** The CPU's microarchitecture for kepler_node_info (0.7 family); 'unknown' when not known. */
@@ -50,6 +49,7 @@ export function buildCollectors(c: CollectorSetup): Collector[] {
   const out: Collector[] = [];
   const workloadLevels = (['process', 'container', 'vm', 'pod'] as const).filter((l) => levels.has(l));
   if (levels.has('node')) out.push(new NodeCollector(c.nodeName, workloadLevels));
+  if (levels.has('node') && c.gpus) out.push(new GpuNodeCollector(c.nodeName, workloadLevels));
   if (levels.has('process')) out.push(new ProcessCollector(c.nodeName));
   if (levels.has('container')) out.push(new ContainerCollector(c.nodeName));
   if (levels.has('vm')) out.push(new VmCollector(c.nodeName));
@@ -72,7 +72,7 @@ function legacyCollector(c: CollectorSetup, levels: Set<MetricsLevel>): LegacyCo
   const names = c.meter.zones.map((z) => z.name);
   const source = legacySource(c.meter.name);
   const map = domainZones(names);
-  const gpu = c.gpu !== undefined;
+  const gpu = c.gpus !== undefined;
   const measured = measuredDomains(map, gpu);
   const unmeasured = exportedDomains(gpu).filter((d) => !measured.includes(d));
   const sockets = socketDomainEnergies(
@@ -94,7 +94,7 @@ function legacyCollector(c: CollectorSetup, levels: Set<MetricsLevel>): LegacyCo
     levels: [...levels].filter((l): l is LegacyLevel => l !== 'pod'),
     cpuArchitecture: c.cpuArchitecture,
     platformSource: measured.includes('platform') ? source : 'none',
-    gpu: c.gpu,
+    gpu: gpu ? legacyGpuEnergy : undefined,
   });
   c.snapshots.onSnapshot(legacy.observe);
   return legacy;

@@ -4,6 +4,7 @@ import type { Snapshot } from '../../monitor/snapshot.js';
 import type { ContainerInfo } from '../../resource/workloads.js';
 import { help, type Collector } from './collector.js';
 import type { ExpositionWriter } from './exposition.js';
+import { writeLevelGpuEnergy } from './gpuEnergy.js';
 import { LabelCache, writeLevelEnergy } from './workloadEnergy.js';
 
 export class ContainerCollector implements Collector {
@@ -22,6 +23,7 @@ export class ContainerCollector implements Collector {
 
   collect(s: Snapshot, out: ExpositionWriter): void {
     writeLevelEnergy(out, s, 'container', s.containers, this.labels);
+    writeLevelGpuEnergy(out, s, 'container', s.gpu?.containers, this.labels);
     out.family('kepler_container_cpu_seconds_total', 'counter', help.cpuTime('cpu', 'container'));
     for (const w of s.containers.workloads) out.sample('kepler_container_cpu_seconds_total', this.labels.get(w.info, w.state), w.cpuTotalSec);
   }

@@ -33,25 +33,38 @@ export function formatValue(v: number | string): string {
 }
 
 export class ExpositionWriter {
-  private out = '';
+  /** Each family's text, in the order first started. */
+  private readonly parts: string[] = [];
+  private readonly index = new Map<string, number>();
+  private current = -1;
 
   constructor(readonly openMetrics: boolean) {}
 
   /**
-   * Starts a metric family. `name` is the sample name for gauges and histograms, and the
-   * `_total` sample name for counters (OpenMetrics names the family without `_total`).
+   * Starts a metric family, or goes back to one already started: two collectors may write series
+   * of one name (Kepler 0.7's kepler_node_gpu_joules_total and Kepler 0.11's), and a family's
+   * samples must stay together under one HELP and TYPE (the first collector's). `name` is the
+   * sample name for gauges and histograms, and the `_total` sample name for counters
+   * (OpenMetrics names the family without `_total`).
    */
   family(name: string, type: MetricType, help: string): void {
     const fam = this.openMetrics && type === 'counter' && name.endsWith('_total') ? name.slice(0, -6) : name;
-    this.out += `# HELP ${fam} ${escapeHelp(help)}\n# TYPE ${fam} ${type}\n`;
+    const known = this.index.get(fam);
+    if (known !== undefined) {
+      this.current = known;
+      return;
+    }
+    this.current = this.parts.push(`# HELP ${fam} ${escapeHelp(help)}\n# TYPE ${fam} ${type}\n`) - 1;
+    this.index.set(fam, this.current);
   }
 
-  /** One sample; `labels` as rendered by renderLabels (may be empty). */
+  /** One sample of the family last started; `labels` as rendered by renderLabels (may be empty). */
   sample(name: string, labels: string, value: number | string): void {
-    this.out += labels ? `${name}{${labels}} ${formatValue(value)}\n` : `${name} ${formatValue(value)}\n`;
+    this.parts[this.current] += labels ? `${name}{${labels}} ${formatValue(value)}\n` : `${name} ${formatValue(value)}\n`;
   }
 
   finish(): string {
-    return this.openMetrics ? `${this.out}# EOF\n` : this.out;
+    const out = this.parts.join('');
+    return this.openMetrics ? `${out}# EOF\n` : out;
   }
 }

@@ -13,7 +13,7 @@
 // The node's series are per socket (`package="<socket>"`), as 0.7's were: the sockets of a summed
 // zone (path="aggregated-<zone>" in the current family) come from the snapshot's zone parts, and
 // add up to the current family's node value exactly. The gpu names are exported only with a GPU
-// meter (there is none yet), then with one node series per GPU, as 0.7 did.
+// meter, then with one node series per GPU, as 0.7 did.
 
 import type { MetricsLevel } from '../../config/config.js';
 import { formatJoules } from '../formatJoules.js';
@@ -52,9 +52,9 @@ export interface LegacyOptions {
 }
 
 /**
- * What a GPU meter adds to a snapshot for the 0.7 family's gpu domain, µJ since start. No GPU
- * meter exists yet (NVML is a later issue): until one does the setup passes no source, and the
- * gpu names are absent rather than 0, as in Kepler 0.7 on a node without a GPU.
+ * What a GPU meter adds to a snapshot for the 0.7 family's gpu domain, µJ since start. Without a
+ * GPU meter the setup passes no source, and the gpu names are absent rather than 0, as in Kepler
+ * 0.7 on a node without a GPU.
  */
 export interface LegacyGpuEnergy {
   /** Per GPU: the id Kepler 0.7 put in the node series' `package` label (the device index). */
@@ -69,6 +69,25 @@ export interface LegacyGpuEnergy {
 
 /** Reads the GPU energy of a snapshot (a collector reads nothing but snapshots). */
 export type LegacyGpuSource = (s: Snapshot) => LegacyGpuEnergy;
+
+/**
+ * The 0.7 gpu domain from the snapshot's GPUs: each workload's energy summed over the GPUs, and
+ * as system_processes' the container level's GPU energy no container series carries, so that the
+ * containers' gpu series add up to the node's as the current family's do.
+ */
+export const legacyGpuEnergy: LegacyGpuSource = (s) => {
+  const gpu = s.gpu;
+  if (!gpu) return NO_GPU;
+  const sum = (uj: readonly bigint[]) => uj.reduce((a, b) => a + b, 0n);
+  const byInfo = <I>(workloads: readonly WorkloadEnergy<I>[]) => new Map(workloads.map((w) => [w.info, sum(w.energyUj)]));
+  return {
+    devices: gpu.devices.map((d) => ({ id: String(d.index), activeUj: d.activeUj, idleUj: d.idleUj })),
+    processes: byInfo(gpu.processes.workloads),
+    containers: byInfo(gpu.containers.workloads),
+    vms: byInfo(gpu.vms.workloads),
+    outsideContainersUj: sum(gpu.containers.unattributedUj) + sum(gpu.containers.droppedUj),
+  };
+};
 
 /** Kepler 0.7's names for the meters kepler-ts has. */
 export function legacySource(meter: string): string {

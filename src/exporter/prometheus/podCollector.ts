@@ -9,6 +9,7 @@ import type { Snapshot } from '../../monitor/snapshot.js';
 import type { PodInfo } from '../../resource/workloads.js';
 import type { Collector } from './collector.js';
 import type { ExpositionWriter } from './exposition.js';
+import { writeLevelGpuEnergy } from './gpuEnergy.js';
 import { LabelCache, writeLevelEnergy } from './workloadEnergy.js';
 
 export class PodCollector implements Collector {
@@ -20,5 +21,6 @@ export class PodCollector implements Collector {
 
   collect(s: Snapshot, out: ExpositionWriter): void {
     writeLevelEnergy(out, s, 'pod', s.pods, this.labels);
+    writeLevelGpuEnergy(out, s, 'pod', s.gpu?.pods, this.labels);
   }
 }

@@ -6,6 +6,7 @@ import type { Snapshot } from '../../monitor/snapshot.js';
 import type { ProcessInfo } from '../../resource/workloads.js';
 import { help, type Collector } from './collector.js';
 import type { ExpositionWriter } from './exposition.js';
+import { writeLevelGpuEnergy } from './gpuEnergy.js';
 import { hasActivity, LabelCache, writeLevelEnergy } from './workloadEnergy.js';
 
 export class ProcessCollector implements Collector {
@@ -26,6 +27,7 @@ export class ProcessCollector implements Collector {
 
   collect(s: Snapshot, out: ExpositionWriter): void {
     writeLevelEnergy(out, s, 'process', s.processes, this.energyLabels, hasActivity);
+    writeLevelGpuEnergy(out, s, 'process', s.gpu?.processes, this.energyLabels);
     out.family('kepler_process_cpu_seconds_total', 'counter', help.cpuTime('cpu', 'process'));
     for (const w of s.processes.workloads) {
       // Without a state label, a terminated process and a new one reusing its pid could collide.

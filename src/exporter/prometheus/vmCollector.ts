@@ -4,6 +4,7 @@ import type { Snapshot } from '../../monitor/snapshot.js';
 import type { VmInfo } from '../../resource/workloads.js';
 import type { Collector } from './collector.js';
 import type { ExpositionWriter } from './exposition.js';
+import { writeLevelGpuEnergy } from './gpuEnergy.js';
 import { LabelCache, writeLevelEnergy } from './workloadEnergy.js';
 
 export class VmCollector implements Collector {
@@ -15,5 +16,6 @@ export class VmCollector implements Collector {
 
   collect(s: Snapshot, out: ExpositionWriter): void {
     writeLevelEnergy(out, s, 'vm', s.vms, this.labels);
+    writeLevelGpuEnergy(out, s, 'vm', s.gpu?.vms, this.labels);
   }
 }
