@@ -147,8 +147,9 @@ chart hard-codes 28282, which breaks a changed address), else service.port.
 {{- end -}}
 
 {{/*
-config.yaml: .Values.config with the keys the chart's DaemonSet depends on set over it. set, not
-mergeOverwrite: mergeOverwrite does not overwrite with false.
+config.yaml: .Values.config with the keys the chart's DaemonSet depends on set over it, and
+experimental.gpu.enabled when the GPU is on (gpu.enabled). set, not mergeOverwrite: mergeOverwrite
+does not overwrite with false.
 */}}
 {{- define "kepler-ts.config" -}}
 {{- $config := deepCopy (.Values.config | default dict) -}}
@@ -169,5 +170,116 @@ mergeOverwrite: mergeOverwrite does not overwrite with false.
 {{- if .Values.legacyMetrics -}}
 {{- $_ := set $config.exporter.prometheus "legacyMetrics" true -}}
 {{- end -}}
+{{- if (include "kepler-ts.gpu" . | fromYaml).on -}}
+{{- if not (kindIs "map" (get $config "experimental")) -}}
+{{- $_ := set $config "experimental" dict -}}
+{{- end -}}
+{{- if not (kindIs "map" (get $config.experimental "gpu")) -}}
+{{- $_ := set $config.experimental "gpu" dict -}}
+{{- end -}}
+{{- $_ := set $config.experimental.gpu "enabled" true -}}
+{{- end -}}
 {{- toYaml $config -}}
+{{- end -}}
+
+{{/*
+The GPU settings as YAML (read back with fromYaml): on (gpu.enabled, or Kepler's own switch
+config.experimental.gpu.enabled), driverPath (gpu.driverPath, else Kepler's
+daemonset.nvidia.driverPath, else /run/nvidia/driver), libraryPath, visibleDevices,
+runtimeClassName, waitSeconds (gpu.driverWaitSeconds) and initImage (Kepler's
+daemonset.nvidia.nvmlInitImage).
+*/}}
+{{- define "kepler-ts.gpu" -}}
+{{- $gpu := .Values.gpu | default dict -}}
+{{- $keplerSwitch := false -}}
+{{- if kindIs "map" .Values.config -}}
+{{- $experimental := get .Values.config "experimental" -}}
+{{- if kindIs "map" $experimental -}}
+{{- $g := get $experimental "gpu" -}}
+{{- if kindIs "map" $g -}}
+{{- $keplerSwitch = eq (get $g "enabled" | toString) "true" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $nvidia := dict -}}
+{{- if kindIs "map" .Values.daemonset -}}
+{{- $nvidia = get .Values.daemonset "nvidia" | default dict -}}
+{{- end -}}
+{{- $image := get $nvidia "nvmlInitImage" | default dict -}}
+{{- $on := or (eq (get $gpu "enabled" | toString) "true") $keplerSwitch -}}
+{{- $driverPath := get $gpu "driverPath" | default (get $nvidia "driverPath") | default "/run/nvidia/driver" | toString -}}
+{{- if and $on (not (hasPrefix "/" $driverPath)) -}}
+{{- fail (printf "gpu.driverPath (or daemonset.nvidia.driverPath): %q: expected an absolute path on the host" $driverPath) -}}
+{{- end -}}
+{{- $wait := get $gpu "driverWaitSeconds" -}}
+{{- if kindIs "invalid" $wait -}}
+{{- $wait = 300 -}}
+{{- end -}}
+{{- if and $on (not (regexMatch "^[0-9]+$" (toString $wait))) -}}
+{{- fail (printf "gpu.driverWaitSeconds: %q: expected a whole number of seconds" (toString $wait)) -}}
+{{- end -}}
+{{- $wait = toString $wait -}}
+{{- $out := dict
+  "on" $on
+  "driverPath" $driverPath
+  "libraryPath" (get $gpu "libraryPath" | default "usr/lib64:usr/lib/x86_64-linux-gnu:usr/lib/aarch64-linux-gnu:lib64" | toString)
+  "visibleDevices" (get $gpu "visibleDevices" | default "all" | toString)
+  "runtimeClassName" (get $gpu "runtimeClassName" | default "" | toString)
+  "waitSeconds" $wait
+  "initImage" (printf "%s:%s" (get $image "repository" | default "busybox") (get $image "tag" | default "1.36.1" | toString))
+-}}
+{{- toYaml $out -}}
+{{- end -}}
+
+{{/*
+The nvidia-libs init container's script (busybox sh), the same as deploy/overlays/gpu's. It copies
+the first libnvidia-ml.so.1 found in NVML_LIBRARY_PATH (folders under DRIVER_ROOT, colon-separated)
+to NVML_DIR, following symbolic links inside DRIVER_ROOT, and nothing else: the driver's folders
+also hold its glibc, which LD_LIBRARY_PATH on them would make Node.js load at start. A node with an
+NVIDIA GPU (PCI vendor 0x10de, display class) whose driver is not there yet (the GPU operator's
+driver container can start after this pod) is waited for, up to NVML_WAIT_SECONDS. No library in
+the end, or no NVIDIA GPU, is no error: the exporter then runs without GPU power.
+*/}}
+{{- define "kepler-ts.nvmlCopyScript" -}}
+copy() {
+  IFS=:
+  for dir in $NVML_LIBRARY_PATH; do
+    f="$DRIVER_ROOT/${dir#/}/libnvidia-ml.so.1"
+    for hop in 1 2 3 4 5 6 7 8; do
+      [ -L "$f" ] || break
+      t=`readlink "$f"`
+      case "$t" in
+        /*) f="$DRIVER_ROOT$t" ;;
+        *) f="${f%/*}/$t" ;;
+      esac
+    done
+    if [ -f "$f" ]; then
+      cp "$f" "$NVML_DIR/libnvidia-ml.so.1" || exit 1
+      echo "nvidia-libs: copied $f"
+      return 0
+    fi
+  done
+  unset IFS
+  return 1
+}
+nvidia_gpu() {
+  for d in ${PCI_DEVICES:-/sys/bus/pci/devices}/*; do
+    [ "`cat "$d/vendor" 2>/dev/null`" = 0x10de ] || continue
+    case "`cat "$d/class" 2>/dev/null`" in 0x03*) return 0 ;; esac
+  done
+  return 1
+}
+waited=0
+until copy; do
+  if ! nvidia_gpu; then
+    echo "nvidia-libs: no NVIDIA GPU on this node"
+    exit 0
+  fi
+  if [ "$waited" -ge "${NVML_WAIT_SECONDS:-0}" ]; then
+    echo "nvidia-libs: no libnvidia-ml.so.1 in $NVML_LIBRARY_PATH under the driver path after ${waited}s: no GPU power on this node"
+    exit 0
+  fi
+  sleep 2
+  waited=`expr "$waited" + 2`
+done
 {{- end -}}
