@@ -116,9 +116,10 @@ export class Application {
     this.stopped = true;
     this.monitor.stop();
     this.gpu?.dcgm?.stop();
-    this.gpu?.meter.close();
     this.podInformer?.stop();
     await this.server.close(4000);
+    // After the server: a scrape still in flight may refresh, and reads the GPUs.
+    this.gpu?.meter.close();
   }
 
   private collectors(): Collector[] {

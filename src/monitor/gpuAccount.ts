@@ -51,6 +51,9 @@ export interface GpuPlan {
   readonly errors: Readonly<Partial<Record<RefreshErrorKind, number>>>;
 }
 
+/** The shortest interval the idle rule learns from. */
+const MIN_IDLE_SPAN_SEC = 1;
+
 /** A GPU not read this refresh: nobody is known to have used it. */
 const NOT_READ: GpuUse = { mig: false };
 
@@ -195,6 +198,7 @@ export class GpuAccount {
         d.last = r.counter;
         d.lastMs = started;
         if (r.use) d.quietAtLast = showsNoWork(r.use);
+        this.opts.meter.acknowledge(g);
       }
       d.total = ds.totalUj;
       d.active = ds.activeUj;
@@ -233,7 +237,9 @@ export class GpuAccount {
   private learnIdle(d: DeviceState, r: GpuDeviceReading, ds: GpuDeviceSnapshot, started: number): void {
     if (this.opts.idleWatts > 0 || r.problem || d.lastMs === undefined || !r.use) return;
     const spanSec = (started - d.lastMs) / 1000;
-    if (spanSec <= 0) return;
+    // Over less than a second the counter's granularity shows (and a minimum keeps the lowest
+    // outlier); a counter that did not move at all is stuck, not a GPU drawing 0 W.
+    if (spanSec < MIN_IDLE_SPAN_SEC || r.deltaUj <= 0) return;
     const before = d.lowestIdle;
     d.lowestIdle = lowestIdleWatts(d.lowestIdle, r.deltaUj / 1e6 / spanSec, d.quietAtLast && showsNoWork(r.use));
     if (before === undefined && d.lowestIdle !== undefined) {

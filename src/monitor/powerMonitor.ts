@@ -230,7 +230,10 @@ export class PowerMonitor {
         meter: opts.gpu.meter,
         idleWatts: opts.gpu.idleWatts,
         maxWatts: opts.maxZoneWatts ?? 0,
-        levels: { maxTerminated: account.maxTerminated, minTerminatedEnergyUj: account.minTerminatedEnergyUj, terminatedRetentionMs: account.terminatedRetentionMs },
+        // Every workload that used a GPU is kept as terminated (monitor.minTerminatedEnergyThreshold
+        // weighs CPU energy): so its GPU series lasts at least as long as its CPU series, which
+        // the 0.7 family's rows, built from the CPU level, rely on to read its GPU energy.
+        levels: { maxTerminated: account.maxTerminated, minTerminatedEnergyUj: 0n, terminatedRetentionMs: account.terminatedRetentionMs },
         logger: opts.logger,
       });
     }

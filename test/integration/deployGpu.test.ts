@@ -188,6 +188,8 @@ function checkGpu(r: Rendered, want: { driverPath: string; image: string; visibl
     ],
     `${source}: nvidia-libs mounts`,
   );
+  // A driver the GPU operator mounts on the host after the pod started must reach the waiting init container.
+  assert.equal(init.volumeMounts?.find((m) => m.name === 'nvidia-driver')?.mountPropagation, 'HostToContainer', `${source}: the driver mount's propagation`);
   const initEnv = envOf(init);
   assert.equal(initEnv.DRIVER_ROOT, '/driver', `${source}: DRIVER_ROOT`);
   assert.equal(initEnv.NVML_DIR, '/nvml', `${source}: NVML_DIR`);

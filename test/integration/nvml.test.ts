@@ -95,12 +95,17 @@ test('compute modes: default, exclusive thread and process, prohibited; unknown 
   assert.deepEqual([0, 1, 2, 3, 4].map(mapComputeMode), ['default', 'exclusive', 'prohibited', 'exclusive', undefined]);
 });
 
-test("the meter's counter: NVML's mJ since the last reading in µJ, past a driver reload, wrapping at 2^52 µJ", () => {
-  assert.deepEqual(advanceCounter(5, 1000n, 1234n), { uj: 234_005, reset: false });
+test("the meter's counter: NVML's mJ since the last reading in µJ, past a driver reload, wrapping at 2^52 µJ; a small step back bills nothing", () => {
+  assert.deepEqual(advanceCounter(5, 1000n, 1234n), { uj: 234_005, reset: false, lastMj: 1234n });
   // A counter of 2^43 mJ (over 100 days at 1 kW) is beyond a safe integer of µJ; its steps are not.
-  assert.deepEqual(advanceCounter(0, 2n ** 43n, 2n ** 43n + 7n), { uj: 7000, reset: false });
-  assert.deepEqual(advanceCounter(9_000, 50_000n, 40n), { uj: 49_000, reset: true }, 'the driver reloaded: the 40 mJ since count');
-  assert.deepEqual(advanceCounter(ENERGY_WRAP_UJ - 1000, 0n, 3n), { uj: 2000, reset: false });
+  assert.deepEqual(advanceCounter(0, 2n ** 43n, 2n ** 43n + 7n), { uj: 7000, reset: false, lastMj: 2n ** 43n + 7n });
+  assert.deepEqual(advanceCounter(9_000, 50_000n, 40n), { uj: 49_000, reset: true, lastMj: 40n }, 'the driver reloaded: the 40 mJ since count');
+  assert.deepEqual(
+    advanceCounter(9_000, 50_000n, 49_990n),
+    { uj: 9_000, reset: false, lastMj: 50_000n },
+    'a glitch: nothing billed, and the counter continues from the higher reading',
+  );
+  assert.deepEqual(advanceCounter(ENERGY_WRAP_UJ - 1000, 0n, 3n), { uj: 2000, reset: false, lastMj: 3n });
 });
 
 test('processInfoStride tells 16-, 24- and 32-byte entries apart by how far the driver wrote', () => {
@@ -380,7 +385,7 @@ test('a failing process list is undefined, logged at debug only once, and the re
   );
 });
 
-test('utilization is summed per pid over the samples newer than the last read, ended processes included', (t) => {
+test('utilization is summed per pid over the samples newer than the last acknowledged read, ended processes included', (t) => {
   const at = Date.now() * 1000 - 1_000_000;
   const { meter, fake } = open(t, {
     gpus: [H100],
@@ -402,8 +407,12 @@ test('utilization is summed per pid over the samples newer than the last read, e
       { pid: 12, smUtil: 40 },
     ],
   );
-  // The same samples are not counted again: NVML answers NOT_FOUND, i.e. no use in the window.
+  // Not acknowledged (the monitor threw that refresh away): the next read covers the same samples.
+  assert.deepEqual(meter.read(0).utilization?.length, 3);
+  meter.acknowledge(0);
+  // Acknowledged: the same samples are not counted again; NVML answers NOT_FOUND, i.e. no use in the window.
   assert.deepEqual(meter.read(0).utilization, []);
+  meter.acknowledge(0);
   fake.write({
     gpus: [H100],
     processes: [

@@ -68,6 +68,11 @@ export class ScriptedGpuMeter implements GpuMeter {
     if (this.failing.has(position)) throw new Error(`nvmlDeviceGetTotalEnergyConsumption failed on GPU ${position}: GPU is lost`);
     return this.readings[position];
   }
+  /** Positions the monitor acknowledged, in order. */
+  readonly acknowledged: number[] = [];
+  acknowledge(position: number): void {
+    this.acknowledged.push(position);
+  }
   close(): void {
     this.closed = true;
   }

@@ -313,6 +313,52 @@ describe('PowerMonitor with GPUs', () => {
     assert.ok(lines.some((l) => l.level === 'INFO' && /GPU reading again/.test(l.msg)));
   });
 
+  test('a reading is acknowledged to the meter only when the refresh keeps it (its utilization window then moves on)', () => {
+    const meter = new ScriptedGpuMeter(gpuDevices(2));
+    let failing = false;
+    const monitor = new PowerMonitor({
+      zones: [new FakeZone('package')],
+      resources: {
+        refresh: () => {
+          if (failing) throw new Error('informer bug');
+          return sample({});
+        },
+      },
+      intervalMs: 0,
+      stalenessMs: 0,
+      maxTerminated: 0,
+      minTerminatedEnergyThresholdJ: 0,
+      gpu: { meter, idleWatts: 0 },
+      logger: silent,
+    });
+    monitor.refresh();
+    assert.deepEqual(meter.acknowledged, [0, 1]);
+    failing = true;
+    monitor.refresh();
+    assert.deepEqual(meter.acknowledged, [0, 1], 'no resource sample: nothing billed, the window stays open');
+    failing = false;
+    meter.failing.add(1);
+    monitor.refresh();
+    assert.deepEqual(meter.acknowledged, [0, 1, 0], 'GPU 1 could not be read');
+  });
+
+  test('idle is learned only from intervals of a second or more in which the counter moved', () => {
+    const m = gpuMonitor(1, 0);
+    m.refresh(0, { baseline: true });
+    m.meter.step(0, 10e6, { processes: [], utilization: [] });
+    m.refresh(500); // quiet at both ends? not yet: the first reading was not known to be quiet
+    m.meter.step(0, 10e6);
+    let g = gpuOf(m.refresh(500)); // 20 W, but over half a second
+    m.meter.step(0, 0);
+    g = gpuOf(m.refresh(1000)); // a counter that did not move: stuck, not 0 W
+    assert.deepEqual(g.devices[0].idleBaseline, { watts: 0, source: 'unknown' });
+    m.meter.step(0, 45e6);
+    m.refresh(1500);
+    m.meter.step(0, 30e6);
+    g = gpuOf(m.refresh(1000));
+    assert.deepEqual(g.devices[0].idleBaseline, { watts: 30, source: 'lowest' });
+  });
+
   test('random refreshes: every invariant holds in every snapshot, with processes coming and going', () => {
     const rand = prng(1515);
     const m = gpuMonitor(3, 0);

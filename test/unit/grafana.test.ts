@@ -234,6 +234,15 @@ test('dashboards: the panels the task lists are there', () => {
     if (file === 'kepler-ts-gpu.json') for (const q of panelQueries(d)) assert.ok(needsGpu(q), `${file} / ${q.panel}: reads no GPU metric`);
     else for (const q of panelQueries(d)) assert.ok(!needsGpu(q), `${file} / ${q.panel}: reads a GPU metric`);
   }
+  // With legacyMetrics on, Kepler 0.7's series share these names (with `mode`, without `gpu_uuid`):
+  // a panel that sums them must select Kepler 0.11's, or it counts the GPU energy twice.
+  for (const { file, dashboard: d } of BOARDS) {
+    for (const q of panelQueries(d)) {
+      for (const m of q.expr.matchAll(/\bkepler_(?:node|process|container|vm)_gpu_joules_total(\{[^}]*\})?/g)) {
+        assert.ok(m[1]?.includes('gpu_uuid!=""'), `${file} / ${q.panel}: ${m[0]} without gpu_uuid!="" also sums the 0.7 series`);
+      }
+    }
+  }
   // The GPU board's pod panels, which a run without pods leaves out with needsPods.
   assert.deepEqual(
     [

@@ -1180,6 +1180,52 @@ describe("9. gpu names: absent without a GPU meter, the GPU levels' energy with 
   });
 });
 
+describe('9b. gpu names while containers end', () => {
+  test("a container under the CPU threshold ends: its GPU energy moves to system_processes, and the containers' gpu series add up to the node's at every refresh", () => {
+    const meter = new ScriptedGpuMeter(gpuDevices(1));
+    const r = rig({ zones: ['package'], gpu: meter, maxTerminated: 500, minTerminatedEnergyThresholdJ: 10 });
+    const small = container('d'.repeat(64), 'short', '');
+    const big = container('e'.repeat(64), 'long', '');
+    const ps = proc(60, 'short', { containerId: small.id, type: 'container' });
+    const pl = proc(61, 'long', { containerId: big.id, type: 'container' });
+    const check = (msg: string) => {
+      const e = r.scrape();
+      const legacy = (name: string) => select(e, name, { mode: 'dynamic' }).filter((x) => x.labels.gpu === undefined);
+      assert.equal(ujSum(legacy('kepler_container_gpu_joules_total')), ujSum(legacy('kepler_node_gpu_joules_total')), msg);
+      return e;
+    };
+    for (let step = 0; step < 4; step++) {
+      const ending = step === 2;
+      const after = step > 2;
+      meter.step(0, 50e6, {
+        processes: after ? [{ pid: 61 }] : [{ pid: 60 }, { pid: 61 }],
+        utilization: after
+          ? []
+          : [
+              { pid: 60, smUtil: 50 },
+              { pid: 61, smUtil: 50 },
+            ],
+      });
+      r.step(
+        { package: 10e6 },
+        sample({
+          nodeActiveCpuSec: 2,
+          nodeTotalCpuSec: 4,
+          usageRatio: 0.5,
+          // The short one barely uses a CPU: a few µJ of CPU energy, under the 10 J threshold.
+          processes: [...(after ? [] : [cpu(ps, 0.0001, ending)]), cpu(pl, 1)],
+          containers: [...(after ? [] : [cpu(small, 0.0001, ending)]), cpu(big, 1)],
+        }),
+      );
+      const e = check(`step ${step}`);
+      if (after) {
+        assert.equal(select(e, 'kepler_container_gpu_joules_total', { container_id: small.id, mode: 'dynamic' }).length, 0, 'the short container left the 0.7 family');
+        assert.ok(one(e, 'kepler_container_gpu_joules_total', { container_id: 'system_processes', mode: 'dynamic' }).value >= 50, 'its GPU energy is in system_processes');
+      }
+    }
+  });
+});
+
 // ---------- the pure domain arithmetic ----------
 
 describe('legacy domain arithmetic', () => {

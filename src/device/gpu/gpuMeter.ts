@@ -80,6 +80,12 @@ export interface GpuMeter {
    * optional reading (processes, utilization, mode) leaves that field undefined instead.
    */
   read(position: number): GpuReading;
+  /**
+   * The monitor kept the last reading of `devices[position]`: the next reading's utilization
+   * starts after it. Without it (a refresh thrown away), the next reading's utilization covers
+   * both intervals, as its energy does.
+   */
+  acknowledge(position: number): void;
   /** Releases the library (nvmlShutdown). */
   close(): void;
 }

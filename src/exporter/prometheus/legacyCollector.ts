@@ -72,20 +72,24 @@ export type LegacyGpuSource = (s: Snapshot) => LegacyGpuEnergy;
 
 /**
  * The 0.7 gpu domain from the snapshot's GPUs: each workload's energy summed over the GPUs, and
- * as system_processes' the container level's GPU energy no container series carries, so that the
- * containers' gpu series add up to the node's as the current family's do.
+ * as system_processes' the GPUs' active energy that no container row of the 0.7 family carries
+ * (the rows are the CPU level's containers; a container's GPU series outlives its CPU series, see
+ * PowerMonitor), so that the containers' gpu series add up to the node's.
  */
 export const legacyGpuEnergy: LegacyGpuSource = (s) => {
   const gpu = s.gpu;
   if (!gpu) return NO_GPU;
   const sum = (uj: readonly bigint[]) => uj.reduce((a, b) => a + b, 0n);
   const byInfo = <I>(workloads: readonly WorkloadEnergy<I>[]) => new Map(workloads.map((w) => [w.info, sum(w.energyUj)]));
+  const containers = byInfo(gpu.containers.workloads);
+  let inRows = 0n;
+  for (const c of s.containers.workloads) inRows += containers.get(c.info) ?? 0n;
   return {
     devices: gpu.devices.map((d) => ({ id: String(d.index), activeUj: d.activeUj, idleUj: d.idleUj })),
     processes: byInfo(gpu.processes.workloads),
-    containers: byInfo(gpu.containers.workloads),
+    containers,
     vms: byInfo(gpu.vms.workloads),
-    outsideContainersUj: sum(gpu.containers.unattributedUj) + sum(gpu.containers.droppedUj),
+    outsideContainersUj: gpu.devices.reduce((a, d) => a + d.activeUj, 0n) - inRows,
   };
 };
 

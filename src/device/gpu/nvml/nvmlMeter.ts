@@ -119,13 +119,17 @@ export const ENERGY_WRAP_UJ = 2 ** 52;
 
 /**
  * The meter's counter after one more NVML reading: `prevUj` advanced by the mJ since `lastMj`, or,
- * when NVML's counter went back (the driver reloaded and it restarted from 0), by all it shows.
- * Exact in BigInt; wraps at ENERGY_WRAP_UJ.
+ * when NVML's counter fell below half of it (the driver reloaded and it restarted from 0), by all
+ * it shows. Exact in BigInt; wraps at ENERGY_WRAP_UJ. `lastMj` is what the next reading continues from.
  */
-export function advanceCounter(prevUj: number, lastMj: bigint, nowMj: bigint): { uj: number; reset: boolean } {
+export function advanceCounter(prevUj: number, lastMj: bigint, nowMj: bigint): { uj: number; reset: boolean; lastMj: bigint } {
+  // A reload restarts the counter from 0: it falls to a fraction of what it was. A small step
+  // back is a glitch, not energy: nothing is billed, and the counter continues from the higher
+  // reading, so that the energy up to it is not billed twice when the counter catches up.
+  if (nowMj < lastMj && nowMj * 2n >= lastMj) return { uj: prevUj, reset: false, lastMj };
   const reset = nowMj < lastMj;
   const deltaUj = (reset ? nowMj : nowMj - lastMj) * 1000n;
-  return { uj: Number((BigInt(prevUj) + deltaUj) % BigInt(ENERGY_WRAP_UJ)), reset };
+  return { uj: Number((BigInt(prevUj) + deltaUj) % BigInt(ENERGY_WRAP_UJ)), reset, lastMj: nowMj };
 }
 
 /**
@@ -159,6 +163,8 @@ interface DeviceState {
   lastWatts: number | undefined;
   lastAtMs: number;
   lastSeenUs: number;
+  /** The newest sample of the last read, which acknowledge() makes the next window's start. */
+  readSeenUs: number;
   lastMig: boolean;
   readonly u64: Buffer;
   readonly u32: Buffer;
@@ -237,6 +243,11 @@ export class NvmlMeter implements GpuMeter {
     };
   }
 
+  acknowledge(position: number): void {
+    const d = this.states[position];
+    if (d) d.lastSeenUs = Math.max(d.lastSeenUs, d.readSeenUs);
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -257,6 +268,7 @@ export class NvmlMeter implements GpuMeter {
       lastWatts: undefined,
       lastAtMs: 0,
       lastSeenUs: 0,
+      readSeenUs: 0,
       lastMig: false,
       u64: Buffer.alloc(8),
       u32: Buffer.alloc(4),
@@ -351,8 +363,8 @@ export class NvmlMeter implements GpuMeter {
     const code = this.api.totalEnergyConsumption?.(d.handle, d.u64) ?? NVML.FUNCTION_NOT_FOUND;
     if (code !== NVML.SUCCESS) throw this.fail(d, FN.energy, code);
     const mj = d.u64.readBigUInt64LE(0);
-    const next = d.lastMj === undefined ? { uj: 0, reset: false } : advanceCounter(d.counterUj, d.lastMj, mj);
-    d.lastMj = mj;
+    const next = d.lastMj === undefined ? { uj: 0, reset: false, lastMj: mj } : advanceCounter(d.counterUj, d.lastMj, mj);
+    d.lastMj = next.lastMj;
     d.counterUj = next.uj;
     return next;
   }
@@ -462,7 +474,9 @@ export class NvmlMeter implements GpuMeter {
       const pid = buf.readUInt32LE(at + UTILIZATION_SAMPLE.pid);
       sums.set(pid, (sums.get(pid) ?? 0) + buf.readUInt32LE(at + UTILIZATION_SAMPLE.smUtil));
     }
-    d.lastSeenUs = newest;
+    // The window moves on only when the monitor keeps this reading (acknowledge): a refresh
+    // thrown away leaves its samples to the next, which then covers both intervals' energy.
+    d.readSeenUs = newest;
     const out: GpuProcessUtilization[] = [];
     for (const [pid, smUtil] of sums) out.push({ pid, smUtil });
     return out;
