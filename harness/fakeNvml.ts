@@ -48,6 +48,11 @@ export interface FakeNvmlState {
   failures?: { fn: string; gpu?: number; code: number }[];
   /** nvmlInit_v2 returns it. */
   initError?: number;
+  /**
+   * The driver's load: when it changes, every device call of a session opened before answers
+   * NVML_ERROR_GPU_IS_LOST until NVML is shut down and initialized again (a driver reload).
+   */
+  driverGeneration?: number;
 }
 
 export interface FakeNvml {
@@ -141,6 +146,7 @@ function compiled(opts: FakeNvmlOptions): string {
 export function stateText(state: FakeNvmlState): string {
   const lines: string[] = [];
   if (state.initError !== undefined) lines.push(`init_error ${state.initError}`);
+  if (state.driverGeneration !== undefined) lines.push(`driver_generation ${state.driverGeneration}`);
   state.gpus.forEach((g, i) => {
     for (const field of [g.uuid, g.name]) if (/[\n#]/.test(field) || field === '') throw new Error(`bad fake GPU field ${JSON.stringify(field)}`);
     if (/\s/.test(g.uuid)) throw new Error(`a fake GPU's uuid has no spaces: ${g.uuid}`);

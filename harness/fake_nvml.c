@@ -23,6 +23,9 @@
 //        at sample_time_us (CLOCK_REALTIME µs) or, when that is 0, at the time of the call;
 //        gpu_instance_id 4294967295 when there is none (no MIG)
 //   fail <function> <gpu or -1 for all> <nvmlReturn_t>   that function returns that code
+//   driver_generation <n>                     the driver's load: a session initialized under
+//        another answers NVML_ERROR_GPU_IS_LOST to every device call until shut down and
+//        initialized again (a driver reload)
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,7 +149,8 @@ struct fake_fail {
 static struct fake_gpu gpus[MAX_GPUS];
 static struct fake_proc procs[MAX_PROCS];
 static struct fake_fail fails[MAX_FAILS];
-static int ngpus, nprocs, nfails, init_error;
+static int ngpus, nprocs, nfails, init_error, generation;
+static int init_generation; // the generation the session was initialized under
 static struct nvmlDevice_st handles[MAX_GPUS];
 static int init_count;
 static char state_path[4096];
@@ -155,7 +159,7 @@ static int have_loaded;
 
 static void parse_state(FILE *f) {
   char line[1024];
-  ngpus = nprocs = nfails = init_error = 0;
+  ngpus = nprocs = nfails = init_error = generation = 0;
   while (fgets(line, sizeof line, f)) {
     char *hash = strchr(line, '#');
     if (hash) *hash = 0;
@@ -175,6 +179,8 @@ static void parse_state(FILE *f) {
       if (sscanf(line, "fail %79s %d %d", x->fn, &x->gpu, &x->code) == 3) nfails++;
     } else if (strncmp(line, "init_error ", 11) == 0) {
       sscanf(line, "init_error %d", &init_error);
+    } else if (strncmp(line, "driver_generation ", 18) == 0) {
+      sscanf(line, "driver_generation %d", &generation);
     }
   }
 }
@@ -183,7 +189,7 @@ static void parse_state(FILE *f) {
 static void refresh_state(void) {
   struct stat st;
   if (state_path[0] == 0 || stat(state_path, &st) != 0) {
-    ngpus = nprocs = nfails = init_error = 0;
+    ngpus = nprocs = nfails = init_error = generation = 0;
     have_loaded = 0;
     return;
   }
@@ -221,6 +227,7 @@ static int device_index(nvmlDevice_t device) {
 #define DEVICE_CALL(fn)                                \
   if (init_count == 0) return NVML_ERROR_UNINITIALIZED; \
   refresh_state();                                     \
+  if (generation != init_generation) return NVML_ERROR_GPU_IS_LOST; \
   int idx = device_index(device);                      \
   if (idx < 0) return NVML_ERROR_INVALID_ARGUMENT;     \
   int failure = injected(fn, idx);                     \
@@ -245,6 +252,7 @@ nvmlReturn_t nvmlInit_v2(void) {
   int failure = injected("nvmlInit_v2", -1);
   if (failure != NVML_SUCCESS) return failure;
   for (int i = 0; i < MAX_GPUS; i++) handles[i].index = (unsigned int)i;
+  init_generation = generation;
   init_count++;
   return NVML_SUCCESS;
 }

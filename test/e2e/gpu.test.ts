@@ -240,6 +240,23 @@ describe('NVIDIA GPUs: measured through NVML and billed to real processes', { ti
     assert.match(exporter.stderr(), /GPU reading again.*gpu=0/);
   });
 
+  it('a driver reload: NVML is opened again, the energy since the reload is billed, and no counter goes down', async () => {
+    const before = await scrape(exporter);
+    const reloadedAt = Date.now();
+    // The new driver's counters start near 0, and the exporter's NVML session is gone.
+    nvml.write({ ...state, gpus: state.gpus.map((g) => ({ ...g, energyMj: 10, advanceFromMs: reloadedAt })), driverGeneration: 1 });
+    await new Promise((r) => setTimeout(r, 4000));
+    const afterward = await scrape(exporter);
+    const seconds = (Date.now() - reloadedAt) / 1000;
+    for (let g = 0; g < 3; g++) {
+      const gained = one(afterward, 'kepler_node_gpu_joules_total', { gpu: String(g) }) - one(before, 'kepler_node_gpu_joules_total', { gpu: String(g) });
+      assert.ok(gained > 0 && gained <= WATTS[g] * (seconds + 1.5), `GPU ${g} gained ${gained} J in ${seconds} s at ${WATTS[g]} W`);
+    }
+    assert.ok(one(afterward, 'kepler_exporter_refresh_errors_total', { kind: 'gpu_counter_reset' }) >= 3, 'each GPU counted its restart');
+    assert.match(exporter.stderr(), /NVML opened again after the driver was lost/);
+    assert.match(exporter.stderr(), /GPU energy counter restarted/);
+  });
+
   it('without libnvidia-ml.so.1 the exporter runs, says once why GPU power is off, and exports no GPU family', async () => {
     const port = await freePort();
     const empty = mkdtempSync(join(tmp, 'nolib-'));

@@ -17,6 +17,7 @@ import {
   PROCESS_INFO,
   processInfoStride,
   SENTINEL,
+  REOPEN_EVERY_MS,
   UTILIZATION_SAMPLE,
   type NvmlMeter,
 } from '../../src/device/gpu/nvml/nvmlMeter.js';
@@ -292,6 +293,43 @@ test('an NVML error on the energy counter of GPU 1 makes read(1) throw, naming t
   assert.equal(meter.read(0).energyUj, 0);
   fake.write({ gpus: [H100, { ...A100, energyMj: A100.energyMj + 7 }] });
   assert.equal(meter.read(1).energyUj, 7000, 'the energy used while it failed is counted once it reads again');
+});
+
+test('a driver reload: the old session answers GPU is lost, NVML is opened again (at most every 10 s), and each counter goes on past its restart', (t) => {
+  let now = 0;
+  const { meter, fake, lines } = open(t, { gpus: [H100, A100] }, { clock: () => now });
+  meter.read(0);
+  meter.read(1);
+  fake.write({ gpus: [{ ...H100, energyMj: H100.energyMj + 5 }, A100] });
+  assert.equal(meter.read(0).energyUj, 5000);
+  // The driver is unloaded: the old session's handles are gone, and NVML cannot start.
+  fake.write({ gpus: [H100, A100], driverGeneration: 1, initError: NVML_ERROR.DRIVER_NOT_LOADED });
+  assert.throws(() => meter.read(0), { message: 'nvmlDeviceGetTotalEnergyConsumption failed on GPU 0: GPU is lost' });
+  now = 500;
+  assert.throws(() => meter.read(0), /GPU is lost/, 'one GPU lost is not a lost session: not opened again');
+  assert.throws(() => meter.read(1), /GPU is lost/);
+  now = 1000;
+  assert.throws(() => meter.read(0), /Uninitialized/, 'every GPU lost: opened again at once, and that failed');
+  // The driver is back, its counters restarted near 0.
+  fake.write({
+    gpus: [
+      { ...H100, energyMj: 30 },
+      { ...A100, energyMj: 4 },
+    ],
+    driverGeneration: 1,
+  });
+  now = 1000 + REOPEN_EVERY_MS / 2;
+  assert.throws(() => meter.read(1), /Uninitialized/, 'not tried again before the interval');
+  now = 1000 + REOPEN_EVERY_MS;
+  const r0 = meter.read(0);
+  assert.deepEqual([r0.energyUj, r0.counterReset], [35_000, true], 'the 30 mJ since the reload are counted');
+  const r1 = meter.read(1);
+  assert.deepEqual([r1.energyUj, r1.counterReset], [4000, true]);
+  assert.equal(meter.read(0).counterReset, undefined);
+  assert.deepEqual(
+    lines.filter((l) => l.level !== 'DEBUG' && /opened again/.test(l.msg)).map((l) => [l.level, l.fields.gpus]),
+    [['INFO', 2]],
+  );
 });
 
 test('a power read error on an integrated GPU throws, and the next reading spans the gap', (t) => {

@@ -79,7 +79,7 @@ export function openNvml(opts: OpenNvmlOptions): { meter: NvmlMeter } | { reason
   const required = bindRequired(lib);
   if ('missing' in required) return { reason: `${path} has no ${required.missing}: not NVML, or an NVML too old; GPU power is off` };
   const f = required.fns;
-  const api = bindApi(lib, path, f);
+  const api = bindApi(lib, path, f, opts.logger);
   if (!api.totalEnergyConsumption && !api.powerUsage) {
     return { reason: `${path} has neither nvmlDeviceGetTotalEnergyConsumption nor nvmlDeviceGetPowerUsage: GPU power is off` };
   }
@@ -162,7 +162,7 @@ function bindRequired(lib: KoffiLibrary): { fns: RequiredFunctions } | { missing
   return { fns: fns as unknown as RequiredFunctions };
 }
 
-function bindApi(lib: KoffiLibrary, path: string, f: RequiredFunctions): NvmlApi {
+function bindApi(lib: KoffiLibrary, path: string, f: RequiredFunctions, logger: Logger): NvmlApi {
   const fn = (prototype: string) => optional(lib, prototype);
   const processes: NvmlProcessFunction[] = [];
   const versions = [
@@ -178,6 +178,11 @@ function bindApi(lib: KoffiLibrary, path: string, f: RequiredFunctions): NvmlApi
     path,
     errorString: f.errorString,
     shutdown: f.shutdown,
+    reopen: () => {
+      f.shutdown();
+      const init = f.init();
+      return init === NVML.SUCCESS ? listDevices(f, logger) : { reason: `nvmlInit failed: ${f.errorString(init)}` };
+    },
     totalEnergyConsumption: fn('int nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t device, unsigned long long *energy)'),
     powerUsage: fn('int nvmlDeviceGetPowerUsage(nvmlDevice_t device, unsigned int *power)'),
     computeRunningProcesses: processes,

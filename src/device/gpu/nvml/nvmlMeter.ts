@@ -14,11 +14,26 @@ import type { Logger } from '../../../logger/logger.js';
 /** The nvmlReturn_t values the meter acts on (nvml.h). */
 export const NVML = {
   SUCCESS: 0,
+  UNINITIALIZED: 1,
   NOT_SUPPORTED: 3,
   NOT_FOUND: 6,
   INSUFFICIENT_SIZE: 7,
+  DRIVER_NOT_LOADED: 9,
   FUNCTION_NOT_FOUND: 13,
+  GPU_IS_LOST: 15,
+  RESET_REQUIRED: 16,
+  LIB_RM_VERSION_MISMATCH: 18,
 } as const;
+
+/** Answers that mean NVML's session is gone (the driver was unloaded, reloaded or upgraded). */
+const SESSION_LOST: ReadonlySet<number> = new Set([NVML.UNINITIALIZED, NVML.DRIVER_NOT_LOADED, NVML.LIB_RM_VERSION_MISMATCH]);
+/**
+ * Answers that mean a GPU's handle is gone: it fell off the bus or was reset, or, when every GPU
+ * answers so at once, the driver was reloaded under the session.
+ */
+const GPU_LOST: ReadonlySet<number> = new Set([NVML.GPU_IS_LOST, NVML.RESET_REQUIRED]);
+/** While the session is lost, NVML is opened again at the next read, then at most this often. */
+export const REOPEN_EVERY_MS = 10_000;
 
 /** nvmlDevice_t, as the binding hands it back (koffi: the pointer as a bigint). */
 export type NvmlDeviceHandle = unknown;
@@ -40,6 +55,11 @@ export interface NvmlApi {
   readonly path: string;
   errorString(code: number): string;
   shutdown(): number;
+  /**
+   * Shuts NVML down, initializes it again and lists the devices anew (a reloaded driver gives new
+   * handles); the reason when it cannot. Absent: the session cannot be opened again.
+   */
+  reopen?(): { devices: readonly NvmlDevice[] } | { reason: string };
   /** (device, unsigned long long *energy): mJ since the driver loaded. */
   readonly totalEnergyConsumption?: (device: NvmlDeviceHandle, energyMj: Buffer) => number;
   /** (device, unsigned int *power): mW. */
@@ -150,7 +170,10 @@ export function processInfoStride(buf: Buffer, count: number): 16 | 24 | 32 {
 /** Per device: its handle, what it supports, its buffers and what the previous read left. */
 interface DeviceState {
   readonly info: GpuDeviceInfo;
-  readonly handle: NvmlDeviceHandle;
+  /** Replaced when NVML is opened again after the driver was lost. */
+  handle: NvmlDeviceHandle;
+  /** Its last energy or power read answered that the GPU is lost. */
+  lost: boolean;
   /** false: the energy is integrated from power readings. */
   energyCounter: boolean;
   processes: NvmlProcessFunction | undefined;
@@ -199,6 +222,11 @@ export class NvmlMeter implements GpuMeter {
   private readonly clock: () => number;
   private readonly log: Logger;
   private closed = false;
+  /** Since when (clock ms) NVML's session has looked lost; undefined while it works. */
+  private lostSinceMs: number | undefined;
+  /** An answer said the session itself is gone (not only a GPU). */
+  private sessionLost = false;
+  private lastReopenMs = -Infinity;
 
   /** Probes each device's functions once (one call each) and decides how to read it. */
   constructor(
@@ -220,6 +248,7 @@ export class NvmlMeter implements GpuMeter {
     const d = this.states[position];
     if (!d) throw new RangeError(`no GPU at position ${position} (${this.states.length} listed)`);
     if (this.closed) throw new Error('the NVML meter is closed');
+    if (this.sessionLost || this.states.every((s) => s.lost)) this.reopen();
     let energyUj: number;
     let powerWatts: number | undefined;
     let counterReset = false;
@@ -229,6 +258,7 @@ export class NvmlMeter implements GpuMeter {
       powerWatts = this.readPower(d);
       energyUj = this.integrate(d, powerWatts);
     }
+    d.lost = false;
     const mig = this.readMig(d);
     return {
       energyUj,
@@ -259,6 +289,7 @@ export class NvmlMeter implements GpuMeter {
     return {
       info: { index: d.index, uuid: d.uuid, name: d.name, vendor: 'nvidia' },
       handle: d.handle,
+      lost: false,
       energyCounter: this.api.totalEnergyConsumption !== undefined,
       processes: this.api.computeRunningProcesses[0],
       utilization: this.api.processUtilization !== undefined,
@@ -347,8 +378,44 @@ export class NvmlMeter implements GpuMeter {
     return undefined;
   }
 
+  /** The error of a failed energy or power read; notes a lost session or GPU for reopen(). */
   private fail(d: DeviceState, fn: string, code: number): Error {
+    if (SESSION_LOST.has(code)) this.sessionLost = true;
+    if (GPU_LOST.has(code)) d.lost = true;
+    if (this.sessionLost || this.states.every((s) => s.lost)) this.lostSinceMs ??= this.clock();
     return new Error(`${fn} failed on GPU ${d.info.index}: ${this.api.errorString(code)}`);
+  }
+
+  /**
+   * NVML opened again, at most every REOPEN_EVERY_MS, while its session looks lost (an answer
+   * said so, or every GPU answered that it is lost: one lost GPU alone is a GPU off the bus,
+   * which opening NVML again would not bring back). Each GPU gets its new handle by UUID; its
+   * counter goes on past the reload (advanceCounter), so the energy since is billed and no total
+   * goes down.
+   */
+  private reopen(): void {
+    const now = this.clock();
+    if (!this.api.reopen || now - this.lastReopenMs < REOPEN_EVERY_MS) return;
+    this.lastReopenMs = now;
+    const opened = this.api.reopen();
+    if ('reason' in opened) {
+      this.log.debug('NVML could not be opened again', { reason: opened.reason });
+      return;
+    }
+    const byUuid = new Map(opened.devices.map((d) => [d.uuid, d]));
+    const missing: number[] = [];
+    for (const d of this.states) {
+      const found = byUuid.get(d.info.uuid);
+      if (found) {
+        d.handle = found.handle;
+        d.lost = false;
+      } else missing.push(d.info.index);
+    }
+    const lostSec = Math.round((now - (this.lostSinceMs ?? now)) / 1000);
+    this.lostSinceMs = undefined;
+    this.sessionLost = false;
+    this.log.info('NVML opened again after the driver was lost', { lost_for: `${lostSec}s`, gpus: this.states.length - missing.length });
+    if (missing.length > 0) this.log.warn('GPUs not found after NVML was opened again: their totals stay flat', { gpus: missing.join(',') });
   }
 
   /** Logs an optional function's failure at debug, once per change of its code: the monitor counts the consequences. */
