@@ -24,10 +24,8 @@ export interface IdleBaselineSnapshot {
   readonly source: IdleSource;
 }
 
-export interface ZoneSnapshot {
-  readonly name: string;
-  readonly index: number;
-  readonly path: string;
+/** A meter's energy, split into active and idle: a CPU zone's or a GPU's. total = active + idle. */
+export interface EnergySplit {
   /** Totals since the exporter started, exact µJ (they pass 2^53 within days at 10 kW). */
   readonly totalUj: bigint;
   readonly activeUj: bigint;
@@ -36,6 +34,12 @@ export interface ZoneSnapshot {
   readonly deltaUj: number;
   readonly activeDeltaUj: number;
   readonly idleDeltaUj: number;
+}
+
+export interface ZoneSnapshot extends EnergySplit {
+  readonly name: string;
+  readonly index: number;
+  readonly path: string;
   /** With monitor.idle.model baseline: the baseline the interval's idle came from; absent with usage-ratio. */
   readonly idleBaseline?: IdleBaselineSnapshot;
   /**
@@ -142,19 +146,11 @@ export type GpuIdleSource = 'configured' | 'lowest' | 'unknown';
 export type GpuSharing = 'time-slicing' | 'exclusive' | 'mig';
 
 /** One GPU (a zone of the GPU levels: workloads' energyUj[g] is on Snapshot.gpu.devices[g]). */
-export interface GpuDeviceSnapshot {
+export interface GpuDeviceSnapshot extends EnergySplit {
   readonly index: number;
   readonly uuid: string;
   readonly name: string;
   readonly vendor: string;
-  /** Totals since the exporter started, exact µJ; total = active + idle. */
-  readonly totalUj: bigint;
-  readonly activeUj: bigint;
-  readonly idleUj: bigint;
-  /** This interval's energy, µJ. */
-  readonly deltaUj: number;
-  readonly activeDeltaUj: number;
-  readonly idleDeltaUj: number;
   /**
    * Zero-load watts the interval's idle came from: experimental.gpu.idlePower (configured), the
    * lowest power seen over an interval with no compute process (lowest), or none seen yet

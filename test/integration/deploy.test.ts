@@ -17,11 +17,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { inflateRawSync } from 'node:zlib';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { ConfigMap, Namespace, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { DaemonSet } from 'kubernetes-models/apps/v1';
@@ -30,9 +28,8 @@ import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import type { Config } from '../../src/config/config.js';
 import { loadConfig } from '../../src/config/load.js';
+import { exec, HELM, HELM_MISSING, helmRun, requireKubectl, ROOT } from '../support/deployTools.js';
 
-// Compiled to dist/test/integration/; the manifests stay in the source tree.
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CHART = join(ROOT, 'charts', 'kepler-ts');
 
 // Rendered Kubernetes objects, read loosely: the schemas check their shape.
@@ -54,39 +51,6 @@ const MODELS = new Map<string, new (data: never) => Validatable>([
 
 // ---------------------------------------------------------------------------------------------
 // Rendering
-
-function exec(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): { status: number | null; stdout: string; stderr: string; error?: Error } {
-  const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', env, maxBuffer: 64 << 20 });
-  return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', ...(r.error ? { error: r.error } : {}) };
-}
-
-let kubectlOk = false;
-/** Fails with what to do when kubectl is missing or its kustomize is too old for deploy/. */
-function requireKubectl(): void {
-  if (kubectlOk) return;
-  const r = exec('kubectl', ['version', '--client', '-o', 'json']);
-  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') {
-    assert.fail(
-      'kubectl is not installed: run .ci/run (or apt-get install kubectl; Debian bookworm only has kubernetes-client, ' +
-        'kubectl 1.20, whose kustomize is too old for deploy/: install kubectl 1.21 or later)',
-    );
-  }
-  let kustomize = '';
-  try {
-    kustomize = (JSON.parse(r.stdout) as { kustomizeVersion?: string }).kustomizeVersion ?? '';
-  } catch {
-    // reported below
-  }
-  const major = Number(/^v?(\d+)\./.exec(kustomize)?.[1] ?? 0);
-  if (major < 4) {
-    assert.fail(
-      `kubectl's kustomize is ${kustomize || 'unknown'} (kubectl version --client: ${(r.stdout + r.stderr).trim().split('\n')[0]}); ` +
-        'deploy/ uses kustomize components and `labels`, which need kustomize v4 or later (kubectl 1.21 or later). ' +
-        "Debian bookworm's kubernetes-client is 1.20: install a newer kubectl",
-    );
-  }
-  kubectlOk = true;
-}
 
 function kustomize(dir: string): Obj[] {
   requireKubectl();
@@ -475,65 +439,7 @@ function valueAt(o: Obj, dotted: string): unknown {
   return dotted.split('.').reduce<unknown>((node, key) => (isMapping(node) ? node[key] : undefined), o);
 }
 
-/** A zip member, read with the central directory (no zip64, stored or deflated). */
-function unzipMember(zip: Buffer, name: string): Buffer {
-  let eocd = -1;
-  for (let i = zip.length - 22; i >= Math.max(0, zip.length - 65_557); i--) {
-    if (zip.readUInt32LE(i) === 0x06054b50) {
-      eocd = i;
-      break;
-    }
-  }
-  assert.ok(eocd >= 0, 'not a zip file');
-  let p = zip.readUInt32LE(eocd + 16);
-  for (let n = zip.readUInt16LE(eocd + 10); n > 0; n--) {
-    assert.equal(zip.readUInt32LE(p), 0x02014b50, 'zip: bad central directory');
-    const method = zip.readUInt16LE(p + 10);
-    const compressed = zip.readUInt32LE(p + 20);
-    const size = zip.readUInt32LE(p + 24);
-    const nameLen = zip.readUInt16LE(p + 28);
-    const local = zip.readUInt32LE(p + 42);
-    const entry = zip.toString('utf8', p + 46, p + 46 + nameLen);
-    p += 46 + nameLen + zip.readUInt16LE(p + 30) + zip.readUInt16LE(p + 32);
-    if (entry !== name) continue;
-    const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
-    const raw = zip.subarray(start, start + compressed);
-    const data = method === 0 ? raw : inflateRawSync(raw);
-    assert.equal(data.length, size, `zip: ${name}: size`);
-    return data;
-  }
-  return assert.fail(`zip: no ${name}`);
-}
-
-/** helm from PATH, else the one shipped in @aws-cdk/asset-kubectl-v20 (linux x64); undefined if neither. */
-function findHelm(): string | undefined {
-  if (exec('helm', ['version', '--short']).status === 0) return 'helm';
-  const zip = join(ROOT, 'node_modules', '@aws-cdk', 'asset-kubectl-v20', 'lib', 'layer.zip');
-  if (process.platform !== 'linux' || process.arch !== 'x64' || !existsSync(zip)) return undefined;
-  const helm = join(ROOT, 'node_modules', '.cache', 'kepler-ts-test', 'helm');
-  if (!existsSync(helm)) {
-    mkdirSync(dirname(helm), { recursive: true });
-    const part = `${helm}.${process.pid}`;
-    writeFileSync(part, unzipMember(readFileSync(zip), 'helm/helm'));
-    chmodSync(part, 0o755);
-    renameSync(part, helm);
-  }
-  return helm;
-}
-
-const HELM = findHelm();
-const helmSkip = HELM ? false : 'helm is not on PATH and @aws-cdk/asset-kubectl-v20 (linux x64) is not installed: static chart checks only';
-
-function helmRun(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  assert.ok(HELM);
-  const home = mkdtempSync(join(tmpdir(), 'kepler-ts-helm-'));
-  try {
-    const env = { ...process.env, HELM_CACHE_HOME: home, HELM_CONFIG_HOME: home, HELM_DATA_HOME: home };
-    return exec(HELM, args, env);
-  } finally {
-    rmSync(home, { recursive: true, force: true });
-  }
-}
+const helmSkip = HELM ? false : `${HELM_MISSING}: static chart checks only`;
 
 function helm(args: string[]): string {
   const r = helmRun(args);

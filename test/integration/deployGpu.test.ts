@@ -13,86 +13,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { inflateRawSync } from 'node:zlib';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { ConfigMap, type IConfigMap, type IContainer, type IPodSpec, type IVolume } from 'kubernetes-models/v1';
 import { DaemonSet, type IDaemonSet } from 'kubernetes-models/apps/v1';
 import type { Config } from '../../src/config/config.js';
 import { loadConfig } from '../../src/config/load.js';
+import { exec, HELM, HELM_MISSING, helmRun, requireKubectl, ROOT } from '../support/deployTools.js';
 
-// Compiled to dist/test/integration/; the manifests stay in the source tree.
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const KEPLER_VALUES = 'test/fixtures/helm/kepler-values.yaml';
 const LIBRARY_DIR = '/usr/local/nvidia/lib64';
 const GPU_ENV = ['NVIDIA_VISIBLE_DEVICES', 'NVIDIA_DRIVER_CAPABILITIES', 'LD_LIBRARY_PATH'];
 
-function exec(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): { status: number | null; stdout: string; stderr: string; error?: Error } {
-  const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', env, maxBuffer: 64 << 20 });
-  return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', ...(r.error ? { error: r.error } : {}) };
-}
-
 // ---------------------------------------------------------------------------------------------
 // Rendering: helm and kubectl found as deploy.test.ts finds them.
 
-/** A zip member, read with the central directory (no zip64, stored or deflated). */
-function unzipMember(zip: Buffer, name: string): Buffer {
-  let eocd = -1;
-  for (let i = zip.length - 22; i >= Math.max(0, zip.length - 65_557); i--) {
-    if (zip.readUInt32LE(i) === 0x06054b50) {
-      eocd = i;
-      break;
-    }
-  }
-  assert.ok(eocd >= 0, 'not a zip file');
-  let p = zip.readUInt32LE(eocd + 16);
-  for (let n = zip.readUInt16LE(eocd + 10); n > 0; n--) {
-    assert.equal(zip.readUInt32LE(p), 0x02014b50, 'zip: bad central directory');
-    const method = zip.readUInt16LE(p + 10);
-    const compressed = zip.readUInt32LE(p + 20);
-    const nameLen = zip.readUInt16LE(p + 28);
-    const local = zip.readUInt32LE(p + 42);
-    const entry = zip.toString('utf8', p + 46, p + 46 + nameLen);
-    p += 46 + nameLen + zip.readUInt16LE(p + 30) + zip.readUInt16LE(p + 32);
-    if (entry !== name) continue;
-    const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
-    const raw = zip.subarray(start, start + compressed);
-    return method === 0 ? raw : inflateRawSync(raw);
-  }
-  return assert.fail(`zip: no ${name}`);
-}
-
-/** helm from PATH, else the one shipped in @aws-cdk/asset-kubectl-v20 (linux x64); undefined if neither. */
-function findHelm(): string | undefined {
-  if (exec('helm', ['version', '--short']).status === 0) return 'helm';
-  const zip = join(ROOT, 'node_modules', '@aws-cdk', 'asset-kubectl-v20', 'lib', 'layer.zip');
-  if (process.platform !== 'linux' || process.arch !== 'x64' || !existsSync(zip)) return undefined;
-  const helm = join(ROOT, 'node_modules', '.cache', 'kepler-ts-test', 'helm');
-  if (!existsSync(helm)) {
-    mkdirSync(dirname(helm), { recursive: true });
-    const part = `${helm}.${process.pid}`;
-    writeFileSync(part, unzipMember(readFileSync(zip), 'helm/helm'));
-    chmodSync(part, 0o755);
-    renameSync(part, helm);
-  }
-  return helm;
-}
-
-const HELM = findHelm();
-const helmSkip = HELM ? false : 'helm is not on PATH and @aws-cdk/asset-kubectl-v20 (linux x64) is not installed';
-
-function helmRun(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  assert.ok(HELM);
-  const home = mkdtempSync(join(tmpdir(), 'kepler-ts-helm-'));
-  try {
-    return exec(HELM, args, { ...process.env, HELM_CACHE_HOME: home, HELM_CONFIG_HOME: home, HELM_DATA_HOME: home });
-  } finally {
-    rmSync(home, { recursive: true, force: true });
-  }
-}
+const helmSkip = HELM ? false : HELM_MISSING;
 
 function helmArgs(set: string[], files: string[] = []): string[] {
   return ['template', 'kepler-ts', 'charts/kepler-ts', '--namespace', 'kepler', ...files.flatMap((f) => ['-f', f]), ...set.flatMap((v) => ['--set', v])];
@@ -143,8 +81,8 @@ function helmRender(set: string[], files: string[] = []): Rendered {
 }
 
 function kustomize(dir: string): Rendered {
+  requireKubectl();
   const r = exec('kubectl', ['kustomize', dir]);
-  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') assert.fail('kubectl is not installed (1.21 or later is needed, see deploy.test.ts)');
   assert.equal(r.status, 0, `kubectl kustomize ${dir} failed:\n${r.stderr}`);
   assert.equal(r.stderr.trim(), '', `kubectl kustomize ${dir} warned:\n${r.stderr}`);
   return pick(r.stdout, dir);

@@ -1087,10 +1087,9 @@ describe("9. gpu names: absent without a GPU meter, the GPU levels' energy with 
       });
       meter.step(1, 4.75e6, { processes: [{ pid: 40 }], utilization: [] });
     };
-    const run = (gpu?: ScriptedGpuMeter) => {
-      const r = rig(gpu ? { gpu } : {});
-      if (gpu) onGpus();
-      r.step(
+    // Two intervals: the zones' energy and the resources' CPU times of each.
+    const intervals: [Record<string, number>, ResourceSample][] = [
+      [
         { package: 40e6, dram: 8e6 },
         sample({
           nodeActiveCpuSec: 10,
@@ -1101,9 +1100,8 @@ describe("9. gpu names: absent without a GPU meter, the GPU levels' energy with 
           pods: [cpu(POD_WEB, 2.5)],
           vms: [cpu(VM1, 1.5)],
         }),
-      );
-      if (gpu) onGpus();
-      const snap = r.step(
+      ],
+      [
         { package: 60e6, dram: 9e6 },
         sample({
           nodeActiveCpuSec: 10,
@@ -1114,7 +1112,16 @@ describe("9. gpu names: absent without a GPU meter, the GPU levels' energy with 
           pods: [cpu(POD_WEB, 3.5)],
           vms: [cpu(VM1, 1)],
         }),
-      );
+      ],
+    ];
+    const run = (gpu?: ScriptedGpuMeter) => {
+      const r = rig(gpu ? { gpu } : {});
+      let snap: Snapshot | undefined;
+      for (const [zones, s] of intervals) {
+        if (gpu) onGpus();
+        snap = r.step(zones, s);
+      }
+      assert.ok(snap);
       return { snap, e: r.scrape() };
     };
     const { snap, e } = run(meter);
