@@ -7,6 +7,7 @@
 #   prometheus                the real Prometheus server scraping kepler-ts, and promtool
 #   openssl                   certificates for the fake kubelet and API server
 #   gcc, libc6-dev            the fake libnvidia-ml.so.1 (harness/fake_nvml.c) of the GPU tests and bench
+#   python3-sushy             OpenStack's Redfish client, which must read the fake BMC as kepler-ts does
 #   golang-go, golang-github-hashicorp-go-plugin-dev, golang-google-grpc-dev, golang-golang-x-net-dev
 #                             the real go-plugin client (GOPATH mode, no network) in the Go host
 #                             that loads the aether plugin as aether does; the go-plugin package
@@ -20,6 +21,8 @@ cd "$(dirname "$0")/.."
 need=()
 command -v stress-ng >/dev/null 2>&1 || need+=(stress-ng)
 command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
+# A directory check, not `python3 -c 'import sushy'`: a pyenv python3 on PATH cannot see Debian's modules.
+[ -d /usr/lib/python3/dist-packages/sushy ] || need+=(python3-sushy)
 command -v prometheus-node-exporter >/dev/null 2>&1 || need+=(prometheus-node-exporter)
 command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)

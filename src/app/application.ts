@@ -10,6 +10,11 @@ import { EstimatorMeter, type EstimatorDescription } from '../device/estimatorMe
 import { DcgmActivity } from '../device/gpu/dcgmActivity.js';
 import type { GpuMeter } from '../device/gpu/gpuMeter.js';
 import { openNvml } from '../device/gpu/nvml/nvmlLibrary.js';
+import { AcpiPlatform, findAcpiSensors } from '../device/platform/acpiPlatform.js';
+import type { PlatformReading, PlatformSource } from '../device/platform/platformSource.js';
+import { PolledPlatform, type PowerReader } from '../device/platform/polledPlatform.js';
+import { REDFISH_ERROR_KINDS, RedfishClient, RedfishError } from '../device/platform/redfish/redfishClient.js';
+import { bmcForNode, loadBmcFile, type BmcTargetConfig } from '../config/redfishBmcs.js';
 import { selectMeter, type MeterChoice } from '../device/meterSelection.js';
 import type { Collector } from '../exporter/prometheus/collector.js';
 import { buildCollectors } from '../exporter/prometheus/collectors.js';
@@ -34,6 +39,8 @@ export class Application {
   readonly meter: MeterChoice;
   /** The GPU meter (experimental.gpu.enabled with a readable NVML), and the MIG activity poller it reads. */
   readonly gpu: { meter: GpuMeter; dcgm?: DcgmActivity } | undefined;
+  /** Platform power: the BMC (experimental.platform.redfish) and ACPI's power_meter. */
+  readonly platform: readonly PlatformSource[];
   readonly monitor: PowerMonitor;
   readonly server: WebServer;
   readonly prometheus: PrometheusExporter;
@@ -54,6 +61,7 @@ export class Application {
     this.warnUnsupported();
     const idle = this.idleOptions();
     this.gpu = this.openGpu();
+    this.platform = this.platformSources();
 
     // The pod informer is created in start(): its module loads the Kubernetes client.
     const pods = config.kube.enabled ? { lookup: (id: string) => this.podInformer?.lookup(id) } : undefined;
@@ -71,6 +79,7 @@ export class Application {
       maxZoneWatts: config.monitor.maxZoneWatts,
       idle,
       ...(this.gpu ? { gpu: { meter: this.gpu.meter, idleWatts: config.experimental.gpu.idlePower } } : {}),
+      platform: this.platform,
       logger: logger.with({ component: 'monitor' }),
     });
 
@@ -96,6 +105,7 @@ export class Application {
       if (this.stopped) return;
     }
     this.gpu?.dcgm?.start();
+    for (const p of this.platform) p.start();
     this.monitor.start();
     await this.server.start();
     if (this.stopped) {
@@ -117,6 +127,7 @@ export class Application {
     this.monitor.stop();
     this.gpu?.dcgm?.stop();
     this.podInformer?.stop();
+    await Promise.all(this.platform.map((p) => p.stop()));
     await this.server.close(4000);
     // After the server: a scrape still in flight may refresh, and reads the GPUs.
     this.gpu?.meter.close();
@@ -269,21 +280,89 @@ export class Application {
     return { meter: opened.meter, ...(dcgm ? { dcgm } : {}) };
   }
 
+  /**
+   * The platform power sources: the BMC over Redfish with experimental.platform.redfish.enabled
+   * (its node from redfish.nodeName, else the node name; a BMC file that names no BMC for it
+   * stops start-up, exit 2), and ACPI's power_meter where hwmon has one that no CPU zone reads.
+   */
+  private platformSources(): PlatformSource[] {
+    const out: PlatformSource[] = [];
+    const r = this.config.experimental.platform.redfish;
+    const log = this.logger.with({ component: 'platform' });
+    if (r.enabled) {
+      const node = r.nodeName || this.nodeName;
+      const file = loadBmcFile(r.configFile);
+      for (const w of file.warnings) log.warn(w);
+      const target = bmcForNode(file, node, r.configFile);
+      // After a refusal the whole file is read again: a rotated Secret updates it in place.
+      const lookup = () => bmcForNode(loadBmcFile(r.configFile), node, r.configFile);
+      const reader = new CredentialReloadingReader(lookup, (t) => new RedfishClient({ ...t, timeoutMs: r.httpTimeoutMs }), target);
+      const describe = { bmc_id: target.id, endpoint: target.endpoint };
+      out.push(new PolledPlatform({ name: 'redfish', reader, errorKinds: REDFISH_ERROR_KINDS, pollIntervalMs: r.pollIntervalMs, describe, logger: log }));
+      log.info('platform power from the BMC (Redfish)', { node, ...describe, poll_interval: `${r.pollIntervalMs}ms`, http_timeout: `${r.httpTimeoutMs}ms` });
+    }
+    const inUse = new Set(this.meter.zones.map((z) => z.path));
+    const acpi = findAcpiSensors(this.config.host.sysfs).filter((s) => !inUse.has(s.file));
+    if (acpi.length > 0) {
+      out.push(new AcpiPlatform(acpi));
+      log.info('platform power from ACPI power_meter', { sensors: acpi.map((s) => s.file).join(',') });
+    }
+    return out;
+  }
+
   private estimatorDescription(): EstimatorDescription | undefined {
     return this.meter.meter instanceof EstimatorMeter ? this.meter.meter.description() : undefined;
   }
 
   private warnUnsupported(): void {
     const c = this.config;
-    const unsupported: [boolean, string][] = [
-      [c.experimental.platform.redfish.enabled, 'experimental.platform.redfish.enabled: Redfish platform power is not implemented; ignored'],
-      [c.debug.pprof.enabled, 'debug.pprof.enabled: Go pprof does not exist in kepler-ts; /debug/pprof/ explains how to profile Node.js'],
-    ];
+    const unsupported: [boolean, string][] = [[c.debug.pprof.enabled, 'debug.pprof.enabled: Go pprof does not exist in kepler-ts; /debug/pprof/ explains how to profile Node.js']];
     for (const [on, msg] of unsupported) if (on) this.logger.warn(msg);
     for (const n of this.meter.notices) this.logger[n.level](n.message);
     if (c.experimental.gpu.dcgmEndpoint !== '' && !c.experimental.gpu.enabled) {
       this.logger.info('experimental.gpu.dcgmEndpoint: not used: GPU power is off (experimental.gpu.enabled)', { dcgm_endpoint: c.experimental.gpu.dcgmEndpoint });
     }
+  }
+}
+
+/**
+ * The Redfish client, made again with the credentials read anew (the BMC file, usernameFile,
+ * passwordFile, caFile: a rotated Kubernetes Secret) after the BMC refused them: a new password
+ * reaches the exporter without a restart. A file that cannot be read keeps the client as it was.
+ */
+class CredentialReloadingReader implements PowerReader {
+  private client: RedfishClient;
+
+  constructor(
+    private readonly lookup: () => BmcTargetConfig,
+    private readonly make: (t: BmcTargetConfig) => RedfishClient,
+    target: BmcTargetConfig,
+  ) {
+    this.client = make(target);
+  }
+
+  async readPower(): Promise<PlatformReading[]> {
+    try {
+      return await this.client.readPower();
+    } catch (err) {
+      if (err instanceof RedfishError && err.kind === 'auth') {
+        let target: BmcTargetConfig | undefined;
+        try {
+          target = this.lookup();
+        } catch {
+          // the files could not be read: the next poll tries again
+        }
+        if (target) {
+          await this.client.close().catch(() => undefined);
+          this.client = this.make(target);
+        }
+      }
+      throw err;
+    }
+  }
+
+  close(): Promise<void> {
+    return this.client.close();
   }
 }
 

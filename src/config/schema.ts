@@ -344,6 +344,15 @@ export const configSchema = z.object({
         nodeName: key(str, '', { flag: { name: 'experimental.platform.redfish.node-name', help: 'Node name for Redfish' } }),
         configFile: key(str, '', { flag: { name: 'experimental.platform.redfish.config-file', help: 'Path to the Redfish BMC configuration file' } }),
         httpTimeoutMs: key(duration({ zero: false, minMs: 100, maxMs: 10 * 60_000 }), 5000, { yaml: 'httpTimeout' }),
+        /**
+         * (ours) How often the BMC is read, in the background and never inside a refresh or a scrape:
+         * BMCs answer in seconds and rate-limit. Not tied to httpTimeout: a read that outlasts the
+         * interval delays the next one rather than overlapping it, so Kepler's files stay valid.
+         */
+        pollIntervalMs: key(duration({ zero: false, minMs: 1000, maxMs: 10 * 60_000 }), 10_000, {
+          yaml: 'pollInterval',
+          flag: { name: 'experimental.platform.redfish.poll-interval', help: '(ours) How often the BMC is read for platform power, in the background' },
+        }),
       }),
     }),
     hwmon: section({

@@ -1,6 +1,7 @@
 // hwmon (<sysfs>/class/hwmon/hwmon*): energy counters `energyN_input` (µJ) and power sensors
 // `powerN_average` / `powerN_input` (µW), including ACPI `power_meter` chips (whole-platform power
-// reported by the BMC). A chip with neither, but with voltage and current sensors and a rule in
+// reported by the BMC) beside other chips; alone, power_meter is platform power (acpiPlatform.ts).
+// A chip with neither, but with voltage and current sensors and a rule in
 // experimental.hwmon.chipRules, gives power as in{N} x curr{M} (hwmonPairing.ts), as in Kepler.
 // The zone name is the sensor's label file when present, else the chip name (a voltage x current
 // pair: <chip>_power<N>, as Kepler names it).
@@ -14,6 +15,7 @@ import type { ChipRule } from '../config/chipRules.js';
 import { MeterUnavailableError, type EnergyMeter, type EnergyZone, type MeterNotice } from './energyZone.js';
 import { channelFiles, pairChannels, pairFiles, ruleFor, type ChannelFiles } from './hwmonPairing.js';
 import { IntegratedPowerZone, monotonicMs, type Clock } from './integratedPowerZone.js';
+import { ACPI_CHIP } from './platform/acpiPlatform.js';
 import { listMeterDir, readCounterFile } from './sysfsFiles.js';
 import { FileReader } from '../util/fileReader.js';
 
@@ -149,6 +151,14 @@ export class HwmonMeter implements EnergyMeter {
         return keep.has(name);
       })
       .map((z) => z.sensor);
+    // ACPI's power_meter alone is the whole machine's power, not the CPU's: platform power reads
+    // it (kepler_platform_watts{source="acpi"}). Named in experimental.hwmon.zones, it is a CPU
+    // zone as before.
+    if (admitted.length > 0 && admitted.every((s) => s.chip === ACPI_CHIP) && !keep.has(ACPI_CHIP)) {
+      throw new MeterUnavailableError(
+        `${base}: only ACPI ${ACPI_CHIP}, which is the whole platform's power: exported as kepler_platform_watts{source="acpi"}, not as a CPU zone (name it in experimental.hwmon.zones to use it as one)`,
+      );
+    }
     // Indexes count only the zones kept, so that a GPU zone left out leaves no gap.
     const named = nameHwmonZones(admitted);
     if (named.length === 0) {

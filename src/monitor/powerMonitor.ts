@@ -19,6 +19,7 @@
 
 import { counterDelta, type EnergyZone } from '../device/energyZone.js';
 import type { GpuMeter } from '../device/gpu/gpuMeter.js';
+import type { PlatformSource } from '../device/platform/platformSource.js';
 import type { Logger } from '../logger/logger.js';
 import type { ContainerInfo, PodInfo, ProcessInfo, ResourceErrorKind, ResourceSample, VmInfo, WorkloadCpu } from '../resource/workloads.js';
 import { implausibility } from './counterPlausibility.js';
@@ -98,6 +99,8 @@ export interface PowerMonitorOptions {
   idle?: IdleOptions;
   /** GPU power (experimental.gpu): the GPU meter and each GPU's configured idle watts (0: learned). */
   gpu?: { meter: GpuMeter; idleWatts: number };
+  /** Platform power sources, read without waiting (they poll in the background): copied into each snapshot. */
+  platform?: readonly PlatformSource[];
   logger: Logger;
   /** Monotonic ms; injectable for tests. */
   clock?: () => number;
@@ -551,6 +554,7 @@ export class PowerMonitor {
       vms,
       pods,
       ...(gpu ? { gpu } : {}),
+      platform: (this.opts.platform ?? []).map((p) => ({ name: p.name, errorKinds: p.errorKinds, state: p.state() })),
       health,
     };
     this.current = snap;

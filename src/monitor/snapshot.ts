@@ -2,6 +2,7 @@
 // one after publishing it.
 
 import { RESOURCE_ERROR_KINDS, type ContainerInfo, type PodInfo, type ProcessInfo, type VmInfo } from '../resource/workloads.js';
+import type { PlatformState } from '../device/platform/platformSource.js';
 import type { IdleAttribution } from './attribution.js';
 
 export type WorkloadState = 'running' | 'terminated';
@@ -172,6 +173,14 @@ export interface GpuSnapshot {
   readonly pods: LevelSnapshot<PodInfo>;
 }
 
+/** A platform source (redfish, acpi) as the refresh found it. */
+export interface PlatformSourceSnapshot {
+  readonly name: 'redfish' | 'acpi';
+  /** Its error kinds, exported from the start at 0. */
+  readonly errorKinds: readonly string[];
+  readonly state: PlatformState;
+}
+
 export interface Snapshot {
   readonly seq: number;
   /** Wall-clock time of the refresh, ms since the epoch. */
@@ -191,6 +200,8 @@ export interface Snapshot {
   readonly pods: LevelSnapshot<PodInfo>;
   /** GPU power (experimental.gpu.enabled with a readable GPU); absent otherwise. */
   readonly gpu?: GpuSnapshot;
+  /** Platform power sources (Redfish, ACPI power_meter): their latest readings; empty without any. */
+  readonly platform: readonly PlatformSourceSnapshot[];
   readonly health: RefreshHealth;
 }
 

@@ -73,6 +73,7 @@ function families(text: string): Map<string, string> {
  * plus the label names its status cell names in code (`nodeversion`).
  */
 const KEPLER_LABELS: [RegExp, string[]][] = [
+  [/^kepler_platform_watts$/, ['node_name', 'source', 'bmc_id', 'chassis_id', 'source_id', 'source_name', 'source_type']],
   [/^kepler_node_gpu_/, ['node_name', 'gpu', 'gpu_uuid', 'gpu_name', 'vendor']],
   [/^kepler_process_gpu_/, ['node_name', 'pid', 'comm', 'exe', 'type', 'state', 'container_id', 'vm_id', 'gpu', 'gpu_uuid']],
   [/^kepler_container_gpu_/, ['node_name', 'container_id', 'container_name', 'runtime', 'state', 'pod_id', 'gpu', 'gpu_uuid']],
@@ -151,6 +152,11 @@ describe('README, Migrating from Kepler: metrics and behaviour, on the real expo
     });
     tree.start(100);
     tree.resume();
+    // The platform firmware's whole-machine power (ACPI power_meter), read as platform power.
+    const acpi = join(sysfs, 'class', 'hwmon', 'hwmon0', 'device');
+    mkdirSync(acpi, { recursive: true });
+    writeFileSync(join(acpi, 'name'), 'power_meter\n');
+    writeFileSync(join(acpi, 'power1_average'), '180000000\n');
     // A GPU (a fake libnvidia-ml.so.1) shared by the pod's container and the VM.
     nvml = buildFakeNvml();
     nvml.write({

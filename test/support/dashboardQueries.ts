@@ -24,6 +24,15 @@ export function needsGpu(q: PanelQuery): boolean {
 }
 
 /**
+ * Queries of platform power (kepler_platform_*), which only an exporter with a BMC
+ * (experimental.platform.redfish) or an ACPI power_meter has. assertPanelsReturnData leaves them
+ * out unless asked with `{ platform: true }`.
+ */
+export function needsPlatform(q: PanelQuery): boolean {
+  return /\bkepler_platform_/.test(q.expr);
+}
+
+/**
  * Queries of the pod level (kepler_pod_*), which has series only for processes in a pod's cgroup:
  * on a machine without Kubernetes-style cgroups, select `(q) => !needsPods(q)`.
  */
@@ -34,6 +43,8 @@ export function needsPods(q: PanelQuery): boolean {
 export interface PanelsOptions {
   /** Also run the queries of GPU metrics (needsGpu); default false, so that an exporter without GPUs passes. */
   gpu?: boolean;
+  /** Also run the queries of platform metrics (needsPlatform); default false. */
+  platform?: boolean;
 }
 
 /**
@@ -54,7 +65,7 @@ export async function assertPanelsReturnData(
   let queries = 0;
   for (const { file, dashboard } of boards) {
     const variables = queryVariables(dashboard);
-    const picked = panelQueries(dashboard).filter((q) => select(q) && (options.gpu === true || !needsGpu(q)));
+    const picked = panelQueries(dashboard).filter((q) => select(q) && (options.gpu === true || !needsGpu(q)) && (options.platform === true || !needsPlatform(q)));
     if (picked.length === 0) continue;
     for (const pick of ['all', 'first'] as const) {
       const values: Record<string, string | string[]> = {};

@@ -65,7 +65,7 @@ test('defaults are those of config.md', () => {
   assert.deepEqual(c.web, { configFile: '', listenAddresses: [':28282'] });
   assert.deepEqual(c.kube, { enabled: false, config: '', nodeName: '', podInformer: { mode: 'kubelet', pollIntervalMs: 15000 }, kubeletCAFile: '' });
   assert.deepEqual(c.experimental, {
-    platform: { redfish: { enabled: false, nodeName: '', configFile: '', httpTimeoutMs: 5000 } },
+    platform: { redfish: { enabled: false, nodeName: '', configFile: '', httpTimeoutMs: 5000, pollIntervalMs: 10_000 } },
     hwmon: { forceEnabled: false, enabled: false, zones: [], chipRules: [] },
     gpu: { enabled: false, idlePower: 0, dcgmEndpoint: '' },
   });
@@ -117,7 +117,7 @@ test('a full Kepler-style YAML file sets every key', () => {
       kubeletCAFile: '/etc/kubernetes/pki/kubelet-ca.crt',
     },
     experimental: {
-      platform: { redfish: { enabled: true, nodeName: 'worker-1-bmc', configFile: '/etc/kepler/redfish.yaml', httpTimeoutMs: 10_000 } },
+      platform: { redfish: { enabled: true, nodeName: 'worker-1-bmc', configFile: '/etc/kepler/redfish.yaml', httpTimeoutMs: 10_000, pollIntervalMs: 10_000 } },
       hwmon: {
         forceEnabled: true,
         enabled: false,
@@ -194,6 +194,7 @@ test('flags override the file', () => {
       '--experimental.platform.redfish.node-name',
       'bmc-2',
       '--experimental.platform.redfish.config-file=/r.yaml',
+      '--experimental.platform.redfish.poll-interval=30s',
       '--experimental.hwmon.force-enabled=false',
       '--experimental.gpu.enabled=false',
       '--experimental.gpu.idle-power=7',
@@ -223,7 +224,7 @@ test('flags override the file', () => {
   assert.equal(c.exporter.prometheus.legacyMetrics, false);
   assert.equal(c.debug.pprof.enabled, false);
   assert.equal(c.web.configFile, '/w.yaml');
-  assert.deepEqual(c.experimental.platform.redfish, { enabled: false, nodeName: 'bmc-2', configFile: '/r.yaml', httpTimeoutMs: 10_000 });
+  assert.deepEqual(c.experimental.platform.redfish, { enabled: false, nodeName: 'bmc-2', configFile: '/r.yaml', httpTimeoutMs: 10_000, pollIntervalMs: 30_000 });
   assert.equal(c.experimental.hwmon.forceEnabled, false);
   assert.deepEqual(c.experimental.gpu, { enabled: false, idlePower: 7, dcgmEndpoint: '' });
   assert.deepEqual(c.rapl.zones, ['package', 'dram'], 'lists without a flag stay');
@@ -354,6 +355,9 @@ test('durations a timer cannot hold, and refresh intervals that would spin, are 
   rejects(() => run(['--monitor.interval=597h']), 'flag --monitor.interval', '"597h"', '0, or 100ms to 24h');
   rejects(() => file('kube: {podInformer: {pollInterval: 720h}}\n'), 'kube.podInformer.pollInterval', '"720h"', '1s to 24h');
   rejects(() => file('experimental: {platform: {redfish: {httpTimeout: 1h}}}\n'), 'experimental.platform.redfish.httpTimeout', '"1h"', '100ms to 10m');
+  // A BMC read more than once a second is rate-limited; one read less than every 10 minutes is no power reading.
+  rejects(() => file('experimental: {platform: {redfish: {pollInterval: 500ms}}}\n'), 'experimental.platform.redfish.pollInterval', '"500ms"', '1s to 10m');
+  rejects(() => run(['--experimental.platform.redfish.poll-interval=11m']), 'flag --experimental.platform.redfish.poll-interval', '"11m"', '1s to 10m');
   // 1ns spun the refresh loop at half a core.
   rejects(() => run(['--monitor.interval=1ns']), 'flag --monitor.interval', '"1ns"', '100ms to 24h');
   rejects(() => file('monitor: {interval: 0.01}\n'), 'monitor.interval', '0.01', '100ms to 24h');
@@ -363,6 +367,10 @@ test('durations a timer cannot hold, and refresh intervals that would spin, are 
   assert.equal(run(['--monitor.interval=24h']).monitor.intervalMs, 86_400_000);
   assert.equal(run(['--monitor.interval=100ms']).monitor.intervalMs, 100);
   assert.equal(file('kube: {podInformer: {pollInterval: 1s}}\n').config.kube.podInformer.pollIntervalMs, 1000);
+  assert.equal(file('experimental: {platform: {redfish: {pollInterval: 1s}}}\n').config.experimental.platform.redfish.pollIntervalMs, 1000);
+  assert.equal(run(['--experimental.platform.redfish.poll-interval=10m']).experimental.platform.redfish.pollIntervalMs, 600_000);
+  // Not tied to httpTimeout: Kepler has no pollInterval, and its files may set a longer httpTimeout (reads then do not overlap).
+  assert.equal(file('experimental: {platform: {redfish: {httpTimeout: 30s}}}\n').config.experimental.platform.redfish.httpTimeoutMs, 30_000);
   assert.equal(run(['--monitor.terminated-retention=0s']).monitor.terminatedRetentionMs, 0);
 });
 
@@ -566,7 +574,7 @@ test('each key is declared once, and its default, YAML key, Config field and fla
   for (const f of FLAGS) if (f.key) assert.ok(yamlKeys.has(f.key), `--${f.name} sets ${f.key}, which is not declared`);
   assert.deepEqual(
     FLAGS.filter((f) => f.type === 'duration').map((f) => f.name),
-    ['monitor.interval', 'monitor.staleness', 'monitor.terminated-retention'],
+    ['monitor.interval', 'monitor.staleness', 'monitor.terminated-retention', 'experimental.platform.redfish.poll-interval'],
   );
 });
 

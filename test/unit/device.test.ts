@@ -17,6 +17,7 @@ import { counterDelta, MeterUnavailableError, type EnergyZone } from '../../src/
 import { FakeMeter } from '../../src/device/fakeMeter.js';
 import type { ChipRule } from '../../src/config/chipRules.js';
 import { HwmonMeter } from '../../src/device/hwmonMeter.js';
+import { AcpiPlatform, findAcpiSensors } from '../../src/device/platform/acpiPlatform.js';
 import { channelFiles, pairChannels, ruleFor } from '../../src/device/hwmonPairing.js';
 import { IntegratedPowerZone } from '../../src/device/integratedPowerZone.js';
 import { NoMeterError, selectMeter } from '../../src/device/meterSelection.js';
@@ -587,11 +588,56 @@ test('hwmon: ACPI power_meter, labelled energy counters, power average over inpu
   ]);
 });
 
+test('hwmon: power_meter alone is platform power, not a CPU zone, unless experimental.hwmon.zones names it', (t) => {
+  const sysfs = tempSysfs(t);
+  hwmonTree(sysfs, [ACPI_POWER_METER(0, 80_000_000), ACPI_POWER_METER(5, 20_000_000)]);
+  throwsWith(
+    () => new HwmonMeter({ sysfs, zoneFilter: [] }).zones(),
+    ['only ACPI power_meter', 'kepler_platform_watts{source="acpi"}', 'experimental.hwmon.zones'],
+    MeterUnavailableError,
+  );
+  assert.deepEqual(
+    new HwmonMeter({ sysfs, zoneFilter: ['power_meter'] }).zones().map((z) => z.name),
+    ['power_meter', 'power_meter'],
+  );
+});
+
+test('ACPI platform: each power_meter (either layout) is a source="acpi" reading source, integrated; an unreadable one is counted and left out', (t) => {
+  const sysfs = tempSysfs(t);
+  const base = hwmonTree(sysfs, [ACPI_POWER_METER(0, 80_000_000), { ...ACPI_POWER_METER(5, 20_000_000), legacy: false }, HWMON_CHIPS[1]]);
+  const sensors = findAcpiSensors(sysfs);
+  assert.deepEqual(sensors, [
+    { hwmonDir: 'hwmon0', file: join(base, 'hwmon0', 'device', 'power1_average') },
+    { hwmonDir: 'hwmon1', file: join(base, 'hwmon1', 'power1_average') },
+  ]);
+  let now = 0;
+  const acpi = new AcpiPlatform(sensors, () => now);
+  const first = acpi.state();
+  assert.deepEqual(
+    first.readings.map((r) => [r.reading.source, r.reading.sourceId, r.reading.sourceType, r.reading.watts, r.energyUj]),
+    [
+      ['acpi', 'hwmon0', 'power_meter', 80, 0n],
+      ['acpi', 'hwmon1', 'power_meter', 20, 0n],
+    ],
+  );
+  now = 2000;
+  write(join(base, 'hwmon0', 'device', 'power1_average'), 100_000_000);
+  rmSync(join(base, 'hwmon1', 'power1_average'));
+  const second = acpi.state();
+  assert.deepEqual(
+    second.readings.map((r) => [r.reading.sourceId, r.energyUj]),
+    [['hwmon0', 180_000_000n]],
+    '(80 + 100) / 2 W over 2 s; hwmon1 unreadable: no frozen value',
+  );
+  assert.deepEqual(second.errors, { read: 1 });
+  assert.deepEqual(findAcpiSensors(join(sysfs, 'nowhere')), []);
+});
+
 test('hwmon: power_meter with its files in hwmonN itself is found too', (t) => {
   const sysfs = tempSysfs(t);
   const base = hwmonTree(sysfs, [{ ...ACPI_POWER_METER(0, 80_000_000), legacy: false }]);
   const { clock, advance } = clockAt(0);
-  const zones = new HwmonMeter({ sysfs, zoneFilter: [], clock }).zones();
+  const zones = new HwmonMeter({ sysfs, zoneFilter: ['power_meter'], clock }).zones();
   assert.deepEqual(summary(zones), [{ name: 'power_meter', index: 0, path: join(base, 'hwmon0', 'power1_average') }]);
   advance(250);
   assert.equal(zones[0].energy(), 20_000_000); // 80 W x 0.25 s
@@ -775,7 +821,7 @@ test('hwmon chipRules: a rule that matches no chip, or pairs nothing, is said on
   const sysfs = tempSysfs(t);
   hwmonTree(sysfs, [HWMON_CHIPS[0], INA3221]);
   const rules = [rule({ name: 'ltc2945', pairings: { '1': 1 } }), rule({ name: 'ina3221', pairings: { '9': 9 } })];
-  const meter = new HwmonMeter({ sysfs, zoneFilter: [], chipRules: rules, clock: () => 0 });
+  const meter = new HwmonMeter({ sysfs, zoneFilter: ['power_meter'], chipRules: rules, clock: () => 0 });
   assert.deepEqual(
     meter.zones().map((z) => z.name),
     ['power_meter'],
@@ -817,7 +863,7 @@ test('hwmon: one oversized power reading is refused; the zone goes on integratin
   const sysfs = tempSysfs(t);
   const base = hwmonTree(sysfs, [ACPI_POWER_METER(0, 100_000_000)]);
   const { clock, advance } = clockAt(0);
-  const [zone] = new HwmonMeter({ sysfs, zoneFilter: [], clock }).zones();
+  const [zone] = new HwmonMeter({ sysfs, zoneFilter: ['power_meter'], clock }).zones();
   const file = join(base, 'hwmon0', 'device', 'power1_average');
   advance(1000);
   assert.equal(zone.energy(), 100_000_000);

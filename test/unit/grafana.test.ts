@@ -52,6 +52,7 @@ const EXPECTED_TITLES: Record<string, string[]> = {
     'Power meter',
     'CPU model',
     'Idle baseline by zone',
+    'Platform power (at the wall) vs CPU power ($zone)',
   ],
   'kepler-ts-workloads.json': [
     'Top 10 pods by power ($zone)',

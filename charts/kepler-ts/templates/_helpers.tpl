@@ -179,7 +179,81 @@ does not overwrite with false.
 {{- end -}}
 {{- $_ := set $config.experimental.gpu "enabled" true -}}
 {{- end -}}
+{{- $redfish := include "kepler-ts.redfish" . | fromYaml -}}
+{{- if $redfish.on -}}
+{{- if not (kindIs "map" (get $config "experimental")) -}}
+{{- $_ := set $config "experimental" dict -}}
+{{- end -}}
+{{- if not (kindIs "map" (get $config.experimental "platform")) -}}
+{{- $_ := set $config.experimental "platform" dict -}}
+{{- end -}}
+{{- if not (kindIs "map" (get $config.experimental.platform "redfish")) -}}
+{{- $_ := set $config.experimental.platform "redfish" dict -}}
+{{- end -}}
+{{- $r := $config.experimental.platform.redfish -}}
+{{- $_ := set $r "enabled" true -}}
+{{- $_ := set $r "configFile" $redfish.configFile -}}
+{{- $_ := set $r "pollInterval" $redfish.pollInterval -}}
+{{- $_ := set $r "httpTimeout" $redfish.httpTimeout -}}
+{{- if $redfish.nodeName -}}
+{{- $_ := set $r "nodeName" $redfish.nodeName -}}
+{{- end -}}
+{{- end -}}
 {{- toYaml $config -}}
+{{- end -}}
+
+{{/*
+Redfish (redfish.*) as YAML (read back with fromYaml): on (redfish.enabled), secretName (the Secret
+mounted at /etc/kepler/redfish: redfish.existingSecret, else <fullname>-redfish, rendered by
+templates/secret.yaml), render (whether the chart renders it), configFile, pollInterval,
+httpTimeout and nodeName. Kepler's own switch, config.experimental.platform.redfish.enabled, is not
+read here: Kepler's chart mounts no BMC file, so that config goes to config.yaml as it is.
+*/}}
+{{- define "kepler-ts.redfish" -}}
+{{- $r := .Values.redfish | default dict -}}
+{{- $on := eq (get $r "enabled" | toString) "true" -}}
+{{- $existing := get $r "existingSecret" | default "" | toString -}}
+{{- $bmcs := get $r "bmcs" | default dict -}}
+{{- $nodes := get $r "nodes" | default dict -}}
+{{- if $on -}}
+{{- if not (and (kindIs "map" $bmcs) (kindIs "map" $nodes)) -}}
+{{- fail "redfish.bmcs and redfish.nodes: expected mappings (BMC id to {endpoint, username, password, insecure}; node name to BMC id)" -}}
+{{- end -}}
+{{- if and $existing (or $bmcs $nodes) -}}
+{{- fail "redfish.existingSecret is given with redfish.bmcs or redfish.nodes: expected one of them (the Secret's redfish.yaml holds the nodes and BMCs)" -}}
+{{- end -}}
+{{- if and (not $existing) (not (and $bmcs $nodes)) -}}
+{{- fail "redfish.enabled: expected redfish.nodes and redfish.bmcs (the BMC file, rendered into a Secret) or redfish.existingSecret (a Secret with the key redfish.yaml)" -}}
+{{- end -}}
+{{- end -}}
+{{- $out := dict
+  "on" $on
+  "render" (and $on (not $existing))
+  "secretName" ($existing | default (printf "%s-redfish" (include "kepler-ts.fullname" .) | trunc 63 | trimSuffix "-"))
+  "configFile" "/etc/kepler/redfish/redfish.yaml"
+  "pollInterval" (get $r "pollInterval" | default "10s")
+  "httpTimeout" (get $r "httpTimeout" | default "5s")
+  "nodeName" (get $r "nodeName" | default "" | toString)
+-}}
+{{- toYaml $out -}}
+{{- end -}}
+
+{{/* The BMC file (Kepler's format) rendered into the Secret: redfish.nodes and redfish.bmcs. */}}
+{{- define "kepler-ts.redfishFile" -}}
+{{- toYaml (dict "nodes" .Values.redfish.nodes "bmcs" .Values.redfish.bmcs) -}}
+{{- end -}}
+
+{{/*
+What of the BMC file rolls the pods when it changes: the file without usernames and passwords. A
+hash of them in the pod template, which more people read than the Secret, would let a weak password
+be guessed offline; a new password alone is picked up by restarting the pods.
+*/}}
+{{- define "kepler-ts.redfishChecksum" -}}
+{{- $bmcs := dict -}}
+{{- range $id, $bmc := .Values.redfish.bmcs -}}
+{{- $_ := set $bmcs $id (omit ($bmc | default dict) "username" "password") -}}
+{{- end -}}
+{{- toYaml (dict "nodes" .Values.redfish.nodes "bmcs" $bmcs) | sha256sum -}}
 {{- end -}}
 
 {{/*

@@ -17,6 +17,7 @@ import { GpuNodeCollector } from './gpuNodeCollector.js';
 import { LegacyCollector, legacyGpuEnergy, legacySource, type LegacyLevel } from './legacyCollector.js';
 import { domainZones, exportedDomains, measuredDomains, socketDomainEnergies, unmappedZones } from './legacyDomains.js';
 import { NodeCollector } from './nodeCollector.js';
+import { PlatformCollector } from './platformCollector.js';
 import { PodCollector } from './podCollector.js';
 import { ProcessCollector } from './processCollector.js';
 import { RuntimeCollector } from './runtimeCollector.js';
@@ -50,6 +51,7 @@ export function buildCollectors(c: CollectorSetup): Collector[] {
   const workloadLevels = (['process', 'container', 'vm', 'pod'] as const).filter((l) => levels.has(l));
   if (levels.has('node')) out.push(new NodeCollector(c.nodeName, workloadLevels));
   if (levels.has('node') && c.gpus) out.push(new GpuNodeCollector(c.nodeName, workloadLevels));
+  if (levels.has('node')) out.push(new PlatformCollector(c.nodeName));
   if (levels.has('process')) out.push(new ProcessCollector(c.nodeName));
   if (levels.has('container')) out.push(new ContainerCollector(c.nodeName));
   if (levels.has('vm')) out.push(new VmCollector(c.nodeName));
