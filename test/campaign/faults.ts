@@ -314,7 +314,7 @@ export const f4HugeNumbers: Scenario = {
 
 export const f5Hwmon: Scenario = {
   name: 'F5',
-  did: 'hwmon power sensor (power_meter, power1_average 20 W, --cpu.preferred-meters=hwmon, interval 0s) reads a 400-digit value once, then 20 W again; later the sensor file becomes a directory for 4 refreshes',
+  did: 'hwmon power sensor (pmbus, power1_average 20 W, --cpu.preferred-meters=hwmon, interval 0s) reads a 400-digit value once, then 20 W again; later the sensor file becomes a directory for 4 refreshes',
   expected: 'watts > 0 at every later scrape (not frozen); the bad reading counted as zone_read; /healthz status not "ok" after 3+ failed refreshes in a row',
   limitSec: () => 60,
   async run({ scope }) {

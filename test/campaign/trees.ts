@@ -107,7 +107,8 @@ export class HwmonSensor {
   readonly dir: string;
   readonly file: string;
 
-  constructor(sysfs: string, chip = 'power_meter', microwatts = 20_000_000) {
+  // pmbus: a CPU-side power chip. ACPI's power_meter alone is platform power, not a CPU zone.
+  constructor(sysfs: string, chip = 'pmbus', microwatts = 20_000_000) {
     this.dir = join(sysfs, 'class', 'hwmon', 'hwmon0');
     mkdirSync(this.dir, { recursive: true });
     writeFileSync(join(this.dir, 'name'), `${chip}\n`);

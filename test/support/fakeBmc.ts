@@ -5,7 +5,8 @@
 // Power. No Redfish server package is reachable on the test machines; this is the lowest layer the
 // exporter's client talks to, and test/support/sushy_power.py reads it with OpenStack's sushy to
 // keep its shapes honest. The test changes the readings, the credentials and the faults between
-// polls.
+// polls: per-path faults and redirects, delayed or hung answers, a login reset or cut after its
+// headers, and a BMC mounted under a proxy's path prefix.
 
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -33,7 +34,7 @@ export interface FakeChassis {
   environmentWatts?: number;
   environmentEnergyKwh?: number;
   /** The deprecated Power resource's PowerControl; undefined: no Power link. */
-  powerControl?: { memberId: string; name?: string; consumedWatts: number }[];
+  powerControl?: { memberId: string; name?: string; consumedWatts: number; physicalContext?: string }[];
 }
 
 export interface FakeBmcOptions {
@@ -44,11 +45,22 @@ export interface FakeBmcOptions {
   chassis: FakeChassis[];
   /** Plain HTTP instead of HTTPS. */
   plainHttp?: boolean;
+  /**
+   * Mounted under this path, as behind a reverse proxy (`/bmc-3`): only `${prefix}/redfish/...` is
+   * served, and `url` ends with the prefix. The bodies' links and the Location headers keep the
+   * BMC's own paths (/redfish/v1/...), as a proxy that rewrites nothing, unless prefixLinks.
+   */
+  prefix?: string;
+  /** Behind the prefix, links and Location headers carry it too (a proxy that rewrites them). */
+  prefixLinks?: boolean;
 }
 
 export interface FakeBmcRequest {
   method: string;
+  /** The path asked for, prefix included, without a trailing slash. */
   path: string;
+  /** The path exactly as asked for (a trailing slash kept), without the query. */
+  rawPath: string;
   /** The credentials the request carried (valid or not). */
   auth: 'session' | 'basic' | 'none';
   /** The status answered; undefined while hanging. */
@@ -60,6 +72,8 @@ interface Reply {
   /** JSON, or a string sent as is. */
   body?: unknown;
   headers?: Record<string, string>;
+  /** Send the headers and the first bytes of the body, never the rest. */
+  partial?: boolean;
 }
 
 const ROOT = '/redfish/v1';
@@ -74,7 +88,10 @@ const collection = (id: string, type: string, name: string, members: string[]) =
 });
 
 export class FakeBmc {
+  /** The endpoint a client is configured with: the origin, and the prefix when mounted under one. */
   readonly url: string;
+  /** scheme://host:port, without the prefix. */
+  readonly origin: string;
   readonly caPem: Buffer;
   /** The path of the CA (the self-signed certificate itself) for tools that take a file, like sushy. */
   readonly caFile: string;
@@ -85,12 +102,28 @@ export class FakeBmc {
   down = false;
   /** Answer 200 with a body that is not JSON to everything but login. */
   badJson = false;
+  /** Accept these requests (method, path without the prefix) and never answer them. */
+  hangWhen: (method: string, path: string) => boolean = () => false;
+  /** Answer these requests (method, path without the prefix) only after this many ms. */
+  delayFor: (method: string, path: string) => number = () => 0;
+  /** Per path (without the prefix or a trailing slash), for valid credentials: this status, or 200 with a body that is not JSON. */
+  readonly faults = new Map<string, number | 'badJson'>();
+  /** Per path: answer 401 once, even to a valid session (a BMC that dropped it for a moment). */
+  readonly unauthorizedOnce = new Set<string>();
+  /** Per raw path (without the prefix, trailing slash as asked): a redirect, before anything else. */
+  readonly redirects = new Map<string, { status: number; location: string }>();
+  /** The next login POST: close the connection when it arrives, creating nothing. */
+  resetNextLogin = false;
+  /** Logins: create the session, send its headers (X-Auth-Token, Location) and never the whole body. */
+  hangLoginBody = false;
   /** The credentials accepted; a test may change them (a rotated password). */
   username: string;
   password: string;
   readonly requests: FakeBmcRequest[] = [];
   private readonly sessions = new Map<string, string>(); // token -> session id
   private nextSession = 1;
+  private readonly prefix: string;
+  private readonly prefixLinks: boolean;
 
   private constructor(
     private readonly server: http.Server | https.Server,
@@ -98,13 +131,16 @@ export class FakeBmc {
     tls: { certFile: string; caPem: Buffer },
     private readonly sessionService: boolean,
   ) {
+    this.prefix = (opts.prefix ?? '').replace(/\/+$/, '');
+    this.prefixLinks = opts.prefixLinks ?? false;
     this.chassis = opts.chassis;
     this.username = opts.username;
     this.password = opts.password;
     this.caPem = tls.caPem;
     this.caFile = tls.certFile;
     const port = (server.address() as AddressInfo).port;
-    this.url = `${opts.plainHttp ? 'http' : 'https'}://127.0.0.1:${port}`;
+    this.origin = `${opts.plainHttp ? 'http' : 'https'}://127.0.0.1:${port}`;
+    this.url = `${this.origin}${this.prefix}`;
   }
 
   /** Starts a BMC on 127.0.0.1 (a random port); its certificate is written under `dir`. */
@@ -137,22 +173,53 @@ export class FakeBmc {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const method = req.method ?? 'GET';
+    const rawFull = (req.url ?? '/').split('?')[0];
+    // Behind a prefix only what is under it is the BMC's; the rest is the proxy's 404.
+    const inside = this.prefix === '' || rawFull === this.prefix || rawFull.startsWith(`${this.prefix}/`);
+    const rawPath = inside ? rawFull.slice(this.prefix.length) || '/' : undefined;
     // Redfish paths are the same with or without a trailing slash (sushy asks for /redfish/v1/).
-    const path = (req.url ?? '/').split('?')[0].replace(/(.)\/+$/, '$1');
+    const normalize = (p: string) => p.replace(/(.)\/+$/, '$1');
     const token = req.headers['x-auth-token'];
     const basic = req.headers.authorization?.startsWith('Basic ') ? req.headers.authorization.slice(6) : undefined;
-    const record: FakeBmcRequest = { method, path, auth: typeof token === 'string' ? 'session' : basic !== undefined ? 'basic' : 'none' };
+    const record: FakeBmcRequest = { method, path: normalize(rawFull), rawPath: rawFull, auth: typeof token === 'string' ? 'session' : basic !== undefined ? 'basic' : 'none' };
     this.requests.push(record);
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      if (this.hang) return; // the connection stays open, the answer never comes
-      const reply = this.reply(method, path, typeof token === 'string' ? token : undefined, basic, Buffer.concat(chunks).toString('utf8'));
-      record.status = reply.status;
-      const text = reply.body === undefined ? '' : typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
-      res.writeHead(reply.status, { 'Content-Type': 'application/json', 'OData-Version': '4.0', ...reply.headers });
-      res.end(text);
+      const path = rawPath === undefined ? undefined : normalize(rawPath);
+      if (this.hang || (path !== undefined && this.hangWhen(method, path))) return; // the connection stays open, the answer never comes
+      if (method === 'POST' && path === SESSIONS && this.resetNextLogin) {
+        this.resetNextLogin = false;
+        req.socket.destroy();
+        return;
+      }
+      const answer = () => {
+        // A real BMC acts on the request whether or not the client is still there to hear the answer.
+        const reply: Reply =
+          rawPath === undefined || path === undefined
+            ? { status: 404, body: redfishError('Base.1.8.ResourceMissingAtURI', 'Not under the proxy prefix.') }
+            : (this.redirect(rawPath) ?? this.reply(method, path, typeof token === 'string' ? token : undefined, basic, Buffer.concat(chunks).toString('utf8')));
+        record.status = reply.status;
+        if (res.destroyed) return;
+        let text = reply.body === undefined ? '' : typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
+        const headers = { ...reply.headers };
+        if (this.prefixLinks && this.prefix !== '') {
+          text = text.replaceAll('"/redfish/', `"${this.prefix}/redfish/`);
+          if (headers.Location?.startsWith('/redfish/')) headers.Location = `${this.prefix}${headers.Location}`;
+        }
+        res.writeHead(reply.status, { 'Content-Type': 'application/json', 'OData-Version': '4.0', ...headers });
+        if (reply.partial) res.write(text.slice(0, 8));
+        else res.end(text);
+      };
+      const delay = path === undefined ? 0 : this.delayFor(method, path);
+      if (delay > 0) setTimeout(answer, delay);
+      else answer();
     });
+  }
+
+  private redirect(rawPath: string): Reply | undefined {
+    const r = this.redirects.get(rawPath);
+    return r === undefined ? undefined : { status: r.status, headers: { Location: r.location } };
   }
 
   private reply(method: string, path: string, token: string | undefined, basic: string | undefined, body: string): Reply {
@@ -167,7 +234,14 @@ export class FakeBmc {
 
     const sessionOk = token !== undefined && this.sessions.has(token);
     const basicOk = basic !== undefined && basic === Buffer.from(`${this.username}:${this.password}`).toString('base64');
-    if (!sessionOk && !basicOk) return { status: 401, body: redfishError('Base.1.8.InsufficientPrivilege', 'Unauthorized.'), headers: { 'WWW-Authenticate': 'Basic realm="BMC"' } };
+    const unauthorized: Reply = { status: 401, body: redfishError('Base.1.8.InsufficientPrivilege', 'Unauthorized.'), headers: { 'WWW-Authenticate': 'Basic realm="BMC"' } };
+    if (!sessionOk && !basicOk) return unauthorized;
+    if (this.unauthorizedOnce.delete(path)) return unauthorized;
+    const fault = this.faults.get(path);
+    if (fault === 'badJson') return { status: 200, body: '{"@odata.id": "truncated' };
+    if (fault === 401) return unauthorized;
+    if (fault === 403) return { status: 403, body: redfishError('Base.1.8.InsufficientPrivilege', 'Forbidden.') };
+    if (fault !== undefined) return { status: fault, body: redfishError('Base.1.8.InternalError', `HTTP ${fault}.`) };
 
     if (method === 'DELETE' && path.startsWith(`${SESSIONS}/`)) {
       const id = path.slice(SESSIONS.length + 1);
@@ -199,6 +273,7 @@ export class FakeBmc {
       status: 201,
       body: { '@odata.type': '#Session.v1_3_0.Session', '@odata.id': uri, Id: id, Name: `User Session ${id}`, UserName: this.username },
       headers: { 'X-Auth-Token': token, Location: uri },
+      partial: this.hangLoginBody,
     };
   }
 
@@ -271,6 +346,7 @@ export class FakeBmc {
           MemberId: pc.memberId,
           Name: pc.name ?? 'System Power Control',
           PowerConsumedWatts: pc.consumedWatts,
+          ...(pc.physicalContext === undefined ? {} : { PhysicalContext: pc.physicalContext }),
           PowerCapacityWatts: 1600,
           PowerMetrics: { IntervalInMin: 1, MinConsumedWatts: pc.consumedWatts, MaxConsumedWatts: pc.consumedWatts, AverageConsumedWatts: pc.consumedWatts },
           Status: { State: 'Enabled', Health: 'OK' },

@@ -93,3 +93,30 @@ test('sessions path: Links.Sessions, else under SessionService, else none (basic
   assert.equal(sessionsPath({ SessionService: { '@odata.id': '/redfish/v1/SessionService/' } }), '/redfish/v1/SessionService/Sessions');
   assert.equal(sessionsPath({ Links: {} }), undefined);
 });
+
+test('PowerControl: members with PhysicalContext Chassis alone when any has a reading; else every member', () => {
+  const members = (...ctx: (string | undefined)[]) => ({
+    PowerControl: ctx.map((c, i) => ({ MemberId: String(i), PowerConsumedWatts: 100 + i, ...(c === undefined ? {} : { PhysicalContext: c }) })),
+  });
+  const read = (power: Record<string, unknown>) => chassisReadings('b', { chassis, power }).map((x) => [x.sourceId, x.watts]);
+  // DMTF: PowerControl[].PhysicalContext. The chassis' total beside its supplies' shares: the total only.
+  assert.deepEqual(read(members('PowerSupply', 'Chassis', 'PowerSupply')), [['1', 101]]);
+  assert.deepEqual(read(members('Chassis', 'Chassis', 'PowerSupply')), [
+    ['0', 100],
+    ['1', 101],
+  ]);
+  // No Chassis member: all of them, as before.
+  assert.deepEqual(read(members('PowerSupply', undefined, 'StorageDevice')), [
+    ['0', 100],
+    ['1', 101],
+    ['2', 102],
+  ]);
+  // A Chassis member without a reading does not hide the members that have one.
+  const noReading = {
+    PowerControl: [
+      { MemberId: '0', PhysicalContext: 'Chassis', PowerConsumedWatts: null },
+      { MemberId: '1', PhysicalContext: 'PowerSupply', PowerConsumedWatts: 90 },
+    ],
+  };
+  assert.deepEqual(read(noReading), [['1', 90]]);
+});

@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { advanceEnergy, sourceKey, type SourceEnergy } from '../../src/device/platform/platformEnergy.js';
+import { advanceEnergy, restartEnergy, sourceKey, type SourceEnergy } from '../../src/device/platform/platformEnergy.js';
 import type { PlatformReading } from '../../src/device/platform/platformSource.js';
 import { PolledPlatform, type PowerReader } from '../../src/device/platform/polledPlatform.js';
 import { captureLogger } from '../support/captureLogger.js';
@@ -44,6 +44,25 @@ describe('advanceEnergy', () => {
     // A BMC reset: the counter starts again from 0; no step back, power used.
     e = advanceEnergy(e, psu(360, 0.0001), 40_000);
     assert.equal(e.energyUj, 14_400_000_000n + 3_600_000_000n);
+  });
+
+  test('a counter that jumps (a swapped supply, a restored lifetime counter) is not believed: the power readings are', () => {
+    let e = advanceEnergy(undefined, psu(360, 100.01), 0);
+    e = advanceEnergy(e, psu(360, 100.02), 10_000);
+    e = advanceEnergy(e, psu(360, 100.03), 20_000);
+    const before = e.energyUj;
+    e = advanceEnergy(e, psu(360, 5000), 30_000);
+    assert.equal(e.energyUj - before, 3_600_000_000n, '360 W x 10 s, not 4900 kWh');
+  });
+
+  test('a source back after being away from good polls starts a new integral: its absence is not billed', () => {
+    let e = advanceEnergy(undefined, psu(200), 0);
+    e = advanceEnergy(e, psu(200), 10_000);
+    e = restartEnergy(e);
+    e = advanceEnergy(e, psu(200), 2 * 86_400_000);
+    assert.equal(e.energyUj, 2_000_000_000n, 'the 10 s before it left, nothing for the two days away');
+    e = advanceEnergy(e, psu(200), 2 * 86_400_000 + 1000);
+    assert.equal(e.energyUj, 2_200_000_000n);
   });
 
   test('nonsense readings count as 0 W, never NaN or negative energy', () => {
@@ -110,6 +129,48 @@ describe('PolledPlatform', () => {
     assert.ok(!lines.some((l) => JSON.stringify(l).includes('password')));
     await p.stop();
     assert.equal(reader.closed, true);
+  });
+
+  test('readings older than three poll intervals are not shown; implausible watts are counted, not shown; a good poll without readings is said once', async () => {
+    let now = 0;
+    const reader = new ScriptedReader();
+    const { logger, lines } = captureLogger();
+    const p = new PolledPlatform({ name: 'redfish', reader, errorKinds: ['parse'], pollIntervalMs: 1000, describe: {}, logger, clock: () => now });
+    reader.next = [psu(300), { ...psu(1e308), sourceId: 'PSU9' }];
+    await p.pollOnce();
+    assert.deepEqual(
+      p.state().readings.map((r) => r.reading.sourceId),
+      ['PSU1'],
+    );
+    assert.equal(p.state().errors.parse, 1, 'the 1e308 W reading');
+    now = 3000;
+    assert.equal(p.state().readings.length, 1);
+    now = 3001;
+    assert.deepEqual(p.state().readings, [], 'a poll stuck for three intervals shows nothing');
+    reader.next = [];
+    await p.pollOnce();
+    await p.pollOnce();
+    assert.equal(lines.filter((l) => /no power reading/.test(l.msg)).length, 1);
+  });
+
+  test('a missing source in a good poll restarts its integral; a failed poll integrates the gap', async () => {
+    let now = 0;
+    const reader = new ScriptedReader();
+    const p = new PolledPlatform({ name: 'redfish', reader, errorKinds: [], pollIntervalMs: 1000, describe: {}, logger: captureLogger().logger, clock: () => now });
+    const psu2 = { ...psu(100), sourceId: 'PSU2' };
+    reader.next = [psu(100), psu2];
+    await p.pollOnce();
+    now = 1000;
+    reader.next = [psu(100)];
+    await p.pollOnce();
+    now = 2000;
+    reader.next = { kind: 'timeout' };
+    await p.pollOnce();
+    now = 11_000;
+    reader.next = [psu(100), psu2];
+    await p.pollOnce();
+    const energy = Object.fromEntries(p.state().readings.map((r) => [r.reading.sourceId, r.energyUj]));
+    assert.deepEqual(energy, { PSU1: 1_100_000_000n, PSU2: 0n }, 'PSU1 across the failed poll; PSU2 was away from a good poll');
   });
 
   test('start() polls in the background and stop() ends it; a poll never overlaps another', async () => {

@@ -1,18 +1,21 @@
 // ACPI power_meter (hwmon chip "power_meter", power1_average in µW): what the platform firmware
 // says the whole machine draws, the same quantity as a BMC's chassis power. It is platform power
 // (kepler_platform_watts{source="acpi"}), not a CPU zone: kepler-ts used to take it as hwmon's
-// only zone, and so billed fans, disks and power supply losses to CPU time. Read on demand (a
-// sysfs file, microseconds), once per refresh.
+// only zone, and so billed fans, disks and power supply losses to CPU time. The driver evaluates
+// ACPI's _PMM on each read, which on many servers asks the BMC (tens of ms, seconds when it is
+// busy): it is read asynchronously, in the background (PolledPlatform), never on the refresh path.
 
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FileReader } from '../../util/fileReader.js';
+import { parseCounter, FileReader } from '../../util/fileReader.js';
 import { listMeterDir, readCounterFile } from '../sysfsFiles.js';
-import { advanceEnergy, sourceKey, type SourceEnergy } from './platformEnergy.js';
-import type { PlatformReading, PlatformSource, PlatformSourceState, PlatformState } from './platformSource.js';
+import type { PowerReader } from './polledPlatform.js';
+import type { PlatformReading } from './platformSource.js';
 
 export const ACPI_CHIP = 'power_meter';
+export const ACPI_ERROR_KINDS = ['read'] as const;
 
-/** A power_meter sensor: its hwmon directory (hwmon2, or hwmon2/device) and power file. */
+/** A power_meter sensor: its hwmon directory (hwmon2) and power file. */
 export interface AcpiSensor {
   readonly hwmonDir: string;
   /** Absolute path of power1_average (or power1_input). */
@@ -22,6 +25,7 @@ export interface AcpiSensor {
 /**
  * The power_meter chips under <sysfs>/class/hwmon, with the name file in hwmonN/ or, for the
  * old hwmon API ACPI's driver uses, on the parent device hwmonN/device/ (as libsensors looks).
+ * Read once at start-up.
  */
 export function findAcpiSensors(sysfs: string, reader = new FileReader(256)): AcpiSensor[] {
   const base = join(sysfs, 'class', 'hwmon');
@@ -56,45 +60,25 @@ export function findAcpiSensors(sysfs: string, reader = new FileReader(256)): Ac
   return out;
 }
 
-export class AcpiPlatform implements PlatformSource {
-  readonly name = 'acpi';
-  readonly errorKinds = ['read'] as const;
-  private readonly reader = new FileReader(256);
-  private readonly energy = new Map<string, SourceEnergy>();
-  private readonly errors = { read: 0 };
-  private readonly clock: () => number;
+/** Reads the sensors asynchronously; one that cannot be read fails the poll (kind `read`): no partial frozen values. */
+export class AcpiReader implements PowerReader {
+  constructor(readonly sensors: readonly AcpiSensor[]) {}
 
-  constructor(
-    readonly sensors: readonly AcpiSensor[],
-    clock?: () => number,
-  ) {
-    this.clock = clock ?? (() => performance.now());
+  async readPower(): Promise<PlatformReading[]> {
+    return Promise.all(
+      this.sensors.map(async (s): Promise<PlatformReading> => {
+        let microwatts: number;
+        try {
+          microwatts = parseCounter(await readFile(s.file, 'latin1'), s.file);
+        } catch (err) {
+          throw Object.assign(new Error(`${s.file}: ${err instanceof Error ? err.message : String(err)}`), { kind: 'read' });
+        }
+        return { source: 'acpi', bmcId: '', chassisId: '', sourceId: s.hwmonDir, sourceName: ACPI_CHIP, sourceType: ACPI_CHIP, watts: microwatts / 1e6 };
+      }),
+    );
   }
 
-  start(): void {}
-
-  stop(): Promise<void> {
+  close(): Promise<void> {
     return Promise.resolve();
-  }
-
-  /** Reads every sensor now; one that cannot be read is counted and left out (no frozen value). */
-  state(): PlatformState {
-    const at = this.clock();
-    const readings: PlatformSourceState[] = [];
-    for (const s of this.sensors) {
-      let microwatts: number;
-      try {
-        microwatts = readCounterFile(this.reader, s.file);
-      } catch {
-        this.errors.read++;
-        continue;
-      }
-      const r: PlatformReading = { source: 'acpi', bmcId: '', chassisId: '', sourceId: s.hwmonDir, sourceName: ACPI_CHIP, sourceType: ACPI_CHIP, watts: microwatts / 1e6 };
-      const key = sourceKey(r);
-      const e = advanceEnergy(this.energy.get(key), r, at);
-      this.energy.set(key, e);
-      readings.push({ reading: r, energyUj: e.energyUj, readAtMs: at });
-    }
-    return { readings, errors: { ...this.errors } };
   }
 }

@@ -1,7 +1,8 @@
 // Which number is a chassis' power at the wall, from the Redfish resources already fetched: pure,
 // so the order of sources is tested without a BMC. The order (issue 16): the power supplies' input
 // watts (PowerSubsystem/PowerSupplies/*/Metrics.InputPowerWatts), else the chassis'
-// EnvironmentMetrics.PowerWatts, else the deprecated Power.PowerControl[].PowerConsumedWatts.
+// EnvironmentMetrics.PowerWatts, else the deprecated Power.PowerControl[].PowerConsumedWatts (only
+// the members with PhysicalContext "Chassis" when there are some).
 // Kepler reads the supplies' PowerOutputWatts, which misses their own losses; input is what the
 // wall delivers. The source_type values PowerSupply and PowerControl are Kepler's own
 // (internal/platform/redfish/types.go); EnvironmentMetrics is ours, Kepler does not read it.
@@ -106,11 +107,23 @@ export function chassisReadings(bmcId: string, res: ChassisResources): PlatformR
 
   const controls = res.power?.PowerControl;
   if (!Array.isArray(controls)) return [];
-  return controls.flatMap((pc: unknown, i): PlatformReading[] => {
+  const members = controls.flatMap((pc: unknown, i) => {
     if (!isObject(pc)) return [];
     const watts = quantity(pc.PowerConsumedWatts);
-    if (watts === undefined) return [];
-    const sourceId = text(pc.MemberId) ?? String(i);
-    return [{ ...base, sourceId, sourceName: text(pc.Name) ?? sourceId, sourceType: SOURCE_TYPES.powerControl, watts }];
+    return watts === undefined ? [] : [{ pc, i, watts }];
   });
+  return chassisLevel(members).map(({ pc, i, watts }): PlatformReading => {
+    const sourceId = text(pc.MemberId) ?? String(i);
+    return { ...base, sourceId, sourceName: text(pc.Name) ?? sourceId, sourceType: SOURCE_TYPES.powerControl, watts };
+  });
+}
+
+/**
+ * PowerControl members with a reading, cut to those whose PhysicalContext (DMTF's
+ * PowerControl[].PhysicalContext) is "Chassis" when any is: a BMC listing the chassis' total beside
+ * its supplies' or a subsystem's share would count them twice. No Chassis member: all of them.
+ */
+function chassisLevel<T extends { readonly pc: RedfishJson }>(members: readonly T[]): readonly T[] {
+  const chassis = members.filter(({ pc }) => pc.PhysicalContext === 'Chassis');
+  return chassis.length > 0 ? chassis : members;
 }
