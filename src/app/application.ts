@@ -10,7 +10,7 @@ import { EstimatorMeter, type EstimatorDescription } from '../device/estimatorMe
 import { DcgmActivity } from '../device/gpu/dcgmActivity.js';
 import type { GpuMeter } from '../device/gpu/gpuMeter.js';
 import { openNvml } from '../device/gpu/nvml/nvmlLibrary.js';
-import { AcpiPlatform, findAcpiSensors } from '../device/platform/acpiPlatform.js';
+import { ACPI_ERROR_KINDS, AcpiReader, findAcpiSensors } from '../device/platform/acpiPlatform.js';
 import type { PlatformReading, PlatformSource } from '../device/platform/platformSource.js';
 import { PolledPlatform, type PowerReader } from '../device/platform/polledPlatform.js';
 import { REDFISH_ERROR_KINDS, RedfishClient, RedfishError } from '../device/platform/redfish/redfishClient.js';
@@ -20,6 +20,7 @@ import type { Collector } from '../exporter/prometheus/collector.js';
 import { buildCollectors } from '../exporter/prometheus/collectors.js';
 import { KubeInformerCollector } from '../exporter/prometheus/kubeInformerCollector.js';
 import { PrometheusExporter } from '../exporter/prometheus/prometheusExporter.js';
+import { VmPowercapWriter } from '../exporter/passthrough/vmPowercapWriter.js';
 import { StdoutExporter } from '../exporter/stdout/stdoutExporter.js';
 import type { PodInformer } from '../k8s/podInformer.js';
 import type { Logger } from '../logger/logger.js';
@@ -39,6 +40,8 @@ export class Application {
   readonly meter: MeterChoice;
   /** The GPU meter (experimental.gpu.enabled with a readable NVML), and the MIG activity poller it reads. */
   readonly gpu: { meter: GpuMeter; dcgm?: DcgmActivity } | undefined;
+  /** vm.passthrough: the VMs' powercap trees, written at every snapshot. */
+  private vmPowercap: VmPowercapWriter | undefined;
   /** Platform power: the BMC (experimental.platform.redfish) and ACPI's power_meter. */
   readonly platform: readonly PlatformSource[];
   readonly monitor: PowerMonitor;
@@ -56,7 +59,7 @@ export class Application {
     private readonly logger: Logger,
   ) {
     this.nodeName = config.kube.nodeName || hostname();
-    this.meter = selectMeter(config);
+    this.meter = selectMeter(config, undefined, undefined, logger.with({ component: 'meter' }));
     this.logMeterChoice();
     this.warnUnsupported();
     const idle = this.idleOptions();
@@ -86,6 +89,18 @@ export class Application {
     this.prometheus = new PrometheusExporter(this.monitor, logger.with({ component: 'prometheus' }));
     this.prometheus.register(...this.collectors());
     if (config.exporter.stdout.enabled) this.monitor.onSnapshot(new StdoutExporter().onSnapshot);
+    const vmTrees = config.vm.passthrough;
+    if (vmTrees.enabled) {
+      // On a hypervisor: each VM's energy as a powercap tree its guest reads (the guest's passthrough meter).
+      this.vmPowercap = new VmPowercapWriter({
+        dir: vmTrees.dir,
+        keepMs: vmTrees.keepMs,
+        zoneNames: this.meter.zones.map((z) => z.name),
+        logger: logger.with({ component: 'vm-passthrough' }),
+      });
+      this.monitor.onSnapshot(this.vmPowercap.onSnapshot);
+      logger.info('VM energy passed through to the guests', { dir: vmTrees.dir, keep: `${vmTrees.keepMs}ms` });
+    }
 
     this.server = new WebServer({ listenAddresses: config.web.listenAddresses, webConfigFile: config.web.configFile, logger: logger.with({ component: 'web' }) });
     this.registerRoutes();
@@ -131,6 +146,7 @@ export class Application {
     await this.server.close(4000);
     // After the server: a scrape still in flight may refresh, and reads the GPUs.
     this.gpu?.meter.close();
+    this.vmPowercap?.close();
   }
 
   private collectors(): Collector[] {
@@ -138,7 +154,7 @@ export class Application {
     return buildCollectors({
       nodeName: this.nodeName,
       prometheus: this.config.exporter.prometheus,
-      meter: { name: this.meter.meter.name, zones: this.meter.zones },
+      meter: { name: this.meter.meter.name, zones: this.meter.zones, status: () => this.meter.meter.status?.() },
       ...(this.gpu ? { gpus: this.gpu.meter.devices } : {}),
       cpus: cpuinfo ? parseCpuInfo(cpuinfo) : [],
       cpuArchitecture: (cpuinfo && architectureOf(parseHostCpuInfo(cpuinfo))) || 'unknown',
@@ -304,8 +320,11 @@ export class Application {
     const inUse = new Set(this.meter.zones.map((z) => z.path));
     const acpi = findAcpiSensors(this.config.host.sysfs).filter((s) => !inUse.has(s.file));
     if (acpi.length > 0) {
-      out.push(new AcpiPlatform(acpi));
-      log.info('platform power from ACPI power_meter', { sensors: acpi.map((s) => s.file).join(',') });
+      // Read as often as the node is refreshed (the firmware averages over about a second), at least every 10 s.
+      const pollIntervalMs = Math.min(Math.max(this.config.monitor.intervalMs, 1000), 10_000);
+      const describe = { sensors: acpi.map((s) => s.file).join(',') };
+      out.push(new PolledPlatform({ name: 'acpi', reader: new AcpiReader(acpi), errorKinds: ACPI_ERROR_KINDS, pollIntervalMs, describe, logger: log }));
+      log.info('platform power from ACPI power_meter', { ...describe, poll_interval: `${pollIntervalMs}ms` });
     }
     return out;
   }

@@ -19,7 +19,7 @@ import { checkListenAddress } from './listenAddress.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export const LOG_FORMATS = ['text', 'json'] as const;
-export const METERS = ['rapl', 'hwmon', 'fake', 'estimator'] as const;
+export const METERS = ['rapl', 'hwmon', 'fake', 'passthrough', 'estimator'] as const;
 export const METRICS_LEVELS = ['node', 'process', 'container', 'vm', 'pod'] as const;
 /** Kepler's `go` and `process`; `nodejs` is ours. All three give the same Node.js runtime metrics here. */
 export const DEBUG_COLLECTORS = ['go', 'process', 'nodejs'] as const;
@@ -252,11 +252,26 @@ export const configSchema = z.object({
   }),
   cpu: section({
     preferredMeters: key(z.array(oneOf(METERS), `expected a list of ${METERS.join(', ')}`).min(1, `expected at least one of ${METERS.join(', ')}`), ['rapl', 'hwmon'], {
-      flag: { name: 'cpu.preferred-meters', help: '(ours) CPU meters to try, in order: rapl, hwmon, fake, estimator' },
+      flag: { name: 'cpu.preferred-meters', help: '(ours) CPU meters to try, in order: rapl, hwmon, fake, passthrough, estimator' },
     }),
   }),
   rapl: section({
     zones: key(strings, [], { flag: { name: 'rapl.zones', help: '(ours) RAPL zones to keep (none = all)' } }),
+  }),
+  /** (ours) In a guest: the powercap tree the hypervisor's kepler-ts writes for this VM (Scaphandre's layout). */
+  passthrough: section({
+    dir: key(str, '/var/scaphandre', { flag: { name: 'passthrough.dir', help: "(ours) In a VM: the folder where the host's energy for this VM is mounted" } }),
+  }),
+  /** (ours) On a hypervisor: each VM's energy written as a powercap tree its guest can read. */
+  vm: section({
+    passthrough: section({
+      enabled: key(bool, false, { flag: { name: 'vm.passthrough.enabled', help: "(ours) Write each VM's energy as a powercap tree for its guest" } }),
+      dir: key(str, '/var/lib/libvirt/scaphandre', { flag: { name: 'vm.passthrough.dir', help: "(ours) Where the VMs' powercap trees are written, one folder per VM name" } }),
+      keepMs: key(duration({ zero: true, minMs: 0, maxMs: DAY_MS }), 10 * 60_000, {
+        yaml: 'keep',
+        flag: { name: 'vm.passthrough.keep', help: "(ours) How long an ended VM's folder stays" },
+      }),
+    }),
   }),
   debug: section({
     pprof: section({

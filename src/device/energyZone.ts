@@ -49,6 +49,11 @@ export interface EnergyMeter {
   zones(): EnergyZone[];
   /** What the meter found worth saying once, after zones() (hwmon: a chip rule that matched no chip). */
   notices?(): MeterNotice[];
+  /**
+   * What the meter is doing now, for kepler_exporter_meter_info's `state` label, when it can change
+   * while running (passthrough: `passthrough`, or `passthrough-stale` while the estimator stands in).
+   */
+  status?(): string;
 }
 
 /** Something a meter found worth saying once at start-up. */

@@ -13,6 +13,10 @@ export interface RaplMeterOptions {
   sysfs: string;
   /** Keep only zones with these names (case-insensitive); empty keeps all. */
   zoneFilter: string[];
+  /** An absolute folder laid out as <sysfs>/class/powercap to read instead of it (the passthrough meter's tree). */
+  powercapDir?: string;
+  /** Put before each zone's `path` label (the passthrough meter's `passthrough:`); its files are still read from the folder itself. */
+  pathPrefix?: string;
 }
 
 /** One powercap entry as found on disk, before de-duplication and aggregation. */
@@ -73,16 +77,18 @@ export class RaplZone implements EnergyZone {
     readonly index: number,
     readonly path: string,
     private readonly reader: FileReader,
+    /** Where its files are; the path label itself unless that carries a prefix. */
+    private readonly dir: string = path,
   ) {}
 
   energy(): number {
-    return readCounterFile(this.reader, join(this.path, 'energy_uj'));
+    return readCounterFile(this.reader, join(this.dir, 'energy_uj'));
   }
 
   maxEnergy(): number {
     // Read once: the range is a property of the hardware. Unreadable means unknown (0).
     if (this.max < 0) {
-      const file = join(this.path, 'max_energy_range_uj');
+      const file = join(this.dir, 'max_energy_range_uj');
       try {
         this.max = parseCounter(this.reader.readText(file), file);
       } catch {
@@ -100,7 +106,7 @@ export class RaplMeter implements EnergyMeter {
   constructor(private readonly opts: RaplMeterOptions) {}
 
   zones(): EnergyZone[] {
-    const base = join(this.opts.sysfs, 'class', 'powercap');
+    const base = this.opts.powercapDir ?? join(this.opts.sysfs, 'class', 'powercap');
     const dirs = listMeterDir(base, "no RAPL on this machine, e.g. a cloud VM, or the host's /sys is not mounted");
     const entries: PowercapEntry[] = [];
     for (const dir of dirs) {
@@ -118,7 +124,8 @@ export class RaplMeter implements EnergyMeter {
     const readable: RaplZone[] = [];
     const problems: string[] = [];
     for (const p of planned) {
-      const zone = new RaplZone(p.name, p.index, join(base, p.dir), this.reader);
+      const dir = join(base, p.dir);
+      const zone = new RaplZone(p.name, p.index, `${this.opts.pathPrefix ?? ''}${dir}`, this.reader, dir);
       try {
         zone.energy();
         zone.maxEnergy();

@@ -342,6 +342,8 @@ test('every kustomization under deploy/ is rendered by a test', () => {
     'deploy/overlays/apiserver',
     'deploy/overlays/estimator',
     'deploy/overlays/gpu', // deployGpu.test.ts
+    'deploy/overlays/vm-guest',
+    'deploy/overlays/vm-host', // deployPassthrough.test.ts
     'deploy/overlays/with-servicemonitor',
   ]);
   const component = parseYaml(readFileSync(join(ROOT, 'deploy/components/servicemonitor/kustomization.yaml'), 'utf8')) as Obj;

@@ -103,6 +103,8 @@ test('a full Kepler-style YAML file sets every key', () => {
     },
     cpu: { preferredMeters: ['fake'] },
     rapl: { zones: ['package', 'dram'] },
+    passthrough: { dir: '/var/scaphandre' },
+    vm: { passthrough: { enabled: false, dir: '/var/lib/libvirt/scaphandre', keepMs: 600_000 } },
     exporter: {
       stdout: { enabled: true },
       prometheus: { enabled: true, debugCollectors: ['go', 'process'], metricsLevel: ['node', 'pod', 'container'], legacyMetrics: true },
@@ -399,8 +401,8 @@ test('invalid file values: one line with the file, key, value and what is allowe
   const m = rejects(() => file('log:\n  level: verbose\n'), 'config: c.yaml: log.level: invalid value "verbose": expected one of debug, info, warn, error');
   assert.equal(m, 'config: c.yaml: log.level: invalid value "verbose": expected one of debug, info, warn, error');
   rejects(() => file('log: {format: xml}\n'), 'log.format', '"xml"', 'text, json');
-  rejects(() => file('cpu: {preferredMeters: [rapl, nvml]}\n'), 'cpu.preferredMeters[1]', '"nvml"', 'rapl, hwmon, fake, estimator');
-  rejects(() => file('cpu: {preferredMeters: []}\n'), 'cpu.preferredMeters', '[]', 'rapl, hwmon, fake, estimator');
+  rejects(() => file('cpu: {preferredMeters: [rapl, nvml]}\n'), 'cpu.preferredMeters[1]', '"nvml"', 'rapl, hwmon, fake, passthrough, estimator');
+  rejects(() => file('cpu: {preferredMeters: []}\n'), 'cpu.preferredMeters', '[]', 'rapl, hwmon, fake, passthrough, estimator');
   rejects(() => file('exporter: {prometheus: {metricsLevel: [node, gpu]}}\n'), 'exporter.prometheus.metricsLevel[1]', '"gpu"', 'node, process, container, vm, pod');
   rejects(
     () => file('exporter: {prometheus: {metricsLevel: nodes}}\n'),
@@ -445,7 +447,7 @@ test('listen addresses: [host]:port, IPv6 in brackets', () => {
 test('invalid flag values name the flag', () => {
   rejects(() => run(['--log.level=verbose']), 'flag --log.level: invalid value "verbose": expected one of debug, info, warn, error');
   rejects(() => run(['--metrics=node', '--metrics=gpu']), 'flag --metrics', '"gpu"', 'node, process, container, vm, pod');
-  rejects(() => run(['--cpu.preferred-meters=nvml']), 'flag --cpu.preferred-meters', '"nvml"', 'rapl, hwmon, fake, estimator');
+  rejects(() => run(['--cpu.preferred-meters=nvml']), 'flag --cpu.preferred-meters', '"nvml"', 'rapl, hwmon, fake, passthrough, estimator');
   rejects(() => run(['--monitor.max-terminated=many']), 'flag --monitor.max-terminated', '"many"', 'expected an integer (0 off, N keep N, negative unlimited)');
   rejects(() => run(['--monitor.max-terminated=-1.5']), 'flag --monitor.max-terminated', '"-1.5"', 'expected an integer');
   rejects(() => run(['--experimental.gpu.idle-power=']), 'flag --experimental.gpu.idle-power', '""', '>= 0');
@@ -574,7 +576,7 @@ test('each key is declared once, and its default, YAML key, Config field and fla
   for (const f of FLAGS) if (f.key) assert.ok(yamlKeys.has(f.key), `--${f.name} sets ${f.key}, which is not declared`);
   assert.deepEqual(
     FLAGS.filter((f) => f.type === 'duration').map((f) => f.name),
-    ['monitor.interval', 'monitor.staleness', 'monitor.terminated-retention', 'experimental.platform.redfish.poll-interval'],
+    ['monitor.interval', 'monitor.staleness', 'monitor.terminated-retention', 'vm.passthrough.keep', 'experimental.platform.redfish.poll-interval'],
   );
 });
 

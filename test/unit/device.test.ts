@@ -17,7 +17,9 @@ import { counterDelta, MeterUnavailableError, type EnergyZone } from '../../src/
 import { FakeMeter } from '../../src/device/fakeMeter.js';
 import type { ChipRule } from '../../src/config/chipRules.js';
 import { HwmonMeter } from '../../src/device/hwmonMeter.js';
-import { AcpiPlatform, findAcpiSensors } from '../../src/device/platform/acpiPlatform.js';
+import { ACPI_ERROR_KINDS, AcpiReader, findAcpiSensors } from '../../src/device/platform/acpiPlatform.js';
+import { PolledPlatform } from '../../src/device/platform/polledPlatform.js';
+import { silent } from '../support/fakes.js';
 import { channelFiles, pairChannels, ruleFor } from '../../src/device/hwmonPairing.js';
 import { IntegratedPowerZone } from '../../src/device/integratedPowerZone.js';
 import { NoMeterError, selectMeter } from '../../src/device/meterSelection.js';
@@ -602,7 +604,7 @@ test('hwmon: power_meter alone is platform power, not a CPU zone, unless experim
   );
 });
 
-test('ACPI platform: each power_meter (either layout) is a source="acpi" reading source, integrated; an unreadable one is counted and left out', (t) => {
+test('ACPI platform: each power_meter (either layout) is a source="acpi" reading source, read asynchronously and integrated; an unreadable one fails the poll (no frozen values)', async (t) => {
   const sysfs = tempSysfs(t);
   const base = hwmonTree(sysfs, [ACPI_POWER_METER(0, 80_000_000), { ...ACPI_POWER_METER(5, 20_000_000), legacy: false }, HWMON_CHIPS[1]]);
   const sensors = findAcpiSensors(sysfs);
@@ -611,10 +613,18 @@ test('ACPI platform: each power_meter (either layout) is a source="acpi" reading
     { hwmonDir: 'hwmon1', file: join(base, 'hwmon1', 'power1_average') },
   ]);
   let now = 0;
-  const acpi = new AcpiPlatform(sensors, () => now);
-  const first = acpi.state();
+  const acpi = new PolledPlatform({
+    name: 'acpi',
+    reader: new AcpiReader(sensors),
+    errorKinds: ACPI_ERROR_KINDS,
+    pollIntervalMs: 1000,
+    describe: {},
+    logger: silent,
+    clock: () => now,
+  });
+  await acpi.pollOnce();
   assert.deepEqual(
-    first.readings.map((r) => [r.reading.source, r.reading.sourceId, r.reading.sourceType, r.reading.watts, r.energyUj]),
+    acpi.state().readings.map((r) => [r.reading.source, r.reading.sourceId, r.reading.sourceType, r.reading.watts, r.energyUj]),
     [
       ['acpi', 'hwmon0', 'power_meter', 80, 0n],
       ['acpi', 'hwmon1', 'power_meter', 20, 0n],
@@ -622,14 +632,20 @@ test('ACPI platform: each power_meter (either layout) is a source="acpi" reading
   );
   now = 2000;
   write(join(base, 'hwmon0', 'device', 'power1_average'), 100_000_000);
-  rmSync(join(base, 'hwmon1', 'power1_average'));
-  const second = acpi.state();
+  await acpi.pollOnce();
   assert.deepEqual(
-    second.readings.map((r) => [r.reading.sourceId, r.energyUj]),
-    [['hwmon0', 180_000_000n]],
-    '(80 + 100) / 2 W over 2 s; hwmon1 unreadable: no frozen value',
+    acpi.state().readings.map((r) => [r.reading.sourceId, r.energyUj]),
+    [
+      ['hwmon0', 180_000_000n],
+      ['hwmon1', 40_000_000n],
+    ],
+    '(80 + 100) / 2 W and 20 W over 2 s',
   );
-  assert.deepEqual(second.errors, { read: 1 });
+  rmSync(join(base, 'hwmon1', 'power1_average'));
+  now = 3000;
+  await acpi.pollOnce();
+  assert.deepEqual(acpi.state().readings, []);
+  assert.deepEqual(acpi.state().errors, { read: 1, other: 0 });
   assert.deepEqual(findAcpiSensors(join(sysfs, 'nowhere')), []);
 });
 
@@ -952,6 +968,7 @@ const HOST_FIXTURES = fileURLToPath(new URL('../../../test/fixtures/host', impor
 function configFor(sysfs: string) {
   const cfg = defaultConfig();
   cfg.host.sysfs = sysfs;
+  cfg.passthrough.dir = join(sysfs, 'passthrough'); // not the machine's /var/scaphandre: none unless a test writes one
   return cfg;
 }
 
@@ -1004,11 +1021,12 @@ test('selectMeter: nothing works, not even the estimator -> NoMeterError listing
   const hwmon = join(sysfs, 'class', 'hwmon');
   assert.deepEqual(
     e.rejected.map((r) => r.meter),
-    ['rapl', 'hwmon', 'estimator'],
+    ['rapl', 'hwmon', 'passthrough', 'estimator'],
   );
   assert.ok(e.message.startsWith('no power meter available: '), e.message);
   assert.ok(e.message.includes(`rapl: ${powercap}: not found`), e.message);
   assert.ok(e.message.includes(`hwmon: ${hwmon}: not found`), e.message);
+  assert.ok(e.message.includes(`passthrough: ${join(sysfs, 'passthrough')}: not found`), e.message);
   assert.ok(e.message.includes(`estimator: cannot learn the hardware: `) && e.message.includes(join(sysfs, 'no-proc', 'cpuinfo')), e.message);
 });
 
@@ -1021,7 +1039,7 @@ test('selectMeter: no preferred meter works -> the estimator, marked as a fallba
   assert.equal(choice.fellBack, true);
   assert.deepEqual(
     choice.rejected.map((r) => r.meter),
-    ['rapl', 'hwmon'],
+    ['rapl', 'hwmon', 'passthrough'],
   );
   assert.deepEqual(summary(choice.zones), [
     { name: 'package', index: 0, path: 'estimator:kts-specpower' },

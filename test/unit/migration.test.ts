@@ -165,7 +165,7 @@ function metersTried(c: Config): string[] {
         throw new MeterUnavailableError('not on this machine');
       },
     });
-  const factories = Object.fromEntries(['rapl', 'hwmon', 'fake'].map((n) => [n, unavailable(n)]));
+  const factories = Object.fromEntries(['rapl', 'hwmon', 'fake', 'passthrough'].map((n) => [n, unavailable(n)]));
   factories.estimator = () => ({ name: 'estimator', zones: () => (tried.push('estimator'), []) });
   selectMeter(c, factories);
   return tried;
@@ -202,10 +202,10 @@ const PROMISES: Record<string, (config: Config) => void> = {
     // As in Kepler, whose Prometheus exporter refuses it when it starts: off, it does not.
     assert.deepEqual(loaded([`--config.file=${FILE}`], 'exporter: {prometheus: {enabled: false, debugCollectors: [gc]}}\n').config.exporter.prometheus.debugCollectors, ['gc']);
   },
-  'cpu.preferredMeters': (c) => assert.deepEqual(metersTried(c), ['hwmon', 'estimator']),
-  'dev.fake-cpu-meter.enabled': (c) => assert.deepEqual(metersTried(c), ['fake', 'estimator']),
-  'experimental.hwmon.enabled': (c) => assert.deepEqual(metersTried(c), ['hwmon', 'estimator']),
-  'experimental.hwmon.forceEnabled': (c) => assert.deepEqual(metersTried(c), ['hwmon', 'estimator']),
+  'cpu.preferredMeters': (c) => assert.deepEqual(metersTried(c), ['hwmon', 'passthrough', 'estimator']),
+  'dev.fake-cpu-meter.enabled': (c) => assert.deepEqual(metersTried(c), ['fake', 'passthrough', 'estimator']),
+  'experimental.hwmon.enabled': (c) => assert.deepEqual(metersTried(c), ['hwmon', 'passthrough', 'estimator']),
+  'experimental.hwmon.forceEnabled': (c) => assert.deepEqual(metersTried(c), ['hwmon', 'passthrough', 'estimator']),
   'experimental.platform.redfish.enabled': () => {
     assert.match(refusal('experimental.platform.redfish.enabled', true, false), /experimental\.platform\.redfish\.configFile.*required/);
   },

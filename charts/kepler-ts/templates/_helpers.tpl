@@ -199,7 +199,63 @@ does not overwrite with false.
 {{- $_ := set $r "nodeName" $redfish.nodeName -}}
 {{- end -}}
 {{- end -}}
+{{- $pt := include "kepler-ts.passthrough" . | fromYaml -}}
+{{- if $pt.hostOn -}}
+{{- if not (kindIs "map" (get $config "vm")) -}}
+{{- $_ := set $config "vm" dict -}}
+{{- end -}}
+{{- if not (kindIs "map" (get $config.vm "passthrough")) -}}
+{{- $_ := set $config.vm "passthrough" dict -}}
+{{- end -}}
+{{- $_ := set $config.vm.passthrough "enabled" true -}}
+{{- $_ := set $config.vm.passthrough "dir" $pt.hostDir -}}
+{{- $_ := set $config.vm.passthrough "keep" $pt.keep -}}
+{{- end -}}
+{{- if $pt.guestOn -}}
+{{- if not (kindIs "map" (get $config "passthrough")) -}}
+{{- $_ := set $config "passthrough" dict -}}
+{{- end -}}
+{{- $_ := set $config.passthrough "dir" $pt.guestDir -}}
+{{- end -}}
 {{- toYaml $config -}}
+{{- end -}}
+
+{{/*
+VM power passthrough as YAML (read back with fromYaml): hostOn, hostDir, keep (vmPassthrough.*, the
+hypervisor side, which writes each VM's powercap tree) and guestOn, guestDir (passthrough.*, the
+guest side, which reads its own). Each folder is mounted at its host path; both on at one path
+would be two volumes on one mount path.
+*/}}
+{{- define "kepler-ts.passthrough" -}}
+{{- $host := .Values.vmPassthrough | default dict -}}
+{{- $guest := .Values.passthrough | default dict -}}
+{{- $hostOn := eq (get $host "enabled" | toString) "true" -}}
+{{- $guestOn := eq (get $guest "enabled" | toString) "true" -}}
+{{- $hostDir := get $host "dir" | default "/var/lib/libvirt/scaphandre" | toString | trimSuffix "/" -}}
+{{- $guestDir := get $guest "dir" | default "/var/scaphandre" | toString | trimSuffix "/" -}}
+{{- $keep := get $host "keep" -}}
+{{- if kindIs "invalid" $keep -}}
+{{- $keep = "10m" -}}
+{{- end -}}
+{{- if $hostOn -}}
+{{- if not (regexMatch "^/[^/]" $hostDir) -}}
+{{- fail (printf "vmPassthrough.dir: %q: expected an absolute path on the host, not /" (toString (get $host "dir"))) -}}
+{{- end -}}
+{{- /* A Go duration string, as the exporter reads one, or a number of seconds. */ -}}
+{{- $goDuration := and (kindIs "string" $keep) (regexMatch "^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|ms|s|m|h))+)$" (toString $keep)) -}}
+{{- $seconds := and (or (kindIs "int" $keep) (kindIs "int64" $keep) (kindIs "float64" $keep)) (regexMatch "^[0-9]+(\\.[0-9]+)?$" (toString $keep)) -}}
+{{- if not (or $goDuration $seconds) -}}
+{{- fail (printf "vmPassthrough.keep: %q: expected a duration, e.g. 10m, or a number of seconds" (toString $keep)) -}}
+{{- end -}}
+{{- end -}}
+{{- if and $guestOn (not (regexMatch "^/[^/]" $guestDir)) -}}
+{{- fail (printf "passthrough.dir: %q: expected an absolute path on the node, not /" (toString (get $guest "dir"))) -}}
+{{- end -}}
+{{- if and $hostOn $guestOn (eq $hostDir $guestDir) -}}
+{{- fail (printf "vmPassthrough.dir and passthrough.dir are both %q: a node that is a hypervisor and a guest needs two folders" $hostDir) -}}
+{{- end -}}
+{{- $out := dict "hostOn" $hostOn "hostDir" $hostDir "keep" $keep "guestOn" $guestOn "guestDir" $guestDir -}}
+{{- toYaml $out -}}
 {{- end -}}
 
 {{/*

@@ -27,7 +27,7 @@ export interface CollectorSetup {
   nodeName: string;
   prometheus: Pick<Config['exporter']['prometheus'], 'metricsLevel' | 'legacyMetrics' | 'debugCollectors'>;
   /** The meter in use and its zones, in the order of Snapshot.zones (a summed zone with its sockets). */
-  meter: { name: string; zones: readonly { name: string; index: number; parts?: readonly { index: number }[] }[] };
+  meter: { name: string; zones: readonly { name: string; index: number; parts?: readonly { index: number }[] }[]; status?: () => string | undefined };
   /** The GPU meter's devices; undefined without a GPU meter (no gpu families, and 0.7's gpu names left out). */
   gpus?: readonly GpuDeviceInfo[];
   /** /proc/cpuinfo's records (kepler_node_cpu_info); empty when it could not be read. */
@@ -60,7 +60,7 @@ export function buildCollectors(c: CollectorSetup): Collector[] {
   if (c.prometheus.legacyMetrics) out.push(legacyCollector(c, levels));
   if (c.estimate) out.push(new EstimatorInfoCollector(estimatorInfoLabels(c.estimate)));
   out.push(new BuildInfoCollector(c.build));
-  out.push(new ExporterHealthCollector({ meter: c.meter.name, zones: c.meter.zones.map((z) => z.name) }, c.scrapeStats, c.authStats));
+  out.push(new ExporterHealthCollector({ meter: c.meter.name, zones: c.meter.zones.map((z) => z.name), status: c.meter.status }, c.scrapeStats, c.authStats));
   const debug = c.prometheus.debugCollectors;
   if (debug.includes('go') || debug.includes('process') || debug.includes('nodejs')) out.push(new RuntimeCollector());
   return out;

@@ -8,6 +8,8 @@ import { renderLabels, type ExpositionWriter } from './exposition.js';
 export interface MeterInUse {
   meter: string;
   zones: string[];
+  /** What the meter is doing now (EnergyMeter.status: passthrough, passthrough-stale); absent: no `state` label. */
+  status?: () => string | undefined;
 }
 
 /** Basic auth's refusals since start: wrong or missing credentials, and checks refused unchecked (429). */
@@ -26,7 +28,7 @@ export class ExporterHealthCollector implements Collector {
   private readonly meterLabels: string;
 
   constructor(
-    meter: MeterInUse,
+    private readonly meter: MeterInUse,
     private readonly scrapeStats: () => ScrapeStats,
     /** Only with basic auth on. */
     private readonly authStats?: () => AuthStats | undefined,
@@ -37,7 +39,9 @@ export class ExporterHealthCollector implements Collector {
   collect(s: Snapshot, out: ExpositionWriter): void {
     const h = s.health;
     out.family('kepler_exporter_meter_info', 'gauge', 'The power meter the exporter reads, with its zones');
-    out.sample('kepler_exporter_meter_info', this.meterLabels, 1);
+    // The state can change while running, so it is read at each scrape; a meter without one keeps the labels it always had.
+    const state = this.meter.status?.();
+    out.sample('kepler_exporter_meter_info', state === undefined ? this.meterLabels : `${this.meterLabels},${renderLabels({ state })}`, 1);
 
     out.family('kepler_exporter_refresh_duration_seconds', 'histogram', 'Time taken by each refresh of meters and resources, in seconds');
     for (const b of h.durationBuckets) out.sample('kepler_exporter_refresh_duration_seconds_bucket', renderLabels({ le: String(b.le) }), b.count);
