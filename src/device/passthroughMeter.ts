@@ -71,11 +71,14 @@ export class PassthroughMeter implements EnergyMeter {
     const clock = this.opts.clock ?? monotonicMs;
     const probe = this.busyProbe(clock);
     const spanMs = STALE_READINGS * (this.opts.intervalMs > 0 ? this.opts.intervalMs : DEFAULT_INTERVAL_MS);
+    // Shared by the zones: the tree is alive while any of its counters moves (a host without a dram
+    // measurement writes dram = 0 for good; that zone alone must not make the tree stale).
+    const tree = { lastMoveMs: clock() };
     this.zoneList = inner.map((z) => {
       const fallback = fallbacks?.get(z.name);
       if (fallbacks && !fallback) notices.push({ level: 'info', message: `passthrough: the estimator has no ${z.name} zone: it stays flat while the tree is stale` });
       // Zones have distinct names (entries of one name are summed by RaplMeter), so the folder alone tells them apart.
-      return new PassthroughZone(z, `passthrough:${dir}`, fallback, { clock, probe, spanMs, onChange: (zone) => this.update(zone) });
+      return new PassthroughZone(z, `passthrough:${dir}`, fallback, { clock, probe, spanMs, tree, onChange: (zone) => this.update(zone) });
     });
     this.found = notices;
     return this.zoneList;
@@ -140,6 +143,9 @@ export class PassthroughMeter implements EnergyMeter {
   }
 }
 
+/** A wrap implying more than this is a restarted host, not energy: no VM draws 5 kW. */
+const MAX_WRAP_WATTS = 5000;
+
 /** Pure: whether the guest used more than BUSY_CPUS of CPU time between two /proc/stat readings. */
 export function guestBusy(from: CpuTimes, to: CpuTimes, elapsedMs: number): boolean {
   if (elapsedMs <= 0) return false;
@@ -172,6 +178,8 @@ interface ZoneContext {
   clock: Clock;
   probe: BusyProbe;
   spanMs: number;
+  /** When any counter of the tree last moved (monotonic ms). */
+  tree: { lastMoveMs: number };
   onChange: (zone: string) => void;
 }
 
@@ -186,6 +194,10 @@ export class PassthroughZone implements EnergyZone {
   stale = false;
   private total = 0;
   private last: number | undefined;
+  /** When the counter last moved (monotonic ms). */
+  private lastMoveMs: number | undefined;
+  /** When it went stale (monotonic ms). */
+  private staleSinceMs = 0;
   private lastEstimate: number | undefined;
   /** The reading at which the counter last moved, then each reading since. */
   private marks: Mark[] = [];
@@ -216,24 +228,31 @@ export class PassthroughZone implements EnergyZone {
       // The estimator covers the whole stale period up to this reading; the tree's change across it
       // (a restarted host starts at 0) is not energy of this interval: start again from its value.
       this.add(estimated);
-      if (cur !== undefined && cur !== this.last) {
+      // Back when this counter moves, or any of the tree's does (a zone the host leaves at 0 never will).
+      if (cur !== undefined && (cur !== this.last || this.ctx.tree.lastMoveMs > this.staleSinceMs)) {
         this.stale = false;
         this.last = cur;
+        this.lastMoveMs = now;
+        this.ctx.tree.lastMoveMs = now;
         this.marks = [mark];
         this.ctx.onChange(this.name);
       }
       return this.total;
     }
     if (cur !== undefined && cur !== this.last) {
-      if (this.last !== undefined) this.add(counterDelta(this.last, cur, this.tree.maxEnergy()) ?? 0);
+      if (this.last !== undefined) this.add(this.step(this.last, cur, now - (this.lastMoveMs ?? now)));
       this.last = cur;
+      this.lastMoveMs = now;
       this.marks = [mark];
+      this.ctx.tree.lastMoveMs = now;
       return this.total;
     }
     this.marks = trimWindow([...this.marks, mark], now, this.ctx.spanMs);
     const start = this.marks[0];
-    if (this.marks.length > STALE_READINGS && now - start.ms >= this.ctx.spanMs && this.ctx.probe.busy(start.cpu, mark.cpu, now - start.ms)) {
+    const treeStill = now - this.ctx.tree.lastMoveMs >= this.ctx.spanMs;
+    if (treeStill && this.marks.length > STALE_READINGS && now - start.ms >= this.ctx.spanMs && this.ctx.probe.busy(start.cpu, mark.cpu, now - start.ms)) {
       this.stale = true;
+      this.staleSinceMs = now;
       this.add(estimated);
       this.ctx.onChange(this.name);
     }
@@ -242,6 +261,19 @@ export class PassthroughZone implements EnergyZone {
 
   maxEnergy(): number {
     return WRAP_UJ;
+  }
+
+  /**
+   * The tree's energy from `last` to `cur` over `elapsedMs`. Going back is a wrap at the tree's
+   * range only when the wrap's energy is a power a VM can draw; otherwise the host's exporter
+   * restarted and its counters began again at 0: what they show is the energy since.
+   */
+  private step(last: number, cur: number, elapsedMs: number): number {
+    const max = this.tree.maxEnergy();
+    const d = counterDelta(last, cur, max);
+    if (cur >= last) return d ?? 0;
+    const wattsIfWrap = d === null ? Infinity : d / 1e6 / Math.max(1, elapsedMs / 1000);
+    return wattsIfWrap <= MAX_WRAP_WATTS ? (d ?? 0) : cur;
   }
 
   private add(uj: number): void {

@@ -177,6 +177,36 @@ test('passthrough: a stale tree hands over to the estimator and back, the totals
   assert.equal(lines[0].fields.dir, tree.dir);
 });
 
+test('passthrough: a restarted host (its counters back near 0, a wrap no VM could draw) bills what the counter shows, not the rest of the range', (t) => {
+  const tree = new GuestTree(t);
+  for (const e of ENTRIES) writeFileSync(join(tree.dir, e.dir, 'max_energy_range_uj'), '262143328850\n');
+  const { clock, advance } = clockAt(1_000);
+  const zones = meterOver(tree, { clock }).zones();
+  const pkg = byName(zones, 'package');
+  pkg.energy();
+  advance(5000);
+  tree.set('intel-rapl:0', 900_000);
+  assert.equal(pkg.energy(), 900_000);
+  advance(5000);
+  tree.set('intel-rapl:0', 7);
+  assert.equal(pkg.energy(), 900_007, 'restart: 7 µJ since, not 262 kJ of wrap');
+});
+
+test('passthrough: a zone the host leaves at 0 (no dram measurement) does not make the tree stale while another moves', (t) => {
+  const tree = new GuestTree(t);
+  const { clock, advance } = clockAt(1_000);
+  const meter = meterOver(tree, { estimator: fakeEstimator(clock, { package: 10, dram: 2 }), clock });
+  const zones = meter.zones();
+  zones.forEach((z) => z.energy());
+  for (let i = 0; i < 6; i++) {
+    advance(5000);
+    tree.add('intel-rapl:0', 10_000);
+    zones.forEach((z) => z.energy());
+  }
+  assert.equal(meter.status(), 'passthrough');
+  assert.equal(byName(zones, 'dram').energy(), 0, 'measured 0, not estimated');
+});
+
 test('passthrough: three readings within less than three intervals are not yet stale', (t) => {
   const tree = new GuestTree(t);
   const { clock, advance } = clockAt(0);

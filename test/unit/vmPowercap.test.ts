@@ -3,7 +3,7 @@
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -394,6 +394,36 @@ describe('VmPowercapWriter', () => {
       writer.onSnapshot(snap([], []));
       assert.deepEqual(readdirSync(dir).sort(), ['linked', 'stranger', 'sublinked']);
       assert.ok(lstatSync(join(dir, 'linked')).isSymbolicLink());
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  test('an entry folder swapped for a link after the claim is never written through; a folder others can write in is not adopted', () => {
+    const root = tempDir();
+    try {
+      const dir = join(root, 'scaphandre');
+      const outside = join(root, 'outside');
+      mkdirSync(outside);
+      const { logger, lines } = captureLogger();
+      const writer = new VmPowercapWriter({ dir, keepMs: 0, zoneNames: ZONES, logger, clock: () => 0 });
+      writer.onSnapshot(snap([energy(vm('vm1'), [3n, 2n, 1n])]));
+      // Whoever can write in vm1/ (qemu's user, a guest through a writable share) swaps a folder for a link.
+      rmSync(join(dir, 'vm1', 'intel-rapl:0'), { recursive: true });
+      symlinkSync(outside, join(dir, 'vm1', 'intel-rapl:0'));
+      writer.onSnapshot(snap([energy(vm('vm1'), [9n, 8n, 7n])]));
+      assert.deepEqual(readdirSync(outside), [], 'nothing written through the link');
+      assert.ok(lines.some((l) => /changed under us/.test(l.msg)));
+      // Ended: the swapped folder is not removed recursively (the link would be followed by some tools).
+      writer.onSnapshot(snap([], []));
+      writer.onSnapshot(snap([], []));
+      assert.deepEqual(readdirSync(outside), []);
+      // A folder anyone can write in is not adopted.
+      mkdirSync(join(dir, 'vm2'));
+      chmodSync(join(dir, 'vm2'), 0o777);
+      writer.onSnapshot(snap([energy(vm('vm2'), [3n, 2n, 1n])]));
+      assert.deepEqual(readdirSync(join(dir, 'vm2')), []);
+      assert.ok(lines.some((l) => l.fields.vm_name === 'vm2'));
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

@@ -8,7 +8,7 @@
 // into, and removed after its VM ends) only when a running VM of ours has its name, since then it
 // is that VM's folder whoever made it. A folder of a VM that ended while we were down stays.
 
-import { chmodSync, closeSync, fchmodSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, fchmodSync, lstatSync, mkdirSync, openSync, renameSync, rmdirSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import type { Logger } from '../../logger/logger.js';
 import type { Snapshot, WorkloadEnergy } from '../../monitor/snapshot.js';
@@ -19,6 +19,8 @@ import { TREE_ENTRIES, treeFiles, treeZones, vmCounters, vmFolderName, type Tree
 // World-readable: the guest's virtiofsd and qemu run as users other than ours.
 const FILE_MODE = 0o644;
 const DIR_MODE = 0o755;
+/** Every file of a tree, relative to the VM's folder: the only files removal deletes. */
+const TREE_FILES = TREE_ENTRIES.flatMap((e) => ['name', 'max_energy_range_uj', 'energy_uj'].map((f) => `${e.dir}/${f}`));
 
 export interface VmPowercapWriterOptions {
   /** vm.passthrough.dir: one folder per VM name below it; created when missing. */
@@ -40,6 +42,8 @@ interface Folder {
   owner: VmInfo;
   /** Content last written per file (relative path): what is on disk, so unchanged files are skipped. */
   readonly written: Map<string, string>;
+  /** Device and inode of the folder and each entry folder at claim, checked again before every write. */
+  readonly ids: readonly string[];
   /** When its VM was first seen not running (clock ms), and in which of our passes. */
   endedAt?: number;
   endedPass?: number;
@@ -145,6 +149,17 @@ export class VmPowercapWriter {
       f.endedPass = undefined;
     }
     const path = f.path;
+    // Whoever can write in the VM's folder (qemu's user, a guest through a writable share) could
+    // swap an entry folder for a link since we claimed it: root would then write through it.
+    if (!sameFolders(f)) {
+      this.errorCount++;
+      this.logOnce(vm.key, 'swapped', "vm.passthrough: a VM's folder changed under us (a folder replaced, maybe by a link): its tree is no longer written", {
+        ...vmFields(vm),
+        folder: path,
+      });
+      this.folders.delete(f.name);
+      return;
+    }
     for (const file of treeFiles(vmCounters(w, this.zones))) {
       if (f.written.get(file.path) === file.content) continue;
       try {
@@ -169,14 +184,15 @@ export class VmPowercapWriter {
       this.problemOnce(vm.key, 'name', "vm.passthrough: the VM's name cannot be a folder name; its energy is not passed to it", vmFields(vm));
       return undefined;
     }
+    let ids: string[];
     try {
-      for (const p of [path, ...TREE_ENTRIES.map((e) => join(path, e.dir))]) ensureRealDir(p);
+      ids = [path, ...TREE_ENTRIES.map((e) => join(path, e.dir))].map(ensureRealDir);
     } catch (err) {
       this.errorCount++;
       this.logOnce(vm.key, `folder:${errnoCode(err) ?? 'error'}`, "vm.passthrough: could not make a VM's folder", { ...vmFields(vm), folder: path, error: err });
       return undefined;
     }
-    const f: Folder = { name, path, owner: vm, written: new Map() };
+    const f: Folder = { name, path, owner: vm, written: new Map(), ids };
     this.folders.set(name, f);
     return f;
   }
@@ -188,8 +204,13 @@ export class VmPowercapWriter {
 
   private remove(f: Folder): void {
     try {
-      // rm does not follow symbolic links: only what is inside our own folder goes.
-      rmSync(f.path, { recursive: true, force: true });
+      // Only the files we write and our folders, each by name, and only while they are the folders
+      // we made: a recursive removal could follow a folder swapped in under it.
+      if (sameFolders(f)) {
+        for (const file of TREE_FILES) rmSync(join(f.path, file), { force: true });
+        for (const e of [...TREE_ENTRIES].reverse()) rmdirSync(join(f.path, e.dir));
+        rmdirSync(f.path);
+      }
       this.folders.delete(f.name);
     } catch (err) {
       // Kept, to be tried again next pass.
@@ -242,16 +263,38 @@ function vmFields(vm: VmInfo): Record<string, unknown> {
   return { vm_id: vm.id, vm_name: vm.name };
 }
 
-/** A folder that is a real one (not a link that could lead out of the dir), made with our mode when missing. */
-function ensureRealDir(path: string): void {
+/**
+ * A folder that is a real one (not a link that could lead out of the dir), made with our mode when
+ * missing; one that exists already is adopted only when it is ours and nobody else can write in it.
+ * Returns its identity (device and inode) for sameFolders.
+ */
+function ensureRealDir(path: string): string {
   try {
     mkdirSync(path, { mode: DIR_MODE });
     chmodSync(path, DIR_MODE);
-    return;
   } catch (err) {
     if (errnoCode(err) !== 'EEXIST') throw err;
   }
-  if (!lstatSync(path).isDirectory()) throw Object.assign(new Error(`${path}: exists and is not a folder`), { code: 'ENOTDIR' });
+  const st = lstatSync(path);
+  if (!st.isDirectory()) throw Object.assign(new Error(`${path}: exists and is not a folder`), { code: 'ENOTDIR' });
+  const uid = process.getuid?.();
+  if ((uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0) {
+    throw Object.assign(new Error(`${path}: not ours, or writable by others: not adopted`), { code: 'EPERM' });
+  }
+  return `${st.dev}:${st.ino}`;
+}
+
+/** Whether the folder and its entry folders are still the ones claimed (not replaced, not links). */
+function sameFolders(f: Folder): boolean {
+  const paths = [f.path, ...TREE_ENTRIES.map((e) => join(f.path, e.dir))];
+  try {
+    return paths.every((p, i) => {
+      const st = lstatSync(p);
+      return st.isDirectory() && `${st.dev}:${st.ino}` === f.ids[i];
+    });
+  } catch {
+    return false;
+  }
 }
 
 /**
