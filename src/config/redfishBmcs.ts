@@ -21,6 +21,7 @@ import { isAlias, isMap, isScalar, isSeq, parseDocument, type Document } from 'y
 import { z } from 'zod';
 import { ConfigError } from './config.js';
 import { hideUrlCredentials } from './hideCredentials.js';
+import { httpUrlProblem } from './httpUrl.js';
 
 /** What the Redfish client needs to reach this node's BMC. */
 export interface BmcTargetConfig {
@@ -72,19 +73,8 @@ export function bmcEndpointProblem(endpoint: string): string | undefined {
   const ep = endpoint.trim();
   const because = (why: string) => `${ENDPOINT} (${why})`;
   if (ep === '') return because('it is required');
-  // Checked on the text: the WHATWG parser turns "\" into "/" in http URLs, and Go's does not.
-  if (ep.includes('\\')) return because('no backslash');
-  const m = /^([A-Za-z][A-Za-z0-9+.-]*):(?:\/\/([^/?#]*))?([^?#]*)([?#].*)?$/.exec(ep);
-  if (!m) return ENDPOINT;
-  const [, scheme, authority = '', path, rest] = m;
-  if (!['http', 'https'].includes(scheme.toLowerCase())) return because(`scheme ${JSON.stringify(scheme)} is not http or https`);
-  if (authority.includes('@')) return because('no credentials in the URL, where logs would show them: use username and password, or usernameFile and passwordFile');
-  if (rest !== undefined) return because('no query string or fragment');
-  const hostPort = /^(\[[^\]]*\]|[^:]*)(?::(.*))?$/.exec(authority);
-  if (!hostPort || hostPort[1] === '') return because('a host is required');
-  const port = hostPort[2];
-  if (port !== undefined && !(/^\d+$/.test(port) && Number(port) >= 1 && Number(port) <= 65535)) return because(`port ${JSON.stringify(port)} is not 1-65535`);
-  if (!URL.canParse(ep)) return because(`${JSON.stringify(hostPort[1])} is not a host name or address`);
+  const { why, path } = httpUrlProblem(ep, 'no credentials in the URL, where logs would show them: use username and password, or usernameFile and passwordFile');
+  if (why !== undefined) return why === '' ? ENDPOINT : because(why);
   // Kepler's client (gofish) adds /redfish/v1/ to the endpoint, as ours does: given here, it would be there twice.
   if (/\/redfish(\/|$)/i.test(path)) return because('without /redfish/v1, which every request adds');
   return undefined;

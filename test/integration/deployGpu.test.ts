@@ -1,5 +1,5 @@
 // NVIDIA GPUs in the deployment: the Helm chart's gpu.* values (and Kepler's own switch,
-// config.experimental.gpu.enabled, with daemonset.nvidia.*), and deploy/overlays/gpu. Rendered with
+// config.experimental.gpu.enabled, with daemonset.nvidia.*), and deploy/overlays/gpu. RenderedDaemonSet with
 // the real tools as in deploy.test.ts (helm template, kubectl kustomize), each DaemonSet checked
 // against the Kubernetes schema, and config.yaml loaded with the exporter's own loader.
 //
@@ -16,12 +16,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { parse as parseYaml, parseAllDocuments } from 'yaml';
-import { ConfigMap, type IConfigMap, type IContainer, type IPodSpec, type IVolume } from 'kubernetes-models/v1';
-import { DaemonSet, type IDaemonSet } from 'kubernetes-models/apps/v1';
-import type { Config } from '../../src/config/config.js';
-import { loadConfig } from '../../src/config/load.js';
-import { exec, HELM, HELM_MISSING, helmRun, requireKubectl, ROOT } from '../support/deployTools.js';
+import { parse as parseYaml } from 'yaml';
+import type { IContainer, IPodSpec } from 'kubernetes-models/v1';
+import type { IDaemonSet } from 'kubernetes-models/apps/v1';
+import { exec, HELM, HELM_MISSING, helmArgs, helmDaemonSet, helmRun, kustomizeDaemonSet, loadPodConfig, ROOT, volumeOf, type RenderedDaemonSet } from '../support/deployTools.js';
 
 const KEPLER_VALUES = 'test/fixtures/helm/kepler-values.yaml';
 const LIBRARY_DIR = '/usr/local/nvidia/lib64';
@@ -32,80 +30,10 @@ const GPU_ENV = ['NVIDIA_VISIBLE_DEVICES', 'NVIDIA_DRIVER_CAPABILITIES', 'LD_LIB
 
 const helmSkip = HELM ? false : HELM_MISSING;
 
-function helmArgs(set: string[], files: string[] = []): string[] {
-  return ['template', 'kepler-ts', 'charts/kepler-ts', '--namespace', 'kepler', ...files.flatMap((f) => ['-f', f]), ...set.flatMap((v) => ['--set', v])];
-}
-
-interface Rendered {
-  ds: IDaemonSet;
-  pod: IPodSpec;
-  /** The exporter's container. */
-  exporter: IContainer;
-  configYaml: string;
-  source: string;
-}
-
-function pick(text: string, source: string): Rendered {
-  const docs = parseAllDocuments(text).map((d) => {
-    assert.deepEqual(
-      d.errors.map((e) => e.message),
-      [],
-      `${source}: invalid YAML`,
-    );
-    return d.toJS() as { kind?: string } | null;
-  });
-  const ds = docs.filter((d) => d?.kind === 'DaemonSet');
-  const cms = docs.filter((d) => d?.kind === 'ConfigMap');
-  assert.equal(ds.length, 1, `${source}: one DaemonSet`);
-  assert.equal(cms.length, 1, `${source}: one ConfigMap`);
-  try {
-    new DaemonSet(ds[0] as never).validate();
-    new ConfigMap(cms[0] as never).validate();
-  } catch (e) {
-    assert.fail(`${source}: not valid: ${(e as Error).message}`);
-  }
-  const daemonSet = ds[0] as IDaemonSet;
-  const pod = daemonSet.spec?.template.spec;
-  assert.ok(pod, `${source}: no pod spec`);
-  assert.equal(pod.containers.length, 1, `${source}: one container`);
-  const configYaml = (cms[0] as IConfigMap).data?.['config.yaml'];
-  assert.ok(configYaml !== undefined, `${source}: ConfigMap without config.yaml`);
-  return { ds: daemonSet, pod, exporter: pod.containers[0], configYaml, source };
-}
-
-function helmRender(set: string[], files: string[] = []): Rendered {
-  const args = helmArgs(set, files);
-  const r = helmRun(args);
-  assert.equal(r.status, 0, `helm ${args.join(' ')} failed:\n${r.stdout}${r.stderr}`);
-  return pick(r.stdout, `helm ${args.slice(1).join(' ')}`);
-}
-
-function kustomize(dir: string): Rendered {
-  requireKubectl();
-  const r = exec('kubectl', ['kustomize', dir]);
-  assert.equal(r.status, 0, `kubectl kustomize ${dir} failed:\n${r.stderr}`);
-  assert.equal(r.stderr.trim(), '', `kubectl kustomize ${dir} warned:\n${r.stderr}`);
-  return pick(r.stdout, dir);
-}
-
-/** config.yaml loaded as the pod loads it: the DaemonSet's args, NODE_NAME expanded; no warnings. */
-function loadPodConfig(r: Rendered): Config {
-  const env: Record<string, string> = { NODE_NAME: 'node-1' };
-  const args = (r.exporter.args ?? []).map((a) => a.replace(/\$\((\w+)\)/g, (whole, name: string) => env[name] ?? whole));
-  const loaded = loadConfig(args, env, (path) => {
-    assert.equal(path, '/etc/kepler/config.yaml');
-    return r.configYaml;
-  });
-  if (loaded.kind !== 'run') return assert.fail(`${r.source}: config: ${loaded.kind}`);
-  assert.deepEqual(loaded.warnings, [], `${r.source}: config warnings`);
-  return loaded.config;
-}
-
 const envOf = (c: IContainer): Record<string, string | undefined> => Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
-const volume = (r: Rendered, name: string): IVolume | undefined => r.pod.volumes?.find((v) => v.name === name);
 
 /** Checks the GPU parts of a rendered DaemonSet; returns the nvidia-libs init container. */
-function checkGpu(r: Rendered, want: { driverPath: string; image: string; visibleDevices?: string }): IContainer {
+function checkGpu(r: RenderedDaemonSet, want: { driverPath: string; image: string; visibleDevices?: string }): IContainer {
   const { pod, exporter, source } = r;
   assert.equal(loadPodConfig(r).experimental.gpu.enabled, true, `${source}: experimental.gpu.enabled`);
 
@@ -139,9 +67,9 @@ function checkGpu(r: Rendered, want: { driverPath: string; image: string; visibl
 
   // The volumes: the driver's root as a hostPath of no type (the pod must start on nodes without
   // it), the library in an emptyDir.
-  const driver = volume(r, 'nvidia-driver');
+  const driver = volumeOf(r, 'nvidia-driver');
   assert.deepEqual(driver?.hostPath, { path: want.driverPath }, `${source}: the nvidia-driver volume: hostPath ${want.driverPath}, no type`);
-  assert.ok(volume(r, 'nvml')?.emptyDir, `${source}: the nvml volume is not an emptyDir`);
+  assert.ok(volumeOf(r, 'nvml')?.emptyDir, `${source}: the nvml volume is not an emptyDir`);
 
   // The exporter: the library read-only at LD_LIBRARY_PATH, the runtime's variables, never the driver's root.
   const env = envOf(exporter);
@@ -158,7 +86,7 @@ function checkGpu(r: Rendered, want: { driverPath: string; image: string; visibl
   // Every folder of LD_LIBRARY_PATH is an emptyDir only nvidia-libs writes: no driver glibc reaches Node.js.
   for (const dir of (env.LD_LIBRARY_PATH ?? '').split(':')) {
     const m = mounts.find((x) => x.mountPath === dir);
-    assert.ok(m && volume(r, m.name)?.emptyDir, `${source}: LD_LIBRARY_PATH folder ${dir} is not the nvml emptyDir`);
+    assert.ok(m && volumeOf(r, m.name)?.emptyDir, `${source}: LD_LIBRARY_PATH folder ${dir} is not the nvml emptyDir`);
   }
   // The pod still measures the CPU: the host mounts are unchanged.
   for (const path of ['/host/proc', '/host/sys', '/etc/kepler'])
@@ -169,7 +97,7 @@ function checkGpu(r: Rendered, want: { driverPath: string; image: string; visibl
   return init;
 }
 
-function checkNoGpu(r: Rendered): void {
+function checkNoGpu(r: RenderedDaemonSet): void {
   const { pod, exporter, source } = r;
   assert.equal(loadPodConfig(r).experimental.gpu.enabled, false, `${source}: experimental.gpu.enabled`);
   assert.equal(pod.initContainers, undefined, `${source}: init containers`);
@@ -195,25 +123,25 @@ function overlayScript(): string {
 // Helm
 
 test('charts/kepler-ts: no GPU by default: no init container, no driver volume, no NVIDIA variables, experimental.gpu off', { skip: helmSkip }, () => {
-  checkNoGpu(helmRender([]));
-  checkNoGpu(helmRender(['gpu.enabled=false']));
+  checkNoGpu(helmDaemonSet([]));
+  checkNoGpu(helmDaemonSet(['gpu.enabled=false']));
   // Kepler's values as they are: config.experimental.gpu.enabled false, daemonset.nvidia set.
-  checkNoGpu(helmRender(['image.repository=ghcr.io/kepler-ts/kepler-ts'], [KEPLER_VALUES]));
+  checkNoGpu(helmDaemonSet(['image.repository=ghcr.io/kepler-ts/kepler-ts'], [KEPLER_VALUES]));
 });
 
 test('charts/kepler-ts: gpu.enabled=true: experimental.gpu.enabled, the nvidia-libs init container, the driver hostPath, NVIDIA_* and LD_LIBRARY_PATH', { skip: helmSkip }, () => {
-  const r = helmRender(['gpu.enabled=true']);
+  const r = helmDaemonSet(['gpu.enabled=true']);
   const init = checkGpu(r, { driverPath: '/run/nvidia/driver', image: 'busybox:1.36.1' });
   assert.equal(envOf(init).NVML_LIBRARY_PATH, 'usr/lib64:usr/lib/x86_64-linux-gnu:usr/lib/aarch64-linux-gnu:lib64');
   assert.equal(envOf(init).NVML_WAIT_SECONDS, '300');
   assert.equal(r.pod.runtimeClassName, undefined, 'no runtimeClassName unless gpu.runtimeClassName');
   assert.equal(r.pod.hostPID, true);
   // config.yaml changed: the pods roll.
-  const off = helmRender([]);
+  const off = helmDaemonSet([]);
   assert.notEqual(r.ds.spec?.template.metadata?.annotations?.['checksum/config'], off.ds.spec?.template.metadata?.annotations?.['checksum/config'], 'checksum/config');
 
   // Every gpu.* value lands where it is meant to.
-  const custom = helmRender([
+  const custom = helmDaemonSet([
     'gpu.enabled=true',
     'gpu.driverPath=/',
     'gpu.libraryPath=usr/lib/x86_64-linux-gnu',
@@ -229,14 +157,14 @@ test('charts/kepler-ts: gpu.enabled=true: experimental.gpu.enabled, the nvidia-l
   assert.equal(custom.pod.runtimeClassName, 'nvidia');
 
   // Unprivileged: nvidia-libs runs unprivileged too, as user 65532, all capabilities dropped.
-  const unprivileged = helmRender(['gpu.enabled=true', 'daemonset.privileged=false']);
+  const unprivileged = helmDaemonSet(['gpu.enabled=true', 'daemonset.privileged=false']);
   const u = checkGpu(unprivileged, { driverPath: '/run/nvidia/driver', image: 'busybox:1.36.1' });
   assert.equal(u.securityContext?.privileged, false);
   assert.equal(u.securityContext?.runAsUser, 65532);
   assert.deepEqual(u.securityContext?.capabilities?.drop, ['ALL']);
 
   // The user's extraEnv still comes after the chart's variables.
-  const extra = helmRender(['gpu.enabled=true', 'daemonset.extraEnv[0].name=TZ', 'daemonset.extraEnv[0].value=UTC']);
+  const extra = helmDaemonSet(['gpu.enabled=true', 'daemonset.extraEnv[0].name=TZ', 'daemonset.extraEnv[0].value=UTC']);
   assert.deepEqual(
     extra.exporter.env?.map((e) => e.name),
     ['NODE_NAME', ...GPU_ENV, 'TZ'],
@@ -248,18 +176,18 @@ test("charts/kepler-ts: Kepler's values with config.experimental.gpu.enabled and
   const image = `${kepler.daemonset.nvidia.nvmlInitImage.repository}:${kepler.daemonset.nvidia.nvmlInitImage.tag}`;
   const base = ['image.repository=ghcr.io/kepler-ts/kepler-ts', 'config.experimental.gpu.enabled=true'];
   // Kepler's default driver path.
-  checkGpu(helmRender(base, [KEPLER_VALUES]), { driverPath: '/run/nvidia/driver', image });
+  checkGpu(helmDaemonSet(base, [KEPLER_VALUES]), { driverPath: '/run/nvidia/driver', image });
   // daemonset.nvidia.driverPath is gpu.driverPath's default...
-  const custom = helmRender([...base, 'daemonset.nvidia.driverPath=/custom'], [KEPLER_VALUES]);
+  const custom = helmDaemonSet([...base, 'daemonset.nvidia.driverPath=/custom'], [KEPLER_VALUES]);
   checkGpu(custom, { driverPath: '/custom', image });
   // ...and gpu.driverPath, when set, wins.
-  checkGpu(helmRender([...base, 'daemonset.nvidia.driverPath=/custom', 'gpu.driverPath=/opt/nvidia'], [KEPLER_VALUES]), { driverPath: '/opt/nvidia', image });
+  checkGpu(helmDaemonSet([...base, 'daemonset.nvidia.driverPath=/custom', 'gpu.driverPath=/opt/nvidia'], [KEPLER_VALUES]), { driverPath: '/opt/nvidia', image });
   // Kepler's other GPU keys stay in config.yaml as given.
   const config = loadPodConfig(custom);
   assert.equal(config.experimental.gpu.dcgmEndpoint, '');
   // Either switch gives the same DaemonSet.
-  const bySwitch = helmRender(['config.experimental.gpu.enabled=true']);
-  const byGpu = helmRender(['gpu.enabled=true']);
+  const bySwitch = helmDaemonSet(['config.experimental.gpu.enabled=true']);
+  const byGpu = helmDaemonSet(['gpu.enabled=true']);
   assert.deepEqual(bySwitch.pod, byGpu.pod, 'config.experimental.gpu.enabled and gpu.enabled render different pods');
 });
 
@@ -285,9 +213,9 @@ test('charts/kepler-ts: helm lint --strict with the GPU on; a relative driver pa
 // kustomize
 
 test('deploy/overlays/gpu: the base with experimental.gpu.enabled, nvidia-libs, the driver hostPath, NVIDIA_* and LD_LIBRARY_PATH', () => {
-  const gpu = kustomize('deploy/overlays/gpu');
+  const gpu = kustomizeDaemonSet('deploy/overlays/gpu');
   checkGpu(gpu, { driverPath: '/run/nvidia/driver', image: 'busybox:1.36.1' });
-  const base = kustomize('deploy/base');
+  const base = kustomizeDaemonSet('deploy/base');
   checkNoGpu(base);
 
   // config.yaml: the base's, with experimental.gpu.enabled and nothing else changed.
@@ -298,7 +226,7 @@ test('deploy/overlays/gpu: the base with experimental.gpu.enabled, nvidia-libs, 
   assert.deepEqual(ours, theirs, 'deploy/overlays/gpu/config.yaml differs from deploy/base/config.yaml beyond experimental.gpu');
 
   // The DaemonSet: the base's, plus the GPU parts.
-  const strip = (r: Rendered): IPodSpec => {
+  const strip = (r: RenderedDaemonSet): IPodSpec => {
     const pod = structuredClone(r.pod);
     delete pod.initContainers;
     pod.volumes = pod.volumes?.filter((v) => v.name !== 'nvidia-driver' && v.name !== 'nvml');
@@ -313,15 +241,15 @@ test('deploy/overlays/gpu: the base with experimental.gpu.enabled, nvidia-libs, 
 });
 
 test('deploy/overlays/gpu and the chart with gpu.enabled: the same init container, variables, mounts and driver path', { skip: helmSkip }, () => {
-  const overlay = kustomize('deploy/overlays/gpu');
-  const chart = helmRender(['gpu.enabled=true']);
+  const overlay = kustomizeDaemonSet('deploy/overlays/gpu');
+  const chart = helmDaemonSet(['gpu.enabled=true']);
   const sorted = <T extends { name: string }>(xs: T[] | undefined): T[] => [...(xs ?? [])].sort((a, b) => a.name.localeCompare(b.name));
   assert.deepEqual(overlay.pod.initContainers, chart.pod.initContainers, 'nvidia-libs (the script included)');
-  const gpuEnv = (r: Rendered) => sorted(r.exporter.env?.filter((e) => GPU_ENV.includes(e.name)));
+  const gpuEnv = (r: RenderedDaemonSet) => sorted(r.exporter.env?.filter((e) => GPU_ENV.includes(e.name)));
   assert.deepEqual(gpuEnv(overlay), gpuEnv(chart));
-  const gpuMounts = (r: Rendered) => r.exporter.volumeMounts?.filter((m) => m.name === 'nvml');
+  const gpuMounts = (r: RenderedDaemonSet) => r.exporter.volumeMounts?.filter((m) => m.name === 'nvml');
   assert.deepEqual(gpuMounts(overlay), gpuMounts(chart));
-  const gpuVolumes = (r: Rendered) => sorted(r.pod.volumes?.filter((v) => v.name === 'nvidia-driver' || v.name === 'nvml'));
+  const gpuVolumes = (r: RenderedDaemonSet) => sorted(r.pod.volumes?.filter((v) => v.name === 'nvidia-driver' || v.name === 'nvml'));
   assert.deepEqual(gpuVolumes(overlay), gpuVolumes(chart));
 });
 

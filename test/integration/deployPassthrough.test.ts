@@ -1,7 +1,7 @@
 // Measured power inside VMs in the deployment (issue 17): the Helm chart's vmPassthrough.* (the
 // hypervisor's kepler-ts writes each VM's powercap tree under vm.passthrough.dir) and passthrough.*
 // (the guest's kepler-ts reads its own at passthrough.dir, the hypervisor's virtiofs share), and
-// deploy/overlays/vm-host and deploy/overlays/vm-guest. Rendered with the real tools as in
+// deploy/overlays/vm-host and deploy/overlays/vm-guest. RenderedDaemonSet with the real tools as in
 // deploy.test.ts (helm template, kubectl kustomize), each DaemonSet and ConfigMap checked against
 // the Kubernetes schema, and config.yaml loaded with the exporter's own loader.
 //
@@ -13,12 +13,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parse as parseYaml, parseAllDocuments } from 'yaml';
-import { ConfigMap, type IConfigMap, type IContainer, type IPodSpec, type IVolume, type IVolumeMount } from 'kubernetes-models/v1';
-import { DaemonSet, type IDaemonSet } from 'kubernetes-models/apps/v1';
-import type { Config } from '../../src/config/config.js';
-import { loadConfig } from '../../src/config/load.js';
-import { exec, HELM, HELM_MISSING, helmRun, requireKubectl } from '../support/deployTools.js';
+import { parse as parseYaml } from 'yaml';
+import type { IPodSpec, IVolumeMount } from 'kubernetes-models/v1';
+import { HELM, HELM_MISSING, helmArgs, helmDaemonSet, helmRun, helmText, kustomizeDaemonSet, loadPodConfig, volumeOf, type RenderedDaemonSet } from '../support/deployTools.js';
 
 const KEPLER_VALUES = 'test/fixtures/helm/kepler-values.yaml';
 const HOST_DIR = '/var/lib/libvirt/scaphandre';
@@ -32,90 +29,17 @@ const BASE_VOLUMES = ['proc', 'sys', 'config'];
 
 const helmSkip = HELM ? false : HELM_MISSING;
 
-function helmArgs(set: string[], files: string[] = []): string[] {
-  return ['template', 'kepler-ts', 'charts/kepler-ts', '--namespace', 'kepler', ...files.flatMap((f) => ['-f', f]), ...set.flatMap((v) => ['--set', v])];
-}
-
-interface Rendered {
-  ds: IDaemonSet;
-  pod: IPodSpec;
-  exporter: IContainer;
-  configYaml: string;
-  source: string;
-}
-
-function pick(text: string, source: string): Rendered {
-  const docs = parseAllDocuments(text).map((d) => {
-    assert.deepEqual(
-      d.errors.map((e) => e.message),
-      [],
-      `${source}: invalid YAML`,
-    );
-    return d.toJS() as { kind?: string } | null;
-  });
-  const ds = docs.filter((d) => d?.kind === 'DaemonSet');
-  const cms = docs.filter((d) => d?.kind === 'ConfigMap');
-  assert.equal(ds.length, 1, `${source}: one DaemonSet`);
-  assert.equal(cms.length, 1, `${source}: one ConfigMap`);
-  try {
-    new DaemonSet(ds[0] as never).validate();
-    new ConfigMap(cms[0] as never).validate();
-  } catch (e) {
-    assert.fail(`${source}: not valid: ${(e as Error).message}`);
-  }
-  const daemonSet = ds[0] as IDaemonSet;
-  const pod = daemonSet.spec?.template.spec;
-  assert.ok(pod, `${source}: no pod spec`);
-  assert.equal(pod.containers.length, 1, `${source}: one container`);
-  const configYaml = (cms[0] as IConfigMap).data?.['config.yaml'];
-  assert.ok(configYaml !== undefined, `${source}: ConfigMap without config.yaml`);
-  return { ds: daemonSet, pod, exporter: pod.containers[0], configYaml, source };
-}
-
-function helmText(set: string[], files: string[] = []): string {
-  const args = helmArgs(set, files);
-  const r = helmRun(args);
-  assert.equal(r.status, 0, `helm ${args.join(' ')} failed:\n${r.stdout}${r.stderr}`);
-  return r.stdout;
-}
-
-function helmRender(set: string[], files: string[] = []): Rendered {
-  return pick(helmText(set, files), `helm ${helmArgs(set, files).slice(1).join(' ')}`);
-}
-
-function kustomize(dir: string): Rendered {
-  requireKubectl();
-  const r = exec('kubectl', ['kustomize', dir]);
-  assert.equal(r.status, 0, `kubectl kustomize ${dir} failed:\n${r.stderr}`);
-  assert.equal(r.stderr.trim(), '', `kubectl kustomize ${dir} warned:\n${r.stderr}`);
-  return pick(r.stdout, dir);
-}
-
-/** config.yaml loaded as the pod loads it: the DaemonSet's args, NODE_NAME expanded; no warnings. */
-function loadPodConfig(r: Rendered): Config {
-  const env: Record<string, string> = { NODE_NAME: 'node-1' };
-  const args = (r.exporter.args ?? []).map((a) => a.replace(/\$\((\w+)\)/g, (whole, name: string) => env[name] ?? whole));
-  const loaded = loadConfig(args, env, (path) => {
-    assert.equal(path, '/etc/kepler/config.yaml');
-    return r.configYaml;
-  });
-  if (loaded.kind !== 'run') return assert.fail(`${r.source}: config: ${loaded.kind}`);
-  assert.deepEqual(loaded.warnings, [], `${r.source}: config warnings`);
-  return loaded.config;
-}
-
-const volume = (r: Rendered, name: string): IVolume | undefined => r.pod.volumes?.find((v) => v.name === name);
-const mounts = (r: Rendered, name: string): IVolumeMount[] => (r.exporter.volumeMounts ?? []).filter((m) => m.name === name);
+const mounts = (r: RenderedDaemonSet, name: string): IVolumeMount[] => (r.exporter.volumeMounts ?? []).filter((m) => m.name === name);
 
 // ---------------------------------------------------------------------------------------------
 // The checks
 
 /** The hypervisor side: dir mounted read-write at its path, DirectoryOrCreate; config.yaml's vm.passthrough. */
-function checkHost(r: Rendered, want: { dir: string; keepMs: number }): void {
+function checkHost(r: RenderedDaemonSet, want: { dir: string; keepMs: number }): void {
   const { source } = r;
   const config = loadPodConfig(r);
   assert.deepEqual(config.vm.passthrough, { enabled: true, dir: want.dir, keepMs: want.keepMs }, `${source}: vm.passthrough`);
-  assert.deepEqual(volume(r, HOST_VOLUME)?.hostPath, { path: want.dir, type: 'DirectoryOrCreate' }, `${source}: the ${HOST_VOLUME} volume`);
+  assert.deepEqual(volumeOf(r, HOST_VOLUME)?.hostPath, { path: want.dir, type: 'DirectoryOrCreate' }, `${source}: the ${HOST_VOLUME} volume`);
   const m = mounts(r, HOST_VOLUME);
   assert.equal(m.length, 1, `${source}: the ${HOST_VOLUME} volume is mounted once`);
   assert.equal(m[0].mountPath, want.dir, `${source}: mounted at the host's path`);
@@ -131,11 +55,11 @@ function checkHost(r: Rendered, want: { dir: string; keepMs: number }): void {
 }
 
 /** The guest side: dir mounted read-only at its path, HostToContainer, DirectoryOrCreate; config.yaml's passthrough.dir. */
-function checkGuest(r: Rendered, want: { dir: string }): void {
+function checkGuest(r: RenderedDaemonSet, want: { dir: string }): void {
   const { source } = r;
   const config = loadPodConfig(r);
   assert.equal(config.passthrough.dir, want.dir, `${source}: passthrough.dir`);
-  assert.deepEqual(volume(r, GUEST_VOLUME)?.hostPath, { path: want.dir, type: 'DirectoryOrCreate' }, `${source}: the ${GUEST_VOLUME} volume`);
+  assert.deepEqual(volumeOf(r, GUEST_VOLUME)?.hostPath, { path: want.dir, type: 'DirectoryOrCreate' }, `${source}: the ${GUEST_VOLUME} volume`);
   assert.deepEqual(
     mounts(r, GUEST_VOLUME).map((m) => ({ ...m })),
     [{ name: GUEST_VOLUME, mountPath: want.dir, readOnly: true, mountPropagation: 'HostToContainer' }],
@@ -143,19 +67,19 @@ function checkGuest(r: Rendered, want: { dir: string }): void {
   );
 }
 
-function checkNoHost(r: Rendered): void {
+function checkNoHost(r: RenderedDaemonSet): void {
   assert.equal(loadPodConfig(r).vm.passthrough.enabled, false, `${r.source}: vm.passthrough.enabled`);
-  assert.equal(volume(r, HOST_VOLUME), undefined, `${r.source}: ${HOST_VOLUME} volume`);
+  assert.equal(volumeOf(r, HOST_VOLUME), undefined, `${r.source}: ${HOST_VOLUME} volume`);
   assert.deepEqual(mounts(r, HOST_VOLUME), [], `${r.source}: ${HOST_VOLUME} mount`);
 }
 
-function checkNoGuest(r: Rendered): void {
-  assert.equal(volume(r, GUEST_VOLUME), undefined, `${r.source}: ${GUEST_VOLUME} volume`);
+function checkNoGuest(r: RenderedDaemonSet): void {
+  assert.equal(volumeOf(r, GUEST_VOLUME), undefined, `${r.source}: ${GUEST_VOLUME} volume`);
   assert.deepEqual(mounts(r, GUEST_VOLUME), [], `${r.source}: ${GUEST_VOLUME} mount`);
 }
 
 /** config.yaml as a mapping, without the keys passthrough adds: the rest must be what it was. */
-function configWithout(r: Rendered, drop: { vm?: boolean; passthrough?: boolean }): Record<string, unknown> {
+function configWithout(r: RenderedDaemonSet, drop: { vm?: boolean; passthrough?: boolean }): Record<string, unknown> {
   const c = parseYaml(r.configYaml) as Record<string, unknown>;
   if (drop.vm) delete c.vm;
   if (drop.passthrough) delete c.passthrough;
@@ -163,7 +87,7 @@ function configWithout(r: Rendered, drop: { vm?: boolean; passthrough?: boolean 
 }
 
 /** The pod without the passthrough volumes and mounts, and the config's checksum or hashed name. */
-function podWithout(r: Rendered): IPodSpec {
+function podWithout(r: RenderedDaemonSet): IPodSpec {
   const pod = structuredClone(r.pod);
   const ours = [HOST_VOLUME, GUEST_VOLUME];
   pod.volumes = pod.volumes?.filter((v) => !ours.includes(v.name));
@@ -179,7 +103,7 @@ test(
   'charts/kepler-ts: both off by default: no passthrough volume or mount, config.yaml without vm or passthrough, the render of the chart without these values',
   { skip: helmSkip },
   () => {
-    const off = helmRender([]);
+    const off = helmDaemonSet([]);
     checkNoHost(off);
     checkNoGuest(off);
     assert.deepEqual(
@@ -213,8 +137,8 @@ test(
 );
 
 test('charts/kepler-ts: vmPassthrough.enabled=true: vm.passthrough in config.yaml, the host folder mounted read-write at its path, DirectoryOrCreate', { skip: helmSkip }, () => {
-  const off = helmRender([]);
-  const host = helmRender(['vmPassthrough.enabled=true']);
+  const off = helmDaemonSet([]);
+  const host = helmDaemonSet(['vmPassthrough.enabled=true']);
   checkHost(host, { dir: HOST_DIR, keepMs: 600_000 });
   checkNoGuest(host);
   // Nothing else changes: the config but vm, the pod but the volume and its mount (and the checksum, which rolls the pods).
@@ -224,35 +148,35 @@ test('charts/kepler-ts: vmPassthrough.enabled=true: vm.passthrough in config.yam
   assert.deepEqual(loadPodConfig(host).cpu.preferredMeters, loadPodConfig(off).cpu.preferredMeters, 'cpu.preferredMeters');
 
   // Every value lands where it is meant to; a number of seconds is the exporter's too.
-  checkHost(helmRender(['vmPassthrough.enabled=true', 'vmPassthrough.dir=/srv/vm-energy/', 'vmPassthrough.keep=1h30m']), { dir: '/srv/vm-energy', keepMs: 5_400_000 });
-  checkHost(helmRender(['vmPassthrough.enabled=true', 'vmPassthrough.keep=0']), { dir: HOST_DIR, keepMs: 0 });
-  checkHost(helmRender(['vmPassthrough.enabled=true', 'vmPassthrough.keep=90']), { dir: HOST_DIR, keepMs: 90_000 });
+  checkHost(helmDaemonSet(['vmPassthrough.enabled=true', 'vmPassthrough.dir=/srv/vm-energy/', 'vmPassthrough.keep=1h30m']), { dir: '/srv/vm-energy', keepMs: 5_400_000 });
+  checkHost(helmDaemonSet(['vmPassthrough.enabled=true', 'vmPassthrough.keep=0']), { dir: HOST_DIR, keepMs: 0 });
+  checkHost(helmDaemonSet(['vmPassthrough.enabled=true', 'vmPassthrough.keep=90']), { dir: HOST_DIR, keepMs: 90_000 });
   // The chart's switch wins over the same key given in config.
-  checkHost(helmRender(['vmPassthrough.enabled=true', 'config.vm.passthrough.enabled=false', 'config.vm.passthrough.dir=/elsewhere']), { dir: HOST_DIR, keepMs: 600_000 });
+  checkHost(helmDaemonSet(['vmPassthrough.enabled=true', 'config.vm.passthrough.enabled=false', 'config.vm.passthrough.dir=/elsewhere']), { dir: HOST_DIR, keepMs: 600_000 });
   // Unprivileged, and with the GPU's init container: still valid, still the one writable host mount.
-  checkHost(helmRender(['vmPassthrough.enabled=true', 'daemonset.privileged=false', 'gpu.enabled=true']), { dir: HOST_DIR, keepMs: 600_000 });
+  checkHost(helmDaemonSet(['vmPassthrough.enabled=true', 'daemonset.privileged=false', 'gpu.enabled=true']), { dir: HOST_DIR, keepMs: 600_000 });
   // Kepler's values file with the switch.
-  checkHost(helmRender(['image.repository=ghcr.io/kepler-ts/kepler-ts', 'vmPassthrough.enabled=true'], [KEPLER_VALUES]), { dir: HOST_DIR, keepMs: 600_000 });
+  checkHost(helmDaemonSet(['image.repository=ghcr.io/kepler-ts/kepler-ts', 'vmPassthrough.enabled=true'], [KEPLER_VALUES]), { dir: HOST_DIR, keepMs: 600_000 });
 });
 
 test(
   'charts/kepler-ts: passthrough.enabled=true: passthrough.dir in config.yaml, the folder mounted read-only at its path, HostToContainer, DirectoryOrCreate',
   { skip: helmSkip },
   () => {
-    const off = helmRender([]);
-    const guest = helmRender(['passthrough.enabled=true']);
+    const off = helmDaemonSet([]);
+    const guest = helmDaemonSet(['passthrough.enabled=true']);
     checkGuest(guest, { dir: GUEST_DIR });
     checkNoHost(guest);
     assert.deepEqual(configWithout(guest, { passthrough: true }), configWithout(off, {}), 'config.yaml beyond passthrough');
     assert.deepEqual(podWithout(guest), podWithout(off), "the pod beyond the guest's folder");
     // cpu.preferredMeters as it is: the passthrough meter is tried before the estimator anyway.
     assert.deepEqual(loadPodConfig(guest).cpu.preferredMeters, ['rapl', 'hwmon']);
-    assert.deepEqual(loadPodConfig(helmRender(['passthrough.enabled=true', 'config.cpu.preferredMeters={passthrough,rapl}'])).cpu.preferredMeters, ['passthrough', 'rapl']);
+    assert.deepEqual(loadPodConfig(helmDaemonSet(['passthrough.enabled=true', 'config.cpu.preferredMeters={passthrough,rapl}'])).cpu.preferredMeters, ['passthrough', 'rapl']);
 
-    checkGuest(helmRender(['passthrough.enabled=true', 'passthrough.dir=/mnt/host-energy/']), { dir: '/mnt/host-energy' });
-    checkGuest(helmRender(['passthrough.enabled=true', 'config.passthrough.dir=/elsewhere']), { dir: GUEST_DIR });
+    checkGuest(helmDaemonSet(['passthrough.enabled=true', 'passthrough.dir=/mnt/host-energy/']), { dir: '/mnt/host-energy' });
+    checkGuest(helmDaemonSet(['passthrough.enabled=true', 'config.passthrough.dir=/elsewhere']), { dir: GUEST_DIR });
     // Unprivileged: HostToContainer needs no privilege.
-    const unprivileged = helmRender(['passthrough.enabled=true', 'daemonset.privileged=false']);
+    const unprivileged = helmDaemonSet(['passthrough.enabled=true', 'daemonset.privileged=false']);
     checkGuest(unprivileged, { dir: GUEST_DIR });
     assert.equal(unprivileged.exporter.securityContext?.privileged, false);
   },
@@ -262,14 +186,14 @@ test(
   'charts/kepler-ts: both on (a hypervisor that is itself a VM): two folders, two mounts; the same folder, a relative one or a bad keep fails the render; helm lint --strict',
   { skip: helmSkip },
   () => {
-    const both = helmRender(['vmPassthrough.enabled=true', 'passthrough.enabled=true']);
+    const both = helmDaemonSet(['vmPassthrough.enabled=true', 'passthrough.enabled=true']);
     checkHost(both, { dir: HOST_DIR, keepMs: 600_000 });
     checkGuest(both, { dir: GUEST_DIR });
     assert.deepEqual(
       both.pod.volumes?.map((v) => v.name),
       [...BASE_VOLUMES, HOST_VOLUME, GUEST_VOLUME],
     );
-    const off = helmRender([]);
+    const off = helmDaemonSet([]);
     assert.deepEqual(configWithout(both, { vm: true, passthrough: true }), configWithout(off, {}), 'config.yaml beyond vm and passthrough');
     assert.deepEqual(podWithout(both), podWithout(off));
 
@@ -300,10 +224,10 @@ test(
 // kustomize
 
 test('deploy/overlays/vm-host: the base with vm.passthrough on and the host folder mounted read-write, as the chart does', () => {
-  const base = kustomize('deploy/base');
+  const base = kustomizeDaemonSet('deploy/base');
   checkNoHost(base);
   checkNoGuest(base);
-  const host = kustomize('deploy/overlays/vm-host');
+  const host = kustomizeDaemonSet('deploy/overlays/vm-host');
   checkHost(host, { dir: HOST_DIR, keepMs: 600_000 });
   checkNoGuest(host);
   assert.deepEqual(configWithout(host, { vm: true }), configWithout(base, {}), 'deploy/overlays/vm-host/config.yaml differs from deploy/base/config.yaml beyond vm');
@@ -311,15 +235,15 @@ test('deploy/overlays/vm-host: the base with vm.passthrough on and the host fold
   assert.deepEqual(loadPodConfig(host).cpu.preferredMeters, loadPodConfig(base).cpu.preferredMeters);
 
   if (!HELM) return; // the chart's side: with helm only
-  const chart = helmRender(['vmPassthrough.enabled=true']);
-  assert.deepEqual(volume(host, HOST_VOLUME), volume(chart, HOST_VOLUME), 'the volume');
+  const chart = helmDaemonSet(['vmPassthrough.enabled=true']);
+  assert.deepEqual(volumeOf(host, HOST_VOLUME), volumeOf(chart, HOST_VOLUME), 'the volume');
   assert.deepEqual(mounts(host, HOST_VOLUME), mounts(chart, HOST_VOLUME), 'the mount');
   assert.deepEqual(loadPodConfig(host).vm, loadPodConfig(chart).vm, 'vm.passthrough');
 });
 
 test('deploy/overlays/vm-guest: the base with passthrough.dir and the folder mounted read-only, as the chart does', () => {
-  const base = kustomize('deploy/base');
-  const guest = kustomize('deploy/overlays/vm-guest');
+  const base = kustomizeDaemonSet('deploy/base');
+  const guest = kustomizeDaemonSet('deploy/overlays/vm-guest');
   checkGuest(guest, { dir: GUEST_DIR });
   checkNoHost(guest);
   assert.deepEqual(
@@ -331,8 +255,8 @@ test('deploy/overlays/vm-guest: the base with passthrough.dir and the folder mou
   assert.deepEqual(loadPodConfig(guest).cpu.preferredMeters, loadPodConfig(base).cpu.preferredMeters, 'cpu.preferredMeters as it is');
 
   if (!HELM) return; // the chart's side: with helm only
-  const chart = helmRender(['passthrough.enabled=true']);
-  assert.deepEqual(volume(guest, GUEST_VOLUME), volume(chart, GUEST_VOLUME), 'the volume');
+  const chart = helmDaemonSet(['passthrough.enabled=true']);
+  assert.deepEqual(volumeOf(guest, GUEST_VOLUME), volumeOf(chart, GUEST_VOLUME), 'the volume');
   assert.deepEqual(mounts(guest, GUEST_VOLUME), mounts(chart, GUEST_VOLUME), 'the mount');
   assert.deepEqual(loadPodConfig(guest).passthrough, loadPodConfig(chart).passthrough, 'passthrough');
 });

@@ -1,5 +1,6 @@
 // Test helper: the real tools the deployment tests render with: helm (from PATH, else the binary
-// that @aws-cdk/asset-kubectl-v20 ships) and kubectl's kustomize, run from the repository root.
+// that @aws-cdk/asset-kubectl-v20 ships) and kubectl's kustomize, run from the repository root;
+// and the DaemonSet of a rendering, as the GPU, Redfish and VM passthrough deployment tests read it.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -8,6 +9,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inflateRawSync } from 'node:zlib';
+import { parseAllDocuments } from 'yaml';
+import { ConfigMap, type IConfigMap, type IContainer, type IPodSpec, type IVolume } from 'kubernetes-models/v1';
+import { DaemonSet, type IDaemonSet } from 'kubernetes-models/apps/v1';
+import type { Config } from '../../src/config/config.js';
+import { loadConfig } from '../../src/config/load.js';
 
 /** The repository root: compiled to dist/test/support/, the manifests stay in the source tree. */
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -113,3 +119,88 @@ export function helmRun(args: string[]): ExecResult {
     rmSync(home, { recursive: true, force: true });
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The DaemonSet of a rendering (the chart's or an overlay's), checked against the Kubernetes
+// schema, with its config.yaml loaded as the pod loads it.
+
+/** A rendering's DaemonSet, its pod, the exporter's container, and its config.yaml. */
+export interface RenderedDaemonSet {
+  ds: IDaemonSet;
+  pod: IPodSpec;
+  /** The exporter's container. */
+  exporter: IContainer;
+  configYaml: string;
+  /** What was rendered, for messages. */
+  source: string;
+}
+
+/** `helm template` of the chart with `--set` values and values files (relative to the repository). */
+export function helmArgs(set: string[], files: string[] = []): string[] {
+  return ['template', 'kepler-ts', 'charts/kepler-ts', '--namespace', 'kepler', ...files.flatMap((f) => ['-f', f]), ...set.flatMap((v) => ['--set', v])];
+}
+
+/** The one DaemonSet and the one ConfigMap of rendered manifests, each valid. */
+export function pickDaemonSet(text: string, source: string): RenderedDaemonSet {
+  const docs = parseAllDocuments(text).map((d) => {
+    assert.deepEqual(
+      d.errors.map((e) => e.message),
+      [],
+      `${source}: invalid YAML`,
+    );
+    return d.toJS() as { kind?: string } | null;
+  });
+  const ds = docs.filter((d) => d?.kind === 'DaemonSet');
+  const cms = docs.filter((d) => d?.kind === 'ConfigMap');
+  assert.equal(ds.length, 1, `${source}: one DaemonSet`);
+  assert.equal(cms.length, 1, `${source}: one ConfigMap`);
+  try {
+    new DaemonSet(ds[0] as never).validate();
+    new ConfigMap(cms[0] as never).validate();
+  } catch (e) {
+    assert.fail(`${source}: not valid: ${(e as Error).message}`);
+  }
+  const daemonSet = ds[0] as IDaemonSet;
+  const pod = daemonSet.spec?.template.spec;
+  assert.ok(pod, `${source}: no pod spec`);
+  assert.equal(pod.containers.length, 1, `${source}: one container`);
+  const configYaml = (cms[0] as IConfigMap).data?.['config.yaml'];
+  assert.ok(configYaml !== undefined, `${source}: ConfigMap without config.yaml`);
+  return { ds: daemonSet, pod, exporter: pod.containers[0], configYaml, source };
+}
+
+/** The chart's rendered text; fails with helm's output when it does not render. */
+export function helmText(set: string[], files: string[] = []): string {
+  const args = helmArgs(set, files);
+  const r = helmRun(args);
+  assert.equal(r.status, 0, `helm ${args.join(' ')} failed:\n${r.stdout}${r.stderr}`);
+  return r.stdout;
+}
+
+export function helmDaemonSet(set: string[], files: string[] = []): RenderedDaemonSet {
+  return pickDaemonSet(helmText(set, files), `helm ${helmArgs(set, files).slice(1).join(' ')}`);
+}
+
+/** An overlay's DaemonSet, rendered by kubectl kustomize (without a warning). */
+export function kustomizeDaemonSet(dir: string): RenderedDaemonSet {
+  requireKubectl();
+  const r = exec('kubectl', ['kustomize', dir]);
+  assert.equal(r.status, 0, `kubectl kustomize ${dir} failed:\n${r.stderr}`);
+  assert.equal(r.stderr.trim(), '', `kubectl kustomize ${dir} warned:\n${r.stderr}`);
+  return pickDaemonSet(r.stdout, dir);
+}
+
+/** config.yaml loaded as the pod loads it: the DaemonSet's args, NODE_NAME expanded; no warnings. */
+export function loadPodConfig(r: RenderedDaemonSet): Config {
+  const env: Record<string, string> = { NODE_NAME: 'node-1' };
+  const args = (r.exporter.args ?? []).map((a) => a.replace(/\$\((\w+)\)/g, (whole, name: string) => env[name] ?? whole));
+  const loaded = loadConfig(args, env, (path) => {
+    assert.equal(path, '/etc/kepler/config.yaml');
+    return r.configYaml;
+  });
+  if (loaded.kind !== 'run') return assert.fail(`${r.source}: config: ${loaded.kind}`);
+  assert.deepEqual(loaded.warnings, [], `${r.source}: config warnings`);
+  return loaded.config;
+}
+
+export const volumeOf = (r: RenderedDaemonSet, name: string): IVolume | undefined => r.pod.volumes?.find((v) => v.name === name);
