@@ -34,7 +34,7 @@ export interface BmcTargetConfig {
   password: string;
   /** Skip certificate checks (Kepler's key). Never set together with `ca`. */
   insecure: boolean;
-  /** The BMC's CA certificates (PEM), trusted in place of the system's. */
+  /** The BMC's CA certificates (PEM), trusted beside the system's roots. */
   ca?: Buffer;
 }
 

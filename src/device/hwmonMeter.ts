@@ -15,7 +15,6 @@ import type { ChipRule } from '../config/chipRules.js';
 import { MeterUnavailableError, type EnergyMeter, type EnergyZone, type MeterNotice } from './energyZone.js';
 import { channelFiles, pairChannels, pairFiles, ruleFor, type ChannelFiles } from './hwmonPairing.js';
 import { IntegratedPowerZone, monotonicMs, type Clock } from './integratedPowerZone.js';
-import { ACPI_CHIP } from './platform/acpiPlatform.js';
 import { listMeterDir, readCounterFile } from './sysfsFiles.js';
 import { FileReader } from '../util/fileReader.js';
 
@@ -27,6 +26,9 @@ export interface HwmonMeterOptions {
   chipRules?: readonly ChipRule[];
   clock?: Clock;
 }
+
+/** ACPI's whole-platform power meter (acpiPlatform.ts). */
+export const ACPI_CHIP = 'power_meter';
 
 // Power sensors of these drivers measure a GPU: taking one as the node's CPU meter would be wrong.
 const GPU_CHIPS = new Set(['amdgpu', 'radeon', 'nouveau', 'i915', 'xe']);
@@ -94,7 +96,7 @@ class HwmonEnergyZone implements EnergyZone {
   }
 }
 
-interface Chip {
+export interface HwmonChip {
   hwmonDir: string;
   chipDir: string;
   chip: string;
@@ -118,7 +120,7 @@ export class HwmonMeter implements EnergyMeter {
     const dirs = listMeterDir(base, 'no hwmon sensors exposed').filter((d) => d.startsWith('hwmon'));
     const chips = dirs
       .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
-      .map((d) => this.readChip(base, d))
+      .map((d) => readHwmonChip(this.reader, base, d))
       .filter((c) => c !== undefined);
     const rules = this.opts.chipRules ?? [];
     this.found = [];
@@ -193,7 +195,7 @@ export class HwmonMeter implements EnergyMeter {
   }
 
   /** The voltage x current sensors `rule` makes of a chip without power sensors; says so when it makes none. */
-  private pairedSensors(base: string, c: Chip, rule: ChipRule, labels: Map<string, string>): HwmonSensor[] {
+  private pairedSensors(base: string, c: HwmonChip, rule: ChipRule, labels: Map<string, string>): HwmonSensor[] {
     const dir = join(base, c.chipDir);
     const enabled = (ch: { enable?: string }) => ch.enable === undefined || this.readOr(join(dir, ch.enable), '1').trim() !== '0';
     const voltages = new Map([...channelFiles(c.files, 'in')].filter(([, ch]) => enabled(ch)));
@@ -233,21 +235,21 @@ export class HwmonMeter implements EnergyMeter {
       return fallback; // an unreadable enable file: try the channel itself, as Kepler does
     }
   }
+}
 
-  /**
-   * The chip's name and files: in hwmonN/, or, for drivers on the old hwmon_device_register() API
-   * (ACPI power_meter among them), on the parent device hwmonN/device/, as libsensors looks.
-   */
-  private readChip(base: string, hwmonDir: string): Chip | undefined {
-    for (const chipDir of [hwmonDir, join(hwmonDir, 'device')]) {
-      const dir = join(base, chipDir);
-      try {
-        const chip = this.reader.readText(join(dir, 'name')).trim();
-        return { hwmonDir, chipDir, chip, files: readdirSync(dir) };
-      } catch {
-        // no name here: try the parent device
-      }
+/**
+ * A chip's name and files: in hwmonN/, or, for drivers on the old hwmon_device_register() API
+ * (ACPI power_meter among them), on the parent device hwmonN/device/, as libsensors looks.
+ */
+export function readHwmonChip(reader: FileReader, base: string, hwmonDir: string): HwmonChip | undefined {
+  for (const chipDir of [hwmonDir, join(hwmonDir, 'device')]) {
+    const dir = join(base, chipDir);
+    try {
+      const chip = reader.readText(join(dir, 'name')).trim();
+      return { hwmonDir, chipDir, chip, files: readdirSync(dir) };
+    } catch {
+      // no name here: try the parent device
     }
-    return undefined;
   }
+  return undefined;
 }

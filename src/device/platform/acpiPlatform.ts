@@ -8,11 +8,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseCounter, FileReader } from '../../util/fileReader.js';
+import { ACPI_CHIP, readHwmonChip } from '../hwmonMeter.js';
 import { listMeterDir, readCounterFile } from '../sysfsFiles.js';
 import type { PowerReader } from './polledPlatform.js';
 import type { PlatformReading } from './platformSource.js';
 
-export const ACPI_CHIP = 'power_meter';
+export { ACPI_CHIP };
 export const ACPI_ERROR_KINDS = ['read'] as const;
 
 /** A power_meter sensor: its hwmon directory (hwmon2) and power file. */
@@ -37,27 +38,21 @@ export function findAcpiSensors(sysfs: string, reader = new FileReader(256)): Ac
   }
   const out: AcpiSensor[] = [];
   for (const d of dirs.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))) {
-    for (const chipDir of [join(base, d), join(base, d, 'device')]) {
-      let name: string;
-      try {
-        name = reader.readText(join(chipDir, 'name')).trim();
-      } catch {
-        continue;
-      }
-      if (name !== ACPI_CHIP) break;
-      for (const f of ['power1_average', 'power1_input']) {
-        try {
-          readCounterFile(reader, join(chipDir, f));
-          out.push({ hwmonDir: d, file: join(chipDir, f) });
-          break;
-        } catch {
-          // not this file
-        }
-      }
-      break;
-    }
+    const c = readHwmonChip(reader, base, d);
+    if (c?.chip !== ACPI_CHIP) continue;
+    const file = ['power1_average', 'power1_input'].map((f) => join(base, c.chipDir, f)).find((f) => readable(reader, f));
+    if (file) out.push({ hwmonDir: d, file });
   }
   return out;
+}
+
+function readable(reader: FileReader, file: string): boolean {
+  try {
+    readCounterFile(reader, file);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Reads the sensors asynchronously; one that cannot be read fails the poll (kind `read`): no partial frozen values. */

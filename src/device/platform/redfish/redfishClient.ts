@@ -22,20 +22,12 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
+import type { BmcTargetConfig } from '../../../config/redfishBmcs.js';
 import type { PlatformReading } from '../platformSource.js';
 import { chassisReadings, isObject, link, memberLinks, psuPresent, SOURCE_TYPES, type ChassisResources, type PsuResources, type RedfishJson } from './chassisPower.js';
 
-export interface BmcTarget {
-  /** The BMC's id in the BMC file: the bmc_id label, and the name in error messages. */
-  id: string;
-  /** https://10.0.0.5, or http://... for labs without TLS. */
-  endpoint: string;
-  username: string;
-  password: string;
-  /** Skip certificate verification (and only that). */
-  insecure: boolean;
-  /** PEM of the BMC's own CA, trusted in addition to the system's roots. */
-  ca?: Buffer;
+/** This node's BMC as the BMC file gives it (config/redfishBmcs.ts), and the bound on every request. */
+export interface BmcTarget extends BmcTargetConfig {
   /** Bound on every request, connection to last byte. */
   timeoutMs: number;
 }
