@@ -8,7 +8,9 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts/ scripts/
 COPY src/ src/
-# src/ alone, without source maps: what ships (tsconfig.build.json).
+# The live page's browser code, bundled with uPlot into dist/page/ (no CDN at run time).
+COPY web/ web/
+# src/ alone, without source maps: what ships (tsconfig.build.json); and the page's bundle.
 RUN npm run build:package
 # build-info.mjs asks git for the revision; there is no git here, so take it from the build argument.
 ARG REVISION=unknown
@@ -35,6 +37,7 @@ ENV NODE_ENV=production
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules/ ./node_modules/
 COPY --from=build /src/dist/src/ ./dist/src/
+COPY --from=build /src/dist/page/ ./dist/page/
 COPY --from=build /src/dist/build-info.json ./dist/build-info.json
 COPY --from=build /src/bin/ ./bin/
 COPY --from=build /out/usr/bin/ /usr/bin/

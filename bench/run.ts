@@ -10,7 +10,8 @@
 //      answering N containers (needs `go`; see harness/goPluginHost.ts);
 //   6. basic auth under a flood of wrong passwords: a verified scraper's latency meanwhile
 //      (target: under 100 ms), and how the flood was answered (401 checked, 429 refused unchecked);
-//   7. GPUs: NVML reads of 8 stand-in GPUs (a fake libnvidia-ml.so.1) and the GPU part of a refresh.
+//   7. GPUs: NVML reads of 8 stand-in GPUs (a fake libnvidia-ml.so.1) and the GPU part of a refresh;
+//   8. the live page's history ring with 5,000 workloads coming and going: memory held, cost per refresh.
 // Results are printed (stdout); progress goes to stderr. Nothing is written in the repository.
 //
 // Options (environment):
@@ -30,7 +31,7 @@
 //   BENCH_AETHER_NODE_OPTIONS    NODE_OPTIONS of the plugin in section 5's Fetches (--require a profiler)
 //   BENCH_AUTH_SECONDS=5         flood duration of section 6
 //   BENCH_AUTH_CONCURRENCY=50    connections sending wrong passwords in section 6
-//   BENCH_SECTIONS=refresh,scrape,idle,soak,aether,auth,gpu   which sections to run
+//   BENCH_SECTIONS=refresh,scrape,idle,soak,aether,auth,gpu,history   which sections to run
 //   BENCH_IDLE_ATTRIBUTION=none  the monitor's monitor.idle.attribution in section 1 (cpu, request, even)
 
 import { fork } from 'node:child_process';
@@ -39,6 +40,7 @@ import { cpus, release, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { CFloor } from './floor.js';
 import { benchGpu } from './gpu.js';
+import { benchHistory } from './history.js';
 import { benchIdle, type IdleResult } from './idle.js';
 import { ProcPool } from './pool.js';
 import { benchRefresh, type RefreshResult } from './refresh.js';
@@ -49,7 +51,7 @@ import { benchAether, FETCHES, type LegacyAnswer } from './aether.js';
 import { AUTH_TARGET_MS, benchAuthFlood } from './authFlood.js';
 import { envInt, envList, fmt, installCleanupHandlers, kib, median, mib, onCleanup, print, procCount, progress, quantile, table } from './util.js';
 
-const SECTIONS = ['refresh', 'scrape', 'idle', 'soak', 'aether', 'auth', 'gpu'] as const;
+const SECTIONS = ['refresh', 'scrape', 'idle', 'soak', 'aether', 'auth', 'gpu', 'history'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function soakOptions(population: number): SoakOptions {
@@ -403,6 +405,36 @@ async function main(): Promise<void> {
         `GPU: ${g.gpus} GPUs, ${g.gpuProcesses} GPU processes: NVML reads / whole GPU part of a refresh ms`,
         `${fmt(g.readMs, 3)} / ${fmt(g.refreshMs - g.refreshNoGpuMs, 3)}`,
       ]);
+    }
+
+    // ------------------------------------------------------------ 8. the live page's history ring
+    if (sections.has('history')) {
+      progress('history: 20 simulated minutes of 5,000 workloads, 5 % replaced each second by the busiest');
+      const h = benchHistory();
+      print(
+        table(
+          `8. /api/v1/history ring: ${h.workloads} processes, containers (and ${h.workloads / 10} pods) billed each second, ${h.replacedPerRefresh} replaced each second by new busiest ones, ${h.refreshes} refreshes`,
+          ['points', 'max', 'names', 'retained MiB', 'add 1 s ms', 'p99', 'add 5 s ms', 'p99', 'view ms', 'view KiB'],
+          [
+            [
+              h.points,
+              h.maxPoints,
+              h.names,
+              mib(h.retainedBytes),
+              fmt(h.addMergedMs, 3),
+              fmt(h.addMergedP99Ms, 3),
+              fmt(h.addSingleMs, 3),
+              fmt(h.addSingleP99Ms, 3),
+              fmt(h.viewMs, 1),
+              kib(h.viewBytes),
+            ],
+          ],
+        ) +
+          '   retained: heapUsed with the ring minus without it, after a forced GC (names are the worst case: each point names workloads no other point does).\n' +
+          '   add: PowerHistory.onSnapshot per refresh; 1 s refreshes are merged into 3 s points (per-workload sums), 5 s ones are points as they are.\n' +
+          '   view: the whole history as JSON (JSON.stringify of view()), as a page loading it first gets it.\n',
+      );
+      summary.push([`history ring, ${h.workloads} workloads churning: retained MiB / points / names`, `${mib(h.retainedBytes)} / ${h.points} / ${h.names}`]);
     }
 
     // ------------------------------------------------------------ 6. basic auth under a flood

@@ -6,6 +6,8 @@
 #   prometheus-node-exporter  cross-check of the node joules on the same RAPL tree
 #   prometheus                the real Prometheus server scraping kepler-ts, and promtool
 #   openssl                   certificates for the fake kubelet and API server
+#   chromium                  the headless browser that loads the live page (`/`) in its end-to-end test
+#   tmux                      a real terminal for `kepler-ts top` (send-keys, capture-pane)
 #   gcc, libc6-dev            the fake libnvidia-ml.so.1 (harness/fake_nvml.c) of the GPU tests and bench
 #   python3-sushy             OpenStack's Redfish client, which must read the fake BMC as kepler-ts does
 #   golang-go, golang-github-hashicorp-go-plugin-dev, golang-google-grpc-dev, golang-golang-x-net-dev
@@ -27,6 +29,8 @@ command -v prometheus-node-exporter >/dev/null 2>&1 || need+=(prometheus-node-ex
 command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v tmux >/dev/null 2>&1 || need+=(tmux)
 command -v go >/dev/null 2>&1 || need+=(golang-go)
 gocode=/usr/share/gocode/src
 [ -d $gocode/github.com/hashicorp/go-plugin ] || need+=(golang-github-hashicorp-go-plugin-dev)

@@ -22,6 +22,9 @@ import { KubeInformerCollector } from '../exporter/prometheus/kubeInformerCollec
 import { PrometheusExporter } from '../exporter/prometheus/prometheusExporter.js';
 import { VmPowercapWriter } from '../exporter/passthrough/vmPowercapWriter.js';
 import { StdoutExporter } from '../exporter/stdout/stdoutExporter.js';
+import type { ApiMeter } from '../exporter/web/apiTypes.js';
+import { PowerHistory } from '../exporter/web/powerHistory.js';
+import { WebApi } from '../exporter/web/webApi.js';
 import type { PodInformer } from '../k8s/podInformer.js';
 import type { Logger } from '../logger/logger.js';
 import { assessHealth, probeAnswer, type Health } from '../monitor/health.js';
@@ -31,7 +34,8 @@ import { architectureOf } from '../estimation/hostProfile.js';
 import { parseCpuInfo } from '../resource/cpuInfo.js';
 import { parseHostCpuInfo } from '../resource/hostCpu.js';
 import { ResourceInformer } from '../resource/resourceInformer.js';
-import { renderLandingPage } from '../server/landingPage.js';
+import { landingPageHandler } from '../server/landingPage.js';
+import { loadPageAssets } from '../server/pageAssets.js';
 import { WebServer, type Handler } from '../server/webServer.js';
 import { readBuildInfo } from '../util/buildInfo.js';
 
@@ -47,6 +51,8 @@ export class Application {
   readonly monitor: PowerMonitor;
   readonly server: WebServer;
   readonly prometheus: PrometheusExporter;
+  /** The live page's last 15 minutes (/api/v1/history). */
+  readonly history = new PowerHistory();
   podInformer: PodInformer | undefined;
   /** Set by stop(), which may come while start() is still waiting for Kubernetes. */
   private stopped = false;
@@ -89,6 +95,7 @@ export class Application {
     this.prometheus = new PrometheusExporter(this.monitor, logger.with({ component: 'prometheus' }));
     this.prometheus.register(...this.collectors());
     if (config.exporter.stdout.enabled) this.monitor.onSnapshot(new StdoutExporter().onSnapshot);
+    this.monitor.onSnapshot(this.history.onSnapshot);
     const vmTrees = config.vm.passthrough;
     if (vmTrees.enabled) {
       // On a hypervisor: each VM's energy as a powercap tree its guest reads (the guest's passthrough meter).
@@ -212,19 +219,48 @@ export class Application {
       });
       endpoints.push({ path: '/debug/pprof/', description: 'profiling: not available in kepler-ts (explains why)' });
     }
-    const estimate = this.estimatorDescription();
-    const page = renderLandingPage({
-      version: readBuildInfo().version,
+    const api = new WebApi({
+      latest: () => this.monitor.latest(),
+      history: this.history,
       nodeName: this.nodeName,
-      meter: this.meter.meter.name,
-      zones: this.meter.zones.map((z) => ({ name: z.name, path: z.path })),
-      ...(estimate ? { estimateNotice: estimateSummary(estimate, this.meter.rejected) } : {}),
-      endpoints,
+      version: readBuildInfo().version,
+      meter: () => this.apiMeter(),
+      refreshIntervalSec: interval / 1000,
+      health: (s) => assessHealth(s, performance.now(), interval),
     });
-    this.server.route('/', (_req, res) => {
-      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-      res.end(page);
-    });
+    this.server.route('/api/v1/snapshot', api.snapshot);
+    this.server.route('/api/v1/history', api.history);
+    endpoints.push({ path: '/api/v1/snapshot', description: 'the latest refresh as JSON: node power per zone, the top workloads per level (?top=N), health' });
+    endpoints.push({ path: '/api/v1/history', description: "the last 15 minutes of node and top workloads' power as JSON (?since=ms)" });
+    // The live page: its script and stylesheet behind the same TLS and basic auth as /metrics.
+    const assets = loadPageAssets();
+    if (!assets.available) this.logger.warn(assets.problem ?? 'the live page is not built');
+    for (const r of assets.routes) this.server.route(r.path, r.handler);
+    const estimate = this.estimatorDescription();
+    this.server.route(
+      '/',
+      landingPageHandler({
+        version: readBuildInfo().version,
+        nodeName: this.nodeName,
+        meter: this.meter.meter.name,
+        zones: this.meter.zones.map((z) => ({ name: z.name, path: z.path })),
+        ...(estimate ? { estimateNotice: estimateSummary(estimate, this.meter.rejected) } : {}),
+        endpoints,
+        liveView: assets.available,
+      }),
+    );
+  }
+
+  /** The meter as the live page shows it: what it is, what it is doing, and whether it estimates. */
+  private apiMeter(): ApiMeter {
+    const state = this.meter.meter.status?.();
+    const estimate = this.estimatorDescription();
+    return {
+      name: this.meter.meter.name,
+      ...(state ? { state } : {}),
+      estimated: estimate !== undefined,
+      ...(estimate ? { model: estimate.model, notice: estimateSummary(estimate, this.meter.rejected) } : {}),
+    };
   }
 
   private logMeterChoice(): void {

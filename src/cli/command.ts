@@ -1,5 +1,6 @@
-// What `kepler-ts [flags]` and `kepler-ts model ...` do, once main.ts has installed the signal
-// handlers: load the configuration, start the exporter, and return the exit code when it stops.
+// What `kepler-ts [flags]`, `kepler-ts model ...` and `kepler-ts top ...` do, once main.ts has
+// installed the signal handlers: load the configuration, start the exporter, and return the exit
+// code when it stops.
 
 import { Application } from '../app/application.js';
 import { readBuildInfo } from '../util/buildInfo.js';
@@ -8,6 +9,7 @@ import { loadConfig } from '../config/load.js';
 import { NoMeterError } from '../device/meterSelection.js';
 import { createLogger } from '../logger/logger.js';
 import { runModelCommand } from './modelCommand.js';
+import { runTopCommand } from './topCommand.js';
 import type { StopSignals } from './stopSignals.js';
 
 export async function runCommand(argv: string[], signals: StopSignals): Promise<number> {
@@ -15,6 +17,11 @@ export async function runCommand(argv: string[], signals: StopSignals): Promise<
     // A batch command: Ctrl-C stops it the usual way.
     signals.uninstall();
     return runModelCommand(argv.slice(1));
+  }
+  if (argv[0] === 'top') {
+    // A terminal view: q, Ctrl-C and SIGTERM end it, and it gives the terminal back first.
+    signals.uninstall();
+    return runTopCommand(argv.slice(1));
   }
   let loaded;
   try {

@@ -102,9 +102,18 @@ export class LevelAccount<I extends { key: string }> {
       const ledger = this.ledgers.get(w.info.key);
       const state = w.ended ? 'terminated' : 'running';
       const energyUj = add(ledger?.totals ?? zeros, shares);
-      if (!this.unattributedIdle) return { info: w.info, state, cpuTotalSec: w.cpuTotalSec, energyUj, deltaUj: shares };
+      if (!this.unattributedIdle) return { info: w.info, state, cpuTotalSec: w.cpuTotalSec, cpuDeltaSec: w.cpuDeltaSec, energyUj, deltaUj: shares };
       const idleDeltaUj = idleShares?.sharesUj[i] ?? zeroDeltas;
-      return { info: w.info, state, cpuTotalSec: w.cpuTotalSec, energyUj, deltaUj: shares, idleUj: add(ledger?.idle ?? zeros, idleDeltaUj), idleDeltaUj };
+      return {
+        info: w.info,
+        state,
+        cpuTotalSec: w.cpuTotalSec,
+        cpuDeltaSec: w.cpuDeltaSec,
+        energyUj,
+        deltaUj: shares,
+        idleUj: add(ledger?.idle ?? zeros, idleDeltaUj),
+        idleDeltaUj,
+      };
     });
     const prepared = {
       billed,

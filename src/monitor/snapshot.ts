@@ -64,6 +64,8 @@ export interface WorkloadEnergy<I> {
   readonly info: I;
   readonly state: WorkloadState;
   readonly cpuTotalSec: number;
+  /** CPU seconds it used in this interval (0 for one that ended in it). */
+  readonly cpuDeltaSec: number;
   /** Per zone, in the order of Snapshot.zones. */
   readonly energyUj: readonly bigint[];
   readonly deltaUj: readonly number[];

@@ -913,15 +913,16 @@ test("Dockerfile: multi-stage, root by default (for Kepler's chart), port 28282,
       .replace(/^\/src\//, '')
       .replace(/\/$/, ''),
   );
-  assert.deepEqual(copied.sort(), ['bin', 'dist/build-info.json', 'dist/src', 'node_modules', 'package.json']);
+  assert.deepEqual(copied.sort(), ['bin', 'dist/build-info.json', 'dist/page', 'dist/src', 'node_modules', 'package.json']);
   for (const p of copied) assert.ok(existsSync(join(ROOT, p)), `${p}: not built (run npm run build first)`);
 });
 
-/** The runtime stage's /app in a folder of its own: package.json, node_modules, dist/src, dist/build-info.json, bin/. */
+/** The runtime stage's /app in a folder of its own: package.json, node_modules, dist/src, dist/page, dist/build-info.json, bin/. */
 function imageLayout(): string {
   const app = mkdtempSync(join(tmpdir(), 'kepler-ts-image-'));
   cpSync(join(ROOT, 'package.json'), join(app, 'package.json'));
   cpSync(join(ROOT, 'dist', 'src'), join(app, 'dist', 'src'), { recursive: true });
+  cpSync(join(ROOT, 'dist', 'page'), join(app, 'dist', 'page'), { recursive: true });
   cpSync(join(ROOT, 'dist', 'build-info.json'), join(app, 'dist', 'build-info.json'));
   cpSync(join(ROOT, 'bin'), join(app, 'bin'), { recursive: true });
   symlinkSync(join(ROOT, 'node_modules'), join(app, 'node_modules'), 'dir');

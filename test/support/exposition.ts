@@ -1,19 +1,18 @@
 // Test helper: the Prometheus text exposition (and OpenMetrics) read back, the way a scraper reads
-// it. One reader, two views:
+// it. Two views:
 //   parseExposition(text)                    numeric samples, TYPE and HELP by name; lenient, so it
-//                                            also reads other exporters (node_exporter);
+//                                            also reads other exporters (node_exporter): the reader
+//                                            of `kepler-ts top` (src/top/exposition.ts), failing on
+//                                            a line it cannot read;
 //   parseCheckedExposition(text, openMetrics) the samples as written, grouped in families, and
 //                                            strict enough that what it accepts Prometheus accepts:
 //                                            families contiguous and declared once, HELP before
 //                                            TYPE, valid names, escapes and values.
 
 import assert from 'node:assert/strict';
+import { parseExposition as readExposition, type Sample } from '../../src/top/exposition.js';
 
-export interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
+export type { Sample };
 
 export interface Exposition {
   samples: Sample[];
@@ -43,7 +42,7 @@ export interface CheckedExposition {
   samples: TextSample[];
 }
 
-// ---------- the reader: one line at a time ----------
+// ---------- the strict reader: one line at a time ----------
 
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*/;
@@ -55,7 +54,6 @@ type Line =
   | { kind: 'eof' }
   | { kind: 'help'; name: string; text: string }
   | { kind: 'type'; name: string; type: string }
-  | { kind: 'comment' }
   | { kind: 'sample'; name: string; labels: Record<string, string>; value: string };
 
 function unescapeHelp(s: string): string {
@@ -68,9 +66,9 @@ function unescapeHelp(s: string): string {
 
 /**
  * Parses `{a="x",b="y"}` starting at `line[i] === '{'`; returns the labels and the index after `}`.
- * Strict: only the escapes \\ \" \n, and no label twice; lenient: `\x` is x.
+ * Only the escapes \\ \" \n, and no label twice.
  */
-function parseLabels(line: string, i: number, strict: boolean): { labels: Record<string, string>; end: number } {
+function parseLabels(line: string, i: number): { labels: Record<string, string>; end: number } {
   const labels: Record<string, string> = {};
   i++;
   while (line[i] !== '}') {
@@ -88,7 +86,7 @@ function parseLabels(line: string, i: number, strict: boolean): { labels: Record
       if (c === '\\') {
         const e = line[i + 1];
         if (e === 'n') v += '\n';
-        else if (e === '\\' || e === '"' || (!strict && e !== undefined)) v += e;
+        else if (e === '\\' || e === '"') v += e;
         else throw new Error(`bad escape \\${e} in label value: ${line}`);
         i += 2;
       } else {
@@ -97,7 +95,7 @@ function parseLabels(line: string, i: number, strict: boolean): { labels: Record
       }
     }
     i++;
-    if (strict && key in labels) throw new Error(`label ${key} twice: ${line}`);
+    if (key in labels) throw new Error(`label ${key} twice: ${line}`);
     labels[key] = v;
     if (line[i] === ',') i++;
     else if (line[i] !== '}') throw new Error(`expected , or } at ${i}: ${line}`);
@@ -105,37 +103,28 @@ function parseLabels(line: string, i: number, strict: boolean): { labels: Record
   return { labels, end: i + 1 };
 }
 
-/**
- * One line of an exposition. Strict: a sample is `name{labels} value` with exactly one space and a
- * valid value; lenient: the value is the first word after the name and labels (a timestamp may
- * follow).
- */
-function readLine(line: string, strict: boolean): Line {
+/** One line of an exposition: a sample is `name{labels} value` with exactly one space and a valid value. */
+function readLine(line: string): Line {
   if (line === '') return { kind: 'blank' };
   if (line === '# EOF') return { kind: 'eof' };
   if (line.startsWith('# HELP ')) {
     const rest = line.slice(7);
     const sp = rest.indexOf(' ');
     if (sp > 0) return { kind: 'help', name: rest.slice(0, sp), text: rest.slice(sp + 1) };
-    if (strict) assert.fail(`HELP without text: ${line}`);
-    return { kind: 'help', name: rest, text: '' };
+    assert.fail(`HELP without text: ${line}`);
   }
   const type = /^# TYPE (\S+) (\S+)$/.exec(line);
   if (type) {
-    if (strict) assert.ok(TYPES.has(type[2]), `unknown type in ${line}`);
+    assert.ok(TYPES.has(type[2]), `unknown type in ${line}`);
     return { kind: 'type', name: type[1], type: type[2] };
   }
-  if (line.startsWith('#')) {
-    if (strict) assert.fail(`unexpected comment line: ${line}`);
-    return { kind: 'comment' };
-  }
+  if (line.startsWith('#')) assert.fail(`unexpected comment line: ${line}`);
   const m = NAME.exec(line);
   assert.ok(m, `bad sample line: ${JSON.stringify(line)}`);
   const name = m[0];
   let i = name.length;
   let labels: Record<string, string> = {};
-  if (line[i] === '{') ({ labels, end: i } = parseLabels(line, i, strict));
-  if (!strict) return { kind: 'sample', name, labels, value: line.slice(i).trim().split(' ')[0] };
+  if (line[i] === '{') ({ labels, end: i } = parseLabels(line, i));
   assert.equal(line[i], ' ', `space before value: ${line}`);
   const value = line.slice(i + 1);
   assert.match(value, VALUE, `value of ${line}`);
@@ -144,20 +133,11 @@ function readLine(line: string, strict: boolean): Line {
 
 // ---------- the two views ----------
 
-/** Reads an exposition leniently (any exporter's): samples with numeric values, TYPE and HELP by name. */
+/** Reads an exposition leniently (any exporter's): samples with numeric values, TYPE and HELP by name. Fails on a line it cannot read. */
 export function parseExposition(text: string): Exposition {
-  const samples: Sample[] = [];
-  const types = new Map<string, string>();
-  const help = new Map<string, string>();
-  for (const raw of text.split('\n')) {
-    const line = readLine(raw, false);
-    if (line.kind === 'type') types.set(line.name, line.type);
-    else if (line.kind === 'help') help.set(line.name, line.text);
-    else if (line.kind === 'sample') {
-      const v = line.value;
-      samples.push({ name: line.name, labels: line.labels, value: v === '+Inf' ? Infinity : v === '-Inf' ? -Infinity : Number(v) });
-    }
-  }
+  const { samples, types, help, malformed } = readExposition(text);
+  const bad = malformed[0];
+  if (bad) assert.fail(`bad sample line ${bad.line} (${bad.reason}): ${JSON.stringify(bad.text)}`);
   return { samples, types, help };
 }
 
@@ -180,7 +160,7 @@ export function parseCheckedExposition(text: string, openMetrics: boolean): Chec
   assert.ok(text.endsWith('\n'), 'exposition ends with a newline');
   const lines = text.slice(0, -1).split('\n');
   lines.forEach((raw, n) => {
-    const line = readLine(raw, true);
+    const line = readLine(raw);
     switch (line.kind) {
       case 'eof':
         assert.ok(openMetrics, '# EOF only in OpenMetrics');

@@ -30,8 +30,9 @@ export const LAYERS: readonly (readonly [string, readonly string[]])[] = [
   ['server', ['config', 'logger']],
   ['goplugin', ['logger']],
   ['aether', ['goplugin', 'config', 'logger']],
+  ['top', ['util', 'config']],
   ['app', ['util', 'config', 'logger', 'resource', 'k8s', 'estimation', 'device', 'monitor', 'exporter', 'server']],
-  ['cli', ['util', 'config', 'logger', 'estimation', 'device', 'goplugin', 'aether', 'app']],
+  ['cli', ['util', 'config', 'logger', 'estimation', 'device', 'goplugin', 'aether', 'top', 'app']],
 ];
 
 function sourceFiles(dir: string): string[] {

@@ -809,7 +809,7 @@ test('monitor.maxTerminated and --monitor.max-terminated: any negative value is 
   assert.equal(run(['--monitor.max-terminated=-2']).monitor.maxTerminated, -2);
   // The monitor keeps every terminated workload for any negative value.
   const tracker = new TerminatedTracker<number>(run(['--monitor.max-terminated=-7']).monitor.maxTerminated, 0n, 0);
-  for (let i = 0; i < 600; i++) assert.deepEqual(tracker.add({ info: i, state: 'terminated', cpuTotalSec: 1, energyUj: [BigInt(i + 1)], deltaUj: [0] }), []);
+  for (let i = 0; i < 600; i++) assert.deepEqual(tracker.add({ info: i, state: 'terminated', cpuTotalSec: 1, cpuDeltaSec: 0, energyUj: [BigInt(i + 1)], deltaUj: [0] }), []);
   assert.equal(tracker.list().length, 600);
 });
 

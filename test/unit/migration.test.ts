@@ -176,7 +176,7 @@ const PROMISES: Record<string, (config: Config) => void> = {
   'monitor.maxTerminated': (c) => {
     // Any negative value keeps every terminated workload, as in Kepler.
     const tracker = new TerminatedTracker<number>(c.monitor.maxTerminated, 0n, 0);
-    for (let i = 0; i < 1000; i++) assert.deepEqual(tracker.add({ info: i, state: 'terminated', cpuTotalSec: 1, energyUj: [BigInt(i + 1)], deltaUj: [0] }), []);
+    for (let i = 0; i < 1000; i++) assert.deepEqual(tracker.add({ info: i, state: 'terminated', cpuTotalSec: 1, cpuDeltaSec: 0, energyUj: [BigInt(i + 1)], deltaUj: [0] }), []);
     assert.equal(tracker.list().length, 1000);
     assert.equal(fromFile('monitor.maxTerminated', -1000).config.monitor.maxTerminated < 0, true);
   },

@@ -29,7 +29,7 @@ function cpu<I>(info: I, cpuDeltaSec: number, cpuTotalSec: number, ended = false
 
 /** A VM's energy as a snapshot carries it: totals per zone, in the order of ZONES. */
 function energy(info: VmInfo, uj: bigint[], state: 'running' | 'terminated' = 'running', idleUj?: bigint[]): WorkloadEnergy<VmInfo> {
-  return { info, state, cpuTotalSec: 0, energyUj: uj, deltaUj: uj.map(() => 0), ...(idleUj ? { idleUj, idleDeltaUj: idleUj.map(() => 0) } : {}) };
+  return { info, state, cpuTotalSec: 0, cpuDeltaSec: 0, energyUj: uj, deltaUj: uj.map(() => 0), ...(idleUj ? { idleUj, idleDeltaUj: idleUj.map(() => 0) } : {}) };
 }
 
 /** A snapshot with only what the writer reads: the VM level. */
