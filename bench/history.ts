@@ -54,10 +54,28 @@ function feed(history: PowerHistory, refreshes: number, stepMs: number, workload
   const make = (busyCpu: number) => {
     const n = serial++;
     const podIndex = n % (workloads / 10);
-    const pod: PodInfo = { key: `pod-${podIndex}`, id: `pod-${podIndex}`, name: `pod-${podIndex}`, namespace: 'bench', cpuRequestCores: 0 };
+    // Names as long as real ones: a pod UID, Deployment-style pod names, a 64-hex container id, a
+    // long exe path (a process's detail line), so that what the names cost is not understated.
+    const uid = `${podIndex.toString(16).padStart(8, '0')}-1c2d-4e5f-8a9b-0c1d2e3f4a5b`;
+    const pod: PodInfo = {
+      key: uid,
+      id: uid,
+      name: `payments-api-worker-7d9f8c6b5d-${podIndex.toString(36).padStart(5, 'x')}`,
+      namespace: 'team-payments-production',
+      cpuRequestCores: 0,
+    };
     const id = n.toString(16).padStart(64, '0');
-    const container: ContainerInfo = { key: id, id, name: `container-${n}`, runtime: 'containerd', podId: pod.id, cpuRequestCores: 0 };
-    const proc: ProcessInfo = { key: `${n}:1`, pid: n, comm: `worker-${n}`, exe: '/usr/bin/worker', type: 'container', containerId: id, vmId: '', kernelThread: false };
+    const container: ContainerInfo = { key: id, id, name: `payments-api-worker-sidecar-${n}`, runtime: 'containerd', podId: pod.id, cpuRequestCores: 0 };
+    const proc: ProcessInfo = {
+      key: `${n}:${1_000_000 + n}`,
+      pid: n,
+      comm: `worker-${n}`.slice(0, 15),
+      exe: `/opt/payments/releases/2026.12.03-build-${n}/bin/payments-api-worker-with-a-long-name`,
+      type: 'container',
+      containerId: id,
+      vmId: '',
+      kernelThread: false,
+    };
     return { pod, container, proc, cpu: busyCpu };
   };
   let live = Array.from({ length: workloads }, () => make(0.001));

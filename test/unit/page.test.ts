@@ -16,8 +16,8 @@ import { DEFAULT_PAGE_DIR, loadPageAssets, matchesEtag, type PageAssets } from '
 import type { Handler } from '../../src/server/webServer.js';
 import { Poller } from '../../web/page/api.js';
 import { backoffMs, banners, chartIds, defaultLevel, figures, healthBadge, levelFromHash, pollIntervalMs, shareOf } from '../../web/page/derive.js';
-import { formatAge, formatCores, formatDuration, formatJoules, formatPercent, formatWatts, zoneLabel } from '../../web/page/format.js';
-import { mergeHistory, sinceOf, spanSec, timesSec, topOverWindow, workloadSeries, zoneSeries } from '../../web/page/history.js';
+import { formatAge, formatCores, formatDuration, formatJoules, formatPercent, formatWatts, zoneLabel, zoneNames } from '../../web/page/format.js';
+import { gpuSeries, layoutKey, mergeHistory, platformSeries, sinceOf, spanSec, timesSec, topOverWindow, workloadSeries, zoneSeries } from '../../web/page/history.js';
 
 // ---------- a server for handlers ----------
 
@@ -307,10 +307,26 @@ describe('the page: formatting', () => {
     assert.equal(formatAge(5), '5 s ago');
   });
 
-  test('zones as a person reads them', () => {
+  test('zones as a person reads them, with their index when the name repeats', () => {
     assert.equal(zoneLabel('package'), 'CPU package');
     assert.equal(zoneLabel('dram'), 'DRAM');
     assert.equal(zoneLabel('mystery'), 'mystery');
+    assert.deepEqual(
+      zoneNames([
+        { name: 'package', index: 0 },
+        { name: 'power1', index: 1 },
+        { name: 'power1', index: 2 },
+        { name: 'x', index: 0 },
+        { name: 'x', index: 0 },
+      ]),
+      [
+        { key: 'package', label: 'CPU package' },
+        { key: 'power1#1', label: 'power1 #1' },
+        { key: 'power1#2', label: 'power1 #2' },
+        { key: 'x#0', label: 'x #0' },
+        { key: 'x#0.4', label: 'x #0' },
+      ],
+    );
   });
 });
 
@@ -335,7 +351,7 @@ describe('the page: what it shows and how often it asks', () => {
     assert.equal(defaultLevel(s), 'container');
   });
 
-  test('banners: the exporter not answering (since when), failing health, estimated power with its model', () => {
+  test('banners: the exporter not answering (since when), failing health, platform sources without readings, estimated power with its model', () => {
     assert.deepEqual(banners(snapshot(), {}, 0), []);
     const estimated = snapshot({ meter: { name: 'estimator', estimated: true, model: 'kts-specpower', notice: 'from CPU usage.' } });
     const [b] = banners(estimated, {}, 0);
@@ -345,10 +361,24 @@ describe('the page: what it shows and how often it asks', () => {
     // The exporter's notice names the model already: said once.
     const named = snapshot({ meter: { name: 'estimator', estimated: true, model: 'kts-specpower', notice: 'Model kts-specpower for 2 x Xeon' } });
     assert.equal(banners(named, {}, 0)[0].text, 'Model kts-specpower for 2 x Xeon.');
-    const failing = snapshot({ health: { status: 'degraded', failingZones: ['dram/0'], failingPlatform: ['redfish bmc-1'] } });
+    const failing = snapshot({ health: { status: 'degraded', failingZones: ['dram/0'], failingPlatform: [] } });
     const health = banners(failing, {}, 0);
+    assert.equal(health.length, 1);
     assert.equal(health[0].kind, 'health');
-    assert.match(health[0].text, /Zones unreadable or not advancing: dram\/0\. Platform sources without a fresh reading: redfish bmc-1\./);
+    assert.equal(health[0].title, 'Health: degraded');
+    assert.match(health[0].text, /Zones unreadable or not advancing: dram\/0\.$/);
+    // The node is healthy, yet a platform source is in an outage: a red banner of its own, naming it.
+    const platform = banners(snapshot({ health: { status: 'ok', failingZones: [], failingPlatform: ['redfish', 'acpi'] } }), {}, 0);
+    assert.equal(platform.length, 1);
+    assert.equal(platform[0].kind, 'platform');
+    assert.equal(platform[0].title, 'Platform power from redfish, acpi: no fresh reading.');
+    // Unhealthy as well: one banner says both.
+    const both = banners(snapshot({ health: { status: 'degraded', failingZones: ['dram/0'], failingPlatform: ['redfish'] } }), {}, 0);
+    assert.deepEqual(
+      both.map((b) => b.kind),
+      ['health'],
+    );
+    assert.match(both[0].text, /dram\/0\. Platform power from redfish: no fresh reading\.$/);
     const since = new Date(2024, 0, 1, 10, 0, 0).getTime();
     const offline = banners(snapshot(), { failingSinceMs: since, error: 'no answer within 5 s' }, since + 65_000);
     assert.equal(offline[0].kind, 'offline');
@@ -357,7 +387,7 @@ describe('the page: what it shows and how often it asks', () => {
     assert.equal(healthBadge(snapshot({ health: { status: 'meter_failing', failingZones: [], failingPlatform: [] } })).text, 'meter failing');
   });
 
-  test('figures: the node, each zone with active and idle, then GPUs and platform when present', () => {
+  test('figures: the node, each zone with active and idle, then GPUs and each platform source when present', () => {
     const plain = figures(snapshot());
     assert.deepEqual(
       plain.map((f) => [f.key, f.value]),
@@ -372,14 +402,57 @@ describe('the page: what it shows and how often it asks', () => {
     const full = figures(
       snapshot({
         gpus: [{ index: 0, uuid: 'u', name: 'H200', watts: 100, activeWatts: 40, idleWatts: 60, joules: 1 }],
-        platform: [{ source: 'redfish', id: 'a', name: 'chassis', watts: 300, ageSec: 4 }],
+        platform: [
+          { source: 'redfish', id: 'redfish/bmc/1/PowerControl/0', name: '1 Chassis', watts: 300, ageSec: 4 },
+          { source: 'redfish', id: 'redfish/bmc/1/PowerSupplies/0', name: '1 PSU1', watts: 150, ageSec: 4 },
+        ],
       }),
     );
+    // Each source on its own: the chassis and its PSUs measure the same power, a sum would count it twice.
     assert.deepEqual(
       full.slice(3).map((f) => [f.key, f.label, f.value, f.detail]),
       [
         ['gpu', 'GPU', '100 W', 'active 40 W · idle 60 W'],
-        ['platform', 'Platform', '300 W', 'redfish · read 4 s ago'],
+        ['platform:redfish/bmc/1/PowerControl/0', '1 Chassis', '300 W', 'redfish · read 4 s ago'],
+        ['platform:redfish/bmc/1/PowerSupplies/0', '1 PSU1', '150 W', 'redfish · read 4 s ago'],
+      ],
+    );
+    // Four at most; the rest on one figure, named, not added up.
+    const many = figures(snapshot({ platform: [1, 2, 3, 4, 5, 6].map((n) => ({ source: 'acpi', id: `acpi/${n}`, name: `meter ${n}`, watts: n * 10, ageSec: 1 })) }));
+    assert.deepEqual(
+      many.slice(3).map((f) => [f.key, f.value]),
+      [
+        ['platform:acpi/1', '10 W'],
+        ['platform:acpi/2', '20 W'],
+        ['platform:acpi/3', '30 W'],
+        ['platform:acpi/4', '40 W'],
+        ['platform:more', '+2 more'],
+      ],
+    );
+    assert.equal(many[many.length - 1].detail, 'meter 5 50 W · meter 6 60 W');
+  });
+
+  test('figures: zones of the same name are told apart by their index', () => {
+    const zone = (name: string, index: number, watts: number) => ({ name, index, path: `${name}${index}`, watts, activeWatts: watts, idleWatts: 0, joules: 0 });
+    const list = figures(snapshot({ headlineZones: ['power1'], zones: [zone('power1', 1, 5), zone('power1', 2, 7)] }));
+    assert.deepEqual(
+      list.slice(1).map((f) => [f.key, f.label, f.value]),
+      [
+        ['zone:power1#1', 'power1 #1', '5 W'],
+        ['zone:power1#2', 'power1 #2', '7 W'],
+      ],
+    );
+  });
+
+  test('figures: a snapshot without an interval (the first refresh) waits for one rather than showing 0 W', () => {
+    const first = figures(snapshot({ intervalSec: 0, watts: 0, gpus: [{ index: 0, uuid: 'u', name: 'H200', watts: 0, activeWatts: 0, idleWatts: 0, joules: 0 }] }));
+    assert.deepEqual(
+      first.map((f) => [f.key, f.value, f.detail]),
+      [
+        ['node', '–', 'waiting for the first interval'],
+        ['zone:package', '–', 'waiting for the first interval'],
+        ['zone:dram', '–', 'waiting for the first interval'],
+        ['gpu', '–', 'waiting for the first interval'],
       ],
     );
   });
@@ -400,6 +473,7 @@ describe('the page: its copy of the history', () => {
     active: [active],
     idle: [10],
     gpu: [],
+    gpuIdle: [],
     platform: [],
     top: { ...EMPTY_TOP, ...top },
   });
@@ -466,17 +540,173 @@ describe('the page: its copy of the history', () => {
       [null, 2],
     ]);
     assert.deepEqual(topOverWindow(next, 'container', 1), ['aaa']);
+    assert.equal(next.names.container.get('aaa')?.name, 'name-aaa');
     const later = mergeHistory(next, answer([point(12_000, 1)], {}, { windowSec: 5 }));
-    assert.equal(later.names.size, 0, 'the points that named them left the window');
+    assert.equal(later.names.container.size, 0, 'the points that named them left the window');
   });
 
-  test('an answer with other zones or GPUs replaces what it held', () => {
-    const a = mergeHistory(undefined, answer([point(1000, 1)]));
-    const b = mergeHistory(a, answer([point(2000, 5)], {}, { gpus: [{ index: 0, name: 'H200' }] }));
+  test('holds workloads by level and id: the same id in two levels is two workloads', () => {
+    const s = mergeHistory(
+      undefined,
+      answer([point(1000, 1, { process: [[1, 5]], vm: [[2, 7]] })], {
+        '1': { id: 'x', name: 'a process', detail: '' },
+        '2': { id: 'x', name: 'a VM', detail: '' },
+      }),
+    );
+    assert.deepEqual(workloadSeries(s, 'process', ['x']), [[5]]);
+    assert.deepEqual(workloadSeries(s, 'vm', ['x']), [[7]]);
+    assert.deepEqual(workloadSeries(s, 'container', ['x']), [[null]]);
+    assert.equal(s.names.process.get('x')?.name, 'a process');
+    assert.equal(s.names.vm.get('x')?.name, 'a VM');
+  });
+
+  test('a platform source the exporter adds later: held points keep their place, with no value for it', () => {
+    const platform = (ids: string[]) => ({ platform: ids.map((id) => ({ id, name: id })) });
+    const a = mergeHistory(
+      undefined,
+      answer(
+        [
+          { ...point(1000, 1), platform: [100] },
+          { ...point(4000, 2), platform: [110] },
+        ],
+        {},
+        platform(['chassis']),
+      ),
+    );
+    // The exporter read a PSU from 7000 on; it answers only what follows since=4000.
+    const b = mergeHistory(a, answer([{ ...point(7000, 3), platform: [120, 60] }], {}, platform(['chassis', 'psu1'])));
+    assert.equal(sinceOf(b), 7000);
     assert.deepEqual(
       b.points.map((p) => p.t),
-      [2000],
+      [1000, 4000, 7000],
+      'nothing held is lost',
     );
+    assert.deepEqual(
+      b.platform.map((p) => p.id),
+      ['chassis', 'psu1'],
+    );
+    assert.deepEqual(platformSeries(b), [
+      [100, 110, 120],
+      [null, null, 60],
+    ]);
+    assert.notEqual(layoutKey(a), layoutKey(b), 'the charts are made again with the new series');
+  });
+
+  test('an answer whose columns differ in order (the exporter restarted) is matched by id, and what only the held points have is kept', () => {
+    const over = {
+      zones: [{ name: 'package', index: 0 }],
+      platform: [
+        { id: 'psu1', name: 'psu1' },
+        { id: 'psu2', name: 'psu2' },
+      ],
+      gpus: [{ index: 0, name: 'H200' }],
+    };
+    const held = mergeHistory(undefined, answer([{ ...point(1000, 1), gpu: [50], gpuIdle: [20], platform: [10, 20] }], {}, over));
+    // Restarted: a DRAM zone is read first now, the GPU is gone, and psu2 is read before psu1.
+    const restarted = {
+      zones: [
+        { name: 'dram', index: 0 },
+        { name: 'package', index: 0 },
+      ],
+      platform: [
+        { id: 'psu2', name: 'psu2' },
+        { id: 'psu1', name: 'psu1' },
+      ],
+      gpus: [],
+    };
+    const merged = mergeHistory(held, answer([{ ...point(60_000, 0), active: [3, 4], idle: [1, 2], platform: [21, 11] }], {}, restarted));
+    assert.deepEqual(
+      merged.points.map((p) => p.t),
+      [1000, 60_000],
+    );
+    assert.deepEqual(
+      merged.zones.map((z) => z.name),
+      ['dram', 'package'],
+    );
+    assert.deepEqual(
+      merged.platform.map((p) => p.id),
+      ['psu2', 'psu1'],
+    );
+    assert.deepEqual(
+      merged.gpus.map((g) => g.index),
+      [0],
+      'the GPU stays while a point has its watts',
+    );
+    // A gap lies between the two points (57 s apart, 3 s each): a null in every series.
+    assert.deepEqual(zoneSeries(merged, 0), { active: [null, null, 3], total: [null, null, 4] });
+    assert.deepEqual(zoneSeries(merged, 1), { active: [1, null, 4], total: [11, null, 6] });
+    assert.deepEqual(platformSeries(merged), [
+      [20, null, 21],
+      [10, null, 11],
+    ]);
+    assert.deepEqual(gpuSeries(merged), { active: [50, null, null], total: [70, null, null] });
+    // Once no point has its watts, the GPU is dropped.
+    const later = mergeHistory(merged, answer([{ ...point(2_000_000, 0), active: [3, 4], idle: [1, 2], platform: [21, 11] }], {}, restarted));
+    assert.deepEqual(later.gpus, []);
+    assert.equal(layoutKey(later), layoutKey(restarted));
+  });
+
+  test('columns that cannot be matched (an id twice) drop what is held, and the next request asks for the whole ring', () => {
+    const a = mergeHistory(undefined, answer([point(1000, 1), point(4000, 2)]));
+    const twice = {
+      zones: [
+        { name: 'package', index: 0 },
+        { name: 'package', index: 0 },
+      ],
+    };
+    const b = mergeHistory(a, answer([{ ...point(7000, 3), active: [3, 4], idle: [0, 0] }], {}, twice));
+    assert.equal(b.refetch, true);
+    assert.equal(sinceOf(b), undefined, 'the whole ring next');
+    const full = mergeHistory(
+      b,
+      answer(
+        [
+          { ...point(1000, 1), active: [1, 1], idle: [0, 0] },
+          { ...point(4000, 2), active: [2, 2], idle: [0, 0] },
+          { ...point(7000, 3), active: [3, 4], idle: [0, 0] },
+        ],
+        {},
+        twice,
+      ),
+    );
+    assert.equal(full.refetch, undefined);
+    assert.deepEqual(
+      full.points.map((p) => p.t),
+      [1000, 4000, 7000],
+    );
+    assert.equal(sinceOf(full), 7000);
+  });
+
+  test('the GPUs are drawn as the zones: active, and idle above it, summed over the GPUs', () => {
+    const two = {
+      gpus: [
+        { index: 0, name: 'H200' },
+        { index: 1, name: 'H200' },
+      ],
+    };
+    const s = mergeHistory(
+      undefined,
+      answer(
+        [
+          { ...point(1000, 1), gpu: [100, 50], gpuIdle: [60, 60] },
+          { ...point(4000, 1), gpu: [10, 0], gpuIdle: [60, 55] },
+        ],
+        {},
+        two,
+      ),
+    );
+    assert.deepEqual(gpuSeries(s), { active: [150, 10], total: [270, 125] });
+    // An exporter from before gpuIdle: idle 0.
+    const old = mergeHistory(undefined, answer([{ ...point(1000, 1), gpu: [100, 50], gpuIdle: undefined as unknown as number[] }], {}, two));
+    assert.deepEqual(gpuSeries(old), { active: [150], total: [150] });
+  });
+
+  test('a gap longer than 2.5 points (the exporter did not answer) breaks every line, at the start of the point after it', () => {
+    const s = mergeHistory(undefined, answer([point(1000, 1), point(4000, 2), point(11_000, 3), point(30_000, 4), point(33_000, 5)], { '1': { id: 'w', name: 'w', detail: '' } }));
+    // 4000 -> 11000 is 7 s: 2.33 points, no gap; 11000 -> 30000 is 19 s: a gap, at 27 s.
+    assert.deepEqual(timesSec(s), [1, 4, 11, 27, 30, 33]);
+    assert.deepEqual(zoneSeries(s, 0).active, [1, 2, 3, null, 4, 5]);
+    assert.deepEqual(workloadSeries(s, 'process', ['w']), [[null, null, null, null, null, null]]);
   });
 
   test("the workload chart draws the table's first workloads", () => {
@@ -557,6 +787,28 @@ describe('the page: polling a slow or failing exporter', () => {
       [0, 6000, 13_000, 22_000, 35_000, 56_000, 91_000, 126_000],
     );
     assert.deepEqual(errors.slice(0, 2), ['1: no answer within 5 s', '2: no answer within 5 s']);
+  });
+
+  test('a timeout per URL: the whole history may take 30 s, an increment 5 s', async (t) => {
+    const { calls, advance } = harness(t);
+    const errors: string[] = [];
+    let since: number | undefined;
+    const poller = new Poller<{ n: number }>({
+      url: () => (since === undefined ? 'api/v1/history' : `api/v1/history?since=${since}`),
+      timeoutMs: (url) => (url.includes('since=') ? 5000 : 30_000),
+      intervalMs: () => 1000,
+      onData: (d) => (since = d.n),
+      onError: (m) => errors.push(m),
+    });
+    poller.start();
+    await advance(29_000);
+    calls[0].answer(json(200, { n: 7 }));
+    await advance(1000);
+    assert.deepEqual(errors, [], 'the full ring answered within its 30 s');
+    assert.equal(calls[1].url, 'api/v1/history?since=7');
+    await advance(5000);
+    poller.stop();
+    assert.deepEqual(errors, ['no answer within 5 s']);
   });
 
   test("failures say why (the API's own reason, not JSON, unreachable); a success resets the backoff", async (t) => {

@@ -8,6 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { describe, it, test } from 'node:test';
+import type { PlatformState } from '../../src/device/platform/platformSource.js';
 import type { ApiHistory, ApiSnapshot } from '../../src/exporter/web/apiTypes.js';
 import { PowerHistory, topByEnergy } from '../../src/exporter/web/powerHistory.js';
 import { WebApi } from '../../src/exporter/web/webApi.js';
@@ -15,7 +16,8 @@ import { assessHealth } from '../../src/monitor/health.js';
 import { PowerMonitor } from '../../src/monitor/powerMonitor.js';
 import type { ContainerInfo, PodInfo, ProcessInfo, ResourceSample, WorkloadCpu } from '../../src/resource/workloads.js';
 import { headlineZoneNames } from '../../src/util/powerZones.js';
-import { FakeZone, sample, silent } from '../support/fakes.js';
+import type { IdleOptions } from '../../src/monitor/powerMonitor.js';
+import { FakeZone, gpuDevices, sample, ScriptedGpuMeter, silent } from '../support/fakes.js';
 
 const cpu = <I>(info: I, cpuDeltaSec: number, ended = false): WorkloadCpu<I> => ({ info, cpuDeltaSec, cpuTotalSec: cpuDeltaSec, ended });
 
@@ -34,9 +36,9 @@ const busy: ContainerInfo = { key: 'a'.repeat(64), id: 'a'.repeat(64), name: 'bu
 const quiet: ContainerInfo = { key: 'b'.repeat(64), id: 'b'.repeat(64), name: '', runtime: 'crio', podId: '', cpuRequestCores: 0 };
 
 /** A monitor over package, core and dram, refreshed by hand; every interval bills `next`. */
-function rig() {
+function rig(opts: { idle?: IdleOptions; gpu?: ScriptedGpuMeter } = {}) {
   const zones = [new FakeZone('package'), new FakeZone('core'), new FakeZone('dram')];
-  const clock = { now: 10_000 };
+  const clock = { now: 10_000, wallStepMs: 0 };
   let next: ResourceSample = sample({ baseline: true });
   let refreshes = 0;
   const monitor = new PowerMonitor({
@@ -51,10 +53,11 @@ function rig() {
     stalenessMs: 500,
     maxTerminated: 100,
     minTerminatedEnergyThresholdJ: 0,
-    idle: { model: 'usage-ratio', attribution: 'none' },
+    idle: opts.idle ?? { model: 'usage-ratio', attribution: 'none' },
+    ...(opts.gpu ? { gpu: { meter: opts.gpu, idleWatts: 20 } } : {}),
     logger: silent,
     clock: () => clock.now,
-    wallClock: () => 1_700_000_000_000 + clock.now,
+    wallClock: () => 1_700_000_000_000 + clock.now + clock.wallStepMs,
   });
   monitor.refresh();
   /** One interval of `ms` in which package draws `packageW`, core 60 % of it and dram `dramW`. */
@@ -150,6 +153,87 @@ describe('the API over HTTP', () => {
     }
   });
 
+  it('with idle attribution and GPUs, a level and what it leaves unattributed add up to the node', async () => {
+    const gpu = new ScriptedGpuMeter(gpuDevices(1));
+    const r = rig({ idle: { model: 'usage-ratio', attribution: 'cpu' }, gpu });
+    const srv = await serve(apiFor(r));
+    try {
+      // GPU 0: 120 W over 2 s (20 W idle), all of it by the busy container's process.
+      gpu.step(0, 240e6, { processes: [{ pid: 101 }], utilization: [{ pid: 101, smUtil: 90 }] });
+      r.step(2000, workloadsSample());
+      const s = (await (await fetch(`${srv.base}/api/v1/snapshot`)).json()) as ApiSnapshot;
+      assert.equal(s.gpus.length, 1);
+      assert.ok(Math.abs(s.gpus[0].watts - 120) < 1e-6, `GPU ${s.gpus[0].watts} W`);
+      assert.ok(Math.abs(s.watts - 230) < 1e-6, `node ${s.watts} W: package + dram + GPU`);
+      const gpuIdle = s.gpus[0].idleWatts;
+      for (const level of ['process', 'container', 'pod'] as const) {
+        const l = s.levels[level];
+        // Every CPU watt (active and idle) and the GPU's active watts are carried by a workload or unattributed.
+        assert.ok(Math.abs(l.watts + l.unattributedWatts - (s.watts - gpuIdle)) < 1e-3, `${level}: ${l.watts} + ${l.unattributedWatts} vs ${s.watts - gpuIdle}`);
+      }
+      const busyRow = s.levels.container.top[0];
+      assert.equal(busyRow.name, 'busy');
+      assert.ok(Math.abs(busyRow.gpuWatts - 100) < 1e-6, `the busy container's GPU watts ${busyRow.gpuWatts}: 120 W less 20 W idle`);
+      assert.ok(busyRow.watts > busyRow.zoneWatts[0] + busyRow.zoneWatts[2], 'its watts include its GPU watts');
+      const p = s.levels.process.top.find((w) => w.name === 'stress-ng (101)');
+      assert.ok(p, 'the busy process is listed');
+      assert.equal(p.id, '101:1', "a process's id is its pid and start time: pids are reused");
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('a platform source is failing only once its polls have failed', async () => {
+    const r = rig();
+    let state: PlatformState = { readings: [], errors: { timeout: 0 } };
+    const history = new PowerHistory();
+    r.monitor.onSnapshot(history.onSnapshot);
+    const api = new WebApi({
+      latest: () => {
+        const s = r.monitor.latest();
+        return s && { ...s, platform: [{ name: 'redfish', errorKinds: ['timeout'], state }] };
+      },
+      history,
+      nodeName: 'n',
+      version: 'v',
+      meter: () => ({ name: 'rapl', estimated: false }),
+      refreshIntervalSec: 5,
+      health: (s) => assessHealth(s, r.clock.now, 5000),
+      monotonicNowMs: () => r.clock.now,
+    });
+    const srv = await serve(api);
+    try {
+      r.step(1000, workloadsSample());
+      const first = (await (await fetch(`${srv.base}/api/v1/snapshot`)).json()) as ApiSnapshot;
+      assert.deepEqual(first.health.failingPlatform, [], 'not polled yet: not failing');
+      state = { readings: [], errors: { timeout: 2 } };
+      const later = (await (await fetch(`${srv.base}/api/v1/snapshot`)).json()) as ApiSnapshot;
+      assert.deepEqual(later.health.failingPlatform, ['redfish']);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('serves any top from one pass per refresh: a request for 100 does not change what a request for 1 gets', async () => {
+    const r = rig();
+    const srv = await serve(apiFor(r));
+    try {
+      r.step(2000, workloadsSample());
+      const one = (await (await fetch(`${srv.base}/api/v1/snapshot?top=1`)).json()) as ApiSnapshot;
+      const all = (await (await fetch(`${srv.base}/api/v1/snapshot?top=100`)).json()) as ApiSnapshot;
+      const oneAgain = (await (await fetch(`${srv.base}/api/v1/snapshot?top=1`)).json()) as ApiSnapshot;
+      assert.deepEqual(
+        all.levels.process.top.map((w) => w.name),
+        ['stress-ng (101)', 'sshd (303)', 'sleep (202)'],
+        'most watts first; a process with none last',
+      );
+      assert.deepEqual(one.levels.process.top, all.levels.process.top.slice(0, 1));
+      assert.deepEqual(oneAgain, one);
+    } finally {
+      await srv.close();
+    }
+  });
+
   it('answers 503 before the first refresh and 400 naming a bad parameter; gzips when asked; never refreshes', async () => {
     const r = rig();
     const api = new WebApi({
@@ -240,6 +324,20 @@ describe('the history ring', () => {
     assert.ok(Math.abs(p.sec - 3) < 1e-9);
     assert.ok(Math.abs(p.active[0] + p.idle[0] - 200) < 1e-6, `package ${p.active[0] + p.idle[0]} W: the mean of 100, 200, 300`);
     assert.equal(h.workloads[p.top.container[0][0]].name, 'busy');
+  });
+
+  it('keeps points in order, and ?since finding the new ones, when the wall clock steps back', () => {
+    const r = rig();
+    const history = new PowerHistory({ minStepMs: 1000 });
+    r.monitor.onSnapshot(history.onSnapshot);
+    r.step(5000, workloadsSample());
+    r.step(5000, workloadsSample());
+    const before = history.view();
+    r.clock.wallStepMs = -600_000; // NTP steps the clock back ten minutes
+    r.step(5000, workloadsSample());
+    const after = history.view(before.points[1].t);
+    assert.equal(after.points.length, 1, 'the point after the step is newer than the last one seen');
+    assert.equal(after.points[0].t - before.points[1].t, 5000);
   });
 
   it('keeps the window, and no name that no point uses', () => {

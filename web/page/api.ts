@@ -10,8 +10,8 @@ import { backoffMs } from './derive.js';
 export interface PollerOptions<T> {
   /** The relative URL of the next request ("api/v1/snapshot?top=10"): asked before each one. */
   url: () => string;
-  /** Abort a request after this long. */
-  timeoutMs: number;
+  /** Abort a request after this long: a number, or one per URL (a large answer may take longer). */
+  timeoutMs: number | ((url: string) => number);
   /** Wait between successful requests: asked after each one, as the exporter's interval may change. */
   intervalMs: () => number;
   onData: (data: T) => void;
@@ -49,15 +49,17 @@ export class Poller<T> {
     if (this.inFlight) return;
     const abort = new AbortController();
     this.inFlight = abort;
-    const timeout = setTimeout(() => abort.abort(), this.opts.timeoutMs);
+    const url = this.opts.url();
+    const timeoutMs = typeof this.opts.timeoutMs === 'number' ? this.opts.timeoutMs : this.opts.timeoutMs(url);
+    const timeout = setTimeout(() => abort.abort(), timeoutMs);
     let data: T | undefined;
     let failure: string | undefined;
     try {
-      const res = await fetch(this.opts.url(), { signal: abort.signal, headers: { Accept: 'application/json' } });
+      const res = await fetch(url, { signal: abort.signal, headers: { Accept: 'application/json' } });
       if (!res.ok) throw new Error(await httpFailure(res));
       data = (await res.json()) as T;
     } catch (err) {
-      failure = abort.signal.aborted ? `no answer within ${this.opts.timeoutMs / 1000} s` : describeFailure(err);
+      failure = abort.signal.aborted ? `no answer within ${timeoutMs / 1000} s` : describeFailure(err);
     } finally {
       clearTimeout(timeout);
       this.inFlight = undefined;

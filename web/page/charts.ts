@@ -115,7 +115,11 @@ export class Chart {
         { ...axis, size: 26, space: 70, values: (_u, splits) => formatTimeTicks(splits) },
         { ...axis, size: 52, space: 24, values: (_u, splits) => splits.map((v) => formatWatts(v)) },
       ],
-      series: [{}, ...this.spec.series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, points: { show: false }, ...(s.fill ? { fill: s.fill } : {}) }))],
+      // spanGaps false: a null (a gap in the history, a workload out of the top) breaks the line.
+      series: [
+        {},
+        ...this.spec.series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, spanGaps: false, points: { show: false }, ...(s.fill ? { fill: s.fill } : {}) })),
+      ],
       bands: (this.spec.bands ?? []).map((b) => ({ series: [b.between[0] + 1, b.between[1] + 1] as uPlot.Band.Bounds, fill: b.fill })),
       hooks: { setCursor: [(u) => this.showLegend(u.cursor.idx ?? undefined)] },
     };

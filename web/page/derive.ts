@@ -4,7 +4,7 @@
 
 import type { ApiHealth, ApiLevel, ApiLevelName, ApiSnapshot } from '../../src/exporter/web/apiTypes.js';
 import { API_LEVELS } from '../../src/exporter/web/apiTypes.js';
-import { formatAge, formatClock, formatPercent, formatWatts, zoneLabel } from './format.js';
+import { formatAge, formatClock, formatPercent, formatWatts, zoneLabel, zoneNames } from './format.js';
 
 /** Poll no faster than 1 s, no slower than 5 s, and no faster than the exporter refreshes. */
 export function pollIntervalMs(refreshIntervalSec: number | undefined): number {
@@ -33,7 +33,7 @@ export function defaultLevel(s: ApiSnapshot): ApiLevelName {
 export const LEVEL_LABELS: Record<ApiLevelName, string> = { process: 'Processes', container: 'Containers', pod: 'Pods', vm: 'VMs' };
 export const LEVEL_NOUNS: Record<ApiLevelName, string> = { process: 'processes', container: 'containers', pod: 'pods', vm: 'VMs' };
 
-export type BannerKind = 'estimate' | 'health' | 'offline';
+export type BannerKind = 'estimate' | 'health' | 'platform' | 'offline';
 
 export interface Banner {
   kind: BannerKind;
@@ -53,8 +53,13 @@ export interface Connection {
 export function healthProblems(h: ApiHealth): string[] {
   const out: string[] = [];
   if (h.failingZones.length > 0) out.push(`Zones unreadable or not advancing: ${h.failingZones.join(', ')}.`);
-  if (h.failingPlatform.length > 0) out.push(`Platform sources without a fresh reading: ${h.failingPlatform.join(', ')}.`);
+  if (h.failingPlatform.length > 0) out.push(platformProblem(h.failingPlatform));
   return out;
+}
+
+/** "Platform power from redfish: no fresh reading.": the platform sources in an outage. */
+function platformProblem(sources: string[]): string {
+  return `Platform power from ${sources.join(', ')}: no fresh reading.`;
 }
 
 const HEALTH_MEANING: Record<string, string> = {
@@ -78,6 +83,9 @@ export function banners(s: ApiSnapshot | undefined, conn: Connection, nowMs: num
     const problems = healthProblems(s.health);
     const meaning = HEALTH_MEANING[s.health.status] ?? '';
     out.push({ kind: 'health', title: `Health: ${s.health.status.replace(/_/g, ' ')}`, text: [meaning, ...problems].filter(Boolean).join(' ') });
+  } else if (s && s.health.failingPlatform.length > 0) {
+    // The node's health does not count platform power, yet a source in an outage is worth saying.
+    out.push({ kind: 'platform', title: platformProblem(s.health.failingPlatform), text: 'Missing from the figures and charts until a reading comes.' });
   }
   if (s?.meter.estimated) {
     const notice = sentence(s.meter.notice ?? '');
@@ -112,30 +120,61 @@ export interface Figure {
   title?: string;
 }
 
-/** The row of figures: the node, each zone, the GPUs and the platform power, when present. */
+/** Platform sources shown as figures of their own; the rest share one. */
+export const PLATFORM_FIGURES = 4;
+
+/**
+ * The row of figures: the node, each zone, the GPUs and each platform source, when present. A
+ * snapshot without an interval (the exporter's first refresh, or one whose reading failed) has no
+ * watts: its figures say so rather than 0 W (the page shows the previous snapshot's instead, when it
+ * has one).
+ */
 export function figures(s: ApiSnapshot): Figure[] {
+  const waiting = !(s.intervalSec > 0);
+  const w = (watts: number) => (waiting ? '–' : formatWatts(watts));
+  const split = (active: number, idle: number) => (waiting ? 'waiting for the first interval' : `active ${formatWatts(active)} · idle ${formatWatts(idle)}`);
   const sum = [...s.headlineZones.map(zoneLabel), ...(s.gpus.length ? ['GPUs'] : [])].join(' + ');
   const out: Figure[] = [
-    { key: 'node', label: 'Node', value: formatWatts(s.watts), detail: `CPU ${formatPercent(s.usageRatio)} busy · ${sum}`, title: `The node's power: ${sum}` },
+    {
+      key: 'node',
+      label: 'Node',
+      value: w(s.watts),
+      detail: waiting ? 'waiting for the first interval' : `CPU ${formatPercent(s.usageRatio)} busy · ${sum}`,
+      title: `The node's power: ${sum}`,
+    },
   ];
-  for (const z of s.zones) {
-    out.push({ key: `zone:${z.name}`, label: zoneLabel(z.name), value: formatWatts(z.watts), detail: `active ${formatWatts(z.activeWatts)} · idle ${formatWatts(z.idleWatts)}` });
-  }
+  const names = zoneNames(s.zones);
+  s.zones.forEach((z, i) => {
+    out.push({ key: `zone:${names[i].key}`, label: names[i].label, value: w(z.watts), detail: split(z.activeWatts, z.idleWatts) });
+  });
   if (s.gpus.length > 0) {
-    const sum = (f: (g: (typeof s.gpus)[number]) => number) => s.gpus.reduce((a, g) => a + f(g), 0);
+    const total = (f: (g: (typeof s.gpus)[number]) => number) => s.gpus.reduce((a, g) => a + f(g), 0);
     const label = s.gpus.length === 1 ? 'GPU' : `GPUs (${s.gpus.length})`;
     out.push({
       key: 'gpu',
       label,
-      value: formatWatts(sum((g) => g.watts)),
-      detail: `active ${formatWatts(sum((g) => g.activeWatts))} · idle ${formatWatts(sum((g) => g.idleWatts))}`,
+      value: w(total((g) => g.watts)),
+      detail: split(
+        total((g) => g.activeWatts),
+        total((g) => g.idleWatts),
+      ),
     });
   }
-  if (s.platform.length > 0) {
-    const sources = s.platform.map((p) => p.source).filter((v, i, a) => a.indexOf(v) === i);
-    const watts = s.platform.reduce((a, p) => a + p.watts, 0);
-    const age = Math.max(...s.platform.map((p) => p.ageSec));
-    out.push({ key: 'platform', label: 'Platform', value: formatWatts(watts), detail: `${sources.join(', ')} · read ${formatAge(age)}` });
+  // One figure per source, never a sum: PSUs and the chassis, or Redfish and ACPI, measure the same power.
+  const shown = s.platform.slice(0, PLATFORM_FIGURES);
+  for (const p of shown) {
+    out.push({
+      key: `platform:${p.id}`,
+      label: p.name || p.source,
+      value: formatWatts(p.watts),
+      detail: `${p.source} · read ${formatAge(p.ageSec)}`,
+      title: `Platform power from ${p.source} (${p.id}). Sources may measure the same power: they are not added up.`,
+    });
+  }
+  const rest = s.platform.slice(shown.length);
+  if (rest.length > 0) {
+    const list = rest.map((p) => `${p.name || p.id} ${formatWatts(p.watts)}`);
+    out.push({ key: 'platform:more', label: 'Platform', value: `+${rest.length} more`, detail: list.join(' · '), title: list.join('\n') });
   }
   return out;
 }

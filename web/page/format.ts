@@ -89,3 +89,22 @@ const ZONE_LABELS: Record<string, string> = {
 export function zoneLabel(name: string): string {
   return ZONE_LABELS[name] ?? name;
 }
+
+/**
+ * Each zone's key (for data-figure and data-chart) and label: its name, plus its index when another
+ * zone has the same name (hwmon may name several alike): "package", or "power1#1" and "power1 #1".
+ */
+export function zoneNames(zones: readonly { name: string; index: number }[]): { key: string; label: string }[] {
+  const count = new Map<string, number>();
+  for (const z of zones) count.set(z.name, (count.get(z.name) ?? 0) + 1);
+  const out = zones.map((z) =>
+    (count.get(z.name) ?? 0) > 1 ? { key: `${z.name}#${z.index}`, label: `${zoneLabel(z.name)} #${z.index}` } : { key: z.name, label: zoneLabel(z.name) },
+  );
+  // The same name and index twice: their place tells them apart.
+  const seen = new Set<string>();
+  return out.map((n, i) => {
+    const key = seen.has(n.key) ? `${n.key}.${i}` : n.key;
+    seen.add(key);
+    return { key, label: n.label };
+  });
+}

@@ -4,7 +4,8 @@
 //
 // What the end-to-end test reads, on purpose: <body data-live> ("loading", then "ready" once a
 // snapshot and a history are drawn) and data-ready-ms (when), data-level on #workloads,
-// data-points on each chart's <figure data-chart>, data-kind and data-id on the table's rows.
+// data-points on each chart's <figure data-chart>, data-kind, data-level and data-id on the
+// table's rows.
 
 import type { ApiHistory, ApiLevelName, ApiSnapshot } from '../../src/exporter/web/apiTypes.js';
 import { Poller } from './api.js';
@@ -21,13 +22,21 @@ import { WorkloadsPanel } from './workloads.js';
 const TOP = 10;
 /** A request not answered within this is aborted and counts as a failure. */
 const TIMEOUT_MS = 5000;
+/** The same for the whole history ring (no ?since=): MiBs on a node whose workloads churn. */
+const FULL_HISTORY_TIMEOUT_MS = 30_000;
 
 interface PageState {
+  /** The latest snapshot: health, meter, how often to ask. */
   snapshot?: ApiSnapshot;
+  /**
+   * The latest snapshot with an interval, whose watts the figures and the table show: one without
+   * (the exporter's first refresh, or one whose reading failed) has none, so the previous stays.
+   */
+  power?: ApiSnapshot;
   history?: HistoryState;
   /** The tab shown; undefined until the URL or the first snapshot decides. */
   level?: ApiLevelName;
-  /** When this browser received the latest new refresh (a new seq). */
+  /** When this browser received the latest new refresh with watts (a new seq). */
   changedMs?: number;
   snapshotConn: Connection;
   historyConn: Connection;
@@ -52,9 +61,12 @@ function start(): void {
     // When the first figures and charts were drawn, ms since navigation: the test prints it.
     document.body.dataset.readyMs = String(Math.round(performance.now()));
   };
+  // Until a snapshot with an interval comes, the first one (whose figures say they wait for it).
+  const shown = () => state.power ?? state.snapshot;
   const drawWorkloads = () => {
-    if (state.snapshot && state.level) workloads.render(state.snapshot, state.level);
-    if (state.history && state.level) workloads.renderChart(state.history, state.snapshot, state.level);
+    const s = shown();
+    if (s && state.level) workloads.render(s, state.level);
+    if (state.history && state.level) workloads.renderChart(state.history, state.power, state.level);
   };
   const select = (level: ApiLevelName) => {
     state.level = level;
@@ -79,15 +91,18 @@ function start(): void {
     timeoutMs: TIMEOUT_MS,
     intervalMs: () => pollIntervalMs(state.snapshot?.refreshIntervalSec),
     onData: (s) => {
-      const previous = state.snapshot;
-      if (!previous || previous.seq !== s.seq || previous.timestampMs !== s.timestampMs) state.changedMs = Date.now();
+      if (s.intervalSec > 0) {
+        const previous = state.power;
+        if (!previous || previous.seq !== s.seq || previous.timestampMs !== s.timestampMs) state.changedMs = Date.now();
+        state.power = s;
+      }
       state.snapshot = s;
       state.snapshotConn = {};
       state.level ??= defaultLevel(s);
       status.hidden = true;
       document.body.dataset.shown = 'true';
       header.render(s);
-      figureView.render(figures(s));
+      figureView.render(figures(shown() ?? s));
       drawWorkloads();
       tick();
       ready();
@@ -104,14 +119,14 @@ function start(): void {
       const since = sinceOf(state.history);
       return since === undefined ? 'api/v1/history' : `api/v1/history?since=${since}`;
     },
-    timeoutMs: TIMEOUT_MS,
+    timeoutMs: (url) => (url.includes('since=') ? TIMEOUT_MS : FULL_HISTORY_TIMEOUT_MS),
     intervalMs: () => pollIntervalMs(state.snapshot?.refreshIntervalSec),
     onData: (answer) => {
       state.history = mergeHistory(state.history, answer);
       state.historyConn = {};
       power.update(state.history);
       tick();
-      if (state.level) workloads.renderChart(state.history, state.snapshot, state.level);
+      if (state.level) workloads.renderChart(state.history, state.power, state.level);
       ready();
     },
     onError: (message) => {

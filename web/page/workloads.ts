@@ -7,17 +7,18 @@ import { API_LEVELS } from '../../src/exporter/web/apiTypes.js';
 import { Chart, PALETTE } from './charts.js';
 import { chartIds, LEVEL_LABELS, LEVEL_NOUNS, shareOf } from './derive.js';
 import { h, setText } from './dom.js';
-import { formatCores, formatDuration, formatJoules, formatPercent, formatWatts, zoneLabel } from './format.js';
+import { formatCores, formatDuration, formatJoules, formatPercent, formatWatts, zoneNames } from './format.js';
 import { spanSec, timesSec, topOverWindow, workloadSeries, type HistoryState } from './history.js';
 
 /** How many workloads the chart draws: one per colour. */
 export const CHART_WORKLOADS = PALETTE.length;
 
+/** What the unattributed row holds: CPU power (active, and idle given to none when idle is attributed) and GPU power. */
 const UNATTRIBUTED_DETAIL: Record<ApiLevelName, string> = {
-  process: 'active CPU power no process explains (the kernel, processes gone between reads)',
-  container: 'active CPU power outside every container: host processes, the kernel',
-  pod: 'active CPU power outside every pod: host processes, system containers, the kernel',
-  vm: 'active CPU power outside every VM: the host and its other processes',
+  process: 'CPU and GPU power no process carries: the kernel, processes gone between reads',
+  container: 'CPU and GPU power outside every container: host processes, the kernel',
+  pod: 'CPU and GPU power outside every pod: host processes, system containers, the kernel',
+  vm: 'CPU and GPU power outside every VM: the host and its other processes',
 };
 
 export class WorkloadsPanel {
@@ -55,7 +56,10 @@ export class WorkloadsPanel {
     });
   }
 
-  /** The table for `level` from the snapshot: rows rebuilt (a dozen at most), text only. */
+  /**
+   * The table for `level` from the snapshot: rows rebuilt (a dozen at most), text only. Rows carry
+   * data-level and data-id: an id is unique only within its level.
+   */
   render(s: ApiSnapshot, level: ApiLevelName): void {
     this.root.dataset.level = level;
     for (const [name, tab] of this.tabs) {
@@ -64,15 +68,20 @@ export class WorkloadsPanel {
       setText(tab.count, String(s.levels[name]?.count ?? 0));
     }
     const data = s.levels[level];
-    const headline = s.zones.map((z, i) => ({ z, i })).filter(({ z }) => s.headlineZones.includes(z.name));
+    const names = zoneNames(s.zones);
+    const headline = s.zones.map((z, i) => ({ z, i, name: names[i] })).filter(({ z }) => s.headlineZones.includes(z.name));
     const gpu = s.gpus.length > 0;
+    // The exporter's first refresh (or one whose reading failed) has no interval: no watts yet.
+    const waiting = !(s.intervalSec > 0);
+    const watts = (w: number) => (waiting ? '–' : formatWatts(w));
     this.renderHead(
-      headline.map(({ z }) => z.name),
+      headline.map(({ z, name }) => (name.key === z.name ? zoneColumn(z.name) : `${zoneColumn(z.name)} #${z.index}`)),
+      headline.map(({ name }) => name.label),
       gpu,
     );
-    setText(this.summary, `${data.count} running · ${formatWatts(data.watts)} in all`);
+    setText(this.summary, `${data.count} running · ${waiting ? 'waiting for the first interval' : `${formatWatts(data.watts)} in all`}`);
 
-    const rows: HTMLTableRowElement[] = data.top.map((w, rank) => this.row(w, rank, s.watts, headline, gpu));
+    const rows: HTMLTableRowElement[] = data.top.map((w, rank) => this.row(level, w, rank, s.watts, headline, gpu, watts));
     if (data.top.length === 0) {
       rows.push(h('tr', { class: 'empty' }, h('td', { attrs: { colspan: String(6 + headline.length + (gpu ? 1 : 0)) }, text: `No ${LEVEL_NOUNS[level]} running.` })));
     }
@@ -87,7 +96,7 @@ export class WorkloadsPanel {
           h('span', { class: 'workload', text: 'unattributed' }),
           h('span', { class: 'detail', text: UNATTRIBUTED_DETAIL[level] }),
         ),
-        h('td', { class: 'num watts', text: formatWatts(data.unattributedWatts) }),
+        h('td', { class: 'num watts', text: watts(data.unattributedWatts) }),
         shareCell(shareOf(data.unattributedWatts, s.watts)),
         ...headline.map(() => h('td', { class: 'num dim', text: '' })),
         gpu ? h('td', { class: 'num dim', text: '' }) : null,
@@ -98,19 +107,25 @@ export class WorkloadsPanel {
     this.body.replaceChildren(...rows);
   }
 
-  /** The chart of the level's first workloads over the window; their colours are the table's swatches. */
+  /**
+   * The chart of the level's first workloads over the window; their colours are the table's
+   * swatches. Series are the workloads of `level` by id: an id means nothing in another level.
+   */
   renderChart(state: HistoryState, s: ApiSnapshot | undefined, level: ApiLevelName): void {
-    // Before the first snapshot there is no table to match: the most energy over the window then.
-    const ids = s ? chartIds(s.levels[level], CHART_WORKLOADS) : topOverWindow(state, level, CHART_WORKLOADS);
+    // Before a snapshot with watts there is no table to match: the most energy over the window then.
+    const ids = s && s.intervalSec > 0 ? chartIds(s.levels[level], CHART_WORKLOADS) : topOverWindow(state, level, CHART_WORKLOADS);
+    const xs = timesSec(state);
     const series = workloadSeries(state, level, ids);
-    while (series.length < CHART_WORKLOADS) series.push(state.points.map(() => null));
+    this.chart.root.dataset.level = level;
+    while (series.length < CHART_WORKLOADS) series.push(xs.map(() => null));
     const span = spanSec(state);
     const title = ids.length > 0 ? `Top ${LEVEL_NOUNS[level]} over time` : `No ${LEVEL_NOUNS[level]}`;
-    this.chart.setData([timesSec(state), ...series], span > 0 ? `last ${formatDuration(Math.min(span, state.windowSec))} · watts` : '', title);
+    this.chart.setData([xs, ...series], span > 0 ? `last ${formatDuration(Math.min(span, state.windowSec))} · watts` : '', title);
   }
 
-  private renderHead(zones: string[], gpu: boolean): void {
-    const key = JSON.stringify([zones, gpu]);
+  /** The heading: `zones` the headline zones' short names, `labels` their labels. */
+  private renderHead(zones: string[], labels: string[], gpu: boolean): void {
+    const key = JSON.stringify([zones, labels, gpu]);
     if (key === this.headKey) return;
     this.headKey = key;
     const th = (text: string, cls = '', title = '') => h('th', { class: cls, text, ...(title ? { title } : {}) });
@@ -119,14 +134,14 @@ export class WorkloadsPanel {
       th('workload', 'name'),
       th('watts', 'num', 'CPU watts over the zones to the right, plus GPU watts'),
       th('share of node', 'share'),
-      ...zones.map((z) => th(zoneColumn(z), 'num', `${zoneLabel(z)} watts`)),
+      ...zones.map((z, i) => th(z, 'num', `${labels[i]} watts`)),
       ...(gpu ? [th('GPU', 'num', 'GPU watts')] : []),
       th('cores', 'num', 'CPU cores busy: CPU seconds per second'),
       th('energy', 'num', 'since the exporter first saw it'),
     );
   }
 
-  private row(w: ApiWorkload, rank: number, nodeWatts: number, headline: { i: number }[], gpu: boolean): HTMLTableRowElement {
+  private row(level: ApiLevelName, w: ApiWorkload, rank: number, nodeWatts: number, headline: { i: number }[], gpu: boolean, watts: (w: number) => string): HTMLTableRowElement {
     const rankCell = h('td', { class: 'rank' });
     if (rank < CHART_WORKLOADS) {
       const swatch = h('i', { class: 'swatch' });
@@ -136,7 +151,7 @@ export class WorkloadsPanel {
     rankCell.append(String(rank + 1));
     return h(
       'tr',
-      { data: { kind: 'workload', id: w.id } },
+      { data: { kind: 'workload', level, id: w.id } },
       rankCell,
       h(
         'td',
@@ -144,10 +159,10 @@ export class WorkloadsPanel {
         h('span', { class: 'workload', text: w.name }),
         h('span', { class: 'detail', text: w.detail }),
       ),
-      h('td', { class: 'num watts', text: formatWatts(w.watts) }),
+      h('td', { class: 'num watts', text: watts(w.watts) }),
       shareCell(shareOf(w.watts, nodeWatts)),
-      ...headline.map(({ i }) => h('td', { class: 'num', text: formatWatts(w.zoneWatts[i] ?? 0) })),
-      gpu ? h('td', { class: 'num', text: formatWatts(w.gpuWatts) }) : null,
+      ...headline.map(({ i }) => h('td', { class: 'num', text: watts(w.zoneWatts[i] ?? 0) })),
+      gpu ? h('td', { class: 'num', text: watts(w.gpuWatts) }) : null,
       h('td', { class: 'num', text: formatCores(w.cpuCores) }),
       h('td', { class: 'num', text: formatJoules(w.joules) }),
     );

@@ -24,7 +24,7 @@ export interface ApiHealth {
   status: string;
   /** `zone/index` of the zones that have been unreadable, or read without advancing, for 3 refreshes. */
   failingZones: string[];
-  /** Platform sources with no fresh reading (an outage), by name. */
+  /** Platform sources in an outage (no fresh reading after failed polls), by name: redfish, acpi. */
   failingPlatform: string[];
 }
 
@@ -61,7 +61,10 @@ export interface ApiPlatformSource {
 }
 
 export interface ApiWorkload {
-  /** The level's id: pid, container id, pod UID, VM id. Stable for the workload's life. */
+  /**
+   * The workload's id, unique in its level for the exporter's life: a process's pid and start time
+   * (`pid:ticks`: a pid is reused), the container id, the pod UID, the VM id.
+   */
   id: string;
   /** As a person knows it: `comm (pid)`, the container name, `namespace/name`, the VM name. */
   name: string;
@@ -87,7 +90,12 @@ export interface ApiLevel {
   count: number;
   /** Sum of `watts` over all running workloads of the level. */
   watts: number;
-  /** Active CPU watts over the headline zones that no workload of the level explains. */
+  /**
+   * Watts over the headline zones and GPUs that no workload of the level carries: active CPU power
+   * no workload explains, plus, with idle attribution on, the idle power given to none, plus the
+   * GPUs' active power no workload explains. So `watts + unattributedWatts` is the node's `watts`
+   * with idle attribution on, and the node's active watts (headline zones and GPUs) without it.
+   */
   unattributedWatts: number;
   /** The N running workloads with the most watts, most first. */
   top: ApiWorkload[];
@@ -126,15 +134,16 @@ export interface ApiHistoryWorkload {
 }
 
 export interface ApiHistoryPoint {
-  /** End of the point's interval, wall clock ms. */
+  /** End of the point's interval, ms since the epoch (the wall clock at start, advanced by a monotonic clock). */
   t: number;
   /** Seconds the point covers. */
   sec: number;
   /** Per zone of ApiHistory.zones: active and idle watts. */
   active: number[];
   idle: number[];
-  /** Per GPU of ApiHistory.gpus: watts. */
+  /** Per GPU of ApiHistory.gpus: active and idle watts. */
   gpu: number[];
+  gpuIdle: number[];
   /** Per source of ApiHistory.platform: watts, null when it had no reading. */
   platform: (number | null)[];
   /** Per level, the top workloads of the point: [workload key in ApiHistory.workloads, watts]. */

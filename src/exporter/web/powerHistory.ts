@@ -10,7 +10,7 @@
 import { watts, type Snapshot, type WorkloadEnergy } from '../../monitor/snapshot.js';
 import { API_LEVELS, type ApiHistory, type ApiHistoryPoint, type ApiHistoryWorkload, type ApiLevelName } from './apiTypes.js';
 import type { PlatformReading } from '../../device/platform/platformSource.js';
-import { headlineDeltaUj, headlineZoneIndexes, levelOf, platformSourceId, platformSourceName, workloadNamers, type WorkloadLabel } from './snapshotView.js';
+import { headlineDeltaUj, headlineZoneIndexes, levelOf, platformSourceId, platformSourceName, topK, workloadNamers, type WorkloadLabel } from './snapshotView.js';
 
 export interface PowerHistoryOptions {
   /** How far back points are kept. */
@@ -30,6 +30,7 @@ interface Point {
   active: Float64Array;
   idle: Float64Array;
   gpu: Float64Array;
+  gpuIdle: Float64Array;
   /** Platform watts by index into `platformIds`; NaN when the source had no reading. */
   platform: Float64Array;
   /** Per level: the top workloads and their watts, most first. */
@@ -53,6 +54,7 @@ interface Pending {
   activeUj: number[];
   idleUj: number[];
   gpuUj: number[];
+  gpuIdleUj: number[];
   /** Per level, energy by workload key (only when refreshes are merged), with the latest info. */
   levels: Record<ApiLevelName, Map<string, { uj: number; info: unknown }>> | undefined;
   /** The latest snapshot: its platform readings and how it names workloads. */
@@ -73,6 +75,7 @@ export class PowerHistory {
   private readonly named: Record<ApiLevelName, Map<string, NamedWorkload>> = { process: new Map(), container: new Map(), pod: new Map(), vm: new Map() };
   private nextNumber = 1;
   private pending: Pending | undefined;
+  private wallMinusMonotonic: number | undefined;
 
   constructor(opts: PowerHistoryOptions = {}) {
     this.windowMs = opts.windowMs ?? 15 * 60_000;
@@ -121,6 +124,7 @@ export class PowerHistory {
         active: Array.from(p.active),
         idle: Array.from(p.idle),
         gpu: Array.from(p.gpu),
+        gpuIdle: Array.from(p.gpuIdle),
         platform: Array.from(p.platform, (v) => (Number.isNaN(v) ? null : v)),
         top,
       };
@@ -143,23 +147,27 @@ export class PowerHistory {
 
   private gather(into: Pending | undefined, s: Snapshot, perWorkload: boolean): Pending {
     const p: Pending = into ?? {
-      startMs: s.timestampMs - s.elapsedSec * 1000,
-      endMs: s.timestampMs,
+      startMs: this.timeOf(s) - s.elapsedSec * 1000,
+      endMs: this.timeOf(s),
       sec: 0,
       activeUj: s.zones.map(() => 0),
       idleUj: s.zones.map(() => 0),
       gpuUj: this.gpus.map(() => 0),
+      gpuIdleUj: this.gpus.map(() => 0),
       levels: undefined,
       last: s,
     };
-    p.endMs = s.timestampMs;
+    p.endMs = this.timeOf(s);
     p.sec += s.elapsedSec;
     p.last = s;
     s.zones.forEach((z, i) => {
       p.activeUj[i] += z.activeDeltaUj;
       p.idleUj[i] += z.idleDeltaUj;
     });
-    s.gpu?.devices.forEach((d, i) => (p.gpuUj[i] += d.deltaUj));
+    s.gpu?.devices.forEach((d, i) => {
+      p.gpuUj[i] += d.activeDeltaUj;
+      p.gpuIdleUj[i] += d.idleDeltaUj;
+    });
     if (perWorkload) {
       p.levels ??= { process: new Map(), container: new Map(), pod: new Map(), vm: new Map() };
       for (const level of API_LEVELS) {
@@ -216,6 +224,7 @@ export class PowerHistory {
       active: Float64Array.from(p.activeUj, (uj) => watts(uj, p.sec)),
       idle: Float64Array.from(p.idleUj, (uj) => watts(uj, p.sec)),
       gpu: Float64Array.from(p.gpuUj, (uj) => watts(uj, p.sec)),
+      gpuIdle: Float64Array.from(p.gpuIdleUj, (uj) => watts(uj, p.sec)),
       platform,
       top,
     });
@@ -231,6 +240,15 @@ export class PowerHistory {
         for (const n of p.top[level].workloads) if (--n.refs === 0) this.named[level].delete(n.key);
       }
     }
+  }
+
+  /**
+   * A snapshot's time on the wall clock as it read at the first snapshot, advanced by the monotonic
+   * clock: points stay in order, and ?since= keeps finding the new ones, when NTP steps the clock back.
+   */
+  private timeOf(s: Snapshot): number {
+    this.wallMinusMonotonic ??= s.timestampMs - s.monotonicMs;
+    return this.wallMinusMonotonic + s.monotonicMs;
   }
 
   /** A platform source's column, added the first time it is seen (sources are few: PSUs, chassis). */
@@ -260,17 +278,9 @@ export class PowerHistory {
   }
 }
 
-/** The `k` entries with the most energy, most first. One pass: a node may run thousands. */
+/** The `k` entries with the most energy, most first; none without energy. */
 export function topByEnergy<E extends { uj: number }>(entries: Iterable<E>, k: number): E[] {
-  const best: E[] = [];
-  if (k <= 0) return best;
-  for (const e of entries) {
-    if (!(e.uj > 0)) continue;
-    if (best.length === k && e.uj <= best[k - 1].uj) continue;
-    let i = Math.min(best.length, k - 1);
-    while (i > 0 && best[i - 1].uj < e.uj) i--;
-    best.splice(i, 0, e);
-    if (best.length > k) best.pop();
-  }
-  return best;
+  const withEnergy: E[] = [];
+  for (const e of entries) if (e.uj > 0) withEnergy.push(e);
+  return topK(withEnergy, k, (a, b) => b.uj - a.uj);
 }

@@ -38,7 +38,7 @@ export function workloadNamers(s: Snapshot): { [L in ApiLevelName]: Namer<LevelI
   };
   return {
     process: (p: ProcessInfo) => ({
-      id: String(p.pid),
+      id: p.key,
       name: `${p.comm || '?'} (${p.pid})`,
       detail: p.kernelThread ? 'kernel thread' : p.type === 'container' ? `container ${p.containerId.slice(0, 12)}` : p.type === 'vm' ? `vm ${p.vmId}` : p.exe,
     }),
@@ -95,15 +95,41 @@ export function headlineDeltaUj(w: WorkloadEnergy<unknown>, headline: readonly n
   return uj;
 }
 
+/**
+ * The `k` best entries of `entries` by `better` (negative: a comes first), best first. One pass
+ * and k comparisons at most per entry: a node may run thousands, the page shows ten.
+ */
+export function topK<E>(entries: Iterable<E>, k: number, better: (a: E, b: E) => number): E[] {
+  const best: E[] = [];
+  if (k <= 0) return best;
+  for (const e of entries) {
+    if (best.length === k && better(e, best[k - 1]) >= 0) continue;
+    let i = Math.min(best.length, k - 1);
+    while (i > 0 && better(e, best[i - 1]) < 0) i--;
+    best.splice(i, 0, e);
+    if (best.length > k) best.pop();
+  }
+  return best;
+}
+
 function levelView<L extends ApiLevelName>(s: Snapshot, level: L, top: number, name: Namer<LevelInfo[L]>, headline: readonly number[]): ApiLevel {
   const snap = levelOf(s, level);
+  const gpuLevel = gpuLevelOf(s, level);
   const gpu = gpuByKey(s, level);
   const sec = s.elapsedSec;
-  const running = snap.workloads.filter((w) => w.state === 'running');
-  const ranked = running.map((w) => ({ w, uj: headlineDeltaUj(w, headline, gpu.get(w.info.key)?.deltaUj) }));
-  const sumUj = ranked.reduce((a, r) => a + r.uj, 0);
-  ranked.sort((a, b) => b.uj - a.uj || b.w.cpuDeltaSec - a.w.cpuDeltaSec);
-  const rows = ranked.slice(0, top).map(({ w, uj }): ApiWorkload => {
+  let count = 0;
+  let sumUj = 0;
+  const ranked: { w: WorkloadEnergy<LevelInfo[L]>; uj: number }[] = [];
+  for (const w of snap.workloads) {
+    if (w.state !== 'running') continue;
+    const uj = headlineDeltaUj(w, headline, gpu.get(w.info.key)?.deltaUj);
+    count++;
+    sumUj += uj;
+    ranked.push({ w, uj });
+  }
+  // Most watts first; among equals (a quiet node: all 0 W), most CPU first.
+  const best = topK(ranked, top, (a, b) => b.uj - a.uj || b.w.cpuDeltaSec - a.w.cpuDeltaSec);
+  const rows = best.map(({ w, uj }): ApiWorkload => {
     const g = gpu.get(w.info.key);
     let totalUj = g?.totalUj ?? 0n;
     for (const z of headline) totalUj += w.energyUj[z] + (w.idleUj?.[z] ?? 0n);
@@ -116,8 +142,13 @@ function levelView<L extends ApiLevelName>(s: Snapshot, level: L, top: number, n
       cpuCores: sec > 0 ? w.cpuDeltaSec / sec : 0,
     };
   });
-  const unattributedUj = headline.reduce((a, z) => a + (snap.unattributedDeltaUj[z] ?? 0), 0);
-  return { count: running.length, watts: watts(sumUj, sec), unattributedWatts: watts(unattributedUj, sec), top: rows };
+  // Power no workload of the level carries: active CPU no workload explains, the idle power given
+  // to none (idle attribution on; off, no workload carries idle and the page shows it apart), and
+  // the GPUs' active power no workload explains.
+  let unattributedUj = 0;
+  for (const z of headline) unattributedUj += (snap.unattributedDeltaUj[z] ?? 0) + (snap.idle?.unattributedDeltaUj[z] ?? 0);
+  for (const d of gpuLevel?.unattributedDeltaUj ?? []) unattributedUj += d;
+  return { count, watts: watts(sumUj, sec), unattributedWatts: watts(unattributedUj, sec), top: rows };
 }
 
 function platformView(s: Snapshot, nowMonotonicMs: number): ApiPlatformSource[] {
@@ -175,7 +206,8 @@ export function snapshotView(s: Snapshot, ctx: ViewContext, levels: Record<ApiLe
     health: {
       status: ctx.health.status,
       failingZones: ctx.health.failingZones,
-      failingPlatform: s.platform.filter((p) => p.state.readings.length === 0).map((p) => p.name),
+      // In an outage: no fresh reading after failed polls (before its first poll a source has neither).
+      failingPlatform: s.platform.filter((p) => p.state.readings.length === 0 && Object.values(p.state.errors).some((n) => n > 0)).map((p) => p.name),
     },
     seq: s.seq,
     timestampMs: s.timestampMs,

@@ -2,7 +2,7 @@
 // /api/v1/history (the ring of PowerHistory). Both read what the monitor already published: they
 // never refresh, so neither a page left open nor many of them change how often the node is read,
 // and a scrape of /metrics never waits on them. The pass over the workloads is made once per
-// snapshot and `top`, whatever the number of pages polling.
+// snapshot, whatever the number of pages polling and the `top` they ask for.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import zlib, { gzipSync } from 'node:zlib';
@@ -35,7 +35,8 @@ export interface WebApiOptions {
 class BadRequest extends Error {}
 
 export class WebApi {
-  private cached: { seq: number; top: number; levels: Record<ApiLevelName, ApiLevel> } | undefined;
+  /** The levels of the latest snapshot, with the most rows any request may ask for. */
+  private cached: { seq: number; levels: Record<ApiLevelName, ApiLevel> } | undefined;
 
   constructor(private readonly opts: WebApiOptions) {}
 
@@ -44,7 +45,8 @@ export class WebApi {
       const top = intParam(req, 'top', DEFAULT_TOP, 1, MAX_TOP);
       const s = this.opts.latest();
       if (!s) return undefined;
-      if (this.cached?.seq !== s.seq || this.cached.top !== top) this.cached = { seq: s.seq, top, levels: levelsView(s, top) };
+      if (this.cached?.seq !== s.seq) this.cached = { seq: s.seq, levels: levelsView(s, MAX_TOP) };
+      const levels = Object.fromEntries(Object.entries(this.cached.levels).map(([l, v]) => [l, { ...v, top: v.top.slice(0, top) }])) as Record<ApiLevelName, ApiLevel>;
       const ctx = {
         nodeName: this.opts.nodeName,
         version: this.opts.version,
@@ -53,7 +55,7 @@ export class WebApi {
         health: this.opts.health(s),
         nowMonotonicMs: (this.opts.monotonicNowMs ?? (() => performance.now()))(),
       };
-      return snapshotView(s, ctx, this.cached.levels);
+      return snapshotView(s, ctx, levels);
     });
   };
 
