@@ -1,13 +1,19 @@
-// Section 1: refresh time at N processes, against the C floor measured in the same run.
+// Section 1: refresh time at N processes, against the C floor measured in the same run; and, at
+// the largest N, the refresh without the process level against the full one.
 
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { FakeMeter } from '../src/device/fakeMeter.js';
 import { IDLE_ATTRIBUTIONS } from '../src/config/schema.js';
 import { PowerMonitor } from '../src/monitor/powerMonitor.js';
 import type { IdleAttribution } from '../src/monitor/attribution.js';
+import { detectCgroupLayout } from '../src/resource/cgroupCpu.js';
 import { ResourceInformer } from '../src/resource/resourceInformer.js';
+import type { ResourceSample } from '../src/resource/workloads.js';
 import type { CFloor } from './floor.js';
 import type { ProcPool } from './pool.js';
-import { median, OtherLoad, procCount, progress, quantile, silentLogger, timeEach } from './util.js';
+import { median, onCleanup, OtherLoad, procCount, progress, quantile, silentLogger, timeEach } from './util.js';
 
 export interface RefreshResult {
   spawned: number;
@@ -95,4 +101,166 @@ export async function benchRefresh(pool: ProcPool, counts: number[], iterations:
     });
   }
   return results;
+}
+
+// ---------------------------------------------------------------- without the process level
+
+/** Issue 19: at the largest count, a refresh without the process level costs at most this fraction of the full one. */
+export const NO_PROCESS_TARGET = 0.25;
+
+/** Processes per container when the pool's processes are put into containers. */
+const PER_CONTAINER = 50;
+
+export interface NoProcessRow {
+  placement: string;
+  procs: number;
+  /** Running containers, pods and VMs the refresh without the process level found. */
+  containers: number;
+  pods: number;
+  vms: number;
+  /** Whether both refreshes found the same running containers, pods and VMs. */
+  same: boolean;
+  withMs: number;
+  withP90Ms: number;
+  withoutMs: number;
+  withoutP90Ms: number;
+  /** First refresh without the process level (it reads the processes of each new container once). */
+  withoutFirstMs: number;
+  othersCores: number;
+}
+
+export interface NoProcessResult {
+  rows: NoProcessRow[];
+  /** Why the pool's processes could not be put into containers (no writable cgroup v2 hierarchy). */
+  skipped?: string;
+}
+
+/**
+ * ResourceInformer.refresh() with and without the process level at `n` processes: as the pool
+ * runs them (outside containers), then spread over containers of PER_CONTAINER processes, two
+ * per pod (kubelet's systemd naming, in cgroup v2), where the refresh without processes reads
+ * each container's cgroup. The processes go back to their cgroups afterwards.
+ */
+export async function benchNoProcess(pool: ProcPool, n: number, iterations: number): Promise<NoProcessResult> {
+  await pool.ensureIdle(n);
+  const rows = [measureNoProcess('outside containers', iterations)];
+  const pids = pool.groups.flatMap((g) => g.pids);
+  const placed = intoContainers(pids, Math.max(1, Math.round(pids.length / PER_CONTAINER)));
+  if (typeof placed === 'string') return { rows, skipped: placed };
+  try {
+    progress(`refresh: ${pids.length} processes in ${placed.containers} containers; measuring with and without the process level`);
+    rows.push(measureNoProcess(`in ${placed.containers} containers (${placed.containers / 2} pods)`, iterations));
+  } finally {
+    placed.restore();
+  }
+  return { rows };
+}
+
+function measureNoProcess(placement: string, iterations: number): NoProcessRow {
+  const procs = procCount();
+  const withProcesses = new ResourceInformer({ procfs: '/proc', sysfs: '/sys' });
+  const without = new ResourceInformer({ procfs: '/proc', sysfs: '/sys', processes: false });
+  timeEach(1 + WARMUP, () => withProcesses.refresh());
+  const withoutFirstMs = timeEach(1, () => without.refresh())[0];
+  timeEach(WARMUP, () => without.refresh());
+  const withMs: number[] = [];
+  const withoutMs: number[] = [];
+  const others = new OtherLoad();
+  for (let left = iterations; left > 0;) {
+    const k = Math.min(left, Math.ceil(iterations / ROUNDS));
+    left -= k;
+    withMs.push(...timeEach(k, () => withProcesses.refresh()));
+    withoutMs.push(...timeEach(k, () => without.refresh()));
+  }
+  const a = running(withProcesses.refresh());
+  const b = running(without.refresh());
+  return {
+    placement,
+    procs,
+    containers: b.containers.length,
+    pods: b.pods.length,
+    vms: b.vms.length,
+    same: JSON.stringify(a) === JSON.stringify(b),
+    withMs: median(withMs),
+    withP90Ms: quantile(withMs, 0.9),
+    withoutMs: median(withoutMs),
+    withoutP90Ms: quantile(withoutMs, 0.9),
+    withoutFirstMs,
+    othersCores: others.cores(),
+  };
+}
+
+/** Running containers, pods and VMs of a sample, by id, sorted. */
+function running(s: ResourceSample): { containers: string[]; pods: string[]; vms: string[] } {
+  const ids = (l: readonly { info: { key: string }; ended: boolean }[]) =>
+    l
+      .filter((w) => !w.ended)
+      .map((w) => w.info.key)
+      .sort();
+  return { containers: ids(s.containers), pods: ids(s.pods), vms: ids(s.vms) };
+}
+
+/**
+ * Moves `pids` into `count` container cgroups (rounded up to whole pods of two) under a cgroup of
+ * the benchmark's own in the v2 hierarchy. Returns how to put them back, or why it cannot.
+ */
+function intoContainers(pids: number[], count: number): { containers: number; restore: () => void } | string {
+  const v2 = detectCgroupLayout('/sys').v2Root;
+  if (!v2) return 'no cgroup v2 hierarchy';
+  const pods = Math.ceil(count / 2);
+  const top = join(v2, `kepler-bench-${randomBytes(4).toString('hex')}`);
+  const dirs: string[] = [];
+  const home = new Map<number, string>();
+  const restore = () => {
+    for (const [pid, dir] of home) {
+      try {
+        writeFileSync(join(dir, 'cgroup.procs'), String(pid));
+      } catch {
+        // gone
+      }
+    }
+    home.clear();
+    for (const d of [...dirs].reverse()) {
+      try {
+        rmdirSync(d);
+      } catch {
+        // still busy (a process not yet reaped) or gone
+      }
+    }
+  };
+  const unregister = onCleanup(restore);
+  try {
+    const slice = join(top, 'kubepods.slice', 'kubepods-burstable.slice');
+    for (const d of [top, join(top, 'kubepods.slice'), slice]) {
+      mkdirSync(d);
+      dirs.push(d);
+    }
+    for (let i = 0; i < pods * 2; i++) {
+      if (i % 2 === 0) {
+        const pod = join(slice, `kubepods-burstable-pod${randomUUID().replace(/-/g, '_')}.slice`);
+        mkdirSync(pod);
+        dirs.push(pod);
+      }
+      const dir = join(dirs[dirs.length - 1 - (i % 2)], `cri-containerd-${randomBytes(32).toString('hex')}.scope`);
+      mkdirSync(dir);
+      dirs.push(dir);
+      const share = pids.slice(Math.floor((i * pids.length) / (pods * 2)), Math.floor(((i + 1) * pids.length) / (pods * 2)));
+      for (const pid of share) {
+        const line = /^0::(.*)$/m.exec(readFileSync(`/proc/${pid}/cgroup`, 'latin1'));
+        home.set(pid, join(v2, line?.[1] ?? '/'));
+        writeFileSync(join(dir, 'cgroup.procs'), String(pid));
+      }
+    }
+  } catch (err) {
+    restore();
+    unregister();
+    return `processes could not be moved into cgroups under ${v2}: ${err instanceof Error ? err.message : String(err)}`;
+  }
+  return {
+    containers: pods * 2,
+    restore: () => {
+      restore();
+      unregister();
+    },
+  };
 }

@@ -43,7 +43,7 @@ import { benchGpu } from './gpu.js';
 import { benchHistory } from './history.js';
 import { benchIdle, type IdleResult } from './idle.js';
 import { ProcPool } from './pool.js';
-import { benchRefresh, type RefreshResult } from './refresh.js';
+import { benchNoProcess, benchRefresh, NO_PROCESS_TARGET, type RefreshResult } from './refresh.js';
 import { benchScrape, type ScrapeResults } from './scrape.js';
 import { runSoak, type SoakOptions, type SoakResult, type SoakSample } from './soak.js';
 import { closeScrapeAgent } from './app.js';
@@ -218,6 +218,41 @@ async function main(): Promise<void> {
         if (r.floorOneMs)
           summary.push([`refresh @${r.procs} procs: x C floor (${fmt(r.floorOneMs)} ms)`, `${fmt(r.informerMs / r.floorOneMs)}x / ${fmt(r.monitorMs / r.floorOneMs)}x`]);
       }
+      // Without the process level (metricsLevel without process), at the largest count.
+      const np = await benchNoProcess(pool, biggest, iterations);
+      print(
+        table(
+          `1b. Refresh without the process level at ${biggest} processes (median of ${iterations}; target <= ${NO_PROCESS_TARGET} of the full one)`,
+          ['processes', '/proc', 'containers', 'pods', 'VMs', 'same', 'with ms', 'p90', 'without ms', 'p90', 'ratio', 'first without ms', 'others cores'],
+          np.rows.map((r) => [
+            r.placement,
+            r.procs,
+            r.containers,
+            r.pods,
+            r.vms,
+            r.same ? 'yes' : 'NO',
+            fmt(r.withMs),
+            fmt(r.withP90Ms),
+            fmt(r.withoutMs),
+            fmt(r.withoutP90Ms),
+            fmt(r.withoutMs / r.withMs, 3),
+            fmt(r.withoutFirstMs),
+            fmt(r.othersCores),
+          ]),
+        ) +
+          '   with / without: ResourceInformer.refresh() with the process level, and without it (containers, pods and VMs from the cgroup tree).\n' +
+          '   containers, pods, VMs: running ones the refresh without processes found; same: both found the same ones.\n' +
+          (np.skipped
+            ? `   in containers: SKIPPED: ${np.skipped}\n`
+            : `   in containers: the same processes moved into containers of 50, two per pod (kubelet's naming), then moved back.\n`),
+      );
+      // The stricter placement: every container's cgroup is read.
+      const np1 = np.rows[np.rows.length - 1];
+      const off = np1.withoutMs / np1.withMs;
+      summary.push([
+        `refresh without process level / with (target <= ${NO_PROCESS_TARGET}) @${np1.procs} procs ${np1.placement}`,
+        `${fmt(off, 3)} (${fmt(np1.withoutMs)} / ${fmt(np1.withMs)} ms) ${off <= NO_PROCESS_TARGET && np1.same ? 'PASS' : 'MISS'}`,
+      ]);
     }
 
     // ------------------------------------------------------------ 2. scrape

@@ -74,9 +74,15 @@ export class Application {
 
     // The pod informer is created in start(): its module loads the Kubernetes client.
     const pods = config.kube.enabled ? { lookup: (id: string) => this.podInformer?.lookup(id) } : undefined;
-    const informer = new ResourceInformer({ procfs: config.host.procfs, sysfs: config.host.sysfs, pods });
+    // Processes are read only where something shows them: the process metrics, the 0.7 family (its pseudo
+    // containers need the kernel threads), GPU power (NVML reports pids), the stdout exporter. Without them
+    // the informer finds containers, pods and VMs from the cgroup tree, at a fraction of the cost.
+    const processes =
+      config.exporter.prometheus.metricsLevel.includes('process') || config.exporter.prometheus.legacyMetrics || this.gpu !== undefined || config.exporter.stdout.enabled;
+    const informer = new ResourceInformer({ procfs: config.host.procfs, sysfs: config.host.sysfs, pods, processes });
     const layout = informer.cgroupLayout();
-    logger.info('cgroup accounting', { v2: layout.v2Root ?? 'none', v1_cpuacct: layout.v1CpuacctRoot ?? 'none' });
+    const mode = processes ? 'every process read at each refresh' : 'none read: containers, pods and VMs from the cgroup tree (no process level)';
+    logger.info('cgroup accounting', { v2: layout.v2Root ?? 'none', v1_cpuacct: layout.v1CpuacctRoot ?? 'none', processes: mode });
     this.monitor = new PowerMonitor({
       zones: this.meter.zones,
       resources: informer,

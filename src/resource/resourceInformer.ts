@@ -2,11 +2,18 @@
 // process, container, VM and pod used in the interval. Labels (exe, container, VM) are read once
 // per process, when it is first seen; afterwards only /proc/<pid>/stat is read, which keeps the
 // refresh close to the cost of reading those files at all.
+//
+// Without the process level (`processes: false`: nothing shows processes), the informer reads no
+// process it does not need: containers are found from the cgroup tree (cgroupDiscovery.ts, the
+// same naming as on /proc/<pid>/cgroup), pods from their containers, and VMs from the qemu
+// processes in the hypervisors' cgroups. The containers, pods and VMs, and their CPU time, are
+// those the process walk gives; the sample has no processes.
 
 import { readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { cgroupCpuSource, detectCgroupLayout, readCgroupCpuSeconds, type CgroupCpuSource, type CgroupLayout } from './cgroupCpu.js';
-import { containerOfProcess, parseProcCgroup, podUidFromCgroupPath, type CgroupLine, type ContainerRuntime } from './containerId.js';
+import { CgroupTree, type CgroupContainerDirs } from './cgroupDiscovery.js';
+import { containerOfProcess, matchContainer, parseProcCgroup, podUidFromCgroupPath, type CgroupLine, type ContainerRuntime } from './containerId.js';
 import { parsePidStat, PF_KTHREAD, type PidStat } from './pidStat.js';
 import { cpuInterval, parseProcStat, type CpuTimes } from './procStat.js';
 import { vmFromCmdline } from './vm.js';
@@ -21,6 +28,12 @@ export interface ResourceInformerOptions {
   sysfs: string;
   /** Kubernetes' names for containers (the pod informer); without it, names come from the container. */
   pods?: PodMetadataSource;
+  /**
+   * Whether the sample lists processes (default true). False: the cgroup-only mode, for when
+   * nothing needs the process level; containers, pods and VMs come out the same, at a fraction of
+   * the cost.
+   */
+  processes?: boolean;
 }
 
 /** Pod and container names, and CPU requests (cores; absent: none), by container id, as Kubernetes reports them. */
@@ -43,6 +56,37 @@ interface TrackedContainer {
   source?: CgroupCpuSource;
   lastUsageSec?: number;
   totalSec: number;
+}
+
+/** A container with at least one live process in this refresh, as either mode found it. */
+interface LiveContainer {
+  /** Its live processes' CPU time of the interval; undefined where they are not read (cgroup-only mode). */
+  processSum: number | undefined;
+  /** Whether all its processes started since the previous refresh (asked of a new container only). */
+  started(): boolean;
+  /** First sight: its labels and its cgroup's CPU file. */
+  discover(): TrackedContainer;
+}
+
+/** A container already tracked, found live again: nothing to discover. */
+const KNOWN: LiveContainer = {
+  processSum: undefined,
+  started: () => false,
+  discover: () => {
+    throw new Error('a tracked container is not discovered again');
+  },
+};
+
+/** One hierarchy of the cgroup-only mode: the tree, and how a directory of it reads in a /proc/<pid>/cgroup file. */
+interface ScannedTree {
+  tree: CgroupTree;
+  line: (path: string) => CgroupLine;
+}
+
+/** A container's directories, per hierarchy it was found in (v2 first). */
+interface ScannedContainer {
+  id: string;
+  found: { t: ScannedTree; dirs: CgroupContainerDirs }[];
 }
 
 /** Errors of one refresh, by kind. */
@@ -71,10 +115,18 @@ export class ResourceInformer {
 
   /** `<procfs>/`, joined once: path.join per process is measurable at thousands of pids. */
   private readonly procPrefix: string;
+  /** The cgroup-only mode's hierarchies, v2 first (as /proc/<pid>/cgroup's v2 line is preferred); undefined in the process mode. */
+  private readonly trees: ScannedTree[] | undefined;
 
   constructor(private readonly opts: ResourceInformerOptions) {
     this.layout = detectCgroupLayout(opts.sysfs);
     this.procPrefix = join(opts.procfs, '/');
+    if (opts.processes === false) {
+      this.trees = [];
+      if (this.layout.v2Root) this.trees.push({ tree: new CgroupTree(this.layout.v2Root), line: (path) => ({ hierarchy: '0', controllers: [], path }) });
+      if (this.layout.v1CpuacctRoot)
+        this.trees.push({ tree: new CgroupTree(this.layout.v1CpuacctRoot), line: (path) => ({ hierarchy: 'cpuacct', controllers: ['cpuacct'], path }) });
+    }
   }
 
   cgroupLayout(): CgroupLayout {
@@ -109,10 +161,22 @@ export class ResourceInformer {
     // time describe the same interval even when the walk over thousands of pids takes a while.
     const usage = new Map<TrackedContainer, number | undefined>();
     for (const c of this.containers.values()) usage.set(c, this.sampleUsage(c));
-    const processes = this.refreshProcesses(gen, baseline, errors);
-    const containers = this.refreshContainers(processes, usage, baseline, errors);
+    let processes: WorkloadCpu<ProcessInfo>[];
+    let containers: WorkloadCpu<ContainerInfo>[];
+    let vmProcesses: WorkloadCpu<ProcessInfo>[];
+    if (this.trees) {
+      // Cgroup-only: the processes read are those of the VMs' cgroups; none is reported.
+      const scan = this.scanCgroups(this.trees, errors);
+      vmProcesses = this.refreshProcesses(scan.vmPids, gen, baseline, errors);
+      containers = this.refreshContainers(this.liveFromCgroups(scan.containers, baseline, errors), usage, baseline, errors);
+      processes = [];
+    } else {
+      processes = this.refreshProcesses(this.listProcesses(errors), gen, baseline, errors);
+      containers = this.refreshContainers(this.liveFromProcesses(processes, errors), usage, baseline, errors);
+      vmProcesses = processes;
+    }
     const vms = this.aggregate(
-      processes.filter((p) => p.info.type === 'vm'),
+      vmProcesses.filter((p) => p.info.type === 'vm'),
       (p) => this.vmInfos.get(p.info.vmId),
       this.vmTotals,
     );
@@ -141,15 +205,18 @@ export class ResourceInformer {
     return Number.MAX_SAFE_INTEGER;
   }
 
-  private refreshProcesses(gen: number, baseline: boolean, errors: ErrorCounts): WorkloadCpu<ProcessInfo>[] {
-    const out: WorkloadCpu<ProcessInfo>[] = [];
-    let names: string[];
+  private listProcesses(errors: ErrorCounts): string[] {
     try {
-      names = readdirSync(this.opts.procfs);
+      return readdirSync(this.opts.procfs);
     } catch {
       errors.add('proc_list');
-      names = [];
+      return [];
     }
+  }
+
+  /** The processes `names` lists (entries of /proc; those that are not pids are skipped), and those tracked that it no longer does, ended. */
+  private refreshProcesses(names: readonly string[], gen: number, baseline: boolean, errors: ErrorCounts): WorkloadCpu<ProcessInfo>[] {
+    const out: WorkloadCpu<ProcessInfo>[] = [];
     for (const name of names) {
       const c0 = name.charCodeAt(0);
       if (c0 < 48 || c0 > 57) continue; // not a pid
@@ -269,14 +336,8 @@ export class ResourceInformer {
     }
   }
 
-  /** `sampled`: the cgroup readings of the containers known before this refresh's process walk. */
-  private refreshContainers(
-    processes: WorkloadCpu<ProcessInfo>[],
-    sampled: Map<TrackedContainer, number | undefined>,
-    baseline: boolean,
-    errors: ErrorCounts,
-  ): WorkloadCpu<ContainerInfo>[] {
-    // Group the live processes of each container.
+  /** Process mode: the containers of the live processes, by the container id read on each one's first sight. */
+  private liveFromProcesses(processes: WorkloadCpu<ProcessInfo>[], errors: ErrorCounts): Map<string, LiveContainer> {
     const members = new Map<string, WorkloadCpu<ProcessInfo>[]>();
     for (const p of processes) {
       if (p.ended || !p.info.containerId) continue;
@@ -284,51 +345,147 @@ export class ResourceInformer {
       if (list) list.push(p);
       else members.set(p.info.containerId, [p]);
     }
-    const out: WorkloadCpu<ContainerInfo>[] = [];
+    const out = new Map<string, LiveContainer>();
     for (const [id, live] of members) {
+      out.set(id, {
+        processSum: live.reduce((s, p) => s + p.cpuDeltaSec, 0),
+        started: () => live.every((p) => (this.procs.get(p.info.pid)?.startTicks ?? -1) >= this.prevUptimeTicks),
+        discover: () => this.discoverContainer(id, live[0].info.pid, errors),
+      });
+    }
+    return out;
+  }
+
+  /**
+   * `sampled`: the cgroup readings of the containers known before this refresh's walk (over
+   * processes or cgroups).
+   */
+  private refreshContainers(
+    live: Map<string, LiveContainer>,
+    sampled: Map<TrackedContainer, number | undefined>,
+    baseline: boolean,
+    errors: ErrorCounts,
+  ): WorkloadCpu<ContainerInfo>[] {
+    const out: WorkloadCpu<ContainerInfo>[] = [];
+    for (const [id, l] of live) {
       let c = this.containers.get(id);
       let isNew = false;
       if (!c) {
-        c = this.discoverContainer(id, live[0].info.pid, errors);
+        c = l.discover();
         this.containers.set(id, c);
         isNew = true;
       }
       if (this.opts.pods) this.applyPodMetadata(c, this.opts.pods);
-      const processSum = live.reduce((s, p) => s + p.cpuDeltaSec, 0);
       let delta: number;
       // A container discovered in this walk is read now, at its first sight.
       const usage = sampled.has(c) ? sampled.get(c) : this.sampleUsage(c);
-      if (usage === undefined && c.source) {
+      if (usage === undefined && l.processSum === undefined) {
+        // Cgroup-only: no process times to stand in. The counter is cumulative, so the next good
+        // read bills this interval too.
         errors.add('cgroup_read');
-        c.lastUsageSec = undefined;
-      }
-      if (usage === undefined) {
+        delta = 0;
+      } else if (usage === undefined) {
+        if (c.source) {
+          errors.add('cgroup_read');
+          c.lastUsageSec = undefined;
+        }
         // No cgroup accounting: the sum of its live processes is the best left (short-lived ones are missed).
         errors.add('cgroup_fallback');
-        delta = processSum;
+        delta = l.processSum ?? 0;
       } else if (c.lastUsageSec === undefined) {
         // First reading. A container whose processes all started since the previous refresh is new:
         // its whole counter is this interval's. Otherwise it is a baseline (or, after a failed
         // read, the live processes stand in for the interval).
-        const started = !baseline && live.every((p) => (this.procs.get(p.info.pid)?.startTicks ?? -1) >= this.prevUptimeTicks);
-        delta = isNew ? (started ? usage : 0) : processSum;
+        const started = !baseline && l.started();
+        delta = isNew ? (started ? usage : 0) : (l.processSum ?? 0);
       } else {
         delta = Math.max(0, usage - c.lastUsageSec);
       }
-      c.lastUsageSec = usage;
+      if (usage !== undefined || l.processSum !== undefined) c.lastUsageSec = usage;
       c.totalSec += delta;
       out.push({ info: c.info, cpuDeltaSec: delta, cpuTotalSec: c.totalSec, ended: false });
     }
     // Containers with no live process: one last read of their cgroup (it often outlives them by a
     // moment) bills the end of their life, then they are terminated.
     for (const [id, c] of this.containers) {
-      if (members.has(id)) continue;
+      if (live.has(id)) continue;
       this.containers.delete(id);
       // Undefined when the cgroup is already removed: its last interval is not recoverable.
       const final = sampled.get(c);
       const delta = final !== undefined && c.lastUsageSec !== undefined ? Math.max(0, final - c.lastUsageSec) : 0;
       c.totalSec += delta;
       out.push({ info: c.info, cpuDeltaSec: delta, cpuTotalSec: c.totalSec, ended: true });
+    }
+    return out;
+  }
+
+  /** Cgroup-only: every hierarchy listed; the pids of the VMs' cgroups, in the order /proc lists them. */
+  private scanCgroups(trees: ScannedTree[], errors: ErrorCounts): { containers: ScannedContainer[]; vmPids: string[] } {
+    const byId = new Map<string, ScannedContainer>();
+    const vmPids = new Set<number>();
+    for (const t of trees) {
+      const scan = t.tree.scan(() => errors.add('cgroup_read'));
+      for (const [id, dirs] of scan.containers) {
+        let c = byId.get(id);
+        if (!c) byId.set(id, (c = { id, found: [] }));
+        c.found.push({ t, dirs });
+      }
+      for (const dir of scan.vmDirs) {
+        // A threaded cgroup's cgroup.procs cannot be read: its processes are listed by the domain above it.
+        for (const pid of t.tree.procs(this.reader, dir) ?? []) vmPids.add(pid);
+      }
+    }
+    // In the order /proc is listed (readdir sorts names as strings), as the process walk meets them.
+    return { containers: [...byId.values()], vmPids: [...vmPids].map(String).sort() };
+  }
+
+  /**
+   * Cgroup-only: the containers whose cgroups hold a process. A known one needs one non-empty
+   * cgroup.procs; a new one is read as the process walk would first see it: the first of its
+   * processes in /proc's order (names sorted as strings) gives its name and, by the cgroup it is
+   * in, its CPU file; the start times of its processes tell whether it started in this interval.
+   */
+  private liveFromCgroups(scanned: ScannedContainer[], baseline: boolean, errors: ErrorCounts): Map<string, LiveContainer> {
+    const out = new Map<string, LiveContainer>();
+    for (const s of scanned) {
+      if (this.containers.has(s.id)) {
+        if (s.found.some((f) => f.dirs.dirs.some((d) => f.t.tree.holdsProcesses(this.reader, d)))) out.set(s.id, KNOWN);
+        continue;
+      }
+      // Every process of the container, with the cgroup it is in (per hierarchy; v2 first).
+      const where = new Map<number, CgroupLine[]>();
+      for (const f of s.found) {
+        for (const d of f.dirs.dirs) {
+          for (const pid of f.t.tree.procs(this.reader, d) ?? []) {
+            const lines = where.get(pid);
+            if (lines) lines.push(f.t.line(d));
+            else where.set(pid, [f.t.line(d)]);
+          }
+        }
+      }
+      // The processes the walk over /proc would count: readable, and no kernel thread.
+      const starts: number[] = [];
+      let first: number | undefined;
+      for (const name of [...where.keys()].map(String).sort()) {
+        const pid = Number(name);
+        let st: PidStat | undefined;
+        try {
+          st = parsePidStat(this.reader.readText(`${this.procPrefix}${name}/stat`));
+        } catch {
+          continue; // gone since its cgroup was read
+        }
+        if (!st || (st.flags & PF_KTHREAD) !== 0) continue;
+        first ??= pid;
+        starts.push(st.startTicks);
+      }
+      if (first === undefined) continue;
+      const pid = first;
+      const lines = where.get(pid) ?? [];
+      out.set(s.id, {
+        processSum: undefined,
+        started: () => !baseline && starts.every((t) => t >= this.prevUptimeTicks),
+        discover: () => this.discoverCgroupContainer(s.id, lines, pid, errors),
+      });
     }
     return out;
   }
@@ -395,6 +552,19 @@ export class ResourceInformer {
     } catch {
       return undefined;
     }
+  }
+
+  /**
+   * Cgroup-only: a container first seen in the cgroup tree, labelled as discoverContainer labels
+   * one from its first process: `lines` are where `pid` is, the v2 directory first.
+   */
+  private discoverCgroupContainer(id: string, lines: CgroupLine[], pid: number, errors: ErrorCounts): TrackedContainer {
+    const foundOn = lines[0];
+    const source = foundOn ? cgroupCpuSource(this.layout, foundOn, lines, id) : undefined;
+    const podId = foundOn ? (podUidFromCgroupPath(foundOn.path) ?? '') : '';
+    const runtime = (foundOn && matchContainer(foundOn.path)?.runtime) ?? 'unknown';
+    const info: ContainerInfo = { key: id, id, name: this.containerName(pid, errors), runtime, podId, cpuRequestCores: 0 };
+    return { info, source, totalSec: 0 };
   }
 
   private discoverContainer(id: string, pid: number, errors: ErrorCounts): TrackedContainer {
