@@ -19,6 +19,9 @@ RUN node -e "const f='dist/build-info.json',fs=require('fs'),j=JSON.parse(fs.rea
   if(j.revision==='unknown')j.revision=process.argv[1]; if(j.branch==='unknown')j.branch=process.argv[2]; \
   fs.writeFileSync(f,JSON.stringify(j)+'\n')" "$REVISION" "$BRANCH"
 RUN npm prune --omit=dev --no-audit --no-fund
+# Source maps and type declarations of the dependencies: 45 of the 100 MB of node_modules, read by
+# nothing at run time (stack traces point into dist/, which ships without maps too).
+RUN find node_modules -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \) -delete
 # /usr/bin/kepler, the command of Kepler's Helm chart and manifests, and /usr/bin/kepler-ts: links to
 # the launcher, made here because the runtime stage has no shell. They reach the runtime stage as
 # the contents of a copied folder: COPY keeps the links inside a folder, but a link named as the
