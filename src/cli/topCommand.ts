@@ -9,17 +9,15 @@ import { parseArgs } from 'node:util';
 import { formatDuration, parseDuration } from '../config/duration.js';
 import { hideUrlCredentials } from '../config/hideCredentials.js';
 import { HttpConfigError, loadHttpConfig } from '../top/httpConfig.js';
-import { advanceWindow, LEVELS, readReading, type Level, type Scrape } from '../top/reading.js';
-import { ScrapeError, scrapeKepler, type Credentials, type Target } from '../top/scrape.js';
+import { CounterHistory, LEVELS, readReading, type Level, type Scrape } from '../top/reading.js';
+import { checkTlsMaterial, ScrapeError, scrapeKepler, type Credentials, type Target } from '../top/scrape.js';
 import { renderScreen, SORT_KEYS, type SortKey } from '../top/table.js';
-import { runTerminal } from '../top/terminal.js';
+import { FAST_POLL_BUDGET_MS, FAST_POLL_MS, runTerminal } from '../top/terminal.js';
 
 export const DEFAULT_URL = 'http://localhost:28282/metrics';
 const DEFAULT_INTERVAL_MS = 2000;
 const DEFAULT_TIMEOUT_MS = 10_000;
 export const PASSWORD_ENV = 'KEPLER_TOP_PASSWORD';
-/** Scrapes --once makes, one --interval apart, for counters that move (counters only). */
-const ONCE_TRIES = 5;
 
 export function topUsage(): string {
   return [
@@ -44,9 +42,14 @@ export function topUsage(): string {
     "  --tls.insecure-skip-verify  do not verify the server's certificate",
     '  -h, --help                  print this help',
     '',
-    'Keys: p processes, c containers, k pods, v VMs, Tab next level, s next sort, q or Ctrl-C quit.',
-    'Watts come from the _watts gauges, or from two scrapes of the _joules_total counters where an',
-    "exporter has only counters. A workload's WATTS adds its headline zones (package and dram) and GPUs.",
+    'Keys (when stdin is a terminal): p processes, c containers, k pods, v VMs, Tab next level, s next sort,',
+    'q or Ctrl-C quit.',
+    '',
+    'Watts come from the _watts gauges. Where an exporter has only _joules_total counters, they are the',
+    'energy over at least 10s of scrapes (--once watches the counters for up to 15s and says so on stderr).',
+    "A workload's WATTS adds its headline zones (package and dram) and GPUs. Against kepler-ts, an",
+    '(unattributed) line shows the power no workload of the level explains; it comes from counters, so',
+    'from the second refresh the live view sees, and not with --once (unless --once waits for counters).',
     '',
   ].join('\n');
 }
@@ -75,9 +78,15 @@ const LEVEL_NAMES: Record<string, Level> = {
   vms: 'vm',
 };
 
+/** `arg` for a message: the user:password of a URL hidden, with or without its scheme. */
+function hideCredentials(arg: string): string {
+  const hidden = hideUrlCredentials(arg);
+  return hidden.includes('://') ? hidden : hidden.replace(/^[^/?#\s]*@/, '***@');
+}
+
 /** `--url`: a URL, or HOST[:PORT] (Kepler's port 28282 when none); an empty path is /metrics; user:password in it is basic auth. */
 export function parseTopUrl(raw: string): { url: URL; credentials?: Credentials } {
-  const bad = (why: string) => new TopUsageError(`--url ${JSON.stringify(hideUrlCredentials(raw))}: ${why}`);
+  const bad = (why: string) => new TopUsageError(`--url ${JSON.stringify(hideCredentials(raw))}: ${why}`);
   const text = raw.trim();
   if (text === '') throw bad('expected a URL or HOST:PORT');
   const hasScheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(text);
@@ -93,7 +102,11 @@ export function parseTopUrl(raw: string): { url: URL; credentials?: Credentials 
   if (url.pathname === '/') url.pathname = '/metrics';
   let credentials: Credentials | undefined;
   if (url.username !== '' || url.password !== '') {
-    credentials = { kind: 'basic', username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
+    try {
+      credentials = { kind: 'basic', username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
+    } catch {
+      throw bad('the user name or password is not valid percent-encoding (write % as %25)');
+    }
     url.username = '';
     url.password = '';
   }
@@ -107,7 +120,11 @@ function argsProblem(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
   const flag = /'(-[^' ]+)/.exec(e.message)?.[1] ?? '';
   if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `${flag}: unknown flag (see kepler-ts top --help)`;
-  if (e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return `unexpected argument ${/'([^']*)'/.exec(e.message)?.[1] ?? ''}: top takes only flags (see kepler-ts top --help)`;
+  if (e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+    // A URL without --url: its password must not be quoted.
+    const arg = hideCredentials(/'([^']*)'/.exec(e.message)?.[1] ?? '');
+    return `unexpected argument ${arg}: top takes only flags (see kepler-ts top --help)${/^[a-z]+:\/\//i.test(arg) ? '; give the URL with --url' : ''}`;
+  }
   if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
     if (/argument missing/.test(e.message)) return `${flag}: expected a value (see kepler-ts top --help)`;
     if (/ambiguous/.test(e.message)) return `${flag}: a value that starts with - is written ${flag}=VALUE`;
@@ -211,6 +228,17 @@ export function parseTopArgs(argv: string[], env: NodeJS.ProcessEnv, readFile: (
     ...(serverName ? { serverName } : {}),
     insecureSkipVerify: values['tls.insecure-skip-verify'] === true || fromFile.tls.insecureSkipVerify === true,
   };
+  // Checked now, so that a key that is not the certificate's is one line naming the flag, not a failed scrape.
+  const bad = checkTlsMaterial({
+    ca: caFile === undefined ? undefined : tls.ca,
+    cert: certFile === undefined ? undefined : tls.cert,
+    key: keyFile === undefined ? undefined : tls.key,
+  });
+  if (bad) {
+    const files = { ca: ['--tls.ca-file', caFile], cert: ['--tls.cert-file', certFile], key: ['--tls.key-file', keyFile] } as const;
+    const [flag, path] = files[bad.field];
+    throw new TopUsageError(`${flag} ${path ?? ''}: ${bad.problem}`);
+  }
   return {
     target: { url, timeoutMs, tls, ...(credentials ? { credentials } : {}) },
     level,
@@ -228,6 +256,8 @@ export interface TopIo {
   env: NodeJS.ProcessEnv;
   readFile: (path: string) => string;
   sleep: (ms: number) => Promise<void>;
+  /** ms since the epoch. */
+  now: () => number;
 }
 
 export function nodeTopIo(): TopIo {
@@ -237,6 +267,7 @@ export function nodeTopIo(): TopIo {
     env: process.env,
     readFile: (p) => readFileSync(p, 'utf8'),
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    now: Date.now,
   };
 }
 
@@ -261,7 +292,7 @@ export async function runTopCommand(argv: string[], io: TopIo = nodeTopIo()): Pr
     return 0;
   }
   const target = opts.target;
-  const scrape = () => scrapeKepler(target);
+  const scrape = () => scrapeKepler(target, io.now);
   let first: Scrape;
   try {
     first = await scrape();
@@ -279,16 +310,19 @@ export async function runTopCommand(argv: string[], io: TopIo = nodeTopIo()): Pr
     return runTerminal({ first, scrape, view, intervalMs: opts.intervalMs, top: opts.top, ellipsis, stdin: process.stdin, stdout: process.stdout });
   }
 
-  let window = advanceWindow(undefined, first);
-  let reading = readReading(window.current);
+  const history = new CounterHistory(first);
+  let reading = readReading(first);
   if (reading.waiting) {
-    // Only energy counters: watts need a second scrape whose counters moved. The exporter refreshes
-    // on its own interval, so a scrape one --interval on may still see the same ones: a few tries.
-    io.stderr(`kepler-ts top: ${target.url.href} exports energy counters but no watts: scraping again in ${formatDuration(opts.intervalMs)} to compute them\n`);
-    for (let i = 0; i < ONCE_TRIES && window.previous === undefined; i++) {
-      await io.sleep(opts.intervalMs);
+    // Only energy counters: watts need the time between two of their changes (one where the
+    // exporter says when it refreshed). The exporter refreshes on its own interval: scraped
+    // often, each change is timed within a fraction of a second.
+    const budget = formatDuration(FAST_POLL_BUDGET_MS);
+    io.stderr(`kepler-ts top: ${target.url.href} exports energy counters but no watts: watching them for up to ${budget} to compute them\n`);
+    const deadline = io.now() + FAST_POLL_BUDGET_MS;
+    while (history.base() === undefined && io.now() < deadline) {
+      await io.sleep(Math.min(FAST_POLL_MS, opts.intervalMs));
       try {
-        window = advanceWindow(window, await scrape());
+        history.observe(await scrape());
       } catch (err) {
         if (err instanceof ScrapeError) {
           io.stderr(`kepler-ts top: ${err.message}\n`);
@@ -297,8 +331,8 @@ export async function runTopCommand(argv: string[], io: TopIo = nodeTopIo()): Pr
         throw err;
       }
     }
-    if (window.previous === undefined) io.stderr(`kepler-ts top: the energy counters did not move in ${ONCE_TRIES} scrapes: no watts to show\n`);
-    reading = readReading(window.current, window.previous);
+    if (history.base() === undefined) io.stderr(`kepler-ts top: the energy counters did not move enough in ${budget} to time them: no watts to show\n`);
+    reading = readReading(history.latest, history.base());
   }
   // A terminal's width when there is one; else COLUMNS when set; else no limit: a script gets every name whole.
   const columns = Number(io.env.COLUMNS);

@@ -2,7 +2,11 @@
 // `kepler-ts top` needs from any exporter that may answer, Kepler's, ours, or something else the
 // URL points at by mistake. A line that cannot be read is set aside with its reason instead of
 // failing the whole page, so that the caller can tell "not an exposition at all" (an HTML page)
-// from "one odd line". Timestamps and OpenMetrics exemplars after the value are ignored. Pure.
+// from "one odd line". Timestamps and OpenMetrics exemplars after the value are ignored; so is
+// anything after OpenMetrics' `# EOF`. A label may be named `__proto__`: labels are set as own
+// properties, never through the prototype's setter. (Plain objects rather than prototype-less
+// ones: the tests' exposition reader is this one, and compares label sets with plain literals.)
+// Pure.
 
 export interface Sample {
   name: string;
@@ -64,18 +68,18 @@ function readLabels(line: string, start: number): { labels: Record<string, strin
       }
     }
     i++;
-    labels[m[0]] = value;
+    Object.defineProperty(labels, m[0], { value, enumerable: true, writable: true, configurable: true });
     skipSpaces();
     if (line[i] === ',') i++;
     else if (line[i] !== '}') return `expected , or } after label ${m[0]}`;
   }
 }
 
-/** A sample value as Go writes one: decimal, exponent, +Inf, -Inf, NaN. undefined when it is not a number. */
+/** A sample value as Go's ParseFloat reads one: decimal, exponent, Inf and Infinity with or without a sign, NaN, in any case. undefined when it is not a number. */
 function readValue(word: string): number | undefined {
-  if (word === '+Inf' || word === 'Inf') return Infinity;
-  if (word === '-Inf') return -Infinity;
-  if (word === 'NaN') return NaN;
+  const special = /^([+-]?)inf(?:inity)?$/i.exec(word);
+  if (special) return special[1] === '-' ? -Infinity : Infinity;
+  if (/^nan$/i.test(word)) return NaN;
   if (!/^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(word)) return undefined;
   return Number(word);
 }
@@ -85,15 +89,16 @@ export function parseExposition(text: string): Exposition {
   const out: Exposition = { samples: [], types: new Map(), help: new Map(), malformed: [] };
   const lines = text.split('\n');
   for (let n = 0; n < lines.length; n++) {
-    const line = lines[n].endsWith('\r') ? lines[n].slice(0, -1) : lines[n];
+    const line = lines[n].replace(/^[ \t]+/, '').replace(/\r$/, '');
     if (line.trim() === '') continue;
     const bad = (reason: string) => out.malformed.push({ line: n + 1, text: line, reason });
+    if (/^#\s*EOF\s*$/.test(line)) break; // OpenMetrics: the end of the exposition
     if (line.startsWith('#')) {
       const help = /^#\s*HELP\s+(\S+)(?:\s(.*))?$/.exec(line);
       const type = /^#\s*TYPE\s+(\S+)\s+(\S+)\s*$/.exec(line);
       if (help) out.help.set(help[1], help[2] ?? '');
       else if (type) out.types.set(type[1], type[2]);
-      continue; // # EOF, # UNIT and any other comment
+      continue; // # UNIT and any other comment
     }
     const name = NAME.exec(line);
     if (!name) {

@@ -14,7 +14,7 @@
 
 import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
-import type { Credentials, TlsSettings } from './scrape.js';
+import { checkTlsMaterial, type Credentials, type TlsSettings } from './scrape.js';
 
 export interface HttpClientConfig {
   credentials?: Credentials;
@@ -41,8 +41,11 @@ export function loadHttpConfig(file: string, readFile: (path: string) => string)
   const fail = (key: string, what: string): never => {
     throw new HttpConfigError(`--http.config-file ${file}: ${key ? `${key}: ` : ''}${what}`);
   };
+  // The file itself from the working directory; the files it names from its folder.
+  const self = resolve(file);
+  const folder = dirname(self);
   const read = (key: string, path: string): string => {
-    const full = resolve(dirname(file), path);
+    const full = resolve(folder, path);
     try {
       return readFile(full);
     } catch (err) {
@@ -51,7 +54,7 @@ export function loadHttpConfig(file: string, readFile: (path: string) => string)
   };
   let doc: unknown;
   try {
-    doc = parse(read('', file));
+    doc = parse(read('', self));
   } catch (err) {
     if (err instanceof HttpConfigError) throw err;
     fail('', `not valid YAML: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
@@ -114,6 +117,11 @@ export function loadHttpConfig(file: string, readFile: (path: string) => string)
     const cert = oneOf('tls_config', t, 'cert', 'cert_file', false);
     const key = oneOf('tls_config', t, 'key', 'key_file', false);
     if ((cert === undefined) !== (key === undefined)) fail('tls_config', 'a client certificate needs both cert_file and key_file');
+    const bad = checkTlsMaterial({ ca, cert, key });
+    if (bad) {
+      const named = { ca: ['ca_file', 'ca'], cert: ['cert_file', 'cert'], key: ['key_file', 'key'] }[bad.field];
+      fail(`tls_config.${t[named[0]] === undefined ? named[1] : named[0]}`, bad.problem);
+    }
     const serverName = str('tls_config.server_name', t.server_name);
     const insecure = t.insecure_skip_verify;
     if (insecure !== undefined && typeof insecure !== 'boolean') fail('tls_config.insecure_skip_verify', `expected true or false, got ${JSON.stringify(insecure)}`);

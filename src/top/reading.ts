@@ -1,15 +1,15 @@
-// From one or two scrapes of a Kepler-compatible endpoint to what `kepler-ts top` shows: the node's
-// power per zone, the meter, and per level (process, container, pod, vm) the running workloads
-// with their watts and energy. Pure.
+// From the scrapes of a Kepler-compatible endpoint to what `kepler-ts top` shows: the node's power
+// per zone, the meter, and per level (process, container, pod, vm) the running workloads with
+// their watts and energy. Pure.
 //
 // It reads what the endpoint exports, not what kepler-ts would: Kepler 0.11's names and labels
 // (metrics.md), ours on top of them (the meter's name, the unattributed energy, the refresh time),
 // and Kepler 0.7's legacy family (one counter per RAPL domain, split by `mode`). Watts come from
 // the `_watts` gauges where a family has them, measured by the exporter over its own interval;
-// where only `_joules_total` counters exist they come from the energy between two scrapes divided
-// by the time between them. A workload's headline watts are the sum over the headline zones
-// (headlineZoneNames: package + dram, never core or uncore, which package already contains) plus
-// its GPUs.
+// where only `_joules_total` counters exist they come from the energy over a window of scrapes
+// divided by its length (CounterHistory). A workload's headline watts are the sum over the
+// headline zones (headlineZoneNames: package + dram, never core or uncore, which package already
+// contains) plus its GPUs.
 
 import { headlineZoneNames } from '../util/powerZones.js';
 import type { Exposition, Sample } from './exposition.js';
@@ -17,46 +17,150 @@ import type { Exposition, Sample } from './exposition.js';
 export const LEVELS = ['process', 'container', 'pod', 'vm'] as const;
 export type Level = (typeof LEVELS)[number];
 
-/** One scrape, and the time its data is of. */
+/** One scrape. */
 export interface Scrape {
   exposition: Exposition;
-  /** ms since the epoch. */
+  /** When the answer arrived, ms since the epoch. */
   atMs: number;
+  /** When the exporter says it refreshed what it answered (kepler-ts's kepler_exporter_last_refresh_timestamp_seconds), ms since the epoch. */
+  refreshedAtMs?: number;
 }
 
-/**
- * A scrape's time: when the exporter says it refreshed (kepler-ts's
- * kepler_exporter_last_refresh_timestamp_seconds), which makes rates exact; else when the answer
- * arrived.
- */
+/** A scrape, with the exporter's refresh time when it exports one. */
 export function scrapeAt(exposition: Exposition, receivedAtMs: number): Scrape {
   const refreshed = exposition.samples.find((s) => s.name === 'kepler_exporter_last_refresh_timestamp_seconds');
-  const atMs = refreshed && Number.isFinite(refreshed.value) && refreshed.value > 0 ? refreshed.value * 1000 : receivedAtMs;
-  return { exposition, atMs };
+  if (!refreshed || !Number.isFinite(refreshed.value) || refreshed.value <= 0) return { exposition, atMs: receivedAtMs };
+  return { exposition, atMs: receivedAtMs, refreshedAtMs: refreshed.value * 1000 };
 }
+
+// ---------- rates from counters ----------
+
+/** The label that identifies a workload at each level, in both families. */
+const KEY_LABEL: Record<Level, string> = { process: 'pid', container: 'container_id', pod: 'pod_id', vm: 'vm_id' };
+
+/** A series' labels as a stable key. */
+function labelKey(labels: Record<string, string>): string {
+  return Object.keys(labels)
+    .sort()
+    .map((k) => `${k}=${JSON.stringify(labels[k])}`)
+    .join(',');
+}
+
+const WORKLOAD_FAMILY = /^kepler_(process|container|pod|vm)_/;
+/** Besides the level's key: what tells a workload's series apart. */
+const WORKLOAD_IDENTITY = ['zone', 'gpu', 'gpu_uuid', 'mode', 'state'];
 
 /**
- * The two scrapes that rates are computed between. An exporter refreshes on its own interval
- * (Kepler: 5 s), so scrapes more frequent than that see the same counters twice; a rate between
- * those would read 0 W. A scrape whose energy counters are those of the current one is skipped, so
- * that each data state keeps the time it was first seen, and a rate spans two different states.
+ * What a counter is followed by from one scrape to the next. A workload's series by its id, zone,
+ * GPU, mode and state only: its other labels (a container's name, its pod, a process's comm) can
+ * be learnt after the series began, and a series under new labels is the same counter going on,
+ * not a new one whose whole total was counted in one interval. Any other series by all its labels.
  */
-export interface CounterWindow {
-  previous?: Scrape;
-  current: Scrape;
-  fingerprint: string;
+function seriesId(s: Sample): string {
+  const m = WORKLOAD_FAMILY.exec(s.name);
+  if (!m) return `${s.name}{${labelKey(s.labels)}}`;
+  const keys = [KEY_LABEL[m[1] as Level], ...WORKLOAD_IDENTITY];
+  return `${s.name}{${keys.map((k) => `${k}=${JSON.stringify(s.labels[k] ?? '')}`).join(',')}}`;
 }
 
-function energyFingerprint(e: Exposition): string {
+const isCounter = (s: Sample): boolean => s.name.startsWith('kepler_') && s.name.endsWith('_joules_total');
+
+/** A scrape's energy counters by series (seriesId). */
+export function counterValues(s: Scrape): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const x of s.exposition.samples) if (isCounter(x)) out.set(seriesId(x), x.value);
+  return out;
+}
+
+/** What tells one state of the exporter's data from the next: its refresh time when it says it, else its counters. */
+function fingerprint(s: Scrape): string {
+  if (s.refreshedAtMs !== undefined) return `refreshed at ${s.refreshedAtMs}`;
   const parts: string[] = [];
-  for (const s of e.samples) if (s.name.startsWith('kepler_') && s.name.endsWith('_joules_total')) parts.push(String(s.value));
+  for (const x of s.exposition.samples) if (isCounter(x)) parts.push(String(x.value));
   return parts.join(',');
 }
 
-export function advanceWindow(w: CounterWindow | undefined, s: Scrape): CounterWindow {
-  const fingerprint = energyFingerprint(s.exposition);
-  if (w && fingerprint === w.fingerprint && s.atMs >= w.current.atMs) return w;
-  return { previous: w?.current, current: s, fingerprint };
+/** Rates from counters average over at least this long, once the counters have been watched this long. */
+export const RATE_WINDOW_MS = 10_000;
+/** States kept at most, whatever the clock does. */
+const MAX_STATES = 1000;
+
+/** The older end of a rate: each counter's value then (by seriesId), and the seconds from then to the latest data. */
+export interface RateBase {
+  values: ReadonlyMap<string, number>;
+  seconds: number;
+}
+
+interface CounterState {
+  fingerprint: string;
+  values: Map<string, number>;
+  /** When the exporter's data became this state, ms since the epoch; undefined: not known (the first state seen, without the exporter's refresh time). */
+  sinceMs?: number;
+  /** When the last scrape that saw it arrived. */
+  lastSeenMs: number;
+}
+
+/**
+ * The states of an exporter's counters as successive scrapes saw them, and the base of the rates
+ * from them. An exporter refreshes on its own interval (Kepler: 5 s), which is not the scrape's:
+ * a scrape sees a state that began at some time since the scrape before it. Timed by the first
+ * scrape that saw it, an exporter refreshing every 3 s scraped every 2 s reads a steady 100 W as
+ * 73.6, 147.3, ... So each change is timed at the midpoint between the last scrape that saw the
+ * old state and the first that saw the new one (off by at most half the time between them), and a
+ * rate spans at least RATE_WINDOW_MS (or the last two changes where they are further apart), of
+ * which that error is a small part. Where the exporter exports its refresh time, that is when each
+ * state began, exactly. Without it, the first state's start is not known: a rate needs two changes.
+ */
+export class CounterHistory {
+  private readonly states: CounterState[];
+  /** The latest scrape: what is drawn (gauges, labels, the meter's state); the counters only give the rates. */
+  latest: Scrape;
+
+  constructor(
+    first: Scrape,
+    private readonly windowMs = RATE_WINDOW_MS,
+  ) {
+    this.latest = first;
+    this.states = [{ fingerprint: fingerprint(first), values: counterValues(first), sinceMs: first.refreshedAtMs, lastSeenMs: first.atMs }];
+  }
+
+  observe(s: Scrape): void {
+    this.latest = s;
+    const last = this.states[this.states.length - 1];
+    const fp = fingerprint(s);
+    if (fp === last.fingerprint) {
+      last.lastSeenMs = Math.max(last.lastSeenMs, s.atMs);
+      return;
+    }
+    this.states.push({ fingerprint: fp, values: counterValues(s), sinceMs: s.refreshedAtMs ?? (last.lastSeenMs + s.atMs) / 2, lastSeenMs: s.atMs });
+    const base = this.baseIndex();
+    const drop = Math.max(base ?? 0, this.states.length - MAX_STATES);
+    if (drop > 0) this.states.splice(0, drop);
+  }
+
+  /** The newest state at least the window before the latest, else the oldest timed one; undefined: none yet. */
+  private baseIndex(): number | undefined {
+    const latest = this.states[this.states.length - 1].sinceMs;
+    if (latest === undefined) return undefined;
+    let found: number | undefined;
+    for (let i = this.states.length - 2; i >= 0; i--) {
+      const t = this.states[i].sinceMs;
+      // Not timed, or after the latest (the clock went back): nothing older is usable either.
+      if (t === undefined || t >= latest) break;
+      found = i;
+      if (latest - t >= this.windowMs) break;
+    }
+    return found;
+  }
+
+  /** Where the rates start; undefined until the counters have moved enough to time a change (watts not known yet). */
+  base(): RateBase | undefined {
+    const i = this.baseIndex();
+    if (i === undefined) return undefined;
+    const from = this.states[i];
+    const to = this.states[this.states.length - 1];
+    return { values: from.values, seconds: ((to.sinceMs ?? 0) - (from.sinceMs ?? 0)) / 1000 };
+  }
 }
 
 export interface ZonePower {
@@ -84,7 +188,7 @@ export interface Row {
   /** Watts per headline zone, in the order of Reading.headlineZones; undefined: not known yet. */
   zoneWatts: (number | undefined)[];
   gpuWatts?: number;
-  /** Headline zones plus GPUs; undefined: not known yet (counters only, one scrape). */
+  /** Headline zones plus GPUs; undefined: not known (counters only: not moved yet, or a series new since the rate's base). */
   watts?: number;
   /** Joules since the exporter started billing the workload: headline zones plus GPUs. */
   energyJ: number;
@@ -106,27 +210,26 @@ export interface Reading {
   meter: string;
   nodeName: string;
   atMs: number;
-  /** Where the watts come from: the exporter's gauges, or counters between two scrapes. */
+  /** Where the watts come from: the exporter's gauges, or counters over a window of scrapes. */
   source: 'gauges' | 'counters';
-  /** Counters only and a single scrape so far: watts are not known yet. */
+  /** Counters only, and they have not moved enough yet to time a change: watts are not known yet. */
   waiting: boolean;
   zones: ZonePower[];
   headlineZones: string[];
   usageRatio?: number;
   gpus: GpuPower[];
-  platformWatts?: number;
+  /** The machine's power per platform source (and chassis), each the whole machine: never to be added up. */
+  platform: PlatformPower[];
   levels: Record<Level, LevelRows>;
 }
 
-// ---------- series and their power ----------
-
-/** A series' labels as a stable key. */
-function labelKey(labels: Record<string, string>): string {
-  return Object.keys(labels)
-    .sort()
-    .map((k) => `${k}=${JSON.stringify(labels[k])}`)
-    .join(',');
+export interface PlatformPower {
+  /** The source (redfish, acpi), with the chassis where a source reads several. */
+  name: string;
+  watts?: number;
 }
+
+// ---------- series and their power ----------
 
 class Index {
   private readonly byName = new Map<string, Sample[]>();
@@ -162,28 +265,24 @@ interface Quantity {
 
 class Rates {
   readonly cur: Index;
-  private readonly prev: Map<string, number> | undefined;
-  private readonly seconds: number;
+  private readonly base: RateBase | undefined;
   /** Set once a family had to be read from counters. */
   usedCounters = false;
 
-  constructor(current: Scrape, previous: Scrape | undefined) {
+  constructor(current: Scrape, base: RateBase | undefined) {
     this.cur = new Index(current.exposition);
-    this.seconds = previous ? (current.atMs - previous.atMs) / 1000 : 0;
-    if (previous && this.seconds > 0) {
-      this.prev = new Map();
-      for (const s of previous.exposition.samples) if (s.name.endsWith('_joules_total')) this.prev.set(`${s.name}{${labelKey(s.labels)}}`, s.value);
-    }
+    this.base = base && base.seconds > 0 ? base : undefined;
   }
 
-  /** Watts of a counter series between the two scrapes; undefined with one scrape. */
+  /** Watts of a counter series since the base; undefined without one, or for a series new since it. */
   rate(s: Sample): number | undefined {
-    if (!this.prev) return undefined;
-    const before = this.prev.get(`${s.name}{${labelKey(s.labels)}}`);
-    // A series new since the previous scrape started at 0 within the interval; a counter that went
-    // down was reset (the exporter restarted): what it holds now is what it counted since.
-    const delta = before === undefined || s.value < before ? s.value : s.value - before;
-    return delta / this.seconds;
+    if (!this.base) return undefined;
+    const before = this.base.values.get(seriesId(s));
+    // New since the base: how much of its total fell in the window is not known (as Prometheus's
+    // rate() leaves a series' first sample without one). A counter that went down was reset (the
+    // exporter restarted): what it holds now is what it counted since.
+    if (before === undefined) return undefined;
+    return (s.value < before ? s.value : s.value - before) / this.base.seconds;
   }
 
   /**
@@ -210,9 +309,9 @@ class Rates {
     return [...out.values()];
   }
 
-  /** Whether a scrape before this one is there to take rates against. */
-  get hasPrevious(): boolean {
-    return this.prev !== undefined;
+  /** Whether there is a base to take rates from. */
+  get hasBase(): boolean {
+    return this.base !== undefined;
   }
 }
 
@@ -295,14 +394,40 @@ function legacyGpus(r: Rates): GpuPower[] {
   return [...gpus.values()];
 }
 
-/** Platform power: kepler_platform_watts summed over its sources (their sum is the machine's power); Kepler 0.7's platform domain. */
-function platformWatts(r: Rates, legacy: boolean): number | undefined {
+/**
+ * Redfish's readings of a chassis, whole first: EnvironmentMetrics and PowerControl read the
+ * chassis, the power supplies share it (their sum is the chassis' power). kepler-ts exports one
+ * kind per chassis; Kepler may export a PowerControl beside the supplies it adds up.
+ */
+const CHASSIS_WHOLE_FIRST = ['EnvironmentMetrics', 'PowerControl', 'PowerSupply'];
+
+/**
+ * Platform power, per source: each source (Redfish, ACPI's power meter) measures the whole
+ * machine, so sources are shown side by side, never added. Within a source, per chassis, the
+ * readings of the first kind of CHASSIS_WHOLE_FIRST it has, summed (anything else: all of its
+ * readings). Kepler 0.7: its platform domain, all modes.
+ */
+function platformPower(r: Rates, legacy: boolean): PlatformPower[] {
   if (legacy) {
-    if (!r.cur.get('kepler_node_platform_joules_total').some((s) => s.value > 0)) return undefined;
-    return r.family('kepler_node_platform').reduce<number | undefined>((a, q) => add(a, q.watts), undefined);
+    if (!r.cur.get('kepler_node_platform_joules_total').some((s) => s.value > 0)) return [];
+    const watts = r.family('kepler_node_platform').reduce<number | undefined>((a, q) => add(a, q.watts), undefined);
+    return [{ name: firstLabels(r, 'kepler_node_info')?.platform_power_source || 'platform', watts }];
   }
-  const series = r.family('kepler_platform');
-  return series.length === 0 ? undefined : series.reduce<number | undefined>((a, q) => add(a, q.watts), undefined);
+  const sources = new Map<string, Map<string, Quantity[]>>();
+  for (const q of r.family('kepler_platform')) {
+    const chassis = entry(sources, q.labels.source || 'platform', () => new Map<string, Quantity[]>());
+    entry(chassis, `${q.labels.bmc_id ?? ''}/${q.labels.chassis_id ?? ''}`, () => []).push(q);
+  }
+  const out: PlatformPower[] = [];
+  for (const [source, chassis] of sources) {
+    for (const [key, readings] of chassis) {
+      const kind = CHASSIS_WHOLE_FIRST.find((k) => readings.some((q) => q.labels.source_type === k));
+      const chosen = kind === undefined ? readings : readings.filter((q) => q.labels.source_type === kind);
+      const watts = chosen.reduce<number | undefined>((a, q) => add(a, q.watts), undefined);
+      out.push({ name: chassis.size === 1 ? source : `${source} ${key.startsWith('/') ? key.slice(1) : key}`, watts });
+    }
+  }
+  return out;
 }
 
 // ---------- who and what ----------
@@ -344,9 +469,6 @@ function nodeName(r: Rates, legacy: boolean): string {
 }
 
 // ---------- workloads ----------
-
-/** The label that identifies a workload at each level, in both families. */
-const KEY_LABEL: Record<Level, string> = { process: 'pid', container: 'container_id', pod: 'pod_id', vm: 'vm_id' };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -402,12 +524,9 @@ interface LevelSource {
 
 const running = (l: Record<string, string>): boolean => l.state === undefined || l.state === 'running';
 
-const currentFamilies = (level: Level | 'node'): string[] => [
-  `kepler_${level}_cpu_joules_total`,
-  `kepler_${level}_cpu_watts`,
-  `kepler_${level}_gpu_joules_total`,
-  `kepler_${level}_gpu_watts`,
-];
+const currentCpuFamilies = (level: Level | 'node'): string[] => [`kepler_${level}_cpu_joules_total`, `kepler_${level}_cpu_watts`];
+/** Kepler 0.7 on a GPU node exports kepler_<level>_gpu_joules_total too, under the same names: only the CPU families tell the two apart. */
+const currentFamilies = (level: Level | 'node'): string[] => [...currentCpuFamilies(level), `kepler_${level}_gpu_joules_total`, `kepler_${level}_gpu_watts`];
 
 function currentLevel(r: Rates, level: Level): LevelSource {
   return {
@@ -452,24 +571,37 @@ function levelRows(level: Level, src: LevelSource, headline: readonly string[], 
   });
 }
 
-/** kepler-ts: the active energy no running workload of the level explains, as watts between two scrapes. */
+/**
+ * kepler-ts: the active energy no running workload of the level explains, in the headline zones
+ * and on the GPUs, as watts from its counters (so not before they have moved).
+ */
 function unattributed(r: Rates, level: Level, headline: readonly string[]): Row | undefined {
-  const name = 'kepler_node_cpu_unattributed_joules_total';
-  const series = r.cur.get(name).filter((s) => s.labels.level === level);
-  if (series.length === 0 || !r.hasPrevious) return undefined;
-  const zoneWatts = headline.map((zone) => series.filter((s) => s.labels.zone === zone).reduce<number | undefined>((a, s) => add(a, r.rate(s)), undefined));
-  const energyJ = series.filter((s) => headline.includes(s.labels.zone ?? '')).reduce((a, s) => a + s.value, 0);
-  return { key: '', name: '(unattributed)', id: '', zoneWatts, watts: zoneWatts.reduce<number | undefined>(add, undefined), energyJ };
+  const cpu = r.cur.get('kepler_node_cpu_unattributed_joules_total').filter((s) => s.labels.level === level);
+  const gpu = r.cur.get('kepler_node_gpu_unattributed_joules_total').filter((s) => s.labels.level === level);
+  if ((cpu.length === 0 && gpu.length === 0) || !r.hasBase) return undefined;
+  const zoneWatts = headline.map((zone) => cpu.filter((s) => s.labels.zone === zone).reduce<number | undefined>((a, s) => add(a, r.rate(s)), undefined));
+  const gpuWatts = gpu.reduce<number | undefined>((a, s) => add(a, r.rate(s)), undefined);
+  const energyJ = [...cpu.filter((s) => headline.includes(s.labels.zone ?? '')), ...gpu].reduce((a, s) => a + s.value, 0);
+  return {
+    key: '',
+    name: '(unattributed)',
+    id: '',
+    zoneWatts,
+    ...(gpuWatts === undefined ? {} : { gpuWatts }),
+    watts: zoneWatts.reduce<number | undefined>(add, gpuWatts),
+    energyJ,
+  };
 }
 
 // ---------- the reading ----------
 
-/** What `top` shows, from the current scrape and, for rates from counters, the one before it. */
-export function readReading(current: Scrape, previous?: Scrape): Reading {
-  const r = new Rates(current, previous);
-  // Kepler 0.7 had kepler_container_cpu_cycles_total and the like: the families tell, not a prefix.
-  const isCurrent = (['node', ...LEVELS] as const).some((l) => r.cur.hasAny(currentFamilies(l)));
-  const legacy = !isCurrent && (r.cur.has('kepler_node_info') || (['node', ...LEVELS] as const).some((l) => r.cur.hasAny(legacyFamilies(l))));
+/** What `top` shows: everything from the latest scrape; watts from counters since `base` (CounterHistory.base()). */
+export function readReading(current: Scrape, base?: RateBase): Reading {
+  const r = new Rates(current, base);
+  // Kepler 0.7 had kepler_container_cpu_cycles_total and the like, and its GPU families have the
+  // current names: the CPU energy families tell, not a prefix.
+  const isCurrent = (['node', ...LEVELS] as const).some((l) => r.cur.hasAny(currentCpuFamilies(l)));
+  const legacy = !isCurrent && (r.cur.has('kepler_node_info') || (['node', ...LEVELS] as const).some((l) => r.cur.hasAny(legacyFamilies(l).filter((f) => !f.includes('_gpu_')))));
   const zones = legacy ? legacyZones(r) : currentZones(r);
   // Without node series (metricsLevel without node), the zones the workloads are billed in.
   const zoneNames = zones.length > 0 ? zones.map((z) => z.zone) : LEVELS.flatMap((l) => r.cur.get(`kepler_${l}_cpu_joules_total`).map((s) => s.labels.zone ?? ''));
@@ -477,8 +609,8 @@ export function readReading(current: Scrape, previous?: Scrape): Reading {
   const pods = podNames(r);
   const sources = Object.fromEntries(LEVELS.map((l) => [l, legacy ? legacyLevel(r, l, headlineZones) : currentLevel(r, l)])) as Record<Level, LevelSource>;
   const gpus = legacy ? legacyGpus(r) : currentGpus(r);
-  const platform = platformWatts(r, legacy);
-  const waiting = r.usedCounters && !r.hasPrevious;
+  const platform = platformPower(r, legacy);
+  const waiting = r.usedCounters && !r.hasBase;
   const levels = Object.fromEntries(
     LEVELS.map((l) => [
       l,
@@ -494,14 +626,14 @@ export function readReading(current: Scrape, previous?: Scrape): Reading {
     exporter: describeExporter(r, legacy),
     meter: describeMeter(r, legacy),
     nodeName: nodeName(r, legacy),
-    atMs: current.atMs,
+    atMs: current.refreshedAtMs ?? current.atMs,
     source: r.usedCounters ? 'counters' : 'gauges',
     waiting,
     zones,
     headlineZones,
     ...(usage === undefined ? {} : { usageRatio: usage }),
     gpus,
-    ...(platform === undefined ? {} : { platformWatts: platform }),
+    platform,
     levels,
   };
 }

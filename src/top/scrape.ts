@@ -7,15 +7,19 @@
 // Every failure becomes a ScrapeError whose message is one line that says what to do: the URL and
 // the errno when it cannot be reached, whether credentials were sent when they are refused, the
 // flag to use when the certificate is not trusted, and what the page looked like when it is not
-// Kepler's.
+// Kepler's. Its message is made printable when it is built: a reason phrase or an error page is
+// the server's text, and goes to a terminal.
 
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { X509Certificate } from 'node:crypto';
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
+import { createSecureContext } from 'node:tls';
 import { createGunzip } from 'node:zlib';
 import { formatDuration } from '../config/duration.js';
 import { familyNames, parseExposition, type Exposition } from './exposition.js';
 import { scrapeAt, type Scrape } from './reading.js';
+import { printable } from './text.js';
 
 export type Credentials = { kind: 'basic'; username: string; password: string } | { kind: 'authorization'; type: string; credentials: string };
 
@@ -44,8 +48,53 @@ export class ScrapeError extends Error {
     message: string,
     readonly failure: ScrapeFailure,
   ) {
-    super(message);
+    super(printable(message));
   }
+}
+
+/** What is wrong with TLS material (PEM text), and which of the three it is in. */
+export interface TlsProblem {
+  field: 'ca' | 'cert' | 'key';
+  problem: string;
+}
+
+/** OpenSSL's reason without its code: "key values mismatch", not "error:05800074:x509 certificate routines::key values mismatch". */
+function opensslReason(err: unknown): string {
+  const message = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+  return printable(message.replace(/^error:[0-9A-Fa-f]+:[^:]*::?/, ''));
+}
+
+/**
+ * Checks CA certificates, a client certificate and its key the way a request would load them,
+ * so that a problem is found when the flags are read, with the flag's name, rather than thrown
+ * out of the first request. undefined: nothing wrong.
+ */
+export function checkTlsMaterial(m: { ca?: string; cert?: string; key?: string }): TlsProblem | undefined {
+  if (m.ca !== undefined) {
+    // Node skips what is not a certificate in `ca` without a word: trusting nothing, silently.
+    const blocks = m.ca.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+    if (blocks.length === 0) return { field: 'ca', problem: 'no PEM certificate in it (-----BEGIN CERTIFICATE-----)' };
+    for (const block of blocks) {
+      try {
+        new X509Certificate(block);
+      } catch (err) {
+        return { field: 'ca', problem: `a certificate in it cannot be read (${opensslReason(err)})` };
+      }
+    }
+  }
+  const load = (field: TlsProblem['field'], options: { cert?: string; key?: string }, what: string): TlsProblem | undefined => {
+    try {
+      createSecureContext(options);
+      return undefined;
+    } catch (err) {
+      return { field, problem: `${what} (${opensslReason(err)})` };
+    }
+  };
+  return (
+    (m.cert === undefined ? undefined : load('cert', { cert: m.cert }, 'not a PEM certificate')) ??
+    (m.key === undefined ? undefined : load('key', { key: m.key }, 'not a PEM private key, or one encrypted with a passphrase (not supported)')) ??
+    (m.cert === undefined || m.key === undefined ? undefined : load('key', { cert: m.cert, key: m.key }, 'not the key of the client certificate'))
+  );
 }
 
 export interface Answer {
@@ -58,7 +107,9 @@ export interface Answer {
 /** The text format first: it is what every exporter speaks; OpenMetrics is read too. */
 const ACCEPT = 'text/plain;version=0.0.4;q=1,application/openmetrics-text;version=1.0.0;q=0.5,*/*;q=0.1';
 /** Far above any node's exposition (Kepler's with 10,000 processes is ~10 MB), low enough that a wrong URL cannot exhaust memory. */
-const MAX_BODY_BYTES = 256 * 1024 * 1024;
+export const MAX_BODY_BYTES = 64 * 1024 * 1024;
+
+class TooLarge extends Error {}
 
 function authorization(c: Credentials | undefined): string | undefined {
   if (!c) return undefined;
@@ -89,6 +140,10 @@ export function transportError(t: Target, err: NodeJS.ErrnoException & { reason?
   const where = t.url.href;
   const code = err.code ?? '';
   const host = t.url.hostname;
+  // Node's HTTP parser: the answer is not HTTP (SSH, a database, TLS to a plain request).
+  if (code.startsWith('HPE_')) {
+    return new ScrapeError(`${where} answered something that is not HTTP (${code})${t.url.protocol === 'http:' ? ': is the port right, or does it serve https://?' : ''}`, 'http');
+  }
   if (UNTRUSTED.has(code)) {
     return new ScrapeError(
       `TLS with ${where} failed: its certificate is not trusted (${code}): pass the CA that signed it with --tls.ca-file, or skip the check with --tls.insecure-skip-verify`,
@@ -124,20 +179,28 @@ export function transportError(t: Target, err: NodeJS.ErrnoException & { reason?
 
 /** The first line of a body, short, for a message. */
 function firstLine(body: string): string {
-  const line = body.trim().split('\n')[0]?.trim() ?? '';
-  return line.length > 80 ? `${line.slice(0, 77)}...` : line;
+  const line = Array.from(body.trim().split('\n')[0]?.trim() ?? '');
+  return line.length > 80 ? `${line.slice(0, 77).join('')}...` : line.join('');
 }
 
+/** The body, at most MAX_BODY_BYTES of it once unzipped; rejects with TooLarge beyond. */
 function readBody(res: IncomingMessage): Promise<string> {
   const encoding = (res.headers['content-encoding'] ?? '').toLowerCase();
-  const stream: Readable = encoding === 'gzip' || encoding === 'x-gzip' ? res.pipe(createGunzip()) : res;
+  const gzip = encoding === 'gzip' || encoding === 'x-gzip';
+  if (!gzip && Number(res.headers['content-length']) > MAX_BODY_BYTES) {
+    res.resume();
+    return Promise.reject(new TooLarge());
+  }
+  const stream: Readable = gzip ? res.pipe(createGunzip()) : res;
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     stream.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY_BYTES) stream.destroy(new Error(`the answer is larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB`));
-      else chunks.push(c);
+      if (size > MAX_BODY_BYTES) {
+        stream.destroy(new TooLarge());
+        if (stream !== res) res.destroy();
+      } else chunks.push(c);
     });
     stream.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     stream.on('error', reject);
@@ -163,14 +226,16 @@ export function get(t: Target, now: () => number = Date.now): Promise<Answer> {
     : {};
   return new Promise((resolve, reject) => {
     let settled = false;
+    let req: ClientRequest | undefined;
     const fail = (err: ScrapeError) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      req.destroy();
+      req?.destroy();
       reject(err);
     };
-    const req = (https ? httpsRequest : httpRequest)(t.url, { method: 'GET', headers, agent: false, ...tls }, (res) => {
+    const timer = setTimeout(() => fail(new ScrapeError(`cannot reach ${where}: no answer within ${formatDuration(t.timeoutMs)} (timeout)`, 'timeout')), t.timeoutMs);
+    const onAnswer = (res: IncomingMessage) => {
       const status = res.statusCode ?? 0;
       const statusText = `${status} ${res.statusMessage ?? ''}`.trim();
       if (status === 401 || status === 403) {
@@ -196,10 +261,23 @@ export function get(t: Target, now: () => number = Date.now): Promise<Answer> {
           clearTimeout(timer);
           resolve({ body, contentType: res.headers['content-type'] ?? '', receivedAtMs: now() });
         },
-        (err: unknown) => fail(new ScrapeError(`${where} answered ${statusText}, but its body cannot be read: ${err instanceof Error ? err.message : String(err)}`, 'http')),
+        (err: unknown) => {
+          if (err instanceof TooLarge) {
+            const mib = MAX_BODY_BYTES / 1024 / 1024;
+            fail(new ScrapeError(`${where} answered ${statusText} with more than ${mib} MiB, more than any metrics page: is --url right?`, 'http'));
+          } else fail(new ScrapeError(`${where} answered ${statusText}, but its body cannot be read: ${err instanceof Error ? err.message : String(err)}`, 'http'));
+        },
       );
-    });
-    const timer = setTimeout(() => fail(new ScrapeError(`cannot reach ${where}: no answer within ${formatDuration(t.timeoutMs)} (timeout)`, 'timeout')), t.timeoutMs);
+    };
+    try {
+      req = (https ? httpsRequest : httpRequest)(t.url, { method: 'GET', headers, agent: false, ...tls }, onAnswer);
+    } catch (err) {
+      // Node throws here, not on the request, for TLS material it cannot load (the flags are checked
+      // when read: this is the last resort).
+      const e = err as NodeJS.ErrnoException;
+      fail(new ScrapeError(`cannot make a request to ${where}: ${e.message}${e.code ? ` (${e.code})` : ''}`, https ? 'tls' : 'unreachable'));
+      return;
+    }
     req.on('error', (err: NodeJS.ErrnoException) => fail(transportError(t, err)));
     req.end();
   });

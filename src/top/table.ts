@@ -6,7 +6,10 @@
 // and kepler-ts. Pure: styles are named here and turned into ANSI codes by the terminal.
 
 import { formatDuration } from '../config/duration.js';
-import type { Level, Reading, Row } from './reading.js';
+import type { Level, PlatformPower, Reading, Row } from './reading.js';
+import { fit, padEnd, padStart, printable, splitAt, textWidth } from './text.js';
+
+export { fit, printable } from './text.js';
 
 export const SORT_KEYS = ['watts', 'energy', 'name'] as const;
 export type SortKey = (typeof SORT_KEYS)[number];
@@ -68,22 +71,6 @@ export function formatEnergy(j: number): string {
   return `${(j / 1e12).toFixed(2)} TJ`;
 }
 
-/**
- * Label values are the exporter's: a process may name itself with escape sequences, which must not
- * reach the terminal. Control characters become "?".
- */
-export function printable(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
-}
-
-/** `s` cut to `width` columns, the cut marked with `ellipsis`. */
-export function fit(s: string, width: number, ellipsis: string): string {
-  if (s.length <= width) return s;
-  if (width <= ellipsis.length) return s.slice(0, width);
-  return s.slice(0, width - ellipsis.length) + ellipsis;
-}
-
 // ---------- sorting ----------
 
 const byName = (a: Row, b: Row): number => a.name.localeCompare(b.name) || a.key.localeCompare(b.key, undefined, { numeric: true });
@@ -114,7 +101,7 @@ interface Column {
 export function columns(reading: Reading, level: Level): Column[] {
   const rows = reading.levels[level].rows;
   const idTitle = level === 'process' ? 'PID' : 'ID';
-  const idWidth = Math.min(Math.max(idTitle.length, ...rows.map((r) => r.id.length)), 12);
+  const idWidth = Math.min(Math.max(idTitle.length, ...rows.map((r) => textWidth(printable(r.id)))), 12);
   const cols: Column[] = [
     { title: 'NAME', width: 0, align: 'left', cell: (r) => printable(r.name), dropOrder: 0 },
     { title: idTitle, width: idWidth, align: level === 'process' ? 'right' : 'left', cell: (r) => printable(r.id), dropOrder: 1 },
@@ -122,7 +109,7 @@ export function columns(reading: Reading, level: Level): Column[] {
   ];
   reading.headlineZones.forEach((zone, z) => {
     const title = printable(zone.toUpperCase());
-    cols.push({ title, width: Math.max(title.length, 7), align: 'right', cell: (r) => formatWatts(r.zoneWatts[z]), dropOrder: 2 });
+    cols.push({ title, width: Math.max(textWidth(title), 7), align: 'right', cell: (r) => formatWatts(r.zoneWatts[z]), dropOrder: 2 });
   });
   if (reading.gpus.length > 0) cols.push({ title: 'GPU', width: 7, align: 'right', cell: (r) => formatWatts(r.gpuWatts), dropOrder: 3 });
   cols.push({ title: 'ENERGY', width: 10, align: 'right', cell: (r) => formatEnergy(r.energyJ), dropOrder: 4 });
@@ -131,7 +118,7 @@ export function columns(reading: Reading, level: Level): Column[] {
 
 /** Drops columns until NAME gets at least `minName` columns (or nothing is left to drop), and sizes NAME. */
 function fitColumns(cols: Column[], width: number, names: readonly string[]): Column[] {
-  const longest = Math.max(4, ...names.map((n) => n.length));
+  const longest = Math.max(4, ...names.map(textWidth));
   const minName = Math.min(longest, 16);
   let kept = cols;
   const others = (cs: Column[]) => cs.reduce((a, c) => a + (c.title === 'NAME' ? 0 : c.width + GAP.length), 0);
@@ -151,7 +138,7 @@ function renderRow(cells: string[], cols: Column[], ellipsis: string): string {
   return cols
     .map((c, i) => {
       const text = fit(cells[i], c.width, ellipsis);
-      return c.align === 'left' ? text.padEnd(c.width) : text.padStart(c.width);
+      return c.align === 'left' ? padEnd(text, c.width) : padStart(text, c.width);
     })
     .join(GAP)
     .trimEnd();
@@ -163,9 +150,11 @@ function renderRow(cells: string[], cols: Column[], ellipsis: string): string {
 function wrapped(text: string, width: number, max: number): string[] {
   const lines: string[] = [];
   let rest = text;
-  while (rest.length > width && lines.length < max - 1) {
-    const at = rest.lastIndexOf(' ', width);
-    const cut = at > width / 2 ? at : width;
+  while (textWidth(rest) > width && lines.length < max - 1) {
+    const [head] = splitAt(rest, width);
+    // The last space that fits, when it leaves more than half the line; else a cut at the width.
+    const at = rest.lastIndexOf(' ', head.length);
+    const cut = at >= 0 && textWidth(rest.slice(0, at)) > width / 2 ? at : head.length;
     lines.push(rest.slice(0, cut));
     rest = rest.slice(cut).trimStart();
   }
@@ -184,18 +173,27 @@ function powerText(watts: number | undefined, active: number | undefined, idle: 
  * figures stay together); the lines after the first are indented under the first item.
  */
 function packed(title: string, items: readonly string[], width: number): ScreenLine[] {
-  const indent = ' '.repeat(title.length);
+  const indent = ' '.repeat(textWidth(title));
   const lines: string[] = [];
   let line = title;
-  for (const [n, item] of items.entries()) {
+  for (const [n, item] of items.map(printable).entries()) {
     const candidate = `${line}${GAP}${item}`;
-    if (n > 0 && candidate.length > width) {
+    if (n > 0 && textWidth(candidate) > width) {
       lines.push(line);
       line = `${indent}${GAP}${item}`;
     } else line = candidate;
   }
   lines.push(line);
-  return lines.map((text) => ({ text: printable(text), style: 'text' }));
+  return lines.map((text) => ({ text, style: 'text' }));
+}
+
+/** Platform readings listed in the header, at most; the rest are counted. */
+const PLATFORM_SHOWN = 4;
+
+function platformItems(platform: readonly PlatformPower[]): string[] {
+  const items = platform.slice(0, PLATFORM_SHOWN).map((p) => `${p.name} ${formatWatts(p.watts)} W`);
+  if (platform.length > PLATFORM_SHOWN) items.push(`(${platform.length - PLATFORM_SHOWN} more)`);
+  return items;
 }
 
 function headerLines(reading: Reading, view: View, o: ScreenOptions): ScreenLine[] {
@@ -222,10 +220,10 @@ function headerLines(reading: Reading, view: View, o: ScreenOptions): ScreenLine
       ),
     );
   }
-  if (reading.platformWatts !== undefined) lines.push({ text: `PLATFORM${GAP}${formatWatts(reading.platformWatts)} W`, style: 'text' });
+  if (reading.platform.length > 0) lines.push(...packed('PLATFORM', platformItems(reading.platform), o.width));
   const rows = reading.levels[view.level].rows;
   const about = [`${LEVEL_TITLES[view.level]}: ${rows.length} running`, `sort: ${view.sort}`];
-  if (reading.waiting) about.push('watts from energy counters: waiting for a second scrape');
+  if (reading.waiting) about.push('watts from energy counters: waiting for them to move');
   else if (reading.source === 'counters') about.push('watts from energy counters');
   if (o.keys) about.push('keys: p c k v (Tab) level, s sort, q quit');
   lines.push({ text: about.join(GAP), style: 'text' });
@@ -288,6 +286,6 @@ const ANSI: Record<LineStyle, [string, string]> = {
 /** A line with its style as ANSI codes; the column titles' bar spans `width`. */
 export function styled(line: ScreenLine, width: number): string {
   const [on, off] = ANSI[line.style];
-  const text = line.style === 'columns' && Number.isFinite(width) ? line.text.padEnd(width) : line.text;
+  const text = line.style === 'columns' && Number.isFinite(width) ? padEnd(line.text, width) : line.text;
   return on ? `${on}${text}${off}` : text;
 }

@@ -45,10 +45,21 @@ interface Run {
   stderr: string;
 }
 
+/**
+ * The environment of what the tests start: the width and the locale said, not inherited from
+ * whoever runs the tests (COLUMNS=80 would cut names; LC_ALL=C would change the mark of a cut).
+ */
+function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, COLUMNS: '200', LANG: 'C.UTF-8', ...extra };
+  delete env.LC_ALL;
+  delete env.LC_CTYPE;
+  return env;
+}
+
 /** `kepler-ts top ARGS` with stdout a pipe (not a terminal), as a script runs it. */
 function top(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, 'top', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [MAIN, 'top', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv(env) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -61,6 +72,8 @@ interface Table {
   titles: string[];
   /** Each row's cells by column title. */
   rows: Record<string, string>[];
+  /** The (unattributed) line, which has no ID. */
+  unattributed?: string;
 }
 
 /** The table of top's output: the line of column titles and the rows under it. Columns are two spaces apart or more; a name has single spaces at most. */
@@ -68,15 +81,16 @@ function readTable(lines: string[]): Table {
   const at = lines.findIndex((l) => l.startsWith('NAME '));
   assert.ok(at >= 0, `no table in:\n${lines.join('\n')}`);
   const titles = lines[at].trim().split(/\s+/);
+  const unattributed = lines.slice(at + 1).find((l) => l.startsWith('(unattributed) '));
   const rows = lines
     .slice(at + 1)
-    .filter((l) => l.trim() !== '')
+    .filter((l) => l.trim() !== '' && l !== unattributed)
     .map((l) => {
       const cells = l.trim().split(/ {2,}/);
       assert.equal(cells.length, titles.length, `a cell per column: ${JSON.stringify(l)}`);
       return Object.fromEntries(titles.map((t, i) => [t, cells[i]]));
     });
-  return { titles, rows };
+  return { titles, rows, ...(unattributed === undefined ? {} : { unattributed }) };
 }
 
 describe('kepler-ts top against the real exporter, in a real terminal', { timeout: 180_000 }, () => {
@@ -102,7 +116,7 @@ describe('kepler-ts top against the real exporter, in a real terminal', { timeou
   let fixtureUrl: string;
 
   const tmux = (...args: string[]): { status: number | null; stdout: string } => {
-    const r = spawnSync('tmux', ['-S', tmuxSocket, '-f', '/dev/null', ...args], { encoding: 'utf8' });
+    const r = spawnSync('tmux', ['-S', tmuxSocket, '-f', '/dev/null', ...args], { encoding: 'utf8', env: childEnv() });
     return { status: r.status, stdout: r.stdout };
   };
   const pane = (session: string): string[] => tmux('capture-pane', '-p', '-t', session).stdout.split('\n');
@@ -136,11 +150,14 @@ describe('kepler-ts top against the real exporter, in a real terminal', { timeou
   function startTop(name: string, level: string): TopSession {
     const session = { name, log: join(tmp, `${name}.out`), status: join(tmp, `${name}.status`) };
     const cmd = `${process.execPath} ${MAIN} top --url ${metricsUrl} --user top --interval 1s --level ${level}; echo $? > ${session.status}`;
-    const r = tmux('new-session', '-d', '-s', name, '-x', '160', '-y', '40', '-e', `KEPLER_TOP_PASSWORD=${PASSWORD}`, cmd);
+    // One tmux command line (`;` chains them): the pane is kept and copied from before the server
+    // reads anything from it, whatever the timing of top's start.
+    const r = tmux(
+      ...['new-session', '-d', '-s', name, '-x', '160', '-y', '40', '-e', `KEPLER_TOP_PASSWORD=${PASSWORD}`, '-e', 'LANG=C.UTF-8', cmd],
+      ...[';', 'set-option', '-w', '-t', name, 'remain-on-exit', 'on'],
+      ...[';', 'pipe-pane', '-t', name, `cat >> ${session.log}`],
+    );
     assert.equal(r.status, 0, `tmux new-session ${name}`);
-    // Set before top's first write, which comes after Node's start and a first scrape.
-    tmux('set-option', '-w', '-t', name, 'remain-on-exit', 'on');
-    tmux('pipe-pane', '-t', name, `cat >> ${session.log}`);
     return session;
   }
 
@@ -262,11 +279,13 @@ describe('kepler-ts top against the real exporter, in a real terminal', { timeou
         const lines = pane('top');
         if (!lines.some((l) => /^containers: \d+ running {2}sort: watts/.test(l))) return undefined;
         const t = readTable(lines);
-        return t.rows.some((r) => r.NAME === names.busy) && t.rows.some((r) => r.NAME === names.idle) ? t : undefined;
+        // The unattributed line comes from counters: from the second refresh top sees.
+        return t.rows.some((r) => r.NAME === names.busy) && t.rows.some((r) => r.NAME === names.idle) && t.unattributed !== undefined ? t : undefined;
       },
       () => pane('top').join('\n'),
     );
     assert.deepEqual(table.titles, ['NAME', 'ID', 'WATTS', 'PACKAGE', 'DRAM', 'ENERGY']);
+    assert.match(table.unattributed ?? '', /^\(unattributed\) +\d+\.\d\d +\d+\.\d\d +\d+\.\d\d +\S+ \S?J$/);
     const busy = table.rows.findIndex((r) => r.NAME === names.busy);
     const idle = table.rows.findIndex((r) => r.NAME === names.idle);
     assert.equal(table.rows[busy].ID, ids.busy.slice(0, 12));

@@ -4,22 +4,24 @@
 // servers, certificates made by openssl.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { parseTopArgs, parseTopUrl, runTopCommand, TopUsageError, type TopIo, type TopOptions } from '../../src/cli/topCommand.js';
 import { familyNames, parseExposition } from '../../src/top/exposition.js';
 import { HttpConfigError, loadHttpConfig } from '../../src/top/httpConfig.js';
-import { advanceWindow, readReading, scrapeAt, shortId, type Level, type Reading, type Row, type Scrape } from '../../src/top/reading.js';
-import { ScrapeError, scrapeKepler, type Target } from '../../src/top/scrape.js';
-import { fit, formatEnergy, formatWatts, printable, renderScreen, sortRows, type ScreenOptions, type View } from '../../src/top/table.js';
-import { applyAction, keyAction, splitKeys } from '../../src/top/terminal.js';
+import { counterValues, CounterHistory, readReading, scrapeAt, shortId, type Level, type RateBase, type Reading, type Row, type Scrape } from '../../src/top/reading.js';
+import { checkTlsMaterial, MAX_BODY_BYTES, ScrapeError, scrapeKepler, type Target } from '../../src/top/scrape.js';
+import { fit, formatEnergy, formatWatts, printable, renderScreen, sortRows, type ScreenLine, type ScreenOptions, type View } from '../../src/top/table.js';
+import { applyAction, frame, keyAction, nextScrapeDelay, oneLine, runTerminal, splitKeys } from '../../src/top/terminal.js';
+import { padEnd, padStart, textWidth } from '../../src/top/text.js';
 import { headlineZoneNames } from '../../src/util/powerZones.js';
 import { selfSignedCertificate } from '../support/certificates.js';
 import { parseExposition as parseTestExposition } from '../support/exposition.js';
@@ -32,6 +34,15 @@ const scrapeOf = (text: string, atMs = 1_000_000): Scrape => ({ exposition: pars
 const rowsOf = (r: Reading, level: Level): Row[] => r.levels[level].rows;
 const byName = (r: Reading, level: Level, name: string): Row | undefined => rowsOf(r, level).find((x) => x.name === name);
 const near = (a: number | undefined, b: number, what: string) => assert.ok(a !== undefined && Math.abs(a - b) < 1e-9, `${what}: ${a} != ${b}`);
+/** Rates from `previous`'s counters to `current`'s, over the time between the two scrapes. */
+const since = (previous: Scrape, current: Scrape): RateBase => ({ values: counterValues(previous), seconds: (current.atMs - previous.atMs) / 1000 });
+/** A history of the scrapes, oldest first, and what it reads. */
+function history(scrapes: readonly Scrape[]): CounterHistory {
+  const h = new CounterHistory(scrapes[0]);
+  for (const s of scrapes.slice(1)) h.observe(s);
+  return h;
+}
+const readHistory = (h: CounterHistory): Reading => readReading(h.latest, h.base());
 
 // ---------- the exposition reader ----------
 
@@ -106,6 +117,35 @@ describe('top: the exposition reader', () => {
     );
   });
 
+  it('reads values as Go does (Inf and NaN in any case), leading whitespace, a label named __proto__, and stops at # EOF', () => {
+    const e = parseExposition(
+      ['a inf', 'b -INF', 'c +Infinity', 'd nan', '  e 1', '\tf{x="1"} 2', 'g{__proto__="p",constructor="c"} 3', '# EOF', 'after_eof{this="is not read"} 4', '<html>'].join('\n'),
+    );
+    assert.deepEqual(e.malformed, []);
+    assert.deepEqual(
+      e.samples.map((s) => [s.name, s.value]),
+      [
+        ['a', Infinity],
+        ['b', -Infinity],
+        ['c', Infinity],
+        ['d', NaN],
+        ['e', 1],
+        ['f', 2],
+        ['g', 3],
+      ],
+    );
+    const g = e.samples[6].labels;
+    assert.equal(Object.getPrototypeOf(g), Object.prototype, 'the prototype is untouched');
+    assert.deepEqual(Object.keys(g), ['__proto__', 'constructor']);
+    assert.equal(g.__proto__, 'p');
+    assert.equal(g.constructor, 'c');
+    assert.deepEqual(
+      parseExposition('x +nan\n').malformed.map((m) => m.reason),
+      ['value "+nan" is not a number'],
+      'Go takes no sign on NaN',
+    );
+  });
+
   it("is the tests' lenient reader too, which fails on a line it cannot read", () => {
     const text = '# TYPE a gauge\na{b="c"} 1\n';
     assert.deepEqual(parseTestExposition(text), { samples: [{ name: 'a', labels: { b: 'c' }, value: 1 }], types: new Map([['a', 'gauge']]), help: new Map() });
@@ -139,7 +179,7 @@ describe('top: the reading of Kepler 0.11 (gauges)', () => {
     assert.deepEqual(r.headlineZones, ['package', 'dram']);
     assert.equal(r.usageRatio, 0.42);
     assert.deepEqual(r.gpus, []);
-    assert.equal(r.platformWatts, undefined);
+    assert.deepEqual(r.platform, []);
   });
 
   it('shows running workloads only, with package + dram watts and joules', () => {
@@ -186,7 +226,7 @@ describe('top: the reading of Kepler 0.11 (gauges)', () => {
 });
 
 /** A kepler-ts-style scrape: our meter info, refresh time, unattributed counters, and a GPU. */
-function keplerTsText(o: { refreshS: number; package: number; dram: number; unattributed: number; gpuJ: number }): string {
+function keplerTsText(o: { refreshS: number; package: number; dram: number; unattributed: number; gpuJ: number; gpuUnattributed: number }): string {
   return [
     '# TYPE kepler_node_cpu_joules_total counter',
     `kepler_node_cpu_joules_total{node_name="n1",zone="package",path="aggregated-package"} ${o.package}`,
@@ -217,6 +257,8 @@ function keplerTsText(o: { refreshS: number; package: number; dram: number; unat
     `kepler_node_cpu_unattributed_joules_total{node_name="n1",zone="package",level="container"} ${o.unattributed}`,
     `kepler_node_cpu_unattributed_joules_total{node_name="n1",zone="core",level="container"} ${o.unattributed * 10}`,
     `kepler_node_cpu_unattributed_joules_total{node_name="n1",zone="dram",level="container"} ${o.unattributed / 2}`,
+    '# TYPE kepler_node_gpu_unattributed_joules_total counter',
+    `kepler_node_gpu_unattributed_joules_total{node_name="n1",gpu="0",gpu_uuid="GPU-1",level="container"} ${o.gpuUnattributed}`,
     'kepler_build_info{arch="amd64",branch="main",revision="abc",version="0.1.0",goversion="v20.1.0",nodeversion="v20.1.0"} 1',
     'kepler_exporter_meter_info{meter="passthrough",zones="package,core,dram",state="passthrough-stale"} 1',
     `kepler_exporter_last_refresh_timestamp_seconds ${o.refreshS}`,
@@ -225,12 +267,13 @@ function keplerTsText(o: { refreshS: number; package: number; dram: number; unat
 }
 
 describe('top: the reading of kepler-ts', () => {
-  const first = scrapeAt(parseExposition(keplerTsText({ refreshS: 1000, package: 500, dram: 50, unattributed: 20, gpuJ: 300 })), 5);
-  const second = scrapeAt(parseExposition(keplerTsText({ refreshS: 1002, package: 580, dram: 60, unattributed: 26, gpuJ: 440 })), 7);
+  const first = scrapeAt(parseExposition(keplerTsText({ refreshS: 1000, package: 500, dram: 50, unattributed: 20, gpuJ: 300, gpuUnattributed: 10 })), 5);
+  const second = scrapeAt(parseExposition(keplerTsText({ refreshS: 1002, package: 580, dram: 60, unattributed: 26, gpuJ: 440, gpuUnattributed: 30 })), 7);
 
   it('takes the time of the refresh, not of the answer', () => {
-    assert.equal(first.atMs, 1_000_000);
-    assert.equal(scrapeAt(parseExposition('kepler_x 1\n'), 5).atMs, 5);
+    assert.deepEqual([first.atMs, first.refreshedAtMs], [5, 1_000_000]);
+    assert.equal(readReading(first).atMs, 1_000_000);
+    assert.deepEqual(scrapeAt(parseExposition('kepler_x 1\n'), 5), { exposition: parseExposition('kepler_x 1\n'), atMs: 5 });
   });
 
   it('names our meter with its state, the exporter with its version; GPUs and platform power', () => {
@@ -238,7 +281,7 @@ describe('top: the reading of kepler-ts', () => {
     assert.equal(r.exporter, 'kepler-ts 0.1.0');
     assert.equal(r.meter, 'passthrough (passthrough-stale)');
     assert.deepEqual(r.gpus, [{ gpu: '0', name: 'NVIDIA H100', watts: 120, activeWatts: 80, idleWatts: 40 }]);
-    assert.equal(r.platformWatts, 295);
+    assert.deepEqual(r.platform, [{ name: 'redfish', watts: 295 }], 'the power supplies of one chassis add up');
   });
 
   it('a container without a name is its 12 hex; its WATTS are package + dram + GPU, never core', () => {
@@ -250,14 +293,65 @@ describe('top: the reading of kepler-ts', () => {
     assert.equal(row.energyJ, 400);
   });
 
-  it('the unattributed row appears from the second scrape, from its counters', () => {
+  it('the unattributed row appears from the second refresh, from its counters, the GPUs’ included', () => {
     assert.equal(readReading(first).levels.container.unattributed, undefined);
-    const u = readReading(second, first).levels.container.unattributed;
+    // The exporter's refresh times are exact: one change is enough.
+    const r = readHistory(history([first, second]));
+    const u = r.levels.container.unattributed;
     assert.ok(u);
     assert.deepEqual(u.zoneWatts, [3, 1.5]); // (26-20)/2 s, (13-10)/2 s
-    assert.equal(u.watts, 4.5);
-    assert.equal(u.energyJ, 39);
-    assert.equal(readReading(second, first).levels.process.unattributed, undefined, 'no counters for the level: no row');
+    assert.equal(u.gpuWatts, 10); // (30-10)/2 s
+    assert.equal(u.watts, 14.5);
+    assert.equal(u.energyJ, 26 + 13 + 30);
+    assert.equal(r.levels.process.unattributed, undefined, 'no counters for the level: no row');
+    const line = renderScreen(r, { level: 'container', sort: 'watts' }, { width: Infinity, keys: false, ellipsis: '~' }).at(-1);
+    assert.match(line?.text ?? '', /^\(unattributed\)\s+14\.50\s+3\.00\s+1\.50\s+10\.00\s+69\.0 J$/);
+  });
+
+  it('platform power per source, never added across sources; per chassis the whole-chassis reading before the supplies', () => {
+    const platform = (lines: string[]) => readReading(scrapeOf(['kepler_node_cpu_watts{zone="package"} 1', ...lines].join('\n'))).platform;
+    const series = (source: string, bmc: string, chassis: string, id: string, type: string, watts: number) =>
+      `kepler_platform_watts{node_name="n",source="${source}",bmc_id="${bmc}",chassis_id="${chassis}",source_id="${id}",source_name="${id}",source_type="${type}"} ${watts}`;
+    // Redfish and ACPI both measure the machine: side by side. A PowerControl beside the supplies it adds up: the PowerControl.
+    assert.deepEqual(
+      platform([
+        series('redfish', 'b', '1', 'PSU0', 'PowerSupply', 150),
+        series('redfish', 'b', '1', 'PSU1', 'PowerSupply', 145),
+        series('redfish', 'b', '1', '0', 'PowerControl', 290),
+        series('acpi', '', '', '/sys/class/hwmon/hwmon3', 'acpi_power_meter', 280),
+      ]),
+      [
+        { name: 'redfish', watts: 290 },
+        { name: 'acpi', watts: 280 },
+      ],
+    );
+    // EnvironmentMetrics first; two chassis of one BMC each named.
+    assert.deepEqual(
+      platform([
+        series('redfish', 'b', '1', 'PSU0', 'PowerSupply', 150),
+        series('redfish', 'b', '1', '1', 'EnvironmentMetrics', 300),
+        series('redfish', 'b', '1', '0', 'PowerControl', 290),
+        series('redfish', 'b', '2', 'PSU0', 'PowerSupply', 40),
+        series('redfish', 'b', '2', 'PSU1', 'PowerSupply', 41),
+      ]),
+      [
+        { name: 'redfish b/1', watts: 300 },
+        { name: 'redfish b/2', watts: 81 },
+      ],
+    );
+    const many = platform(Array.from({ length: 6 }, (_, i) => series('redfish', 'b', String(i), 'PSU0', 'PowerSupply', 100 + i)));
+    const header = renderScreen(
+      readReading(
+        scrapeOf(['kepler_node_cpu_watts{zone="package"} 1', ...Array.from({ length: 6 }, (_, i) => series('redfish', 'b', String(i), 'PSU0', 'PowerSupply', 100 + i))].join('\n')),
+      ),
+      { level: 'container', sort: 'watts' },
+      { width: Infinity, keys: false, ellipsis: '~', clock: () => 'T' },
+    );
+    assert.equal(many.length, 6);
+    assert.equal(
+      header.find((l) => l.text.startsWith('PLATFORM'))?.text,
+      'PLATFORM  redfish b/0 100.00 W  redfish b/1 101.00 W  redfish b/2 102.00 W  redfish b/3 103.00 W  (2 more)',
+    );
   });
 
   it('an empty family declared by TYPE still counts as exported', () => {
@@ -278,7 +372,7 @@ function countersOnly(t: number, busy: number, extra = ''): string {
   ].join('\n');
 }
 
-describe('top: watts from counters between two scrapes', () => {
+describe('top: watts from counters', () => {
   it('with one scrape: waiting, no watts, energy known', () => {
     const r = readReading(scrapeOf(countersOnly(0, 100)));
     assert.equal(r.source, 'counters');
@@ -290,30 +384,77 @@ describe('top: watts from counters between two scrapes', () => {
     );
   });
 
-  it('with two: the energy between them over the time between them; a new series counts from 0, a reset from 0', () => {
+  it('the energy since the base over the time since it; a series new since the base has no rate; a reset counts from 0', () => {
     const a = scrapeOf(countersOnly(0, 100), 10_000);
-    const b = scrapeOf(countersOnly(4, 140, 'kepler_process_cpu_joules_total{comm="new",pid="12",state="running",zone="package"} 8'), 14_000);
-    const r = readReading(b, a);
+    const b = scrapeOf(countersOnly(4, 140, 'kepler_process_cpu_joules_total{comm="new",pid="12",state="running",zone="package"} 500008'), 14_000);
+    const r = readReading(b, since(a, b));
     assert.equal(r.waiting, false);
     assert.deepEqual(r.zones, [{ zone: 'package', watts: 50, activeWatts: 30 }]);
     assert.equal(byName(r, 'process', 'busy')?.watts, 10);
-    assert.equal(byName(r, 'process', 'new')?.watts, 2);
-    const reset = readReading(scrapeOf(countersOnly(5, 20), 15_000), b);
-    assert.equal(byName(reset, 'process', 'busy')?.watts, 20, 'a counter that went down restarted: 20 J in 1 s');
+    // Not 500008 J / 4 s: how much of its total fell in these 4 s is not known, as with Prometheus's rate().
+    assert.equal(byName(r, 'process', 'new')?.watts, undefined);
+    assert.equal(byName(r, 'process', 'new')?.energyJ, 500008);
+    const c = scrapeOf(countersOnly(5, 20), 15_000);
+    assert.equal(byName(readReading(c, since(b, c)), 'process', 'busy')?.watts, 20, 'a counter that went down restarted: 20 J in 1 s');
   });
 
-  it('a scrape that sees the same counters keeps the first time they were seen, so a rate spans two refreshes', () => {
-    let w = advanceWindow(undefined, scrapeOf(countersOnly(0, 100), 0));
-    w = advanceWindow(w, scrapeOf(countersOnly(0, 100), 2000)); // the exporter has not refreshed yet
-    assert.equal(w.previous, undefined);
-    assert.equal(w.current.atMs, 0);
-    w = advanceWindow(w, scrapeOf(countersOnly(5, 150), 5000));
-    assert.equal(w.previous?.atMs, 0);
-    assert.equal(byName(readReading(w.current, w.previous), 'process', 'busy')?.watts, 10);
+  it('a workload whose labels change is the same counter going on, not a new one', () => {
+    const a = scrapeOf(countersOnly(0, 100), 10_000);
+    // The exporter learnt the process's exe and container after its series began.
+    const b = scrapeOf(countersOnly(4, 140).replace('comm="busy",container_id="",exe=""', `comm="busy",container_id="${'e'.repeat(64)}",exe="/usr/bin/busy"`), 14_000);
+    assert.equal(byName(readReading(b, since(a, b)), 'process', 'busy')?.watts, 10);
+  });
+
+  it('an exporter refreshing every 3 s scraped every 2 s: a steady 100 W reads about 100 W, not 74 then 147', () => {
+    // Changes at 3, 6, 9 s...; scrapes at 0.5, 2.5, 4.5 s...: each change is seen up to 2 s late.
+    const node = (t: number) => `kepler_node_cpu_joules_total{node_name="n",path="/sys/class/powercap/intel-rapl:0",zone="package"} ${1000 + 300 * Math.floor(t / 3000)}`;
+    const scrapes = Array.from({ length: 40 }, (_, i) => scrapeOf(node(500 + 2000 * i), 500 + 2000 * i));
+    const h = new CounterHistory(scrapes[0]);
+    const watts: number[] = [];
+    for (const s of scrapes.slice(1)) {
+      h.observe(s);
+      const w = readHistory(h).zones[0].watts;
+      // Timed by the first scrape that saw them, two changes 2 s or 4 s apart read 150 W and 75 W.
+      if (w !== undefined && s.atMs >= 15_000) watts.push(w);
+    }
+    assert.ok(watts.length > 20);
+    for (const w of watts) assert.ok(w > 89.99 && w < 110.01, `${w} W`);
+    const mean = watts.reduce((a, b) => a + b, 0) / watts.length;
+    assert.ok(Math.abs(mean - 100) < 5, `mean ${mean} W`);
+  });
+
+  it('without the exporter’s refresh time a rate needs two changes; with it, one, exactly timed', () => {
+    const a = scrapeOf(countersOnly(0, 100), 0);
+    const b = scrapeOf(countersOnly(0, 100), 2000); // not refreshed yet
+    const c = scrapeOf(countersOnly(5, 150), 2500); // changed between 2 and 2.5 s
+    const d = scrapeOf(countersOnly(5, 150), 4000);
+    const e = scrapeOf(countersOnly(10, 200), 7500); // changed between 4 and 7.5 s
+    assert.equal(history([a, b, c, d]).base(), undefined, 'when the first state began is not known');
+    // From 2.25 s to 5.75 s: 50 J in 3.5 s.
+    near(byName(readHistory(history([a, b, c, d, e])), 'process', 'busy')?.watts, 50 / 3.5, 'busy');
+    const timed = (t: number, busy: number, refreshS: number, at: number) =>
+      scrapeAt(parseExposition(countersOnly(t, busy, `kepler_exporter_last_refresh_timestamp_seconds ${refreshS}`)), at);
+    const h = history([timed(0, 100, 100, 100_500), timed(0, 100, 100, 101_500), timed(5, 150, 105, 105_900)]);
+    assert.deepEqual(h.base()?.seconds, 5);
+    assert.equal(byName(readHistory(h), 'process', 'busy')?.watts, 10);
+  });
+
+  it('the view draws the latest scrape while the counters stand still: its gauges, labels and meter; the counters only give rates', () => {
+    const extra = (usage: number, state: string) => `kepler_node_cpu_usage_ratio{node_name="n"} ${usage}\nkepler_exporter_meter_info{meter="rapl",state="${state}"} 1`;
+    const h = history([scrapeOf(countersOnly(0, 100, extra(0.1, 'ok')), 0), scrapeOf(countersOnly(0, 100, extra(0.1, 'ok')).replace('comm="busy"', 'comm="renamed"'), 2000)]);
+    h.observe(scrapeOf(countersOnly(0, 100, extra(0.75, 'stale')).replace('comm="busy"', 'comm="renamed"'), 4000));
+    const r = readHistory(h);
+    assert.equal(r.usageRatio, 0.75);
+    assert.equal(r.meter, 'rapl (stale)');
+    assert.deepEqual(
+      rowsOf(r, 'process').map((x) => x.name),
+      ['renamed'],
+    );
+    assert.equal(r.atMs, 4000);
   });
 });
 
-/** Kepler 0.7's names: a counter per domain, mode dynamic and idle, the pod on the container. */
+/** Kepler 0.7's names on a GPU node: a counter per domain (gpu too, under the current family's names), mode dynamic and idle, the pod on the container. */
 function legacy07(t: number): string {
   const c = (domain: string, id: string, name: string, ns: string, pod: string, dyn: number) =>
     [
@@ -330,10 +471,14 @@ function legacy07(t: number): string {
     `kepler_node_dram_joules_total{instance="node-7",mode="idle",package="0",source="rapl-sysfs"} ${50 + 3 * t}`,
     'kepler_node_uncore_joules_total{instance="node-7",mode="dynamic",package="0",source="rapl-sysfs"} 0',
     'kepler_node_platform_joules_total{instance="node-7",mode="dynamic",package="0",source="rapl-sysfs"} 0',
+    '# TYPE kepler_node_gpu_joules_total counter',
+    `kepler_node_gpu_joules_total{instance="node-7",mode="dynamic",package="0",source="nvidia"} ${1000 + 60 * t}`,
+    `kepler_node_gpu_joules_total{instance="node-7",mode="idle",package="0",source="nvidia"} ${500 + 20 * t}`,
     'kepler_node_info{components_power_source="rapl-sysfs",cpu_architecture="Skylake",platform_power_source="none"} 1',
     'kepler_container_cpu_cycles_total{container_id="abc",pod_name="web-1"} 123456',
     c('package', 'c'.repeat(64), 'web', 'shop', 'web-1', 10 + 8 * t),
     c('dram', 'c'.repeat(64), 'web', 'shop', 'web-1', 1 + t),
+    c('gpu', 'c'.repeat(64), 'web', 'shop', 'web-1', 100 + 50 * t),
     c('package', 'system_processes', 'system_processes', 'system', 'system_processes', 50 + 4 * t),
     `kepler_process_package_joules_total{command="java",container_id="${'c'.repeat(64)}",mode="dynamic",pid="77",source="rapl-sysfs",vm_id=""} ${5 + 6 * t}`,
     '',
@@ -341,9 +486,11 @@ function legacy07(t: number): string {
 }
 
 describe('top: the reading of Kepler 0.7 names (counters only)', () => {
-  const r = readReading(scrapeOf(legacy07(2), 12_000), scrapeOf(legacy07(0), 10_000));
+  const [before, now] = [scrapeOf(legacy07(0), 10_000), scrapeOf(legacy07(2), 12_000)];
+  const r = readReading(now, since(before, now));
 
-  it('the node per domain from dynamic (active) and idle, summed over sockets; zeroed domains left out', () => {
+  it('the node per domain from dynamic (active) and idle, summed over sockets; zeroed domains left out; its GPUs', () => {
+    // Its kepler_node_gpu_joules_total and kepler_container_gpu_joules_total have the current family's names: still 0.7.
     assert.equal(r.exporter, 'Kepler (0.7 metrics)');
     assert.equal(r.meter, 'rapl-sysfs');
     assert.equal(r.nodeName, 'node-7');
@@ -352,15 +499,16 @@ describe('top: the reading of Kepler 0.7 names (counters only)', () => {
       { zone: 'dram', watts: 5, activeWatts: 2, idleWatts: 3 },
     ]);
     assert.deepEqual(r.headlineZones, ['package', 'dram']);
-    assert.equal(r.platformWatts, undefined);
+    assert.deepEqual(r.gpus, [{ gpu: '0', name: '', watts: 80, activeWatts: 60, idleWatts: 20 }]);
+    assert.deepEqual(r.platform, []);
   });
 
   it('containers from their dynamic energy, with the pod they name; pseudo containers by name', () => {
     assert.deepEqual(
-      sortRows(rowsOf(r, 'container'), 'watts').map((x) => [x.name, x.id, x.watts, x.energyJ]),
+      sortRows(rowsOf(r, 'container'), 'watts').map((x) => [x.name, x.id, x.gpuWatts, x.watts, x.energyJ]),
       [
-        ['web (shop/web-1)', 'cccccccccccc', 9, 26 + 3],
-        ['system_processes', 'system_processes', 4, 58],
+        ['web (shop/web-1)', 'cccccccccccc', 50, 9 + 50, 26 + 3 + 200],
+        ['system_processes', 'system_processes', undefined, 4, 58],
       ],
     );
     assert.deepEqual(
@@ -474,8 +622,9 @@ describe('top: the table', () => {
     assert.match(renderScreen(empty, { level: 'pod', sort: 'watts' }, opts()).at(-1)?.text ?? '', /^no pod series at this endpoint/);
   });
 
-  it('a name with control characters cannot reach the terminal', () => {
+  it('a name with control characters cannot reach the terminal; separators, bidi controls and zero-width characters are dropped', () => {
     assert.equal(printable('evil\x1b[2Jname\n'), 'evil?[2Jname?');
+    assert.equal(printable('a\u2028b\u2029c\u202ed\u2066e\u2069f\u200bg\u200dh\ufeffi\u200fj'), 'abcdefghij');
     const text = KEPLER_011.replaceAll('comm="nginx"', 'comm="ng\x1b[31minx"');
     const lines = renderScreen(readReading(scrapeOf(text)), { level: 'process', sort: 'name' }, opts()).map((l) => l.text);
     assert.ok(lines.some((l) => l.startsWith('ng?[31minx')));
@@ -488,6 +637,133 @@ describe('top: the table', () => {
     assert.deepEqual([812.44, 12_346, 4.56e6, 1.234e9, 5e12].map(formatEnergy), ['812.4 J', '12.35 kJ', '4.56 MJ', '1.23 GJ', '5.00 TJ']);
     assert.equal(fit('abcdef', 4, '…'), 'abc…');
     assert.equal(fit('abc', 4, '…'), 'abc');
+  });
+
+  it('widths are terminal columns: CJK and emoji take two, combining marks none; cuts fall between code points', () => {
+    assert.equal(textWidth('abc'), 3);
+    assert.equal(textWidth('数据库'), 6);
+    assert.equal(textWidth('ｗｅｂ'), 6, 'fullwidth');
+    assert.equal(textWidth('🔥x'), 3);
+    assert.equal(textWidth('e\u0301te\u0301'), 3, 'é written e + combining acute');
+    assert.equal(textWidth('한\u1161'), 2, 'a jungseong joins the syllable before it');
+    assert.equal(fit('数据库服务', 7, '~'), '数据库~');
+    assert.equal(textWidth(fit('数据库服务', 6, '~')), 5, 'a wide character that does not fit is left out whole');
+    assert.equal(fit('ab🔥🔥', 4, '~'), 'ab~', 'never half of a surrogate pair');
+    assert.equal(fit('🔥🔥🔥', 1, '~'), '');
+    assert.equal(fit('cafe\u0301s', 5, '~'), 'cafe\u0301s', 'fits: the mark takes no column');
+    assert.equal(fit('cafe\u0301ss', 5, '~'), 'cafe\u0301~', 'the mark stays with its letter');
+    assert.equal(padEnd('数', 4), '数  ');
+    assert.equal(padStart('🔥', 3), ' 🔥');
+  });
+
+  it('a table of wide names fits the width in columns, and its columns line up', () => {
+    const wide = KEPLER_011.replaceAll('container_name="nginx"', 'container_name="网页服务器🔥"').replaceAll('container_name="coredns"', 'container_name="cafe\u0301-dns"');
+    const r = readReading(scrapeOf(wide));
+    for (const width of [40, 64, 80, 200]) {
+      const lines = renderScreen(r, view, opts({ width })).map((l) => l.text);
+      for (const l of lines) assert.ok(textWidth(l) <= width, `${width}: ${textWidth(l)} columns: ${l}`);
+      // The ID column starts at the same column on every row.
+      const titles = lines.findIndex((l) => l.startsWith('NAME'));
+      const idAt = textWidth(lines[titles].slice(0, lines[titles].indexOf('ID')));
+      for (const l of lines.slice(titles + 1)) {
+        const id = /[0-9a-f]{12}/.exec(l);
+        if (id) assert.equal(textWidth(l.slice(0, id.index)), idAt, `${width}: ${l}`);
+      }
+    }
+  });
+});
+
+describe('top: the terminal', () => {
+  const lines: ScreenLine[] = [
+    { text: 'title', style: 'title' },
+    { text: 'NAME', style: 'columns' },
+    { text: '0123456789', style: 'text' },
+  ];
+
+  it('a frame clears below its lines only when they leave rows free, and never erases a full row’s last column', () => {
+    const short = frame(lines, 10, 5);
+    assert.ok(short.endsWith('\x1b[4;1H\x1b[J'), JSON.stringify(short));
+    assert.ok(short.startsWith('\x1b[1;1H\x1b[1mtitle\x1b[0m\x1b[K\x1b[2;1H\x1b[7mNAME      \x1b[0m\x1b[3;1H0123456789'), JSON.stringify(short));
+    // The lines fill the screen: a move below the last row lands on it, and a clear there would erase it.
+    const full = frame(lines, 10, 3);
+    assert.equal(full, '\x1b[1;1H\x1b[1mtitle\x1b[0m\x1b[K\x1b[2;1H\x1b[7mNAME      \x1b[0m\x1b[3;1H0123456789');
+    assert.ok(!full.includes('\x1b[J'));
+  });
+
+  it('the next scrape: an interval after the start of the last one, and at least half an interval after its end', () => {
+    assert.equal(nextScrapeDelay(2000, 300), 1700);
+    assert.equal(nextScrapeDelay(2000, 1900), 1000);
+    assert.equal(nextScrapeDelay(2000, 9000), 1000, 'a slow endpoint is not scraped back to back');
+  });
+
+  it('an internal error is one printable line, with where it was thrown', () => {
+    const err = new TypeError('bad\nthing \x1b[2J');
+    assert.match(oneLine(err), /^TypeError: bad \(at .*top\.test\.js:\d+:\d+\)?\)$/);
+    assert.equal(oneLine('x\ny'), 'x?y');
+  });
+
+  /** The live view on fake streams: stdin not a terminal, a screen of 80 x 24. */
+  function live(o: { columns?: () => number } = {}) {
+    const written: string[] = [];
+    const stdout = Object.assign(new PassThrough(), { rows: 24, isTTY: true });
+    Object.defineProperty(stdout, 'columns', { get: o.columns ?? (() => 80) });
+    stdout.on('data', (d: Buffer) => written.push(d.toString()));
+    // No setRawMode: reading it as a terminal would throw.
+    const stdin = Object.assign(new PassThrough(), { isTTY: false });
+    const exit = runTerminal({
+      first: scrapeOf(KEPLER_011),
+      scrape: () => Promise.resolve(scrapeOf(KEPLER_011)),
+      view: { level: 'container', sort: 'watts' },
+      intervalMs: 60_000,
+      ellipsis: '~',
+      stdin: stdin as unknown as NodeJS.ReadStream,
+      stdout: stdout as unknown as NodeJS.WriteStream,
+    });
+    const output = async () => {
+      await new Promise((r) => setImmediate(r));
+      return written.join('');
+    };
+    return { exit, stdout, stdin, output };
+  }
+
+  it('SIGINT exits 130 and gives the terminal back; stdin that is not a terminal is not read, and no keys are offered', async () => {
+    const listeners = ['SIGINT', 'SIGTERM', 'SIGHUP', 'uncaughtException', 'unhandledRejection', 'exit'].map((e) => process.listenerCount(e));
+    const { exit, stdin, output } = live();
+    assert.equal(stdin.listenerCount('data'), 0, 'stdin is not read');
+    process.emit('SIGINT');
+    assert.equal(await exit, 130);
+    const out = await output();
+    assert.ok(out.startsWith('\x1b[?1049h\x1b[?25l'), JSON.stringify(out.slice(0, 20)));
+    assert.ok(out.endsWith('\x1b[?25h\x1b[?1049l'), JSON.stringify(out.slice(-20)));
+    assert.ok(out.includes('containers: 4 running  sort: watts\x1b[K'), 'the line, the rest of its row cleared');
+    assert.ok(!out.includes('keys:'), 'no keys offered without a terminal to read them from');
+    assert.deepEqual(
+      ['SIGINT', 'SIGTERM', 'SIGHUP', 'uncaughtException', 'unhandledRejection', 'exit'].map((e) => process.listenerCount(e)),
+      listeners,
+      'its handlers are gone',
+    );
+  });
+
+  it('an internal error: the terminal back first, then one line, exit 1', async () => {
+    let draws = 0;
+    const errors: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = (t: string) => errors.push(t) > 0;
+    try {
+      const { exit, stdout, output } = live({
+        columns: () => {
+          if (++draws > 1) throw new Error('drawing failed');
+          return 80;
+        },
+      });
+      stdout.emit('resize'); // the second draw throws
+      assert.equal(await exit, 1);
+      assert.ok((await output()).endsWith('\x1b[?25h\x1b[?1049l'), 'the terminal is given back');
+      assert.equal(errors.length, 1);
+      assert.match(errors[0], /^kepler-ts top: internal error: Error: drawing failed \(at [^\n]*\)\n$/);
+    } finally {
+      process.stderr.write = write;
+    }
   });
 });
 
@@ -588,9 +864,63 @@ describe('top: flags', () => {
     assert.equal(parseTopArgs(['-h'], {}, read), 'help');
   });
 
+  it('credentials never reach a message: a URL given without --url, a password that is not percent-encoding', () => {
+    usage(['http://user:s3cret@host:28282/'], /^unexpected argument http:\/\/\*\*\*@host:28282\/: top takes only flags \(see kepler-ts top --help\); give the URL with --url$/);
+    usage(['user:s3cret@host:28282'], /^unexpected argument \*\*\*@host:28282: /);
+    for (const url of ['http://bob:50%@host/', 'http://b%zzob:pw@host/', 'bob:50%@host']) {
+      usage(['--url', url], /^--url "(?:http:\/\/)?\*\*\*@host\/?": the user name or password is not valid percent-encoding \(write % as %25\)$/);
+    }
+    for (const args of [['http://user:s3cret@host/'], ['--url', 'http://bob:s3cret%@host/']]) {
+      try {
+        parseTopArgs(args, {}, read);
+      } catch (err) {
+        assert.ok(!(err as Error).message.includes('s3cret'), (err as Error).message);
+      }
+    }
+  });
+
+  it('TLS material is checked when the flags are read: a key that is not the certificate’s, a CA file without a certificate', () => {
+    const a = selfSignedCertificate(dir, 'a', { cn: 'a', san: 'DNS:a' });
+    const b = selfSignedCertificate(dir, 'b', { cn: 'b', san: 'DNS:b' });
+    const ok = parse(['--url', 'https://h/', '--tls.ca-file', b.certFile, '--tls.cert-file', a.certFile, '--tls.key-file', a.keyFile]);
+    assert.equal(ok.target.tls.cert, readFileSync(a.certFile, 'utf8'));
+    usage(
+      ['--tls.cert-file', a.certFile, '--tls.key-file', b.keyFile],
+      new RegExp(`^--tls\\.key-file ${b.keyFile}: not the key of the client certificate \\(key values mismatch\\)$`),
+    );
+    usage(['--tls.cert-file', a.keyFile, '--tls.key-file', a.keyFile], /^--tls\.cert-file .*a\.key: not a PEM certificate \(/);
+    usage(['--tls.cert-file', a.certFile, '--tls.key-file', a.certFile], /^--tls\.key-file .*a\.crt: not a PEM private key, or one encrypted with a passphrase/);
+    usage(['--tls.ca-file', file('not-a-ca.pem', 'hello\n')], /^--tls\.ca-file .*not-a-ca\.pem: no PEM certificate in it/);
+    usage(
+      ['--tls.ca-file', file('bad-ca.pem', '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n')],
+      /^--tls\.ca-file .*bad-ca\.pem: a certificate in it cannot be read/,
+    );
+    // From --http.config-file: its key.
+    const yaml = file('mismatch.yaml', `tls_config:\n  cert_file: ${a.certFile}\n  key_file: ${b.keyFile}\n`);
+    usage(['--http.config-file', yaml], /: tls_config\.key_file: not the key of the client certificate \(key values mismatch\)$/);
+    assert.deepEqual(checkTlsMaterial({ ca: readFileSync(a.certFile, 'utf8') }), undefined);
+  });
+
+  it('a bad client key is a one-line usage error, exit 2, not a stack trace', async () => {
+    const a = selfSignedCertificate(dir, 'c', { cn: 'c', san: 'DNS:c' });
+    const b = selfSignedCertificate(dir, 'd', { cn: 'd', san: 'DNS:d' });
+    let stderr = '';
+    const code = await runTopCommand(['--url', 'https://127.0.0.1:1/', '--tls.cert-file', a.certFile, '--tls.key-file', b.keyFile], {
+      stdout: { write: () => true },
+      stderr: (t) => (stderr += t),
+      env: {},
+      readFile: read,
+      sleep: () => Promise.resolve(),
+      now: Date.now,
+    });
+    assert.equal(code, 2);
+    assert.match(stderr, /^kepler-ts top: --tls\.key-file \S+: not the key of the client certificate \(key values mismatch\)\n$/);
+  });
+
   it('--http.config-file: Prometheus’s basic_auth, authorization and tls_config, files relative to it, secrets trimmed', () => {
     file('pw', 's3cret\n');
-    file('ca.pem', 'CA PEM');
+    const caPem = readFileSync(selfSignedCertificate(dir, 'ca', { cn: 'ca', san: 'DNS:ca' }).certFile, 'utf8');
+    file('ca.pem', caPem);
     file('token', ' tok \n');
     const basic = file(
       'basic.yaml',
@@ -598,14 +928,27 @@ describe('top: flags', () => {
     );
     const o = parse(['--http.config-file', basic]);
     assert.deepEqual(o.target.credentials, { kind: 'basic', username: 'prom', password: 's3cret' });
-    assert.deepEqual(o.target.tls, { ca: 'CA PEM', serverName: 'kepler.test', insecureSkipVerify: false });
+    assert.deepEqual(o.target.tls, { ca: caPem, serverName: 'kepler.test', insecureSkipVerify: false });
     const bearer = file('bearer.yaml', 'authorization:\n  credentials_file: token\n');
     assert.deepEqual(loadHttpConfig(bearer, read).credentials, { kind: 'authorization', type: 'Bearer', credentials: 'tok' });
     assert.deepEqual(loadHttpConfig(file('old.yaml', 'bearer_token: abc\n'), read).credentials, { kind: 'authorization', type: 'Bearer', credentials: 'abc' });
     // Flags win over the file.
     const both = parse(['--http.config-file', basic, '--user', 'other:pw', '--tls.server-name', 'x.test', '--tls.insecure-skip-verify']);
     assert.deepEqual(both.target.credentials, { kind: 'basic', username: 'other', password: 'pw' });
-    assert.deepEqual(both.target.tls, { ca: 'CA PEM', serverName: 'x.test', insecureSkipVerify: true });
+    assert.deepEqual(both.target.tls, { ca: caPem, serverName: 'x.test', insecureSkipVerify: true });
+  });
+
+  it('--http.config-file given relative to the working directory, in a folder: read once from there, its files from its folder', () => {
+    mkdirSync(join(dir, 'conf'), { recursive: true });
+    writeFileSync(join(dir, 'conf', 'pw'), 'from-conf\n');
+    writeFileSync(join(dir, 'conf', 'http.yaml'), 'basic_auth:\n  username: prom\n  password_file: pw\n');
+    const rel = relative(process.cwd(), join(dir, 'conf', 'http.yaml'));
+    assert.ok(!rel.startsWith('/') && rel.includes('/conf/'), rel);
+    const reads: string[] = [];
+    const o = parseTopArgs(['--http.config-file', rel], {}, (p) => (reads.push(p), read(p)));
+    assert.notEqual(o, 'help');
+    assert.deepEqual((o as TopOptions).target.credentials, { kind: 'basic', username: 'prom', password: 'from-conf' });
+    assert.deepEqual(reads, [join(dir, 'conf', 'http.yaml'), join(dir, 'conf', 'pw')]);
   });
 
   it('--http.config-file errors name the file and the key', () => {
@@ -763,12 +1106,64 @@ describe('top: the client', () => {
     const e = await failure(target(`http://127.0.0.1:${port}/metrics`));
     assert.equal(e.failure, 'unreachable');
     assert.equal(e.message, `cannot reach http://127.0.0.1:${port}/metrics: connection refused (ECONNREFUSED)`);
-    const dns = await failure(target('http://no-such-host.invalid:28282/metrics'));
-    // ENOTFOUND, or EAI_AGAIN on a machine without a resolver.
+    // .invalid never resolves (RFC 6761). ENOTFOUND, or EAI_AGAIN on a machine without a resolver,
+    // or no answer at all from a resolver that does not answer in time.
+    const dns = await failure(target('http://no-such-host.invalid:28282/metrics', { timeoutMs: 15_000 }));
     assert.match(
       dns.message,
-      /^cannot reach http:\/\/no-such-host\.invalid:28282\/metrics: (?:host|the name) "no-such-host\.invalid" (?:not found \(ENOTFOUND\)|cannot be looked up now \(EAI_AGAIN\))$/,
+      /^cannot reach http:\/\/no-such-host\.invalid:28282\/metrics: (?:host "no-such-host\.invalid" not found \(ENOTFOUND\)|the name "no-such-host\.invalid" cannot be looked up now \(EAI_AGAIN\)|no answer within 15s \(timeout\))$/,
     );
+  });
+
+  /** A TCP server that answers every connection with `bytes`, then closes it. */
+  async function raw(bytes: string | Buffer): Promise<Server> {
+    const server = net.createServer((socket) => {
+      socket.once('data', () => socket.end(bytes));
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const s = {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`,
+      close: () => new Promise<void>((r) => server.close(() => r())),
+    };
+    servers.push(s);
+    return s;
+  }
+
+  it('what a server says reaches the terminal printable: its reason phrase, its error page', async () => {
+    const page = '\x1b[31mred\u202eevil\x1b[0m\n';
+    const reason = await raw(`HTTP/1.1 500 Oops\x1b]0;pwned\x07\x1b[2J\r\ncontent-length: ${Buffer.byteLength(page)}\r\nconnection: close\r\n\r\n${page}`);
+    const e = await failure(target(reason.url));
+    assert.equal(e.failure, 'http');
+    // eslint-disable-next-line no-control-regex
+    assert.ok(!/[\x00-\x1f\x7f\u202e]/.test(e.message), JSON.stringify(e.message));
+    assert.equal(e.message, `${reason.url} answered 500 Oops?]0;pwned??[2J: ?[31mredevil?[0m`);
+  });
+
+  it('something that is not HTTP: said so, not "Parse Error"', async () => {
+    const ssh = await raw('SSH-2.0-OpenSSH_9.6\r\n');
+    const e = await failure(target(ssh.url));
+    assert.equal(e.failure, 'http');
+    assert.match(e.message, /^http:\/\/127\.0\.0\.1:\d+\/metrics answered something that is not HTTP \(HPE_[A-Z_]+\): is the port right, or does it serve https:\/\/\?$/);
+  });
+
+  it('an answer larger than 64 MiB is refused, unzipped or announced', async () => {
+    const bomb = await listen(
+      http.createServer((req, res) => {
+        if (req.url === '/announced') {
+          res.writeHead(200, { 'content-length': String(MAX_BODY_BYTES + 1) });
+          res.write('kepler_x 1\n');
+          return; // never sends the rest: refused on the header
+        }
+        res.writeHead(200, { 'content-encoding': 'gzip' });
+        res.end(gzipSync(Buffer.alloc(MAX_BODY_BYTES + 1024, 0x20)));
+      }),
+      'http',
+    );
+    servers.push(bomb);
+    const re = /^http:\/\/127\.0\.0\.1:\d+\/\w+ answered 200 OK with more than 64 MiB, more than any metrics page: is --url right\?$/;
+    assert.match((await failure(target(bomb.url))).message, re);
+    assert.match((await failure(target(bomb.url.replace('/metrics', '/announced')))).message, re);
   });
 
   it('a server that does not answer: a timeout', async () => {
@@ -848,6 +1243,7 @@ describe('top: the client', () => {
         out.sleeps.push(ms);
         return Promise.resolve();
       },
+      now: Date.now,
     };
     return { io: value, out };
   };
@@ -876,23 +1272,66 @@ describe('top: the client', () => {
     assert.match(c.out.stdout, /^Usage: kepler-ts top \[flags\]/);
   });
 
-  it('counters only: --once says so, waits one interval and shows the watts of the second scrape', async () => {
-    let t = 0;
+  it('counters only: --once says so, watches the counters closely and shows the watts between two changes', async () => {
+    // The exporter refreshes every 3 s, scraped every 250 ms: the fake clock advances with each sleep.
+    let clock = 1_000_000;
     const counters = await listen(
       http.createServer((_req, res) => {
-        t += 2;
-        // The exporter's refresh time makes the interval exact: 2 s between the two scrapes.
-        res.end(countersOnly(t, 100 + 30 * t, `kepler_exporter_last_refresh_timestamp_seconds ${1000 + t}`));
+        const t = Math.floor((clock - 1_000_000 + 1000) / 3000); // refreshed at 2, 5, 8 s...
+        res.end(countersOnly(t, 100 + 90 * t));
       }),
       'http',
     );
     servers.push(counters);
     const { io: i, out } = io({ COLUMNS: '100' });
+    i.now = () => clock;
+    i.sleep = (ms) => {
+      out.sleeps.push(ms);
+      clock += ms;
+      return Promise.resolve();
+    };
     assert.equal(await runTopCommand(['--url', counters.url, '--level', 'process', '--interval', '3s'], i), 0);
-    assert.deepEqual(out.sleeps, [3000]);
-    assert.match(out.stderr, /exports energy counters but no watts: scraping again in 3s to compute them\n$/);
+    assert.match(out.stderr, /exports energy counters but no watts: watching them for up to 15s to compute them\n$/);
+    // Changes seen at 2 s and 5 s, each timed within 125 ms: 90 J in 3 s.
+    assert.ok(out.sleeps.every((ms) => ms === 250) && out.sleeps.length === 20, JSON.stringify(out.sleeps));
     const row = out.stdout.split('\n').find((l) => l.startsWith('busy'));
-    assert.ok(row && /^busy\s+10\s+30\.00\s+30\.00\s+220\.0 J$/.test(row), row); // 60 J in 2 s
+    assert.ok(row && /^busy\s+10\s+30\.00\s+30\.00\s+280\.0 J$/.test(row), row);
     assert.ok(out.stdout.split('\n').every((l) => l.length <= 100));
+  });
+
+  it('counters only: with the exporter’s refresh time one change is enough; counters that never move give up after 15 s', async () => {
+    let clock = 0;
+    let refresh = 1000;
+    const timed = await listen(
+      http.createServer((_req, res) => {
+        if (clock >= 500) refresh = 1004;
+        res.end(countersOnly(refresh - 1000, 100 + 10 * (refresh - 1000), `kepler_exporter_last_refresh_timestamp_seconds ${refresh}`));
+      }),
+      'http',
+    );
+    const still = await listen(
+      http.createServer((_req, res) => res.end(countersOnly(0, 100))),
+      'http',
+    );
+    servers.push(timed, still);
+    const run = async (url: string) => {
+      const x = io();
+      x.io.now = () => clock;
+      x.io.sleep = (ms) => {
+        x.out.sleeps.push(ms);
+        clock += ms;
+        return Promise.resolve();
+      };
+      assert.equal(await runTopCommand(['--url', url, '--level', 'process'], x.io), 0);
+      return x.out;
+    };
+    const a = await run(timed.url);
+    assert.deepEqual(a.sleeps, [250, 250]);
+    assert.match(a.stdout.split('\n').find((l) => l.startsWith('busy')) ?? '', /^busy\s+10\s+10\.00\s+10\.00\s+140\.0 J$/);
+    clock = 0;
+    const b = await run(still.url);
+    assert.equal(b.sleeps.length, 60);
+    assert.match(b.stderr, /the energy counters did not move enough in 15s to time them: no watts to show\n$/);
+    assert.match(b.stdout.split('\n').find((l) => l.startsWith('busy')) ?? '', /^busy\s+10\s+-\s+-\s+100\.0 J$/);
   });
 });
