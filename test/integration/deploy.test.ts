@@ -872,10 +872,7 @@ test("Dockerfile: multi-stage, root by default (for Kepler's chart), port 28282,
   const strip = build.find((s) => s.op === 'RUN' && /\bfind node_modules\b.*-delete\b/.test(s.args));
   assert.ok(strip, 'the build stage deletes files from node_modules after the prune');
   for (const pattern of ["'*.map'", "'*.d.ts'", "'*.d.mts'", "'*.d.cts'"]) assert.ok(strip.args.includes(pattern), `${pattern} is deleted from node_modules`);
-  assert.ok(
-    build.indexOf(strip) > build.findIndex((s) => s.op === 'RUN' && /\bnpm prune\b/.test(s.args)),
-    'after the prune',
-  );
+  assert.ok(build.indexOf(strip) > build.findIndex((s) => s.op === 'RUN' && /\bnpm prune\b/.test(s.args)), 'after the prune');
 
   // Kepler's chart and manifests run the image privileged but set no runAsUser, and RAPL's
   // energy_uj is readable by root only: under any other default user they silently estimate.
