@@ -6,8 +6,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { containerEnergies, mergeFamilies, toInstance, usedEnergy, type ContainerEnergy, type FamilySamples, type Sample } from '../src/aether/instances.js';
 import { familyQueries, type MetricsFamily } from '../src/aether/promql.js';
-import { AETHER_SOURCE_HANDSHAKE, AETHER_SOURCE_PROTO } from '../src/aether/sourceService.js';
-import { loadProtos, serviceDefinition } from '../src/goplugin/protos.js';
+import { AETHER_SOURCE_HANDSHAKE, sourceServiceDefinition } from '../src/aether/sourceService.js';
 import { buildGoHost, type HostEvent } from '../harness/goPluginHost.js';
 import { randomHex, randomUid } from '../harness/ids.js';
 import { cpuTicks, clockTicksPerSec, median, onCleanup, OtherLoad, progress, statusBytes } from './util.js';
@@ -18,6 +17,8 @@ const WINDOW_MS = 5 * 60_000;
 /** Containers per node (Kubernetes' default pod limit is 110). */
 const PER_NODE = 100;
 export const FETCHES = 10;
+/** Issue 19's target: the plugin's peak resident memory at this many containers, in MiB. */
+export const PEAK_TARGET = { containers: 5000, mib: 150 };
 
 /** What the 0.7 queries (KEPLER_METRICS=auto issues them too) are answered with. */
 export type LegacyAnswer = 'populated' | 'empty';
@@ -269,14 +270,14 @@ async function hostRun(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number
   });
 }
 
-/** The ListInstanceResponse the plugin sends for these samples, encoded by the same grpc-js serializer. */
+/** The ListInstanceResponse the plugin sends for these samples, encoded by the plugin's own Fetch serializer. */
 function encodedResponseBytes(families: FamilySamples[], legacy: LegacyAnswer): { bytes: number; instances: number } {
   const byFamily = new Map<MetricsFamily, ReturnType<typeof containerEnergies>>();
   for (const f of families) if (f.family === 'current' || legacy === 'populated') byFamily.set(f.family, containerEnergies(f));
   const containers = mergeFamilies(byFamily.get('current') ?? new Map<string, ContainerEnergy>(), byFamily.get('0.7') ?? new Map<string, ContainerEnergy>());
   const time = Math.floor(Date.now() / 1000);
   const instances = containers.filter(usedEnergy).map((c) => toInstance(c, { provider: 'gcp', updatedAt: time }));
-  const fetch = serviceDefinition(loadProtos(AETHER_SOURCE_PROTO), 'proto.Source').Fetch;
+  const fetch = sourceServiceDefinition().Fetch;
   return { bytes: fetch.responseSerialize({ instances }).length, instances: instances.length };
 }
 

@@ -1,15 +1,19 @@
 // Section 4: the real exporter (node dist/src/cli/main.js) as a child, fake meter, monitor.interval
 // 5s, scraped every 5 s like Prometheus would; its CPU time from /proc/<pid>/stat over the window.
 // The exporter runs under a watchdog shell that stops it when our pipe to the shell closes, so it
-// never outlives the benchmark.
+// never outlives the benchmark. Also in section 4: the exporter's resident memory with Kubernetes
+// pod metadata in kubelet mode (against a fake API server and kubelet over HTTPS, in this process)
+// against the same exporter without it.
 
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
+import { randomHex, randomUid } from '../harness/ids.js';
 import { scrape } from './app.js';
 import type { ProcPool } from './pool.js';
 import { clockTicksPerSec, cpuTicks, OtherLoad, median, onCleanup, procCount, progress, sleep, statusBytes } from './util.js';
@@ -55,8 +59,58 @@ async function scrapeText(port: number): Promise<{ ms: number; bytes: number; te
   return { ms: r.ms, bytes: r.bytes, text: (r.gzip ? gunzipSync(r.body) : r.body).toString('utf8') };
 }
 
-export async function benchIdle(pool: ProcPool, counts: number[], windowSec: number): Promise<IdleResult[]> {
+/** The exporter under its watchdog shell, answering on `port`. */
+interface RunningExporter {
+  pid: number;
+  port: number;
+  stderr(): string;
+  /** Stops it (closing the watchdog's pipe) and waits for the watchdog, at most 10 s. */
+  stop(): Promise<void>;
+}
+
+/** Starts dist/src/cli/main.js with this configuration under a watchdog shell; resolves once /metrics answers. */
+async function startExporter(dir: string, configLines: (port: number) => string[]): Promise<RunningExporter> {
   const main = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+  const port = await freePort();
+  const config = join(dir, 'config.yaml');
+  writeFileSync(config, [...configLines(port), ''].join('\n'));
+  const watchdog = spawn('sh', ['-c', '"$@" & c=$!; echo $c; read _ || :; kill -TERM $c 2>/dev/null; wait', 'sh', process.execPath, main, `--config.file=${config}`], {
+    detached: true,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const unregister = onCleanup(() => watchdog.stdin?.destroy());
+  let stderr = '';
+  watchdog.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
+  const exited = new Promise<void>((r) => watchdog.once('exit', () => r()));
+  const stop = async () => {
+    watchdog.stdin.end();
+    await Promise.race([exited, sleep(10_000)]);
+    unregister();
+  };
+  try {
+    const pid = await new Promise<number>((resolve, reject) => {
+      watchdog.stdout.setEncoding('utf8').once('data', (d: string) => resolve(Number(d.trim())));
+      watchdog.once('exit', () => reject(new Error(`exporter did not start: ${stderr}`)));
+    });
+    // Ready when /metrics answers.
+    const deadline = performance.now() + 30_000;
+    for (;;) {
+      try {
+        await scrapeText(port);
+        break;
+      } catch (err) {
+        if (performance.now() > deadline) throw new Error(`exporter not answering on port ${port}: ${(err as Error).message}; stderr: ${stderr}`);
+        await sleep(200);
+      }
+    }
+    return { pid, port, stderr: () => stderr, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+export async function benchIdle(pool: ProcPool, counts: number[], windowSec: number): Promise<IdleResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'kepler-bench-idle-'));
   const removeDir = onCleanup(() => rmSync(dir, { recursive: true, force: true }));
   const results: IdleResult[] = [];
@@ -64,38 +118,18 @@ export async function benchIdle(pool: ProcPool, counts: number[], windowSec: num
     for (const n of counts) {
       progress(`idle: ${n} extra idle processes`);
       await pool.ensureIdle(n);
-      const port = await freePort();
-      const config = join(dir, 'config.yaml');
-      writeFileSync(
-        config,
-        ['log:', '  level: warn', 'monitor:', `  interval: ${INTERVAL_SEC}s`, 'cpu:', '  preferredMeters: [fake]', 'web:', `  listenAddresses: ["127.0.0.1:${port}"]`, ''].join(
-          '\n',
-        ),
-      );
-      const watchdog = spawn('sh', ['-c', '"$@" & c=$!; echo $c; read _ || :; kill -TERM $c 2>/dev/null; wait', 'sh', process.execPath, main, `--config.file=${config}`], {
-        detached: true,
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      const unregister = onCleanup(() => watchdog.stdin?.destroy());
-      let stderr = '';
-      watchdog.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
-      const exited = new Promise<void>((r) => watchdog.once('exit', () => r()));
+      const exporter = await startExporter(dir, (port) => [
+        'log:',
+        '  level: warn',
+        'monitor:',
+        `  interval: ${INTERVAL_SEC}s`,
+        'cpu:',
+        '  preferredMeters: [fake]',
+        'web:',
+        `  listenAddresses: ["127.0.0.1:${port}"]`,
+      ]);
+      const { pid, port } = exporter;
       try {
-        const pid = await new Promise<number>((resolve, reject) => {
-          watchdog.stdout.setEncoding('utf8').once('data', (d: string) => resolve(Number(d.trim())));
-          watchdog.once('exit', () => reject(new Error(`exporter did not start: ${stderr}`)));
-        });
-        // Ready when /metrics answers.
-        const deadline = performance.now() + 30_000;
-        for (;;) {
-          try {
-            await scrapeText(port);
-            break;
-          } catch (err) {
-            if (performance.now() > deadline) throw new Error(`exporter not answering on port ${port}: ${(err as Error).message}; stderr: ${stderr}`);
-            await sleep(200);
-          }
-        }
         progress(`idle: exporter pid ${pid} on port ${port}; measuring ${windowSec} s, scraping every ${INTERVAL_SEC} s`);
         const procs = procCount();
         await sleep(1000); // let the start-up and first scrape settle
@@ -132,9 +166,7 @@ export async function benchIdle(pool: ProcPool, counts: number[], windowSec: num
           othersCores: others.cores(ticks1 - ticks0),
         });
       } finally {
-        watchdog.stdin.end();
-        await Promise.race([exited, sleep(10_000)]);
-        unregister();
+        await exporter.stop();
       }
     }
   } finally {
@@ -142,4 +174,183 @@ export async function benchIdle(pool: ProcPool, counts: number[], windowSec: num
     rmSync(dir, { recursive: true, force: true });
   }
   return results;
+}
+
+// ---------------------------------------------------------------- Kubernetes, kubelet mode
+
+/** Issue 19's target: kube.enabled in kubelet mode costs at most this much resident memory. */
+export const KUBE_RSS_TARGET_MIB = 10;
+/** Each exporter runs this long (scraped every 5 s); RSS is sampled over its second half. */
+export const KUBE_WINDOW_SEC = 30;
+/** Runs per mode, alternating (without, kubelet, without, kubelet): V8 sizes its heap differently from run to run. */
+export const KUBE_RUNS = 2;
+/** Pods the fake kubelet lists, two containers each. */
+export const KUBE_PODS = 50;
+
+export interface KubeFootprintRun {
+  mode: 'none' | 'kubelet';
+  /** Median VmRSS over the second half of the window. */
+  rssBytes: number;
+  hwmBytes: number;
+  heapUsedBytes: number;
+  /** kepler_exporter_kube_pods{mode="kubelet"} at the end (the exporter did read the kubelet). */
+  podsKnown: number;
+}
+
+export interface KubeFootprintResult {
+  runs: KubeFootprintRun[];
+  /** Median RSS with kube kubelet mode minus median RSS without, in bytes. */
+  deltaBytes: number;
+  kubeletPolls: number;
+}
+
+/** A gauge's value in an exposition (no labels, or the exact label set given). */
+function gaugeValue(text: string, series: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.slice(series.length + 1).split(' ')[0]) : NaN;
+}
+
+/**
+ * One HTTPS server answering as this node's API server (the Node object, pointing the kubelet
+ * port at itself) and as its kubelet (/pods: `pods` pods shaped as a real kubelet lists them),
+ * with a bearer token. The exporter's real code reads both with its real credentials code.
+ */
+async function startFakeKube(dir: string, nodeName: string, pods: number): Promise<{ kubeconfig: string; polls: () => number; close: () => Promise<void> }> {
+  const certFile = join(dir, 'kube.crt');
+  const keyFile = join(dir, 'kube.key');
+  const r = spawnSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'],
+    { encoding: 'utf8' },
+  );
+  if (r.status !== 0) throw new Error(`openssl could not make a certificate: ${r.error?.message ?? r.stderr}`);
+  const token = randomHex(32);
+  const podList = JSON.stringify({
+    kind: 'PodList',
+    apiVersion: 'v1',
+    metadata: {},
+    items: Array.from({ length: pods }, (_, i) => {
+      const name = `web-${i}`;
+      const containers = ['app', 'sidecar'];
+      return {
+        metadata: {
+          name,
+          namespace: 'bench',
+          uid: randomUid(),
+          labels: { app: 'web', 'pod-template-hash': randomHex(10) },
+          annotations: { 'kubernetes.io/config.seen': new Date().toISOString() },
+        },
+        spec: {
+          nodeName,
+          containers: containers.map((c) => ({ name: c, image: `registry.example/${c}:1.0`, resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '1' } } })),
+        },
+        status: {
+          phase: 'Running',
+          podIP: `10.0.${i >> 8}.${i & 255}`,
+          containerStatuses: containers.map((c) => ({ name: c, containerID: `containerd://${randomHex(64)}`, ready: true, restartCount: 0, image: `registry.example/${c}:1.0` })),
+        },
+      };
+    }),
+  });
+  let port = 0;
+  let polls = 0;
+  const server = https.createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile) }, (req, res) => {
+    if (req.headers.authorization !== `Bearer ${token}`) {
+      res.writeHead(401).end();
+      return;
+    }
+    if (req.url === `/api/v1/nodes/${nodeName}`) {
+      const node = {
+        kind: 'Node',
+        apiVersion: 'v1',
+        metadata: { name: nodeName },
+        status: { addresses: [{ type: 'InternalIP', address: '127.0.0.1' }], daemonEndpoints: { kubeletEndpoint: { Port: port } } },
+      };
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(node));
+    } else if (req.url === '/pods') {
+      polls++;
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(podList);
+    } else res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as AddressInfo).port;
+  const kubeconfig = join(dir, 'kubeconfig');
+  writeFileSync(
+    kubeconfig,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      `clusters: [{name: bench, cluster: {server: "https://127.0.0.1:${port}", certificate-authority: "${certFile}"}}]`,
+      `users: [{name: exporter, user: {token: "${token}"}}]`,
+      'contexts: [{name: bench, context: {cluster: bench, user: exporter}}]',
+      'current-context: bench',
+    ].join('\n'),
+  );
+  return {
+    kubeconfig,
+    polls: () => polls,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * The exporter's resident memory with kube.enabled in kubelet mode (default poll interval) and
+ * without, alternating, each for KUBE_WINDOW_SEC with a scrape every 5 s.
+ */
+export async function benchKubeFootprint(): Promise<KubeFootprintResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'kepler-bench-kube-'));
+  const removeDir = onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  const nodeName = 'bench-node';
+  const kube = await startFakeKube(dir, nodeName, KUBE_PODS);
+  const runs: KubeFootprintRun[] = [];
+  try {
+    for (let i = 0; i < KUBE_RUNS; i++) {
+      for (const mode of ['none', 'kubelet'] as const) {
+        const exporter = await startExporter(dir, (port) => [
+          'log:',
+          '  level: warn',
+          'monitor:',
+          `  interval: ${INTERVAL_SEC}s`,
+          'cpu:',
+          '  preferredMeters: [fake]',
+          'web:',
+          `  listenAddresses: ["127.0.0.1:${port}"]`,
+          ...(mode === 'kubelet' ? ['kube:', '  enabled: true', `  config: ${kube.kubeconfig}`, `  nodeName: ${nodeName}`, '  podInformer: {mode: kubelet}'] : []),
+        ]);
+        try {
+          progress(`idle: kube footprint, run ${i + 1}/${KUBE_RUNS}, ${mode === 'none' ? 'without kube' : 'kube kubelet mode'}: pid ${exporter.pid}, ${KUBE_WINDOW_SEC} s`);
+          const rss: number[] = [];
+          let last = '';
+          const t0 = performance.now();
+          for (let t = INTERVAL_SEC; t <= KUBE_WINDOW_SEC; t += INTERVAL_SEC) {
+            await sleep(t0 + t * 1000 - performance.now());
+            last = (await scrapeText(exporter.port)).text;
+            if (t > KUBE_WINDOW_SEC / 2) rss.push(statusBytes(exporter.pid, 'VmRSS'));
+          }
+          const podsKnown = gaugeValue(last, 'kepler_exporter_kube_pods{mode="kubelet"}');
+          if (mode === 'kubelet' && podsKnown !== KUBE_PODS)
+            throw new Error(`the exporter knows ${podsKnown} pods of the fake kubelet's ${KUBE_PODS}; stderr: ${exporter.stderr()}`);
+          runs.push({
+            mode,
+            rssBytes: median(rss),
+            hwmBytes: statusBytes(exporter.pid, 'VmHWM'),
+            heapUsedBytes: gaugeValue(last, 'nodejs_heap_size_used_bytes'),
+            podsKnown: mode === 'kubelet' ? podsKnown : 0,
+          });
+        } finally {
+          await exporter.stop();
+        }
+      }
+    }
+  } finally {
+    await kube.close();
+    removeDir();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const rssOf = (mode: KubeFootprintRun['mode']) => median(runs.filter((r) => r.mode === mode).map((r) => r.rssBytes));
+  return { runs, deltaBytes: rssOf('kubelet') - rssOf('none'), kubeletPolls: kube.polls() };
 }

@@ -5,7 +5,8 @@
 // variable's value by its zod schema (ENV), what involves several variables or files by code.
 
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+// Named imports, not `z`: the namespace would bundle all of zod (its locales too) into the plugin.
+import { NEVER, enum as zodEnum, string as zodString, type output, type ZodType } from 'zod';
 import { ConfigError } from '../config/config.js';
 import { formatDuration, parseDuration } from '../config/duration.js';
 import { HCLOG_LEVELS, type HclogLevel } from '../goplugin/hclogLogger.js';
@@ -71,30 +72,30 @@ export function withoutUserinfo(raw: string): string {
 // credentials files is code, below.
 
 /** A variable that must be set; `schema` checks its value. */
-const required = <T extends z.ZodType<unknown, string>>(name: string, example: string, schema: T) =>
-  z.string({ error: () => `${name} is required (e.g. ${name}=${example})` }).pipe(schema);
+const required = <T extends ZodType<unknown, string>>(name: string, example: string, schema: T) =>
+  zodString({ error: () => `${name} is required (e.g. ${name}=${example})` }).pipe(schema);
 
 /** A Go duration within minMs..maxMs; the output is milliseconds. */
 const goDuration = (name: string, example: string, minMs: number, maxMs = Infinity) =>
-  z.string().transform((raw, ctx) => {
+  zodString().transform((raw, ctx) => {
     let ms: number;
     try {
       ms = parseDuration(raw);
     } catch {
       ctx.issues.push({ code: 'custom', input: raw, message: `${name}=${JSON.stringify(raw)} is not a Go duration (e.g. ${example}, 90s, 1h30m)` });
-      return z.NEVER;
+      return NEVER;
     }
     if (ms < minMs || ms > maxMs) {
       const bounds = maxMs === Infinity ? `at least ${formatDuration(minMs)}` : `${formatDuration(minMs)} to ${formatDuration(maxMs)}`;
       ctx.issues.push({ code: 'custom', input: raw, message: `${name}=${JSON.stringify(raw)} is out of range; expected ${bounds}` });
-      return z.NEVER;
+      return NEVER;
     }
     return ms;
   });
 
 /** A value that is not one of `values`: `NAME="value" <why>`. */
 const oneOf = <const T extends readonly [string, ...string[]]>(name: string, values: T, why: string) =>
-  z.enum(values, { error: (iss) => `${name}=${JSON.stringify(iss.input)} ${why}` });
+  zodEnum(values, { error: (iss) => `${name}=${JSON.stringify(iss.input)} ${why}` });
 
 /**
  * The URL on its own: http(s), a host, no query or fragment. The Go plugin builds
@@ -102,11 +103,11 @@ const oneOf = <const T extends readonly [string, ...string[]]>(name: string, val
  * prefix, and credentials) in it. Messages quote it without its credentials: aether re-logs
  * whatever the plugin says.
  */
-const prometheusUrl = z.string().transform((raw, ctx) => {
+const prometheusUrl = zodString().transform((raw, ctx) => {
   const shown = JSON.stringify(withoutUserinfo(raw));
   const problem = (message: string) => {
     ctx.issues.push({ code: 'custom', input: raw, message });
-    return z.NEVER;
+    return NEVER;
   };
   // URL drops a port that is the scheme's default (`:80`, `:443`), so read it from the text.
   const written = EXPLICIT_PORT.exec(raw)?.[1];
@@ -130,26 +131,24 @@ const ENV = {
   PROMETHEUS_TIMEOUT: goDuration('PROMETHEUS_TIMEOUT', '10s', 1, MAX_TIMEOUT_MS).default(DEFAULT_TIMEOUT_MS),
   PROVIDER: required('PROVIDER', 'gcp', oneOf('PROVIDER', AETHER_PROVIDERS, `is not a provider aether knows; expected one of ${AETHER_PROVIDERS.join(', ')}`)),
   KEPLER_METRICS: oneOf('KEPLER_METRICS', FAMILIES, 'is not valid; expected auto, current or 0.7').default('auto'),
-  LOG_LEVEL: z
-    .string()
+  LOG_LEVEL: zodString()
     .transform((s) => s.toLowerCase())
     .pipe(oneOf('LOG_LEVEL', LOG_LEVELS, `is not valid; expected one of ${LOG_LEVELS.join(', ')}`))
     .default('info'),
   // Its form is checked by prometheusUrl after PROMETHEUS_PORT, as the two go together.
-  PROMETHEUS_URL: required('PROMETHEUS_URL', 'http://prometheus.monitoring', z.string()),
-  PROMETHEUS_PORT: z
-    .string()
+  PROMETHEUS_URL: required('PROMETHEUS_URL', 'http://prometheus.monitoring', zodString()),
+  PROMETHEUS_PORT: zodString()
     .refine((s) => /^\d+$/.test(s) && Number(s) >= 1 && Number(s) <= 65535, { error: (iss) => `PROMETHEUS_PORT=${JSON.stringify(iss.input)} is not a TCP port (1 to 65535)` })
     .transform(Number)
     .optional(),
-  PROMETHEUS_BEARER_TOKEN: z.string().optional(),
-  PROMETHEUS_BEARER_TOKEN_FILE: z.string().optional(),
-  PROMETHEUS_USERNAME: z.string().optional(),
-  PROMETHEUS_PASSWORD: z.string().optional(),
-  PROMETHEUS_PASSWORD_FILE: z.string().optional(),
-  REGION: z.string().optional(),
+  PROMETHEUS_BEARER_TOKEN: zodString().optional(),
+  PROMETHEUS_BEARER_TOKEN_FILE: zodString().optional(),
+  PROMETHEUS_USERNAME: zodString().optional(),
+  PROMETHEUS_PASSWORD: zodString().optional(),
+  PROMETHEUS_PASSWORD_FILE: zodString().optional(),
+  REGION: zodString().optional(),
 };
-type Env = { [K in keyof typeof ENV]: z.output<(typeof ENV)[K]> };
+type Env = { [K in keyof typeof ENV]: output<(typeof ENV)[K]> };
 
 export function loadAetherSourceConfig(env: NodeJS.ProcessEnv): AetherSourceConfig {
   const problems: string[] = [];

@@ -1,4 +1,5 @@
-// From Prometheus samples to aether instances. Pure functions: samples in, messages out.
+// From Prometheus samples to aether instances. Pure functions (and FamilyEnergies, which gathers
+// samples as they arrive): samples in, messages out.
 
 import type { EnergyResource, MetricsFamily } from './promql.js';
 import { placementOf } from './region.js';
@@ -69,41 +70,96 @@ const RESOURCES: readonly EnergyResource[] = ['cpu', 'memory'];
  * larger is kept, not the sum.
  */
 export function containerEnergies(samples: FamilySamples): Map<string, ContainerEnergy> {
-  // container id -> scrape target -> energy of the container's series there
-  const byId = new Map<string, Map<string, ContainerEnergy>>();
-  for (const resource of RESOURCES) {
-    for (const { labels, value } of samples.energy[resource]) {
-      const id = labels.container_id;
-      if (!id || !Number.isFinite(value)) continue;
-      const target = `${labels.job ?? ''}\xff${labels.instance ?? ''}`;
-      let targets = byId.get(id);
-      if (!targets) byId.set(id, (targets = new Map<string, ContainerEnergy>()));
-      let c = targets.get(target);
-      if (!c) {
-        c = { id, name: id, family: samples.family, labels: {}, joules: { cpu: 0, memory: 0 }, duplicates: 0 };
-        targets.set(target, c);
-      }
-      c.joules[resource] += value;
-      // The most complete label set names the instance (the one with pod and container names).
-      if (namedLabels(labels) > namedLabels(c.labels)) {
-        const { state: _state, ...rest } = labels;
-        c.labels = rest;
-        c.name = labels.container_name || id;
-      }
+  const energies = new FamilyEnergies(samples.family);
+  for (const resource of RESOURCES) for (const s of samples.energy[resource]) energies.add(resource, s);
+  for (const s of samples.pods) energies.addPod(s);
+  return energies.containers();
+}
+
+/** A container's series under one scrape target, while a family is read. */
+interface TargetSeries {
+  job: string;
+  instance: string;
+  joules: Record<EnergyResource, number>;
+  /** The most complete of its series' labels (the first of the most complete), as Prometheus gave them. */
+  labels?: Record<string, string>;
+  named: number;
+}
+
+/**
+ * containerEnergies() a sample at a time, for samples read as they arrive: what it holds is one
+ * entry per container and scrape target, and the labels of its most complete series (shared with
+ * the sample, not copied until containers()). The result is containerEnergies()'s when the samples
+ * come in its order: all of cpu before memory, each in the query's order, pods any time.
+ */
+export class FamilyEnergies {
+  /** container id -> its series under its first scrape target, then under any other. */
+  private readonly byId = new Map<string, TargetSeries | TargetSeries[]>();
+  private readonly pods = new Map<string, Record<string, string>>();
+
+  /** `skip`: containers not to gather (another family has them). */
+  constructor(
+    readonly family: MetricsFamily,
+    private readonly skip?: (id: string) => boolean,
+  ) {}
+
+  /** Whether a sample of the container has been gathered. */
+  has(id: string): boolean {
+    return this.byId.has(id);
+  }
+
+  add(resource: EnergyResource, { labels, value }: Sample): void {
+    const id = labels.container_id;
+    if (!id || !Number.isFinite(value) || this.skip?.(id)) return;
+    const job = labels.job ?? '';
+    const instance = labels.instance ?? '';
+    const known = this.byId.get(id);
+    let series = Array.isArray(known) ? known.find((t) => t.job === job && t.instance === instance) : known?.job === job && known.instance === instance ? known : undefined;
+    if (!series) {
+      series = { job, instance, joules: { cpu: 0, memory: 0 }, named: 0 };
+      if (known === undefined) this.byId.set(id, series);
+      else if (Array.isArray(known)) known.push(series);
+      else this.byId.set(id, [known, series]);
+    }
+    series.joules[resource] += value;
+    // The most complete label set names the instance (the one with pod and container names).
+    const named = namedLabels(labels);
+    if (named > series.named) {
+      series.labels = labels;
+      series.named = named;
     }
   }
-  const pods = podNames(samples.pods);
-  const out = new Map<string, ContainerEnergy>();
-  for (const [id, targets] of byId) {
-    let best: ContainerEnergy | undefined;
-    for (const c of targets.values()) if (!best || total(c) > total(best)) best = c;
-    if (!best) continue; // never: an id is entered together with its first target
-    best.duplicates = targets.size - 1;
-    const pod = best.labels.pod_id ? pods.get(best.labels.pod_id) : undefined;
-    if (pod) best.labels = { ...best.labels, ...pod };
-    out.set(id, best);
+
+  /** A row of the pods query: the names of a pod. A pod seen before its metadata arrived has a row without names too: that one never wins. */
+  addPod({ labels }: Sample): void {
+    if (!labels.pod_id) return;
+    if (!labels.pod_name && this.pods.has(labels.pod_id)) return;
+    const named: Record<string, string> = {};
+    if (labels.pod_name) named.pod_name = labels.pod_name;
+    if (labels.pod_namespace) named.pod_namespace = labels.pod_namespace;
+    this.pods.set(labels.pod_id, named);
   }
-  return out;
+
+  /** Each container, from its largest scrape target. */
+  containers(): Map<string, ContainerEnergy> {
+    const out = new Map<string, ContainerEnergy>();
+    for (const [id, known] of this.byId) {
+      let best = Array.isArray(known) ? known[0] : known;
+      if (Array.isArray(known)) for (const t of known) if (total(t) > total(best)) best = t;
+      const { state: _state, ...labels } = best.labels ?? {};
+      const pod = labels.pod_id ? this.pods.get(labels.pod_id) : undefined;
+      if (pod) Object.assign(labels, pod);
+      out.set(id, {
+        id,
+        name: best.labels?.container_name || id,
+        family: this.family,
+        labels,
+        joules: best.joules,
+        duplicates: Array.isArray(known) ? known.length - 1 : 0,
+      });
+    }
+    return out;
+  }
 }
 
 /** Where a container is in both families (kepler-ts with its 0.7 family on), the current one counts. */
@@ -166,20 +222,6 @@ function namedLabels(labels: Record<string, string>): number {
   return n;
 }
 
-function podNames(samples: Sample[]): Map<string, Record<string, string>> {
-  const pods = new Map<string, Record<string, string>>();
-  for (const { labels } of samples) {
-    if (!labels.pod_id) continue;
-    // A pod seen before its metadata arrived has a row without names too: that one never wins.
-    if (!labels.pod_name && pods.has(labels.pod_id)) continue;
-    const named: Record<string, string> = {};
-    if (labels.pod_name) named.pod_name = labels.pod_name;
-    if (labels.pod_namespace) named.pod_namespace = labels.pod_namespace;
-    pods.set(labels.pod_id, named);
-  }
-  return pods;
-}
-
-function total(c: ContainerEnergy): number {
+function total(c: { joules: Record<EnergyResource, number> }): number {
   return c.joules.cpu + c.joules.memory;
 }

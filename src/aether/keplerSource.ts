@@ -5,8 +5,8 @@
 import { formatDuration } from '../config/duration.js';
 import type { HclogLogger } from '../goplugin/hclogLogger.js';
 import type { AetherSourceConfig } from './config.js';
-import { containerEnergies, mergeFamilies, toInstance, usedEnergy, type ContainerEnergy, type FamilySamples, type InstanceRequest } from './instances.js';
-import { PrometheusError, type PrometheusClient } from './prometheusClient.js';
+import { FamilyEnergies, mergeFamilies, toInstance, usedEnergy, type ContainerEnergy, type InstanceRequest } from './instances.js';
+import { PrometheusError, type PrometheusClient, type QueryOptions } from './prometheusClient.js';
 import { familyQueries, type MetricsFamily } from './promql.js';
 
 const FAMILY_NAMES: Record<MetricsFamily, string> = { current: 'kepler-ts / Kepler 0.10+', '0.7': 'Kepler 0.7' };
@@ -34,9 +34,9 @@ export class KeplerSource {
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(new Error(`no answer within ${formatDuration(timeoutMs)} (PROMETHEUS_TIMEOUT)`)), timeoutMs);
     const abort = signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal;
-    let read: FamilySamples[];
+    let read: FamilyEnergies[];
     try {
-      read = await Promise.all(this.families.map((f) => this.readFamily(f, { time, signal: abort, timeoutMs })));
+      read = await this.readFamilies({ time, signal: abort, timeoutMs });
     } catch (err) {
       if (signal?.aborted) throw new PrometheusError(`Fetch cancelled: ${(signal.reason as Error)?.message ?? 'by the host'}`, 'cancelled');
       throw err;
@@ -46,8 +46,11 @@ export class KeplerSource {
       deadline.abort(new Error('the Fetch has ended'));
     }
 
-    const byFamily = new Map(read.map((s) => [s.family, containerEnergies(s)]));
-    const containers = mergeFamilies(byFamily.get('current') ?? new Map<string, ContainerEnergy>(), byFamily.get('0.7') ?? new Map<string, ContainerEnergy>());
+    const byFamily = new Map(read.map((e) => [e.family, e]));
+    const containers = mergeFamilies(
+      byFamily.get('current')?.containers() ?? new Map<string, ContainerEnergy>(),
+      byFamily.get('0.7')?.containers() ?? new Map<string, ContainerEnergy>(),
+    );
     this.logFamilies(containers);
     const used = containers.filter(usedEnergy);
     const instances = used.map((c) => toInstance(c, { provider: this.config.provider, updatedAt: time, defaultRegion: this.config.defaultRegion }));
@@ -80,14 +83,31 @@ export class KeplerSource {
     }
   }
 
-  private async readFamily(family: MetricsFamily, opts: { time: number; signal: AbortSignal; timeoutMs: number }): Promise<FamilySamples> {
-    const q = familyQueries(family, this.config.intervalMs);
-    const [cpu, memory, pods] = await Promise.all([
-      this.prometheus.query(q.energy.cpu, opts),
-      this.prometheus.query(q.energy.memory, opts),
-      q.pods ? this.prometheus.query(q.pods, opts) : Promise.resolve([]),
-    ]);
-    return { family, energy: { cpu, memory }, pods };
+  /**
+   * Every query is sent at once (Prometheus evaluates them side by side), and the answers are read
+   * one after the other, each folded into its family's containers as it arrives, so that no answer
+   * is held whole and none waits in memory for another: the current family's cpu, then its memory
+   * (containerEnergies()'s order), its pods meanwhile, then the 0.7 family's cpu and memory, which
+   * skip the containers that the current family has (mergeFamilies() would drop them). An answer
+   * not yet read waits in its socket.
+   */
+  private async readFamilies(opts: QueryOptions): Promise<FamilyEnergies[]> {
+    const families: FamilyEnergies[] = [];
+    const reads: Promise<void>[] = [];
+    let previous: Promise<void> | undefined;
+    for (const family of this.families) {
+      const q = familyQueries(family, this.config.intervalMs);
+      const first = families[0];
+      const energies = new FamilyEnergies(family, first ? (id) => first.has(id) : undefined);
+      families.push(energies);
+      const cpu = this.prometheus.stream(q.energy.cpu, opts, (s) => energies.add('cpu', s), previous);
+      const memory = this.prometheus.stream(q.energy.memory, opts, (s) => energies.add('memory', s), cpu);
+      reads.push(cpu, memory);
+      if (q.pods) reads.push(this.prometheus.stream(q.pods, opts, (s) => energies.addPod(s)));
+      previous = memory;
+    }
+    await Promise.all(reads);
+    return families;
   }
 
   /** Says which metric names the containers came from, when that changes (and at the first Fetch). */

@@ -1,12 +1,16 @@
 // aether's `proto.Source` gRPC service over a KeplerSource. Messages as aether's plugin.proto
-// (field numbers are the contract; InstanceRequest has no field 7).
+// (field numbers are the contract; InstanceRequest has no field 7): Empty by messages.ts,
+// ListInstanceResponse by wire.ts.
 
 import * as grpc from '@grpc/grpc-js';
 import type { HclogLogger } from '../goplugin/hclogLogger.js';
-import { loadProtos, serviceDefinition } from '../goplugin/protos.js';
+import { EMPTY, method, type Codec } from '../goplugin/messages.js';
+import type { InstanceRequest } from './instances.js';
 import type { KeplerSource } from './keplerSource.js';
 import { PrometheusError, type PrometheusFailure } from './prometheusClient.js';
+import { encodeListInstanceResponse } from './wire.js';
 
+/** aether's plugin.proto, the part a source plugin serves: the contract the hand-written messages keep (tests check them against it). */
 export const AETHER_SOURCE_PROTO = `
 syntax = "proto3";
 package proto;
@@ -59,9 +63,24 @@ const STATUS: Record<PrometheusFailure, grpc.status> = {
   bad_response: grpc.status.INTERNAL,
 };
 
+/** Fetch's answer: only ever written here (aether's host reads it). */
+const LIST_INSTANCE_RESPONSE: Codec<{ instances?: readonly InstanceRequest[] | null }> = {
+  encode: encodeListInstanceResponse,
+  decode: () => {
+    throw new Error('proto.ListInstanceResponse is written by the plugin, never read');
+  },
+};
+
+/** `proto.Source` as grpc-js serves it. */
+export function sourceServiceDefinition(): grpc.ServiceDefinition {
+  return {
+    Fetch: method('/proto.Source/Fetch', EMPTY, LIST_INSTANCE_RESPONSE),
+    Stop: method('/proto.Source/Stop', EMPTY, EMPTY),
+  };
+}
+
 export function registerSourceService(server: grpc.Server, source: KeplerSource, logger: HclogLogger): void {
-  const loaded = loadProtos(AETHER_SOURCE_PROTO);
-  server.addService(serviceDefinition(loaded, 'proto.Source'), {
+  server.addService(sourceServiceDefinition(), {
     Fetch: (call: grpc.ServerUnaryCall<unknown, unknown>, done: grpc.sendUnaryData<unknown>) => {
       // The host hanging up (or its deadline passing) cancels the queries.
       const cancelled = new AbortController();

@@ -1,11 +1,12 @@
 // The services every go-plugin gRPC plugin serves besides its own: health (the host's Ping),
 // the controller (the host's Kill), the broker and stdio streams (opened by hosts at connect).
-// Messages as in go-plugin's internal/plugin/*.proto and grpc's health.proto.
+// Messages as in go-plugin's internal/plugin/*.proto and grpc's health.proto (below, the
+// contract), written and read by messages.ts.
 
 import * as grpc from '@grpc/grpc-js';
-import { loadProtos, serviceDefinition } from './protos.js';
+import { CONN_INFO, EMPTY, HEALTH_CHECK_REQUEST, HEALTH_CHECK_RESPONSE, method, STDIO_DATA } from './messages.js';
 
-const HEALTH_PROTO = `
+export const HEALTH_PROTO = `
 syntax = "proto3";
 package grpc.health.v1;
 message HealthCheckRequest { string service = 1; }
@@ -18,7 +19,7 @@ service Health {
   rpc Watch(HealthCheckRequest) returns (stream HealthCheckResponse);
 }`;
 
-const GO_PLUGIN_PROTO = `
+export const GO_PLUGIN_PROTO = `
 syntax = "proto3";
 package plugin;
 message Empty {}
@@ -38,10 +39,18 @@ service GRPCController { rpc Shutdown(Empty) returns (Empty); }
 service GRPCBroker { rpc StartStream(stream ConnInfo) returns (stream ConnInfo); }
 service GRPCStdio { rpc StreamStdio(google.protobuf.Empty) returns (stream StdioData); }`;
 
-const EMPTY_PROTO = `
+export const EMPTY_PROTO = `
 syntax = "proto3";
 package google.protobuf;
 message Empty {}`;
+
+const HEALTH: grpc.ServiceDefinition = {
+  Check: method('/grpc.health.v1.Health/Check', HEALTH_CHECK_REQUEST, HEALTH_CHECK_RESPONSE),
+  Watch: method('/grpc.health.v1.Health/Watch', HEALTH_CHECK_REQUEST, HEALTH_CHECK_RESPONSE, { response: true }),
+};
+const CONTROLLER: grpc.ServiceDefinition = { Shutdown: method('/plugin.GRPCController/Shutdown', EMPTY, EMPTY) };
+const BROKER: grpc.ServiceDefinition = { StartStream: method('/plugin.GRPCBroker/StartStream', CONN_INFO, CONN_INFO, { request: true, response: true }) };
+const STDIO: grpc.ServiceDefinition = { StreamStdio: method('/plugin.GRPCStdio/StreamStdio', EMPTY, STDIO_DATA, { response: true }) };
 
 /** go-plugin registers the plugin's health under this name; hosts Ping it. */
 export const PLUGIN_HEALTH_SERVICE = 'plugin';
@@ -66,8 +75,7 @@ export class InternalServices {
   constructor(private readonly hooks: InternalServicesHooks) {}
 
   register(server: grpc.Server): void {
-    const loaded = loadProtos(HEALTH_PROTO, EMPTY_PROTO, GO_PLUGIN_PROTO);
-    server.addService(serviceDefinition(loaded, 'grpc.health.v1.Health'), {
+    server.addService(HEALTH, {
       Check: (call: grpc.ServerUnaryCall<{ service: string }, unknown>, done: grpc.sendUnaryData<unknown>) => {
         const status = this.statuses.get(call.request.service);
         if (status) done(null, { status });
@@ -80,7 +88,7 @@ export class InternalServices {
         call.write({ status: this.statuses.get(call.request.service) ?? 'SERVICE_UNKNOWN' });
       },
     });
-    server.addService(serviceDefinition(loaded, 'plugin.GRPCController'), {
+    server.addService(CONTROLLER, {
       Shutdown: (_call: grpc.ServerUnaryCall<unknown, unknown>, done: grpc.sendUnaryData<unknown>) => {
         this.hooks.onTrace('host asked the plugin to shut down');
         done(null, {});
@@ -88,7 +96,7 @@ export class InternalServices {
       },
     });
     // We offer no brokered connections; the stream stays open so the host's broker is content.
-    server.addService(serviceDefinition(loaded, 'plugin.GRPCBroker'), {
+    server.addService(BROKER, {
       StartStream: (call: grpc.ServerDuplexStream<unknown, unknown>) => {
         this.track(call);
         call.on('data', (info) => this.hooks.onTrace('broker message ignored', { info }));
@@ -97,7 +105,7 @@ export class InternalServices {
     });
     // Nothing writes to our stdout or stderr but the handshake and the logs, which the host reads
     // from the process itself; the stream stays open and quiet.
-    server.addService(serviceDefinition(loaded, 'plugin.GRPCStdio'), {
+    server.addService(STDIO, {
       StreamStdio: (call: grpc.ServerWritableStream<unknown, unknown>) => this.track(call),
     });
   }

@@ -1,10 +1,12 @@
 // Pod metadata from the API server: a list and watch of the pods on this node (field selector
 // spec.nodeName), through the official client's ListWatch. Costs the API server one watch per
-// node; the kubelet mode avoids that and is the default.
+// node; the kubelet mode avoids that and is the default. The client is loaded (dynamic import)
+// when the informer starts: only this mode holds its memory.
 
-import { CoreV1Api, ListWatch, Watch, type V1Pod } from '@kubernetes/client-node';
+import type * as ClientNode from '@kubernetes/client-node';
+import type { KubeConfig, ListWatch, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../logger/logger.js';
-import { refreshCredentials, type KubeAccess } from './kubeClient.js';
+import type { KubeAccess } from './kubeClient.js';
 import { PodCache } from './podCache.js';
 import { backoffMs, MalformedCpuRequests, OutageTracker, type PodInformer, type PodInformerStats } from './podInformer.js';
 import type { ContainerMeta } from './podMetadata.js';
@@ -20,15 +22,18 @@ export interface ApiServerPodInformerOptions {
  * there (credentials that fail to load while the watch is renewed) would end the process. It
  * becomes the watch's error instead, which the informer retries.
  */
-class GuardedWatch extends Watch {
-  override async watch(...args: Parameters<Watch['watch']>): ReturnType<Watch['watch']> {
-    try {
-      return await super.watch(...args);
-    } catch (err) {
-      args[3](err);
-      return new AbortController();
+function guardedWatch(k8s: typeof ClientNode, kc: KubeConfig): ClientNode.Watch {
+  class GuardedWatch extends k8s.Watch {
+    override async watch(...args: Parameters<ClientNode.Watch['watch']>): ReturnType<ClientNode.Watch['watch']> {
+      try {
+        return await super.watch(...args);
+      } catch (err) {
+        args[3](err);
+        return new AbortController();
+      }
     }
   }
+  return new GuardedWatch(kc);
 }
 
 export class ApiServerPodInformer implements PodInformer {
@@ -50,15 +55,29 @@ export class ApiServerPodInformer implements PodInformer {
 
   start(): void {
     this.running = true;
+    this.connect();
+  }
+
+  /** Loads the client and builds the list and watch, then starts them; a failure is retried as a failed watch. */
+  private async open(): Promise<void> {
+    let k8s: typeof ClientNode;
+    let kc: KubeConfig;
+    try {
+      [k8s, kc] = await Promise.all([import('@kubernetes/client-node'), this.opts.access.clientNodeConfig()]);
+    } catch (err) {
+      this.failed(err);
+      return;
+    }
+    if (!this.running || this.watch) return;
     const fieldSelector = `spec.nodeName=${this.opts.nodeName}`;
-    const api = this.opts.access.kc.makeApiClient(CoreV1Api);
+    const api = kc.makeApiClient(k8s.CoreV1Api);
     // resourceVersion 0: the list is served from the API server's cache, not read from etcd.
     const list = () => api.listPodForAllNamespaces({ fieldSelector, resourceVersion: '0' });
-    this.watch = new ListWatch<V1Pod>('/api/v1/pods', new GuardedWatch(this.opts.access.kc), list, false, undefined, fieldSelector);
+    this.watch = new k8s.ListWatch<V1Pod>('/api/v1/pods', guardedWatch(k8s, kc), list, false, undefined, fieldSelector);
     // Before every list and watch, including the client's own renewals: tokens rotate, and a
     // renewal means the previous watch ended well.
     this.watch.on('connect', () => {
-      refreshCredentials(this.opts.access);
+      this.opts.access.refreshClientNode(kc);
       this.cache.prune();
       if (this.outage.failures === 0 && this.outage.lastSyncMs !== undefined) this.outage.lastSyncMs = Date.now();
     });
@@ -101,11 +120,14 @@ export class ApiServerPodInformer implements PodInformer {
     this.outage.success();
   }
 
-  /** (Re)starts the list and watch. */
+  /** (Re)starts the list and watch (building them first, the client loaded, if need be). */
   private connect(): void {
     // start() also resolves when the list failed (the client emits 'error' instead of throwing).
     const watch = this.watch;
-    if (!watch) throw new Error('ApiServerPodInformer: connect() before start()');
+    if (!watch) {
+      void this.open();
+      return;
+    }
     const failuresBefore = this.outage.errors.watch;
     watch.start().then(
       () => {

@@ -1,4 +1,5 @@
-// The pod informer the configuration asks for (kube.podInformer.mode).
+// The pod informer the configuration asks for (kube.podInformer.mode). Neither module loads the
+// Kubernetes client at import: the API server informer loads it when it starts.
 
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logger/logger.js';
@@ -15,6 +16,8 @@ export function createPodInformer(kube: Config['kube'], logger: Logger): PodInfo
     node: kube.nodeName,
     credentials: access.inCluster ? 'in-cluster service account' : kube.config,
     ...(kube.podInformer.mode === 'kubelet' ? { poll_interval: `${kube.podInformer.pollIntervalMs}ms`, kubelet_ca: kube.kubeletCAFile || 'not verified' } : {}),
+    // The kubelet mode makes its requests itself, but a credential plugin needs the official client.
+    ...(kube.podInformer.mode === 'kubelet' && access.kc.userPlugin() ? { credential_plugin: access.kc.userPlugin() } : {}),
   });
   return kube.podInformer.mode === 'apiserver'
     ? new ApiServerPodInformer({ access, nodeName: kube.nodeName, logger })

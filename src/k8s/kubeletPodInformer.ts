@@ -1,12 +1,12 @@
 // Pod metadata from the local kubelet, as Kepler gets it by default: find this node's InternalIP
 // and kubelet port from its Node object once, then GET https://<ip>:<port>/pods every
-// pollInterval. One request per node per interval, and no watch on the API server.
+// pollInterval. One request per node per interval, and no watch on the API server. Both GETs are
+// plain HTTPS (kubeClient.ts): this mode does not load the Kubernetes client.
 
-import { CoreV1Api } from '@kubernetes/client-node';
 import type { Logger } from '../logger/logger.js';
-import { getJson, kubeletRequestOptions, refreshCredentials, type KubeAccess } from './kubeClient.js';
+import { apiServerGet, getJson, kubeletRequestOptions, type KubeAccess } from './kubeClient.js';
 import { PodCache } from './podCache.js';
-import { backoffMs, MalformedCpuRequests, OutageTracker, withTimeout, type PodInformer, type PodInformerStats } from './podInformer.js';
+import { backoffMs, MalformedCpuRequests, OutageTracker, type PodInformer, type PodInformerStats } from './podInformer.js';
 import { podListItems, type ContainerMeta } from './podMetadata.js';
 
 export interface KubeletPodInformerOptions {
@@ -102,9 +102,8 @@ export class KubeletPodInformer implements PodInformer {
     const timeoutMs = this.opts.requestTimeoutMs ?? 10_000;
     if (!this.endpoint || this.resolveAgain) {
       try {
-        refreshCredentials(this.opts.access);
-        const api = this.opts.access.kc.makeApiClient(CoreV1Api);
-        const node = await withTimeout(api.readNode({ name: this.opts.nodeName }), timeoutMs, `API server: GET node ${this.opts.nodeName}`);
+        const node = (await apiServerGet(this.opts.access, `/api/v1/nodes/${encodeURIComponent(this.opts.nodeName)}`, timeoutMs)) as NodeObject | null;
+        if (typeof node !== 'object' || node === null) throw new Error(`API server: node ${this.opts.nodeName}: the answer is not an object`);
         const endpoint = kubeletEndpoint(node, this.opts.nodeName);
         if (endpoint !== this.endpoint) this.opts.logger.info('kubelet found', { node: this.opts.nodeName, endpoint });
         this.endpoint = endpoint;

@@ -57,16 +57,6 @@ class FirstSync {
   }
 }
 
-/** Rejects when `p` has not settled within `ms` (a hung API server must not stall the poller). */
-export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-    timer.unref();
-  });
-  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
-}
-
 /** The kinds of failure counted, exported from the start at 0. */
 export const POD_INFORMER_ERROR_KINDS = ['node', 'pods', 'watch'] as const;
 export type PodInformerErrorKind = (typeof POD_INFORMER_ERROR_KINDS)[number];

@@ -12,6 +12,7 @@ import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { eventsOf, pluginLogLines, runGoHost, type HostRun, type Instance } from '../../harness/goPluginHost.js';
 import { randomHex, randomUid } from '../../harness/ids.js';
 import {
@@ -28,6 +29,8 @@ import {
 } from '../support/processes.js';
 import { PrometheusServer } from '../support/prometheus.js';
 import { RaplTree } from '../support/raplTree.js';
+import { containerEnergies, toInstance, usedEnergy, type InstanceRequest, type Sample } from '../../src/aether/instances.js';
+import { familyQueries } from '../../src/aether/promql.js';
 
 const PLUGIN = join(process.cwd(), 'dist', 'bundle', 'kepler-aether-source');
 const MODULE = 'kepler-aether-source';
@@ -162,6 +165,81 @@ describe('go-plugin conformance', { timeout: 120_000 }, () => {
     assert.ok(m, `stdout: ${JSON.stringify(result.stdout)}`);
     assert.ok(!existsSync(m[1]), 'the socket is removed');
     assert.match(result.stderr, /"@message":"stopping".*"reason":"SIGTERM"/);
+  });
+
+  it('answers a Fetch of many containers that the go-plugin client decodes whole: what aether reads, and the labels on each instance and metric', async () => {
+    // A Prometheus of our own, answering the current family's queries (gzipped, as Prometheus
+    // answers a client that accepts it), with labels beyond ASCII.
+    const containers = 400;
+    const node = (i: number) => `gke-prod-europe-west4-pool-${randomHex(8)}-n${i % 4}`;
+    const pods = Array.from({ length: containers / 2 }, (_, i) => ({ pod_id: randomUid(), pod_name: `café-${i}-${randomHex(5)}`, pod_namespace: i % 2 ? 'équipe' : 'shop' }));
+    const series = Array.from({ length: containers }, (_, i) => ({
+      container_id: randomHex(64),
+      container_name: i % 2 ? 'istio-proxy' : `app-☕-${i}`,
+      pod_id: pods[i >> 1].pod_id,
+      node_name: node(i >> 2),
+      state: 'running',
+      instance: `10.0.${i >> 8}.${i & 255}:28282`,
+      job: 'kepler',
+    }));
+    const samples = {
+      family: 'current' as const,
+      energy: { cpu: series.map((labels, i): Sample => ({ labels, value: 100 + i * 7.25 })), memory: series.map((labels, i): Sample => ({ labels, value: i % 3 ? 10 + i : 0 })) },
+      pods: pods.map((labels): Sample => ({ labels, value: 1 })),
+    };
+    const q = familyQueries('current', 20_000);
+    const answers = new Map<string, Sample[]>([
+      [q.energy.cpu, samples.energy.cpu],
+      [q.energy.memory, samples.energy.memory],
+      [q.pods ?? '', samples.pods],
+    ]);
+    const prom = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        const answer = answers.get(new URLSearchParams(body).get('query') ?? '');
+        if (!answer) {
+          res.writeHead(400, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ status: 'error', errorType: 'bad_data', error: 'unexpected query' }));
+          return;
+        }
+        const result = answer.map((s) => ({ metric: s.labels, value: [Math.floor(Date.now() / 1000), String(s.value)] }));
+        const json = Buffer.from(JSON.stringify({ status: 'success', data: { resultType: 'vector', result } }));
+        const gzip = /\bgzip\b/.test(req.headers['accept-encoding'] ?? '');
+        res.writeHead(200, { 'content-type': 'application/json', ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
+        res.end(gzip ? gzipSync(json) : json);
+      });
+    });
+    await new Promise<void>((r) => prom.listen(0, '127.0.0.1', r));
+    try {
+      const port = (prom.address() as { port: number }).port;
+      const run = await runGoHost({ plugin: PLUGIN, args: ['-fetches', '1'], env: pluginEnv({ PROMETHEUS_URL: `http://127.0.0.1:${port}`, KEPLER_METRICS: 'current' }) });
+      assert.equal(run.code, 0, run.stderr);
+      const instances = fetched(run);
+      const updatedAt = instances[0]?.metrics.cpu?.updated_at ?? 0;
+      // What the plugin builds from these samples, as the Go client decoded it (field names as aether-host prints them).
+      const wire = (i: InstanceRequest) => {
+        const { EmbodiedEmissions, ...rest } = i;
+        return { ...rest, embodied_emissions: EmbodiedEmissions };
+      };
+      const expected = [...containerEnergies(samples).values()].filter(usedEnergy).map((c) => wire(toInstance(c, { provider: 'gcp', updatedAt })));
+      assert.equal(instances.length, containers);
+      assert.deepEqual(instances, expected);
+      // aether dereferences every metric's emissions, and reads the embodied ones: never absent.
+      for (const i of instances) {
+        assert.ok(i.embodied_emissions, i.id);
+        for (const name of ['cpu', 'memory']) {
+          const m = i.metrics[name];
+          assert.ok(m?.emissions, `${i.id} ${name}`);
+          assert.deepEqual(m.labels, i.labels, 'each metric carries the instance labels, as the Go plugin sends them');
+        }
+        assert.equal(i.region, 'europe-west4');
+        assert.ok(i.labels.pod_name.startsWith('café-'), i.labels.pod_name);
+      }
+    } finally {
+      prom.closeAllConnections();
+      await new Promise((r) => prom.close(r));
+    }
   });
 });
 

@@ -5,17 +5,19 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ApiServerPodInformer } from '../../src/k8s/apiServerPodInformer.js';
 import { getJson, kubeletRequestOptions, loadKubeAccess, type KubeAccess } from '../../src/k8s/kubeClient.js';
 import { KubeletPodInformer } from '../../src/k8s/kubeletPodInformer.js';
 import { podListItems } from '../../src/k8s/podMetadata.js';
 import type { Logger } from '../../src/logger/logger.js';
 import { captureLogger } from '../support/captureLogger.js';
-import { FAKE_NODE, FakeApiServer, FakeKubelet, makeCertificate, reachableAgain, testPod, unreachableWarnings, writeKubeconfig } from '../support/fakeKube.js';
+import { FAKE_NODE, FakeApiServer, FakeKubelet, makeCertificate, reachableAgain, testPod, unreachableWarnings, writeKubeconfig, writeKubeconfigWith } from '../support/fakeKube.js';
 import { cid } from '../support/ids.js';
 
 // ---------- helpers ----------
@@ -511,6 +513,277 @@ describe('ApiServerPodInformer (fake API server: list + watch)', () => {
       assert.equal(unreachableWarnings(lines, 'API server').length, 0);
     } finally {
       inf.stop();
+      await c.stop();
+    }
+  });
+});
+
+// ---------- the kubelet mode's own HTTPS client: credentials, keep-alive, gzip ----------
+
+describe('kubelet mode credentials and requests, without @kubernetes/client-node (fake API server + kubelet over HTTPS)', () => {
+  const P1 = testPod('k1', { app: cid('k1-app') });
+  const P2 = testPod('k2', { db: cid('k2-db') });
+
+  /** A fake API server and kubelet whose accepted token is in `tokenFile`; no kubeconfig (each test writes its own). */
+  function startServers(tokenFile: string): { api: FakeApiServer; kubelet: FakeKubelet; stop(): Promise<void> } {
+    const api = new FakeApiServer(apiCert, tokenFile, NODE);
+    const kubelet = new FakeKubelet(kubeletCert, tokenFile);
+    return {
+      api,
+      kubelet,
+      async stop() {
+        await kubelet.stop();
+        await api.stop();
+      },
+    };
+  }
+  async function listen(s: { api: FakeApiServer; kubelet: FakeKubelet }): Promise<void> {
+    await s.api.start();
+    await s.kubelet.start();
+    s.api.kubeletPort = s.kubelet.port;
+  }
+  const informer = (access: KubeAccess, logger: Logger, pollIntervalMs = 200) =>
+    new KubeletPodInformer({ access, nodeName: NODE, pollIntervalMs, kubeletCAFile: '', logger, requestTimeoutMs: 2000 });
+  /** Syncs once or fails with the warning that says why. */
+  async function synced(inf: KubeletPodInformer, lines: ReturnType<typeof captureLogger>['lines']): Promise<void> {
+    await waitFor(() => inf.stats().lastSyncMs !== undefined || inf.stats().errors.node + inf.stats().errors.pods > 0, 'the first poll');
+    assert.deepEqual(inf.stats().errors, { node: 0, pods: 0, watch: 0 }, `failed: ${String(unreachableWarnings(lines, 'kubelet')[0]?.fields.err)}`);
+  }
+
+  test('in the cluster: API server from KUBERNETES_SERVICE_HOST/PORT, the service account CA, its token re-read when rotated', async () => {
+    const sa = join(dir, `sa-${++serial}`);
+    mkdirSync(sa);
+    writeFileSync(join(sa, 'token'), 'sa-token-1');
+    copyFileSync(apiCert.certFile, join(sa, 'ca.crt'));
+    const s = startServers(join(sa, 'token'));
+    await listen(s);
+    const saved = { host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT };
+    process.env.KUBERNETES_SERVICE_HOST = '127.0.0.1';
+    process.env.KUBERNETES_SERVICE_PORT = String(s.api.port);
+    let access: KubeAccess;
+    try {
+      access = loadKubeAccess('', sa);
+    } finally {
+      if (saved.host === undefined) delete process.env.KUBERNETES_SERVICE_HOST;
+      else process.env.KUBERNETES_SERVICE_HOST = saved.host;
+      if (saved.port === undefined) delete process.env.KUBERNETES_SERVICE_PORT;
+      else process.env.KUBERNETES_SERVICE_PORT = saved.port;
+    }
+    const { logger, lines } = captureLogger();
+    const inf = informer(access, logger);
+    try {
+      s.kubelet.pods = [P1];
+      inf.start();
+      await synced(inf, lines);
+      assert.equal(inf.lookup(cid('k1-app'))?.pod.name, 'pod-k1');
+      writeFileSync(join(sa, 'token'), 'sa-token-2\n'); // the kubelet now takes only the new one
+      s.kubelet.pods = [P1, P2];
+      await waitFor(() => inf.lookup(cid('k2-db')) !== undefined || s.kubelet.rejected > 0, 'a poll after the rotation');
+      assert.equal(s.kubelet.rejected, 0, 'the rotated token was read');
+      assert.equal(s.api.rejected, 0);
+      assert.equal(s.api.count(`/api/v1/nodes/${NODE}`), 1);
+    } finally {
+      inf.stop();
+      await s.stop();
+    }
+  });
+
+  test('a client certificate (file, relative to the kubeconfig) and key (data), the API server CA as data, no token', async () => {
+    const n = ++serial;
+    const client = makeCertificate(dir, `client-${n}`);
+    const tokenFile = join(dir, `token-${n}`);
+    writeFileSync(tokenFile, 'nobody-has-this-token');
+    const s = startServers(tokenFile);
+    s.api.clientCA = client.certFile;
+    s.kubelet.clientCA = client.certFile;
+    await listen(s);
+    const kubeconfig = join(dir, `kubeconfig-cert-${n}`);
+    writeKubeconfigWith(
+      kubeconfig,
+      { server: `https://127.0.0.1:${s.api.port}`, 'certificate-authority-data': readFileSync(apiCert.certFile).toString('base64') },
+      { 'client-certificate': `client-${n}.crt`, 'client-key-data': readFileSync(client.keyFile).toString('base64') },
+    );
+    const { logger, lines } = captureLogger();
+    const inf = informer(loadKubeAccess(kubeconfig), logger);
+    try {
+      s.kubelet.pods = [P1];
+      inf.start();
+      await synced(inf, lines);
+      assert.equal(inf.lookup(cid('k1-app'))?.containerName, 'app');
+      assert.equal(s.api.byCertificate, 1, 'the Node lookup presented the certificate');
+      assert.ok(s.kubelet.byCertificate >= 1, 'so did the kubelet poll');
+      assert.equal(s.api.rejected + s.kubelet.rejected, 0);
+    } finally {
+      inf.stop();
+      await s.stop();
+    }
+  });
+
+  test('the API server certificate: insecure-skip-tls-verify, a CA of another server, tls-server-name', async () => {
+    const n = ++serial;
+    const tokenFile = join(dir, `token-${n}`);
+    writeFileSync(tokenFile, 'tls-token');
+    const s = startServers(tokenFile);
+    await listen(s);
+    s.kubelet.pods = [P1];
+    const server = `https://127.0.0.1:${s.api.port}`;
+    /** Polls once with this cluster entry; the first error, or undefined when it worked. */
+    async function attempt(cluster: Record<string, unknown>): Promise<string | undefined> {
+      const kubeconfig = join(dir, `kubeconfig-tls-${n}-${++serial}`);
+      writeKubeconfigWith(kubeconfig, { server, ...cluster }, { token: 'tls-token' });
+      const { logger, lines } = captureLogger();
+      const inf = informer(loadKubeAccess(kubeconfig), logger, 60_000);
+      try {
+        inf.start();
+        await waitFor(() => inf.stats().lastSyncMs !== undefined || inf.stats().errors.node > 0, 'the first poll');
+        return inf.stats().errors.node > 0 ? String(unreachableWarnings(lines, 'kubelet')[0]?.fields.err) : undefined;
+      } finally {
+        inf.stop();
+      }
+    }
+    try {
+      assert.equal(await attempt({ 'insecure-skip-tls-verify': true }), undefined, 'not verified');
+      assert.match((await attempt({})) ?? 'worked', /self.signed|certificate|verify/i, 'no CA: the system roots do not know it');
+      assert.match((await attempt({ 'certificate-authority': otherCert.certFile })) ?? 'worked', /self.signed|certificate|verify/i);
+      assert.equal(await attempt({ 'certificate-authority': apiCert.certFile }), undefined, 'its own CA');
+      assert.equal(await attempt({ 'certificate-authority': apiCert.certFile, 'tls-server-name': 'localhost' }), undefined, 'a name in its certificate');
+      assert.match((await attempt({ 'certificate-authority': apiCert.certFile, 'tls-server-name': 'elsewhere.example' })) ?? 'worked', /elsewhere\.example|altnames|hostname/i);
+    } finally {
+      await s.stop();
+    }
+  });
+
+  test('an exec credential plugin: the official client is loaded to run it, and the kubelet poll works', async () => {
+    const n = ++serial;
+    const tokenFile = join(dir, `token-${n}`);
+    writeFileSync(tokenFile, 'exec-token');
+    const s = startServers(tokenFile);
+    await listen(s);
+    const credential = join(dir, `exec-credential-${n}.json`);
+    writeFileSync(credential, JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1beta1', kind: 'ExecCredential', status: { token: 'exec-token' } }));
+    const kubeconfig = join(dir, `kubeconfig-exec-${n}`);
+    writeKubeconfigWith(
+      kubeconfig,
+      { server: `https://127.0.0.1:${s.api.port}`, 'certificate-authority': apiCert.certFile },
+      { exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command: 'cat', args: [credential] } },
+    );
+    const access = loadKubeAccess(kubeconfig);
+    assert.equal(access.kc.userPlugin(), 'users[0].user.exec');
+    const { logger, lines } = captureLogger();
+    const inf = informer(access, logger);
+    try {
+      s.kubelet.pods = [P1];
+      inf.start();
+      await synced(inf, lines);
+      assert.equal(inf.lookup(cid('k1-app'))?.pod.name, 'pod-k1');
+      await waitFor(() => s.kubelet.count('/pods') >= 2, 'a second poll');
+      assert.equal(s.api.rejected + s.kubelet.rejected, 0, 'the plugin token reached both');
+    } finally {
+      inf.stop();
+      await s.stop();
+    }
+  });
+
+  test('keep-alive: many polls over one connection; a kept-alive connection closed under a request is retried, not an outage', async () => {
+    const c = await startCluster();
+    const { logger, lines } = captureLogger();
+    const inf = informer(c.access, logger, 100);
+    try {
+      c.kubelet.pods = [P1];
+      inf.start();
+      await synced(inf, lines);
+      await waitFor(() => c.kubelet.count('/pods') >= 5, 'five polls');
+      assert.equal(c.kubelet.connections, 1, 'one TLS connection for every poll');
+      const before = c.kubelet.count('/pods');
+      c.kubelet.dropNext = 1; // the next request's connection is closed without an answer
+      await waitFor(() => c.kubelet.count('/pods') >= before + 3, 'three more requests');
+      assert.equal(c.kubelet.dropNext, 0);
+      assert.equal(c.kubelet.connections, 2, 'the retry opened a new connection');
+      assert.deepEqual(inf.stats().errors, { node: 0, pods: 0, watch: 0 }, 'not counted as a failure');
+      assert.equal(unreachableWarnings(lines, 'kubelet').length, 0);
+    } finally {
+      inf.stop();
+      await c.stop();
+    }
+  });
+
+  test('gzip: asked for, and a gzipped answer is read; a corrupt one is a failure that says so', async () => {
+    const c = await startCluster();
+    const { logger, lines } = captureLogger();
+    const inf = informer(c.access, logger, 200);
+    try {
+      c.kubelet.gzip = true;
+      c.kubelet.pods = [P1, P2];
+      inf.start();
+      await synced(inf, lines);
+      assert.ok(c.kubelet.gzipped >= 1);
+      assert.equal(inf.lookup(cid('k2-db'))?.pod.name, 'pod-k2');
+      c.kubelet.corruptGzip = true;
+      await waitFor(() => inf.stats().errors.pods >= 1, 'a failed poll');
+      assert.match(String(unreachableWarnings(lines, 'kubelet')[0]?.fields.err), /gzip/);
+      assert.equal(inf.stats().pods, 2, 'the labels are kept');
+    } finally {
+      inf.stop();
+      await c.stop();
+    }
+  });
+
+  test('the kubelet mode never loads @kubernetes/client-node; the API server mode loads it when it starts', async () => {
+    const c = await startCluster();
+    c.kubelet.pods = [P1];
+    c.api.setPod(P1);
+    const hook = join(dir, `resolve-hook-${++serial}.mjs`);
+    writeFileSync(
+      hook,
+      [
+        "import { appendFileSync } from 'node:fs';",
+        'let log;',
+        'export function initialize(data) { log = data; }',
+        'export async function resolve(specifier, context, next) {',
+        "  if (specifier.startsWith('@kubernetes/client-node')) appendFileSync(log, specifier + '\\n');",
+        '  return next(specifier, context);',
+        '}',
+      ].join('\n'),
+    );
+    const module = (p: string) => JSON.stringify(new URL(p, import.meta.url).href);
+    /** Runs one informer of `mode` through createPodInformer in a child process; what it resolved of the client. */
+    async function run(mode: 'kubelet' | 'apiserver'): Promise<{ synced: boolean; resolved: string }> {
+      const log = join(dir, `resolved-${mode}-${serial}`);
+      writeFileSync(log, '');
+      const script = [
+        "import { register } from 'node:module';",
+        `register(${JSON.stringify(pathToFileURL(hook).href)}, { data: ${JSON.stringify(log)} });`,
+        `const { createPodInformer } = await import(${module('../../src/k8s/createPodInformer.js')});`,
+        `const { defaultConfig } = await import(${module('../../src/config/defaults.js')});`,
+        'const kube = defaultConfig().kube;',
+        `Object.assign(kube, { enabled: true, config: ${JSON.stringify(c.kubeconfig)}, nodeName: ${JSON.stringify(NODE)} });`,
+        `kube.podInformer = { ...kube.podInformer, mode: ${JSON.stringify(mode)}, pollIntervalMs: 100 };`,
+        'const quiet = { debug() {}, info() {}, warn() {}, error() {}, with() { return quiet; } };',
+        'const inf = createPodInformer(kube, quiet);',
+        'inf.start();',
+        'const synced = await inf.whenSynced(5000);',
+        'await new Promise((r) => setTimeout(r, 300));',
+        'inf.stop();',
+        'console.log(JSON.stringify({ synced }));',
+        'process.exit(0);',
+      ].join('\n');
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+      const code = await new Promise<number | null>((r) => child.once('exit', r));
+      assert.equal(code, 0, `child failed: ${err}`);
+      return { ...(JSON.parse(out) as { synced: boolean }), resolved: readFileSync(log, 'utf8') };
+    }
+    try {
+      const kubelet = await run('kubelet');
+      assert.equal(kubelet.synced, true);
+      assert.equal(kubelet.resolved, '', 'the kubelet mode resolved the client');
+      const apiserver = await run('apiserver');
+      assert.equal(apiserver.synced, true);
+      assert.match(apiserver.resolved, /@kubernetes\/client-node/, 'the hook sees the API server mode load it');
+    } finally {
       await c.stop();
     }
   });

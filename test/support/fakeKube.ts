@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { gzipSync } from 'node:zlib';
+import { stringify } from 'yaml';
 import { selfSignedCertificate } from './certificates.js';
 import type { LogLine } from './captureLogger.js';
 
@@ -64,6 +67,15 @@ abstract class FakeHttpsServer {
   /** Requests by path (without the query), authorized or not. */
   readonly requests = new Map<string, number>();
   rejected = 0;
+  /** TLS connections accepted (a kept-alive client makes one for many requests). */
+  connections = 0;
+  /**
+   * A CA file (set before start()): the server then asks for a client certificate, and a request
+   * whose certificate this CA verifies is authorized without a token, as Kubernetes does.
+   */
+  clientCA = '';
+  /** Requests authorized by their client certificate. */
+  byCertificate = 0;
 
   constructor(
     protected readonly tls: { certFile: string; keyFile: string },
@@ -72,10 +84,13 @@ abstract class FakeHttpsServer {
   ) {}
 
   async start(port = 0): Promise<void> {
-    const server = https.createServer({ cert: readFileSync(this.tls.certFile), key: readFileSync(this.tls.keyFile) }, (req, res) => {
+    const clientCerts = this.clientCA ? { requestCert: true, rejectUnauthorized: false, ca: readFileSync(this.clientCA) } : {};
+    const server = https.createServer({ cert: readFileSync(this.tls.certFile), key: readFileSync(this.tls.keyFile), ...clientCerts }, (req, res) => {
       const path = (req.url ?? '/').split('?')[0];
       this.requests.set(path, (this.requests.get(path) ?? 0) + 1);
-      if (req.headers.authorization !== `Bearer ${readFileSync(this.tokenFile, 'utf8').trim()}`) {
+      const byCertificate = this.clientCA !== '' && (req.socket as Partial<Pick<TLSSocket, 'authorized'>>).authorized === true;
+      if (byCertificate) this.byCertificate++;
+      if (!byCertificate && req.headers.authorization !== `Bearer ${readFileSync(this.tokenFile, 'utf8').trim()}`) {
         this.rejected++;
         res.writeHead(401, { 'Content-Type': 'application/json' });
         res.end(JSON.stringify({ kind: 'Status', status: 'Failure', code: 401, reason: 'Unauthorized' }));
@@ -83,6 +98,7 @@ abstract class FakeHttpsServer {
       }
       this.handle(req, res);
     });
+    server.on('secureConnection', () => this.connections++);
     this.server = server;
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     this.port = (server.address() as AddressInfo).port;
@@ -104,12 +120,27 @@ abstract class FakeHttpsServer {
   protected abstract handle(req: IncomingMessage, res: ServerResponse): void;
 }
 
-/** A kubelet: GET /pods returns the PodList of its node. `garbage` makes it answer non-JSON. */
+/**
+ * A kubelet: GET /pods returns the PodList of its node. `garbage` makes it answer non-JSON; `gzip`
+ * gzips the answer when the client accepts it (`corruptGzip`: bytes that are not gzip, labelled so);
+ * `dropNext` closes the connection of that many next requests without an answer (as a server
+ * closing an idle kept-alive connection just as the client reuses it).
+ */
 export class FakeKubelet extends FakeHttpsServer {
   pods: TestPod[] = [];
   garbage = false;
+  gzip = false;
+  corruptGzip = false;
+  dropNext = 0;
+  /** Answers sent gzipped. */
+  gzipped = 0;
 
   protected handle(req: IncomingMessage, res: ServerResponse): void {
+    if (this.dropNext > 0) {
+      this.dropNext--;
+      req.socket.destroy();
+      return;
+    }
     if (req.url !== '/pods') {
       res.writeHead(404);
       res.end();
@@ -120,8 +151,15 @@ export class FakeKubelet extends FakeHttpsServer {
       res.end('<html>502 Bad Gateway</html>');
       return;
     }
+    const body = JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: {}, items: this.pods.map((p) => podObject(p)) });
+    if ((this.gzip || this.corruptGzip) && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
+      this.gzipped++;
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' });
+      res.end(this.corruptGzip ? Buffer.from(body) : gzipSync(body));
+      return;
+    }
     res.writeHead(200, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: {}, items: this.pods.map((p) => podObject(p)) }));
+    res.end(body);
   }
 }
 
@@ -267,4 +305,23 @@ export async function startFakeCluster(dir: string, name: string, tls: { certFil
       await api.stop();
     },
   };
+}
+
+/**
+ * A kubeconfig with one cluster, one user and a context joining them, written as YAML: `cluster`
+ * and `user` are the entries' fields as kubectl writes them (`server`, `certificate-authority-data`,
+ * `client-key`, `token-file`, `exec` ...).
+ */
+export function writeKubeconfigWith(file: string, cluster: Record<string, unknown>, user: Record<string, unknown>): void {
+  writeFileSync(
+    file,
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'c', cluster }],
+      users: [{ name: 'u', user }],
+      contexts: [{ name: 'ctx', context: { cluster: 'c', user: 'u' } }],
+      'current-context': 'ctx',
+    }),
+  );
 }

@@ -6,21 +6,28 @@ import { after, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { deflateSync, gzipSync } from 'node:zlib';
+import * as grpc from '@grpc/grpc-js';
+import { fromJSON } from '@grpc/proto-loader';
+import protobuf from 'protobufjs';
 import { loadAetherSourceConfig, withoutUserinfo, type AetherSourceConfig, type PrometheusAuth } from '../../src/aether/config.js';
-import { containerEnergies, joulesToKwh, mergeFamilies, toInstance, usedEnergy, type FamilySamples, type Sample } from '../../src/aether/instances.js';
+import { containerEnergies, FamilyEnergies, joulesToKwh, mergeFamilies, toInstance, usedEnergy, type FamilySamples, type Sample } from '../../src/aether/instances.js';
 import { KeplerSource } from '../../src/aether/keplerSource.js';
 import { PrometheusClient, PrometheusError, type PrometheusFailure } from '../../src/aether/prometheusClient.js';
 import { familyQueries, promDuration, type MetricsFamily } from '../../src/aether/promql.js';
 import { placementOf, regionFromNodeName } from '../../src/aether/region.js';
-import { AETHER_SOURCE_HANDSHAKE } from '../../src/aether/sourceService.js';
+import { AETHER_SOURCE_HANDSHAKE, AETHER_SOURCE_PROTO, sourceServiceDefinition } from '../../src/aether/sourceService.js';
+import { VectorReader } from '../../src/aether/vectorReader.js';
 import { ConfigError } from '../../src/config/config.js';
 import { handshakeLine, hasMagicCookie, hostAcceptsVersion, portRange } from '../../src/goplugin/handshake.js';
 import { createHclogLogger, hclogTimestamp, type HclogLevel } from '../../src/goplugin/hclogLogger.js';
+import { EMPTY_PROTO, GO_PLUGIN_PROTO, HEALTH_PROTO, InternalServices } from '../../src/goplugin/internalServices.js';
+import { FieldWriter, HEALTH_CHECK_REQUEST, readFields } from '../../src/goplugin/messages.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'kepler-aether-test-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -1031,5 +1038,378 @@ describe('aether source Fetch', () => {
     const warnings = lines().filter((l) => l['@level'] === 'warn');
     assert.equal(warnings.length, 1, JSON.stringify(lines()));
     assert.match(String(warnings[0]['@message']), /no Kepler container energy/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// 9. Footprint: Fetch's answer written by hand, Prometheus's answers read as they arrive
+// ---------------------------------------------------------------------------------------------
+
+/** A service as grpc-js would serve it from the .proto text through protobufjs: the reference for the hand-written messages. */
+function protobufjsService(fullName: string, ...sources: string[]): grpc.ServiceDefinition {
+  const root = new protobuf.Root();
+  for (const source of sources) protobuf.parse(source, root, { keepCase: true });
+  let node: unknown = grpc.loadPackageDefinition(fromJSON(root.toJSON(), { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true }));
+  for (const part of fullName.split('.')) node = (node as Record<string, unknown>)[part];
+  return (node as grpc.ServiceClientConstructor).service;
+}
+
+describe('aether source wire format', () => {
+  const reference = protobufjsService('proto.Source', AETHER_SOURCE_PROTO).Fetch.responseSerialize;
+  const ours = sourceServiceDefinition().Fetch.responseSerialize;
+  const same = (response: { instances: unknown[] }) => assert.deepEqual(ours(response), reference(response), JSON.stringify(response).slice(0, 200));
+
+  it('writes the instances of a Fetch byte for byte as protobufjs does', () => {
+    const labels = (i: number) => currentSeries(`c${i}`, { pod_name: `web-${i}`, pod_namespace: 'shop' });
+    const samples = familySamples(
+      'current',
+      Array.from({ length: 50 }, (_, i): [Record<string, string>, number] => [labels(i), 1000 + i]),
+      Array.from({ length: 50 }, (_, i): [Record<string, string>, number] => [labels(i), i % 2 ? 0 : 50.5]),
+    );
+    const instances = [...containerEnergies(samples).values()].map((c) => toInstance(c, { provider: 'gcp', updatedAt: 1_700_000_000 }));
+    same({ instances });
+    same({ instances: [] });
+    assert.equal(ours({ instances: [] }).length, 0);
+  });
+
+  it('writes what protobufjs writes for any text and number, and for fields left out', () => {
+    const texts = ['', 'a', 'café', '日本', '😀 emoji', 'x'.repeat(200), 'é'.repeat(70), 'quote " backslash \\ {brace}', '\u007f\u0080\u07ff\u0800\uffff'];
+    const numbers = [0, -0, 1.5, -3, 1e300, Number.NaN, Infinity, -Infinity, 2 ** 53 + 2, 2 ** 64, -(2 ** 70), 1_700_000_000, 1_700_000_000.9, -1.5, 0.000001];
+    const pick = <T>(list: T[], i: number) => list[i % list.length];
+    const instances = Array.from({ length: 40 }, (_, i) => {
+      const labels = Object.fromEntries(Array.from({ length: i % 7 }, (_, k) => [`${pick(texts, i + k) || 'k'}${k}`, pick(texts, i * 3 + k)]));
+      const metric = (name: string, n: number) => ({
+        name,
+        resource_type: name,
+        energy: pick(numbers, n),
+        updated_at: pick(numbers, n + 3),
+        usage: pick(numbers, n + 5),
+        unit_amount: 0,
+        unit: pick(texts, n),
+        emissions: { value: pick(numbers, n + 1), unit: pick(texts, n + 2) },
+        // Shared with the instance (as toInstance does), or a map of its own.
+        labels: i % 3 ? labels : { ...labels, only: 'the metric' },
+      });
+      const instance: Record<string, unknown> = {
+        id: pick(texts, i),
+        provider: 'aws',
+        service: 'kepler',
+        name: pick(texts, i + 1),
+        region: pick(texts, i + 2),
+        zone: pick(texts, i + 4),
+        kind: '',
+        EmbodiedEmissions: { value: pick(numbers, i), unit: '' },
+        metrics: { cpu: metric('cpu', i), memory: metric('memory', i + 7) },
+        labels,
+        status: 'running',
+      };
+      if (i % 5 === 1) delete instance.zone;
+      if (i % 5 === 2) delete instance.EmbodiedEmissions;
+      if (i % 5 === 3) instance.labels = {};
+      return instance;
+    });
+    for (let i = 0; i < instances.length; i++) same({ instances: instances.slice(i, i + 3) });
+  });
+
+  it('writes a lone surrogate as U+FFFD, which a proto3 decoder takes (Go refuses bytes that are not UTF-8)', () => {
+    const decode = protobufjsService('proto.Source', AETHER_SOURCE_PROTO).Fetch.responseDeserialize;
+    const bytes = ours({ instances: [{ id: 'a\ud800b', labels: { ['k\udc00']: 'v\ud83d' } }] });
+    assert.ok(bytes.includes(Buffer.from('a\ufffdb')));
+    assert.deepEqual(decode(bytes), {
+      instances: [
+        { id: 'a\ufffdb', labels: { 'k\ufffd': 'v\ufffd' }, metrics: {}, provider: '', service: '', name: '', region: '', zone: '', kind: '', EmbodiedEmissions: null, status: '' },
+      ],
+    });
+  });
+
+  it("writes and reads go-plugin's own messages as protobufjs does", () => {
+    const [health, controller, broker, stdio] = ['grpc.health.v1.Health', 'plugin.GRPCController', 'plugin.GRPCBroker', 'plugin.GRPCStdio'].map((name) =>
+      protobufjsService(name, HEALTH_PROTO, EMPTY_PROTO, GO_PLUGIN_PROTO),
+    );
+    const check = (definition: grpc.MethodDefinition<unknown, unknown>, expected: grpc.MethodDefinition<unknown, unknown>, requests: unknown[], responses: unknown[]) => {
+      assert.equal(definition.path, expected.path);
+      assert.deepEqual([definition.requestStream, definition.responseStream], [expected.requestStream, expected.responseStream]);
+      for (const r of requests) {
+        assert.deepEqual(definition.requestSerialize(r), expected.requestSerialize(r));
+        assert.deepEqual(definition.requestDeserialize(expected.requestSerialize(r)), expected.requestDeserialize(expected.requestSerialize(r)));
+      }
+      for (const r of responses) {
+        assert.deepEqual(definition.responseSerialize(r), expected.responseSerialize(r));
+        assert.deepEqual(definition.responseDeserialize(expected.responseSerialize(r)), expected.responseDeserialize(expected.responseSerialize(r)));
+      }
+    };
+    const server = new grpc.Server();
+    const added: Record<string, grpc.ServiceDefinition> = {};
+    const realAdd = server.addService.bind(server);
+    server.addService = (service, implementation) => {
+      added[Object.values(service)[0].path.split('/')[1]] = service;
+      realAdd(service, implementation);
+    };
+    new InternalServices({ onShutdownRequest: () => undefined, onTrace: () => undefined }).register(server);
+    const statuses = [{ status: 'SERVING' }, { status: 'NOT_SERVING' }, { status: 'SERVICE_UNKNOWN' }, { status: 'UNKNOWN' }];
+    for (const m of ['Check', 'Watch']) check(added['grpc.health.v1.Health'][m], health[m], [{ service: '' }, { service: 'plugin' }, { service: 'é' }], statuses);
+    check(added['plugin.GRPCController'].Shutdown, controller.Shutdown, [{}], [{}]);
+    const conns = [
+      { service_id: 0, network: '', address: '', knock: null },
+      { service_id: 7, network: 'unix', address: '/tmp/plugin123', knock: { knock: true, ack: false, error: 'no' } },
+      { service_id: 4_000_000_000, network: 'tcp', address: '127.0.0.1:10001', knock: { knock: false, ack: true, error: '' } },
+    ];
+    check(added['plugin.GRPCBroker'].StartStream, broker.StartStream, conns, conns);
+    const data = [
+      { channel: 'STDOUT', data: Buffer.from('out\n') },
+      { channel: 'STDERR', data: Buffer.alloc(0) },
+      { channel: 'INVALID', data: Buffer.from([0, 255]) },
+    ];
+    check(added['plugin.GRPCStdio'].StreamStdio, stdio.StreamStdio, [{}], data);
+    // The Source's Stop, and Fetch's request, are empty.
+    const source = protobufjsService('proto.Source', AETHER_SOURCE_PROTO);
+    check(sourceServiceDefinition().Stop, source.Stop, [{}], [{}]);
+    assert.deepEqual(sourceServiceDefinition().Fetch.requestDeserialize(Buffer.alloc(0)), {});
+    server.forceShutdown();
+  });
+
+  it('reads unknown fields past, and refuses a message cut short', () => {
+    const known = new FieldWriter()
+      .varint(1, 2)
+      .bytes(9, 'unknown')
+      .varint(15, 2 ** 40)
+      .bytes(1, 'plugin')
+      .finish();
+    assert.deepEqual(HEALTH_CHECK_REQUEST.decode(known), { service: 'plugin' });
+    const fields: [number, number | string][] = [];
+    readFields(known, (field, value) => fields.push([field, typeof value === 'number' ? value : value.toString()]));
+    assert.deepEqual(fields, [
+      [1, 2],
+      [9, 'unknown'],
+      [15, 2 ** 40],
+      [1, 'plugin'],
+    ]);
+    assert.throws(() => HEALTH_CHECK_REQUEST.decode(known.subarray(0, known.length - 2)), RangeError);
+    assert.throws(() => HEALTH_CHECK_REQUEST.decode(Buffer.from([0x80])), RangeError);
+  });
+});
+
+describe('aether source answer reader', () => {
+  /** Feeds `text` to a VectorReader in chunks of `sizes` (cycled); the series handed over and the rest. */
+  function read(text: string, sizes: number[]) {
+    const series: unknown[] = [];
+    const reader = new VectorReader((s) => series.push(s));
+    const bytes = Buffer.from(text);
+    for (let at = 0, i = 0; at < bytes.length; i++) {
+      const size = sizes[i % sizes.length];
+      reader.push(new Uint8Array(bytes.subarray(at, at + size)));
+      at += size;
+    }
+    return { series, rest: reader.finish() };
+  }
+  const CHUNKINGS = [[1], [2, 3], [7], [64, 1, 13], [100_000]];
+  const tricky = { 'a"b': 'x\\"y', 'c}d': '],[{', é: '日本😀', '\\': '\\\\', brace: '{"metric":{}}', empty: '' };
+
+  it('hands over each series as its bytes arrive, as JSON.parse reads them, however the answer is cut', () => {
+    const result = [
+      { metric: { container_id: 'c1', ...tricky }, value: [1_700_000_000.5, '12.5'] },
+      { metric: {}, value: [1, 'NaN'] },
+      { metric: { container_id: 'c3' }, value: [2, '1e3'] },
+    ];
+    const answers = [
+      { status: 'success', data: { resultType: 'vector', result } },
+      { data: { result, resultType: 'vector' }, status: 'success', warnings: ['a, "warning"'] },
+      { status: 'success', data: { resultType: 'vector', result: [] } },
+    ];
+    for (const answer of answers) {
+      for (const text of [JSON.stringify(answer), JSON.stringify(answer, null, 2), `\ufeff${JSON.stringify(answer)}`]) {
+        for (const sizes of CHUNKINGS) {
+          const { series, rest } = read(text, sizes);
+          assert.deepEqual(series, answer.data.result, `${text.slice(0, 60)} in chunks of ${sizes.join(',')}`);
+          assert.deepEqual(rest, { ...answer, data: { ...answer.data, result: [] } });
+        }
+      }
+    }
+  });
+
+  it('leaves a result that is not where Prometheus puts it in the rest, whole', () => {
+    for (const answer of [
+      { status: 'error', errorType: 'bad_data', error: 'parse error: "result":[' },
+      { status: 'success', data: { resultType: 'matrix', result: [{ metric: {}, values: [[1, '1']] }] }, result: [1, 2] },
+      { status: 'success', data: { resultType: 'scalar', result: [1, '2'] } },
+      { data: { nested: { result: [{ metric: {} }] } } },
+      [{ data: { result: [1] } }],
+    ]) {
+      for (const sizes of CHUNKINGS) {
+        const { series, rest } = read(JSON.stringify(answer), sizes);
+        if (Array.isArray((answer as { data?: { result?: unknown } }).data?.result)) {
+          // data.result is streamed whatever its resultType; parseVector refuses the rest afterwards.
+          assert.deepEqual(series, (answer as { data: { result: unknown[] } }).data.result);
+        } else {
+          assert.deepEqual(series, []);
+          assert.deepEqual(rest, answer);
+        }
+      }
+    }
+  });
+
+  it('refuses what JSON.parse refuses', () => {
+    const good = JSON.stringify({
+      status: 'success',
+      data: {
+        resultType: 'vector',
+        result: [
+          { metric: { a: 'b' }, value: [1, '2'] },
+          { metric: {}, value: [1, '3'] },
+        ],
+      },
+    });
+    const bad = [
+      good.slice(0, -1),
+      good.slice(0, 40),
+      good.replace('},{', '},,{'),
+      good.replace('[{', '[,{'),
+      good.replace('}]}', '},]}'),
+      good.replace('"a"', 'a'),
+      good.replace('}]', ']]'),
+      `${good}}`,
+      '<!doctype html><html><body>Grafana</body></html>',
+      '',
+    ];
+    for (const text of bad) {
+      assert.throws(() => JSON.parse(text), SyntaxError, text);
+      for (const sizes of CHUNKINGS) assert.throws(() => read(text, sizes), SyntaxError, `${text} in chunks of ${sizes.join(',')}`);
+    }
+  });
+});
+
+describe('aether source families gathered as they arrive', () => {
+  it('gathers sample by sample what containerEnergies does, and skips the containers it is told to', () => {
+    const samples = familySamples(
+      'current',
+      [
+        [currentSeries('c1', { container_name: '', pod_id: '' }), 100],
+        [currentSeries('c1'), 200],
+        [currentSeries('c2', { job: 'again' }), 50],
+        [currentSeries('c2'), 70],
+        [currentSeries('c3', { state: 'terminated' }), 5],
+      ],
+      [
+        [currentSeries('c1'), 20],
+        [currentSeries('c2', { job: 'again' }), 30],
+        [currentSeries('c4'), 1],
+      ],
+      [{ pod_id: 'pod-c1', pod_name: 'web-0', pod_namespace: 'shop' }, { pod_id: 'pod-c2' }],
+    );
+    const energies = new FamilyEnergies('current');
+    for (const s of samples.pods) energies.addPod(s);
+    for (const s of samples.energy.cpu) energies.add('cpu', s);
+    for (const s of samples.energy.memory) energies.add('memory', s);
+    assert.deepEqual(energies.containers(), containerEnergies(samples));
+    assert.ok(energies.has('c4') && !energies.has('c5'));
+
+    const others = new FamilyEnergies('0.7', (id) => id === 'c1');
+    for (const s of samples.energy.cpu) others.add('cpu', s);
+    assert.deepEqual([...others.containers().keys()], ['c2', 'c3']);
+  });
+});
+
+describe('aether source Prometheus answers as they arrive', () => {
+  const QUERY = 'sum without (zone) (increase(kepler_container_cpu_joules_total{zone="package"}[300s]))';
+  const options = (signal = new AbortController().signal) => ({ time: 1_700_000_000, signal, timeoutMs: 10_000 });
+  const answer = (n: number) => ({
+    status: 'success',
+    data: { resultType: 'vector', result: Array.from({ length: n }, (_, i) => ({ metric: { container_id: `c${i}`, note: 'é' }, value: [1, String(i)] })) },
+  });
+
+  /** A server whose handler writes the raw answer; closed when the test ends. */
+  async function rawServer(t: TestContext, handle: (req: IncomingMessage, res: ServerResponse, body: string) => void) {
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => handle(req, res, body));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  it('reads an answer gzipped or deflated, as Prometheus sends one to a client that accepts it, and sent in small pieces', async (t) => {
+    const text = JSON.stringify(answer(300));
+    const url = await rawServer(t, (req, res) => {
+      assert.match(String(req.headers['accept-encoding']), /gzip/);
+      const encoding = req.url?.includes('deflate') ? 'deflate' : req.url?.includes('plain') ? undefined : 'gzip';
+      const body = encoding === 'gzip' ? gzipSync(text) : encoding === 'deflate' ? deflateSync(text) : Buffer.from(text);
+      res.writeHead(200, { 'content-type': 'application/json', ...(encoding ? { 'content-encoding': encoding } : {}) });
+      let at = 0;
+      const more = () => {
+        if (at >= body.length) return void res.end();
+        res.write(body.subarray(at, (at += 500)));
+        setImmediate(more);
+      };
+      more();
+    });
+    for (const path of ['', '/deflate', '/plain']) {
+      const samples = await new PrometheusClient(`${url}${path}`, { kind: 'none' }).query(QUERY, options());
+      assert.equal(samples.length, 300, path);
+      assert.deepEqual(samples[299], sample(299, { container_id: 'c299', note: 'é' }));
+    }
+  });
+
+  it("says when an answer is not the gzip it claims, and calls an answer cut halfway 'unavailable'", async (t) => {
+    const text = JSON.stringify(answer(2000));
+    const url = await rawServer(t, (req, res) => {
+      if (req.url?.includes('liar')) {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+        res.end(text);
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(text.length) });
+      res.write(text.slice(0, text.length / 2), () => res.destroy());
+    });
+    await rejectsWith(new PrometheusClient(`${url}/liar`, { kind: 'none' }).query(QUERY, options()), 'bad_response', 'not JSON');
+    await rejectsWith(new PrometheusClient(url, { kind: 'none' }).query(QUERY, options()), 'unavailable', 'cannot be reached');
+  });
+
+  it('follows a 307 or 308 with the same POST, keeping the credentials on the same origin only', async (t) => {
+    const seen: { path: string; authorization?: string; query: string | null }[] = [];
+    const target = await rawServer(t, (req, res, body) => {
+      seen.push({ path: req.url ?? '', authorization: req.headers.authorization, query: new URLSearchParams(body).get('query') });
+      if (req.url === '/old/api/v1/query') {
+        res.writeHead(308, { location: '/new/api/v1/query' });
+        return void res.end();
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(answer(1)));
+    });
+    const front = await rawServer(t, (_req, res) => {
+      res.writeHead(307, { location: `${target}/old/api/v1/query` });
+      res.end('moved');
+    });
+    const samples = await new PrometheusClient(front, { kind: 'bearer', token: 'secret' }).query(QUERY, options());
+    assert.equal(samples.length, 1);
+    assert.deepEqual(seen, [
+      { path: '/old/api/v1/query', authorization: undefined, query: QUERY },
+      { path: '/new/api/v1/query', authorization: undefined, query: QUERY },
+    ]);
+    seen.length = 0;
+    await new PrometheusClient(`${target}/old`, { kind: 'bearer', token: 'secret' }).query(QUERY, options());
+    assert.deepEqual(
+      seen.map((s) => s.authorization),
+      ['Bearer secret', 'Bearer secret'],
+    );
+  });
+
+  it('sends a query at once but reads its answer only after the one it waits for', async (t) => {
+    const url = await rawServer(t, (_req, res, body) => {
+      const n = new URLSearchParams(body).get('query') === 'first' ? 3000 : 10;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(answer(n)));
+    });
+    const client = new PrometheusClient(url, { kind: 'none' });
+    const order: string[] = [];
+    const first = client.stream('first', options(), () => order.push('first'));
+    const second = client.stream('second', options(), () => order.push('second'), first);
+    await Promise.all([first, second]);
+    assert.equal(order.length, 3010);
+    assert.equal(order.indexOf('second'), 3000, 'every sample of the first answer came before the second');
   });
 });

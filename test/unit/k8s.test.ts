@@ -5,18 +5,30 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/config/config.js';
 import { ApiServerPodInformer } from '../../src/k8s/apiServerPodInformer.js';
-import { loadKubeAccess } from '../../src/k8s/kubeClient.js';
+import { kubeletRequestOptions, loadKubeAccess } from '../../src/k8s/kubeClient.js';
+import { inClusterKubeconfig, KubeconfigError, parseKubeconfig } from '../../src/k8s/kubeconfig.js';
 import { KubeletPodInformer, kubeletEndpoint } from '../../src/k8s/kubeletPodInformer.js';
 import { PodCache, REMOVED_POD_RETENTION_MS } from '../../src/k8s/podCache.js';
 import { backoffMs, MalformedCpuRequests, OutageTracker, type PodInformer } from '../../src/k8s/podInformer.js';
 import { containerIdOf, containersOfPod, parseCpuQuantity, podListItems, podMetaOf, type MalformedCpuRequest, type PodObject } from '../../src/k8s/podMetadata.js';
 import { captureLogger, type LogLine } from '../support/captureLogger.js';
-import { FAKE_NODE, makeCertificate, podObject, reachableAgain, startFakeCluster, testPod, unreachableWarnings, writeKubeconfig, type TestPod } from '../support/fakeKube.js';
+import {
+  FAKE_NODE,
+  makeCertificate,
+  podObject,
+  reachableAgain,
+  startFakeCluster,
+  testPod,
+  unreachableWarnings,
+  writeKubeconfig,
+  writeKubeconfigWith,
+  type TestPod,
+} from '../support/fakeKube.js';
 import { cid } from '../support/ids.js';
 
 // ---------- pure functions ----------
@@ -524,4 +536,224 @@ describe('both informers carry CPU requests from Kubernetes (fake kubelet and AP
       }
     });
   }
+});
+
+// ---------- kubeconfig: our reader (the kubelet mode does not load @kubernetes/client-node) ----------
+
+describe('kubeconfig reader', () => {
+  let d = '';
+  before(() => {
+    d = mkdtempSync(join(tmpdir(), 'k8s-kubeconfig-'));
+  });
+  after(() => {
+    if (d) rmSync(d, { recursive: true, force: true });
+  });
+
+  /** Writes `text` as a kubeconfig under a fresh name and loads it. */
+  let n = 0;
+  function load(text: string) {
+    const path = join(d, `kubeconfig-${++n}`);
+    writeFileSync(path, text);
+    return { path, access: () => loadKubeAccess(path) };
+  }
+
+  test('the fields client-node reads: current context, paths relative to the kubeconfig, a trailing slash dropped', () => {
+    const kc = parseKubeconfig(
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'clusters:',
+        '- name: prod',
+        '  cluster: {server: "https://10.0.0.1:6443/", certificate-authority: ca.crt, insecure-skip-tls-verify: true, tls-server-name: api.internal}',
+        '- name: other',
+        '  cluster: {server: "https://other:443", certificate-authority-data: Q0E=, proxy-url: "http://proxy:3128"}',
+        'users:',
+        '- name: admin',
+        '  user: {client-certificate: certs/admin.crt, client-key: /abs/admin.key, client-key-data: S0VZ, as: auditor, username: bob, password: pw}',
+        '- name: tok',
+        '  user: {token: abc, token-file: /no/such/token}',
+        'contexts:',
+        '- name: a',
+        '  context: {cluster: prod, user: admin, namespace: x}',
+        '- name: b',
+        '  context: {cluster: other, user: tok}',
+        'current-context: a',
+        '',
+      ].join('\n'),
+      '/etc/kube',
+    );
+    const c = kc.getCurrentCluster();
+    assert.deepEqual(
+      { server: c?.server, caFile: c?.caFile, caData: c?.caData, skip: c?.skipTLSVerify, sni: c?.tlsServerName, proxy: c?.proxyUrl },
+      { server: 'https://10.0.0.1:6443', caFile: '/etc/kube/ca.crt', caData: undefined, skip: true, sni: 'api.internal', proxy: undefined },
+    );
+    const u = kc.getCurrentUser();
+    assert.deepEqual(
+      { certFile: u?.certFile, keyFile: u?.keyFile, keyData: u?.keyData, as: u?.impersonate, username: u?.username, password: u?.password, token: u?.token },
+      { certFile: '/etc/kube/certs/admin.crt', keyFile: '/abs/admin.key', keyData: 'S0VZ', as: 'auditor', username: 'bob', password: 'pw', token: undefined },
+    );
+    assert.equal(kc.userPlugin(), undefined);
+    // Another context's user: its token-file is not read (only the current user's is), and it did not fail.
+    assert.equal(kc.users.find((x) => x.name === 'tok')?.token, 'abc');
+    assert.equal(kc.clusters.find((x) => x.name === 'other')?.proxyUrl, 'http://proxy:3128');
+  });
+
+  test("token-file: read with the kubeconfig (trimmed), relative to its folder; only the current user's", () => {
+    writeFileSync(join(d, 'tok'), 'sekret\n');
+    const { access } = load(
+      [
+        'clusters: [{name: c, cluster: {server: "https://k:6443"}}]',
+        'users: [{name: u, user: {token-file: tok}}, {name: other, user: {token-file: /no/such/file}}]',
+        'contexts: [{name: x, context: {cluster: c, user: u}}, {name: y, context: {cluster: c, user: other}}]',
+        'current-context: x',
+      ].join('\n'),
+    );
+    const a = access();
+    assert.equal(a.kc.getCurrentUser()?.token, 'sekret');
+    assert.equal(a.inCluster, false);
+    // A static token wins over the file, as in client-node.
+    assert.equal(
+      parseKubeconfig(
+        'clusters: [{name: c, cluster: {server: s}}]\nusers: [{name: u, user: {token: t1, token-file: /no/such}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
+        d,
+      ).getCurrentUser()?.token,
+      't1',
+    );
+  });
+
+  test('exec and auth-provider plugins are named (client-node runs them); an auth-provider token file is a file', () => {
+    const plugin = (user: string) =>
+      parseKubeconfig(
+        `clusters: [{name: c, cluster: {server: s}}]\nusers: [{name: u, user: ${user}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n`,
+        '/k',
+      ).userPlugin();
+    assert.equal(plugin('{exec: {apiVersion: client.authentication.k8s.io/v1, command: aws}}'), 'users[0].user.exec');
+    assert.equal(plugin('{auth-provider: {name: oidc, config: {idp-issuer-url: x}}}'), 'users[0].user.auth-provider ("oidc")');
+    assert.equal(plugin('{auth-provider: {name: gcp}}'), 'users[0].user.auth-provider ("gcp")');
+    assert.equal(plugin('{token: t}'), undefined);
+    const kc = parseKubeconfig(
+      'clusters: [{name: c, cluster: {server: s}}]\nusers: [{name: u, user: {auth-provider: {name: tokenFile, config: {tokenFile: sa/token}}}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
+      '/k',
+    );
+    assert.equal(kc.userPlugin(), undefined);
+    assert.equal(kc.getCurrentUser()?.tokenFile, '/k/sa/token', 'read at every request');
+    assert.equal(kc.getCurrentUser()?.token, undefined);
+  });
+
+  test('a bad kubeconfig: ConfigError naming kube.config, the file and the key', () => {
+    const cases: [string, string][] = [
+      ['clusters: [{name: c, cluster: {certificate-authority: x}}]\ncontexts: [{name: x, context: {cluster: c}}]\ncurrent-context: x\n', 'clusters[0].cluster.server is missing'],
+      ['clusters: [{name: c}]\n', 'clusters[0].cluster is missing'],
+      ['clusters: [{cluster: {server: s}}]\n', 'clusters[0].name is missing'],
+      ['clusters: [{name: c, cluster: {server: s, insecure-skip-tls-verify: "yes"}}]\n', 'clusters[0].cluster.insecure-skip-tls-verify must be true or false'],
+      ['clusters: [{name: c, cluster: {server: s}}]\nusers: [{name: u, user: {token: 4242}}]\n', 'users[0].user.token must be a string, not a number'],
+      ['clusters: [{name: c, cluster: {server: s}}]\nusers: [{name: u, user: {client-key: [a]}}]\n', 'users[0].user.client-key must be a string'],
+      [
+        'users: [{name: u, user: {token-file: /no/such/token/file}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
+        'users[0].user.token-file: cannot read "/no/such/token/file"',
+      ],
+      ['contexts: [{name: x, context: {user: u}}]\n', 'contexts[0].context.cluster is missing'],
+      ['clusters: [{name: c, cluster: {server: s}}]\ncurrent-context: [x]\n', 'current-context must be a string'],
+      ['clusters: [{name: c, cluster: {server: s}}]\ncontexts: [{name: x, context: {cluster: c}}]\ncurrent-context: y\n', 'current-context "y" names no context'],
+      ['clusters: [{name: c, cluster: {server: s}}]\ncontexts: [{name: x, context: {cluster: d}}]\ncurrent-context: x\n', 'the context "x" names no cluster'],
+      ['clusters: [{name: c, cluster: {server: s}}]\n', 'current-context is not set'],
+      ['clusters: [{name: c\n  cluster: {server: s}\n', 'not YAML'],
+      ['users:\n- name: u\n  user: {token: "s3cret-token}\n', 'at line 4, column 1'],
+      ['- just\n- a list\n', 'not a kubeconfig'],
+    ];
+    for (const [text, key] of cases) {
+      const { path, access } = load(text);
+      assert.throws(
+        access,
+        (e: unknown) => e instanceof ConfigError && e.message.includes('kube.config') && e.message.includes(JSON.stringify(path)) && e.message.includes(key),
+        `${key}: ${text}`,
+      );
+    }
+    assert.throws(
+      () => parseKubeconfig('clusters: [{name: c, cluster: {server: 1}}]', '/'),
+      (e: unknown) => e instanceof KubeconfigError && /clusters\[0\]\.cluster\.server/.test(e.message),
+    );
+    // Secrets are never quoted: neither a value of the wrong type nor the lines around a YAML error.
+    for (const text of ['users: [{name: u, user: {token: 4242}}]\n', 'users:\n- name: u\n  user: {token: "s3cret-token}\n', 'users: [{name: u, user: {password: [s3cret]}}]\n']) {
+      assert.throws(
+        () => parseKubeconfig(text, '/'),
+        (e: unknown) => e instanceof KubeconfigError && !/4242|s3cret/.test(e.message),
+        text,
+      );
+    }
+  });
+
+  test('in the cluster: the API server from the environment, the service account CA and token', () => {
+    const kc = inClusterKubeconfig({ KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' });
+    assert.equal(kc.getCurrentCluster()?.server, 'https://10.96.0.1:443');
+    assert.equal(kc.getCurrentCluster()?.caFile, '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt');
+    assert.equal(kc.getCurrentUser()?.tokenFile, '/var/run/secrets/kubernetes.io/serviceaccount/token');
+    assert.equal(kc.getCurrentUser()?.token, undefined, 'read at every request, not once');
+    assert.equal(inClusterKubeconfig({ KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '6443' }).getCurrentCluster()?.server, 'https://[fd00::1]:6443');
+    assert.equal(inClusterKubeconfig({ KUBERNETES_SERVICE_HOST: 'h', KUBERNETES_SERVICE_PORT: '8080' }).getCurrentCluster()?.server, 'http://h:8080');
+    assert.equal(inClusterKubeconfig({ KUBERNETES_SERVICE_HOST: 'h' }).getCurrentCluster()?.server, 'https://h:443');
+    assert.equal(inClusterKubeconfig({ KUBERNETES_SERVICE_HOST: 'h' }, '/sa').getCurrentUser()?.tokenFile, '/sa/token');
+  });
+
+  test('kubelet request options: token, client certificate (file or data), basic auth, impersonation; the kubelet CA alone decides', async () => {
+    writeFileSync(join(d, 'client.crt'), 'CERT');
+    writeFileSync(join(d, 'kubelet-ca.crt'), 'KUBELET-CA');
+    const path = join(d, 'kubeconfig-opts');
+    writeKubeconfigWith(
+      path,
+      { server: 'https://127.0.0.1:6443', 'certificate-authority-data': Buffer.from('API-CA').toString('base64'), 'tls-server-name': 'api' },
+      { token: 'tkn', 'client-certificate': 'client.crt', 'client-key-data': Buffer.from('KEY').toString('base64'), as: 'someone', username: 'bob', password: 'pw' },
+    );
+    const access = loadKubeAccess(path);
+    const o = await kubeletRequestOptions(access, '');
+    assert.deepEqual(o.headers, { Authorization: 'Bearer tkn', 'Impersonate-User': 'someone' });
+    assert.deepEqual(o.cert, Buffer.from('CERT'));
+    assert.deepEqual(o.key, Buffer.from('KEY'));
+    assert.equal(o.auth, 'bob:pw');
+    assert.equal(o.ca, undefined, "the API server's CA says nothing about the kubelet");
+    assert.equal(o.servername, undefined, 'tls-server-name names the API server');
+    assert.equal(o.rejectUnauthorized, false, 'no kubelet CA: not verified, as in Kepler');
+    const v = await kubeletRequestOptions(access, join(d, 'kubelet-ca.crt'));
+    assert.deepEqual(v.ca, Buffer.from('KUBELET-CA'));
+    assert.equal(v.rejectUnauthorized, true);
+  });
+
+  test('rotation: the kubeconfig and its token-file are read again at each request; a broken rewrite keeps the last good credentials', async () => {
+    const token = join(d, 'rot-token');
+    writeFileSync(token, 'one');
+    const path = join(d, 'kubeconfig-rot');
+    writeKubeconfigWith(path, { server: 'https://127.0.0.1:6443' }, { 'token-file': token });
+    const access = loadKubeAccess(path);
+    assert.equal((await kubeletRequestOptions(access, '')).headers?.Authorization, 'Bearer one');
+    writeFileSync(token, 'two\n');
+    assert.equal((await kubeletRequestOptions(access, '')).headers?.Authorization, 'Bearer two');
+    writeFileSync(path, 'clusters: [{name: c}]\n'); // invalid
+    writeFileSync(token, 'three');
+    assert.equal((await kubeletRequestOptions(access, '')).headers?.Authorization, 'Bearer two', 'the last good credentials');
+    writeKubeconfigWith(path, { server: 'https://127.0.0.1:6443' }, { token: 'static' });
+    assert.equal((await kubeletRequestOptions(access, '')).headers?.Authorization, 'Bearer static');
+  });
+
+  test('in the cluster: the service account token is read at every request (projected tokens rotate)', async () => {
+    const sa = join(d, 'sa');
+    mkdirSync(sa, { recursive: true });
+    writeFileSync(join(sa, 'token'), 'sa-1');
+    const saved = { host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT };
+    process.env.KUBERNETES_SERVICE_HOST = '10.96.0.1';
+    process.env.KUBERNETES_SERVICE_PORT = '443';
+    let access;
+    try {
+      access = loadKubeAccess('', sa);
+    } finally {
+      if (saved.host === undefined) delete process.env.KUBERNETES_SERVICE_HOST;
+      else process.env.KUBERNETES_SERVICE_HOST = saved.host;
+      if (saved.port === undefined) delete process.env.KUBERNETES_SERVICE_PORT;
+      else process.env.KUBERNETES_SERVICE_PORT = saved.port;
+    }
+    assert.equal(access.inCluster, true);
+    assert.equal(access.kc.getCurrentCluster()?.server, 'https://10.96.0.1:443');
+    assert.equal((await kubeletRequestOptions(access, '')).headers?.Authorization, 'Bearer sa-1');
+    writeFileSync(join(sa, 'token'), 'sa-2\n');
+    assert.equal((await kubeletRequestOptions(access, '')).headers?.Authorization, 'Bearer sa-2');
+  });
 });
