@@ -125,6 +125,7 @@ export class Application {
       // Imported only when used: the Kubernetes client alone adds about 40 MiB of memory.
       const { createPodInformer } = await import('../k8s/createPodInformer.js');
       this.podInformer = createPodInformer(this.config.kube, this.logger.with({ component: 'kube' }));
+      await this.podInformer.verifyCredentials?.();
       this.prometheus.register(new KubeInformerCollector(this.podInformer));
       this.podInformer.start();
       // The first refresh labels every container: give Kubernetes a moment to answer first, so

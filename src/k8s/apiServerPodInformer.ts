@@ -5,6 +5,7 @@
 
 import type * as ClientNode from '@kubernetes/client-node';
 import type { KubeConfig, ListWatch, V1Pod } from '@kubernetes/client-node';
+import { ConfigError } from '../config/config.js';
 import type { Logger } from '../logger/logger.js';
 import type { KubeAccess } from './kubeClient.js';
 import { PodCache } from './podCache.js';
@@ -58,6 +59,21 @@ export class ApiServerPodInformer implements PodInformer {
     this.connect();
   }
 
+  /**
+   * The official client reads the kubeconfig its own way (a relative token-file against the
+   * working folder, every user's token-file): a file it cannot load stops start-up (exit 2) rather
+   * than failing every watch for ever.
+   */
+  async verifyCredentials(): Promise<void> {
+    try {
+      await this.opts.access.clientNodeConfig();
+    } catch (err) {
+      throw new ConfigError(`config: kube.config: the Kubernetes client cannot load the credentials (kube.podInformer.mode apiserver): ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
+
   /** Loads the client and builds the list and watch, then starts them; a failure is retried as a failed watch. */
   private async open(): Promise<void> {
     let k8s: typeof ClientNode;
@@ -70,10 +86,17 @@ export class ApiServerPodInformer implements PodInformer {
     }
     if (!this.running || this.watch) return;
     const fieldSelector = `spec.nodeName=${this.opts.nodeName}`;
-    const api = kc.makeApiClient(k8s.CoreV1Api);
-    // resourceVersion 0: the list is served from the API server's cache, not read from etcd.
-    const list = () => api.listPodForAllNamespaces({ fieldSelector, resourceVersion: '0' });
-    this.watch = new k8s.ListWatch<V1Pod>('/api/v1/pods', guardedWatch(k8s, kc), list, false, undefined, fieldSelector);
+    try {
+      // makeApiClient throws when the client's view of the kubeconfig has no current cluster (a
+      // file edited since start): a failed watch, retried, never an unhandled rejection.
+      const api = kc.makeApiClient(k8s.CoreV1Api);
+      // resourceVersion 0: the list is served from the API server's cache, not read from etcd.
+      const list = () => api.listPodForAllNamespaces({ fieldSelector, resourceVersion: '0' });
+      this.watch = new k8s.ListWatch<V1Pod>('/api/v1/pods', guardedWatch(k8s, kc), list, false, undefined, fieldSelector);
+    } catch (err) {
+      this.failed(err);
+      return;
+    }
     // Before every list and watch, including the client's own renewals: tokens rotate, and a
     // renewal means the previous watch ended well.
     this.watch.on('connect', () => {

@@ -182,7 +182,8 @@ function readUser(e: Obj, key: string, name: string, dir: string): KubeUser & { 
 export function parseKubeconfig(text: string, dir: string): Kubeconfig {
   let doc: unknown;
   try {
-    doc = parse(text);
+    // logLevel error: a warning would quote the source line, which may hold a token.
+    doc = parse(text, { logLevel: 'error' });
   } catch (err) {
     // The first line says what and where (line, column); the lines after it quote the file, which may hold a token.
     throw new KubeconfigError(`not YAML: ${(err as Error).message.split('\n')[0].replace(/:$/, '')}`);

@@ -29,6 +29,11 @@ export interface PodInformer {
   stats(): PodInformerStats;
   /** Resolves true at the first successful sync, false when `timeoutMs` passes first. */
   whenSynced(timeoutMs: number): Promise<boolean>;
+  /**
+   * Checks, before start, what only reading the credentials can tell (the official client's view
+   * of the kubeconfig, in the modes that use it); rejects with a ConfigError naming kube.config.
+   */
+  verifyCredentials?(): Promise<void>;
 }
 
 /** The first successful sync, awaited (with a limit) before the first refresh bills anything. */

@@ -598,6 +598,24 @@ describe('kubeconfig reader', () => {
     assert.equal(kc.clusters.find((x) => x.name === 'other')?.proxyUrl, 'http://proxy:3128');
   });
 
+  test('apiserver mode: a kubeconfig the official client cannot load stops start-up with a ConfigError, where ours loads it', async () => {
+    const { access } = load(
+      [
+        'clusters: [{name: c, cluster: {server: "https://k:6443"}}]',
+        'users: [{name: u, user: {token: t}}, {name: other, user: {token-file: /no/such/kepler-token}}]',
+        'contexts: [{name: x, context: {cluster: c, user: u}}, {name: y, context: {cluster: c, user: other}}]',
+        'current-context: x',
+      ].join('\n'),
+    );
+    const a = access(); // ours reads only the current user's token-file
+    const informer = new ApiServerPodInformer({ access: a, nodeName: 'n', logger: captureLogger().logger });
+    await assert.rejects(informer.verifyCredentials(), (err: unknown) => {
+      assert.ok(err instanceof ConfigError, String(err));
+      assert.match(err.message, /^config: kube\.config: the Kubernetes client cannot load the credentials .*\/no\/such\/kepler-token/);
+      return true;
+    });
+  });
+
   test("token-file: read with the kubeconfig (trimmed), relative to its folder; only the current user's", () => {
     writeFileSync(join(d, 'tok'), 'sekret\n');
     const { access } = load(
