@@ -10,7 +10,7 @@
 import { watts, type Snapshot, type WorkloadEnergy } from '../../monitor/snapshot.js';
 import { API_LEVELS, type ApiHistory, type ApiHistoryPoint, type ApiHistoryWorkload, type ApiLevelName } from './apiTypes.js';
 import type { PlatformReading } from '../../device/platform/platformSource.js';
-import { headlineDeltaUj, headlineZoneIndexes, levelOf, platformSourceId, platformSourceName, topK, workloadNamers, type WorkloadLabel } from './snapshotView.js';
+import { gpuByKey, headlineDeltaUj, headlineZoneIndexes, levelOf, platformSourceId, platformSourceName, topK, workloadNamers, type WorkloadLabel } from './snapshotView.js';
 
 export interface PowerHistoryOptions {
   /** How far back points are kept. */
@@ -187,17 +187,11 @@ export class PowerHistory {
   /** The running workloads of a level with their interval energy over the headline zones and GPUs. */
   private headlineEnergy(s: Snapshot, level: ApiLevelName): { w: WorkloadEnergy<{ key: string }>; uj: number }[] {
     const headline = headlineZoneIndexes(s);
-    const gpuLevel = s.gpu ? { process: s.gpu.processes, container: s.gpu.containers, pod: s.gpu.pods, vm: s.gpu.vms }[level] : undefined;
-    const gpu = new Map<string, number>();
-    for (const w of gpuLevel?.workloads ?? [])
-      gpu.set(
-        w.info.key,
-        w.deltaUj.reduce((a, b) => a + b, 0),
-      );
+    const gpu = gpuByKey(s, level);
     const out: { w: WorkloadEnergy<{ key: string }>; uj: number }[] = [];
     for (const w of levelOf(s, level).workloads as readonly WorkloadEnergy<{ key: string }>[]) {
       if (w.state !== 'running') continue;
-      const uj = headlineDeltaUj(w, headline, gpu.get(w.info.key));
+      const uj = headlineDeltaUj(w, headline, gpu.get(w.info.key)?.deltaUj);
       if (uj > 0) out.push({ w, uj });
     }
     return out;

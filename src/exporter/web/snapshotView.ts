@@ -79,7 +79,7 @@ export function headlineZoneIndexes(s: Snapshot): number[] {
 }
 
 /** Per running workload of a level: its GPU delta (µJ, summed over GPUs) and total, by key. */
-function gpuByKey(s: Snapshot, level: ApiLevelName): Map<string, { deltaUj: number; totalUj: bigint }> {
+export function gpuByKey(s: Snapshot, level: ApiLevelName): Map<string, { deltaUj: number; totalUj: bigint }> {
   const out = new Map<string, { deltaUj: number; totalUj: bigint }>();
   for (const w of gpuLevelOf(s, level)?.workloads ?? []) {
     if (w.state !== 'running') continue;
