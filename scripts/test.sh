@@ -14,6 +14,9 @@
 #                             the real go-plugin client (GOPATH mode, no network) in the Go host
 #                             that loads the aether plugin as aether does; the go-plugin package
 #                             does not declare its gRPC dependency, hence the last two
+#   podman, runc, catatonit   the image's end-to-end test (test/e2e/image.test.ts): scripts/build-image.sh
+#                             loads the image into podman, which runs it with runc (crun refuses
+#                             hybrid cgroups); catatonit is the pause process of `podman kube play`
 # The integration test of deploy/ needs kubectl (`kubectl kustomize`), 1.21 or later for kustomize components:
 #   kubernetes-client         kubectl where none is installed; bookworm's is 1.20, too old (the test
 #                             says so), but the project's machines come with kubectl 1.32
@@ -32,6 +35,9 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 command -v go >/dev/null 2>&1 || need+=(golang-go)
+command -v podman >/dev/null 2>&1 || need+=(podman)
+command -v runc >/dev/null 2>&1 || need+=(runc)
+command -v catatonit >/dev/null 2>&1 || [ -x /usr/libexec/podman/catatonit ] || need+=(catatonit)
 gocode=/usr/share/gocode/src
 [ -d $gocode/github.com/hashicorp/go-plugin ] || need+=(golang-github-hashicorp-go-plugin-dev)
 [ -d $gocode/google.golang.org/grpc ] || need+=(golang-google-grpc-dev)
