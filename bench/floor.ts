@@ -1,7 +1,7 @@
 // The C floor: compiles bench/procfloor.c into a temporary directory with the machine's C compiler
 // and runs it. Without a compiler the floor is skipped, with a message saying so.
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,14 @@ export interface FloorRun {
   one: number[];
   /** ms of each pass reading each file until EOF. */
   eof: number[];
+}
+
+/** The floor of a running exporter: one pass every interval over a window. */
+export interface FloorEveryRun {
+  files: number;
+  passes: number;
+  /** User + system CPU time the floor process used over the window, ms. */
+  cpuMs: number;
 }
 
 export class CFloor {
@@ -36,6 +44,16 @@ export class CFloor {
     if (r.status !== 0) return `${cc} failed: ${(r.stderr || r.error?.message || '').trim().split('\n').slice(-3).join(' | ')}`;
     const version = spawnSync(cc, ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0].trim();
     return new CFloor(binary, `${cc} (${version})`);
+  }
+
+  /** Reads every /proc/<pid>/stat once per `intervalMs` for `seconds`, beside whatever runs meanwhile. */
+  every(intervalMs: number, seconds: number, procfs = '/proc'): Promise<FloorEveryRun> {
+    return new Promise((resolve, reject) => {
+      execFile(this.binary, ['--every', String(intervalMs), String(seconds), procfs], { encoding: 'utf8' }, (err, out) => {
+        if (err) reject(new Error(`procfloor --every failed: ${err.message}`));
+        else resolve(JSON.parse(out) as FloorEveryRun);
+      });
+    });
   }
 
   run(iterations: number, procfs = '/proc'): FloorRun {

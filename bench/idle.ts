@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { randomHex, randomUid } from '../harness/ids.js';
 import { scrape } from './app.js';
+import type { CFloor } from './floor.js';
 import type { ProcPool } from './pool.js';
 import { clockTicksPerSec, cpuTicks, OtherLoad, median, onCleanup, procCount, progress, sleep, statusBytes } from './util.js';
 
@@ -23,8 +24,11 @@ export interface IdleResult {
   procs: number;
   windowSec: number;
   cpuPercent: number;
+  /** Median VmRSS over the second half of the window (sampled every second). */
   rssBytes: number;
   hwmBytes: number;
+  /** The C floor run beside it: every /proc/<pid>/stat read once per interval over the window; undefined without a compiler. */
+  floor?: { cpuPercent: number; passes: number; files: number };
   refreshes: number;
   refreshMeanMs: number;
   scrapes: number;
@@ -34,6 +38,13 @@ export interface IdleResult {
 }
 
 const INTERVAL_SEC = 5;
+
+/** Issue 19's targets for the running exporter at the largest process count. */
+export const EXPORTER_RSS_TARGET_MIB = 80;
+/** ... and at most this many times a bare Node.js's resident memory. */
+export const EXPORTER_RSS_BARE_TARGET = 1.5;
+/** Its CPU at most this many times the C floor's reading the same files once per interval. */
+export const EXPORTER_CPU_FLOOR_TARGET = 1.5;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -110,7 +121,39 @@ async function startExporter(dir: string, configLines: (port: number) => string[
   }
 }
 
-export async function benchIdle(pool: ProcPool, counts: number[], windowSec: number): Promise<IdleResult[]> {
+/** Samples VmRSS of `pid` every second until `untilMs` (performance.now()); the median of the second half. */
+async function rssOverSecondHalf(pid: number, fromMs: number, untilMs: number): Promise<number> {
+  const half = fromMs + (untilMs - fromMs) / 2;
+  const samples: number[] = [];
+  for (;;) {
+    const now = performance.now();
+    if (now >= half) samples.push(statusBytes(pid, 'VmRSS'));
+    if (now >= untilMs) break;
+    await sleep(Math.min(1000, untilMs - now));
+  }
+  return median(samples);
+}
+
+/**
+ * The yardstick of issue 19's memory target: a bare Node.js doing nothing (`node -e
+ * 'setInterval(()=>{},1e3)'`), same binary and environment, RSS as the exporter's is taken.
+ */
+export async function bareNodeRss(windowSec = 10): Promise<number> {
+  const child = spawn(process.execPath, ['-e', 'setInterval(()=>{},1e3)'], { stdio: 'ignore' });
+  const unregister = onCleanup(() => child.kill('SIGKILL'));
+  try {
+    if (child.pid === undefined) throw new Error('could not start a bare node');
+    const pid = child.pid;
+    await sleep(1000);
+    const t0 = performance.now();
+    return await rssOverSecondHalf(pid, t0 - windowSec * 1000, t0 + windowSec * 1000);
+  } finally {
+    child.kill('SIGKILL');
+    unregister();
+  }
+}
+
+export async function benchIdle(pool: ProcPool, counts: number[], windowSec: number, floor?: CFloor): Promise<IdleResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'kepler-bench-idle-'));
   const removeDir = onCleanup(() => rmSync(dir, { recursive: true, force: true }));
   const results: IdleResult[] = [];
@@ -141,6 +184,9 @@ export async function benchIdle(pool: ProcPool, counts: number[], windowSec: num
         const scrapeMs: number[] = [];
         let last = first;
         const end = t0 + windowSec * 1000;
+        // Beside it, over the same window: the floor reading the same files once per interval, and RSS samples.
+        const floorRun = floor?.every(INTERVAL_SEC * 1000, windowSec);
+        const rss = rssOverSecondHalf(pid, t0, end);
         for (let next = t0 + INTERVAL_SEC * 1000; next <= end; next += INTERVAL_SEC * 1000) {
           await sleep(next - performance.now());
           last = await scrapeText(port);
@@ -148,6 +194,8 @@ export async function benchIdle(pool: ProcPool, counts: number[], windowSec: num
         }
         await sleep(Math.max(0, end - performance.now()));
         const ticks1 = cpuTicks(pid);
+        const rssBytes = await rss;
+        const f = await floorRun;
         const elapsedSec = (performance.now() - t0) / 1000;
         const stats1 = refreshStats(last.text);
         const refreshes = stats1.count - stats0.count;
@@ -156,7 +204,8 @@ export async function benchIdle(pool: ProcPool, counts: number[], windowSec: num
           procs,
           windowSec: elapsedSec,
           cpuPercent: ((ticks1 - ticks0) / clockTicksPerSec() / elapsedSec) * 100,
-          rssBytes: statusBytes(pid, 'VmRSS'),
+          rssBytes,
+          ...(f ? { floor: { cpuPercent: (f.cpuMs / 1000 / windowSec) * 100, passes: f.passes, files: f.files } } : {}),
           hwmBytes: statusBytes(pid, 'VmHWM'),
           refreshes,
           refreshMeanMs: refreshes > 0 ? ((stats1.sum - stats0.sum) / refreshes) * 1000 : NaN,

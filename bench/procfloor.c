@@ -4,17 +4,23 @@
  * Compiled by bench/floor.ts at bench time (cc -O2), never shipped.
  *
  *   procfloor ITERATIONS [PROCFS]
+ *   procfloor --every INTERVAL_MS SECONDS [PROCFS]
  *
  * Two variants are timed, alternating pass by pass so that both see the same machine:
  *   one   - a single read(2) per file (procfs returns /proc/<pid>/stat whole in one read)
  *   eof   - read(2) until it returns 0, as a generic "read the whole file" loop does
  * Prints one JSON line: {"files":N,"one":[ms...],"eof":[ms...]}, one entry per timed pass.
+ *
+ * With --every, the floor of a running exporter: one pass (single read) every INTERVAL_MS for
+ * SECONDS, sleeping in between, as an exporter refreshing at that interval would; prints
+ * {"files":N,"passes":P,"cpuMs":C} with C the user + system CPU time this process used (getrusage).
  */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,7 +56,27 @@ static long pass(const char *procfs, int to_eof) {
   return files;
 }
 
+static int every(int interval_ms, int seconds, const char *procfs) {
+  double start = now_ms();
+  long files = 0, passes = 0;
+  for (double next = start; next < start + seconds * 1e3; next += interval_ms) {
+    double wait = next - now_ms();
+    if (wait > 0) {
+      struct timespec t = {(time_t)(wait / 1e3), (long)((wait - (double)(long)(wait / 1e3) * 1e3) * 1e6)};
+      nanosleep(&t, NULL);
+    }
+    files = pass(procfs, 0);
+    passes++;
+  }
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  double cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+  printf("{\"files\":%ld,\"passes\":%ld,\"cpuMs\":%.3f}\n", files, passes, cpu);
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc > 3 && strcmp(argv[1], "--every") == 0) return every(atoi(argv[2]), atoi(argv[3]), argc > 4 ? argv[4] : "/proc");
   int iterations = argc > 1 ? atoi(argv[1]) : 20;
   const char *procfs = argc > 2 ? argv[2] : "/proc";
   if (iterations < 1) iterations = 1;

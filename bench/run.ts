@@ -41,7 +41,18 @@ import { fileURLToPath } from 'node:url';
 import { CFloor } from './floor.js';
 import { benchGpu } from './gpu.js';
 import { benchHistory } from './history.js';
-import { benchIdle, benchKubeFootprint, KUBE_PODS, KUBE_RSS_TARGET_MIB, KUBE_WINDOW_SEC, type IdleResult } from './idle.js';
+import {
+  bareNodeRss,
+  benchIdle,
+  benchKubeFootprint,
+  EXPORTER_CPU_FLOOR_TARGET,
+  EXPORTER_RSS_BARE_TARGET,
+  EXPORTER_RSS_TARGET_MIB,
+  KUBE_PODS,
+  KUBE_RSS_TARGET_MIB,
+  KUBE_WINDOW_SEC,
+  type IdleResult,
+} from './idle.js';
 import { ProcPool } from './pool.js';
 import { benchNoProcess, benchRefresh, NO_PROCESS_TARGET, type RefreshResult } from './refresh.js';
 import { benchScrape, type ScrapeResults } from './scrape.js';
@@ -311,7 +322,10 @@ async function main(): Promise<void> {
 
     // ------------------------------------------------------------ 4. idle exporter CPU
     if (sections.has('idle')) {
-      const ir: IdleResult[] = await benchIdle(pool, idleCounts, idleSec);
+      const floor = CFloor.build();
+      if (typeof floor === 'string') progress(`idle: C floor SKIPPED: ${floor}`);
+      const bare = await bareNodeRss();
+      const ir: IdleResult[] = await benchIdle(pool, idleCounts, idleSec, typeof floor === 'string' ? undefined : floor);
       await pool.closeAll();
       print(
         table(
@@ -321,7 +335,10 @@ async function main(): Promise<void> {
             '/proc',
             'window s',
             'CPU % of 1 core',
+            'C floor CPU %',
+            'CPU / floor',
             'RSS MiB',
+            'RSS / bare node',
             'peak RSS MiB',
             'refreshes',
             'refresh mean ms',
@@ -335,7 +352,10 @@ async function main(): Promise<void> {
             r.procs,
             fmt(r.windowSec, 1),
             fmt(r.cpuPercent, 3),
+            r.floor ? fmt(r.floor.cpuPercent, 3) : 'n/a',
+            r.floor ? fmt(r.cpuPercent / r.floor.cpuPercent) : 'n/a',
             mib(r.rssBytes),
+            fmt(r.rssBytes / bare),
             mib(r.hwmBytes),
             r.refreshes,
             fmt(r.refreshMeanMs),
@@ -344,9 +364,28 @@ async function main(): Promise<void> {
             kib(r.scrapeBytes),
             fmt(r.othersCores),
           ]),
-        ) + '   CPU: utime+stime of the exporter process from /proc/<pid>/stat over the window (its scrapes included).\n',
+        ) +
+          '   CPU: utime+stime of the exporter process from /proc/<pid>/stat over the window (its scrapes included).\n' +
+          '   C floor: bench/procfloor.c run beside it over the same window, reading every /proc/<pid>/stat once per interval (getrusage).\n' +
+          `   RSS: median VmRSS over the second half of the window; bare node: \`node -e 'setInterval(()=>{},1e3)'\` in this run, ${mib(bare)} MiB.\n`,
       );
       for (const r of ir) summary.push([`exporter @${r.procs} procs: CPU % / RSS MiB`, `${fmt(r.cpuPercent, 3)} / ${mib(r.rssBytes)}`]);
+      // Issue 19's targets, at the largest process count.
+      const top = ir.reduce<IdleResult | undefined>((a, r) => (!a || r.spawned > a.spawned ? r : a), undefined);
+      if (top) {
+        const rssOk = top.rssBytes <= EXPORTER_RSS_TARGET_MIB * 1024 * 1024 && top.rssBytes <= EXPORTER_RSS_BARE_TARGET * bare;
+        summary.push([
+          `exporter RSS @${top.procs} procs, MiB (target <= ${EXPORTER_RSS_TARGET_MIB} and <= ${EXPORTER_RSS_BARE_TARGET}x bare node ${mib(bare)})`,
+          `${mib(top.rssBytes)} (${fmt(top.rssBytes / bare)}x) ${rssOk ? 'PASS' : 'MISS'}`,
+        ]);
+        const ratio = top.floor ? top.cpuPercent / top.floor.cpuPercent : NaN;
+        summary.push([
+          `exporter CPU @${top.procs} procs / C floor once per interval (target <= ${EXPORTER_CPU_FLOOR_TARGET})`,
+          top.floor
+            ? `${fmt(ratio)} (${fmt(top.cpuPercent, 3)} % / ${fmt(top.floor.cpuPercent, 3)} %) ${ratio <= EXPORTER_CPU_FLOOR_TARGET ? 'PASS' : 'MISS'}`
+            : 'n/a (no C compiler)',
+        ]);
+      }
       // The same exporter with Kubernetes pod metadata in kubelet mode, against a fake API server and kubelet.
       const kubeTarget = `exporter RSS with kube kubelet mode minus without, MiB (target <= ${KUBE_RSS_TARGET_MIB})`;
       try {

@@ -8,19 +8,21 @@ import { ConfigError } from '../config/config.js';
 import { loadConfig } from '../config/load.js';
 import { NoMeterError } from '../device/meterSelection.js';
 import { createLogger } from '../logger/logger.js';
-import { runModelCommand } from './modelCommand.js';
-import { runTopCommand } from './topCommand.js';
+import { collectStartupGarbage } from './heapPolicy.js';
 import type { StopSignals } from './stopSignals.js';
 
 export async function runCommand(argv: string[], signals: StopSignals): Promise<number> {
   if (argv[0] === 'model') {
     // A batch command: Ctrl-C stops it the usual way.
     signals.uninstall();
+    // Loaded only when asked for, as top below: the exporter does not carry their modules.
+    const { runModelCommand } = await import('./modelCommand.js');
     return runModelCommand(argv.slice(1));
   }
   if (argv[0] === 'top') {
     // A terminal view: q, Ctrl-C and SIGTERM end it, and it gives the terminal back first.
     signals.uninstall();
+    const { runTopCommand } = await import('./topCommand.js');
     return runTopCommand(argv.slice(1));
   }
   let loaded;
@@ -55,6 +57,7 @@ export async function runCommand(argv: string[], signals: StopSignals): Promise<
     const starting = app.start();
     starting.catch(() => undefined); // once a stop signal has won the race, a failed start no longer matters
     await Promise.race([starting, signals.requested]);
+    collectStartupGarbage();
   } catch (err) {
     if (err instanceof ConfigError) {
       logger.error(err.message);

@@ -48,7 +48,11 @@ interface Ledger {
   totals: readonly bigint[];
   idle?: readonly bigint[];
   seen: number;
+  /** What the last snapshot showed of it: shown again, the same object, while it is billed nothing. */
+  last: WorkloadEnergy<unknown>;
 }
+
+const isZero = (d: number) => d === 0;
 
 export class LevelAccount<I extends { key: string }> {
   private readonly ledgers = new Map<string, Ledger>();
@@ -101,6 +105,22 @@ export class LevelAccount<I extends { key: string }> {
       const shares = sharesUj[i];
       const ledger = this.ledgers.get(w.info.key);
       const state = w.ended ? 'terminated' : 'running';
+      // A running workload billed nothing again (asleep): last interval's entry is this one's too.
+      // Snapshots are immutable, so two of them may share it; at thousands of sleeping processes
+      // this spares an object per process per refresh, which would live an interval and be promoted.
+      const last = ledger?.last as WorkloadEnergy<I> | undefined;
+      if (
+        last &&
+        !w.ended &&
+        last.info === w.info &&
+        w.cpuDeltaSec === 0 &&
+        last.cpuDeltaSec === 0 &&
+        last.cpuTotalSec === w.cpuTotalSec &&
+        shares.every(isZero) &&
+        last.deltaUj.every(isZero) &&
+        (!this.unattributedIdle || ((idleShares?.sharesUj[i] ?? zeroDeltas).every(isZero) && (last.idleDeltaUj?.every(isZero) ?? false)))
+      )
+        return last;
       const energyUj = add(ledger?.totals ?? zeros, shares);
       if (!this.unattributedIdle) return { info: w.info, state, cpuTotalSec: w.cpuTotalSec, cpuDeltaSec: w.cpuDeltaSec, energyUj, deltaUj: shares };
       const idleDeltaUj = idleShares?.sharesUj[i] ?? zeroDeltas;
@@ -154,7 +174,8 @@ export class LevelAccount<I extends { key: string }> {
         ledger.totals = energy.energyUj;
         ledger.idle = energy.idleUj;
         ledger.seen = gen;
-      } else this.ledgers.set(key, { totals: energy.energyUj, idle: energy.idleUj, seen: gen });
+        ledger.last = energy;
+      } else this.ledgers.set(key, { totals: energy.energyUj, idle: energy.idleUj, seen: gen, last: energy });
       running.push(energy);
     });
     // A workload the resources stopped reporting without saying it ended (its end was in a

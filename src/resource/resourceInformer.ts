@@ -47,6 +47,13 @@ interface TrackedProcess {
   lastTicks: number;
   totalSec: number;
   seen: number; // refresh generation
+  /**
+   * Its row in the previous sample. A process that used no CPU since is handed the same row again:
+   * most of thousands of processes sleep through most intervals, and a fresh object per process
+   * per refresh is most of what a refresh leaves for the garbage collector (rows live one interval,
+   * long enough to be promoted to the old generation).
+   */
+  row?: WorkloadCpu<ProcessInfo>;
   /** Where its container id was found, kept to locate the container's cgroup on first sight. */
   container?: { lines: CgroupLine[]; foundOn: CgroupLine; runtime: ContainerRuntime };
 }
@@ -87,6 +94,13 @@ interface ScannedTree {
 interface ScannedContainer {
   id: string;
   found: { t: ScannedTree; dirs: CgroupContainerDirs }[];
+}
+
+/** A running process's row of this sample: the previous one when nothing in it changed. */
+function rowOf(t: TrackedProcess, cpuDeltaSec: number): WorkloadCpu<ProcessInfo> {
+  const r = t.row;
+  if (r && r.info === t.info && r.cpuDeltaSec === cpuDeltaSec && r.cpuTotalSec === t.totalSec) return r;
+  return (t.row = { info: t.info, cpuDeltaSec, cpuTotalSec: t.totalSec, ended: false });
 }
 
 /** Errors of one refresh, by kind. */
@@ -258,7 +272,7 @@ export class ResourceInformer {
       tracked.seen = gen;
       const deltaSec = deltaTicks / CLOCK_TICKS;
       tracked.totalSec += deltaSec;
-      out.push({ info: tracked.info, cpuDeltaSec: deltaSec, cpuTotalSec: tracked.totalSec, ended: false });
+      out.push(rowOf(tracked, deltaSec));
     }
     for (const [pid, t] of this.procs) {
       if (t.seen !== gen) {
@@ -278,7 +292,7 @@ export class ResourceInformer {
     const tracked = this.procs.get(pid);
     if (!tracked) return;
     tracked.seen = gen;
-    out.push({ info: tracked.info, cpuDeltaSec: 0, cpuTotalSec: tracked.totalSec, ended: false });
+    out.push(rowOf(tracked, 0));
   }
 
   /** First sight of a process: read its labels once. */
