@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { cgroupCpuSource, detectCgroupLayout, readCgroupCpuSeconds, type CgroupCpuSource, type CgroupLayout } from './cgroupCpu.js';
 import { CgroupTree, type CgroupContainerDirs } from './cgroupDiscovery.js';
 import { containerOfProcess, matchContainer, parseProcCgroup, podUidFromCgroupPath, type CgroupLine, type ContainerRuntime } from './containerId.js';
-import { parsePidStat, PF_KTHREAD, type PidStat } from './pidStat.js';
+import { commIs, commOf, newPidStatScan, scanPidStat, PF_KTHREAD, type PidStatScan } from './pidStat.js';
 import { cpuInterval, parseProcStat, type CpuTimes } from './procStat.js';
 import { vmFromCmdline } from './vm.js';
 import type { ContainerInfo, PodInfo, ProcessInfo, ResourceErrorKind, ResourceSample, VmInfo, WorkloadCpu } from './workloads.js';
@@ -113,6 +113,8 @@ class ErrorCounts {
 
 export class ResourceInformer {
   private readonly reader = new FileReader();
+  /** Where each /proc/<pid>/stat is scanned: one object for the whole walk. */
+  private readonly scan: PidStatScan = newPidStatScan();
   private readonly layout: CgroupLayout;
   private readonly procs = new Map<number, TrackedProcess>();
   private readonly containers = new Map<string, TrackedContainer>();
@@ -235,9 +237,10 @@ export class ResourceInformer {
       const c0 = name.charCodeAt(0);
       if (c0 < 48 || c0 > 57) continue; // not a pid
       const pid = Number(name);
-      let st: PidStat | undefined;
+      const st = this.scan;
+      let n: number;
       try {
-        st = parsePidStat(this.reader.readText(`${this.procPrefix}${name}/stat`));
+        n = this.reader.readRaw(`${this.procPrefix}${name}/stat`);
       } catch (err) {
         // A process that exited between the listing and the read is normal; anything else is counted apart.
         const gone = errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ESRCH';
@@ -245,7 +248,8 @@ export class ResourceInformer {
         if (!gone) this.keepAlive(pid, gen, out);
         continue;
       }
-      if (!st) {
+      const bytes = this.reader.bytes();
+      if (!scanPidStat(bytes, n, st)) {
         errors.add('process_parse');
         this.keepAlive(pid, gen, out);
         continue;
@@ -260,9 +264,9 @@ export class ResourceInformer {
       if (tracked) {
         deltaTicks = Math.max(0, st.cpuTicks - tracked.lastTicks);
         // A new comm means the process exec'd another program: its exe changed too.
-        if (tracked.info.comm !== st.comm) tracked.info = { ...tracked.info, comm: st.comm, exe: this.readExe(pid, errors) };
+        if (!commIs(bytes, st, tracked.info.comm)) tracked.info = { ...tracked.info, comm: commOf(bytes, st), exe: this.readExe(pid, errors) };
       } else {
-        tracked = this.track(pid, st, errors);
+        tracked = this.track(pid, commOf(bytes, st), st, errors);
         this.procs.set(pid, tracked);
         // A process started since the previous refresh is billed all its CPU time; one that was
         // already running when we first see it (the first refresh) is a baseline.
@@ -296,7 +300,7 @@ export class ResourceInformer {
   }
 
   /** First sight of a process: read its labels once. */
-  private track(pid: number, st: PidStat, errors: ErrorCounts): TrackedProcess {
+  private track(pid: number, comm: string, st: PidStatScan, errors: ErrorCounts): TrackedProcess {
     const kernelThread = (st.flags & PF_KTHREAD) !== 0;
     const dir = join(this.opts.procfs, String(pid));
     let exe = '';
@@ -330,7 +334,7 @@ export class ResourceInformer {
     const info: ProcessInfo = {
       key: `${pid}/${st.startTicks}`,
       pid,
-      comm: st.comm,
+      comm,
       exe,
       type: containerId ? 'container' : vm ? 'vm' : 'regular',
       containerId,
@@ -482,13 +486,13 @@ export class ResourceInformer {
       let first: number | undefined;
       for (const name of [...where.keys()].map(String).sort()) {
         const pid = Number(name);
-        let st: PidStat | undefined;
+        const st = this.scan;
         try {
-          st = parsePidStat(this.reader.readText(`${this.procPrefix}${name}/stat`));
+          if (!scanPidStat(this.reader.bytes(), this.reader.readRaw(`${this.procPrefix}${name}/stat`), st)) continue;
         } catch {
           continue; // gone since its cgroup was read
         }
-        if (!st || (st.flags & PF_KTHREAD) !== 0) continue;
+        if ((st.flags & PF_KTHREAD) !== 0) continue;
         first ??= pid;
         starts.push(st.startTicks);
       }

@@ -27,6 +27,19 @@ export class FileReader {
     return this.buf.toString('utf8', 0, n);
   }
 
+  /**
+   * Reads the whole file into the reader's own buffer and returns its length: the bytes are
+   * `bytes()[0, n)`, valid until the next read. For a parser that needs no string of them.
+   */
+  readRaw(path: string): number {
+    return this.readInto(path);
+  }
+
+  /** The buffer the last readRaw filled (it may be replaced by a bigger one on a later read). */
+  bytes(): Buffer {
+    return this.buf;
+  }
+
   /** The whole file as raw bytes (a copy). */
   readBytes(path: string): Buffer {
     const n = this.readInto(path);
