@@ -50,7 +50,7 @@ export interface FetchResult {
   othersCores: number;
 }
 
-function pluginEnv(prometheusUrl: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+export function pluginEnv(prometheusUrl: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
     [AETHER_SOURCE_HANDSHAKE.magicCookieKey]: AETHER_SOURCE_HANDSHAKE.magicCookieValue,
@@ -202,7 +202,7 @@ async function startOnce(prometheusUrl: string): Promise<{ ms: number; rss: numb
 
 // ---------------------------------------------------------------- Fetch under the go-plugin host
 
-interface PluginSample {
+export interface PluginSample {
   after: number;
   rss: number;
   hwm: number;
@@ -215,7 +215,11 @@ interface PluginSample {
  * spawned here rather than through runGoHost so that those readings happen while it runs; with
  * -stdio it waits ~200 ms after the last Fetch before Kill, which leaves time for the last one.
  */
-async function hostRun(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; events: HostEvent[]; stderr: string; samples: PluginSample[] }> {
+export async function hostRun(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+): Promise<{ code: number | null; events: HostEvent[]; stderr: string; samples: PluginSample[] }> {
   const host = await buildGoHost();
   return new Promise((resolve, reject) => {
     const child = spawn(host, [...args, PLUGIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });

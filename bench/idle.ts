@@ -8,7 +8,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import { createServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +17,7 @@ import { randomHex, randomUid } from '../harness/ids.js';
 import { scrape } from './app.js';
 import type { CFloor } from './floor.js';
 import type { ProcPool } from './pool.js';
-import { clockTicksPerSec, cpuTicks, OtherLoad, median, onCleanup, procCount, progress, sleep, statusBytes } from './util.js';
+import { clockTicksPerSec, cpuTicks, freePort, guarded, OtherLoad, median, onCleanup, procCount, progress, sleep, statusBytes, type Guarded } from './util.js';
 
 export interface IdleResult {
   spawned: number;
@@ -46,17 +46,6 @@ export const EXPORTER_RSS_BARE_TARGET = 1.5;
 /** Its CPU at most this many times the C floor's reading the same files once per interval. */
 export const EXPORTER_CPU_FLOOR_TARGET = 1.5;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /** refresh count and duration sum from an exposition of the exporter's own health metrics. */
 function refreshStats(body: string): { count: number; sum: number } {
   const count = /^kepler_exporter_refresh_duration_seconds_count (\S+)$/m.exec(body);
@@ -71,12 +60,8 @@ async function scrapeText(port: number): Promise<{ ms: number; bytes: number; te
 }
 
 /** The exporter under its watchdog shell, answering on `port`. */
-interface RunningExporter {
-  pid: number;
+interface RunningExporter extends Guarded {
   port: number;
-  stderr(): string;
-  /** Stops it (closing the watchdog's pipe) and waits for the watchdog, at most 10 s. */
-  stop(): Promise<void>;
 }
 
 /** Starts dist/src/cli/main.js with this configuration under a watchdog shell; resolves once /metrics answers. */
@@ -85,24 +70,8 @@ async function startExporter(dir: string, configLines: (port: number) => string[
   const port = await freePort();
   const config = join(dir, 'config.yaml');
   writeFileSync(config, [...configLines(port), ''].join('\n'));
-  const watchdog = spawn('sh', ['-c', '"$@" & c=$!; echo $c; read _ || :; kill -TERM $c 2>/dev/null; wait', 'sh', process.execPath, main, `--config.file=${config}`], {
-    detached: true,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  const unregister = onCleanup(() => watchdog.stdin?.destroy());
-  let stderr = '';
-  watchdog.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
-  const exited = new Promise<void>((r) => watchdog.once('exit', () => r()));
-  const stop = async () => {
-    watchdog.stdin.end();
-    await Promise.race([exited, sleep(10_000)]);
-    unregister();
-  };
+  const exporter = await guarded(process.execPath, [main, `--config.file=${config}`]);
   try {
-    const pid = await new Promise<number>((resolve, reject) => {
-      watchdog.stdout.setEncoding('utf8').once('data', (d: string) => resolve(Number(d.trim())));
-      watchdog.once('exit', () => reject(new Error(`exporter did not start: ${stderr}`)));
-    });
     // Ready when /metrics answers.
     const deadline = performance.now() + 30_000;
     for (;;) {
@@ -110,13 +79,13 @@ async function startExporter(dir: string, configLines: (port: number) => string[
         await scrapeText(port);
         break;
       } catch (err) {
-        if (performance.now() > deadline) throw new Error(`exporter not answering on port ${port}: ${(err as Error).message}; stderr: ${stderr}`);
+        if (performance.now() > deadline) throw new Error(`exporter not answering on port ${port}: ${(err as Error).message}; stderr: ${exporter.stderr()}`);
         await sleep(200);
       }
     }
-    return { pid, port, stderr: () => stderr, stop };
+    return { ...exporter, port };
   } catch (err) {
-    await stop();
+    await exporter.stop();
     throw err;
   }
 }

@@ -11,7 +11,11 @@
 //   6. basic auth under a flood of wrong passwords: a verified scraper's latency meanwhile
 //      (target: under 100 ms), and how the flood was answered (401 checked, 429 refused unchecked);
 //   7. GPUs: NVML reads of 8 stand-in GPUs (a fake libnvidia-ml.so.1) and the GPU part of a refresh;
-//   8. the live page's history ring with 5,000 workloads coming and going: memory held, cost per refresh.
+//   8. the live page's history ring with 5,000 workloads coming and going: memory held, cost per refresh;
+//   9. a fleet: N real exporters over simulated nodes (RAPL, /proc, cgroups of their own) scraped every
+//      5 s by one real Prometheus (Debian package `prometheus`): series per node with the Kepler 0.7
+//      family on and off, ingestion, head memory and CPU per node, the aether plugin querying it,
+//      and what 1,000 nodes would need.
 // Results are printed (stdout); progress goes to stderr. Nothing is written in the repository.
 //
 // Options (environment):
@@ -31,7 +35,12 @@
 //   BENCH_AETHER_NODE_OPTIONS    NODE_OPTIONS of the plugin in section 5's Fetches (--require a profiler)
 //   BENCH_AUTH_SECONDS=5         flood duration of section 6
 //   BENCH_AUTH_CONCURRENCY=50    connections sending wrong passwords in section 6
-//   BENCH_SECTIONS=refresh,scrape,idle,soak,aether,auth,gpu,history   which sections to run
+//   BENCH_FLEET_NODES=20         exporters (simulated nodes) of section 9; half with the 0.7 family
+//   BENCH_FLEET_SECONDS=600      section 9's window, after a 30 s baseline of Prometheus with no target
+//   BENCH_FLEET_PROCS=200        processes per node in section 9 (a tenth kernel threads, a tenth daemons)
+//   BENCH_FLEET_CONTAINERS=20    containers per node in section 9 (podman, docker, pods of two)
+//   BENCH_FLEET_CHURN=6          processes replaced per node per minute in section 9
+//   BENCH_SECTIONS=refresh,scrape,idle,soak,aether,auth,gpu,history,fleet   which sections to run
 //   BENCH_IDLE_ATTRIBUTION=none  the monitor's monitor.idle.attribution in section 1 (cpu, request, even)
 
 import { fork } from 'node:child_process';
@@ -60,9 +69,10 @@ import { runSoak, type SoakOptions, type SoakResult, type SoakSample } from './s
 import { closeScrapeAgent } from './app.js';
 import { benchAether, FETCHES, PEAK_TARGET, type LegacyAnswer } from './aether.js';
 import { AUTH_TARGET_MS, benchAuthFlood } from './authFlood.js';
+import { benchFleet, fleetOptions, fleetSummary, fleetTables } from './fleet.js';
 import { envInt, envList, fmt, installCleanupHandlers, kib, median, mib, onCleanup, print, procCount, progress, quantile, table } from './util.js';
 
-const SECTIONS = ['refresh', 'scrape', 'idle', 'soak', 'aether', 'auth', 'gpu', 'history'] as const;
+const SECTIONS = ['refresh', 'scrape', 'idle', 'soak', 'aether', 'auth', 'gpu', 'history', 'fleet'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function soakOptions(population: number): SoakOptions {
@@ -601,6 +611,15 @@ async function main(): Promise<void> {
       );
       summary.push([`soak ${o.durationSec} s: RSS start -> end MiB`, `${mib(first.rss)} -> ${mib(last.rss)}`]);
       summary.push([`soak ${o.durationSec} s: heapUsed start -> end MiB`, `${mib(first.heapUsed)} -> ${mib(last.heapUsed)}`]);
+    }
+
+    // ------------------------------------------------------------ 9. fleet
+    if (sections.has('fleet')) {
+      const o = fleetOptions();
+      progress(`fleet: ${o.nodes} exporters, ${o.seconds} s`);
+      const r = await benchFleet(o);
+      print(fleetTables(r));
+      summary.push(...fleetSummary(r));
     }
   } finally {
     await pool.closeAll();

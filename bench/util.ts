@@ -1,8 +1,9 @@
 // Small helpers shared by the benchmark sections: statistics, tables, /proc readings, options,
 // and the clean-up registry that makes sure nothing the benchmark started outlives it.
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { cpus } from 'node:os';
 import type { Logger } from '../src/logger/logger.js';
 
@@ -203,3 +204,56 @@ export const silentLogger: Logger = {
     return silentLogger;
   },
 };
+
+// ---------------------------------------------------------------- child processes
+
+/** A child started by guarded(). */
+export interface Guarded {
+  pid: number;
+  stderr(): string;
+  /** Stops it (closing the watchdog's pipe) and waits for the watchdog, at most 10 s. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `cmd args` under a watchdog shell that sends it SIGTERM when our pipe to the shell closes
+ * (stop(), or this process ending however it ends), so that it never outlives the benchmark.
+ */
+export async function guarded(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Guarded> {
+  const watchdog = spawn('sh', ['-c', '"$@" & c=$!; echo $c; read _ || :; kill -TERM $c 2>/dev/null; wait', 'sh', cmd, ...args], {
+    detached: true,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env,
+  });
+  const unregister = onCleanup(() => watchdog.stdin.destroy());
+  let stderr = '';
+  watchdog.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
+  const exited = new Promise<void>((r) => watchdog.once('exit', () => r()));
+  const stop = async () => {
+    watchdog.stdin.end();
+    await Promise.race([exited, sleep(10_000)]);
+    unregister();
+  };
+  try {
+    const pid = await new Promise<number>((resolve, reject) => {
+      watchdog.stdout.setEncoding('utf8').once('data', (d: string) => resolve(Number(d.trim())));
+      watchdog.once('exit', () => reject(new Error(`${cmd} did not start: ${stderr}`)));
+    });
+    return { pid, stderr: () => stderr, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** A TCP port free on 127.0.0.1 a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
