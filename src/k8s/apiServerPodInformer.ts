@@ -3,7 +3,7 @@
 // node; the kubelet mode avoids that and is the default. The client is loaded (dynamic import)
 // when the informer starts: only this mode holds its memory.
 
-import type * as ClientNode from '@kubernetes/client-node';
+import type * as ClientNode from './clientNode.js';
 import type { KubeConfig, ListWatch, V1Pod } from '@kubernetes/client-node';
 import { ConfigError } from '../config/config.js';
 import type { Logger } from '../logger/logger.js';
@@ -79,7 +79,7 @@ export class ApiServerPodInformer implements PodInformer {
     let k8s: typeof ClientNode;
     let kc: KubeConfig;
     try {
-      [k8s, kc] = await Promise.all([import('@kubernetes/client-node'), this.opts.access.clientNodeConfig()]);
+      [k8s, kc] = await Promise.all([import('./clientNode.js'), this.opts.access.clientNodeConfig()]);
     } catch (err) {
       this.failed(err);
       return;

@@ -47,7 +47,7 @@ export class KubeAccess {
    */
   clientNodeConfig(): Promise<KubeConfig> {
     if (this.clientNode) return this.clientNode;
-    const loading = import('@kubernetes/client-node').then(({ KubeConfig }) => {
+    const loading = import('./clientNode.js').then(({ KubeConfig }) => {
       const kc = new KubeConfig();
       if (this.path) kc.loadFromFile(this.path);
       else clientNodeInCluster(kc, this.kc);

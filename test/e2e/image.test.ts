@@ -16,13 +16,15 @@
 // kube play's infra container). The image is built once per source (--if-stale).
 
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { randomHex } from '../../harness/ids.js';
+import bcrypt from 'bcryptjs';
+import { randomHex, randomUid } from '../../harness/ids.js';
 import { parseExposition, select, type Exposition } from '../support/exposition.js';
-import { helmText, kustomizeDaemonSet, exec, requireKubectl, HELM, HELM_MISSING } from '../support/deployTools.js';
+import { helmText, kustomizeDaemonSet, exec, requireKubectl, HELM, HELM_MISSING, ROOT } from '../support/deployTools.js';
+import { FakeApiServer, FakeKubelet, makeCertificate, writeKubeconfig, type TestPod } from '../support/fakeKube.js';
 import { buildImage, IMAGE, logs, playablePod, podman, podmanMissing, podmanOk, useContainersConf, waitHttp } from '../support/podman.js';
 import { cgroupV2Root, freePort, removeCgroups, requireCommand, runInCgroup, stopInCgroup, type CgroupProcess } from '../support/processes.js';
 import { RaplTree } from '../support/raplTree.js';
@@ -43,6 +45,7 @@ describe('the image under podman and runc, as the DaemonSet runs it', { skip: mi
   const containers: string[] = [];
   const pods: string[] = [];
   const cgroups: CgroupProcess[] = [];
+  const cgroupDirs: string[] = [];
 
   before(() => {
     requireCommand('stress-ng');
@@ -57,7 +60,7 @@ describe('the image under podman and runc, as the DaemonSet runs it', { skip: mi
     for (const c of cgroups) stopInCgroup(c);
     for (const name of containers) podman(['rm', '-f', '-t', '0', name]);
     for (const name of pods) podman(['pod', 'rm', '-f', '-t', '0', name]);
-    await removeCgroups(cgroups.map((c) => c.dir));
+    await removeCgroups([...cgroups.map((c) => c.dir), ...cgroupDirs]);
     rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -216,6 +219,172 @@ describe('the image under podman and runc, as the DaemonSet runs it', { skip: mi
     assert.equal(log.match(/no power meter is readable; power is estimated/g)?.length, 1, log);
     assert.match(log, /rapl: /, 'the log says why RAPL was not used');
     assert.equal(select(exp, 'kepler_exporter_meter_info')[0]?.labels.meter, 'estimator');
+  });
+
+  /** Runs the image as case a does (root, privileged, host PID and network, the host's cgroups), with `args`; returns its URL. */
+  async function runRoot(name: string, sysfs: string, mounts: string[], args: string[]): Promise<{ container: string; url: string }> {
+    const port = await freePort();
+    const container = `kepler-ts-image-${name}-${suffix}`;
+    containers.push(container);
+    // prettier-ignore
+    podmanOk([
+      'run', '-d', '--name', container, '--pid=host', '--network=host', '--privileged',
+      '-v', `${sysfs}:/host/sys:ro`, '-v', '/sys/fs/cgroup:/host/sys/fs/cgroup:ro', '-v', '/proc:/host/proc:ro',
+      ...mounts.flatMap((m) => ['-v', m]),
+      '--entrypoint', '/usr/bin/kepler',
+      IMAGE, '--host.procfs=/host/proc', '--host.sysfs=/host/sys', '--cpu.preferred-meters=rapl', `--web.listen-address=127.0.0.1:${port}`, ...args,
+    ]);
+    const url = `http://127.0.0.1:${port}`;
+    await waitHttp(`${url}/healthz`, container);
+    return { container, url };
+  }
+
+  /** Stops a container as the kubelet does and checks its clean exit. */
+  function stopClean(container: string): string {
+    podmanOk(['stop', '-t', String(GRACE_S), container], (GRACE_S + 30) * 1000);
+    const log = logs(container);
+    assert.equal(podmanOk(['inspect', '--format', '{{.State.ExitCode}}', container]).trim(), '0', log);
+    return log;
+  }
+
+  async function waitFor<T>(what: string, container: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+    const t0 = Date.now();
+    for (;;) {
+      const v = await probe();
+      if (v !== undefined) return v;
+      if (Date.now() - t0 > timeoutMs) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}:\n${logs(container)}`);
+      await sleep(250);
+    }
+  }
+
+  // The exporter is bundled in the image (scripts/image/bundle.mjs), @kubernetes/client-node with it:
+  // both pod informers run here against HTTPS fakes of the kubelet and the API server, as
+  // test/e2e/kubernetes.test.ts runs the unbundled exporter.
+  it('e: kube.podInformer kubelet and apiserver modes (the bundled Kubernetes client: list and watch) against a fake kubelet and API server: pods named', async () => {
+    requireCommand('openssl');
+    const t = raplTree('sys-e');
+    t.start(100);
+    t.resume();
+    const kube = join(tmp, 'kube-e');
+    mkdirSync(kube);
+    const tokenFile = join(kube, 'token');
+    writeFileSync(tokenFile, 'token-1');
+    const api = new FakeApiServer(makeCertificate(kube, 'apiserver'), tokenFile, 'node-1');
+    const kubelet = new FakeKubelet(makeCertificate(kube, 'kubelet'), tokenFile);
+    await api.start();
+    await kubelet.start();
+    api.kubeletPort = kubelet.port;
+    const kubeconfig = join(kube, 'kubeconfig');
+    writeKubeconfig(kubeconfig, api.port, join(kube, 'apiserver.crt'), tokenFile);
+    const v2 = cgroupV2Root();
+    cgroupDirs.push(join(v2, 'kubepods', 'besteffort'), join(v2, 'kubepods'));
+    const running: CgroupProcess[] = []; // stopped at the end: the machine is small
+    const pod = (name: string, container: string): TestPod => ({ uid: randomUid(), name, namespace: 'shop', nodeName: 'node-1', containers: { [container]: randomHex(64) } });
+    const runPod = (p: TestPod) => {
+      const [id] = Object.values(p.containers);
+      const podDir = join(v2, 'kubepods', 'besteffort', `pod${p.uid}`);
+      const c = runInCgroup(join(podDir, id), 'exec stress-ng --cpu 1 --cpu-load 5 --timeout 120 -q');
+      cgroups.push(c);
+      running.push(c);
+      cgroupDirs.push(podDir);
+    };
+    const named = (e: Exposition, p: TestPod) => {
+      const [[container, id]] = Object.entries(p.containers);
+      const c = select(e, 'kepler_container_cpu_joules_total', { container_id: id, zone: 'package' })[0]?.labels;
+      const pod = select(e, 'kepler_pod_cpu_joules_total', { pod_id: p.uid, zone: 'package' })[0]?.labels;
+      return c?.container_name === container && c.pod_id === p.uid && pod?.pod_name === p.name && pod.pod_namespace === 'shop';
+    };
+    try {
+      for (const mode of ['kubelet', 'apiserver'] as const) {
+        const listed = pod(`${mode}-0`, 'app');
+        const watched = pod(`${mode}-1`, 'worker');
+        kubelet.pods = [listed];
+        api.setPod(listed);
+        runPod(listed);
+        const config = join(kube, `config-${mode}.yaml`);
+        // A long poll interval: a new pod named within seconds came from the early refresh (kubelet) or the watch (apiserver).
+        writeFileSync(config, `monitor: {interval: 0s, staleness: 0s}\nkube: {enabled: true, config: ${kubeconfig}, podInformer: {mode: ${mode}, pollInterval: 60s}}\n`);
+        // The kubeconfig, and the token and CA it names, at the same paths as here.
+        const { container, url } = await runRoot(`e-${mode}`, t.sysfs, [`${kube}:${kube}:ro`], [`--config.file=${config}`, '--kube.node-name=node-1']);
+        await waitFor(`${mode}: the listed pod named`, container, 20_000, async () => (named(await scrape(url), listed) ? true : undefined));
+        if (mode === 'apiserver') assert.equal(api.openWatches(), 1, 'one watch, on this node');
+        kubelet.pods = [listed, watched];
+        api.setPod(watched);
+        runPod(watched);
+        const x = await waitFor(`${mode}: the new pod named`, container, 20_000, async () => {
+          const e = await scrape(url);
+          return named(e, watched) ? e : undefined;
+        });
+        assert.equal(select(x, 'kepler_exporter_kube_pods', { mode })[0]?.value, 2, mode);
+        const log = stopClean(container);
+        console.log(`# e: ${mode} mode: pods named; ${api.count('/api/v1/pods')} API server pod requests, ${kubelet.count('/pods')} kubelet polls so far`);
+        assert.doesNotMatch(log, /level=ERROR|unreachable|Warning:/, log);
+        const warnings = log.split('\n').filter((l) => /level=WARN/.test(l));
+        if (warnings.length > 0) console.log(warnings.map((w) => `#   ${w}`).join('\n'));
+        api.deletePod(listed.uid);
+        api.deletePod(watched.uid);
+      }
+      assert.equal(api.rejected + kubelet.rejected, 0, 'every request carried the token');
+    } finally {
+      for (const c of running) stopInCgroup(c);
+      t.stop();
+      await kubelet.stop();
+      await api.stop();
+    }
+  });
+
+  it("f: what the bundle finds beside itself (basic auth's bcrypt worker, the page's assets, build-info.json, koffi) and what /app holds: under issue 21's 40 MB besides node", async () => {
+    const webConfig = join(tmp, 'etc-f');
+    mkdirSync(webConfig);
+    writeFileSync(join(webConfig, 'web.yml'), `basic_auth_users:\n  prom: ${bcrypt.hashSync('right-password', 4)}\n`);
+    const { container, url } = await runRoot(
+      'f',
+      raplTree('sys-f').sysfs,
+      [`${webConfig}:/etc/kepler:ro`],
+      ['--kube.enable=false', '--web.config-file=/etc/kepler/web.yml', '--experimental.gpu.enabled=true'],
+    );
+    const auth = (password: string) => ({ headers: { authorization: `Basic ${Buffer.from(`prom:${password}`).toString('base64')}` } });
+    assert.equal((await fetch(`${url}/metrics`, auth('wrong'))).status, 401, 'a wrong password');
+    const res = await fetch(`${url}/metrics`, auth('right-password'));
+    assert.equal(res.status, 200, 'the right password: the bcrypt worker (dist/src/server/bcryptWorker.js) answered');
+    const info = select(parseExposition(await res.text()), 'kepler_build_info')[0]?.labels;
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    assert.equal(info?.version, pkg.version, 'dist/build-info.json');
+    assert.match(info?.revision ?? '', /^[0-9a-f]{12}$/, 'dist/build-info.json, stamped');
+    const js = await fetch(`${url}/assets/app.js`, auth('right-password'));
+    assert.equal(js.status, 200, 'dist/page/app.js');
+    assert.ok((await js.text()).length > 10_000, 'dist/page/app.js');
+    const log = stopClean(container);
+    assert.match(log, /libnvidia-ml\.so\.1 not found/, `koffi loaded and looked for NVML: ${log}`);
+    assert.doesNotMatch(log, /koffi .*cannot load/, log);
+
+    // /app and /nodejs, copied out of a container that never runs.
+    const holder = `kepler-ts-image-f-files-${suffix}`;
+    containers.push(holder);
+    podmanOk(['create', '--name', holder, IMAGE]);
+    const out = join(tmp, 'f-files');
+    mkdirSync(out);
+    podmanOk(['cp', `${holder}:/app`, join(out, 'app')]);
+    podmanOk(['cp', `${holder}:/nodejs/bin/node`, join(out, 'node')]);
+    const app = join(out, 'app');
+    const files = (readdirSync(app, { recursive: true }) as string[]).filter((f) => statSync(join(app, f)).isFile());
+    assert.deepEqual(readdirSync(join(app, 'node_modules')).sort(), ['@koromix', 'koffi'], 'node_modules holds koffi alone');
+    assert.deepEqual(readdirSync(join(app, 'node_modules', '@koromix', 'koffi-linux-x64')).sort(), ['index.js', 'linux_x64', 'package.json'], 'the glibc build only');
+    assert.deepEqual(
+      files.filter((f) => /\.(map|d\.[cm]?ts|ts)$/.test(f)),
+      [],
+      'no source maps or type declarations',
+    );
+    const notices = readFileSync(join(app, 'dist', 'src', 'NOTICES'), 'utf8');
+    for (const name of ['@kubernetes/client-node', 'zod', 'yaml', 'bcryptjs', 'negotiator', 'csv-parse', 'get-east-asian-width', 'ws', 'js-yaml']) {
+      assert.match(notices, new RegExp(`^${name.replace('/', '\\/')} \\d`, 'm'), `NOTICES: ${name}`);
+    }
+    assert.doesNotMatch(notices, /^@grpc\/grpc-js /m, 'gRPC is the aether plugin’s, not the exporter’s');
+    const size = Number(podmanOk(['image', 'inspect', '--format', '{{.Size}}', IMAGE]).trim());
+    const rest = size - statSync(join(out, 'node')).size;
+    const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
+    console.log(`# f: image ${mib(size)}, node ${mib(statSync(join(out, 'node')).size)}, everything else ${mib(rest)}, /app ${files.length} files`);
+    assert.ok(rest < 40e6, `everything but the node binary is ${mib(rest)}: issue 21 wants it under 40 MB`);
   });
 
   const renderings: { name: string; text: () => string; skip?: string }[] = [

@@ -17,7 +17,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
@@ -864,15 +864,12 @@ test("Dockerfile: multi-stage, root by default (for Kepler's chart), port 28282,
     build.some((s) => s.op === 'RUN' && /\bnpm run build\b/.test(s.args)),
     'npm run build',
   );
-  assert.ok(
-    build.some((s) => s.op === 'RUN' && /\bnpm prune --omit=dev\b/.test(s.args)),
-    'npm prune --omit=dev',
-  );
-  // What ships has no source maps or type declarations: the dependencies' are removed after the prune.
-  const strip = build.find((s) => s.op === 'RUN' && /\bfind node_modules\b.*-delete\b/.test(s.args));
-  assert.ok(strip, 'the build stage deletes files from node_modules after the prune');
-  for (const pattern of ["'*.map'", "'*.d.ts'", "'*.d.mts'", "'*.d.cts'"]) assert.ok(strip.args.includes(pattern), `${pattern} is deleted from node_modules`);
-  assert.ok(build.indexOf(strip) > build.findIndex((s) => s.op === 'RUN' && /\bnpm prune\b/.test(s.args)), 'after the prune');
+  // What ships is /app as scripts/image/bundle.mjs makes it from that build (the app bundled, no
+  // dev dependency, no source maps or type declarations: imageLayout() below checks its content).
+  const bundleAt = build.findIndex((s) => s.op === 'RUN' && /\bnode scripts\/image\/bundle\.mjs\s+\S+/.test(s.args));
+  assert.ok(bundleAt >= 0, 'the build stage runs scripts/image/bundle.mjs');
+  assert.ok(bundleAt > build.findIndex((s) => s.op === 'RUN' && /\bnpm run build\b/.test(s.args)), 'after the build');
+  assert.ok(bundleAt > build.findIndex((s) => s.op === 'RUN' && /\bscripts\/image\/stamp-build-info\.mjs\b/.test(s.args)), 'after build-info.json is stamped');
 
   // Kepler's chart and manifests run the image privileged but set no runAsUser, and RAPL's
   // energy_uj is readable by root only: under any other default user they silently estimate.
@@ -910,31 +907,48 @@ test("Dockerfile: multi-stage, root by default (for Kepler's chart), port 28282,
     assert.ok(dockerIgnored(ignore, p), `${p} not excluded by .dockerignore`);
   }
 
-  // The runtime stage copies from the build stage's /src what `npm run build` made here, and the launcher.
-  const fromBuild = runtime.filter((s) => s.op === 'COPY' && s.args.startsWith('--from=build /src/'));
-  const copied = fromBuild.map((s) =>
-    s.args
-      .split(/\s+/)[1]
-      .replace(/^\/src\//, '')
-      .replace(/\/$/, ''),
+  // The runtime stage copies, from the build stage, the base, the /app that bundle.mjs made, and the links.
+  const fromBuild = runtime.filter((s) => s.op === 'COPY' && s.args.startsWith('--from=build '));
+  assert.deepEqual(
+    fromBuild.map((s) => s.args.split(/\s+/).slice(1).join(' ')),
+    ['/rootfs/ /', `${bundledApp(build)}/ /app/`, '/out/usr/bin/ /usr/bin/'],
   );
-  assert.deepEqual(copied.sort(), ['bin', 'dist/build-info.json', 'dist/page', 'dist/src', 'node_modules', 'package.json']);
-  for (const p of copied) assert.ok(existsSync(join(ROOT, p)), `${p}: not built (run npm run build first)`);
 });
 
-/** The runtime stage's /app in a folder of its own: package.json, node_modules, dist/src, dist/page, dist/build-info.json, bin/. */
+/** The folder the build stage's scripts/image/bundle.mjs makes /app in. */
+function bundledApp(build: Instruction[]): string {
+  for (const s of build.filter((x) => x.op === 'RUN')) {
+    const m = /\bnode scripts\/image\/bundle\.mjs\s+(\S+)/.exec(s.args);
+    if (m) return m[1].replace(/\/$/, '');
+  }
+  assert.fail('the build stage does not run scripts/image/bundle.mjs');
+}
+
+/**
+ * The runtime stage's /app in a folder of its own, made by scripts/image/bundle.mjs from this
+ * build (dist/, node_modules) as the Dockerfile's build stage makes it: package.json, bin/, dist/src
+ * (the bundle), dist/page, dist/build-info.json, node_modules (koffi alone).
+ */
 function imageLayout(): string {
-  const app = mkdtempSync(join(tmpdir(), 'kepler-ts-image-'));
-  cpSync(join(ROOT, 'package.json'), join(app, 'package.json'));
-  cpSync(join(ROOT, 'dist', 'src'), join(app, 'dist', 'src'), { recursive: true });
-  cpSync(join(ROOT, 'dist', 'page'), join(app, 'dist', 'page'), { recursive: true });
-  cpSync(join(ROOT, 'dist', 'build-info.json'), join(app, 'dist', 'build-info.json'));
-  cpSync(join(ROOT, 'bin'), join(app, 'bin'), { recursive: true });
-  symlinkSync(join(ROOT, 'node_modules'), join(app, 'node_modules'), 'dir');
+  const app = join(mkdtempSync(join(tmpdir(), 'kepler-ts-image-')), 'app');
+  const r = spawnSync(process.execPath, ['scripts/image/bundle.mjs', app], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(r.status, 0, `scripts/image/bundle.mjs: ${r.stdout}${r.stderr}`);
+  const files = (readdirSync(app, { recursive: true }) as string[]).filter((f) => statSync(join(app, f)).isFile());
+  for (const f of ['package.json', 'bin/kepler.cjs', 'dist/src/cli/main.js', 'dist/src/server/bcryptWorker.js', 'dist/src/NOTICES', 'dist/page/app.js', 'dist/build-info.json']) {
+    assert.ok(files.includes(f), `${f}: not in the image's /app`);
+  }
+  assert.deepEqual(
+    files.filter((f) => /\.(map|d\.[cm]?ts|ts)$/.test(f)),
+    [],
+    'no source maps or type declarations ship',
+  );
+  assert.deepEqual(readdirSync(join(app, 'node_modules')).sort(), ['@koromix', 'koffi'], 'node_modules: koffi alone (the rest is bundled)');
   return app;
 }
 
-test('Dockerfile: the runtime stage layout (package.json, node_modules, dist/src, dist/build-info.json) starts the exporter', () => {
+const removeLayout = (app: string) => rmSync(dirname(app), { recursive: true, force: true });
+
+test('Dockerfile: the runtime stage layout (scripts/image/bundle.mjs: package.json, node_modules, dist/src, dist/build-info.json) starts the exporter', () => {
   const app = imageLayout();
   try {
     const r = spawnSync(process.execPath, ['dist/src/cli/main.js', '--version'], { cwd: app, encoding: 'utf8' });
@@ -942,7 +956,7 @@ test('Dockerfile: the runtime stage layout (package.json, node_modules, dist/src
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
     assert.ok(r.stdout.includes(pkg.version), `--version printed ${JSON.stringify(r.stdout)}`);
   } finally {
-    rmSync(app, { recursive: true, force: true });
+    removeLayout(app);
   }
 });
 
@@ -966,8 +980,8 @@ test("Dockerfile: /usr/bin/kepler (the command of Kepler's chart and manifests) 
   }
   for (const name of ['/usr/bin/kepler', '/usr/bin/kepler-ts']) assert.equal(provided.get(name), launcher, `${name}: not a link to ${launcher} in the image`);
   assert.ok(
-    runtime.some((s) => s.op === 'COPY' && /^--from=build\s+\/src\/bin\/\s+\.\/bin\/$/.test(s.args)),
-    `the runtime stage does not copy bin/ to ${workdir}/bin/`,
+    runtime.some((s) => s.op === 'COPY' && s.args === `--from=build ${bundledApp(build)}/ ${workdir}/`),
+    `the runtime stage does not copy the bundle's app (bin/ included) to ${workdir}/`,
   );
 
   // The kernel runs the launcher with its shebang: the node of the ENTRYPOINT, the one the image has.
@@ -1031,7 +1045,7 @@ test('bin/kepler.cjs, called through a link named kepler or kepler-ts, runs the 
     assert.match(output, /msg=stopping signal=SIGTERM/);
   } finally {
     rmSync(usrBin, { recursive: true, force: true });
-    rmSync(app, { recursive: true, force: true });
+    removeLayout(app);
   }
 });
 
