@@ -49,10 +49,19 @@ export class CFloor {
   /** Reads every /proc/<pid>/stat once per `intervalMs` for `seconds`, beside whatever runs meanwhile. */
   every(intervalMs: number, seconds: number, procfs = '/proc'): Promise<FloorEveryRun> {
     return new Promise((resolve, reject) => {
-      execFile(this.binary, ['--every', String(intervalMs), String(seconds), procfs], { encoding: 'utf8' }, (err, out) => {
-        if (err) reject(new Error(`procfloor --every failed: ${err.message}`));
-        else resolve(JSON.parse(out) as FloorEveryRun);
+      const child = execFile(this.binary, ['--every', String(intervalMs), String(seconds), procfs], { encoding: 'utf8' }, (err, out) => {
+        unregister();
+        if (err) {
+          reject(new Error(`procfloor --every failed: ${err.message}`));
+          return;
+        }
+        try {
+          resolve(JSON.parse(out) as FloorEveryRun);
+        } catch (e) {
+          reject(new Error(`procfloor --every printed ${JSON.stringify(out.slice(0, 200))}: ${(e as Error).message}`));
+        }
       });
+      const unregister = onCleanup(() => child.kill('SIGKILL'));
     });
   }
 

@@ -154,8 +154,9 @@ export async function benchIdle(pool: ProcPool, counts: number[], windowSec: num
         let last = first;
         const end = t0 + windowSec * 1000;
         // Beside it, over the same window: the floor reading the same files once per interval, and RSS samples.
-        const floorRun = floor?.every(INTERVAL_SEC * 1000, windowSec);
-        const rss = rssOverSecondHalf(pid, t0, end);
+        // Settled, not awaited, meanwhile: a failure is reported after the loop, not as an unhandled rejection.
+        const floorRun = floor ? Promise.allSettled([floor.every(INTERVAL_SEC * 1000, windowSec)]) : undefined;
+        const rss = Promise.allSettled([rssOverSecondHalf(pid, t0, end)]);
         for (let next = t0 + INTERVAL_SEC * 1000; next <= end; next += INTERVAL_SEC * 1000) {
           await sleep(next - performance.now());
           last = await scrapeText(port);
@@ -163,9 +164,13 @@ export async function benchIdle(pool: ProcPool, counts: number[], windowSec: num
         }
         await sleep(Math.max(0, end - performance.now()));
         const ticks1 = cpuTicks(pid);
-        const rssBytes = await rss;
-        const f = await floorRun;
         const elapsedSec = (performance.now() - t0) / 1000;
+        const [rssRun] = await rss;
+        if (rssRun.status === 'rejected') throw rssRun.reason;
+        const rssBytes = rssRun.value;
+        const floorDone = floorRun && (await floorRun)[0];
+        if (floorDone?.status === 'rejected') throw floorDone.reason;
+        const f = floorDone?.value;
         const stats1 = refreshStats(last.text);
         const refreshes = stats1.count - stats0.count;
         results.push({
@@ -174,7 +179,7 @@ export async function benchIdle(pool: ProcPool, counts: number[], windowSec: num
           windowSec: elapsedSec,
           cpuPercent: ((ticks1 - ticks0) / clockTicksPerSec() / elapsedSec) * 100,
           rssBytes,
-          ...(f ? { floor: { cpuPercent: (f.cpuMs / 1000 / windowSec) * 100, passes: f.passes, files: f.files } } : {}),
+          ...(f ? { floor: { cpuPercent: (f.cpuMs / 1000 / elapsedSec) * 100, passes: f.passes, files: f.files } } : {}),
           hwmBytes: statusBytes(pid, 'VmHWM'),
           refreshes,
           refreshMeanMs: refreshes > 0 ? ((stats1.sum - stats0.sum) / refreshes) * 1000 : NaN,

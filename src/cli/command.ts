@@ -57,7 +57,7 @@ export async function runCommand(argv: string[], signals: StopSignals): Promise<
     const starting = app.start();
     starting.catch(() => undefined); // once a stop signal has won the race, a failed start no longer matters
     await Promise.race([starting, signals.requested]);
-    collectStartupGarbage();
+    if (!signals.received) collectStartupGarbage();
   } catch (err) {
     if (err instanceof ConfigError) {
       logger.error(err.message);

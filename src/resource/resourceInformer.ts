@@ -488,7 +488,9 @@ export class ResourceInformer {
         const pid = Number(name);
         const st = this.scan;
         try {
-          if (!scanPidStat(this.reader.bytes(), this.reader.readRaw(`${this.procPrefix}${name}/stat`), st)) continue;
+          // readRaw first: it may replace the buffer bytes() returns.
+          const n = this.reader.readRaw(`${this.procPrefix}${name}/stat`);
+          if (!scanPidStat(this.reader.bytes(), n, st)) continue;
         } catch {
           continue; // gone since its cgroup was read
         }
