@@ -59,6 +59,11 @@ async function scrapeText(port: number): Promise<{ ms: number; bytes: number; te
   return { ms: r.ms, bytes: r.bytes, text: (r.gzip ? gunzipSync(r.body) : r.body).toString('utf8') };
 }
 
+/** The exporter of this section: warnings only, 5 s interval, the fake meter, on `port`. */
+function exporterConfig(port: number): string[] {
+  return ['log:', '  level: warn', 'monitor:', `  interval: ${INTERVAL_SEC}s`, 'cpu:', '  preferredMeters: [fake]', 'web:', `  listenAddresses: ["127.0.0.1:${port}"]`];
+}
+
 /** The exporter under its watchdog shell, answering on `port`. */
 interface RunningExporter extends Guarded {
   port: number;
@@ -130,16 +135,7 @@ export async function benchIdle(pool: ProcPool, counts: number[], windowSec: num
     for (const n of counts) {
       progress(`idle: ${n} extra idle processes`);
       await pool.ensureIdle(n);
-      const exporter = await startExporter(dir, (port) => [
-        'log:',
-        '  level: warn',
-        'monitor:',
-        `  interval: ${INTERVAL_SEC}s`,
-        'cpu:',
-        '  preferredMeters: [fake]',
-        'web:',
-        `  listenAddresses: ["127.0.0.1:${port}"]`,
-      ]);
+      const exporter = await startExporter(dir, exporterConfig);
       const { pid, port } = exporter;
       try {
         progress(`idle: exporter pid ${pid} on port ${port}; measuring ${windowSec} s, scraping every ${INTERVAL_SEC} s`);
@@ -334,14 +330,7 @@ export async function benchKubeFootprint(): Promise<KubeFootprintResult> {
     for (let i = 0; i < KUBE_RUNS; i++) {
       for (const mode of ['none', 'kubelet'] as const) {
         const exporter = await startExporter(dir, (port) => [
-          'log:',
-          '  level: warn',
-          'monitor:',
-          `  interval: ${INTERVAL_SEC}s`,
-          'cpu:',
-          '  preferredMeters: [fake]',
-          'web:',
-          `  listenAddresses: ["127.0.0.1:${port}"]`,
+          ...exporterConfig(port),
           ...(mode === 'kubelet' ? ['kube:', '  enabled: true', `  config: ${kube.kubeconfig}`, `  nodeName: ${nodeName}`, '  podInformer: {mode: kubelet}'] : []),
         ]);
         try {

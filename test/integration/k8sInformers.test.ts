@@ -17,6 +17,7 @@ import { KubeletPodInformer } from '../../src/k8s/kubeletPodInformer.js';
 import { podListItems } from '../../src/k8s/podMetadata.js';
 import type { Logger } from '../../src/logger/logger.js';
 import { captureLogger } from '../support/captureLogger.js';
+import { withEnv } from '../support/env.js';
 import { FAKE_NODE, FakeApiServer, FakeKubelet, makeCertificate, reachableAgain, testPod, unreachableWarnings, writeKubeconfig, writeKubeconfigWith } from '../support/fakeKube.js';
 import { cid } from '../support/ids.js';
 
@@ -542,6 +543,15 @@ describe('kubelet mode credentials and requests, without @kubernetes/client-node
     await s.kubelet.start();
     s.api.kubeletPort = s.kubelet.port;
   }
+  /** Both servers listening, accepting `token` (from a file of its own); `n` numbers the test's files. */
+  async function serversAccepting(token: string): Promise<{ s: ReturnType<typeof startServers>; n: number }> {
+    const n = ++serial;
+    const tokenFile = join(dir, `token-${n}`);
+    writeFileSync(tokenFile, token);
+    const s = startServers(tokenFile);
+    await listen(s);
+    return { s, n };
+  }
   const informer = (access: KubeAccess, logger: Logger, pollIntervalMs = 200) =>
     new KubeletPodInformer({ access, nodeName: NODE, pollIntervalMs, kubeletCAFile: '', logger, requestTimeoutMs: 2000 });
   /** Syncs once or fails with the warning that says why. */
@@ -557,18 +567,7 @@ describe('kubelet mode credentials and requests, without @kubernetes/client-node
     copyFileSync(apiCert.certFile, join(sa, 'ca.crt'));
     const s = startServers(join(sa, 'token'));
     await listen(s);
-    const saved = { host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT };
-    process.env.KUBERNETES_SERVICE_HOST = '127.0.0.1';
-    process.env.KUBERNETES_SERVICE_PORT = String(s.api.port);
-    let access: KubeAccess;
-    try {
-      access = loadKubeAccess('', sa);
-    } finally {
-      if (saved.host === undefined) delete process.env.KUBERNETES_SERVICE_HOST;
-      else process.env.KUBERNETES_SERVICE_HOST = saved.host;
-      if (saved.port === undefined) delete process.env.KUBERNETES_SERVICE_PORT;
-      else process.env.KUBERNETES_SERVICE_PORT = saved.port;
-    }
+    const access = withEnv({ KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(s.api.port) }, () => loadKubeAccess('', sa));
     const { logger, lines } = captureLogger();
     const inf = informer(access, logger);
     try {
@@ -620,11 +619,7 @@ describe('kubelet mode credentials and requests, without @kubernetes/client-node
   });
 
   test('the API server certificate: insecure-skip-tls-verify, a CA of another server, tls-server-name', async () => {
-    const n = ++serial;
-    const tokenFile = join(dir, `token-${n}`);
-    writeFileSync(tokenFile, 'tls-token');
-    const s = startServers(tokenFile);
-    await listen(s);
+    const { s, n } = await serversAccepting('tls-token');
     s.kubelet.pods = [P1];
     const server = `https://127.0.0.1:${s.api.port}`;
     /** Polls once with this cluster entry; the first error, or undefined when it worked. */
@@ -654,11 +649,7 @@ describe('kubelet mode credentials and requests, without @kubernetes/client-node
   });
 
   test('an exec credential plugin: the official client is loaded to run it, and the kubelet poll works', async () => {
-    const n = ++serial;
-    const tokenFile = join(dir, `token-${n}`);
-    writeFileSync(tokenFile, 'exec-token');
-    const s = startServers(tokenFile);
-    await listen(s);
+    const { s, n } = await serversAccepting('exec-token');
     const credential = join(dir, `exec-credential-${n}.json`);
     writeFileSync(credential, JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1beta1', kind: 'ExecCredential', status: { token: 'exec-token' } }));
     const kubeconfig = join(dir, `kubeconfig-exec-${n}`);

@@ -17,6 +17,7 @@ import { PodCache, REMOVED_POD_RETENTION_MS } from '../../src/k8s/podCache.js';
 import { backoffMs, MalformedCpuRequests, OutageTracker, type PodInformer } from '../../src/k8s/podInformer.js';
 import { containerIdOf, containersOfPod, parseCpuQuantity, podListItems, podMetaOf, type MalformedCpuRequest, type PodObject } from '../../src/k8s/podMetadata.js';
 import { captureLogger, type LogLine } from '../support/captureLogger.js';
+import { withEnv } from '../support/env.js';
 import {
   FAKE_NODE,
   makeCertificate,
@@ -756,18 +757,7 @@ describe('kubeconfig reader', () => {
     const sa = join(d, 'sa');
     mkdirSync(sa, { recursive: true });
     writeFileSync(join(sa, 'token'), 'sa-1');
-    const saved = { host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT };
-    process.env.KUBERNETES_SERVICE_HOST = '10.96.0.1';
-    process.env.KUBERNETES_SERVICE_PORT = '443';
-    let access;
-    try {
-      access = loadKubeAccess('', sa);
-    } finally {
-      if (saved.host === undefined) delete process.env.KUBERNETES_SERVICE_HOST;
-      else process.env.KUBERNETES_SERVICE_HOST = saved.host;
-      if (saved.port === undefined) delete process.env.KUBERNETES_SERVICE_PORT;
-      else process.env.KUBERNETES_SERVICE_PORT = saved.port;
-    }
+    const access = withEnv({ KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' }, () => loadKubeAccess('', sa));
     assert.equal(access.inCluster, true);
     assert.equal(access.kc.getCurrentCluster()?.server, 'https://10.96.0.1:443');
     assert.equal((await kubeletRequestOptions(access, '')).headers?.Authorization, 'Bearer sa-1');
