@@ -16,11 +16,13 @@ import { gunzipSync } from 'node:zlib';
 import { randomHex, randomUid } from '../harness/ids.js';
 import { scrape } from './app.js';
 import type { CFloor } from './floor.js';
-import type { ProcPool } from './pool.js';
+import { intoContainers, type ProcPool } from './pool.js';
 import { clockTicksPerSec, cpuTicks, freePort, guarded, OtherLoad, median, onCleanup, procCount, progress, sleep, statusBytes, type Guarded } from './util.js';
 
 export interface IdleResult {
   spawned: number;
+  /** Where the spawned processes are: in the benchmark's own cgroup, or spread over container cgroups. */
+  placement: string;
   procs: number;
   windowSec: number;
   cpuPercent: number;
@@ -127,65 +129,49 @@ export async function bareNodeRss(windowSec = 10): Promise<number> {
   }
 }
 
+/** Processes per container when section 4 spreads them over containers, as on a node running pods. */
+export const IDLE_PER_CONTAINER = 50;
+
+/**
+ * Each count in the benchmark's own cgroup (the root cgroup here: every process's stat file is read
+ * at every refresh); the largest also spread over containers of IDLE_PER_CONTAINER processes (two
+ * per pod), as on a node, where the exporter reads only the processes of cgroups that ran.
+ */
 export async function benchIdle(pool: ProcPool, counts: number[], windowSec: number, floor?: CFloor): Promise<IdleResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'kepler-bench-idle-'));
   const removeDir = onCleanup(() => rmSync(dir, { recursive: true, force: true }));
   const results: IdleResult[] = [];
+  const biggest = Math.max(...counts);
+  const runs = counts.flatMap((n) =>
+    n === biggest && n > 0
+      ? [
+          { n, containers: true },
+          { n, containers: false },
+        ]
+      : [{ n, containers: false }],
+  );
   try {
-    for (const n of counts) {
-      progress(`idle: ${n} extra idle processes`);
+    for (const { n, containers } of runs) {
       await pool.ensureIdle(n);
-      const exporter = await startExporter(dir, exporterConfig);
-      const { pid, port } = exporter;
-      try {
-        progress(`idle: exporter pid ${pid} on port ${port}; measuring ${windowSec} s, scraping every ${INTERVAL_SEC} s`);
-        const procs = procCount();
-        await sleep(1000); // let the start-up and first scrape settle
-        const first = await scrapeText(port);
-        const others = new OtherLoad();
-        const ticks0 = cpuTicks(pid);
-        const t0 = performance.now();
-        const stats0 = refreshStats(first.text);
-        const scrapeMs: number[] = [];
-        let last = first;
-        const end = t0 + windowSec * 1000;
-        // Beside it, over the same window: the floor reading the same files once per interval, and RSS samples.
-        // Settled, not awaited, meanwhile: a failure is reported after the loop, not as an unhandled rejection.
-        const floorRun = floor ? Promise.allSettled([floor.every(INTERVAL_SEC * 1000, windowSec)]) : undefined;
-        const rss = Promise.allSettled([rssOverSecondHalf(pid, t0, end)]);
-        for (let next = t0 + INTERVAL_SEC * 1000; next <= end; next += INTERVAL_SEC * 1000) {
-          await sleep(next - performance.now());
-          last = await scrapeText(port);
-          scrapeMs.push(last.ms);
+      let placement = 'here';
+      let restore = () => {};
+      if (containers) {
+        const placed = intoContainers(
+          pool.groups.flatMap((g) => g.pids),
+          Math.max(1, Math.round(n / IDLE_PER_CONTAINER)),
+        );
+        if (typeof placed === 'string') {
+          progress(`idle: containers SKIPPED: ${placed}`);
+          continue;
         }
-        await sleep(Math.max(0, end - performance.now()));
-        const ticks1 = cpuTicks(pid);
-        const elapsedSec = (performance.now() - t0) / 1000;
-        const [rssRun] = await rss;
-        if (rssRun.status === 'rejected') throw rssRun.reason;
-        const rssBytes = rssRun.value;
-        const floorDone = floorRun && (await floorRun)[0];
-        if (floorDone?.status === 'rejected') throw floorDone.reason;
-        const f = floorDone?.value;
-        const stats1 = refreshStats(last.text);
-        const refreshes = stats1.count - stats0.count;
-        results.push({
-          spawned: n,
-          procs,
-          windowSec: elapsedSec,
-          cpuPercent: ((ticks1 - ticks0) / clockTicksPerSec() / elapsedSec) * 100,
-          rssBytes,
-          ...(f ? { floor: { cpuPercent: (f.cpuMs / 1000 / elapsedSec) * 100, passes: f.passes, files: f.files } } : {}),
-          hwmBytes: statusBytes(pid, 'VmHWM'),
-          refreshes,
-          refreshMeanMs: refreshes > 0 ? ((stats1.sum - stats0.sum) / refreshes) * 1000 : NaN,
-          scrapes: scrapeMs.length,
-          scrapeMs: median(scrapeMs),
-          scrapeBytes: last.bytes,
-          othersCores: others.cores(ticks1 - ticks0),
-        });
+        placement = `in ${placed.containers} containers`;
+        restore = placed.restore;
+      }
+      progress(`idle: ${n} extra idle processes, ${placement}`);
+      try {
+        results.push(await measureExporter(dir, n, placement, windowSec, floor));
       } finally {
-        await exporter.stop();
+        restore();
       }
     }
   } finally {
@@ -193,6 +179,63 @@ export async function benchIdle(pool: ProcPool, counts: number[], windowSec: num
     rmSync(dir, { recursive: true, force: true });
   }
   return results;
+}
+
+/** One run of the exporter over the window, with the C floor beside it. */
+async function measureExporter(dir: string, n: number, placement: string, windowSec: number, floor?: CFloor): Promise<IdleResult> {
+  const exporter = await startExporter(dir, exporterConfig);
+  const { pid, port } = exporter;
+  try {
+    progress(`idle: exporter pid ${pid} on port ${port}; measuring ${windowSec} s, scraping every ${INTERVAL_SEC} s`);
+    const procs = procCount();
+    await sleep(1000); // let the start-up and first scrape settle
+    const first = await scrapeText(port);
+    const others = new OtherLoad();
+    const ticks0 = cpuTicks(pid);
+    const t0 = performance.now();
+    const stats0 = refreshStats(first.text);
+    const scrapeMs: number[] = [];
+    let last = first;
+    const end = t0 + windowSec * 1000;
+    // Beside it, over the same window: the floor reading the same files once per interval, and RSS samples.
+    // Settled, not awaited, meanwhile: a failure is reported after the loop, not as an unhandled rejection.
+    const floorRun = floor ? Promise.allSettled([floor.every(INTERVAL_SEC * 1000, windowSec)]) : undefined;
+    const rss = Promise.allSettled([rssOverSecondHalf(pid, t0, end)]);
+    for (let next = t0 + INTERVAL_SEC * 1000; next <= end; next += INTERVAL_SEC * 1000) {
+      await sleep(next - performance.now());
+      last = await scrapeText(port);
+      scrapeMs.push(last.ms);
+    }
+    await sleep(Math.max(0, end - performance.now()));
+    const ticks1 = cpuTicks(pid);
+    const elapsedSec = (performance.now() - t0) / 1000;
+    const [rssRun] = await rss;
+    if (rssRun.status === 'rejected') throw rssRun.reason;
+    const rssBytes = rssRun.value;
+    const floorDone = floorRun && (await floorRun)[0];
+    if (floorDone?.status === 'rejected') throw floorDone.reason;
+    const f = floorDone?.value;
+    const stats1 = refreshStats(last.text);
+    const refreshes = stats1.count - stats0.count;
+    return {
+      spawned: n,
+      placement,
+      procs,
+      windowSec: elapsedSec,
+      cpuPercent: ((ticks1 - ticks0) / clockTicksPerSec() / elapsedSec) * 100,
+      rssBytes,
+      ...(f ? { floor: { cpuPercent: (f.cpuMs / 1000 / elapsedSec) * 100, passes: f.passes, files: f.files } } : {}),
+      hwmBytes: statusBytes(pid, 'VmHWM'),
+      refreshes,
+      refreshMeanMs: refreshes > 0 ? ((stats1.sum - stats0.sum) / refreshes) * 1000 : NaN,
+      scrapes: scrapeMs.length,
+      scrapeMs: median(scrapeMs),
+      scrapeBytes: last.bytes,
+      othersCores: others.cores(ticks1 - ticks0),
+    };
+  } finally {
+    await exporter.stop();
+  }
 }
 
 // ---------------------------------------------------------------- Kubernetes, kubelet mode

@@ -12,8 +12,11 @@
 //         it is billed that tick, so it appears in /metrics: the worst case of the exposition.
 
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { detectCgroupLayout } from '../src/resource/cgroupCpu.js';
 import { onCleanup, sleep } from './util.js';
 
 // No single quotes inside: it is quoted into GROUP_SCRIPT. `$$` is the burner's own pid.
@@ -167,4 +170,69 @@ export async function waitBusyDone(pids: number[], timeoutMs: number): Promise<n
     if (pending.length > 0) await sleep(250);
   }
   return pids.length - pending.length;
+}
+
+/**
+ * Moves `pids` into `count` container cgroups (rounded up to whole pods of two) under a cgroup of
+ * the benchmark's own in the v2 hierarchy. Returns how to put them back, or why it cannot.
+ */
+export function intoContainers(pids: number[], count: number): { containers: number; restore: () => void } | string {
+  const v2 = detectCgroupLayout('/sys').v2Root;
+  if (!v2) return 'no cgroup v2 hierarchy';
+  const pods = Math.ceil(count / 2);
+  const top = join(v2, `kepler-bench-${randomBytes(4).toString('hex')}`);
+  const dirs: string[] = [];
+  const home = new Map<number, string>();
+  const restore = () => {
+    for (const [pid, dir] of home) {
+      try {
+        writeFileSync(join(dir, 'cgroup.procs'), String(pid));
+      } catch {
+        // gone
+      }
+    }
+    home.clear();
+    for (const d of [...dirs].reverse()) {
+      try {
+        rmdirSync(d);
+      } catch {
+        // still busy (a process not yet reaped) or gone
+      }
+    }
+  };
+  const unregister = onCleanup(restore);
+  try {
+    const slice = join(top, 'kubepods.slice', 'kubepods-burstable.slice');
+    for (const d of [top, join(top, 'kubepods.slice'), slice]) {
+      mkdirSync(d);
+      dirs.push(d);
+    }
+    for (let i = 0; i < pods * 2; i++) {
+      if (i % 2 === 0) {
+        const pod = join(slice, `kubepods-burstable-pod${randomUUID().replace(/-/g, '_')}.slice`);
+        mkdirSync(pod);
+        dirs.push(pod);
+      }
+      const dir = join(dirs[dirs.length - 1 - (i % 2)], `cri-containerd-${randomBytes(32).toString('hex')}.scope`);
+      mkdirSync(dir);
+      dirs.push(dir);
+      const share = pids.slice(Math.floor((i * pids.length) / (pods * 2)), Math.floor(((i + 1) * pids.length) / (pods * 2)));
+      for (const pid of share) {
+        const line = /^0::(.*)$/m.exec(readFileSync(`/proc/${pid}/cgroup`, 'latin1'));
+        home.set(pid, join(v2, line?.[1] ?? '/'));
+        writeFileSync(join(dir, 'cgroup.procs'), String(pid));
+      }
+    }
+  } catch (err) {
+    restore();
+    unregister();
+    return `processes could not be moved into cgroups under ${v2}: ${err instanceof Error ? err.message : String(err)}`;
+  }
+  return {
+    containers: pods * 2,
+    restore: () => {
+      restore();
+      unregister();
+    },
+  };
 }

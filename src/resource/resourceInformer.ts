@@ -1,7 +1,9 @@
 // One pass over procfs and the container cgroups per refresh, producing the CPU time every
 // process, container, VM and pod used in the interval. Labels (exe, container, VM) are read once
 // per process, when it is first seen; afterwards only /proc/<pid>/stat is read, which keeps the
-// refresh close to the cost of reading those files at all.
+// refresh close to the cost of reading those files at all, and not even that for a process whose
+// cgroup used no CPU since the previous refresh (quietCgroups.ts: one counter per cgroup instead of
+// one file per sleeping process).
 //
 // Without the process level (`processes: false`: nothing shows processes), the informer reads no
 // process it does not need: containers are found from the cgroup tree (cgroupDiscovery.ts, the
@@ -16,6 +18,7 @@ import { CgroupTree, type CgroupContainerDirs } from './cgroupDiscovery.js';
 import { containerOfProcess, matchContainer, parseProcCgroup, podUidFromCgroupPath, type CgroupLine, type ContainerRuntime } from './containerId.js';
 import { commIs, commOf, newPidStatScan, scanPidStat, PF_KTHREAD, type PidStatScan } from './pidStat.js';
 import { cpuInterval, parseProcStat, type CpuTimes } from './procStat.js';
+import { QuietCgroups, type ProcessCgroup } from './quietCgroups.js';
 import { vmFromCmdline } from './vm.js';
 import type { ContainerInfo, PodInfo, ProcessInfo, ResourceErrorKind, ResourceSample, VmInfo, WorkloadCpu } from './workloads.js';
 import { errnoCode, FileReader } from '../util/fileReader.js';
@@ -47,6 +50,12 @@ interface TrackedProcess {
   lastTicks: number;
   totalSec: number;
   seen: number; // refresh generation
+  /** The last refresh at whose start its stat was known: read then or since, or skipped then (quietCgroups.ts). */
+  currentAt: number;
+  /** The refresh in which it is skipped: its cgroup used no CPU since the previous one. */
+  quietAt: number;
+  /** Its v2 cgroup, when its processes may be skipped (quietCgroups.ts). */
+  cgroup?: ProcessCgroup;
   /**
    * Its row in the previous sample. A process that used no CPU since is handed the same row again:
    * most of thousands of processes sleep through most intervals, and a fresh object per process
@@ -117,6 +126,8 @@ export class ResourceInformer {
   private readonly scan: PidStatScan = newPidStatScan();
   private readonly layout: CgroupLayout;
   private readonly procs = new Map<number, TrackedProcess>();
+  /** The cgroups of the known processes, whose counters tell which processes used no CPU. */
+  private readonly quiet: QuietCgroups;
   private readonly containers = new Map<string, TrackedContainer>();
   /** VMs with at least one live process, by id. */
   private readonly vmInfos = new Map<string, VmInfo>();
@@ -136,6 +147,7 @@ export class ResourceInformer {
 
   constructor(private readonly opts: ResourceInformerOptions) {
     this.layout = detectCgroupLayout(opts.sysfs);
+    this.quiet = new QuietCgroups(this.layout.v2Root);
     this.procPrefix = join(opts.procfs, '/');
     if (opts.processes === false) {
       this.trees = [];
@@ -177,6 +189,11 @@ export class ResourceInformer {
     // time describe the same interval even when the walk over thousands of pids takes a while.
     const usage = new Map<TrackedContainer, number | undefined>();
     for (const c of this.containers.values()) usage.set(c, this.sampleUsage(c));
+    // Before any process is read: the cgroups that ran nothing since the previous refresh.
+    this.quiet.sample(this.reader, gen, (pid, cg) => {
+      const t = this.procs.get(pid);
+      if (t && t.cgroup === cg && t.currentAt === gen - 1) t.quietAt = gen;
+    });
     let processes: WorkloadCpu<ProcessInfo>[];
     let containers: WorkloadCpu<ContainerInfo>[];
     let vmProcesses: WorkloadCpu<ProcessInfo>[];
@@ -237,6 +254,14 @@ export class ResourceInformer {
       const c0 = name.charCodeAt(0);
       if (c0 < 48 || c0 > 57) continue; // not a pid
       const pid = Number(name);
+      let tracked = this.procs.get(pid);
+      if (tracked?.quietAt === gen) {
+        // Its cgroup ran nothing since the previous refresh: neither did it (quietCgroups.ts).
+        tracked.seen = gen;
+        tracked.currentAt = gen;
+        out.push(rowOf(tracked, 0));
+        continue;
+      }
       const st = this.scan;
       let n: number;
       try {
@@ -254,9 +279,9 @@ export class ResourceInformer {
         this.keepAlive(pid, gen, out);
         continue;
       }
-      let tracked = this.procs.get(pid);
       if (tracked && tracked.startTicks !== st.startTicks) {
         // The pid was reused: the old process ended.
+        this.forget(tracked);
         out.push({ info: tracked.info, cpuDeltaSec: 0, cpuTotalSec: tracked.totalSec, ended: true });
         tracked = undefined;
       }
@@ -274,6 +299,7 @@ export class ResourceInformer {
       }
       tracked.lastTicks = st.cpuTicks;
       tracked.seen = gen;
+      tracked.currentAt = gen;
       const deltaSec = deltaTicks / CLOCK_TICKS;
       tracked.totalSec += deltaSec;
       out.push(rowOf(tracked, deltaSec));
@@ -281,10 +307,17 @@ export class ResourceInformer {
     for (const [pid, t] of this.procs) {
       if (t.seen !== gen) {
         this.procs.delete(pid);
+        this.forget(t);
         out.push({ info: t.info, cpuDeltaSec: 0, cpuTotalSec: t.totalSec, ended: true });
       }
     }
     return out;
+  }
+
+  /** A known process that ended: it leaves its cgroup. */
+  private forget(t: TrackedProcess): void {
+    if (t.cgroup) this.quiet.leave(t.cgroup);
+    t.cgroup = undefined;
   }
 
   /**
@@ -307,10 +340,12 @@ export class ResourceInformer {
     let containerId = '';
     let vm: VmInfo | undefined;
     let container: TrackedProcess['container'];
+    let cgroup: ProcessCgroup | undefined;
     if (!kernelThread) {
       exe = this.readExe(pid, errors);
       try {
         const lines = parseProcCgroup(this.reader.readText(join(dir, 'cgroup')));
+        cgroup = this.quiet.join(lines);
         const c = containerOfProcess(lines);
         if (c) {
           containerId = c.id;
@@ -341,7 +376,7 @@ export class ResourceInformer {
       vmId: vm?.id ?? '',
       kernelThread,
     };
-    return { info, startTicks: st.startTicks, lastTicks: 0, totalSec: 0, seen: 0, container };
+    return { info, startTicks: st.startTicks, lastTicks: 0, totalSec: 0, seen: 0, currentAt: -1, quietAt: -1, cgroup, container };
   }
 
   private readExe(pid: number, errors: ErrorCounts): string {

@@ -653,6 +653,15 @@ class FakeHost {
       );
   }
 
+  /** A v2 cgroup's cgroup.procs (one pid a line) and cgroup.type (null: no such file, as on the root or v1). */
+  cgroupMembers(path: string, pids: number[], type: string | null = 'domain'): void {
+    const dir = join(this.cgRoot, path);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'cgroup.procs'), pids.map((p) => `${p}\n`).join(''));
+    if (type === null) rmSync(join(dir, 'cgroup.type'), { force: true });
+    else writeFileSync(join(dir, 'cgroup.type'), `${type}\n`);
+  }
+
   removeCgroup(path: string): void {
     rmSync(join(this.cgRoot, path), { recursive: true, force: true });
   }
@@ -1156,6 +1165,152 @@ describe('ResourceInformer on a synthetic host', () => {
     assert.equal(s.nodeActiveCpuSec, 0);
     assert.equal(s.usageRatio, 0);
     near(proc(s, 920).cpuDeltaSec, 0.5, 'process still billed');
+  });
+});
+
+// ---------- processes of quiet cgroups are not read (quietCgroups.ts) ----------
+
+describe('ResourceInformer: a process whose cgroup used no CPU is not read', () => {
+  /** A stat file the informer reports as process_parse if it reads it: the way to tell a read from a skip. */
+  const garble = (h: FakeHost, pid: number) => h.write(`${pid}/stat`, 'garbage\n');
+
+  test('skipped from the second reading of its cgroup on, while the counter stays; read and billed in full once it moves', (t) => {
+    const h = new FakeHost(t);
+    const svc = '/system.slice/idle.service';
+    h.proc(300, { comm: 'idled', utime: 40, start: 500, cgroup: svc });
+    h.proc(301, { comm: 'idled', utime: 10, start: 600, cgroup: svc });
+    h.cgroupCpu(svc, 5);
+    h.cgroupMembers(svc, [300, 301]);
+    const inf = h.informer();
+    inf.refresh(); // baseline: the cgroup is learnt, not read
+    h.uptime(105);
+    // pid 300 runs 20 ticks, and its stat cannot be read at the next refresh.
+    h.cgroupCpu(svc, 5.2);
+    garble(h, 300);
+    // First reading of the cgroup: nothing to compare with, every process is read.
+    assert.equal(inf.refresh().errors.process_parse, 1, 'read at the cgroup’s first reading');
+    h.ticks(300, 60);
+    h.uptime(110);
+    // The counter stayed, but pid 300's last good value predates the previous reading: it is read, and billed.
+    const late = inf.refresh();
+    assert.deepEqual(late.errors, {});
+    near(proc(late, 300).cpuDeltaSec, 0.2, 'billed at the next good read');
+    h.uptime(115);
+    garble(h, 300);
+    garble(h, 301);
+    const quiet = inf.refresh();
+    assert.deepEqual(quiet.errors, {}, 'neither stat file is read while the counter stays');
+    for (const pid of [300, 301]) {
+      assert.equal(proc(quiet, pid).cpuDeltaSec, 0);
+      assert.equal(proc(quiet, pid).ended, false);
+    }
+    assert.equal(proc(quiet, 300).info.comm, 'idled');
+    h.uptime(120);
+    assert.deepEqual(inf.refresh().errors, {}, 'still quiet');
+
+    // The service runs: its counter moves, and both stat files are read again.
+    h.cgroupCpu(svc, 5.3);
+    h.ticks(300, 90); // +30 ticks since the last good read, three refreshes ago
+    h.ticks(301, 10);
+    h.uptime(125);
+    const busy = inf.refresh();
+    assert.deepEqual(busy.errors, {});
+    near(proc(busy, 300).cpuDeltaSec, 0.3, 'pid 300 billed what it used');
+    assert.equal(proc(busy, 301).cpuDeltaSec, 0);
+    near(proc(busy, 300).cpuTotalSec, 0.5, 'nothing lost or billed twice');
+  });
+
+  test('read as before: a threaded cgroup, the root cgroup, a cgroup without cgroup.type, a process that left its cgroup', (t) => {
+    const h = new FakeHost(t);
+    const cases: [number, string, number[], string | null][] = [
+      [400, '/app.slice/threads', [400], 'threaded'],
+      [401, '/', [401], null],
+      [402, '/notype.service', [402], null],
+      [403, '/moved.service', [], 'domain'], // its cgroup no longer lists it
+      [404, '/quiet.service', [404], 'domain'], // the one skipped
+      [405, '/root.slice/threaded-root', [405], 'domain threaded'], // skipped: its subtree's threads are in its counter
+    ];
+    for (const [pid, path, members, type] of cases) {
+      h.proc(pid, { comm: 'p', utime: 10, start: 500, cgroup: path });
+      if (path !== '/') h.cgroupCpu(path, 1);
+      h.cgroupMembers(path, members, type);
+    }
+    const inf = h.informer();
+    for (let i = 0; i < 3; i++) {
+      h.uptime(100 + i * 5);
+      assert.deepEqual(inf.refresh().errors, {});
+    }
+    for (const [pid] of cases) garble(h, pid);
+    h.uptime(120);
+    const s = inf.refresh();
+    assert.equal(s.errors.process_parse, 4, 'four of the six stat files are read');
+    for (const [pid] of cases) assert.equal(proc(s, pid).ended, false);
+  });
+
+  test('v1 hierarchies are never trusted: a thread may sit in another cgroup than its process', (t) => {
+    const h = new FakeHost(t, 'v1');
+    const path = '/system.slice/v1.service';
+    h.proc(500, { comm: 'p', utime: 10, start: 500, cgroup: path });
+    h.cgroupCpu(path, 1);
+    h.cgroupMembers(path, [500]);
+    const inf = h.informer();
+    for (let i = 0; i < 3; i++) {
+      h.uptime(100 + i * 5);
+      inf.refresh();
+    }
+    garble(h, 500);
+    assert.equal(inf.refresh().errors.process_parse, 1);
+  });
+
+  test('a process that moved into a quiet cgroup is read: it may have run where it was', (t) => {
+    const h = new FakeHost(t);
+    const [from, to] = ['/system.slice/from.service', '/system.slice/to.service'];
+    h.proc(700, { comm: 'mover', utime: 10, start: 500, cgroup: from });
+    h.proc(701, { comm: 'stays', utime: 10, start: 500, cgroup: to });
+    for (const [path, pid] of [
+      [from, 700],
+      [to, 701],
+    ] as const) {
+      h.cgroupCpu(path, 1);
+      h.cgroupMembers(path, [pid]);
+    }
+    const inf = h.informer();
+    for (let i = 0; i < 3; i++) {
+      h.uptime(100 + i * 5);
+      inf.refresh();
+    }
+    // pid 700 runs 10 ticks where it was, then is moved into the quiet cgroup.
+    h.ticks(700, 20);
+    h.cgroupCpu(from, 1.1);
+    h.cgroupMembers(from, []);
+    h.cgroupMembers(to, [701, 700]);
+    h.uptime(120);
+    const s = inf.refresh();
+    near(proc(s, 700).cpuDeltaSec, 0.1, 'billed in the interval it ran');
+  });
+
+  test('a pid reused by a process in another cgroup is read: the old process ends, the new one is billed', (t) => {
+    const h = new FakeHost(t);
+    const svc = '/system.slice/old.service';
+    h.proc(600, { comm: 'old', utime: 10, start: 500, cgroup: svc });
+    h.cgroupCpu(svc, 1);
+    h.cgroupMembers(svc, [600]);
+    const inf = h.informer();
+    for (let i = 0; i < 3; i++) {
+      h.uptime(100 + i * 5);
+      inf.refresh();
+    }
+    // Between two refreshes pid 600 exits (its cgroup's counter is left as it was, the worst case) and is reused elsewhere.
+    h.kill(600);
+    h.cgroupMembers(svc, []);
+    h.proc(600, { comm: 'new', utime: 20, start: 11600, cgroup: '/system.slice/new.service' });
+    h.uptime(120);
+    const s = inf.refresh();
+    assert.deepEqual(s.errors, {});
+    const [ended, started] = [procsOf(s, 600).find((p) => p.ended), procsOf(s, 600).find((p) => !p.ended)];
+    assert.equal(ended?.info.comm, 'old');
+    assert.equal(started?.info.comm, 'new');
+    near(started?.cpuDeltaSec ?? NaN, 0.2, 'the new process is billed from its start');
   });
 });
 
