@@ -4,22 +4,26 @@
 // counter per cgroup stands in for thousands of stat files.
 //
 // Why it is exact. The kernel charges a task's run time to its process's times and to its v2
-// cgroup's `cpu.stat usage_usec` in the same place (update_curr), so a cgroup whose counter read
-// the same at the start of two refreshes ran nothing in between: none of its processes used CPU
-// time, exec'd (a new comm), renamed itself (only a process can rename itself) or exited (exit
-// runs in the process). A process is skipped only when
+// cgroup's `cpu.stat usage_usec` in the same place (update_curr), and reading cpu.stat flushes the
+// per-CPU counts first, so a cgroup whose counter read the same at the start of two refreshes ran
+// nothing in between: none of its processes used CPU time, exec'd (a new comm), renamed itself
+// (only a process can rename itself) or exited (exit runs in the process). A process is skipped
+// only when
 //   - its stat was known at the start of the previous refresh or later (read then, or skipped
-//     then by this same rule), so its last value is still its value;
+//     then by this same rule), so its last value is still its value; and it was read once after
+//     the refresh that first saw it (its stat is read before its cgroup file: a move in between
+//     would go unseen);
 //   - its cgroup read the same at the start of the previous refresh and of this one;
 //   - its cgroup's cgroup.procs lists it now: a process that moved, or a pid reused by another
 //     process elsewhere, is read as before;
 //   - the cgroup is a domain (`cgroup.type` domain or domain threaded): in a threaded cgroup a
 //     process's threads may run in sibling cgroups, whose time this counter does not see.
 // The root cgroup (kernel threads, whatever runs outside any service), v1 hierarchies (where a
-// thread can sit in another cgroup than its process) and a cgroup without a `cgroup.type` are
-// never skipped. What is left: a process that moved out, ran, and moved back within one interval,
-// or a pid reused by a process that was moved into the very cgroup and has not run there since;
-// their time is billed at the next read instead (delayed, not lost).
+// thread can sit in another cgroup than its process), a cgroup without a `cgroup.type`, a path
+// seen from another cgroup namespace (`/../..`: not a directory of the mounted tree) and a zombie
+// leader (the kernel leaves an exiting task behind when its threads are moved) are never skipped.
+// What is left: a process that moves out, runs, and moves back within one interval has that time
+// billed at its next read, or lost if it ends before one.
 
 import { join } from 'node:path';
 import { parseCgroupCpuSeconds } from './cgroupCpu.js';

@@ -54,6 +54,8 @@ interface TrackedProcess {
   currentAt: number;
   /** The refresh in which it is skipped: its cgroup used no CPU since the previous one. */
   quietAt: number;
+  /** The refresh that first saw it (its stat was read before its cgroup file: it may have moved in between). */
+  trackedAt: number;
   /** Its v2 cgroup, when its processes may be skipped (quietCgroups.ts). */
   cgroup?: ProcessCgroup;
   /**
@@ -139,6 +141,8 @@ export class ResourceInformer {
   /** Uptime (ticks) read before the previous refresh listed /proc: a process started at or after it is new. */
   private prevUptimeTicks = -1;
   private generation = 0;
+  /** Known processes not read in this refresh: their cgroups used no CPU. */
+  private skipped = 0;
 
   /** `<procfs>/`, joined once: path.join per process is measurable at thousands of pids. */
   private readonly procPrefix: string;
@@ -192,8 +196,11 @@ export class ResourceInformer {
     // Before any process is read: the cgroups that ran nothing since the previous refresh.
     this.quiet.sample(this.reader, gen, (pid, cg) => {
       const t = this.procs.get(pid);
-      if (t && t.cgroup === cg && t.currentAt === gen - 1) t.quietAt = gen;
+      // Read in the previous refresh or skipped then, and read at least once after the one that
+      // found its cgroup (a move between its first stat and cgroup reads would go unseen).
+      if (t && t.cgroup === cg && t.currentAt === gen - 1 && t.trackedAt < gen - 1) t.quietAt = gen;
     });
+    this.skipped = 0;
     let processes: WorkloadCpu<ProcessInfo>[];
     let containers: WorkloadCpu<ContainerInfo>[];
     let vmProcesses: WorkloadCpu<ProcessInfo>[];
@@ -222,7 +229,7 @@ export class ResourceInformer {
     );
     for (const p of pods) if (p.ended) this.podInfos.delete(p.info.key);
     this.prevUptimeTicks = uptimeTicks;
-    return { baseline, nodeActiveCpuSec, nodeTotalCpuSec, usageRatio, processes, containers, vms, pods, errors: errors.byKind };
+    return { baseline, nodeActiveCpuSec, nodeTotalCpuSec, usageRatio, processes, containers, vms, pods, errors: errors.byKind, processesSkipped: this.skipped };
   }
 
   private readUptimeTicks(errors: ErrorCounts): number {
@@ -259,6 +266,7 @@ export class ResourceInformer {
         // Its cgroup ran nothing since the previous refresh: neither did it (quietCgroups.ts).
         tracked.seen = gen;
         tracked.currentAt = gen;
+        this.skipped++;
         out.push(rowOf(tracked, 0));
         continue;
       }
@@ -279,14 +287,19 @@ export class ResourceInformer {
         this.keepAlive(pid, gen, out);
         continue;
       }
+      let reused = false;
       if (tracked && tracked.startTicks !== st.startTicks) {
         // The pid was reused: the old process ended.
         this.forget(tracked);
         out.push({ info: tracked.info, cpuDeltaSec: 0, cpuTotalSec: tracked.totalSec, ended: true });
         tracked = undefined;
+        reused = true;
       }
       let deltaTicks: number;
       if (tracked) {
+        // A zombie leader whose threads live on may have been left in its cgroup while they moved
+        // to another (the kernel does not move an exiting task): never skipped again.
+        if (tracked.cgroup && st.stateEnd - st.stateStart === 1 && bytes[st.stateStart] === 90 /* Z */) this.forget(tracked);
         deltaTicks = Math.max(0, st.cpuTicks - tracked.lastTicks);
         // A new comm means the process exec'd another program: its exe changed too.
         if (!commIs(bytes, st, tracked.info.comm)) tracked.info = { ...tracked.info, comm: commOf(bytes, st), exe: this.readExe(pid, errors) };
@@ -294,8 +307,10 @@ export class ResourceInformer {
         tracked = this.track(pid, commOf(bytes, st), st, errors);
         this.procs.set(pid, tracked);
         // A process started since the previous refresh is billed all its CPU time; one that was
-        // already running when we first see it (the first refresh) is a baseline.
-        deltaTicks = !baseline && st.startTicks >= this.prevUptimeTicks ? st.cpuTicks : 0;
+        // already running when we first see it (the first refresh) is a baseline. So is one on a
+        // reused pid: it started after the old process's last read, which may be older than the
+        // previous refresh when that one was skipped (quietCgroups.ts).
+        deltaTicks = !baseline && (reused || st.startTicks >= this.prevUptimeTicks) ? st.cpuTicks : 0;
       }
       tracked.lastTicks = st.cpuTicks;
       tracked.seen = gen;
@@ -376,7 +391,7 @@ export class ResourceInformer {
       vmId: vm?.id ?? '',
       kernelThread,
     };
-    return { info, startTicks: st.startTicks, lastTicks: 0, totalSec: 0, seen: 0, currentAt: -1, quietAt: -1, cgroup, container };
+    return { info, startTicks: st.startTicks, lastTicks: 0, totalSec: 0, seen: 0, currentAt: -1, quietAt: -1, trackedAt: this.generation, cgroup, container };
   }
 
   private readExe(pid: number, errors: ErrorCounts): string {

@@ -90,4 +90,6 @@ export interface ResourceSample {
   readonly pods: WorkloadCpu<PodInfo>[];
   /** Problems met during this refresh, by kind; none of them stops it. */
   readonly errors: Partial<Record<ResourceErrorKind, number>>;
+  /** Known processes whose stat was not read: their cgroups used no CPU since the previous refresh (quietCgroups.ts). */
+  readonly processesSkipped?: number;
 }

@@ -17,6 +17,7 @@ import { ApiServerPodInformer } from '../../src/k8s/apiServerPodInformer.js';
 import { loadKubeAccess } from '../../src/k8s/kubeClient.js';
 import { KubeletPodInformer } from '../../src/k8s/kubeletPodInformer.js';
 import type { PodInformer } from '../../src/k8s/podInformer.js';
+import { QuietCgroups } from '../../src/resource/quietCgroups.js';
 import { ResourceInformer, type PodMetadataSource } from '../../src/resource/resourceInformer.js';
 import { vmFromCmdline } from '../../src/resource/vm.js';
 import type { ResourceSample, WorkloadCpu } from '../../src/resource/workloads.js';
@@ -526,6 +527,8 @@ type CgroupMode = 'v2' | 'hybrid' | 'v1';
 
 interface ProcSpec {
   comm?: string;
+  /** The state field (default S). */
+  state?: string;
   utime?: number;
   stime?: number;
   /** Start time after boot, ticks. */
@@ -632,13 +635,19 @@ class FakeHost {
 
   private writePidStat(pid: number): void {
     const s = this.spec(pid);
-    const line = `${pid} (${s.comm ?? 'proc'}) S 1 ${pid} ${pid} 0 -1 ${s.flags ?? 4194560} 10 0 0 0 ${s.utime ?? 0} ${s.stime ?? 0} 0 0 20 0 1 0 ${s.start} ${STAT_TAIL}\n`;
+    const line = `${pid} (${s.comm ?? 'proc'}) ${s.state ?? 'S'} 1 ${pid} ${pid} 0 -1 ${s.flags ?? 4194560} 10 0 0 0 ${s.utime ?? 0} ${s.stime ?? 0} 0 0 20 0 1 0 ${s.start} ${STAT_TAIL}\n`;
     writeFileSync(join(this.procfs, String(pid), 'stat'), line);
   }
 
   kill(pid: number): void {
     this.specs.delete(pid);
     rmSync(join(this.procfs, String(pid)), { recursive: true, force: true });
+  }
+
+  /** Changes a process's spec (its stat file is written again). */
+  update(pid: number, change: Partial<ProcSpec>): void {
+    Object.assign(this.spec(pid), change);
+    this.writePidStat(pid);
   }
 
   /** Sets a cgroup's CPU counter: cpu.stat usage_usec on v2/hybrid, cpuacct.usage (ns) on v1. */
@@ -1200,6 +1209,7 @@ describe('ResourceInformer: a process whose cgroup used no CPU is not read', () 
     garble(h, 301);
     const quiet = inf.refresh();
     assert.deepEqual(quiet.errors, {}, 'neither stat file is read while the counter stays');
+    assert.equal(quiet.processesSkipped, 2);
     for (const pid of [300, 301]) {
       assert.equal(proc(quiet, pid).cpuDeltaSec, 0);
       assert.equal(proc(quiet, pid).ended, false);
@@ -1224,7 +1234,8 @@ describe('ResourceInformer: a process whose cgroup used no CPU is not read', () 
     const h = new FakeHost(t);
     const cases: [number, string, number[], string | null][] = [
       [400, '/app.slice/threads', [400], 'threaded'],
-      [401, '/', [401], null],
+      [401, '/', [401], 'domain'], // the root, even if it said it was a domain
+      [406, '/garbled.service', [406], 'domain'], // its cpu.stat cannot be parsed
       [402, '/notype.service', [402], null],
       [403, '/moved.service', [], 'domain'], // its cgroup no longer lists it
       [404, '/quiet.service', [404], 'domain'], // the one skipped
@@ -1235,6 +1246,7 @@ describe('ResourceInformer: a process whose cgroup used no CPU is not read', () 
       if (path !== '/') h.cgroupCpu(path, 1);
       h.cgroupMembers(path, members, type);
     }
+    writeFileSync(join(h.sysfs, 'fs', 'cgroup', 'garbled.service', 'cpu.stat'), 'garbage\n');
     const inf = h.informer();
     for (let i = 0; i < 3; i++) {
       h.uptime(100 + i * 5);
@@ -1243,7 +1255,7 @@ describe('ResourceInformer: a process whose cgroup used no CPU is not read', () 
     for (const [pid] of cases) garble(h, pid);
     h.uptime(120);
     const s = inf.refresh();
-    assert.equal(s.errors.process_parse, 4, 'four of the six stat files are read');
+    assert.equal(s.errors.process_parse, 5, 'five of the seven stat files are read');
     for (const [pid] of cases) assert.equal(proc(s, pid).ended, false);
   });
 
@@ -1287,6 +1299,101 @@ describe('ResourceInformer: a process whose cgroup used no CPU is not read', () 
     h.uptime(120);
     const s = inf.refresh();
     near(proc(s, 700).cpuDeltaSec, 0.1, 'billed in the interval it ran');
+  });
+
+  test('a process first seen in a quiet cgroup is read once more before it can be skipped: it may have moved in after its stat was read', (t) => {
+    const h = new FakeHost(t);
+    const svc = '/system.slice/quiet.service';
+    h.proc(900, { comm: 'old', utime: 10, start: 500, cgroup: svc });
+    h.cgroupCpu(svc, 1);
+    h.cgroupMembers(svc, [900]);
+    const inf = h.informer();
+    for (let i = 0; i < 3; i++) {
+      h.uptime(100 + i * 5);
+      inf.refresh();
+    }
+    // pid 901 started in another cgroup and was moved into the quiet one: first seen there.
+    h.proc(901, { comm: 'moved', utime: 5, start: 500, cgroup: svc });
+    h.cgroupMembers(svc, [900, 901]);
+    h.uptime(115);
+    inf.refresh();
+    // It ran 10 ticks where it was, between its stat and cgroup reads.
+    h.ticks(901, 15);
+    h.uptime(120);
+    const s = inf.refresh();
+    near(proc(s, 901).cpuDeltaSec, 0.1, 'read in the refresh after it was found');
+    assert.equal(s.processesSkipped, 1, 'pid 900 is skipped');
+  });
+
+  test('a zombie leader is never skipped again: its threads may have moved to another cgroup without it', (t) => {
+    const h = new FakeHost(t);
+    const svc = '/system.slice/threads.service';
+    h.proc(950, { comm: 'mt', utime: 10, start: 500, cgroup: svc });
+    h.cgroupCpu(svc, 1);
+    h.cgroupMembers(svc, [950]);
+    const inf = h.informer();
+    for (let i = 0; i < 3; i++) {
+      h.uptime(100 + i * 5);
+      inf.refresh();
+    }
+    // The main thread exits (that runs in the cgroup: its counter moves); its threads live on.
+    h.update(950, { state: 'Z' });
+    h.cgroupCpu(svc, 1.01);
+    h.uptime(115);
+    inf.refresh();
+    // Its threads are moved to another cgroup and run there; the zombie leader stays listed here.
+    for (let i = 0; i < 2; i++) {
+      h.ticks(950, 20 + i * 10);
+      h.uptime(120 + i * 5);
+      near(proc(inf.refresh(), 950).cpuDeltaSec, 0.1, `interval ${i + 1}: billed while its cgroup is quiet`);
+    }
+  });
+
+  test('a pid reused in the same quiet cgroup by a process moved there: the new one is billed in full once read', (t) => {
+    const h = new FakeHost(t);
+    const svc = '/system.slice/reuse.service';
+    h.proc(800, { comm: 'old', utime: 10, start: 500, cgroup: svc });
+    h.cgroupCpu(svc, 1);
+    h.cgroupMembers(svc, [800]);
+    const inf = h.informer();
+    for (let i = 0; i < 3; i++) {
+      h.uptime(100 + i * 5);
+      inf.refresh();
+    }
+    // pid 800 ends (its counter is left as it was, the worst case) and is reused by a process
+    // started elsewhere at 116 s that used 30 ticks there, then moved into the cgroup asleep.
+    h.kill(800);
+    h.proc(800, { comm: 'new', utime: 30, start: 11600, cgroup: svc });
+    h.uptime(120);
+    const unseen = inf.refresh();
+    assert.equal(unseen.processesSkipped, 1, 'the cgroup says nothing ran: the pid is not read');
+    // It runs 20 ticks in the cgroup: read, found new, billed everything it used.
+    h.ticks(800, 50);
+    h.cgroupCpu(svc, 1.2);
+    h.uptime(125);
+    const s = inf.refresh();
+    const [ended, started] = [procsOf(s, 800).find((p) => p.ended), procsOf(s, 800).find((p) => !p.ended)];
+    assert.equal(ended?.info.comm, 'old');
+    assert.equal(started?.info.comm, 'new');
+    near(started?.cpuDeltaSec ?? NaN, 0.5, 'nothing of the new process is lost');
+  });
+
+  test('QuietCgroups: one entry per cgroup while it has members; none for the root or a path from another cgroup namespace', () => {
+    const q = new QuietCgroups('/sys/fs/cgroup');
+    const line = (path: string) => [{ hierarchy: '0', controllers: [], path }];
+    const a = q.join(line('/a.service'));
+    const b = q.join(line('/a.service'));
+    assert.ok(a && a === b);
+    assert.equal(a.dir, '/sys/fs/cgroup/a.service');
+    assert.equal(q.join(line('/')), undefined);
+    assert.equal(q.join(line('/../../kubepods.slice/x.scope')), undefined);
+    assert.equal(q.join([{ hierarchy: '4', controllers: ['cpuacct'], path: '/a.service' }]), undefined, 'v1 lines are not used');
+    assert.equal(new QuietCgroups(undefined).join(line('/a.service')), undefined, 'no v2 hierarchy');
+    assert.equal(q.size, 1);
+    q.leave(a);
+    assert.equal(q.size, 1);
+    q.leave(a);
+    assert.equal(q.size, 0);
   });
 
   test('a pid reused by a process in another cgroup is read: the old process ends, the new one is billed', (t) => {
