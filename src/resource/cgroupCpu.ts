@@ -5,6 +5,7 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { outsideNamespace } from './cgroupNamespace.js';
 import type { CgroupLine } from './containerId.js';
 import type { FileReader } from '../util/fileReader.js';
 
@@ -36,11 +37,15 @@ export interface CgroupCpuSource {
 
 /**
  * The accounting file of the cgroup a container id was found in: the line it was found on
- * first, then any other line whose path holds the same id. Undefined when none exists.
+ * first, then any other line whose path holds the same id. Undefined when none exists. The paths
+ * are tree paths (cgroupNamespace.ts maps the v2 line's); one that climbs out of the reader's
+ * cgroup namespace (`/../..`) has no place under a mount point and is skipped: joined, its `..`s
+ * would name another directory.
  */
 export function cgroupCpuSource(layout: CgroupLayout, foundOn: CgroupLine, lines: CgroupLine[], id: string): CgroupCpuSource | undefined {
   const candidates = [foundOn, ...lines.filter((l) => l !== foundOn && l.path.includes(id))];
   for (const line of candidates) {
+    if (outsideNamespace(line.path)) continue;
     let src: CgroupCpuSource | undefined;
     if (line.hierarchy === '0' && layout.v2Root) src = { file: join(layout.v2Root, line.path, 'cpu.stat'), kind: 'v2' };
     else if (line.controllers.includes('cpuacct') && layout.v1CpuacctRoot) src = { file: join(layout.v1CpuacctRoot, line.path, 'cpuacct.usage'), kind: 'v1' };

@@ -1,11 +1,12 @@
 // Containers and VMs found from the cgroup tree, for the informer's cgroup-only mode (nothing
 // needs the process level): one readdir per cgroup directory instead of one read per process.
 // A directory is a container's by the runtimes' naming that containerId.ts matches on
-// /proc/<pid>/cgroup, applied to the directory's own path, so both modes name the same
-// containers: the deepest match wins, and a sub-directory with no deeper match (a container
-// that runs systemd, a runtime's payload group) belongs to the container above it. VMs run where
-// the hypervisors put them: libvirt's machine.slice (systemd) or machine/ (cgroupfs), Proxmox's
-// qemu.slice.
+// /proc/<pid>/cgroup, applied to the directory's own path (the tree path the process mode also
+// makes of what it reads there from a private cgroup namespace, cgroupNamespace.ts), so both
+// modes name the same containers: the deepest match wins, and a sub-directory with no deeper
+// match (a container that runs systemd, a runtime's payload group) belongs to the container above
+// it. VMs run where the hypervisors put them: libvirt's machine.slice (systemd) or machine/
+// (cgroupfs), Proxmox's qemu.slice.
 
 import { readdirSync, statSync } from 'node:fs';
 import { matchContainer, type ContainerRuntime } from './containerId.js';

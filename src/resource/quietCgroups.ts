@@ -20,14 +20,17 @@
 //     process's threads may run in sibling cgroups, whose time this counter does not see.
 // The root cgroup (kernel threads, whatever runs outside any service), v1 hierarchies (where a
 // thread can sit in another cgroup than its process), a cgroup without a `cgroup.type`, a path
-// seen from another cgroup namespace (`/../..`: not a directory of the mounted tree) and a zombie
-// leader (the kernel leaves an exiting task behind when its threads are moved) are never skipped.
+// that still climbs out of the exporter's cgroup namespace (`/../..`: the informer makes tree paths
+// of the paths it reads in a private namespace, cgroupNamespace.ts, and keeps as read one it could
+// not place) and a zombie leader (the kernel leaves an exiting task behind when its threads are
+// moved) are never skipped.
 // What is left: a process that moves out, runs, and moves back within one interval has that time
 // billed at its next read, or lost if it ends before one.
 
 import { join } from 'node:path';
 import { parseCgroupCpuSeconds } from './cgroupCpu.js';
 import { parseCgroupProcs } from './cgroupDiscovery.js';
+import { outsideNamespace } from './cgroupNamespace.js';
 import type { CgroupLine } from './containerId.js';
 import type { FileReader } from '../util/fileReader.js';
 
@@ -54,13 +57,14 @@ export class QuietCgroups {
   }
 
   /**
-   * The cgroup of a process first seen, from its /proc/<pid>/cgroup lines, counted as one of its
-   * members; undefined where its processes are never skipped (no v2 line, the root cgroup).
+   * The cgroup of a process first seen, from its /proc/<pid>/cgroup lines (the v2 path a tree
+   * path, cgroupNamespace.ts), counted as one of its members; undefined where its processes are
+   * never skipped (no v2 line, the root cgroup, a path that climbs out of the namespace).
    */
   join(lines: readonly CgroupLine[]): ProcessCgroup | undefined {
     if (this.v2Root === undefined) return undefined;
     const line = lines.find((l) => l.hierarchy === '0');
-    if (!line || line.path === '/' || line.path === '' || line.path.includes('..')) return undefined;
+    if (!line || line.path === '/' || line.path === '' || outsideNamespace(line.path)) return undefined;
     const dir = join(this.v2Root, line.path);
     let cg = this.byDir.get(dir);
     // Not read now: its first reading is taken at the start of the next refresh, before any of its

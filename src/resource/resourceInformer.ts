@@ -15,6 +15,7 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { cgroupCpuSource, detectCgroupLayout, readCgroupCpuSeconds, type CgroupCpuSource, type CgroupLayout } from './cgroupCpu.js';
 import { CgroupTree, type CgroupContainerDirs } from './cgroupDiscovery.js';
+import { CgroupNamespace } from './cgroupNamespace.js';
 import { containerOfProcess, matchContainer, parseProcCgroup, podUidFromCgroupPath, type CgroupLine, type ContainerRuntime } from './containerId.js';
 import { commIs, commOf, newPidStatScan, scanPidStat, PF_KTHREAD, type PidStatScan } from './pidStat.js';
 import { cpuInterval, parseProcStat, type CpuTimes } from './procStat.js';
@@ -130,6 +131,11 @@ export class ResourceInformer {
   private readonly procs = new Map<number, TrackedProcess>();
   /** The cgroups of the known processes, whose counters tell which processes used no CPU. */
   private readonly quiet: QuietCgroups;
+  /**
+   * Tree paths of the v2 paths read from /proc/<pid>/cgroup, which the kernel writes relative to
+   * this process's cgroup namespace (private in a Kubernetes pod): the cgroup-only mode's paths.
+   */
+  private readonly cgroupNs: CgroupNamespace;
   private readonly containers = new Map<string, TrackedContainer>();
   /** VMs with at least one live process, by id. */
   private readonly vmInfos = new Map<string, VmInfo>();
@@ -152,6 +158,7 @@ export class ResourceInformer {
   constructor(private readonly opts: ResourceInformerOptions) {
     this.layout = detectCgroupLayout(opts.sysfs);
     this.quiet = new QuietCgroups(this.layout.v2Root);
+    this.cgroupNs = new CgroupNamespace(opts.procfs, this.layout.v2Root);
     this.procPrefix = join(opts.procfs, '/');
     if (opts.processes === false) {
       this.trees = [];
@@ -359,7 +366,9 @@ export class ResourceInformer {
     if (!kernelThread) {
       exe = this.readExe(pid, errors);
       try {
-        const lines = parseProcCgroup(this.reader.readText(join(dir, 'cgroup')));
+        // Tree paths from here on: the cgroup's counter, whether its processes may be skipped, the
+        // container and pod it names are those the cgroup-only mode finds in the tree.
+        const lines = this.cgroupNs.treeLines(parseProcCgroup(this.reader.readText(join(dir, 'cgroup'))));
         cgroup = this.quiet.join(lines);
         const c = containerOfProcess(lines);
         if (c) {

@@ -587,6 +587,12 @@ class FakeHost {
     return new ResourceInformer({ procfs: this.procfs, sysfs: this.sysfs, ...(pods ? { pods } : {}) });
   }
 
+  /** Points /proc/self at `pid`: the informer's own process. */
+  self(pid: number): void {
+    rmSync(join(this.procfs, 'self'));
+    symlinkSync(String(pid), join(this.procfs, 'self'));
+  }
+
   uptime(sec: number): void {
     writeFileSync(join(this.procfs, 'uptime'), `${sec.toFixed(2)} ${(sec * 3.7).toFixed(2)}\n`);
   }
@@ -1178,6 +1184,105 @@ describe('ResourceInformer on a synthetic host', () => {
 });
 
 // ---------- processes of quiet cgroups are not read (quietCgroups.ts) ----------
+
+describe('ResourceInformer in a private cgroup namespace (the exporter in a pod of a cgroup v2 node)', () => {
+  // The kernel writes /proc/<pid>/cgroup paths relative to the READER's cgroup namespace: from the
+  // exporter's container three levels down, the host's cgroups read as /../../../<host path>.
+  const uid = POD_UID;
+  const uidB = '0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b';
+  const podSlice = `/kubepods.slice/kubepods-pod${POD_UID_}.slice`;
+  const own = { id: cid('exporter'), path: `${podSlice}/cri-containerd-${cid('exporter')}.scope` };
+  const sibling = { id: cid('sidecar'), path: `${podSlice}/cri-containerd-${cid('sidecar')}.scope`, read: `/../cri-containerd-${cid('sidecar')}.scope` };
+  const worker = { id: ID, path: dockerScope(ID), read: `/../../..${dockerScope(ID)}` };
+  const other = { id: ID2, path: podPath(uidB, ID2), read: `/../..${podPath(uidB, ID2).slice('/kubepods.slice'.length)}` };
+  const me = process.pid;
+
+  /** pid 1 in the host's root cgroup, the exporter at the root of its namespace, three containers seen from there. */
+  function node(t: TestContext): FakeHost {
+    const h = new FakeHost(t);
+    h.proc(1, { comm: 'systemd', utime: 900, start: 1, cgroup: '/../../..' });
+    h.proc(me, { comm: 'kepler-ts', utime: 50, start: 900, cgroup: '/' });
+    h.self(me);
+    h.proc(300, { comm: 'worker', utime: 100, start: 1000, cgroup: worker.read });
+    h.proc(400, { comm: 'sidecar', utime: 20, start: 1000, cgroup: sibling.read });
+    h.proc(500, { comm: 'app', utime: 70, start: 1000, cgroup: other.read });
+    for (const [c, pids] of [
+      [own, [me]],
+      [sibling, [400]],
+      [worker, [300]],
+      [other, [500]],
+    ] as const) {
+      h.cgroupMembers(c.path, [...pids]);
+      h.cgroupCpu(c.path, 10);
+    }
+    return h;
+  }
+
+  test('containers are billed their cgroup counters (short-lived processes included), named and put in their pods as the cgroup-only mode does', (t) => {
+    const h = node(t);
+    const full = h.informer();
+    const cgOnly = new ResourceInformer({ procfs: h.procfs, sysfs: h.sysfs, processes: false });
+    const both = () => [full.refresh(), cgOnly.refresh()];
+    both();
+    // The worker's short-lived children used 2.5 s that no live process shows; its shell used 0.1 s.
+    h.uptime(110);
+    h.ticks(300, 110);
+    h.cgroupCpu(worker.path, 12.5);
+    h.ticks(500, 90);
+    h.cgroupCpu(other.path, 10.25);
+    for (const s of both()) {
+      assert.deepEqual(s.errors, {}, 'no cgroup_fallback');
+      near(ctr(s, worker.id).cpuDeltaSec, 2.5, 'worker: its counter, not its live processes');
+      near(ctr(s, other.id).cpuDeltaSec, 0.25, 'another pod');
+      assert.equal(ctr(s, sibling.id).cpuDeltaSec, 0);
+      assert.deepEqual(
+        [worker, other, sibling, own].map((c) => [ctr(s, c.id).info.podId, ctr(s, c.id).info.runtime]),
+        [
+          ['', 'docker'],
+          [uidB, 'containerd'],
+          [uid, 'containerd'], // the pod UID is in the tree path, not in `/../cri-containerd-<id>.scope`
+          [uid, 'containerd'], // our own container reads as `/`
+        ],
+      );
+    }
+    // Quiet cgroups: from the third refresh on, the processes of cgroups whose counters stayed are
+    // not read (a garbled stat file would be counted as process_parse if it were).
+    h.uptime(120);
+    for (const pid of [me, 300, 400, 500]) h.write(`${pid}/stat`, 'garbage\n');
+    const s = full.refresh();
+    assert.deepEqual(s.errors, {});
+    assert.equal(s.processesSkipped, 4);
+  });
+
+  test('pid 1 in /init.scope (systemd on cgroup v2): the same', (t) => {
+    const h = node(t);
+    h.removeCgroup('/init.scope');
+    h.kill(1);
+    h.proc(1, { comm: 'systemd', utime: 900, start: 1, cgroup: '/../../../init.scope' });
+    h.cgroupMembers('/init.scope', [1]);
+    const inf = h.informer();
+    inf.refresh();
+    h.uptime(110);
+    h.cgroupCpu(worker.path, 11);
+    const s = inf.refresh();
+    assert.deepEqual(s.errors, {});
+    near(ctr(s, worker.id).cpuDeltaSec, 1, 'worker');
+  });
+
+  test('where the exporter’s own cgroup cannot be found, containers fall back to their processes and say so', (t) => {
+    const h = node(t);
+    h.cgroupMembers(own.path, []);
+    const inf = h.informer();
+    inf.refresh();
+    h.uptime(110);
+    h.ticks(300, 110);
+    h.cgroupCpu(worker.path, 12.5);
+    const s = inf.refresh();
+    near(ctr(s, worker.id).cpuDeltaSec, 0.1, 'its live processes');
+    assert.equal(s.errors.cgroup_fallback, 3, 'worker, sidecar, the other pod');
+    assert.equal(ctr(s, sibling.id).info.podId, '', 'the pod UID is not in `/../cri-containerd-<id>.scope`');
+  });
+});
 
 describe('ResourceInformer: a process whose cgroup used no CPU is not read', () => {
   /** A stat file the informer reports as process_parse if it reads it: the way to tell a read from a skip. */
