@@ -373,7 +373,10 @@ export class ResourceInformer {
         const c = containerOfProcess(lines);
         if (c) {
           containerId = c.id;
-          container = { lines, foundOn: c.line, runtime: c.runtime };
+          // Kept only to find a new container's cgroup: a process joining a tracked container keeps
+          // none (its lines, ten on a hybrid host, were a good part of the memory per process), and
+          // a tracked container cannot end while this process lives.
+          if (!this.containers.has(c.id)) container = { lines, foundOn: c.line, runtime: c.runtime };
         }
       } catch {
         errors.add('process_cgroup');
@@ -427,7 +430,15 @@ export class ResourceInformer {
       out.set(id, {
         processSum: live.reduce((s, p) => s + p.cpuDeltaSec, 0),
         started: () => live.every((p) => (this.procs.get(p.info.pid)?.startTicks ?? -1) >= this.prevUptimeTicks),
-        discover: () => this.discoverContainer(id, live[0].info.pid, errors),
+        discover: () => {
+          const c = this.discoverContainer(id, live[0].info.pid, errors);
+          // Found: its processes' cgroup lines are not needed again.
+          for (const p of live) {
+            const t = this.procs.get(p.info.pid);
+            if (t) t.container = undefined;
+          }
+          return c;
+        },
       });
     }
     return out;
