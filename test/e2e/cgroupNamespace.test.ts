@@ -8,30 +8,17 @@
 
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, describe, it } from 'node:test';
 import { randomHex, randomUid } from '../../harness/ids.js';
 import type { ContainerRow, NamespacedHello, NamespacedSample, Summary } from '../support/namespacedInformer.js';
-import { cgroupCpuSeconds, cgroupV2Root, killGroup, removeCgroups, requireCommand, runInCgroup, stopInCgroup } from '../support/processes.js';
+import { cgroupCpuSeconds, cgroupSettled, cgroupV2Root, FifoBursts, killGroup, removeCgroups, requireCommand, runInCgroup, stopInCgroup } from '../support/processes.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const CHILD = join(process.cwd(), 'dist', 'test', 'support', 'namespacedInformer.js');
-
-/** Waits until a cgroup's counter has not moved for `quietMs` (its processes are all asleep). */
-async function settled(dir: string, quietMs = 300): Promise<void> {
-  const deadline = performance.now() + 20_000;
-  let last = cgroupCpuSeconds(dir);
-  let since = performance.now();
-  while (performance.now() - since < quietMs) {
-    assert.ok(performance.now() < deadline, `${dir} never went quiet`);
-    await sleep(50);
-    const now = cgroupCpuSeconds(dir);
-    if (now !== last) [last, since] = [now, performance.now()];
-  }
-}
 
 const procsOf = (dir: string) => readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
 
@@ -75,7 +62,7 @@ describe('the informer in a private cgroup namespace, on real cgroups', { timeou
       assert.ok(performance.now() < deadline, 'the containers never started');
       await sleep(50);
     }
-    await Promise.all([settled(sidecarDir), settled(workerDir)]);
+    await Promise.all([cgroupSettled(sidecarDir), cgroupSettled(workerDir)]);
     const sleepers = procsOf(sidecarDir);
     const shell = worker.child.pid ?? NaN;
     assert.deepEqual(procsOf(workerDir), [shell]);
@@ -121,16 +108,8 @@ describe('the informer in a private cgroup namespace, on real cgroups', { timeou
     const first = counters();
     let prev = first;
 
-    let wakes = 0;
-    const burst = async () => {
-      appendFileSync(fifo, `${++wakes}\n`);
-      const until = performance.now() + 30_000;
-      while (!existsSync(done) || readFileSync(done, 'utf8').trim().split('\n').length < wakes) {
-        assert.ok(performance.now() < until, 'the worker did not burn');
-        await sleep(20);
-      }
-      await settled(workerDir);
-    };
+    const bursts = new FifoBursts(fifo, done, workerDir);
+    const burst = () => bursts.burst();
 
     const steps = ['quiet', 'quiet', 'quiet', 'busy', 'quiet', 'quiet', 'busy', 'busy', 'quiet'];
     let billed = 0;

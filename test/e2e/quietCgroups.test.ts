@@ -5,14 +5,14 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { randomHex } from '../../harness/ids.js';
 import { ResourceInformer } from '../../src/resource/resourceInformer.js';
 import type { ResourceSample } from '../../src/resource/workloads.js';
-import { cgroupCpuSeconds, cgroupV2Root, removeCgroups, runInCgroup, stopInCgroup } from '../support/processes.js';
+import { cgroupSettled, cgroupV2Root, FifoBursts, removeCgroups, runInCgroup, stopInCgroup } from '../support/processes.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -21,19 +21,6 @@ function ticksOf(pid: number): number {
   const text = readFileSync(`/proc/${pid}/stat`, 'latin1');
   const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
   return Number(f[11]) + Number(f[12]);
-}
-
-/** Waits until a cgroup's counter has not moved for `quietMs` (its processes are all asleep). */
-async function settled(dir: string, quietMs = 300): Promise<void> {
-  const deadline = performance.now() + 20_000;
-  let last = cgroupCpuSeconds(dir);
-  let since = performance.now();
-  while (performance.now() - since < quietMs) {
-    assert.ok(performance.now() < deadline, `${dir} never went quiet`);
-    await sleep(50);
-    const now = cgroupCpuSeconds(dir);
-    if (now !== last) [last, since] = [now, performance.now()];
-  }
 }
 
 describe('processes of a quiet cgroup, on real cgroups', { timeout: 120_000 }, () => {
@@ -64,7 +51,7 @@ describe('processes of a quiet cgroup, on real cgroups', { timeout: 120_000 }, (
       await sleep(50);
     }
     const members = readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim().split('\n').map(Number);
-    await settled(dir);
+    await cgroupSettled(dir);
 
     const informer = new ResourceInformer({ procfs: '/proc', sysfs: '/sys' });
     informer.refresh(); // baseline
@@ -82,16 +69,8 @@ describe('processes of a quiet cgroup, on real cgroups', { timeout: 120_000 }, (
       }
     };
 
-    let wakes = 0;
-    const burn = async () => {
-      appendFileSync(fifo, `${++wakes}\n`);
-      const until = performance.now() + 30_000;
-      while (!existsSync(done) || readFileSync(done, 'utf8').trim().split('\n').length < wakes) {
-        assert.ok(performance.now() < until, 'the shell did not burn');
-        await sleep(20);
-      }
-      await settled(dir);
-    };
+    const bursts = new FifoBursts(fifo, done, dir);
+    const burn = () => bursts.burst();
 
     const steps = ['quiet', 'quiet', 'quiet', 'busy', 'quiet', 'quiet', 'busy', 'busy', 'quiet'];
     for (const [i, step] of steps.entries()) {

@@ -2,7 +2,7 @@
 // a kepler-ts child process.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -85,6 +85,44 @@ export function cgroupCpuSeconds(dir: string): number {
     return Number(m[1]) / 1e6;
   }
   return Number(readFileSync(join(dir, 'cpuacct.usage'), 'utf8').trim()) / 1e9;
+}
+
+/** Waits until a cgroup's CPU counter has not moved for `quietMs` (its processes are all asleep). */
+export async function cgroupSettled(dir: string, quietMs = 300): Promise<void> {
+  const deadline = performance.now() + 20_000;
+  let last = cgroupCpuSeconds(dir);
+  let since = performance.now();
+  while (performance.now() - since < quietMs) {
+    if (performance.now() > deadline) throw new Error(`${dir} never went quiet`);
+    await new Promise((r) => setTimeout(r, 50));
+    const now = cgroupCpuSeconds(dir);
+    if (now !== last) [last, since] = [now, performance.now()];
+  }
+}
+
+/**
+ * A worker in cgroup `dir` that burns CPU once per line written to `fifo` and appends the line to
+ * `done` when its burst is over; between bursts nothing in its cgroup runs.
+ */
+export class FifoBursts {
+  private wakes = 0;
+
+  constructor(
+    readonly fifo: string,
+    readonly done: string,
+    readonly dir: string,
+  ) {}
+
+  /** One burst: resolves once it is over and the cgroup's counter is still again. */
+  async burst(): Promise<void> {
+    appendFileSync(this.fifo, `${++this.wakes}\n`);
+    const until = performance.now() + 30_000;
+    while (!existsSync(this.done) || readFileSync(this.done, 'utf8').trim().split('\n').length < this.wakes) {
+      if (performance.now() > until) throw new Error(`the worker in ${this.dir} did not burn`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await cgroupSettled(this.dir);
+  }
 }
 
 /** Active CPU seconds of the node from /proc/stat, as kepler-ts computes them. */
