@@ -10,6 +10,7 @@
 //   bin/kepler.cjs                 the launcher (0755)
 //   dist/src/cli/main.js           entry point: the signal handlers, then a lazy import of the commands
 //   dist/src/server/bcryptWorker.js  the BcryptPool's worker thread, an entry point of its own
+//   dist/src/config/configChild.js  the process that reads the configuration at start (loadInChild.ts), another
 //   dist/src/server/*-<hash>.js    the chunks (ESM, `splitting`: what the code imports lazily, the
 //                                  commands, the pod informers, @kubernetes/client-node, stays lazy)
 //   dist/src/NOTICES               the licences of the bundled packages
@@ -41,12 +42,14 @@ const fail = (message) => {
 
 const src = join(app, 'dist', 'src');
 const WORKER = 'dist/src/server/bcryptWorker.js';
+const CONFIG_CHILD = 'dist/src/config/configChild.js';
 // What this bundle does not hold: koffi loads a native addon (its .node file) next to its own files.
 const EXTERNAL = ['koffi'];
 const result = await build({
   entryPoints: [
     { in: 'dist/src/cli/main.js', out: 'cli/main' },
     { in: WORKER, out: 'server/bcryptWorker' },
+    { in: CONFIG_CHILD, out: 'config/configChild' },
   ],
   outdir: src,
   chunkNames: 'server/[name]-[hash]',
@@ -65,6 +68,21 @@ const result = await build({
   charset: 'utf8',
   metafile: true,
   logLevel: 'warning',
+  plugins: [
+    {
+      // configLibraries.ts requires zod and yaml when a web config or BMC file is first read,
+      // through createRequire, which finds them in node_modules: the image has none. Here its
+      // require() calls are ones esbuild bundles, still evaluated on the first call only.
+      name: 'config-libraries',
+      setup(b) {
+        b.onLoad({ filter: /[/\\]dist[/\\]src[/\\]config[/\\]configLibraries\.js$/ }, (args) => ({
+          contents: "export function zodLibrary() { return require('zod'); }\nexport function yamlLibrary() { return require('yaml'); }\n",
+          loader: 'js',
+          resolveDir: dirname(args.path),
+        }));
+      },
+    },
+  ],
 });
 
 // What the modules find relative to themselves (import.meta.url), checked against where esbuild put
@@ -75,6 +93,10 @@ const RELATIVE = {
   'dist/src/util/buildInfo.js': ['../../build-info.json', '../../../package.json'],
   'dist/src/server/bcryptPool.js': ['./bcryptWorker.js'],
   'dist/src/device/gpu/nvml/nvmlLibrary.js': [],
+  'dist/src/config/loadInChild.js': ['../config/configChild.js'],
+  'dist/src/util/lazyBuiltins.js': [],
+  'dist/src/cli/command.js': [],
+  'dist/src/config/configLibraries.js': [],
 };
 const outputOf = new Map();
 for (const [out, o] of Object.entries(result.metafile.outputs)) for (const input of Object.keys(o.inputs)) outputOf.set(input, out);
@@ -89,8 +111,10 @@ for (const input of Object.keys(result.metafile.inputs)) {
     if (want !== got) fail(`${input}, bundled into ${out}, would find ${rel} at ${got}, not ${want}`);
   }
 }
-const worker = Object.keys(result.metafile.outputs).find((o) => result.metafile.outputs[o].entryPoint === WORKER);
-if (relative(app, worker) !== WORKER) fail(`the worker went to ${worker}`);
+for (const entry of [WORKER, CONFIG_CHILD]) {
+  const worker = Object.keys(result.metafile.outputs).find((o) => result.metafile.outputs[o].entryPoint === entry);
+  if (relative(app, worker) !== entry) fail(`the entry point ${entry} went to ${worker}`);
+}
 
 // One notice per bundled package, from its own licence file (koffi's LICENSE.txt ships with it, in node_modules).
 const packages = new Map(); // folder -> name

@@ -2,14 +2,32 @@
 // installed the signal handlers: load the configuration, start the exporter, and return the exit
 // code when it stops.
 
-import { Application } from '../app/application.js';
+import type { Application } from '../app/application.js';
 import { readBuildInfo } from '../util/buildInfo.js';
 import { ConfigError } from '../config/config.js';
-import { loadConfig } from '../config/load.js';
-import { NoMeterError } from '../device/meterSelection.js';
+import { loadConfigInChild } from '../config/loadInChild.js';
 import { createLogger } from '../logger/logger.js';
-import { collectStartupGarbage } from './heapPolicy.js';
+import { applyAgentHeapPolicy, collectStartupGarbage } from './heapPolicy.js';
 import type { StopSignals } from './stopSignals.js';
+// Node's modules that the exporter uses, loaded before the heap policy sets V8 flags: V8 refuses
+// the code cache Node ships for its own modules once a flag differs from those it was made with
+// (the flags' hash is part of the cache's check), and Node then compiles each module from source
+// and keeps a new cache of it (~14 KiB each; 76 modules, 1.1 MiB, and ~15 ms of CPU). The exporter's
+// own imports of these come later (application.js, below) or load them lazily: cluster and dns
+// when the web server listens, perf_hooks with the first performance.now(). Imported here as ES
+// modules, net and module also load what their lazy exports need (BlockList, SourceMap), as the
+// exporter's imports of them will; negotiator, the first CommonJS package imported, Node's
+// CommonJS export lexer. cluster and dns are required instead: as ES modules, their lazy exports
+// would load modules that are never used (dns/promises).
+import { createRequire } from 'node:module';
+import 'node:fs/promises';
+import 'node:http';
+import 'node:net';
+import 'node:os';
+import 'node:perf_hooks';
+import 'node:zlib';
+import 'negotiator';
+for (const builtin of ['node:cluster', 'node:dns']) createRequire(import.meta.url)(builtin);
 
 export async function runCommand(argv: string[], signals: StopSignals): Promise<number> {
   if (argv[0] === 'model') {
@@ -27,12 +45,15 @@ export async function runCommand(argv: string[], signals: StopSignals): Promise<
   }
   let loaded;
   try {
-    loaded = loadConfig(argv);
+    // In a child process: the modules that read the configuration are not kept (loadInChild.ts).
+    loaded = await loadConfigInChild(argv);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`kepler-ts: ${err.message}\n`);
       return 2;
     }
+    // Ctrl-C in a terminal signals the child too: a stop asked for, not a failure.
+    if (signals.received) return 0;
     throw err;
   }
   if (loaded.kind === 'help') {
@@ -45,6 +66,11 @@ export async function runCommand(argv: string[], signals: StopSignals): Promise<
     return 0;
   }
   const { config, warnings } = loaded;
+  // After the configuration is read and before the exporter's modules load, so that their
+  // start-up allocations meet the policy (heapPolicy.ts).
+  applyAgentHeapPolicy();
+  // The exporter's modules, only now: see above and heapPolicy.ts.
+  const [{ Application }, { NoMeterError }] = await Promise.all([import('../app/application.js'), import('../device/meterSelection.js')]);
   const logger = createLogger({ level: config.log.level, format: config.log.format });
   for (const w of warnings) logger.warn(w);
   signals.attachLogger(logger);

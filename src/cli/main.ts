@@ -6,12 +6,11 @@
 // This entry point only installs the signal handlers, then loads the rest: loading the modules
 // takes a quarter of a second, and a SIGTERM in it must not kill the process with an empty log.
 
-import { applyAgentHeapPolicy } from './heapPolicy.js';
 import { StopSignals } from './stopSignals.js';
 
 const signals = new StopSignals();
 signals.install();
-applyAgentHeapPolicy();
+// The heap policy (heapPolicy.ts) is applied by the exporter's command, once its configuration is read.
 
 // The event loop ran dry before the command settled: something stopped holding it (a timer that
 // was unref'd, a server that never listened). Exiting 0 here would look like a clean stop and

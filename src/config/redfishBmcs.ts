@@ -13,13 +13,15 @@
 // cluster, and a typo for one node then shows on every node at once, not only on the node it breaks
 // when that node restarts. Only this node's entry is then read (bmcForNode), and its files with it.
 // No message ever quotes a username or a password, nor the text of the files that hold them.
+// zod and yaml are loaded when a file is first read (configLibraries.ts): most exporters have none.
 
 import { readFileSync } from 'node:fs';
-import { X509Certificate } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
-import { isAlias, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
-import { z } from 'zod';
+import type { Document } from 'yaml';
+import type { z } from 'zod';
 import { ConfigError } from './config.js';
+import { yamlLibrary, zodLibrary, type Yaml } from './configLibraries.js';
+import { cryptoModule } from '../util/lazyBuiltins.js';
 import { hideUrlCredentials } from './hideCredentials.js';
 import { httpUrlProblem } from './httpUrl.js';
 
@@ -89,8 +91,9 @@ export function bmcEndpointProblem(endpoint: string): string | undefined {
  */
 type Plain = string | null | Plain[] | { [key: string]: Plain };
 
-function plain(node: unknown, doc: Document, path: string): Plain {
-  if (isAlias(node)) return plain(node.resolve(doc), doc, path);
+function plain(node: unknown, doc: Document, path: string, yaml: Yaml = yamlLibrary()): Plain {
+  const { isAlias, isMap, isScalar, isSeq } = yaml;
+  if (isAlias(node)) return plain(node.resolve(doc), doc, path, yaml);
   if (isScalar(node)) {
     const v = node.value;
     if (v === null || v === undefined) return null;
@@ -98,14 +101,14 @@ function plain(node: unknown, doc: Document, path: string): Plain {
     // Every parsed scalar has its source; the fallback is for nodes built otherwise.
     return node.source ?? (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' ? String(v) : '');
   }
-  if (isSeq(node)) return node.items.map((item) => plain(item, doc, path));
+  if (isSeq(node)) return node.items.map((item) => plain(item, doc, path, yaml));
   if (isMap(node)) {
     const out = Object.create(null) as Record<string, Plain>;
     for (const pair of node.items) {
       const key = isAlias(pair.key) ? pair.key.resolve(doc) : pair.key;
-      const name = isScalar(key) ? plain(key, doc, path) : undefined;
+      const name = isScalar(key) ? plain(key, doc, path, yaml) : undefined;
       if (typeof name !== 'string') fail(path, 'expected keys that are plain names, not mappings or lists');
-      out[name] = plain(pair.value, doc, path);
+      out[name] = plain(pair.value, doc, path, yaml);
     }
     return out;
   }
@@ -116,37 +119,43 @@ const isMapping = (v: Plain | undefined): v is Record<string, Plain> => typeof v
 
 // ---------- validation ----------
 
-const text = (expected: string) => z.string(expected).nullish();
 const TRUE = /^(true|yes|on)$/i;
 const FALSE = /^(false|no|off)$/i;
 
-/** One `bmcs` entry. Messages are "expected ..." lines; values are shown only for keys in SHOWN. */
-const bmcEntrySchema = z
-  .object(
-    {
-      endpoint: z.string(ENDPOINT).nullish(),
-      username: text('expected a string'),
-      password: text('expected a string'),
-      usernameFile: text('expected a file path'),
-      passwordFile: text('expected a file path'),
-      caFile: text('expected a file path (PEM certificates)'),
-      // Kepler's decoder takes YAML 1.1's yes/no/on/off for a bool too.
-      insecure: z
-        .string('expected true or false')
-        .refine((s) => TRUE.test(s) || FALSE.test(s), 'expected true or false')
-        .nullish(),
-    },
-    'expected a mapping with endpoint, username, password and insecure',
-  )
-  .transform((e): BmcEntry => ({
-    endpoint: (e.endpoint ?? '').trim().replace(/\/+$/, ''),
-    username: e.username ?? '',
-    password: e.password ?? '',
-    usernameFile: (e.usernameFile ?? '').trim(),
-    passwordFile: (e.passwordFile ?? '').trim(),
-    caFile: (e.caFile ?? '').trim(),
-    insecure: TRUE.test(e.insecure ?? ''),
-  }));
+/** One `bmcs` entry. Messages are "expected ..." lines; values are shown only for keys in SHOWN. Built on first use. */
+function buildEntrySchema(z: Zod['z']) {
+  const text = (expected: string) => z.string(expected).nullish();
+  return z
+    .object(
+      {
+        endpoint: z.string(ENDPOINT).nullish(),
+        username: text('expected a string'),
+        password: text('expected a string'),
+        usernameFile: text('expected a file path'),
+        passwordFile: text('expected a file path'),
+        caFile: text('expected a file path (PEM certificates)'),
+        // Kepler's decoder takes YAML 1.1's yes/no/on/off for a bool too.
+        insecure: z
+          .string('expected true or false')
+          .refine((s) => TRUE.test(s) || FALSE.test(s), 'expected true or false')
+          .nullish(),
+      },
+      'expected a mapping with endpoint, username, password and insecure',
+    )
+    .transform((e): BmcEntry => ({
+      endpoint: (e.endpoint ?? '').trim().replace(/\/+$/, ''),
+      username: e.username ?? '',
+      password: e.password ?? '',
+      usernameFile: (e.usernameFile ?? '').trim(),
+      passwordFile: (e.passwordFile ?? '').trim(),
+      caFile: (e.caFile ?? '').trim(),
+      insecure: TRUE.test(e.insecure ?? ''),
+    }));
+}
+
+type Zod = ReturnType<typeof zodLibrary>;
+let entrySchema: z.ZodType<BmcEntry> | undefined;
+const bmcEntrySchema = (): z.ZodType<BmcEntry> => (entrySchema ??= buildEntrySchema(zodLibrary().z));
 
 const BMC_KEYS = ['endpoint', 'username', 'password', 'usernameFile', 'passwordFile', 'caFile', 'insecure'];
 /** Keys whose value may be quoted in a message; never username or password. */
@@ -179,7 +188,8 @@ export function loadBmcFile(path: string): BmcFile {
   } catch (e) {
     return fail(path, `cannot read: ${reason(e)}`, e);
   }
-  const doc = parseDocument(source);
+  const yaml = yamlLibrary();
+  const doc = yaml.parseDocument(source);
   const [error] = doc.errors;
   if (error) {
     // The first line only: the rest quotes the file, which may be a password's line.
@@ -192,7 +202,7 @@ export function loadBmcFile(path: string): BmcFile {
   } catch (e) {
     fail(path, `invalid YAML: ${(e as Error).message.split('\n')[0]}`, e);
   }
-  const top = plain(doc.contents, doc, path);
+  const top = plain(doc.contents, doc, path, yaml);
   if (top === null) return fail(path, 'the file is empty: expected a mapping with nodes and bmcs');
   if (!isMapping(top)) return fail(path, 'expected a mapping with nodes and bmcs');
   for (const k of Object.keys(top)) if (k !== 'nodes' && k !== 'bmcs') warnings.push(`config: ${KEY}: ${path}: unknown key ${JSON.stringify(k)} (ignored)`);
@@ -202,7 +212,7 @@ export function loadBmcFile(path: string): BmcFile {
   const bmcs = new Map<string, BmcEntry>();
   for (const [id, raw] of Object.entries(rawBmcs ?? {})) {
     const at = `bmcs.${id}`;
-    const parsed = bmcEntrySchema.safeParse(raw);
+    const parsed = bmcEntrySchema().safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const field = typeof issue.path[0] === 'string' ? issue.path[0] : undefined;
@@ -289,6 +299,7 @@ export function bmcForNode(file: BmcFile, nodeName: string, path: string): BmcTa
 export function pemProblem(pem: Buffer): string | undefined {
   const blocks = pem.toString('latin1').match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
   if (blocks.length === 0) return 'expected PEM certificates (-----BEGIN CERTIFICATE-----), found none';
+  const { X509Certificate } = cryptoModule();
   for (const [i, block] of blocks.entries()) {
     try {
       new X509Certificate(block);

@@ -43,24 +43,19 @@ export interface PreparedBill<I> {
   readonly idle?: LevelIdleSnapshot;
 }
 
-/** A running workload's totals, and the refresh that last billed it. */
-interface Ledger {
-  totals: readonly bigint[];
-  idle?: readonly bigint[];
-  seen: number;
-  /** What the last snapshot showed of it: shown again, the same object, while it is billed nothing. */
-  last: WorkloadEnergy<unknown>;
-}
-
 const isZero = (d: number) => d === 0;
 
 export class LevelAccount<I extends { key: string }> {
-  private readonly ledgers = new Map<string, Ledger>();
+  /**
+   * Each running workload's entry in the last snapshot, by key: its totals (energyUj, idleUj), and
+   * what is shown again, the same object, while it is billed nothing. One map entry per workload
+   * and nothing else: at 5,000 processes a separate ledger object each was 0.3 MiB.
+   */
+  private readonly ledgers = new Map<string, WorkloadEnergy<I>>();
   private unattributed: bigint[];
   private dropped: bigint[];
   private unattributedIdle: bigint[] | undefined;
   private readonly terminated: TerminatedTracker<I>;
-  private generation = 0;
 
   constructor(private readonly opts: LevelAccountOptions) {
     this.unattributed = new Array<bigint>(opts.zoneCount).fill(0n);
@@ -103,12 +98,11 @@ export class LevelAccount<I extends { key: string }> {
     const add = (total: readonly bigint[], delta: readonly number[]) => (delta.some((d) => d !== 0) ? total.map((t, z) => (delta[z] ? t + BigInt(delta[z]) : t)) : total);
     const billed = workloads.map((w, i): WorkloadEnergy<I> => {
       const shares = sharesUj[i];
-      const ledger = this.ledgers.get(w.info.key);
+      const last = this.ledgers.get(w.info.key);
       const state = w.ended ? 'terminated' : 'running';
       // A running workload billed nothing again (asleep): last interval's entry is this one's too.
       // Snapshots are immutable, so two of them may share it; at thousands of sleeping processes
       // this spares an object per process per refresh, which would live an interval and be promoted.
-      const last = ledger?.last as WorkloadEnergy<I> | undefined;
       if (
         last &&
         !w.ended &&
@@ -121,7 +115,7 @@ export class LevelAccount<I extends { key: string }> {
         (!this.unattributedIdle || ((idleShares?.sharesUj[i] ?? zeroDeltas).every(isZero) && (last.idleDeltaUj?.every(isZero) ?? false)))
       )
         return last;
-      const energyUj = add(ledger?.totals ?? zeros, shares);
+      const energyUj = add(last?.energyUj ?? zeros, shares);
       if (!this.unattributedIdle) return { info: w.info, state, cpuTotalSec: w.cpuTotalSec, cpuDeltaSec: w.cpuDeltaSec, energyUj, deltaUj: shares };
       const idleDeltaUj = idleShares?.sharesUj[i] ?? zeroDeltas;
       return {
@@ -131,7 +125,7 @@ export class LevelAccount<I extends { key: string }> {
         cpuDeltaSec: w.cpuDeltaSec,
         energyUj,
         deltaUj: shares,
-        idleUj: add(ledger?.idle ?? zeros, idleDeltaUj),
+        idleUj: add(last?.idleUj ?? zeros, idleDeltaUj),
         idleDeltaUj,
       };
     });
@@ -149,7 +143,6 @@ export class LevelAccount<I extends { key: string }> {
 
   /** Stores a prepared bill made at monotonic `nowMs`; returns the level's snapshot. */
   commit(p: PreparedBill<I>, nowMs: number): LevelSnapshot<I> {
-    const gen = ++this.generation;
     this.unattributed = [...p.unattributedUj];
     const dropped = [...this.dropped];
     const unattributedIdle = p.idle ? [...p.idle.unattributedUj] : undefined;
@@ -161,35 +154,37 @@ export class LevelAccount<I extends { key: string }> {
       if (unattributedIdle && idleUj) idleUj.forEach((e, z) => (unattributedIdle[z] += e));
     };
     for (const w of this.terminated.nextInterval(nowMs)) drop(w.energyUj, w.idleUj);
-    const running: WorkloadEnergy<I>[] = [];
+    // The running workloads are the billed ones less those that ended: while none ended (most
+    // refreshes), the billed list itself, not a copy (at thousands of workloads each refresh's
+    // copies were garbage that lived an interval and was promoted).
+    let endedSome: WorkloadEnergy<I>[] | undefined;
     p.billed.forEach((energy, i) => {
       const key = energy.info.key;
       if (p.ended[i]) {
+        endedSome ??= p.billed.slice(0, i);
         this.ledgers.delete(key);
         for (const w of this.terminated.add(energy)) drop(w.energyUj, w.idleUj);
         return;
       }
-      const ledger = this.ledgers.get(key);
-      if (ledger) {
-        ledger.totals = energy.energyUj;
-        ledger.idle = energy.idleUj;
-        ledger.seen = gen;
-        ledger.last = energy;
-      } else this.ledgers.set(key, { totals: energy.energyUj, idle: energy.idleUj, seen: gen, last: energy });
-      running.push(energy);
+      this.ledgers.set(key, energy);
+      endedSome?.push(energy);
     });
+    const running: readonly WorkloadEnergy<I>[] = endedSome ?? p.billed;
     // A workload the resources stopped reporting without saying it ended (its end was in a
     // refresh that failed) has ended all the same: it must not hold its energy out of the sums.
     if (this.ledgers.size > running.length) {
-      for (const [key, ledger] of this.ledgers) {
-        if (ledger.seen === gen) continue;
+      const seen = new Set(running.map((w) => w.info.key));
+      for (const [key, last] of this.ledgers) {
+        if (seen.has(key)) continue;
         this.ledgers.delete(key);
-        drop(ledger.totals, ledger.idle);
+        drop(last.energyUj, last.idleUj);
       }
     }
     this.dropped = dropped;
+    const terminated = this.terminated.list();
     const level: LevelSnapshot<I> = {
-      workloads: running.concat(this.terminated.list()),
+      // `running` itself when nothing is kept terminated: another copy of it each refresh is garbage.
+      workloads: terminated.length > 0 ? [...running, ...terminated] : running,
       unattributedUj: this.unattributed,
       unattributedDeltaUj: p.unattributedDeltaUj,
       droppedUj: this.dropped,

@@ -17,6 +17,7 @@ import { cgroupCpuSource, detectCgroupLayout, readCgroupCpuSeconds, type CgroupC
 import { CgroupTree, type CgroupContainerDirs } from './cgroupDiscovery.js';
 import { CgroupNamespace } from './cgroupNamespace.js';
 import { containerOfProcess, matchContainer, parseProcCgroup, podUidFromCgroupPath, type CgroupLine, type ContainerRuntime } from './containerId.js';
+import { detachedCopy, StringTable } from '../util/stringTable.js';
 import { commIs, commOf, newPidStatScan, scanPidStat, PF_KTHREAD, type PidStatScan } from './pidStat.js';
 import { cpuInterval, parseProcStat, type CpuTimes } from './procStat.js';
 import { QuietCgroups, type ProcessCgroup } from './quietCgroups.js';
@@ -137,6 +138,8 @@ export class ResourceInformer {
    */
   private readonly cgroupNs: CgroupNamespace;
   private readonly containers = new Map<string, TrackedContainer>();
+  /** One copy of each comm, executable and container id that the processes' labels repeat. */
+  private readonly strings = new StringTable();
   /** VMs with at least one live process, by id. */
   private readonly vmInfos = new Map<string, VmInfo>();
   private readonly vmTotals = new Map<string, number>();
@@ -309,9 +312,9 @@ export class ResourceInformer {
         if (tracked.cgroup && st.stateEnd - st.stateStart === 1 && bytes[st.stateStart] === 90 /* Z */) this.forget(tracked);
         deltaTicks = Math.max(0, st.cpuTicks - tracked.lastTicks);
         // A new comm means the process exec'd another program: its exe changed too.
-        if (!commIs(bytes, st, tracked.info.comm)) tracked.info = { ...tracked.info, comm: commOf(bytes, st), exe: this.readExe(pid, errors) };
+        if (!commIs(bytes, st, tracked.info.comm)) tracked.info = { ...tracked.info, comm: this.strings.of(commOf(bytes, st)), exe: this.readExe(pid, errors) };
       } else {
-        tracked = this.track(pid, commOf(bytes, st), st, errors);
+        tracked = this.track(pid, this.strings.of(commOf(bytes, st)), st, errors);
         this.procs.set(pid, tracked);
         // A process started since the previous refresh is billed all its CPU time; one that was
         // already running when we first see it (the first refresh) is a baseline. So is one on a
@@ -372,7 +375,8 @@ export class ResourceInformer {
         cgroup = this.quiet.join(lines);
         const c = containerOfProcess(lines);
         if (c) {
-          containerId = c.id;
+          // The table's copy: the match is a view of the file's whole text, which it would keep.
+          containerId = this.strings.of(c.id);
           // Kept only to find a new container's cgroup: a process joining a tracked container keeps
           // none (its lines, ten on a hybrid host, were a good part of the memory per process), and
           // a tracked container cannot end while this process lives.
@@ -394,7 +398,8 @@ export class ResourceInformer {
       }
     }
     const info: ProcessInfo = {
-      key: `${pid}/${st.startTicks}`,
+      // A flat copy: the template makes a rope (cons string) that would keep its parts alongside.
+      key: detachedCopy(`${pid}/${st.startTicks}`),
       pid,
       comm,
       exe,
@@ -408,7 +413,7 @@ export class ResourceInformer {
 
   private readExe(pid: number, errors: ErrorCounts): string {
     try {
-      return readlinkSync(`${this.procPrefix}${pid}/exe`);
+      return this.strings.of(readlinkSync(`${this.procPrefix}${pid}/exe`));
     } catch (err) {
       // EACCES without CAP_SYS_PTRACE, ENOENT for zombies: keep the process, without its exe.
       if (errnoCode(err) !== 'ENOENT') errors.add('process_exe');

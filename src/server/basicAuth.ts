@@ -15,7 +15,7 @@
 // full bcrypt compare, so response time does not tell which user names exist. A cache hit is
 // fast, but only a caller who already sent the right password can cause one.
 
-import { createHash } from 'node:crypto';
+import { cryptoModule } from '../util/lazyBuiltins.js';
 
 /** Enough for every user/password pair a handful of scrapers use; oldest forgotten first. */
 const CACHE_SIZE = 100;
@@ -68,7 +68,8 @@ export class BasicAuth {
     if (!creds) return 'denied';
     const known = this.users.get(creds.user);
     const hash = known ?? this.dummyHash;
-    const key = createHash('sha256')
+    const key = cryptoModule()
+      .createHash('sha256')
       .update(JSON.stringify([creds.user, creds.password, hash]))
       .digest('hex');
     if (known !== undefined && this.verified.has(key)) return 'ok';

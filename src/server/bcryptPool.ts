@@ -11,7 +11,8 @@
 // per check, never a restart loop.
 
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { workerThreadsModule } from '../util/lazyBuiltins.js';
 import type { BcryptReply, BcryptRequest } from './bcryptWorker.js';
 
 /** One worker per core beyond the event loop's, at most 2: bcrypt must not take over the node. */
@@ -87,7 +88,8 @@ export class BcryptPool {
   private start(index: number): Slot | undefined {
     let worker: Worker;
     try {
-      worker = new Worker(this.script);
+      // worker_threads is loaded with the first worker, not with the web server (lazyBuiltins.ts).
+      worker = new (workerThreadsModule().Worker)(this.script);
     } catch (err) {
       this.onError(new Error(`bcrypt worker cannot start: ${(err as Error).message}`, { cause: err }));
       return undefined;

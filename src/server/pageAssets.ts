@@ -2,15 +2,17 @@
 // served at /assets/app.js and /assets/app.css. Read once at start, with a gzip copy and a strong
 // ETag each: the page revalidates on every load (Cache-Control: no-cache) and gets a 304 without a
 // body while the exporter has not been rebuilt. A missing bundle (a tree built by tsc alone) is not
-// an error: `available` is false and the landing page says the live view is not built.
+// an error: `available` is false and the landing page says the live view is not built. The gzip
+// copy and the ETags are made when an asset is first asked for: most exporters are only scraped,
+// and hashing at start loaded node:crypto (lazyBuiltins.ts) and zlib's level-9 state for nothing.
 
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import Negotiator from 'negotiator';
+import { cryptoModule } from '../util/lazyBuiltins.js';
 import type { Handler } from './webServer.js';
 
 /** Where the bundle is: compiled, this file is dist/src/server/pageAssets.js, the bundle dist/page/. */
@@ -45,7 +47,7 @@ export interface PageAssets {
 
 /** Reads the bundle in `dir` (dist/page/ by default). Never throws: a missing or unreadable bundle gives `available: false`. */
 export function loadPageAssets(dir: string = DEFAULT_PAGE_DIR): PageAssets {
-  const assets: { path: string; asset: Asset }[] = [];
+  const assets: { path: string; asset: () => Asset }[] = [];
   for (const f of FILES) {
     let body: Buffer;
     try {
@@ -55,19 +57,26 @@ export function loadPageAssets(dir: string = DEFAULT_PAGE_DIR): PageAssets {
       const e = err as NodeJS.ErrnoException;
       return { routes: [], available: false, problem: `the live page is not built (${f.file}: ${e.code ?? e.message}); run npm run build` };
     }
-    assets.push({ path: f.path, asset: prepare(body, f.type) });
+    assets.push({ path: f.path, asset: lazily(() => prepare(body, f.type)) });
   }
   return { routes: assets.map(({ path, asset }) => ({ path, handler: assetHandler(asset) })), available: true };
 }
 
+/** `make()` on the first call, its result on every call. */
+function lazily<T>(make: () => T): () => T {
+  let value: { v: T } | undefined;
+  return () => (value ??= { v: make() }).v;
+}
+
 function prepare(body: Buffer, type: string): Asset {
   // A strong ETag per representation: the gzip bytes are another representation of the same file.
-  const tag = createHash('sha256').update(body).digest('base64url').slice(0, 27);
+  const tag = cryptoModule().createHash('sha256').update(body).digest('base64url').slice(0, 27);
   return { type, identity: { body, etag: `"${tag}"` }, gzip: { body: gzipSync(body, { level: 9 }), etag: `"${tag}-gz"` } };
 }
 
-function assetHandler(asset: Asset): Handler {
+function assetHandler(prepared: () => Asset): Handler {
   return (req: IncomingMessage, res: ServerResponse) => {
+    const asset = prepared();
     const rep = acceptsGzip(req.headers['accept-encoding']) ? asset.gzip : asset.identity;
     res.setHeader('Content-Type', asset.type);
     res.setHeader('Cache-Control', 'no-cache');

@@ -9,16 +9,17 @@
 // Everything is read and checked here, once, so a bad file stops start-up with one line
 // (ConfigError) instead of failing on the first scrape: the values by a zod schema, the files by
 // code. Relative paths are relative to the web config file's directory, as exporter-toolkit
-// resolves them.
+// resolves them. zod and yaml are loaded, and the schema built, when a file is first read
+// (configLibraries.ts): most exporters have none.
 
 import { readFileSync } from 'node:fs';
 import { validateHeaderValue } from 'node:http';
 import { dirname, resolve } from 'node:path';
-import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { createSecureContext, type SecureVersion } from 'node:tls';
-import { parse } from 'yaml';
-import { z } from 'zod';
+import type { SecureVersion } from 'node:tls';
+import type { z } from 'zod';
 import { ConfigError } from '../config/config.js';
+import { yamlLibrary, zodLibrary } from '../config/configLibraries.js';
+import { cryptoModule, tlsModule } from '../util/lazyBuiltins.js';
 
 export const CLIENT_AUTH_TYPES = ['NoClientCert', 'RequestClientCert', 'RequireAnyClientCert', 'VerifyClientCertIfGiven', 'RequireAndVerifyClientCert'] as const;
 export type ClientAuthType = (typeof CLIENT_AUTH_TYPES)[number];
@@ -75,13 +76,8 @@ const show = (v: unknown): string => JSON.stringify(v) ?? String(v);
 const expected = (what: string) => ({ error: (iss: { input?: unknown }) => `invalid value ${show(iss.input)}: expected ${what}` });
 /** An absent or null section is an empty one. */
 const orEmpty = (v: unknown): unknown => v ?? {};
-/** A mapping whose unknown keys are warned about (by loadWebConfig), not refused. */
-const mapping = <T extends z.ZodRawShape>(shape: T) => z.preprocess(orEmpty, z.object(shape, expected('a mapping')));
-/** An optional string of tls_server_config; empty counts as absent, as in Go. */
-const optionalString = z.preprocess((v) => (v === null || v === '' ? undefined : v), z.string(expected('a string')).optional());
 type TlsVersionName = keyof typeof TLS_VERSIONS;
 const TLS_VERSION_NAMES = Object.keys(TLS_VERSIONS) as [TlsVersionName, ...TlsVersionName[]];
-const tlsVersion = (dflt: TlsVersionName) => optionalString.pipe(z.enum(TLS_VERSION_NAMES, expected(`one of ${TLS_VERSION_NAMES.join(', ')}`)).default(dflt));
 /** tls_server_config keys that Node.js cannot honour: accepted, with a warning. */
 const IGNORED_TLS_KEYS = ['cipher_suites', 'curve_preferences', 'prefer_server_cipher_suites'] as const;
 const BCRYPT_PROBLEM = 'value (not shown) is not a bcrypt hash: expected $2a$, $2b$ or $2y$, a cost of 04-31 and 53 characters, e.g. from "htpasswd -nBC 10 user"';
@@ -92,66 +88,95 @@ const PEM_KEYS = [
   ['client_ca_file', 'client_ca'],
 ] as const;
 
-const TLS_SHAPE = {
-  cert_file: optionalString,
-  cert: optionalString,
-  key_file: optionalString,
-  key: optionalString,
-  client_ca_file: optionalString,
-  client_ca: optionalString,
-  // "RequireClientCert" is exporter-toolkit's older spelling of RequireAnyClientCert.
-  client_auth_type: optionalString.pipe(z.enum([...CLIENT_AUTH_TYPES, 'RequireClientCert'], expected(`one of ${CLIENT_AUTH_TYPES.join(', ')}`)).optional()),
-  // exporter-toolkit's defaults: TLS 1.2 minimum, TLS 1.3 maximum.
-  min_version: tlsVersion('TLS12'),
-  max_version: tlsVersion('TLS13'),
-  // Failing closed: silently ignoring an allow-list would let in clients Kepler refuses.
-  client_allowed_sans: z
-    .unknown()
-    .optional()
-    .refine((v) => v === undefined || v === null, 'is not supported by kepler-ts; remove it or use a dedicated client CA'),
-  cipher_suites: z.unknown().optional(),
-  curve_preferences: z.unknown().optional(),
-  prefer_server_cipher_suites: z.unknown().optional(),
-};
+/** The schema, built on first use with the zod of configLibraries.ts; `z` is zod's namespace. */
+function buildSchema(z: Zod['z']) {
+  /** A mapping whose unknown keys are warned about (by loadWebConfig), not refused. */
+  const mapping = <T extends z.ZodRawShape>(shape: T) => z.preprocess(orEmpty, z.object(shape, expected('a mapping')));
+  /** An optional string of tls_server_config; empty counts as absent, as in Go. */
+  const optionalString = z.preprocess((v) => (v === null || v === '' ? undefined : v), z.string(expected('a string')).optional());
+  const tlsVersion = (dflt: TlsVersionName) => optionalString.pipe(z.enum(TLS_VERSION_NAMES, expected(`one of ${TLS_VERSION_NAMES.join(', ')}`)).default(dflt));
 
-const tlsMapping = mapping(TLS_SHAPE);
-type TlsSection = z.output<typeof tlsMapping>;
-const tlsSchema = tlsMapping.superRefine((t, ctx) => {
-  const problem = (key: string, message: string) => ctx.addIssue({ code: 'custom', path: [key], message });
-  for (const [fileKey, inlineKey] of PEM_KEYS) {
-    if (t[fileKey] !== undefined && t[inlineKey] !== undefined) problem(fileKey, `cannot be set together with ${inlineKey}`);
-  }
-  // "TLS10" < "TLS11" < ... compare correctly as strings.
-  if (t.min_version > t.max_version) problem('min_version', `invalid value ${show(t.min_version)}: expected at most max_version (${t.max_version})`);
-  // As in exporter-toolkit, a tls_server_config with nothing in it means plain HTTP.
-  if (!tlsWanted(t)) return;
-  const MISSING = 'missing: TLS needs cert_file (or cert) and key_file (or key)';
-  if (t.cert_file === undefined && t.cert === undefined) problem('cert_file', MISSING);
-  if (t.key_file === undefined && t.key === undefined) problem('key_file', MISSING);
-  if ((t.client_ca_file !== undefined || t.client_ca !== undefined) && clientAuthOf(t) === 'NoClientCert') {
-    problem('client_auth_type', `invalid value ${show(t.client_auth_type ?? '')}: expected a client certificate policy other than NoClientCert when client_ca_file is set`);
-  }
-});
+  const TLS_SHAPE = {
+    cert_file: optionalString,
+    cert: optionalString,
+    key_file: optionalString,
+    key: optionalString,
+    client_ca_file: optionalString,
+    client_ca: optionalString,
+    // "RequireClientCert" is exporter-toolkit's older spelling of RequireAnyClientCert.
+    client_auth_type: optionalString.pipe(z.enum([...CLIENT_AUTH_TYPES, 'RequireClientCert'], expected(`one of ${CLIENT_AUTH_TYPES.join(', ')}`)).optional()),
+    // exporter-toolkit's defaults: TLS 1.2 minimum, TLS 1.3 maximum.
+    min_version: tlsVersion('TLS12'),
+    max_version: tlsVersion('TLS13'),
+    // Failing closed: silently ignoring an allow-list would let in clients Kepler refuses.
+    client_allowed_sans: z
+      .unknown()
+      .optional()
+      .refine((v) => v === undefined || v === null, 'is not supported by kepler-ts; remove it or use a dedicated client CA'),
+    cipher_suites: z.unknown().optional(),
+    curve_preferences: z.unknown().optional(),
+    prefer_server_cipher_suites: z.unknown().optional(),
+  };
 
-const HTTP_SHAPE = {
-  // Checked but without effect: the https server speaks HTTP/1.1, which Prometheus uses.
-  http2: z.boolean(expected('true or false')).optional(),
-  headers: z.preprocess(orEmpty, z.record(z.string(), z.unknown(), expected('a mapping'))).superRefine((headers, ctx) => {
-    for (const [name, value] of Object.entries(headers)) {
-      const problem = headerProblem(name, value);
-      if (problem) ctx.addIssue({ code: 'custom', path: [name], message: problem });
+  const tlsSchema = mapping(TLS_SHAPE).superRefine((t, ctx) => {
+    const problem = (key: string, message: string) => ctx.addIssue({ code: 'custom', path: [key], message });
+    for (const [fileKey, inlineKey] of PEM_KEYS) {
+      if (t[fileKey] !== undefined && t[inlineKey] !== undefined) problem(fileKey, `cannot be set together with ${inlineKey}`);
     }
-  }),
-};
+    // "TLS10" < "TLS11" < ... compare correctly as strings.
+    if (t.min_version > t.max_version) problem('min_version', `invalid value ${show(t.min_version)}: expected at most max_version (${t.max_version})`);
+    // As in exporter-toolkit, a tls_server_config with nothing in it means plain HTTP.
+    if (!tlsWanted(t)) return;
+    const MISSING = 'missing: TLS needs cert_file (or cert) and key_file (or key)';
+    if (t.cert_file === undefined && t.cert === undefined) problem('cert_file', MISSING);
+    if (t.key_file === undefined && t.key === undefined) problem('key_file', MISSING);
+    if ((t.client_ca_file !== undefined || t.client_ca !== undefined) && clientAuthOf(t) === 'NoClientCert') {
+      problem('client_auth_type', `invalid value ${show(t.client_auth_type ?? '')}: expected a client certificate policy other than NoClientCert when client_ca_file is set`);
+    }
+  });
 
-const ROOT_SHAPE = {
-  tls_server_config: tlsSchema,
-  http_server_config: mapping(HTTP_SHAPE),
-  // The value is deliberately not echoed: a non-hash here is often a plain-text password.
-  basic_auth_users: z.preprocess(orEmpty, z.record(z.string(), z.string(BCRYPT_PROBLEM).regex(BCRYPT, BCRYPT_PROBLEM), expected('a mapping'))),
-};
+  const HTTP_SHAPE = {
+    // Checked but without effect: the https server speaks HTTP/1.1, which Prometheus uses.
+    http2: z.boolean(expected('true or false')).optional(),
+    headers: z.preprocess(orEmpty, z.record(z.string(), z.unknown(), expected('a mapping'))).superRefine((headers, ctx) => {
+      for (const [name, value] of Object.entries(headers)) {
+        const problem = headerProblem(name, value);
+        if (problem) ctx.addIssue({ code: 'custom', path: [name], message: problem });
+      }
+    }),
+  };
 
-const webConfigSchema = mapping(ROOT_SHAPE);
+  const ROOT_SHAPE = {
+    tls_server_config: tlsSchema,
+    http_server_config: mapping(HTTP_SHAPE),
+    // The value is deliberately not echoed: a non-hash here is often a plain-text password.
+    basic_auth_users: z.preprocess(orEmpty, z.record(z.string(), z.string(BCRYPT_PROBLEM).regex(BCRYPT, BCRYPT_PROBLEM), expected('a mapping'))),
+  };
+
+  return { webConfigSchema: mapping(ROOT_SHAPE), shapes: { root: ROOT_SHAPE, tls: TLS_SHAPE, http: HTTP_SHAPE } };
+}
+
+type Zod = ReturnType<typeof zodLibrary>;
+type Schema = ReturnType<typeof buildSchema>;
+/** tls_server_config as the schema gives it. */
+interface TlsSection {
+  cert_file?: string;
+  cert?: string;
+  key_file?: string;
+  key?: string;
+  client_ca_file?: string;
+  client_ca?: string;
+  client_auth_type?: ClientAuthType | 'RequireClientCert';
+  min_version: TlsVersionName;
+  max_version: TlsVersionName;
+  client_allowed_sans?: unknown;
+  cipher_suites?: unknown;
+  curve_preferences?: unknown;
+  prefer_server_cipher_suites?: unknown;
+}
+
+let schema: Schema | undefined;
+const webConfigSchema = (): Schema => (schema ??= buildSchema(zodLibrary().z));
 
 function tlsWanted(t: TlsSection): boolean {
   return PEM_KEYS.some(([fileKey, inlineKey]) => t[fileKey] !== undefined || t[inlineKey] !== undefined) || t.client_auth_type !== undefined;
@@ -196,19 +221,20 @@ export function loadWebConfig(path: string): WebConfig {
   }
   let doc: unknown;
   try {
-    doc = parse(text);
+    doc = yamlLibrary().parse(text);
   } catch (err) {
     throw new ConfigError(`${where}: invalid YAML: ${String((err as { message?: unknown }).message).split('\n')[0]}`, { cause: err });
   }
 
-  const parsed = webConfigSchema.safeParse(doc, { error: (iss) => `invalid value ${show(iss.input)}` });
+  const { webConfigSchema: rootSchema, shapes } = webConfigSchema();
+  const parsed = rootSchema.safeParse(doc, { error: (iss) => `invalid value ${show(iss.input)}` });
   if (!parsed.success) {
     const [issue] = parsed.error.issues;
     throw new ConfigError(`${where}: ${issue.path.length > 0 ? issue.path.map(String).join('.') : '(top level)'}: ${issue.message}`);
   }
   const { tls_server_config: t, http_server_config: http, basic_auth_users: users } = parsed.data;
 
-  const warnings = unknownKeys(doc, where);
+  const warnings = unknownKeys(doc, where, shapes);
   for (const k of IGNORED_TLS_KEYS) {
     if (t[k] !== undefined && t[k] !== null) warnings.push(`${where}: tls_server_config.${k} ignored: Node.js uses OpenSSL's defaults`);
   }
@@ -237,11 +263,12 @@ export function loadWebConfig(path: string): WebConfig {
     if (!cert || !key) throw new Error(`${where}: tls_server_config passed the schema without a certificate and a key`);
     const ca = pem(PEM_KEYS[2]);
     const clientAuth = clientAuthOf(t);
+    const { X509Certificate, createPrivateKey } = cryptoModule();
     checkPem(cert, 'certificate', (p) => new X509Certificate(p), fail);
     checkPem(key, 'private key', (p) => createPrivateKey(p), fail);
     if (ca) checkPem(ca, 'CA certificate', (p) => new X509Certificate(p), fail);
     try {
-      createSecureContext({ cert: cert.text, key: key.text });
+      tlsModule().createSecureContext({ cert: cert.text, key: key.text });
     } catch (err) {
       fail(key.key, `${key.source} does not match ${cert.key} ${cert.source}: ${(err as Error).message}`, err);
     }
@@ -270,16 +297,16 @@ export function loadWebConfig(path: string): WebConfig {
 }
 
 /** Warnings for the keys of the three known mappings that the schema does not know. */
-function unknownKeys(doc: unknown, where: string): string[] {
+function unknownKeys(doc: unknown, where: string, shapes: Schema['shapes']): string[] {
   const warnings: string[] = [];
   const check = (value: unknown, prefix: string, shape: object): void => {
     if (typeof value !== 'object' || value === null) return;
     for (const k of Object.keys(value)) if (!(k in shape)) warnings.push(`${where}: unknown key "${prefix}${k}" ignored`);
   };
   const root = (doc ?? {}) as Record<string, unknown>;
-  check(root, '', ROOT_SHAPE);
-  check(root.tls_server_config, 'tls_server_config.', TLS_SHAPE);
-  check(root.http_server_config, 'http_server_config.', HTTP_SHAPE);
+  check(root, '', shapes.root);
+  check(root.tls_server_config, 'tls_server_config.', shapes.tls);
+  check(root.http_server_config, 'http_server_config.', shapes.http);
   return warnings;
 }
 

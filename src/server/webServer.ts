@@ -6,7 +6,7 @@
 // request is answered 429 at once instead of waiting.
 
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import https from 'node:https';
+import type https from 'node:https';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { ConfigError } from '../config/config.js';
@@ -15,6 +15,7 @@ import type { Logger } from '../logger/logger.js';
 import { BasicAuth } from './basicAuth.js';
 import { BcryptPool } from './bcryptPool.js';
 import { loadWebConfig, type ClientAuthType, type WebConfig } from './webConfig.js';
+import { httpsModule } from '../util/lazyBuiltins.js';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
@@ -155,7 +156,8 @@ export class WebServer {
     let server: http.Server | https.Server;
     if (tls) {
       const { clientAuth, ...options } = tls;
-      server = https.createServer(options, onRequest);
+      // https (with tls and crypto) is loaded only here, with TLS configured (lazyBuiltins.ts).
+      server = httpsModule().createServer(options, onRequest);
       // Before the HTTP layer sees the socket: the two policies Node's options cannot express.
       server.prependListener('secureConnection', (s: TLSSocket) => {
         if (clientCertAcceptable(s, clientAuth)) return;

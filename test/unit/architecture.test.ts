@@ -19,7 +19,7 @@ const SRC = join(ROOT, 'src');
  */
 export const LAYERS: readonly (readonly [string, readonly string[]])[] = [
   ['util', []],
-  ['config', []],
+  ['config', ['util']],
   ['logger', ['config']],
   ['resource', ['util']],
   ['k8s', ['config', 'logger']],
@@ -27,7 +27,7 @@ export const LAYERS: readonly (readonly [string, readonly string[]])[] = [
   ['device', ['config', 'util', 'logger', 'resource', 'estimation']],
   ['monitor', ['device', 'resource', 'logger']],
   ['exporter', ['monitor', 'resource', 'k8s', 'device', 'config', 'logger', 'util']],
-  ['server', ['config', 'logger']],
+  ['server', ['util', 'config', 'logger']],
   ['goplugin', ['logger']],
   ['aether', ['goplugin', 'config', 'logger']],
   ['top', ['util', 'config']],

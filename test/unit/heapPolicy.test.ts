@@ -59,3 +59,27 @@ test('heap policy: a semi-space size given in NODE_OPTIONS wins', () => {
   const r = run(`${CHURN} console.log(JSON.stringify({ mib: newSpaceMiB() }));`, true, '--max-semi-space-size=8');
   assert.ok((r.mib as number) > 2 && (r.mib as number) <= 16, `new space ${String(r.mib)} MiB: the user's 8 MiB semi-spaces`);
 });
+
+/** Whether a hot function was optimized by TurboFan, by V8's own account (%GetOptimizationStatus: 16 optimized, 64 by TurboFan). */
+function hotFunctionOptimized(apply: boolean, flags: string[] = []): boolean {
+  const script = `
+    import { applyAgentHeapPolicy } from ${JSON.stringify(POLICY)};
+    if (${apply}) applyAgentHeapPolicy();
+    const f = (x) => x * 2 + 1;
+    let s = 0;
+    for (let i = 0; i < 3e6; i++) s += f(i);
+    const status = %GetOptimizationStatus(f);
+    console.log(JSON.stringify({ optimized: (status & (16 | 64)) !== 0, s: s > 0 }));`;
+  const r = spawnSync(process.execPath, ['--allow-natives-syntax', ...flags, '--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+  assert.equal(r.status, 0, r.stderr);
+  return (JSON.parse(r.stdout) as { optimized: boolean }).optimized;
+}
+
+test('heap policy: a hot function is not optimized by TurboFan, where V8 would optimize it', () => {
+  assert.equal(hotFunctionOptimized(false), true, "V8's default optimizes it; else this test proves nothing");
+  assert.equal(hotFunctionOptimized(true), false);
+});
+
+test('heap policy: the optimizing compiler given on the command line wins', () => {
+  assert.equal(hotFunctionOptimized(true, ['--opt']), true);
+});

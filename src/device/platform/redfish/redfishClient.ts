@@ -18,10 +18,9 @@
 // back-off is the module's, not the client's. Credentials and tokens go to the endpoint's origin
 // only: a redirect elsewhere is an error.
 
-import { createHash } from 'node:crypto';
 import http from 'node:http';
-import https from 'node:https';
-import { rootCertificates } from 'node:tls';
+// https, tls and crypto when a client is made (Redfish configured), not with the exporter (lazyBuiltins.ts).
+import { cryptoModule, httpsModule, tlsModule } from '../../../util/lazyBuiltins.js';
 import type { BmcTargetConfig } from '../../../config/redfishBmcs.js';
 import type { PlatformReading } from '../platformSource.js';
 import { chassisReadings, isObject, link, memberLinks, psuPresent, SOURCE_TYPES, type ChassisResources, type PsuResources, type RedfishJson } from './chassisPower.js';
@@ -188,12 +187,17 @@ export class RedfishClient {
     this.base = new URL(target.endpoint);
     if (this.base.protocol !== 'https:' && this.base.protocol !== 'http:') throw new Error(`BMC ${target.id}: endpoint must be https:// or http://, not ${this.base.protocol}`);
     this.prefix = this.base.pathname.replace(/\/+$/, '');
-    this.backoffKey = `${target.endpoint}\0${target.username}\0${createHash('sha256').update(target.password).digest('hex')}`;
+    this.backoffKey = `${target.endpoint}\0${target.username}\0${cryptoModule().createHash('sha256').update(target.password).digest('hex')}`;
     // TLS settings live on the agent so that every pooled connection was verified the same way.
     // `ca` adds to the system's roots (Node's option alone would replace them).
     this.agent =
       this.base.protocol === 'https:'
-        ? new https.Agent({ keepAlive: true, maxSockets: 2, rejectUnauthorized: !target.insecure, ...(target.ca ? { ca: [...rootCertificates, target.ca.toString()] } : {}) })
+        ? new (httpsModule().Agent)({
+            keepAlive: true,
+            maxSockets: 2,
+            rejectUnauthorized: !target.insecure,
+            ...(target.ca ? { ca: [...tlsModule().rootCertificates, target.ca.toString()] } : {}),
+          })
         : new http.Agent({ keepAlive: true, maxSockets: 2 });
   }
 
@@ -655,7 +659,7 @@ export class RedfishClient {
           reject(err);
         } else if (res) resolve(res);
       };
-      const req = (url.protocol === 'https:' ? https : http).request(url, {
+      const req = (url.protocol === 'https:' ? httpsModule() : http).request(url, {
         method,
         agent: this.agent,
         timeout: timeoutMs,
