@@ -233,7 +233,8 @@ async function main(): Promise<void> {
         ) +
           '   C floor: opendir + open/read/close of every /proc/<pid>/stat (one read(2); "to-EOF": read until 0, as the informer does).\n' +
           '   informer: ResourceInformer.refresh(); monitor: PowerMonitor.refresh() (4 fake zones + informer + attribution at 4 levels).\n' +
-          '   first refresh: a new informer also reads exe, cgroup and cmdline of every process.\n',
+          '   first refresh: a new informer also reads exe, cgroup and cmdline of every process.\n' +
+          '   in this process, with V8\'s default compilers; the exporter runs without TurboFan (src/cli/heapPolicy.ts): table 4\'s row "here" is its cost.\n',
       );
       for (const r of rs) {
         summary.push([`refresh @${r.procs} procs: informer / monitor ms`, `${fmt(r.informerMs)} / ${fmt(r.monitorMs)}`]);
