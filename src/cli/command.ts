@@ -46,14 +46,18 @@ export async function runCommand(argv: string[], signals: StopSignals): Promise<
   let loaded;
   try {
     // In a child process: the modules that read the configuration are not kept (loadInChild.ts).
-    loaded = await loadConfigInChild(argv);
+    loaded = await loadConfigInChild(argv, signals.requested);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`kepler-ts: ${err.message}\n`);
       return 2;
     }
-    // Ctrl-C in a terminal signals the child too: a stop asked for, not a failure.
-    if (signals.received) return 0;
+    if (signals.received) {
+      // Stopped while the configuration was read, and it did not finish in time: logged with the
+      // default settings, since the configured ones were not read.
+      signals.attachLogger(createLogger({ level: 'info', format: 'text' }));
+      return 0;
+    }
     throw err;
   }
   if (loaded.kind === 'help') {

@@ -5,9 +5,15 @@
 
 import { writeSync } from 'node:fs';
 import { serialize } from 'node:v8';
-import { ConfigError } from './config.js';
-import { loadConfig } from './load.js';
 import type { ChildReply } from './loadInChild.js';
+
+// A stop or hangup sent to the exporter's process group is the exporter's to handle (it logs it
+// and kills this process if it must): set before the loader's modules load, which takes most of
+// this process's short life.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => undefined);
+
+const { ConfigError } = await import('./config.js');
+const { loadConfig } = await import('./load.js');
 
 let reply: ChildReply;
 try {

@@ -17,19 +17,32 @@ import type { LoadResult } from './load.js';
 /** What configChild.ts writes: the result, a ConfigError's message, or another error's stack. */
 export type ChildReply = { result: LoadResult } | { configError: string } | { error: string };
 
+/** How long a stop asked for while the configuration is read waits for it (a FIFO as the file can block it). */
+export const CHILD_STOP_GRACE_MS = 2000;
+
 /**
- * loadConfig(argv) with this process's environment, working directory and Node.js, in a child
- * process; rejects with ConfigError as loadConfig throws it. The child's stderr is this one's.
+ * loadConfig(argv) with this process's environment, working directory, stdin (a configuration
+ * piped through --config.file=/dev/stdin) and Node.js, in a child process; rejects with ConfigError
+ * as loadConfig throws it. The child's stderr is this one's. It ignores the stop and hangup signals
+ * (configChild.ts) that a signal to the whole process group (Ctrl-C, a terminal closing, a service
+ * manager stopping the group) sends it too: this process's stop handling decides and logs. Once
+ * `stop` resolves the child gets CHILD_STOP_GRACE_MS to finish, then is killed, and the promise
+ * rejects.
  */
-export function loadConfigInChild(argv: string[]): Promise<LoadResult> {
+export function loadConfigInChild(argv: string[], stop?: Promise<void>): Promise<LoadResult> {
   // '../config/': the same file from dist/src/config/ and from the bundled image's chunks (scripts/image/bundle.mjs).
   const script = fileURLToPath(new URL('../config/configChild.js', import.meta.url));
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...argv], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [script, ...argv], { stdio: ['inherit', 'pipe', 'inherit'], env: childEnv(process.env) });
+    let killer: NodeJS.Timeout | undefined;
+    void stop?.then(() => {
+      if (child.exitCode === null && child.signalCode === null) killer = setTimeout(() => child.kill('SIGKILL'), CHILD_STOP_GRACE_MS);
+    });
     const chunks: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
     child.once('error', reject);
     child.once('close', (code, signal) => {
+      clearTimeout(killer);
       let reply: ChildReply | undefined;
       try {
         if (code === 0) reply = deserialize(Buffer.concat(chunks)) as ChildReply;
@@ -43,4 +56,17 @@ export function loadConfigInChild(argv: string[]): Promise<LoadResult> {
       else reject(new Error(`reading the configuration: ${reply.error}`));
     });
   });
+}
+
+/** This environment for the child, less an inspector in NODE_OPTIONS: the child would take the same port. */
+function childEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const options = env.NODE_OPTIONS;
+  if (!options || !/--inspect/.test(options)) return env;
+  return {
+    ...env,
+    NODE_OPTIONS: options
+      .split(/\s+/)
+      .filter((o) => !o.startsWith('--inspect'))
+      .join(' '),
+  };
 }

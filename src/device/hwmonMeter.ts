@@ -17,6 +17,7 @@ import { channelFiles, pairChannels, pairFiles, ruleFor, type ChannelFiles } fro
 import { IntegratedPowerZone, monotonicMs, type Clock } from './integratedPowerZone.js';
 import { listMeterDir, readCounterFile } from './sysfsFiles.js';
 import { FileReader } from '../util/fileReader.js';
+import { compareNatural } from '../util/naturalOrder.js';
 
 export interface HwmonMeterOptions {
   sysfs: string;
@@ -49,7 +50,7 @@ export interface HwmonSensor {
 export function findHwmonSensors(chipDir: string, chip: string, files: string[], labels: Map<string, string>): HwmonSensor[] {
   const out: HwmonSensor[] = [];
   const fileSet = new Set(files);
-  for (const f of [...files].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))) {
+  for (const f of [...files].sort(compareNatural)) {
     let m = /^energy(\d+)_input$/.exec(f);
     if (m) {
       out.push({ chipDir, chip, kind: 'energy', file: f, label: labels.get(`energy${m[1]}`) });
@@ -119,7 +120,7 @@ export class HwmonMeter implements EnergyMeter {
     const base = join(this.opts.sysfs, 'class', 'hwmon');
     const dirs = listMeterDir(base, 'no hwmon sensors exposed').filter((d) => d.startsWith('hwmon'));
     const chips = dirs
-      .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
+      .sort(compareNatural)
       .map((d) => readHwmonChip(this.reader, base, d))
       .filter((c) => c !== undefined);
     const rules = this.opts.chipRules ?? [];

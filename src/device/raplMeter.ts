@@ -8,6 +8,7 @@ import { AggregatedZone } from './aggregatedZone.js';
 import { MeterUnavailableError, type EnergyMeter, type EnergyZone } from './energyZone.js';
 import { FileReader, parseCounter } from '../util/fileReader.js';
 import { listMeterDir, readCounterFile } from './sysfsFiles.js';
+import { compareNatural } from '../util/naturalOrder.js';
 
 export interface RaplMeterOptions {
   sysfs: string;
@@ -36,7 +37,7 @@ export interface PlannedZone {
  * Entries are taken in natural order of their directory names (intel-rapl:0:2 before intel-rapl:1:0).
  */
 export function planRaplZones(entries: PowercapEntry[], zoneFilter: string[]): PlannedZone[] {
-  const sorted = [...entries].sort((a, b) => a.dir.localeCompare(b.dir, 'en', { numeric: true }));
+  const sorted = [...entries].sort((a, b) => compareNatural(a.dir, b.dir));
   // intel-rapl: entries first, so that on a (name, index) clash the mmio copy is the one dropped.
   const isMmio = (e: PowercapEntry) => e.dir.startsWith('intel-rapl-mmio');
   const ordered = [...sorted.filter((e) => !isMmio(e)), ...sorted.filter(isMmio)];

@@ -312,9 +312,9 @@ export class ResourceInformer {
         if (tracked.cgroup && st.stateEnd - st.stateStart === 1 && bytes[st.stateStart] === 90 /* Z */) this.forget(tracked);
         deltaTicks = Math.max(0, st.cpuTicks - tracked.lastTicks);
         // A new comm means the process exec'd another program: its exe changed too.
-        if (!commIs(bytes, st, tracked.info.comm)) tracked.info = { ...tracked.info, comm: this.strings.of(commOf(bytes, st)), exe: this.readExe(pid, errors) };
+        if (!commIs(bytes, st, tracked.info.comm)) tracked.info = { ...tracked.info, comm: this.commString(bytes, st), exe: this.readExe(pid, errors) };
       } else {
-        tracked = this.track(pid, this.strings.of(commOf(bytes, st)), st, errors);
+        tracked = this.track(pid, this.commString(bytes, st), st, errors);
         this.procs.set(pid, tracked);
         // A process started since the previous refresh is billed all its CPU time; one that was
         // already running when we first see it (the first refresh) is a baseline. So is one on a
@@ -409,6 +409,16 @@ export class ResourceInformer {
       kernelThread,
     };
     return { info, startTicks: st.startTicks, lastTicks: 0, totalSec: 0, seen: 0, currentAt: -1, quietAt: -1, trackedAt: this.generation, cgroup, container };
+  }
+
+  /**
+   * A new comm, from the table: processes share a few dozen. Not a kernel thread's: most are
+   * one of a kind (kworker/3:1, ksoftirqd/7), a few thousand on a large host, and would only make
+   * the table start over.
+   */
+  private commString(bytes: Uint8Array, st: PidStatScan): string {
+    const comm = commOf(bytes, st);
+    return (st.flags & PF_KTHREAD) !== 0 ? comm : this.strings.of(comm);
   }
 
   private readExe(pid: number, errors: ErrorCounts): string {

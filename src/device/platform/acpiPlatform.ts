@@ -12,6 +12,7 @@ import { ACPI_CHIP, readHwmonChip } from '../hwmonMeter.js';
 import { listMeterDir, readCounterFile } from '../sysfsFiles.js';
 import type { PowerReader } from './polledPlatform.js';
 import type { PlatformReading } from './platformSource.js';
+import { compareNatural } from '../../util/naturalOrder.js';
 
 export { ACPI_CHIP };
 export const ACPI_ERROR_KINDS = ['read'] as const;
@@ -37,7 +38,7 @@ export function findAcpiSensors(sysfs: string, reader = new FileReader(256)): Ac
     return [];
   }
   const out: AcpiSensor[] = [];
-  for (const d of dirs.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))) {
+  for (const d of dirs.sort(compareNatural)) {
     const c = readHwmonChip(reader, base, d);
     if (c?.chip !== ACPI_CHIP) continue;
     const file = ['power1_average', 'power1_input'].map((f) => join(base, c.chipDir, f)).find((f) => readable(reader, f));
