@@ -20,7 +20,7 @@ import { dirname, resolve } from 'node:path';
 import type { Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from './config.js';
-import { yamlLibrary, zodLibrary, type Yaml } from './configLibraries.js';
+import { yamlLibrary, zodLibrary, type Zod } from './configLibraries.js';
 import { cryptoModule } from '../util/lazyBuiltins.js';
 import { hideUrlCredentials } from './hideCredentials.js';
 import { httpUrlProblem } from './httpUrl.js';
@@ -91,9 +91,9 @@ export function bmcEndpointProblem(endpoint: string): string | undefined {
  */
 type Plain = string | null | Plain[] | { [key: string]: Plain };
 
-function plain(node: unknown, doc: Document, path: string, yaml: Yaml = yamlLibrary()): Plain {
-  const { isAlias, isMap, isScalar, isSeq } = yaml;
-  if (isAlias(node)) return plain(node.resolve(doc), doc, path, yaml);
+function plain(node: unknown, doc: Document, path: string): Plain {
+  const { isAlias, isMap, isScalar, isSeq } = yamlLibrary();
+  if (isAlias(node)) return plain(node.resolve(doc), doc, path);
   if (isScalar(node)) {
     const v = node.value;
     if (v === null || v === undefined) return null;
@@ -101,14 +101,14 @@ function plain(node: unknown, doc: Document, path: string, yaml: Yaml = yamlLibr
     // Every parsed scalar has its source; the fallback is for nodes built otherwise.
     return node.source ?? (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' ? String(v) : '');
   }
-  if (isSeq(node)) return node.items.map((item) => plain(item, doc, path, yaml));
+  if (isSeq(node)) return node.items.map((item) => plain(item, doc, path));
   if (isMap(node)) {
     const out = Object.create(null) as Record<string, Plain>;
     for (const pair of node.items) {
       const key = isAlias(pair.key) ? pair.key.resolve(doc) : pair.key;
-      const name = isScalar(key) ? plain(key, doc, path, yaml) : undefined;
+      const name = isScalar(key) ? plain(key, doc, path) : undefined;
       if (typeof name !== 'string') fail(path, 'expected keys that are plain names, not mappings or lists');
-      out[name] = plain(pair.value, doc, path, yaml);
+      out[name] = plain(pair.value, doc, path);
     }
     return out;
   }
@@ -153,7 +153,6 @@ function buildEntrySchema(z: Zod['z']) {
     }));
 }
 
-type Zod = ReturnType<typeof zodLibrary>;
 let entrySchema: z.ZodType<BmcEntry> | undefined;
 const bmcEntrySchema = (): z.ZodType<BmcEntry> => (entrySchema ??= buildEntrySchema(zodLibrary().z));
 
@@ -188,8 +187,7 @@ export function loadBmcFile(path: string): BmcFile {
   } catch (e) {
     return fail(path, `cannot read: ${reason(e)}`, e);
   }
-  const yaml = yamlLibrary();
-  const doc = yaml.parseDocument(source);
+  const doc = yamlLibrary().parseDocument(source);
   const [error] = doc.errors;
   if (error) {
     // The first line only: the rest quotes the file, which may be a password's line.
@@ -202,7 +200,7 @@ export function loadBmcFile(path: string): BmcFile {
   } catch (e) {
     fail(path, `invalid YAML: ${(e as Error).message.split('\n')[0]}`, e);
   }
-  const top = plain(doc.contents, doc, path, yaml);
+  const top = plain(doc.contents, doc, path);
   if (top === null) return fail(path, 'the file is empty: expected a mapping with nodes and bmcs');
   if (!isMapping(top)) return fail(path, 'expected a mapping with nodes and bmcs');
   for (const k of Object.keys(top)) if (k !== 'nodes' && k !== 'bmcs') warnings.push(`config: ${KEY}: ${path}: unknown key ${JSON.stringify(k)} (ignored)`);

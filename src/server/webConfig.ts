@@ -18,7 +18,7 @@ import { dirname, resolve } from 'node:path';
 import type { SecureVersion } from 'node:tls';
 import type { z } from 'zod';
 import { ConfigError } from '../config/config.js';
-import { yamlLibrary, zodLibrary } from '../config/configLibraries.js';
+import { yamlLibrary, zodLibrary, type Zod } from '../config/configLibraries.js';
 import { cryptoModule, tlsModule } from '../util/lazyBuiltins.js';
 
 export const CLIENT_AUTH_TYPES = ['NoClientCert', 'RequestClientCert', 'RequireAnyClientCert', 'VerifyClientCertIfGiven', 'RequireAndVerifyClientCert'] as const;
@@ -156,7 +156,6 @@ function buildSchema(z: Zod['z']) {
   return { webConfigSchema: mapping(ROOT_SHAPE), shapes: { root: ROOT_SHAPE, tls: TLS_SHAPE, http: HTTP_SHAPE } };
 }
 
-type Zod = ReturnType<typeof zodLibrary>;
 type Schema = ReturnType<typeof buildSchema>;
 /** tls_server_config as the schema gives it. */
 interface TlsSection {
